@@ -1,0 +1,73 @@
+"""Typed settings: settings/defaults.toml, then the profile file, then environment variables.
+
+The profile is chosen with ``CRM_PROFILE`` (``test``, ``production``, ...) and read from
+``settings/<profile>.toml``; any field can be overridden by an environment variable of the
+same name in upper case (``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``, ``MAX_QUERY_DEPTH``...).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SETTINGS_DIR = Path(os.environ.get("CRM_SETTINGS_DIR", Path(__file__).resolve().parent.parent / "settings"))
+
+
+def _profile_files() -> list[Path]:
+    files = [SETTINGS_DIR / "defaults.toml"]
+    profile = os.environ.get("CRM_PROFILE")
+    if profile:
+        path = SETTINGS_DIR / f"{profile}.toml"
+        if not path.exists():
+            raise FileNotFoundError(f"CRM_PROFILE={profile} but {path} does not exist")
+        files.append(path)
+    return [f for f in files if f.exists()]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    database_url: str = "sqlite://crm.sqlite3"
+    redis_url: str | None = None
+    secret_key: str = Field(default="change-me", repr=False)
+    debug: bool = False
+
+    token_ttl_hours: int = 24 * 14
+
+    max_query_depth: int = 12
+    max_query_tokens: int = 2000
+    max_aliases: int = 15
+    max_query_cost: int = 50_000
+    max_page_size: int = 100
+    default_page_size: int = 20
+
+    demo: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Later TOML files win over earlier ones, so the profile overrides the defaults.
+        toml_sources = [
+            TomlConfigSettingsSource(settings_cls, toml_file=path)
+            for path in reversed(_profile_files())
+        ]
+        return (init_settings, env_settings, *toml_sources)
+
+    @cached_property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))

@@ -1,0 +1,58 @@
+"""Tortoise setup: one app ("crm") over every domain's models, migrations in server/migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as migrate_api
+
+from server.config import Settings
+
+MODEL_MODULES = [
+    "server.core.models",
+    "server.organizations.models",
+    "server.auth.models",
+    "server.accounts.models",
+    "server.deals.models",
+    "server.orders.models",
+    "server.tickets.models",
+    "server.activities.models",
+    "server.audit.models",
+]
+
+
+def _normalize_url(url: str) -> str:
+    # Tortoise names the PostgreSQL driver "asyncpg"; users and libpq say "postgres(ql)".
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def tortoise_config(settings: Settings, modules: Iterable[str] = MODEL_MODULES) -> dict:
+    return {
+        "connections": {"default": _normalize_url(settings.database_url)},
+        "apps": {
+            "crm": {
+                "models": list(modules),
+                "default_connection": "default",
+                "migrations": "server.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(settings: Settings) -> None:
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply every migration not yet applied (creates the database schema on first run)."""
+    await migrate_api(config=tortoise_config(settings))

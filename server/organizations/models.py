@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from tortoise import fields
+
+from server.core.models import BaseModel
+
+
+class Organization(BaseModel):
+    """The tenant. Every other business row points at one."""
+
+    name = fields.CharField(max_length=200)
+    slug = fields.CharField(max_length=64, unique=True)
+    currency = fields.CharField(max_length=3, default="UAH")
+    locale = fields.CharField(max_length=8, default="uk")
+    timezone = fields.CharField(max_length=64, default="Europe/Kyiv")
+
+    class Meta:
+        table = "organization"
