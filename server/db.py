@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tortoise import Tortoise
-from tortoise.migrations.api import migrate as migrate_api
+from tortoise.connection import get_connection
+from tortoise.migrations.executor import MigrationExecutor
 
 from server.config import Settings
 
@@ -54,5 +55,7 @@ async def close_db() -> None:
 
 
 async def migrate(settings: Settings) -> None:
-    """Apply every migration not yet applied (creates the database schema on first run)."""
-    await migrate_api(config=tortoise_config(settings))
+    """Apply every migration not yet applied (creates the schema on first run, upgrades an
+    existing database after that). Tortoise must be initialised (``init_db``)."""
+    apps = tortoise_config(settings)["apps"]
+    await MigrationExecutor(get_connection("default"), apps).migrate()

@@ -33,11 +33,11 @@ class Account(TenantModel):
 
 
 class AccountIdentifier(TenantModel):
-    """Lookup index of an account's phones and e-mails (kept by the accounts service),
+    """Lookup index of the phones, e-mails and tags of accounts (kept by the accounts service),
     so a caller id or the phone of a marketplace buyer finds the account with one indexed query."""
 
     account = fields.ForeignKeyField("crm.Account", related_name="identifiers", on_delete=fields.CASCADE)
-    kind = fields.CharField(max_length=8)  # phone | email
+    kind = fields.CharField(max_length=8)  # phone | email | tag
     value = fields.CharField(max_length=254)
 
     resource = "accounts"

@@ -1,0 +1,408 @@
+"""GraphQL for accounts and contacts, including the account's 360° view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+from tortoise.expressions import Q, Subquery
+
+from server.accounts import service
+from server.accounts.models import Account, AccountIdentifier, Contact
+from server.auth.models import User
+from server.core.phones import try_e164
+from server.graphql import ids
+from server.graphql.errors import UserError, run_mutation
+from server.graphql.filters import DateTimeFilter, IDFilter, Lookup, StringFilter, build_q
+from server.graphql.inputs import given, guarded
+from server.graphql.loaders import load_by_id, load_children
+from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
+from server.graphql.types import Node, UserType, model_type
+
+LazyOrderConnection = Annotated["OrderConnection", strawberry.lazy("server.orders.schema")]
+LazyDealConnection = Annotated["DealConnection", strawberry.lazy("server.deals.schema")]
+LazyTicketConnection = Annotated["TicketConnection", strawberry.lazy("server.tickets.schema")]
+LazyActivityConnection = Annotated["ActivityConnection", strawberry.lazy("server.activities.schema")]
+
+
+@strawberry.enum(description="A company or a private person.")
+class AccountKind(Enum):
+    PERSON = "person"
+    COMPANY = "company"
+
+
+@model_type(Contact, description="A person at a company account.")
+class ContactType(Node):
+    name: str
+    position: str | None
+    phones: list[str] = strawberry.field(description="E.164 phone numbers.")
+    emails: list[str]
+    version: int = strawberry.field(description="Pass it back to update or delete (optimistic concurrency).")
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    async def account(self, info: Info) -> AccountType | None:
+        return await load_by_id(info.context, Account, self.account_id)  # type: ignore[attr-defined]
+
+
+@model_type(Account, description="A customer: a company or a person. `account(id:)` is its 360° view.")
+class AccountType(Node):
+    name: str
+    version: int = strawberry.field(description="Pass it back to update or delete (optimistic concurrency).")
+    created_at: datetime
+    updated_at: datetime
+    addresses: list[str]
+
+    @strawberry.field
+    def kind(self) -> AccountKind:
+        return AccountKind(self.kind)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The primary phone, E.164 (e.g. +380671234567).")
+    def phone(self) -> str | None:
+        return self.primary_phone  # type: ignore[attr-defined]
+
+    @strawberry.field(description="All phones, E.164, the primary first.")
+    def phones(self) -> list[str]:
+        return self.phones  # type: ignore[attr-defined]
+
+    @guarded("E-mail addresses, lower case.")
+    def emails(self) -> list[str] | None:
+        return self.emails  # type: ignore[attr-defined]
+
+    @guarded("Tags, lower case.")
+    def tags(self) -> list[str] | None:
+        return self.tags  # type: ignore[attr-defined]
+
+    @guarded("Where the customer came from (website, instagram, rozetka...).")
+    def source(self) -> str | None:
+        return self.source  # type: ignore[attr-defined]
+
+    @guarded("The organization's own fields, a JSON object.")
+    def custom_fields(self) -> JSON | None:
+        return self.custom_fields  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The user responsible for this account.")
+    async def owner(self, info: Info) -> UserType | None:
+        return await _load_user(info, self.owner_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Set when this account was merged into another (and deleted).")
+    def merged_into_id(self) -> strawberry.ID | None:
+        pk = self.merged_into_id  # type: ignore[attr-defined]
+        return ids.encode("Account", pk) if pk else None
+
+    @strawberry.field(description="People at this account.")
+    async def contacts(self, info: Info) -> list[ContactType]:
+        return await load_children(info.context, Contact, "account_id", self.id, ("name", "id"))  # type: ignore[attr-defined]
+
+    @strawberry.field(description="This account's deals, newest first.")
+    async def deals(self, info: Info, first: int | None = None, after: str | None = None) -> LazyDealConnection:
+        from server.deals.schema import deals_connection
+
+        return await deals_connection(info, first=first, after=after, account_id=self.id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="This account's orders, newest first.")
+    async def orders(self, info: Info, first: int | None = None, after: str | None = None) -> LazyOrderConnection:
+        from server.orders.schema import orders_connection
+
+        return await orders_connection(info, first=first, after=after, account_id=self.id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="This account's tickets, newest first.")
+    async def tickets(self, info: Info, first: int | None = None, after: str | None = None) -> LazyTicketConnection:
+        from server.tickets.schema import tickets_connection
+
+        return await tickets_connection(info, first=first, after=after, account_id=self.id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Every touchpoint, newest first: notes, calls, messages, tasks, "
+                      "order and deal status changes, new orders, deals and tickets.")
+    async def timeline(self, info: Info, first: int | None = None, after: str | None = None) -> LazyActivityConnection:
+        from server.activities.schema import timeline_connection
+
+        return await timeline_connection(info, first=first, after=after, account_id=self.id)  # type: ignore[attr-defined]
+
+
+AccountConnection = connection_of(AccountType, "AccountConnection")
+ContactConnection = connection_of(ContactType, "ContactConnection")
+
+
+async def _load_user(info: Info, user_id) -> User | None:
+    if user_id is None:
+        return None
+    from server.auth.schema import load_member
+
+    return await load_member(info.context, user_id)
+
+
+# -- lists ---------------------------------------------------------------------
+
+def _identifier_q(kind: str, normalize):
+    def build(f: StringFilter) -> Q:
+        values = [f.eq] if f.eq is not None else list(f.in_ or [])
+        normalized = [v for v in (normalize(x) for x in values) if v]
+        sub = AccountIdentifier.filter(kind=kind, value__in=normalized).values("account_id")
+        return Q(id__in=Subquery(sub))
+
+    return build
+
+
+def _search_q(f: StringFilter) -> Q:
+    text = (f.contains or f.eq or "").strip()
+    if not text:
+        return Q()
+    conditions = [Q(name__icontains=text)]
+    phone = try_e164(text)
+    values = [v for v in (phone, text.lower()) if v]
+    conditions.append(Q(id__in=Subquery(AccountIdentifier.filter(value__in=values).values("account_id"))))
+    return Q(*conditions, join_type="OR")
+
+
+@strawberry.input(description="Filters for accounts; all given conditions must hold (use OR for any).")
+class AccountWhere:
+    and_: list[AccountWhere] | None = strawberry.field(default=None, name="AND")
+    or_: list[AccountWhere] | None = strawberry.field(default=None, name="OR")
+    name: StringFilter | None = None
+    phone: StringFilter | None = strawberry.field(default=None, description="Any phone equal to (eq/in); any format, normalized to E.164.")
+    email: StringFilter | None = strawberry.field(default=None, description="Any e-mail equal to (eq/in).")
+    tag: StringFilter | None = strawberry.field(default=None, description="Has the tag (eq) or one of the tags (in).")
+    search: StringFilter | None = strawberry.field(default=None, description="Name contains, or a phone or e-mail equals (`contains`).")
+    kind: StringFilter | None = None
+    source: StringFilter | None = None
+    owner: IDFilter | None = None
+    created_at: DateTimeFilter | None = None
+
+
+ACCOUNT_LOOKUPS = {
+    "name": Lookup("name"),
+    "phone": Lookup("id", build=_identifier_q("phone", try_e164)),
+    "email": Lookup("id", build=_identifier_q("email", lambda v: v.strip().lower())),
+    "tag": Lookup("id", build=_identifier_q("tag", lambda v: v.strip().lower())),
+    "search": Lookup("id", build=_search_q),
+    "kind": Lookup("kind"),
+    "source": Lookup("source"),
+    "owner": Lookup("owner_id", convert=lambda v: ids.decode(v, "User")[1]),
+    "created_at": Lookup("created_at"),
+}
+
+
+@strawberry.enum
+class AccountOrderField(Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    NAME = "name"
+
+
+@strawberry.input
+class AccountOrder:
+    field: AccountOrderField = AccountOrderField.CREATED_AT
+    direction: Direction = Direction.DESC
+
+
+SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "name": str, "number": int, "total": Decimal}
+
+
+async def accounts_connection(info: Info, *, first, after, where=None, order_by=None) -> AccountConnection:
+    ctx = info.context
+    order_by = order_by or AccountOrder()
+    qs = ctx.scope.queryset(Account).filter(build_q(where, ACCOUNT_LOOKUPS))
+    sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
+    first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
+    return await paginate(AccountConnection, qs, first=first, after=after, sort=sort)
+
+
+@strawberry.type
+class AccountQueries:
+    @strawberry.field(description="Accounts the caller may see, filtered and sorted.")
+    async def accounts(self, info: Info, first: int | None = None, after: str | None = None,
+                       where: AccountWhere | None = None, order_by: AccountOrder | None = None
+                       ) -> AccountConnection:
+        return await accounts_connection(info, first=first, after=after, where=where, order_by=order_by)
+
+    @strawberry.field(description="One account with everything about it, or null if not found.")
+    async def account(self, info: Info, id: strawberry.ID) -> AccountType | None:
+        return await load_by_id(info.context, Account, ids.decode(id, "Account")[1])
+
+    @strawberry.field(description="Contacts the caller may see, by name.")
+    async def contacts(self, info: Info, first: int | None = None, after: str | None = None,
+                       where: ContactWhere | None = None) -> ContactConnection:
+        ctx = info.context
+        qs = ctx.scope.queryset(Contact).filter(build_q(where, CONTACT_LOOKUPS))
+        first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
+        return await paginate(ContactConnection, qs, first=first, after=after, sort=Sort("name", str, Direction.ASC))
+
+
+@strawberry.input
+class ContactWhere:
+    and_: list[ContactWhere] | None = strawberry.field(default=None, name="AND")
+    or_: list[ContactWhere] | None = strawberry.field(default=None, name="OR")
+    name: StringFilter | None = None
+    account: IDFilter | None = None
+
+
+CONTACT_LOOKUPS = {
+    "name": Lookup("name"),
+    "account": Lookup("account_id", convert=lambda v: ids.decode(v, "Account")[1]),
+}
+
+
+# -- mutations -----------------------------------------------------------------
+
+@strawberry.input
+class CreateAccountInput:
+    name: str
+    kind: AccountKind = AccountKind.PERSON
+    phones: list[str] = strawberry.field(default_factory=list, description="Any format; stored as E.164 (region UA by default). The first is the primary.")
+    emails: list[str] = strawberry.field(default_factory=list)
+    addresses: list[str] = strawberry.field(default_factory=list)
+    tags: list[str] = strawberry.field(default_factory=list)
+    source: str | None = None
+    owner_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Defaults to the caller.")
+    custom_fields: JSON | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description="Retrying with the same key returns the first result instead of creating again.")
+
+
+@strawberry.input
+class UpdateAccountInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The version you read; a CONFLICT error if it changed since.")
+    name: str | None = strawberry.UNSET
+    kind: AccountKind | None = strawberry.UNSET
+    phones: list[str] | None = strawberry.UNSET
+    emails: list[str] | None = strawberry.UNSET
+    addresses: list[str] | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.UNSET
+    source: str | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeleteInput:
+    id: strawberry.ID
+    version: int
+
+
+@strawberry.input(description="Merge `mergeId` into `id`: its contacts, deals, orders, tickets and timeline move over, "
+                  "phones, e-mails and tags are combined, and the duplicate is deleted.")
+class MergeAccountsInput:
+    id: strawberry.ID
+    version: int
+    merge_id: strawberry.ID
+
+
+@strawberry.type
+class AccountPayload:
+    account: AccountType | None = None
+    errors: list[UserError]
+
+
+@strawberry.input
+class CreateContactInput:
+    account_id: strawberry.ID
+    name: str
+    position: str | None = None
+    phones: list[str] = strawberry.field(default_factory=list)
+    emails: list[str] = strawberry.field(default_factory=list)
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class UpdateContactInput:
+    id: strawberry.ID
+    version: int
+    name: str | None = strawberry.UNSET
+    position: str | None = strawberry.UNSET
+    phones: list[str] | None = strawberry.UNSET
+    emails: list[str] | None = strawberry.UNSET
+
+
+@strawberry.type
+class ContactPayload:
+    contact: ContactType | None = None
+    errors: list[UserError]
+
+
+def _account_data(input_obj) -> dict:
+    data = given(input_obj, id_fields={"owner_id": "User"})
+    if "kind" in data and data["kind"] is not None:
+        data["kind"] = data["kind"].value
+    return data
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation
+    async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
+        scope = info.context.scope
+
+        async def act():
+            account = await service.create_account(scope, _account_data(input), input.idempotency_key)
+            return {"account": account}
+
+        return await run_mutation(AccountPayload, act)
+
+    @strawberry.mutation
+    async def update_account(self, info: Info, input: UpdateAccountInput) -> AccountPayload:
+        scope = info.context.scope
+
+        async def act():
+            pk = ids.decode(input.id, "Account")[1]
+            return {"account": await service.update_account(scope, pk, input.version, _account_data(input))}
+
+        return await run_mutation(AccountPayload, act)
+
+    @strawberry.mutation(description="Soft delete: gone from lists, history kept.")
+    async def delete_account(self, info: Info, input: DeleteInput) -> AccountPayload:
+        scope = info.context.scope
+
+        async def act():
+            pk = ids.decode(input.id, "Account")[1]
+            return {"account": await service.delete_account(scope, pk, input.version)}
+
+        return await run_mutation(AccountPayload, act)
+
+    @strawberry.mutation
+    async def merge_accounts(self, info: Info, input: MergeAccountsInput) -> AccountPayload:
+        scope = info.context.scope
+
+        async def act():
+            keep = ids.decode(input.id, "Account")[1]
+            dup = ids.decode(input.merge_id, "Account", "mergeId")[1]
+            return {"account": await service.merge_accounts(scope, keep, input.version, dup)}
+
+        return await run_mutation(AccountPayload, act)
+
+    @strawberry.mutation
+    async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
+        scope = info.context.scope
+
+        async def act():
+            account_id = ids.decode(input.account_id, "Account", "accountId")[1]
+            data = given(input, exclude=("account_id", "idempotency_key"))
+            return {"contact": await service.create_contact(scope, account_id, data, input.idempotency_key)}
+
+        return await run_mutation(ContactPayload, act)
+
+    @strawberry.mutation
+    async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
+        scope = info.context.scope
+
+        async def act():
+            pk = ids.decode(input.id, "Contact")[1]
+            return {"contact": await service.update_contact(scope, pk, input.version, given(input))}
+
+        return await run_mutation(ContactPayload, act)
+
+    @strawberry.mutation
+    async def delete_contact(self, info: Info, input: DeleteInput) -> ContactPayload:
+        scope = info.context.scope
+
+        async def act():
+            pk = ids.decode(input.id, "Contact")[1]
+            return {"contact": await service.delete_contact(scope, pk, input.version)}
+
+        return await run_mutation(ContactPayload, act)

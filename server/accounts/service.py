@@ -1,0 +1,218 @@
+"""Accounts and contacts: the only writer of their tables."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from uuid import UUID
+
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import Account, AccountIdentifier, Contact
+from server.audit import service as audit
+from server.auth.scope import Scope
+from server.core import idempotency, outbox
+from server.core.errors import ErrorCode, UserInputError, version_conflict
+from server.core.phones import normalize_phones
+from server.core.serialize import snapshot
+from server.core.text import limited_text, one_of, required_text
+from server.core.versioning import update_versioned
+
+KINDS = ("person", "company")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ACCOUNT_FIELDS = ["kind", "name", "phones", "emails", "addresses", "tags", "source", "owner_id", "custom_fields"]
+CONTACT_FIELDS = ["name", "position", "phones", "emails"]
+
+
+def normalize_emails(raws: list[str], field: str = "emails") -> list[str]:
+    out: dict[str, None] = {}
+    for i, raw in enumerate(raws):
+        email = raw.strip().lower()
+        if not EMAIL_RE.match(email) or len(email) > 254:
+            raise UserInputError(ErrorCode.INVALID, f"'{raw}' is not an e-mail address.", f"{field}.{i}")
+        out.setdefault(email, None)
+    return list(out)
+
+
+def _clean_account(data: dict) -> dict:
+    values: dict = {}
+    if "kind" in data:
+        values["kind"] = one_of(data["kind"], KINDS, "kind")
+    if "name" in data:
+        values["name"] = required_text(data["name"], "name", 300)
+    if "phones" in data:
+        values["phones"] = normalize_phones(data["phones"] or [])
+    if "emails" in data:
+        values["emails"] = normalize_emails(data["emails"] or [])
+    if "addresses" in data:
+        values["addresses"] = [required_text(a, f"addresses.{i}", 500) for i, a in enumerate(data["addresses"] or [])]
+    if "tags" in data:
+        values["tags"] = sorted({required_text(t, "tags", 64).lower() for t in data["tags"] or []})
+    if "source" in data:
+        values["source"] = limited_text(data["source"], "source", 64) or None
+    if "custom_fields" in data:
+        custom = data["custom_fields"] or {}
+        if not isinstance(custom, dict):
+            raise UserInputError(ErrorCode.INVALID, "customFields must be a JSON object.", "customFields")
+        values["custom_fields"] = custom
+    return values
+
+
+async def _check_owner(scope: Scope, owner_id: UUID | None) -> None:
+    from server.auth.service import is_member  # the auth domain owns memberships
+
+    if owner_id is not None and not await is_member(scope.organization_id, owner_id):
+        raise UserInputError(ErrorCode.NOT_FOUND, "Owner is not a member of this organization.", "ownerId")
+    scope.check_owner(owner_id)
+
+
+async def _sync_identifiers(account: Account) -> None:
+    await AccountIdentifier.filter(account_id=account.id).delete()
+    rows = [AccountIdentifier(organization_id=account.organization_id, account_id=account.id, kind="phone", value=p)
+            for p in account.phones]
+    rows += [AccountIdentifier(organization_id=account.organization_id, account_id=account.id, kind="email", value=e)
+             for e in account.emails]
+    rows += [AccountIdentifier(organization_id=account.organization_id, account_id=account.id, kind="tag", value=t)
+             for t in account.tags]
+    if rows:
+        await AccountIdentifier.bulk_create(rows)
+
+
+async def create_account(scope: Scope, data: dict, idempotency_key: str | None = None) -> Account:
+    scope.require("accounts:write")
+    key = idempotency.check_key(idempotency_key)
+    values = _clean_account(data)
+    if "name" not in values:
+        raise UserInputError(ErrorCode.REQUIRED, "name is required.", "name")
+    values.setdefault("owner_id", data.get("owner_id", scope.user_id))
+    await _check_owner(scope, values["owner_id"])
+    async with in_transaction():
+        existing = await idempotency.find(scope.organization_id, "createAccount", key)
+        if existing:
+            return await scope.get(Account, existing)
+        account = await Account.create(organization_id=scope.organization_id, **values)
+        await _sync_identifiers(account)
+        await idempotency.remember(scope.organization_id, "createAccount", key, account.id)
+        await audit.record(scope, "account.create", account, {k: [None, v] for k, v in snapshot(account, ACCOUNT_FIELDS).items()})
+        await outbox.emit(scope.organization_id, "account.created", {"account_id": account.id})
+    return account
+
+
+async def update_account(scope: Scope, account_id: UUID, version: int, data: dict) -> Account:
+    values = _clean_account(data)
+    if "owner_id" in data:
+        values["owner_id"] = data["owner_id"]
+        await _check_owner(scope, values["owner_id"])
+    async with in_transaction():
+        account = await scope.get(Account, account_id, "write", field="id")
+        changes = await update_versioned(account, version, values)
+        if {"phones", "emails", "tags"} & changes.keys():
+            await _sync_identifiers(account)
+        if changes:
+            await audit.record(scope, "account.update", account, changes)
+            await outbox.emit(scope.organization_id, "account.updated", {"account_id": account.id, "fields": list(changes)})
+    return account
+
+
+async def delete_account(scope: Scope, account_id: UUID, version: int) -> Account:
+    """Soft delete: the account disappears from lists and lookups but keeps its history."""
+    async with in_transaction():
+        account = await scope.get(Account, account_id, "delete", field="id")
+        changes = await update_versioned(account, version, {"deleted_at": datetime.now(UTC)})
+        await AccountIdentifier.filter(account_id=account.id).delete()
+        await audit.record(scope, "account.delete", account, changes)
+        await outbox.emit(scope.organization_id, "account.deleted", {"account_id": account.id})
+    return account
+
+
+async def find_by_phone(scope: Scope, phone_e164: str) -> list[Account]:
+    ids = AccountIdentifier.filter(organization_id=scope.organization_id, kind="phone", value=phone_e164).values("account_id")
+    return await scope.queryset(Account).filter(id__in=ids).order_by("created_at")
+
+
+def _merge_lists(a: list, b: list) -> list:
+    return list(dict.fromkeys([*a, *b]))
+
+
+async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_id: UUID) -> Account:
+    """Move everything of ``merge_id`` onto ``keep_id``; the duplicate is soft-deleted and
+    points at the survivor, and both audit trails record the merge."""
+    from server.accounts.merge import MOVERS  # each domain moves its own rows
+
+    if keep_id == merge_id:
+        raise UserInputError(ErrorCode.INVALID, "Cannot merge an account into itself.", "mergeId")
+    async with in_transaction():
+        keep = await scope.get(Account, keep_id, "write", field="id")
+        dup = await scope.get(Account, merge_id, "delete", field="mergeId")
+        if keep.version != keep_version:
+            raise version_conflict()
+        moved = {}
+        for name, mover in MOVERS.items():
+            moved[name] = await mover(scope.organization_id, dup.id, keep.id)
+        changes = await update_versioned(keep, keep_version, {
+            "phones": _merge_lists(keep.phones, dup.phones),
+            "emails": _merge_lists(keep.emails, dup.emails),
+            "addresses": _merge_lists(keep.addresses, dup.addresses),
+            "tags": sorted(set(keep.tags) | set(dup.tags)),
+            "custom_fields": {**dup.custom_fields, **keep.custom_fields},
+        })
+        await Account.filter(id=dup.id).update(
+            deleted_at=datetime.now(UTC), merged_into_id=keep.id, version=dup.version + 1, phones=[], emails=[]
+        )
+        await AccountIdentifier.filter(account_id=dup.id).delete()
+        await _sync_identifiers(keep)
+        await audit.record(scope, "account.merge", keep, {**changes, "merged": [None, str(dup.id)], "moved": [None, moved]})
+        await audit.record(scope, "account.merged_into", dup, {"merged_into": [None, str(keep.id)]})
+        await outbox.emit(scope.organization_id, "account.merged", {"account_id": keep.id, "merged_id": dup.id})
+    return keep
+
+
+# -- contacts ---------------------------------------------------------------
+
+def _clean_contact(data: dict) -> dict:
+    values: dict = {}
+    if "name" in data:
+        values["name"] = required_text(data["name"], "name", 300)
+    if "position" in data:
+        values["position"] = limited_text(data["position"], "position", 200) or None
+    if "phones" in data:
+        values["phones"] = normalize_phones(data["phones"] or [])
+    if "emails" in data:
+        values["emails"] = normalize_emails(data["emails"] or [])
+    return values
+
+
+async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency_key: str | None = None) -> Contact:
+    key = idempotency.check_key(idempotency_key)
+    values = _clean_contact(data)
+    if "name" not in values:
+        raise UserInputError(ErrorCode.REQUIRED, "name is required.", "name")
+    async with in_transaction():
+        existing = await idempotency.find(scope.organization_id, "createContact", key)
+        if existing:
+            return await scope.get(Contact, existing)
+        account = await scope.get(Account, account_id, "write", field="accountId")
+        contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
+        await idempotency.remember(scope.organization_id, "createContact", key, contact.id)
+        await audit.record(scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()})
+    return contact
+
+
+async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dict) -> Contact:
+    values = _clean_contact(data)
+    async with in_transaction():
+        contact = await scope.get(Contact, contact_id, "write", field="id")
+        changes = await update_versioned(contact, version, values)
+        if changes:
+            await audit.record(scope, "contact.update", contact, changes)
+    return contact
+
+
+async def delete_contact(scope: Scope, contact_id: UUID, version: int) -> Contact:
+    async with in_transaction():
+        contact = await scope.get(Contact, contact_id, "delete", field="id")
+        if contact.version != version:
+            raise version_conflict()
+        await audit.record(scope, "contact.delete", contact, {k: [v, None] for k, v in snapshot(contact, CONTACT_FIELDS).items()})
+        await contact.delete()
+    return contact

@@ -1,0 +1,67 @@
+"""create_app(settings) -> Starlette: the GraphQL endpoint, health check and lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from server.auth import principal as principals
+from server.auth import tokens
+from server.config import Settings
+from server.db import close_db, init_db
+from server.graphql.context import Context
+from server.graphql.schema import build_schema
+
+log = logging.getLogger("crm")
+
+
+class CRMGraphQL(GraphQL):
+    def __init__(self, settings: Settings, **kwargs):
+        super().__init__(build_schema(settings), **kwargs)
+        self.settings = settings
+
+    async def get_context(self, request: Request, response: Response) -> Context:
+        token = _bearer(request)
+        principal = principals.ANONYMOUS
+        if token:
+            user = await tokens.user_for(token)
+            if user is not None:
+                principal = await principals.for_user(user, request.headers.get("x-organization"))
+        return Context(request=request, response=response, settings=self.settings, principal=principal, token=token)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
+    """``manage_db=False`` when the caller (tests, the CLI) has already initialised Tortoise."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if manage_db:
+            await init_db(settings)
+        try:
+            yield
+        finally:
+            if manage_db:
+                await close_db()
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    graphql = CRMGraphQL(settings, graphql_ide="graphiql")
+    return Starlette(
+        debug=False,
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,105 @@
+"""Built-in roles: what each may do, on which rows, and which fields it may not see.
+
+A permission is ``<resource>:<action>`` with action ``read``, ``write`` or ``delete``.
+Row scope applies to resources whose model has an owner (``TenantModel.owner_path``):
+``all`` rows, the ``team``'s rows (owner is a member of the caller's team), or ``own`` rows.
+This table is the single source of truth; docs/roles.md describes it for people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class RowScope(Enum):
+    ALL = "all"
+    TEAM = "team"
+    OWN = "own"
+
+
+R, W, D = "read", "write", "delete"
+CRUD = (R, W, D)
+RW = (R, W)
+
+BUSINESS = ("accounts", "deals", "orders", "tickets", "activities")
+CONFIG = ("pipelines", "order_statuses", "settings", "members")
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    description: str
+    grants: dict[str, tuple[str, ...]]
+    scope: RowScope = RowScope.ALL
+    hidden_fields: frozenset[str] = field(default_factory=frozenset)
+    # resource -> the only fields this role may change there (absent: any field).
+    writable_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def allows(self, permission: str) -> bool:
+        resource, _, action = permission.partition(":")
+        return action in self.grants.get(resource, ())
+
+    @property
+    def permissions(self) -> list[str]:
+        return sorted(f"{res}:{act}" for res, acts in self.grants.items() for act in acts)
+
+
+def _grant(resources, actions) -> dict[str, tuple[str, ...]]:
+    return {res: tuple(actions) for res in resources}
+
+
+# Marketing data that warehouse staff do not need to ship an order.
+MARKETING_FIELDS = frozenset({"Account.tags", "Account.source", "Account.customFields", "Account.emails"})
+
+DELIVERY_FIELDS = frozenset({
+    "delivery_method", "recipient_name", "recipient_phone", "delivery_city", "delivery_branch",
+    "delivery_address", "waybill_number",
+})
+
+ROLES: dict[str, Role] = {
+    role.name: role
+    for role in (
+        Role(
+            "owner",
+            "Everything, including members and configuration.",
+            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,)},
+        ),
+        Role(
+            "admin",
+            "Everything, including members and configuration (pipelines, order statuses).",
+            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,)},
+        ),
+        Role(
+            "manager",
+            "Accounts, deals, orders, tickets and activities owned by their team.",
+            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, (R,))},
+            scope=RowScope.TEAM,
+        ),
+        Role(
+            "sales",
+            "Their own accounts, deals and orders, and the activities on their accounts.",
+            {**_grant(("accounts", "deals", "orders", "activities"), RW),
+             **_grant(("pipelines", "order_statuses"), (R,))},
+            scope=RowScope.OWN,
+        ),
+        Role(
+            "support",
+            "Tickets; reads accounts and orders; logs activities.",
+            {"tickets": CRUD, "activities": RW, "accounts": (R,), "orders": (R,),
+             "order_statuses": (R,)},
+        ),
+        Role(
+            "logistics",
+            "Orders and their delivery; reads accounts without marketing data.",
+            {"orders": RW, "accounts": (R,), "activities": RW, "order_statuses": (R,)},
+            hidden_fields=MARKETING_FIELDS,
+            writable_fields={"orders": DELIVERY_FIELDS | {"status", "comment"}},
+        ),
+        Role(
+            "analyst",
+            "Reads everything, changes nothing.",
+            {**_grant(BUSINESS, (R,)), **_grant(CONFIG, (R,)), "audit": (R,)},
+        ),
+    )
+}

@@ -1,0 +1,113 @@
+"""The one place where reads and writes are scoped to the caller.
+
+Every service reads through ``Scope.queryset``: it checks the role's permission, filters by
+the caller's organization and applies the role's row scope. A record of another organization,
+or outside the caller's rows, is therefore indistinguishable from a missing one.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TypeVar
+from uuid import UUID
+
+from tortoise.queryset import QuerySet
+
+from server.auth.principal import Principal, require_organization
+from server.auth.roles import RowScope
+from server.core.errors import ErrorCode, Forbidden, Unauthenticated, UserInputError, not_found
+from server.core.models import TenantModel
+from server.organizations.models import Organization
+
+M = TypeVar("M", bound=TenantModel)
+
+
+class Scope:
+    def __init__(self, principal: Principal):
+        self.principal = principal
+
+    # -- who ---------------------------------------------------------------
+    @property
+    def user_id(self) -> UUID | None:
+        return self.principal.user_id
+
+    @cached_property
+    def organization(self) -> Organization:
+        if not self.principal.is_authenticated:
+            raise Unauthenticated("Sign in first: send 'Authorization: Bearer <token>'.")
+        return require_organization(self.principal)
+
+    @property
+    def organization_id(self) -> UUID:
+        return self.organization.id
+
+    @property
+    def actor(self) -> tuple[str, str | None]:
+        return self.principal.kind, self.principal.id
+
+    # -- what --------------------------------------------------------------
+    def can(self, permission: str) -> bool:
+        self.organization  # noqa: B018 - raises for anonymous or organization-less callers
+        role = self.principal.role
+        return role is not None and role.allows(permission)
+
+    def require(self, permission: str) -> None:
+        if not self.can(permission):
+            raise Forbidden(f"Your role does not allow '{permission}'.")
+
+    def can_see_field(self, type_name: str, field_name: str) -> bool:
+        role = self.principal.role
+        return role is None or f"{type_name}.{field_name}" not in role.hidden_fields
+
+    def check_writable(self, resource: str, fields) -> None:
+        """Some roles may change only some fields of a resource (logistics: delivery)."""
+        role = self.principal.role
+        allowed = role.writable_fields.get(resource) if role else None
+        if allowed is not None:
+            refused = sorted(set(fields) - allowed)
+            if refused:
+                raise UserInputError(ErrorCode.FORBIDDEN, f"Your role may not change: {', '.join(refused)}.", refused[0])
+
+    def row_scope(self) -> RowScope:
+        role = self.principal.role
+        return role.scope if role else RowScope.OWN
+
+    # -- which rows ----------------------------------------------------------
+    def queryset(self, model: type[M], action: str = "read", *, with_deleted: bool = False) -> QuerySet[M]:
+        self.require(f"{model.resource}:{action}")
+        qs = model.filter(organization_id=self.organization_id)
+        if not with_deleted and "deleted_at" in model._meta.fields_map:
+            qs = qs.filter(deleted_at=None)
+        return qs.filter(**self._row_filter(model))
+
+    def _row_filter(self, model: type[TenantModel]) -> dict:
+        scope = self.row_scope()
+        if scope is RowScope.ALL or model.owner_path is None:
+            return {}
+        if scope is RowScope.OWN:
+            return {model.owner_path: self.user_id}
+        return {f"{model.owner_path}__in": self.principal.team_member_ids}
+
+    async def get(self, model: type[M], id: UUID | None, action: str = "read", *,
+                  what: str | None = None, field: str | None = None, for_update: bool = False) -> M:
+        """The row, or a NOT_FOUND user error (also for rows of other organizations)."""
+        qs = self.queryset(model, action)
+        if for_update:
+            qs = qs.select_for_update()
+        obj = await qs.get_or_none(id=id) if id is not None else None
+        if obj is None:
+            raise not_found(what or model.__name__, field)
+        return obj
+
+    def check_owner(self, owner_id: UUID | None, field: str = "ownerId") -> None:
+        """A team or own-scoped caller may only give records to themselves or their team."""
+        scope = self.row_scope()
+        allowed = (
+            scope is RowScope.ALL
+            or (scope is RowScope.OWN and owner_id == self.user_id)
+            or (scope is RowScope.TEAM and owner_id in self.principal.team_member_ids)
+        )
+        if not allowed:
+            raise UserInputError(
+                ErrorCode.FORBIDDEN, "You may not assign records outside your row scope.", field
+            )

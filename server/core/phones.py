@@ -1,0 +1,36 @@
+"""Phone numbers in E.164 (default region UA), so a caller id, an SMS recipient and a
+marketplace buyer match the same account."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from server.core.errors import ErrorCode, UserInputError
+
+DEFAULT_REGION = "UA"
+
+
+def to_e164(raw: str, field: str = "phone", region: str = DEFAULT_REGION) -> str:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise UserInputError(ErrorCode.INVALID, f"'{raw}' is not a phone number.", field) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise UserInputError(ErrorCode.INVALID, f"'{raw}' is not a valid phone number.", field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_phones(raws: list[str], field: str = "phones") -> list[str]:
+    """E.164, duplicates dropped, the caller's order kept (the first is the primary)."""
+    seen: dict[str, None] = {}
+    for i, raw in enumerate(raws):
+        seen.setdefault(to_e164(raw, f"{field}.{i}"), None)
+    return list(seen)
+
+
+def try_e164(raw: str, region: str = DEFAULT_REGION) -> str | None:
+    """For searches: a normalized number, or None when the text is not a phone."""
+    try:
+        return to_e164(raw, region=region)
+    except UserInputError:
+        return None

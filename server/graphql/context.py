@@ -1,0 +1,34 @@
+"""Per-request context: the caller's Scope and the request's DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.dataloader import DataLoader
+
+from server.auth.principal import Principal
+from server.auth.scope import Scope
+from server.config import Settings
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response | None
+    settings: Settings
+    principal: Principal
+    token: str | None = None
+    _loaders: dict[Hashable, DataLoader] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.scope = Scope(self.principal)
+
+    def loader(self, key: Hashable, factory: Callable[[Context], Callable]) -> DataLoader:
+        """One DataLoader per (key) per request, built on first use."""
+        found = self._loaders.get(key)
+        if found is None:
+            found = self._loaders[key] = DataLoader(load_fn=factory(self))
+        return found

@@ -1,0 +1,31 @@
+"""Opaque Relay global IDs: base64 of "<Type>:<uuid>". Primary keys are random UUIDs,
+so an ID tells nothing about another tenant's records or how many there are."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from uuid import UUID
+
+from server.core.errors import ErrorCode, UserInputError
+
+
+def encode(type_name: str, pk: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def decode(global_id: str, expected: str | None = None, field: str = "id") -> tuple[str, UUID]:
+    """(type name, uuid). A malformed ID or one of another type is a user error."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        pk = UUID(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise UserInputError(ErrorCode.INVALID, f"'{global_id}' is not a valid ID.", field) from exc
+    if expected is not None and type_name != expected:
+        raise UserInputError(ErrorCode.INVALID, f"'{global_id}' is not an ID of a {expected}.", field)
+    return type_name, pk
+
+
+def decode_pk(global_id: str | None, expected: str, field: str = "id") -> UUID | None:
+    return None if global_id is None else decode(global_id, expected, field)[1]

@@ -1,0 +1,56 @@
+"""Helpers for mutation inputs and field guards."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import strawberry
+from strawberry.extensions import FieldExtension
+
+from server.core.errors import Forbidden
+from server.graphql import ids
+
+
+def given(input_obj, *, exclude: tuple[str, ...] = ("id", "version", "idempotency_key"),
+          id_fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """The fields the caller actually sent (UNSET ones skipped), global IDs decoded.
+
+    ``id_fields`` maps an input field (``owner_id``) to the type its ID must be of (``User``)."""
+    id_fields = id_fields or {}
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(input_obj):
+        value = getattr(input_obj, f.name)
+        if f.name in exclude or value is strawberry.UNSET:
+            continue
+        if f.name in id_fields:
+            value = ids.decode_pk(value, id_fields[f.name], _camel(f.name))
+        out[f.name] = value
+    return out
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+class RoleGuard(FieldExtension):
+    """Refuses a field the caller's role may not see (``Role.hidden_fields``)."""
+
+    def resolve(self, next_, source, info, **kwargs):
+        self._check(info)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(self, next_, source, info, **kwargs):
+        self._check(info)
+        return await next_(source, info, **kwargs)
+
+    @staticmethod
+    def _check(info) -> None:
+        type_name, field_name = info.parent_type.name, info.field_name
+        if not info.context.scope.can_see_field(type_name, field_name):
+            raise Forbidden(f"Your role may not see {type_name}.{field_name}.")
+
+
+def guarded(description: str | None = None):
+    return strawberry.field(description=description, extensions=[RoleGuard()])

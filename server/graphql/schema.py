@@ -1,0 +1,89 @@
+"""Assembles the schema from every domain's queries and mutations, with the abuse limits."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import Info
+
+from server.accounts.schema import AccountMutations, AccountQueries
+from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
+from server.auth.schema import AuthMutations, AuthQueries
+from server.config import Settings
+from server.deals.schema import DealMutations, DealQueries, DealType
+from server.graphql import ids
+from server.graphql.errors import PublicErrors
+from server.graphql.limits import QueryCost
+from server.graphql.loaders import load_by_id
+from server.graphql.types import Node
+from server.orders.schema import OrderMutations, OrderQueries
+from server.tickets.schema import TicketMutations, TicketQueries, TicketType
+
+
+def _node_models() -> dict[str, type]:
+    from server.accounts.models import Account, Contact
+    from server.activities.models import Activity
+    from server.deals.models import Deal, Pipeline, Stage
+    from server.orders.models import Order, OrderStatus
+    from server.tickets.models import Ticket
+
+    return {m.__name__: m for m in (Account, Contact, Deal, Pipeline, Stage, Order, OrderStatus, Ticket, Activity)}
+
+
+NODE_MODELS = _node_models()
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Any object by its global ID; null if it does not exist or you may not see it.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, pk = ids.decode(id)
+        model = NODE_MODELS.get(type_name)
+        if model is None:
+            return None
+        return await load_by_id(info.context, model, pk)
+
+
+def merge_types(name: str, types: tuple[type, ...]) -> type:
+    return strawberry.type(type(name, types, {}))
+
+
+Query = merge_types("Query", (NodeQueries, AuthQueries, AccountQueries, DealQueries, OrderQueries,
+                              TicketQueries, ActivityQueries))
+Mutation = merge_types("Mutation", (AuthMutations, AccountMutations, DealMutations, OrderMutations,
+                                    TicketMutations, ActivityMutations))
+
+# Types reached only through `node` or lazily must still be in the schema.
+EXTRA_TYPES = [DealType, TicketType, ActivityType]
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # PublicErrors logs unexpected errors once, with an id; expected ones need no log.
+        return None
+
+
+def build_schema(settings: Settings | None = None) -> Schema:
+    settings = settings or Settings()
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=EXTRA_TYPES,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            ParserCache(maxsize=256),
+            ValidationCache(maxsize=256),
+            QueryDepthLimiter(max_depth=settings.max_query_depth),
+            MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+            MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: QueryCost(maximum=settings.max_query_cost, default_page=settings.default_page_size),
+            PublicErrors,
+        ],
+    )

@@ -1,0 +1,273 @@
+"""Orders: numbering, totals, the status state machine and its history.
+
+Every change writes its audit entry, its timeline item and its outbox event in the same
+transaction, so a customer notification (issue: order lifecycle) can never be lost or
+sent for a change that rolled back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import Account
+from server.activities import service as activities
+from server.audit import service as audit
+from server.auth.roles import DELIVERY_FIELDS
+from server.auth.scope import Scope
+from server.core import idempotency, outbox, sequences
+from server.core.errors import ErrorCode, UserInputError, not_found, version_conflict
+from server.core.money import check_currency, parse_amount, quantize
+from server.core.phones import to_e164
+from server.core.serialize import snapshot
+from server.core.text import limited_text, one_of, required_text
+from server.core.versioning import update_versioned
+from server.orders.models import (
+    PAYMENT_STATUSES,
+    STATUS_GROUPS,
+    Order,
+    OrderItem,
+    OrderStatus,
+    OrderStatusChange,
+    OrderStatusTransition,
+)
+
+MAX_ITEMS = 500
+ORDER_FIELDS = ["number", "account_id", "status_id", "currency", "subtotal", "discount_total", "total",
+                "payment_status", "source", "external_id", "manager_id", "comment", *sorted(DELIVERY_FIELDS)]
+SOURCE_MAX = 32
+
+
+def _clean_items(items: list[dict]) -> list[dict]:
+    if len(items) > MAX_ITEMS:
+        raise UserInputError(ErrorCode.INVALID, f"An order has at most {MAX_ITEMS} items.", "items")
+    out = []
+    for i, item in enumerate(items):
+        path = f"items.{i}"
+        quantity = Decimal(str(item["quantity"]))
+        if quantity <= 0 or quantity.as_tuple().exponent < -3:  # type: ignore[operator]
+            raise UserInputError(ErrorCode.INVALID, "Quantity must be positive, at most 3 decimals.", f"{path}.quantity")
+        unit_price = parse_amount(item["unit_price"], f"{path}.unitPrice")
+        discount = parse_amount(item.get("discount") or 0, f"{path}.discount")
+        gross = quantize(quantity * unit_price)
+        if discount > gross:
+            raise UserInputError(ErrorCode.INVALID, "Discount is larger than the line amount.", f"{path}.discount")
+        out.append({
+            "position": i,
+            "sku": required_text(item["sku"], f"{path}.sku", 64),
+            "title": required_text(item["title"], f"{path}.title", 300),
+            "quantity": quantity,
+            "unit_price": unit_price,
+            "discount": discount,
+            "total": gross - discount,
+        })
+    return out
+
+
+def totals(items: list[dict]) -> dict:
+    subtotal = sum((it["total"] + it["discount"] for it in items), Decimal("0.00"))
+    discount = sum((it["discount"] for it in items), Decimal("0.00"))
+    return {"subtotal": subtotal, "discount_total": discount, "total": subtotal - discount}
+
+
+def _clean_order(data: dict) -> dict:
+    values: dict = {}
+    for name in ("delivery_method", "delivery_city", "delivery_branch", "delivery_address", "waybill_number"):
+        if name in data:
+            values[name] = limited_text(data[name], name, 500 if name == "delivery_address" else 200) or None
+    if "recipient_name" in data:
+        values["recipient_name"] = limited_text(data["recipient_name"], "recipientName", 300) or None
+    if "recipient_phone" in data:
+        values["recipient_phone"] = to_e164(data["recipient_phone"], "recipientPhone") if data["recipient_phone"] else None
+    if "comment" in data:
+        values["comment"] = limited_text(data["comment"], "comment", 5000) or None
+    if "payment_status" in data:
+        values["payment_status"] = one_of(data["payment_status"], PAYMENT_STATUSES, "paymentStatus")
+    if "currency" in data and data["currency"] is not None:
+        values["currency"] = check_currency(data["currency"])
+    if "manager_id" in data:
+        values["manager_id"] = data["manager_id"]
+    return values
+
+
+async def _check_manager(scope: Scope, manager_id: UUID | None) -> None:
+    from server.auth.service import is_member
+
+    if manager_id is not None and not await is_member(scope.organization_id, manager_id):
+        raise UserInputError(ErrorCode.NOT_FOUND, "Manager is not a member of this organization.", "managerId")
+    scope.check_owner(manager_id, "managerId")
+
+
+async def create_order(scope: Scope, data: dict, idempotency_key: str | None = None) -> Order:
+    scope.require("orders:write")
+    key = idempotency.check_key(idempotency_key)
+    values = _clean_order(data)
+    items = _clean_items(data.get("items") or [])
+    source = (data.get("source") or "manual").strip().lower()
+    if not source or len(source) > SOURCE_MAX:
+        raise UserInputError(ErrorCode.INVALID, "source must be 1-32 characters.", "source")
+    external_id = limited_text(data.get("external_id"), "externalId", 128) or None
+    values.setdefault("manager_id", scope.user_id)
+    await _check_manager(scope, values["manager_id"])
+    async with in_transaction():
+        existing = await idempotency.find(scope.organization_id, "createOrder", key)
+        if existing:
+            return await scope.get(Order, existing)
+        account = await scope.get(Account, data.get("account_id"), field="accountId")
+        if external_id and await Order.filter(organization_id=scope.organization_id, source=source,
+                                              external_id=external_id).exists():
+            raise UserInputError(ErrorCode.DUPLICATE, f"An order from {source} with this external id exists.", "externalId")
+        status = await OrderStatus.filter(organization_id=scope.organization_id, is_initial=True).first()
+        if status is None:
+            raise UserInputError(ErrorCode.INVALID, "The organization has no initial order status.", "status")
+        values.setdefault("currency", scope.organization.currency)
+        order = await Order.create(
+            organization_id=scope.organization_id,
+            number=await sequences.next_value(scope.organization_id, "order"),
+            account_id=account.id, status_id=status.id, source=source, external_id=external_id,
+            **values, **totals(items),
+        )
+        await OrderItem.bulk_create([OrderItem(organization_id=scope.organization_id, order_id=order.id, **it) for it in items])
+        await OrderStatusChange.create(organization_id=scope.organization_id, order_id=order.id,
+                                       to_status_id=status.id, actor_id=scope.user_id)
+        await idempotency.remember(scope.organization_id, "createOrder", key, order.id)
+        await activities.log(scope, "order", account_id=account.id, order_id=order.id,
+                             subject=f"Order #{order.number}", data={"total": str(order.total), "currency": order.currency})
+        await audit.record(scope, "order.create", order, {k: [None, v] for k, v in snapshot(order, ORDER_FIELDS).items()})
+        await outbox.emit(scope.organization_id, "order.created", {"order_id": order.id, "number": order.number,
+                                                                   "status": status.code})
+    return order
+
+
+async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -> Order:
+    values = _clean_order(data)
+    scope.check_writable("orders", [*values, *(["items"] if "items" in data else [])])
+    if "manager_id" in values:
+        await _check_manager(scope, values["manager_id"])
+    items = _clean_items(data["items"]) if data.get("items") is not None else None
+    if items is not None:
+        values.update(totals(items))
+    async with in_transaction():
+        order = await scope.get(Order, order_id, "write", field="id")
+        changes = await update_versioned(order, version, values)
+        if items is not None:
+            old = await OrderItem.filter(order_id=order.id).order_by("position").values("sku", "quantity", "unit_price", "discount")
+            await OrderItem.filter(order_id=order.id).delete()
+            await OrderItem.bulk_create([OrderItem(organization_id=scope.organization_id, order_id=order.id, **it) for it in items])
+            changes["items"] = [old, [{k: it[k] for k in ("sku", "quantity", "unit_price", "discount")} for it in items]]
+        if changes:
+            await audit.record(scope, "order.update", order, changes)
+            await outbox.emit(scope.organization_id, "order.updated", {"order_id": order.id, "fields": sorted(changes)})
+    return order
+
+
+async def allowed_next(organization_id: UUID, status_id: UUID) -> list[OrderStatus]:
+    return await OrderStatus.filter(organization_id=organization_id, transitions_in__from_status_id=status_id).order_by("position")
+
+
+async def change_status(scope: Scope, order_id: UUID, version: int, status_code: str, reason: str | None = None) -> Order:
+    """Move an order along one of the organization's allowed transitions."""
+    reason = limited_text(reason, "reason", 2000) or None
+    async with in_transaction():
+        order = await scope.get(Order, order_id, "write", field="id")
+        scope.check_writable("orders", ["status"])
+        if order.version != version:
+            raise version_conflict()
+        target = await OrderStatus.get_or_none(organization_id=scope.organization_id, code=status_code)
+        if target is None:
+            raise not_found(f"Order status '{status_code}'", "status")
+        current = await OrderStatus.get(id=order.status_id)
+        allowed = await OrderStatusTransition.filter(from_status_id=current.id, to_status_id=target.id).exists()
+        if not allowed:
+            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION,
+                                 f"An order cannot go from '{current.code}' to '{target.code}'.", "status")
+        changes = await update_versioned(order, version, {"status_id": target.id})
+        await OrderStatusChange.create(organization_id=scope.organization_id, order_id=order.id, from_status_id=current.id,
+                                       to_status_id=target.id, actor_id=scope.user_id, reason=reason)
+        await activities.log(scope, "status_change", account_id=order.account_id, order_id=order.id,
+                             subject=f"Order #{order.number}: {current.name} → {target.name}", body=reason or "",
+                             data={"from": current.code, "to": target.code})
+        await audit.record(scope, "order.status", order, {**changes, "status": [current.code, target.code]})
+        await outbox.emit(scope.organization_id, "order.status_changed", {
+            "order_id": order.id, "number": order.number, "from": current.code, "to": target.code,
+            "group": target.group, "reason": reason,
+        })
+    return order
+
+
+async def delete_order(scope: Scope, order_id: UUID, version: int) -> Order:
+    async with in_transaction():
+        order = await scope.get(Order, order_id, "delete", field="id")
+        changes = await update_versioned(order, version, {"deleted_at": datetime.now(UTC)})
+        await audit.record(scope, "order.delete", order, changes)
+        await outbox.emit(scope.organization_id, "order.deleted", {"order_id": order.id})
+    return order
+
+
+# -- configuration (admins) ----------------------------------------------------
+
+async def create_status(scope: Scope, code: str, name: str, group: str, position: int = 0,
+                        is_initial: bool = False) -> OrderStatus:
+    scope.require("order_statuses:write")
+    code = required_text(code, "code", 48).lower()
+    async with in_transaction():
+        if await OrderStatus.filter(organization_id=scope.organization_id, code=code).exists():
+            raise UserInputError(ErrorCode.DUPLICATE, f"Status '{code}' exists.", "code")
+        if is_initial:
+            await OrderStatus.filter(organization_id=scope.organization_id).update(is_initial=False)
+        status = await OrderStatus.create(organization_id=scope.organization_id, code=code,
+                                          name=required_text(name, "name", 200),
+                                          group=one_of(group, STATUS_GROUPS, "group"), position=position,
+                                          is_initial=is_initial)
+        await audit.record(scope, "order_status.create", status, {"code": [None, code], "group": [None, group]})
+    return status
+
+
+async def update_status(scope: Scope, status_id: UUID, data: dict) -> OrderStatus:
+    async with in_transaction():
+        status = await scope.get(OrderStatus, status_id, "write", field="id")
+        before = snapshot(status, ["name", "group", "position", "is_initial"])
+        if "name" in data:
+            status.name = required_text(data["name"], "name", 200)
+        if "group" in data:
+            status.group = one_of(data["group"], STATUS_GROUPS, "group")
+        if "position" in data:
+            status.position = data["position"]
+        if data.get("is_initial"):
+            await OrderStatus.filter(organization_id=scope.organization_id).update(is_initial=False)
+            status.is_initial = True
+        await status.save()
+        after = snapshot(status, ["name", "group", "position", "is_initial"])
+        await audit.record(scope, "order_status.update", status, {k: [before[k], v] for k, v in after.items() if before[k] != v})
+    return status
+
+
+async def delete_status(scope: Scope, status_id: UUID) -> OrderStatus:
+    async with in_transaction():
+        status = await scope.get(OrderStatus, status_id, "delete", field="id")
+        if await Order.filter(status_id=status.id).exists() or await OrderStatusChange.filter(to_status_id=status.id).exists():
+            raise UserInputError(ErrorCode.CONFLICT, "Orders have used this status; rename it instead.", "id")
+        if status.is_initial:
+            raise UserInputError(ErrorCode.CONFLICT, "Make another status initial first.", "id")
+        await audit.record(scope, "order_status.delete", status, {"code": [status.code, None]})
+        await status.delete()
+    return status
+
+
+async def set_transitions(scope: Scope, from_id: UUID, to_ids: list[UUID]) -> OrderStatus:
+    """Replace the statuses an order may move to from ``from_id``."""
+    async with in_transaction():
+        source = await scope.get(OrderStatus, from_id, "write", field="fromId")
+        targets = await scope.queryset(OrderStatus).filter(id__in=to_ids)
+        if len(targets) != len(set(to_ids)):
+            raise not_found("Order status", "toIds")
+        before = sorted(s.code for s in await allowed_next(scope.organization_id, source.id))
+        await OrderStatusTransition.filter(from_status_id=source.id).delete()
+        await OrderStatusTransition.bulk_create([
+            OrderStatusTransition(organization_id=scope.organization_id, from_status_id=source.id, to_status_id=t.id)
+            for t in targets if t.id != source.id
+        ])
+        await audit.record(scope, "order_status.transitions", source, {"next": [before, sorted(t.code for t in targets)]})
+    return source

@@ -1,0 +1,69 @@
+"""Test setup: a real database (SQLite by default, PostgreSQL when DATABASE_URL says so),
+migrated with the project's own migrations, and the real app behind an HTTP client.
+
+Tests isolate by organization: each test makes its own tenant(s), which is also how the
+product keeps tenants apart."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+os.environ.setdefault("CRM_PROFILE", "test")
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+
+from server.app import create_app  # noqa: E402
+from server.config import Settings  # noqa: E402
+from server.db import close_db, init_db, migrate  # noqa: E402
+from tests.helpers import Client, TenantFactory  # noqa: E402
+
+
+def _pg_admin_dsn(url: str) -> str:
+    return url.replace("asyncpg://", "postgresql://", 1).replace("postgres://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+async def settings():
+    settings = Settings()
+    temp_db = None
+    if settings.is_postgres:
+        # A throwaway database per run, so every run starts from the committed migrations.
+        base = _pg_admin_dsn(settings.database_url)
+        temp_db = f"crm_test_{uuid.uuid4().hex[:10]}"
+        conn = await asyncpg.connect(base)
+        await conn.execute(f'CREATE DATABASE "{temp_db}"')
+        await conn.close()
+        settings = settings.model_copy(update={"database_url": base.rsplit("/", 1)[0] + "/" + temp_db})
+    yield settings
+    if temp_db:
+        conn = await asyncpg.connect(base)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{temp_db}" WITH (FORCE)')
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def database(settings):
+    await init_db(settings)
+    await migrate(settings)
+    yield settings
+    await close_db()
+
+
+@pytest.fixture(scope="session")
+async def http(database):
+    app = create_app(database, manage_db=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def api(http) -> Client:
+    return Client(http)
+
+
+@pytest.fixture
+def tenants(api) -> TenantFactory:
+    return TenantFactory(api)
