@@ -62,10 +62,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Later TOML files win over earlier ones, so the profile overrides the defaults.
-        toml_sources = [
-            TomlConfigSettingsSource(settings_cls, toml_file=path)
-            for path in reversed(_profile_files())
-        ]
+        toml_sources = [TomlConfigSettingsSource(settings_cls, toml_file=path) for path in reversed(_profile_files())]
         return (init_settings, env_settings, *toml_sources)
 
     @cached_property

@@ -11,14 +11,14 @@ import uuid
 
 os.environ.setdefault("CRM_PROFILE", "test")
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-import pytest  # noqa: E402
+import asyncpg
+import httpx
+import pytest
 
-from server.app import create_app  # noqa: E402
-from server.config import Settings  # noqa: E402
-from server.db import close_db, init_db, migrate  # noqa: E402
-from tests.helpers import Client, TenantFactory  # noqa: E402
+from server.app import create_app
+from server.config import Settings
+from server.db import close_db, init_db, migrate
+from tests.helpers import Client, TenantFactory
 
 
 def _pg_admin_dsn(url: str) -> str:

@@ -22,8 +22,9 @@ class Client:
     def __init__(self, http: httpx.AsyncClient):
         self.http = http
 
-    async def raw(self, query: str, variables: dict | None = None, *, token: str | None = None,
-                  org: str | None = None) -> httpx.Response:
+    async def raw(
+        self, query: str, variables: dict | None = None, *, token: str | None = None, org: str | None = None
+    ) -> httpx.Response:
         headers = {}
         if token:
             headers["Authorization"] = f"Bearer {token}"

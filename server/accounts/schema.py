@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -23,6 +23,12 @@ from server.graphql.inputs import given, guarded
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
+
+if TYPE_CHECKING:
+    from server.activities.schema import ActivityConnection
+    from server.deals.schema import DealConnection
+    from server.orders.schema import OrderConnection
+    from server.tickets.schema import TicketConnection
 
 LazyOrderConnection = Annotated["OrderConnection", strawberry.lazy("server.orders.schema")]
 LazyDealConnection = Annotated["DealConnection", strawberry.lazy("server.deals.schema")]
@@ -118,8 +124,10 @@ class AccountType(Node):
 
         return await tickets_connection(info, first=first, after=after, account_id=self.id)  # type: ignore[attr-defined]
 
-    @strawberry.field(description="Every touchpoint, newest first: notes, calls, messages, tasks, "
-                      "order and deal status changes, new orders, deals and tickets.")
+    @strawberry.field(
+        description="Every touchpoint, newest first: notes, calls, messages, tasks, "
+        "order and deal status changes, new orders, deals and tickets."
+    )
     async def timeline(self, info: Info, first: int | None = None, after: str | None = None) -> LazyActivityConnection:
         from server.activities.schema import timeline_connection
 
@@ -139,6 +147,7 @@ async def _load_user(info: Info, user_id) -> User | None:
 
 
 # -- lists ---------------------------------------------------------------------
+
 
 def _identifier_q(kind: str, normalize):
     def build(f: StringFilter) -> Q:
@@ -166,10 +175,14 @@ class AccountWhere:
     and_: list[AccountWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[AccountWhere] | None = strawberry.field(default=None, name="OR")
     name: StringFilter | None = None
-    phone: StringFilter | None = strawberry.field(default=None, description="Any phone equal to (eq/in); any format, normalized to E.164.")
+    phone: StringFilter | None = strawberry.field(
+        default=None, description="Any phone equal to (eq/in); any format, normalized to E.164."
+    )
     email: StringFilter | None = strawberry.field(default=None, description="Any e-mail equal to (eq/in).")
     tag: StringFilter | None = strawberry.field(default=None, description="Has the tag (eq) or one of the tags (in).")
-    search: StringFilter | None = strawberry.field(default=None, description="Name contains, or a phone or e-mail equals (`contains`).")
+    search: StringFilter | None = strawberry.field(
+        default=None, description="Name contains, or a phone or e-mail equals (`contains`)."
+    )
     kind: StringFilter | None = None
     source: StringFilter | None = None
     owner: IDFilter | None = None
@@ -217,9 +230,14 @@ async def accounts_connection(info: Info, *, first, after, where=None, order_by=
 @strawberry.type
 class AccountQueries:
     @strawberry.field(description="Accounts the caller may see, filtered and sorted.")
-    async def accounts(self, info: Info, first: int | None = None, after: str | None = None,
-                       where: AccountWhere | None = None, order_by: AccountOrder | None = None
-                       ) -> AccountConnection:
+    async def accounts(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        where: AccountWhere | None = None,
+        order_by: AccountOrder | None = None,
+    ) -> AccountConnection:
         return await accounts_connection(info, first=first, after=after, where=where, order_by=order_by)
 
     @strawberry.field(description="One account with everything about it, or null if not found.")
@@ -227,8 +245,9 @@ class AccountQueries:
         return await load_by_id(info.context, Account, ids.decode(id, "Account")[1])
 
     @strawberry.field(description="Contacts the caller may see, by name.")
-    async def contacts(self, info: Info, first: int | None = None, after: str | None = None,
-                       where: ContactWhere | None = None) -> ContactConnection:
+    async def contacts(
+        self, info: Info, first: int | None = None, after: str | None = None, where: ContactWhere | None = None
+    ) -> ContactConnection:
         ctx = info.context
         qs = ctx.scope.queryset(Contact).filter(build_q(where, CONTACT_LOOKUPS))
         first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
@@ -251,18 +270,24 @@ CONTACT_LOOKUPS = {
 
 # -- mutations -----------------------------------------------------------------
 
+
 @strawberry.input
 class CreateAccountInput:
     name: str
     kind: AccountKind = AccountKind.PERSON
-    phones: list[str] = strawberry.field(default_factory=list, description="Any format; stored as E.164 (region UA by default). The first is the primary.")
+    phones: list[str] = strawberry.field(
+        default_factory=list,
+        description="Any format; stored as E.164 (region UA by default). The first is the primary.",
+    )
     emails: list[str] = strawberry.field(default_factory=list)
     addresses: list[str] = strawberry.field(default_factory=list)
     tags: list[str] = strawberry.field(default_factory=list)
     source: str | None = None
     owner_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Defaults to the caller.")
     custom_fields: JSON | None = None
-    idempotency_key: str | None = strawberry.field(default=None, description="Retrying with the same key returns the first result instead of creating again.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retrying with the same key returns the first result instead of creating again."
+    )
 
 
 @strawberry.input
@@ -286,8 +311,10 @@ class DeleteInput:
     version: int
 
 
-@strawberry.input(description="Merge `mergeId` into `id`: its contacts, deals, orders, tickets and timeline move over, "
-                  "phones, e-mails and tags are combined, and the duplicate is deleted.")
+@strawberry.input(
+    description="Merge `mergeId` into `id`: its contacts, deals, orders, tickets and timeline move over, "
+    "phones, e-mails and tags are combined, and the duplicate is deleted."
+)
 class MergeAccountsInput:
     id: strawberry.ID
     version: int

@@ -68,12 +68,18 @@ async def _check_owner(scope: Scope, owner_id: UUID | None) -> None:
 
 async def _sync_identifiers(account: Account) -> None:
     await AccountIdentifier.filter(account_id=account.id).delete()
-    rows = [AccountIdentifier(organization_id=account.organization_id, account_id=account.id, kind="phone", value=p)
-            for p in account.phones]
-    rows += [AccountIdentifier(organization_id=account.organization_id, account_id=account.id, kind="email", value=e)
-             for e in account.emails]
-    rows += [AccountIdentifier(organization_id=account.organization_id, account_id=account.id, kind="tag", value=t)
-             for t in account.tags]
+    rows = [
+        AccountIdentifier(organization_id=account.organization_id, account_id=account.id, kind="phone", value=p)
+        for p in account.phones
+    ]
+    rows += [
+        AccountIdentifier(organization_id=account.organization_id, account_id=account.id, kind="email", value=e)
+        for e in account.emails
+    ]
+    rows += [
+        AccountIdentifier(organization_id=account.organization_id, account_id=account.id, kind="tag", value=t)
+        for t in account.tags
+    ]
     if rows:
         await AccountIdentifier.bulk_create(rows)
 
@@ -93,7 +99,9 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
         account = await Account.create(organization_id=scope.organization_id, **values)
         await _sync_identifiers(account)
         await idempotency.remember(scope.organization_id, "createAccount", key, account.id)
-        await audit.record(scope, "account.create", account, {k: [None, v] for k, v in snapshot(account, ACCOUNT_FIELDS).items()})
+        await audit.record(
+            scope, "account.create", account, {k: [None, v] for k, v in snapshot(account, ACCOUNT_FIELDS).items()}
+        )
         await outbox.emit(scope.organization_id, "account.created", {"account_id": account.id})
     return account
 
@@ -110,7 +118,9 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
             await _sync_identifiers(account)
         if changes:
             await audit.record(scope, "account.update", account, changes)
-            await outbox.emit(scope.organization_id, "account.updated", {"account_id": account.id, "fields": list(changes)})
+            await outbox.emit(
+                scope.organization_id, "account.updated", {"account_id": account.id, "fields": list(changes)}
+            )
     return account
 
 
@@ -126,7 +136,9 @@ async def delete_account(scope: Scope, account_id: UUID, version: int) -> Accoun
 
 
 async def find_by_phone(scope: Scope, phone_e164: str) -> list[Account]:
-    ids = AccountIdentifier.filter(organization_id=scope.organization_id, kind="phone", value=phone_e164).values("account_id")
+    ids = AccountIdentifier.filter(organization_id=scope.organization_id, kind="phone", value=phone_e164).values(
+        "account_id"
+    )
     return await scope.queryset(Account).filter(id__in=ids).order_by("created_at")
 
 
@@ -149,25 +161,32 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
         moved = {}
         for name, mover in MOVERS.items():
             moved[name] = await mover(scope.organization_id, dup.id, keep.id)
-        changes = await update_versioned(keep, keep_version, {
-            "phones": _merge_lists(keep.phones, dup.phones),
-            "emails": _merge_lists(keep.emails, dup.emails),
-            "addresses": _merge_lists(keep.addresses, dup.addresses),
-            "tags": sorted(set(keep.tags) | set(dup.tags)),
-            "custom_fields": {**dup.custom_fields, **keep.custom_fields},
-        })
+        changes = await update_versioned(
+            keep,
+            keep_version,
+            {
+                "phones": _merge_lists(keep.phones, dup.phones),
+                "emails": _merge_lists(keep.emails, dup.emails),
+                "addresses": _merge_lists(keep.addresses, dup.addresses),
+                "tags": sorted(set(keep.tags) | set(dup.tags)),
+                "custom_fields": {**dup.custom_fields, **keep.custom_fields},
+            },
+        )
         await Account.filter(id=dup.id).update(
             deleted_at=datetime.now(UTC), merged_into_id=keep.id, version=dup.version + 1, phones=[], emails=[]
         )
         await AccountIdentifier.filter(account_id=dup.id).delete()
         await _sync_identifiers(keep)
-        await audit.record(scope, "account.merge", keep, {**changes, "merged": [None, str(dup.id)], "moved": [None, moved]})
+        await audit.record(
+            scope, "account.merge", keep, {**changes, "merged": [None, str(dup.id)], "moved": [None, moved]}
+        )
         await audit.record(scope, "account.merged_into", dup, {"merged_into": [None, str(keep.id)]})
         await outbox.emit(scope.organization_id, "account.merged", {"account_id": keep.id, "merged_id": dup.id})
     return keep
 
 
 # -- contacts ---------------------------------------------------------------
+
 
 def _clean_contact(data: dict) -> dict:
     values: dict = {}
@@ -194,7 +213,9 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
         account = await scope.get(Account, account_id, "write", field="accountId")
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
         await idempotency.remember(scope.organization_id, "createContact", key, contact.id)
-        await audit.record(scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()})
+        await audit.record(
+            scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
+        )
     return contact
 
 
@@ -213,6 +234,8 @@ async def delete_contact(scope: Scope, contact_id: UUID, version: int) -> Contac
         contact = await scope.get(Contact, contact_id, "delete", field="id")
         if contact.version != version:
             raise version_conflict()
-        await audit.record(scope, "contact.delete", contact, {k: [v, None] for k, v in snapshot(contact, CONTACT_FIELDS).items()})
+        await audit.record(
+            scope, "contact.delete", contact, {k: [v, None] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
+        )
         await contact.delete()
     return contact

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,6 +14,10 @@ from server.activities.models import Activity
 from server.graphql.loaders import load_by_id
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
+
+if TYPE_CHECKING:
+    from server.accounts.schema import AccountType
+    from server.orders.schema import OrderType
 
 LazyAccountType = Annotated["AccountType", strawberry.lazy("server.accounts.schema")]
 LazyOrderType = Annotated["OrderType", strawberry.lazy("server.orders.schema")]
@@ -33,8 +37,9 @@ class ActivityKind(Enum):
     TICKET = "ticket"
 
 
-@model_type(Activity, description="A timeline item of an account: a note, call, message, task, or an "
-            "order/deal/ticket event.")
+@model_type(
+    Activity, description="A timeline item of an account: a note, call, message, task, or an order/deal/ticket event."
+)
 class ActivityType(Node):
     subject: str
     body: str
@@ -71,8 +76,6 @@ class ActivityType(Node):
         return await load_member(info.context, self.actor_id) if self.actor_id else None  # type: ignore[attr-defined]
 
 
-
-
 ActivityConnection = connection_of(ActivityType, "ActivityConnection")
 
 
@@ -80,7 +83,9 @@ async def timeline_connection(info: Info, *, first, after, account_id) -> Activi
     ctx = info.context
     qs = ctx.scope.queryset(Activity).filter(account_id=account_id)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
-    return await paginate(ActivityConnection, qs, first=first, after=after, sort=Sort("occurred_at", datetime, Direction.DESC))
+    return await paginate(
+        ActivityConnection, qs, first=first, after=after, sort=Sort("occurred_at", datetime, Direction.DESC)
+    )
 
 
 @strawberry.type

@@ -56,15 +56,11 @@ async def for_user(user: User, organization_hint: str | None) -> Principal:
 async def _team_member_ids(membership: Membership) -> list[UUID]:
     if membership.team_id is None:
         return [membership.user_id]
-    ids = await Membership.filter(team_id=membership.team_id, is_active=True).values_list(
-        "user_id", flat=True
-    )
+    ids = await Membership.filter(team_id=membership.team_id, is_active=True).values_list("user_id", flat=True)
     return list({membership.user_id, *ids})
 
 
 def require_organization(principal: Principal) -> Organization:
     if principal.organization is None:
-        raise OrganizationRequired(
-            "Choose an organization with the X-Organization header (its slug)."
-        )
+        raise OrganizationRequired("Choose an organization with the X-Organization header (its slug).")
     return principal.organization

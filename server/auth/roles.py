@@ -52,10 +52,17 @@ def _grant(resources, actions) -> dict[str, tuple[str, ...]]:
 # Marketing data that warehouse staff do not need to ship an order.
 MARKETING_FIELDS = frozenset({"Account.tags", "Account.source", "Account.customFields", "Account.emails"})
 
-DELIVERY_FIELDS = frozenset({
-    "delivery_method", "recipient_name", "recipient_phone", "delivery_city", "delivery_branch",
-    "delivery_address", "waybill_number",
-})
+DELIVERY_FIELDS = frozenset(
+    {
+        "delivery_method",
+        "recipient_name",
+        "recipient_phone",
+        "delivery_city",
+        "delivery_branch",
+        "delivery_address",
+        "waybill_number",
+    }
+)
 
 ROLES: dict[str, Role] = {
     role.name: role
@@ -79,15 +86,16 @@ ROLES: dict[str, Role] = {
         Role(
             "sales",
             "Their own accounts, deals and orders, and the activities on their accounts.",
-            {**_grant(("accounts", "deals", "orders", "activities"), RW),
-             **_grant(("pipelines", "order_statuses"), (R,))},
+            {
+                **_grant(("accounts", "deals", "orders", "activities"), RW),
+                **_grant(("pipelines", "order_statuses"), (R,)),
+            },
             scope=RowScope.OWN,
         ),
         Role(
             "support",
             "Tickets; reads accounts and orders; logs activities.",
-            {"tickets": CRUD, "activities": RW, "accounts": (R,), "orders": (R,),
-             "order_statuses": (R,)},
+            {"tickets": CRUD, "activities": RW, "accounts": (R,), "orders": (R,), "order_statuses": (R,)},
         ),
         Role(
             "logistics",

@@ -48,7 +48,11 @@ class Me:
 
     @strawberry.field(description="Organizations the user belongs to (send one's slug as X-Organization).")
     async def organizations(self) -> list[OrganizationType]:
-        rows = await Membership.filter(user=self.user, is_active=True).select_related("organization").order_by("organization__name")
+        rows = (
+            await Membership.filter(user=self.user, is_active=True)
+            .select_related("organization")
+            .order_by("organization__name")
+        )
         return [m.organization for m in rows]
 
 
@@ -60,13 +64,25 @@ class AuthQueries:
         if principal.user is None:
             return None
         role = principal.role
-        return Me(user=principal.user, organization=principal.organization,
-                  role=role.name if role else None, permissions=role.permissions if role else [])
+        return Me(
+            user=principal.user,
+            organization=principal.organization,
+            role=role.name if role else None,
+            permissions=role.permissions if role else [],
+        )
 
     @strawberry.field(description="The built-in roles and what each may do.")
     def roles(self) -> list[RoleInfo]:
-        return [RoleInfo(name=r.name, description=r.description, permissions=r.permissions,
-                         row_scope=r.scope.value, hidden_fields=sorted(r.hidden_fields)) for r in ROLES.values()]
+        return [
+            RoleInfo(
+                name=r.name,
+                description=r.description,
+                permissions=r.permissions,
+                row_scope=r.scope.value,
+                hidden_fields=sorted(r.hidden_fields),
+            )
+            for r in ROLES.values()
+        ]
 
 
 @strawberry.type(name="Role")

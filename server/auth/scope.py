@@ -66,7 +66,9 @@ class Scope:
         if allowed is not None:
             refused = sorted(set(fields) - allowed)
             if refused:
-                raise UserInputError(ErrorCode.FORBIDDEN, f"Your role may not change: {', '.join(refused)}.", refused[0])
+                raise UserInputError(
+                    ErrorCode.FORBIDDEN, f"Your role may not change: {', '.join(refused)}.", refused[0]
+                )
 
     def row_scope(self) -> RowScope:
         role = self.principal.role
@@ -88,8 +90,16 @@ class Scope:
             return {model.owner_path: self.user_id}
         return {f"{model.owner_path}__in": self.principal.team_member_ids}
 
-    async def get(self, model: type[M], id: UUID | None, action: str = "read", *,
-                  what: str | None = None, field: str | None = None, for_update: bool = False) -> M:
+    async def get(
+        self,
+        model: type[M],
+        id: UUID | None,
+        action: str = "read",
+        *,
+        what: str | None = None,
+        field: str | None = None,
+        for_update: bool = False,
+    ) -> M:
         """The row, or a NOT_FOUND user error (also for rows of other organizations)."""
         qs = self.queryset(model, action)
         if for_update:
@@ -108,6 +118,4 @@ class Scope:
             or (scope is RowScope.TEAM and owner_id in self.principal.team_member_ids)
         )
         if not allowed:
-            raise UserInputError(
-                ErrorCode.FORBIDDEN, "You may not assign records outside your row scope.", field
-            )
+            raise UserInputError(ErrorCode.FORBIDDEN, "You may not assign records outside your row scope.", field)

@@ -26,7 +26,9 @@ async def create_user(email: str, password: str, name: str = "") -> User:
     _check_password(password)
     if await User.filter(email=email).exists():
         raise UserInputError(ErrorCode.DUPLICATE, f"A user with e-mail {email} already exists.", "email")
-    return await User.create(email=email, password_hash=hash_password(password), name=limited_text(name, "name", 200) or "")
+    return await User.create(
+        email=email, password_hash=hash_password(password), name=limited_text(name, "name", 200) or ""
+    )
 
 
 async def add_member(org: Organization, user: User, role: str, team_name: str | None = None) -> Membership:

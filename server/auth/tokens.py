@@ -40,7 +40,5 @@ async def user_for(token: str) -> User | None:
 
 
 async def revoke(token: str) -> bool:
-    updated = await AuthToken.filter(token_hash=hash_token(token), revoked_at=None).update(
-        revoked_at=datetime.now(UTC)
-    )
+    updated = await AuthToken.filter(token_hash=hash_token(token), revoked_at=None).update(revoked_at=datetime.now(UTC))
     return bool(updated)

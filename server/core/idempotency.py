@@ -33,6 +33,4 @@ async def find(organization_id: UUID, operation: str, key: str | None) -> UUID |
 
 async def remember(organization_id: UUID, operation: str, key: str | None, entity_id: UUID) -> None:
     if key is not None:
-        await IdempotencyKey.create(
-            organization_id=organization_id, operation=operation, key=key, entity_id=entity_id
-        )
+        await IdempotencyKey.create(organization_id=organization_id, operation=operation, key=key, entity_id=entity_id)

@@ -17,8 +17,10 @@ async def update_versioned(obj, version: int | None, values: dict) -> dict:
         raise version_conflict()
     fields = list(values)
     before = snapshot(obj, fields)
-    updated = await type(obj).filter(id=obj.id, version=version).update(
-        **values, version=version + 1, updated_at=datetime.now(UTC)
+    updated = (
+        await type(obj)
+        .filter(id=obj.id, version=version)
+        .update(**values, version=version + 1, updated_at=datetime.now(UTC))
     )
     if not updated:
         raise version_conflict()

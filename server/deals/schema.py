@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -11,6 +11,9 @@ from strawberry.types import Info
 from server.deals.models import Deal
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Money, Node, model_type
+
+if TYPE_CHECKING:
+    from server.accounts.schema import AccountType
 
 LazyAccountType = Annotated["AccountType", strawberry.lazy("server.accounts.schema")]
 
@@ -28,8 +31,6 @@ class DealType(Node):
         return Money(amount=self.amount, currency=self.currency)  # type: ignore[attr-defined]
 
 
-
-
 DealConnection = connection_of(DealType, "DealConnection")
 
 
@@ -39,7 +40,9 @@ async def deals_connection(info: Info, *, first, after, account_id=None) -> Deal
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
-    return await paginate(DealConnection, qs, first=first, after=after, sort=Sort("created_at", datetime, Direction.DESC))
+    return await paginate(
+        DealConnection, qs, first=first, after=after, sort=Sort("created_at", datetime, Direction.DESC)
+    )
 
 
 @strawberry.type

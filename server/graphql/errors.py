@@ -86,7 +86,6 @@ class PublicErrors(MaskErrors):
             if isinstance(original, PublicError):
                 error.extensions = {**(error.extensions or {}), "code": original.code}
             elif isinstance(original, UserInputError):
-                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT",
-                                    "field": original.field}
+                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT", "field": original.field}
             out.append(error)
         return out

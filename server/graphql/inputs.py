@@ -12,8 +12,12 @@ from server.core.errors import Forbidden
 from server.graphql import ids
 
 
-def given(input_obj, *, exclude: tuple[str, ...] = ("id", "version", "idempotency_key"),
-          id_fields: dict[str, str] | None = None) -> dict[str, Any]:
+def given(
+    input_obj,
+    *,
+    exclude: tuple[str, ...] = ("id", "version", "idempotency_key"),
+    id_fields: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The fields the caller actually sent (UNSET ones skipped), global IDs decoded.
 
     ``id_fields`` maps an input field (``owner_id``) to the type its ID must be of (``User``)."""

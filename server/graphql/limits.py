@@ -32,8 +32,13 @@ def _first_arg(field: FieldNode, variables: dict, default: int) -> int | None:
     return None
 
 
-def estimate(selection_set: SelectionSetNode | None, fragments: dict, variables: dict,
-             default_page: int, seen: frozenset = frozenset()) -> int:
+def estimate(
+    selection_set: SelectionSetNode | None,
+    fragments: dict,
+    variables: dict,
+    default_page: int,
+    seen: frozenset = frozenset(),
+) -> int:
     if selection_set is None:
         return 0
     total = 0

@@ -6,8 +6,8 @@ range scan (``WHERE (sort, id) < (value, id)``), stable under inserts, and never
 from __future__ import annotations
 
 import base64
-import types
 import json
+import types
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -114,9 +114,7 @@ async def paginate(connection: type[C], qs: QuerySet, *, first: int, after: str 
     if after:
         value, pk = decode_cursor(after, sort)
         op = "lt" if desc else "gt"
-        page_qs = page_qs.filter(
-            Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"id__{op}": pk})
-        )
+        page_qs = page_qs.filter(Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"id__{op}": pk}))
     prefix = "-" if desc else ""
     rows = await page_qs.order_by(f"{prefix}{sort.field}", f"{prefix}id").limit(first + 1)
     has_next = len(rows) > first

@@ -55,10 +55,12 @@ def merge_types(name: str, types: tuple[type, ...]) -> type:
     return strawberry.type(type(name, types, {}))
 
 
-Query = merge_types("Query", (NodeQueries, AuthQueries, AccountQueries, DealQueries, OrderQueries,
-                              TicketQueries, ActivityQueries))
-Mutation = merge_types("Mutation", (AuthMutations, AccountMutations, DealMutations, OrderMutations,
-                                    TicketMutations, ActivityMutations))
+Query = merge_types(
+    "Query", (NodeQueries, AuthQueries, AccountQueries, DealQueries, OrderQueries, TicketQueries, ActivityQueries)
+)
+Mutation = merge_types(
+    "Mutation", (AuthMutations, AccountMutations, DealMutations, OrderMutations, TicketMutations, ActivityMutations)
+)
 
 # Types reached only through `node` or lazily must still be in the schema.
 EXTRA_TYPES = [DealType, TicketType, ActivityType]

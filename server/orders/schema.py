@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -35,6 +35,9 @@ from server.orders.models import (
     OrderStatusChange,
     OrderStatusTransition,
 )
+
+if TYPE_CHECKING:
+    from server.accounts.schema import AccountType
 
 LazyAccountType = Annotated["AccountType", strawberry.lazy("server.accounts.schema")]
 
@@ -173,10 +176,15 @@ class OrderType(Node):
     @strawberry.field
     def delivery(self) -> Delivery:
         o = self
-        return Delivery(method=o.delivery_method, recipient_name=o.recipient_name,  # type: ignore[attr-defined]
-                        recipient_phone=o.recipient_phone, city=o.delivery_city,  # type: ignore[attr-defined]
-                        branch=o.delivery_branch, address=o.delivery_address,  # type: ignore[attr-defined]
-                        waybill_number=o.waybill_number)  # type: ignore[attr-defined]
+        return Delivery(
+            method=o.delivery_method,
+            recipient_name=o.recipient_name,  # type: ignore[attr-defined]
+            recipient_phone=o.recipient_phone,
+            city=o.delivery_city,  # type: ignore[attr-defined]
+            branch=o.delivery_branch,
+            address=o.delivery_address,  # type: ignore[attr-defined]
+            waybill_number=o.waybill_number,
+        )  # type: ignore[attr-defined]
 
     @strawberry.field
     async def manager(self, info: Info) -> UserType | None:
@@ -193,6 +201,7 @@ OrderConnection = connection_of(OrderType, "OrderConnection")
 
 
 # -- lists ---------------------------------------------------------------------
+
 
 @strawberry.input
 class StatusGroupFilter:
@@ -265,13 +274,17 @@ async def orders_connection(info: Info, *, first, after, where=None, order_by=No
     return await paginate(OrderConnection, qs, first=first, after=after, sort=sort)
 
 
-
-
 @strawberry.type
 class OrderQueries:
     @strawberry.field(description="Orders the caller may see, filtered and sorted (newest first by default).")
-    async def orders(self, info: Info, first: int | None = None, after: str | None = None,
-                     where: OrderWhere | None = None, order_by: OrderOrder | None = None) -> OrderConnection:
+    async def orders(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        where: OrderWhere | None = None,
+        order_by: OrderOrder | None = None,
+    ) -> OrderConnection:
         return await orders_connection(info, first=first, after=after, where=where, order_by=order_by)
 
     @strawberry.field(description="One order, or null if not found.")
@@ -284,6 +297,7 @@ class OrderQueries:
 
 
 # -- mutations -----------------------------------------------------------------
+
 
 @strawberry.input
 class OrderItemInput:
@@ -305,8 +319,12 @@ class DeliveryInput:
     waybill_number: str | None = strawberry.UNSET
 
 
-DELIVERY_MAP = {"method": "delivery_method", "city": "delivery_city", "branch": "delivery_branch",
-                "address": "delivery_address"}
+DELIVERY_MAP = {
+    "method": "delivery_method",
+    "city": "delivery_city",
+    "branch": "delivery_branch",
+    "address": "delivery_address",
+}
 
 
 @strawberry.input
@@ -320,14 +338,18 @@ class CreateOrderInput:
     external_id: str | None = None
     manager_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Defaults to the caller.")
     comment: str | None = None
-    idempotency_key: str | None = strawberry.field(default=None, description="Retrying with the same key returns the first result.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retrying with the same key returns the first result."
+    )
 
 
 @strawberry.input
 class UpdateOrderInput:
     id: strawberry.ID
     version: int
-    items: list[OrderItemInput] | None = strawberry.field(default=strawberry.UNSET, description="Replaces all items; totals are recomputed.")
+    items: list[OrderItemInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces all items; totals are recomputed."
+    )
     currency: str | None = strawberry.UNSET
     delivery: DeliveryInput | None = strawberry.UNSET
     payment_status: PaymentStatus | None = strawberry.UNSET
@@ -356,14 +378,19 @@ class OrderPayload:
 
 
 def _order_data(input_obj) -> dict:
-    data = given(input_obj, exclude=("id", "version", "idempotency_key", "delivery", "items"),
-                 id_fields={"manager_id": "User", "account_id": "Account"})
+    data = given(
+        input_obj,
+        exclude=("id", "version", "idempotency_key", "delivery", "items"),
+        id_fields={"manager_id": "User", "account_id": "Account"},
+    )
     if isinstance(data.get("payment_status"), PaymentStatus):
         data["payment_status"] = data["payment_status"].value
     items = getattr(input_obj, "items", strawberry.UNSET)
     if items is not strawberry.UNSET and items is not None:
-        data["items"] = [{"sku": i.sku, "title": i.title, "quantity": i.quantity, "unit_price": i.unit_price,
-                          "discount": i.discount} for i in items]
+        data["items"] = [
+            {"sku": i.sku, "title": i.title, "quantity": i.quantity, "unit_price": i.unit_price, "discount": i.discount}
+            for i in items
+        ]
     delivery = getattr(input_obj, "delivery", strawberry.UNSET)
     if delivery not in (strawberry.UNSET, None):
         for name, value in given(delivery, exclude=()).items():
@@ -456,8 +483,11 @@ class OrderMutations:
         scope = info.context.scope
 
         async def act():
-            return {"status": await service.create_status(scope, input.code, input.name, input.group.value,
-                                                          input.position, input.is_initial)}
+            return {
+                "status": await service.create_status(
+                    scope, input.code, input.name, input.group.value, input.position, input.is_initial
+                )
+            }
 
         return await run_mutation(OrderStatusPayload, act)
 
@@ -483,7 +513,9 @@ class OrderMutations:
         return await run_mutation(OrderStatusPayload, act)
 
     @strawberry.mutation(description="Admins: set which statuses an order may move to from a status.")
-    async def set_order_status_transitions(self, info: Info, input: SetOrderStatusTransitionsInput) -> OrderStatusPayload:
+    async def set_order_status_transitions(
+        self, info: Info, input: SetOrderStatusTransitionsInput
+    ) -> OrderStatusPayload:
         scope = info.context.scope
 
         async def act():

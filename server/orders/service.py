@@ -35,8 +35,21 @@ from server.orders.models import (
 )
 
 MAX_ITEMS = 500
-ORDER_FIELDS = ["number", "account_id", "status_id", "currency", "subtotal", "discount_total", "total",
-                "payment_status", "source", "external_id", "manager_id", "comment", *sorted(DELIVERY_FIELDS)]
+ORDER_FIELDS = [
+    "number",
+    "account_id",
+    "status_id",
+    "currency",
+    "subtotal",
+    "discount_total",
+    "total",
+    "payment_status",
+    "source",
+    "external_id",
+    "manager_id",
+    "comment",
+    *sorted(DELIVERY_FIELDS),
+]
 SOURCE_MAX = 32
 
 
@@ -48,21 +61,25 @@ def _clean_items(items: list[dict]) -> list[dict]:
         path = f"items.{i}"
         quantity = Decimal(str(item["quantity"]))
         if quantity <= 0 or quantity.as_tuple().exponent < -3:  # type: ignore[operator]
-            raise UserInputError(ErrorCode.INVALID, "Quantity must be positive, at most 3 decimals.", f"{path}.quantity")
+            raise UserInputError(
+                ErrorCode.INVALID, "Quantity must be positive, at most 3 decimals.", f"{path}.quantity"
+            )
         unit_price = parse_amount(item["unit_price"], f"{path}.unitPrice")
         discount = parse_amount(item.get("discount") or 0, f"{path}.discount")
         gross = quantize(quantity * unit_price)
         if discount > gross:
             raise UserInputError(ErrorCode.INVALID, "Discount is larger than the line amount.", f"{path}.discount")
-        out.append({
-            "position": i,
-            "sku": required_text(item["sku"], f"{path}.sku", 64),
-            "title": required_text(item["title"], f"{path}.title", 300),
-            "quantity": quantity,
-            "unit_price": unit_price,
-            "discount": discount,
-            "total": gross - discount,
-        })
+        out.append(
+            {
+                "position": i,
+                "sku": required_text(item["sku"], f"{path}.sku", 64),
+                "title": required_text(item["title"], f"{path}.title", 300),
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "discount": discount,
+                "total": gross - discount,
+            }
+        )
     return out
 
 
@@ -80,7 +97,9 @@ def _clean_order(data: dict) -> dict:
     if "recipient_name" in data:
         values["recipient_name"] = limited_text(data["recipient_name"], "recipientName", 300) or None
     if "recipient_phone" in data:
-        values["recipient_phone"] = to_e164(data["recipient_phone"], "recipientPhone") if data["recipient_phone"] else None
+        values["recipient_phone"] = (
+            to_e164(data["recipient_phone"], "recipientPhone") if data["recipient_phone"] else None
+        )
     if "comment" in data:
         values["comment"] = limited_text(data["comment"], "comment", 5000) or None
     if "payment_status" in data:
@@ -116,9 +135,15 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
         if existing:
             return await scope.get(Order, existing)
         account = await scope.get(Account, data.get("account_id"), field="accountId")
-        if external_id and await Order.filter(organization_id=scope.organization_id, source=source,
-                                              external_id=external_id).exists():
-            raise UserInputError(ErrorCode.DUPLICATE, f"An order from {source} with this external id exists.", "externalId")
+        if (
+            external_id
+            and await Order.filter(
+                organization_id=scope.organization_id, source=source, external_id=external_id
+            ).exists()
+        ):
+            raise UserInputError(
+                ErrorCode.DUPLICATE, f"An order from {source} with this external id exists.", "externalId"
+            )
         status = await OrderStatus.filter(organization_id=scope.organization_id, is_initial=True).first()
         if status is None:
             raise UserInputError(ErrorCode.INVALID, "The organization has no initial order status.", "status")
@@ -126,18 +151,36 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
         order = await Order.create(
             organization_id=scope.organization_id,
             number=await sequences.next_value(scope.organization_id, "order"),
-            account_id=account.id, status_id=status.id, source=source, external_id=external_id,
-            **values, **totals(items),
+            account_id=account.id,
+            status_id=status.id,
+            source=source,
+            external_id=external_id,
+            **values,
+            **totals(items),
         )
-        await OrderItem.bulk_create([OrderItem(organization_id=scope.organization_id, order_id=order.id, **it) for it in items])
-        await OrderStatusChange.create(organization_id=scope.organization_id, order_id=order.id,
-                                       to_status_id=status.id, actor_id=scope.user_id)
+        await OrderItem.bulk_create(
+            [OrderItem(organization_id=scope.organization_id, order_id=order.id, **it) for it in items]
+        )
+        await OrderStatusChange.create(
+            organization_id=scope.organization_id, order_id=order.id, to_status_id=status.id, actor_id=scope.user_id
+        )
         await idempotency.remember(scope.organization_id, "createOrder", key, order.id)
-        await activities.log(scope, "order", account_id=account.id, order_id=order.id,
-                             subject=f"Order #{order.number}", data={"total": str(order.total), "currency": order.currency})
-        await audit.record(scope, "order.create", order, {k: [None, v] for k, v in snapshot(order, ORDER_FIELDS).items()})
-        await outbox.emit(scope.organization_id, "order.created", {"order_id": order.id, "number": order.number,
-                                                                   "status": status.code})
+        await activities.log(
+            scope,
+            "order",
+            account_id=account.id,
+            order_id=order.id,
+            subject=f"Order #{order.number}",
+            data={"total": str(order.total), "currency": order.currency},
+        )
+        await audit.record(
+            scope, "order.create", order, {k: [None, v] for k, v in snapshot(order, ORDER_FIELDS).items()}
+        )
+        await outbox.emit(
+            scope.organization_id,
+            "order.created",
+            {"order_id": order.id, "number": order.number, "status": status.code},
+        )
     return order
 
 
@@ -153,10 +196,19 @@ async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -
         order = await scope.get(Order, order_id, "write", field="id")
         changes = await update_versioned(order, version, values)
         if items is not None:
-            old = await OrderItem.filter(order_id=order.id).order_by("position").values("sku", "quantity", "unit_price", "discount")
+            old = (
+                await OrderItem.filter(order_id=order.id)
+                .order_by("position")
+                .values("sku", "quantity", "unit_price", "discount")
+            )
             await OrderItem.filter(order_id=order.id).delete()
-            await OrderItem.bulk_create([OrderItem(organization_id=scope.organization_id, order_id=order.id, **it) for it in items])
-            changes["items"] = [old, [{k: it[k] for k in ("sku", "quantity", "unit_price", "discount")} for it in items]]
+            await OrderItem.bulk_create(
+                [OrderItem(organization_id=scope.organization_id, order_id=order.id, **it) for it in items]
+            )
+            changes["items"] = [
+                old,
+                [{k: it[k] for k in ("sku", "quantity", "unit_price", "discount")} for it in items],
+            ]
         if changes:
             await audit.record(scope, "order.update", order, changes)
             await outbox.emit(scope.organization_id, "order.updated", {"order_id": order.id, "fields": sorted(changes)})
@@ -164,10 +216,14 @@ async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -
 
 
 async def allowed_next(organization_id: UUID, status_id: UUID) -> list[OrderStatus]:
-    return await OrderStatus.filter(organization_id=organization_id, transitions_in__from_status_id=status_id).order_by("position")
+    return await OrderStatus.filter(organization_id=organization_id, transitions_in__from_status_id=status_id).order_by(
+        "position"
+    )
 
 
-async def change_status(scope: Scope, order_id: UUID, version: int, status_code: str, reason: str | None = None) -> Order:
+async def change_status(
+    scope: Scope, order_id: UUID, version: int, status_code: str, reason: str | None = None
+) -> Order:
     """Move an order along one of the organization's allowed transitions."""
     reason = limited_text(reason, "reason", 2000) or None
     async with in_transaction():
@@ -181,19 +237,42 @@ async def change_status(scope: Scope, order_id: UUID, version: int, status_code:
         current = await OrderStatus.get(id=order.status_id)
         allowed = await OrderStatusTransition.filter(from_status_id=current.id, to_status_id=target.id).exists()
         if not allowed:
-            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION,
-                                 f"An order cannot go from '{current.code}' to '{target.code}'.", "status")
+            raise UserInputError(
+                ErrorCode.FORBIDDEN_TRANSITION,
+                f"An order cannot go from '{current.code}' to '{target.code}'.",
+                "status",
+            )
         changes = await update_versioned(order, version, {"status_id": target.id})
-        await OrderStatusChange.create(organization_id=scope.organization_id, order_id=order.id, from_status_id=current.id,
-                                       to_status_id=target.id, actor_id=scope.user_id, reason=reason)
-        await activities.log(scope, "status_change", account_id=order.account_id, order_id=order.id,
-                             subject=f"Order #{order.number}: {current.name} → {target.name}", body=reason or "",
-                             data={"from": current.code, "to": target.code})
+        await OrderStatusChange.create(
+            organization_id=scope.organization_id,
+            order_id=order.id,
+            from_status_id=current.id,
+            to_status_id=target.id,
+            actor_id=scope.user_id,
+            reason=reason,
+        )
+        await activities.log(
+            scope,
+            "status_change",
+            account_id=order.account_id,
+            order_id=order.id,
+            subject=f"Order #{order.number}: {current.name} → {target.name}",
+            body=reason or "",
+            data={"from": current.code, "to": target.code},
+        )
         await audit.record(scope, "order.status", order, {**changes, "status": [current.code, target.code]})
-        await outbox.emit(scope.organization_id, "order.status_changed", {
-            "order_id": order.id, "number": order.number, "from": current.code, "to": target.code,
-            "group": target.group, "reason": reason,
-        })
+        await outbox.emit(
+            scope.organization_id,
+            "order.status_changed",
+            {
+                "order_id": order.id,
+                "number": order.number,
+                "from": current.code,
+                "to": target.code,
+                "group": target.group,
+                "reason": reason,
+            },
+        )
     return order
 
 
@@ -208,8 +287,10 @@ async def delete_order(scope: Scope, order_id: UUID, version: int) -> Order:
 
 # -- configuration (admins) ----------------------------------------------------
 
-async def create_status(scope: Scope, code: str, name: str, group: str, position: int = 0,
-                        is_initial: bool = False) -> OrderStatus:
+
+async def create_status(
+    scope: Scope, code: str, name: str, group: str, position: int = 0, is_initial: bool = False
+) -> OrderStatus:
     scope.require("order_statuses:write")
     code = required_text(code, "code", 48).lower()
     async with in_transaction():
@@ -217,10 +298,14 @@ async def create_status(scope: Scope, code: str, name: str, group: str, position
             raise UserInputError(ErrorCode.DUPLICATE, f"Status '{code}' exists.", "code")
         if is_initial:
             await OrderStatus.filter(organization_id=scope.organization_id).update(is_initial=False)
-        status = await OrderStatus.create(organization_id=scope.organization_id, code=code,
-                                          name=required_text(name, "name", 200),
-                                          group=one_of(group, STATUS_GROUPS, "group"), position=position,
-                                          is_initial=is_initial)
+        status = await OrderStatus.create(
+            organization_id=scope.organization_id,
+            code=code,
+            name=required_text(name, "name", 200),
+            group=one_of(group, STATUS_GROUPS, "group"),
+            position=position,
+            is_initial=is_initial,
+        )
         await audit.record(scope, "order_status.create", status, {"code": [None, code], "group": [None, group]})
     return status
 
@@ -240,14 +325,19 @@ async def update_status(scope: Scope, status_id: UUID, data: dict) -> OrderStatu
             status.is_initial = True
         await status.save()
         after = snapshot(status, ["name", "group", "position", "is_initial"])
-        await audit.record(scope, "order_status.update", status, {k: [before[k], v] for k, v in after.items() if before[k] != v})
+        await audit.record(
+            scope, "order_status.update", status, {k: [before[k], v] for k, v in after.items() if before[k] != v}
+        )
     return status
 
 
 async def delete_status(scope: Scope, status_id: UUID) -> OrderStatus:
     async with in_transaction():
         status = await scope.get(OrderStatus, status_id, "delete", field="id")
-        if await Order.filter(status_id=status.id).exists() or await OrderStatusChange.filter(to_status_id=status.id).exists():
+        if (
+            await Order.filter(status_id=status.id).exists()
+            or await OrderStatusChange.filter(to_status_id=status.id).exists()
+        ):
             raise UserInputError(ErrorCode.CONFLICT, "Orders have used this status; rename it instead.", "id")
         if status.is_initial:
             raise UserInputError(ErrorCode.CONFLICT, "Make another status initial first.", "id")
@@ -265,9 +355,16 @@ async def set_transitions(scope: Scope, from_id: UUID, to_ids: list[UUID]) -> Or
             raise not_found("Order status", "toIds")
         before = sorted(s.code for s in await allowed_next(scope.organization_id, source.id))
         await OrderStatusTransition.filter(from_status_id=source.id).delete()
-        await OrderStatusTransition.bulk_create([
-            OrderStatusTransition(organization_id=scope.organization_id, from_status_id=source.id, to_status_id=t.id)
-            for t in targets if t.id != source.id
-        ])
-        await audit.record(scope, "order_status.transitions", source, {"next": [before, sorted(t.code for t in targets)]})
+        await OrderStatusTransition.bulk_create(
+            [
+                OrderStatusTransition(
+                    organization_id=scope.organization_id, from_status_id=source.id, to_status_id=t.id
+                )
+                for t in targets
+                if t.id != source.id
+            ]
+        )
+        await audit.record(
+            scope, "order_status.transitions", source, {"next": [before, sorted(t.code for t in targets)]}
+        )
     return source

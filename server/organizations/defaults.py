@@ -4,15 +4,18 @@ all of it through the API."""
 
 from __future__ import annotations
 
-PIPELINE = ("Продажі", [
-    # name, probability %, kind
-    ("Новий лід", 10, "open"),
-    ("Кваліфікація", 25, "open"),
-    ("Пропозиція", 50, "open"),
-    ("Переговори", 75, "open"),
-    ("Виграно", 100, "won"),
-    ("Програно", 0, "lost"),
-])
+PIPELINE = (
+    "Продажі",
+    [
+        # name, probability %, kind
+        ("Новий лід", 10, "open"),
+        ("Кваліфікація", 25, "open"),
+        ("Пропозиція", 50, "open"),
+        ("Переговори", 75, "open"),
+        ("Виграно", 100, "won"),
+        ("Програно", 0, "lost"),
+    ],
+)
 
 ORDER_STATUSES = [
     # code, name, group

@@ -19,15 +19,21 @@ from server.tickets.models import SlaPolicy
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
-async def create_organization(slug: str, name: str, currency: str = "UAH", locale: str = "uk",
-                              timezone: str = "Europe/Kyiv") -> Organization:
+async def create_organization(
+    slug: str, name: str, currency: str = "UAH", locale: str = "uk", timezone: str = "Europe/Kyiv"
+) -> Organization:
     if not SLUG_RE.match(slug):
         raise UserInputError(ErrorCode.INVALID, "Slug: 2-63 lowercase letters, digits and dashes.", "slug")
     async with in_transaction():
         if await Organization.filter(slug=slug).exists():
             raise UserInputError(ErrorCode.DUPLICATE, f"Organization '{slug}' already exists.", "slug")
-        org = await Organization.create(slug=slug, name=required_text(name, "name", 200),
-                                        currency=check_currency(currency), locale=locale, timezone=timezone)
+        org = await Organization.create(
+            slug=slug,
+            name=required_text(name, "name", 200),
+            currency=check_currency(currency),
+            locale=locale,
+            timezone=timezone,
+        )
         await seed_defaults(org)
     return org
 
@@ -36,20 +42,29 @@ async def seed_defaults(org: Organization) -> None:
     await Sequence.bulk_create([Sequence(organization=org, name=n, value=0) for n in ("order", "ticket")])
     pipeline_name, stages = defaults.PIPELINE
     pipeline = await Pipeline.create(organization=org, name=pipeline_name, position=0, is_default=True)
-    await Stage.bulk_create([
-        Stage(organization=org, pipeline=pipeline, name=name, position=i, probability=p, kind=kind)
-        for i, (name, p, kind) in enumerate(stages)
-    ])
-    await OrderStatus.bulk_create([
-        OrderStatus(organization=org, code=code, name=name, group=group, position=i, is_initial=(i == 0))
-        for i, (code, name, group) in enumerate(defaults.ORDER_STATUSES)
-    ])
+    await Stage.bulk_create(
+        [
+            Stage(organization=org, pipeline=pipeline, name=name, position=i, probability=p, kind=kind)
+            for i, (name, p, kind) in enumerate(stages)
+        ]
+    )
+    await OrderStatus.bulk_create(
+        [
+            OrderStatus(organization=org, code=code, name=name, group=group, position=i, is_initial=(i == 0))
+            for i, (code, name, group) in enumerate(defaults.ORDER_STATUSES)
+        ]
+    )
     by_code = {s.code: s for s in await OrderStatus.filter(organization=org)}
-    await OrderStatusTransition.bulk_create([
-        OrderStatusTransition(organization=org, from_status=by_code[a], to_status=by_code[b])
-        for a, targets in defaults.ORDER_TRANSITIONS.items() for b in targets
-    ])
-    await SlaPolicy.bulk_create([
-        SlaPolicy(organization=org, priority=p, first_response_minutes=fr, resolution_minutes=res)
-        for p, (fr, res) in defaults.SLA.items()
-    ])
+    await OrderStatusTransition.bulk_create(
+        [
+            OrderStatusTransition(organization=org, from_status=by_code[a], to_status=by_code[b])
+            for a, targets in defaults.ORDER_TRANSITIONS.items()
+            for b in targets
+        ]
+    )
+    await SlaPolicy.bulk_create(
+        [
+            SlaPolicy(organization=org, priority=p, first_response_minutes=fr, resolution_minutes=res)
+            for p, (fr, res) in defaults.SLA.items()
+        ]
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import strawberry
 from strawberry.types import Info
 
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
@@ -21,8 +22,6 @@ class TicketType(Node):
     updated_at: datetime
 
 
-
-
 TicketConnection = connection_of(TicketType, "TicketConnection")
 
 
@@ -32,7 +31,9 @@ async def tickets_connection(info: Info, *, first, after, account_id=None) -> Ti
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
-    return await paginate(TicketConnection, qs, first=first, after=after, sort=Sort("created_at", datetime, Direction.DESC))
+    return await paginate(
+        TicketConnection, qs, first=first, after=after, sort=Sort("created_at", datetime, Direction.DESC)
+    )
 
 
 @strawberry.type
