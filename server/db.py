@@ -59,3 +59,8 @@ async def migrate(settings: Settings) -> None:
     existing database after that). Tortoise must be initialised (``init_db``)."""
     apps = tortoise_config(settings)["apps"]
     await MigrationExecutor(get_connection("default"), apps).migrate()
+
+
+# For Tortoise's own CLI, e.g. after changing a model:
+#   tortoise -c server.db.TORTOISE_ORM makemigrations
+TORTOISE_ORM = tortoise_config(Settings())

@@ -44,7 +44,7 @@ class AccountIdentifier(TenantModel):
 
     class Meta:
         table = "account_identifier"
-        indexes = (("organization", "kind", "value"),)
+        indexes = (("organization_id", "kind", "value"),)
 
 
 class Contact(TenantModel):

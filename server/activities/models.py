@@ -31,4 +31,4 @@ class Activity(TenantModel):
 
     class Meta:
         table = "activity"
-        indexes = (("organization", "account", "occurred_at"),)
+        indexes = (("organization_id", "account_id", "occurred_at"),)

@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from server.accounts.schema import AccountMutations, AccountQueries
 from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
+from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType

@@ -214,7 +214,7 @@ class Migration(migrations.Migration):
                 ('kind', fields.CharField(max_length=8)),
                 ('value', fields.CharField(max_length=254)),
             ],
-            options={'table': 'account_identifier', 'app': 'crm', 'indexes': [Index(fields=['organization', 'kind', 'value'])], 'pk_attr': 'id', 'table_description': "Lookup index of an account's phones and e-mails (kept by the accounts service),"},
+            options={'table': 'account_identifier', 'app': 'crm', 'indexes': [Index(fields=['organization_id', 'kind', 'value'])], 'pk_attr': 'id', 'table_description': 'Lookup index of the phones, e-mails and tags of accounts (kept by the accounts service),'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -332,7 +332,7 @@ class Migration(migrations.Migration):
                 ('version', fields.IntField(default=1)),
                 ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'order', 'app': 'crm', 'unique_together': (('organization', 'number'), ('organization', 'source', 'external_id')), 'indexes': [Index(fields=['organization', 'created_at'])], 'pk_attr': 'id'},
+            options={'table': 'order', 'app': 'crm', 'unique_together': (('organization', 'number'), ('organization', 'source', 'external_id')), 'indexes': [Index(fields=['organization_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -416,7 +416,7 @@ class Migration(migrations.Migration):
                 ('done_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('version', fields.IntField(default=1)),
             ],
-            options={'table': 'activity', 'app': 'crm', 'indexes': [Index(fields=['organization', 'account', 'occurred_at'])], 'pk_attr': 'id', 'table_description': 'A timeline item of an account, optionally about a deal, an order or a ticket.'},
+            options={'table': 'activity', 'app': 'crm', 'indexes': [Index(fields=['organization_id', 'account_id', 'occurred_at'])], 'pk_attr': 'id', 'table_description': 'A timeline item of an account, optionally about a deal, an order or a ticket.'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(

@@ -65,7 +65,7 @@ class Order(TenantModel):
     class Meta:
         table = "order"
         unique_together = (("organization", "number"), ("organization", "source", "external_id"))
-        indexes = (("organization", "created_at"),)
+        indexes = (("organization_id", "created_at"),)
 
 
 class OrderItem(TenantModel):
