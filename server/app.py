@@ -10,10 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from server.auth import principal as principals
 from server.auth import tokens
 from server.config import Settings
+from server.core.errors import PublicError
 from server.db import close_db, init_db
 from server.graphql.context import Context
 from server.graphql.schema import build_schema
@@ -28,12 +31,29 @@ class CRMGraphQL(GraphQL):
 
     async def get_context(self, request: Request, response: Response) -> Context:
         token = _bearer(request)
-        principal = principals.ANONYMOUS
+        principal, auth_error = principals.ANONYMOUS, None
         if token:
             user = await tokens.user_for(token)
             if user is not None:
-                principal = await principals.for_user(user, request.headers.get("x-organization"))
-        return Context(request=request, response=response, settings=self.settings, principal=principal, token=token)
+                try:
+                    principal = await principals.for_user(user, request.headers.get("x-organization"))
+                except PublicError as exc:  # e.g. X-Organization the user does not belong to
+                    auth_error = exc
+        return Context(
+            request=request,
+            response=response,
+            settings=self.settings,
+            principal=principal,
+            token=token,
+            auth_error=auth_error,
+        )
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        for error in response.get("errors") or []:
+            # Parse and validation errors carry no code of their own; every error gets one.
+            error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        return response
 
 
 def _bearer(request: Request) -> str | None:

@@ -107,3 +107,45 @@ class TenantFactory:
         for role in roles:
             await self.add(tenant, role, role)
         return tenant
+
+
+class QueryCounter:
+    """Counts the SQL statements Tortoise sends while the block runs."""
+
+    VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+    def __init__(self):
+        import logging
+
+        self.statements: list[str] = []
+        self._logger = logging.getLogger("tortoise.db_client")
+        self._handler = _ListHandler(self.statements, self.VERBS)
+
+    def __enter__(self):
+        import logging
+
+        self._level = self._logger.level
+        self._logger.setLevel(logging.DEBUG)
+        self._logger.addHandler(self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        self._logger.removeHandler(self._handler)
+        self._logger.setLevel(self._level)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+class _ListHandler:
+    def __new__(cls, sink, verbs):
+        import logging
+
+        class Handler(logging.Handler):
+            def emit(self, record):
+                text = record.getMessage().lstrip()
+                if text.upper().startswith(verbs):
+                    sink.append(text)
+
+        return Handler(level=logging.DEBUG)

@@ -21,6 +21,7 @@ class Context:
     settings: Settings
     principal: Principal
     token: str | None = None
+    auth_error: Exception | None = None  # raised before execution (see graphql.schema.AuthFailure)
     _loaders: dict[Hashable, DataLoader] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

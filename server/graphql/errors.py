@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from server.core.errors import ErrorCode, PublicError, UserInputError
 
@@ -44,6 +44,16 @@ async def run_mutation(payload: Callable[..., P], action: Callable[[], Awaitable
     except UserInputError as exc:
         return payload(errors=[user_error(exc)])
     return payload(errors=[], **values)
+
+
+class AuthFailure(SchemaExtension):
+    """A request whose credentials resolved to an error (a foreign X-Organization) runs nothing."""
+
+    def on_execute(self):
+        error = getattr(self.execution_context.context, "auth_error", None)
+        if error is not None:
+            raise GraphQLError(error.message, extensions={"code": error.code})
+        yield
 
 
 class ErrorKind(Enum):

@@ -20,7 +20,7 @@ from server.auth.schema import AuthMutations, AuthQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.graphql import ids
-from server.graphql.errors import PublicErrors
+from server.graphql.errors import AuthFailure, PublicErrors
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
 from server.graphql.types import Node
@@ -87,6 +87,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
             MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             lambda: QueryCost(maximum=settings.max_query_cost, default_page=settings.default_page_size),
+            AuthFailure,
             PublicErrors,
         ],
     )
