@@ -91,3 +91,8 @@ def build_schema(settings: Settings | None = None) -> Schema:
             PublicErrors,
         ],
     )
+
+
+def sdl(schema: strawberry.Schema) -> str:
+    """The schema as SDL, as `crm schema export` writes it to schema.graphql."""
+    return schema.as_str().rstrip("\n") + "\n"
