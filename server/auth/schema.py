@@ -8,11 +8,14 @@ import strawberry
 from strawberry.types import Info
 
 from server.auth import service, tokens
-from server.auth.models import Membership, User
+from server.auth.models import Membership, Team, User
 from server.auth.roles import ROLES
+from server.graphql import ids
 from server.graphql.context import Context
 from server.graphql.errors import UserError, run_mutation
-from server.graphql.types import OrganizationType, UserType
+from server.graphql.inputs import given
+from server.graphql.loaders import load_by_id
+from server.graphql.types import Node, OrganizationType, UserType, model_type
 
 
 def _members_by_user(ctx: Context):
@@ -127,3 +130,107 @@ class AuthMutations:
     async def logout(self, info: Info) -> LogoutPayload:
         token = info.context.token
         return LogoutPayload(ok=bool(token) and await tokens.revoke(token), errors=[])
+
+
+# -- members and teams -------------------------------------------------------------
+
+
+@model_type(Team, description="A group of users. Managers see the records owned by their team.")
+class TeamType(Node):
+    name: str
+
+
+@model_type(Membership, name="Member", description="A user in this organization, with a role and a team.")
+class MemberType(Node):
+    role: str = strawberry.field(description="owner, admin, manager, sales, support, logistics or analyst.")
+    is_active: bool = strawberry.field(description="Inactive members cannot sign in to this organization.")
+
+    @strawberry.field
+    async def user(self, info: Info) -> UserType:
+        return await load_member(info.context, self.user_id)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def team(self, info: Info) -> TeamType | None:
+        return await load_by_id(info.context, Team, self.team_id)  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class MemberQueries:
+    @strawberry.field(description="People in this organization (owners, admins, managers and analysts).")
+    async def members(self, info: Info, include_inactive: bool = False) -> list[MemberType]:
+        qs = info.context.scope.queryset(Membership)
+        if not include_inactive:
+            qs = qs.filter(is_active=True)
+        return await qs.order_by("created_at")
+
+    @strawberry.field
+    async def teams(self, info: Info) -> list[TeamType]:
+        return await info.context.scope.queryset(Team).order_by("name")
+
+
+@strawberry.input(description="Add a person. A new e-mail needs an initial password; an existing user keeps theirs.")
+class CreateMemberInput:
+    email: str
+    role: str
+    name: str = ""
+    team_id: strawberry.ID | None = None
+    password: str | None = None
+
+
+@strawberry.input
+class UpdateMemberInput:
+    id: strawberry.ID
+    role: str | None = strawberry.UNSET
+    team_id: strawberry.ID | None = strawberry.UNSET
+    is_active: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateTeamInput:
+    name: str
+
+
+@strawberry.type
+class MemberPayload:
+    member: MemberType | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class TeamPayload:
+    team: TeamType | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class MemberMutations:
+    @strawberry.mutation(description="Owners and admins: add a person to the organization.")
+    async def create_member(self, info: Info, input: CreateMemberInput) -> MemberPayload:
+        scope = info.context.scope
+
+        async def act():
+            team_id = ids.decode_pk(input.team_id, "Team", "teamId")
+            member = await service.create_member(scope, input.email, input.name, input.role, team_id, input.password)
+            return {"member": member}
+
+        return await run_mutation(MemberPayload, act)
+
+    @strawberry.mutation(description="Owners and admins: change a role or team, or deactivate a member.")
+    async def update_member(self, info: Info, input: UpdateMemberInput) -> MemberPayload:
+        scope = info.context.scope
+
+        async def act():
+            pk = ids.decode(input.id, "Membership")[1]
+            data = given(input, id_fields={"team_id": "Team"})
+            return {"member": await service.update_member(scope, pk, data)}
+
+        return await run_mutation(MemberPayload, act)
+
+    @strawberry.mutation
+    async def create_team(self, info: Info, input: CreateTeamInput) -> TeamPayload:
+        scope = info.context.scope
+
+        async def act():
+            return {"team": await service.create_team(scope, input.name)}
+
+        return await run_mutation(TeamPayload, act)

@@ -7,12 +7,14 @@ from uuid import UUID
 from tortoise.transactions import in_transaction
 
 from server.accounts.service import normalize_emails
+from server.audit import service as audit
 from server.auth import tokens
 from server.auth.models import Membership, Team, User
 from server.auth.passwords import MIN_LENGTH, hash_password, verify_password
 from server.auth.roles import ROLES
+from server.auth.scope import Scope
 from server.core.errors import ErrorCode, UserInputError
-from server.core.text import limited_text
+from server.core.text import limited_text, required_text
 from server.organizations.models import Organization
 
 
@@ -57,3 +59,85 @@ async def login(email: str, password: str, ttl_hours: int) -> str:
         raise UserInputError(ErrorCode.INVALID_CREDENTIALS, "Wrong e-mail or password.")
     token, _ = await tokens.issue(user, ttl_hours)
     return token
+
+
+# -- members, managed through the API by owners and admins ------------------------
+
+
+def _check_role(scope: Scope, role: str) -> None:
+    if role not in ROLES:
+        raise UserInputError(ErrorCode.INVALID, f"Role must be one of: {', '.join(ROLES)}.", "role")
+    if role == "owner" and scope.principal.role and scope.principal.role.name != "owner":
+        raise UserInputError(ErrorCode.FORBIDDEN, "Only an owner can make someone an owner.", "role")
+
+
+async def _team(scope: Scope, team_id: UUID | None) -> Team | None:
+    return await scope.get(Team, team_id, field="teamId") if team_id else None
+
+
+async def create_member(
+    scope: Scope, email: str, name: str, role: str, team_id: UUID | None, password: str | None
+) -> Membership:
+    """Add a person to the organization. A new e-mail needs an initial password; an existing
+    user keeps theirs and just gains the membership."""
+    scope.require("members:write")
+    _check_role(scope, role)
+    [email] = normalize_emails([email], "email")
+    async with in_transaction():
+        team = await _team(scope, team_id)
+        user = await User.get_or_none(email=email)
+        if user is None:
+            if not password:
+                raise UserInputError(ErrorCode.REQUIRED, "A new user needs an initial password.", "password")
+            user = await create_user(email, password, name)
+        if await Membership.filter(organization_id=scope.organization_id, user_id=user.id).exists():
+            raise UserInputError(ErrorCode.DUPLICATE, f"{email} is already a member.", "email")
+        membership = await Membership.create(
+            organization_id=scope.organization_id, user_id=user.id, role=role, team=team
+        )
+        await audit.record(scope, "member.create", membership, {"email": [None, email], "role": [None, role]})
+    return membership
+
+
+async def _owners_left(organization_id: UUID, excluding: UUID) -> int:
+    return (
+        await Membership.filter(organization_id=organization_id, role="owner", is_active=True)
+        .exclude(id=excluding)
+        .count()
+    )
+
+
+async def update_member(scope: Scope, membership_id: UUID, data: dict) -> Membership:
+    async with in_transaction():
+        membership = await scope.get(Membership, membership_id, "write", field="id")
+        before = {"role": membership.role, "team_id": membership.team_id, "is_active": membership.is_active}
+        if membership.role == "owner" and scope.principal.role.name != "owner":
+            raise UserInputError(ErrorCode.FORBIDDEN, "Only an owner can change an owner.", "id")
+        if "role" in data and data["role"] is not None:
+            _check_role(scope, data["role"])
+            membership.role = data["role"]
+        if "team_id" in data:
+            membership.team = await _team(scope, data["team_id"])
+        if "is_active" in data and data["is_active"] is not None:
+            membership.is_active = data["is_active"]
+        demoted = before["role"] == "owner" and (membership.role != "owner" or not membership.is_active)
+        if demoted and not await _owners_left(scope.organization_id, membership.id):
+            raise UserInputError(ErrorCode.CONFLICT, "An organization needs at least one active owner.", "role")
+        await membership.save()
+        after = {"role": membership.role, "team_id": membership.team_id, "is_active": membership.is_active}
+        await audit.record(
+            scope, "member.update", membership, {k: [before[k], v] for k, v in after.items() if before[k] != v}
+        )
+    return membership
+
+
+async def create_team(scope: Scope, name: str) -> Team:
+    scope.require("members:write")
+    name = required_text(name, "name", 200)
+    async with in_transaction():
+        if await Team.filter(organization_id=scope.organization_id, name=name).exists():
+            raise UserInputError(ErrorCode.DUPLICATE, f"Team '{name}' exists.", "name")
+        team = await Team.create(organization_id=scope.organization_id, name=name)
+        await audit.record(scope, "team.create", team, {"name": [None, name]})
+    return team
+

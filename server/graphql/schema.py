@@ -16,7 +16,7 @@ from strawberry.types import Info
 from server.accounts.schema import AccountMutations, AccountQueries
 from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
 from server.audit.schema import AuditQueries
-from server.auth.schema import AuthMutations, AuthQueries
+from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.graphql import ids
@@ -31,11 +31,13 @@ from server.tickets.schema import TicketMutations, TicketQueries, TicketType
 def _node_models() -> dict[str, type]:
     from server.accounts.models import Account, Contact
     from server.activities.models import Activity
+    from server.auth.models import Membership, Team
     from server.deals.models import Deal, Pipeline, Stage
     from server.orders.models import Order, OrderStatus
     from server.tickets.models import Ticket
 
-    return {m.__name__: m for m in (Account, Contact, Deal, Pipeline, Stage, Order, OrderStatus, Ticket, Activity)}
+    models = (Account, Contact, Deal, Pipeline, Stage, Order, OrderStatus, Ticket, Activity, Membership, Team)
+    return {m.__name__: m for m in models}
 
 
 NODE_MODELS = _node_models()
@@ -57,10 +59,30 @@ def merge_types(name: str, types: tuple[type, ...]) -> type:
 
 
 Query = merge_types(
-    "Query", (NodeQueries, AuthQueries, AccountQueries, DealQueries, OrderQueries, TicketQueries, ActivityQueries)
+    "Query",
+    (
+        NodeQueries,
+        AuthQueries,
+        MemberQueries,
+        AccountQueries,
+        DealQueries,
+        OrderQueries,
+        TicketQueries,
+        ActivityQueries,
+        AuditQueries,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (AuthMutations, AccountMutations, DealMutations, OrderMutations, TicketMutations, ActivityMutations)
+    "Mutation",
+    (
+        AuthMutations,
+        MemberMutations,
+        AccountMutations,
+        DealMutations,
+        OrderMutations,
+        TicketMutations,
+        ActivityMutations,
+    ),
 )
 
 # Types reached only through `node` or lazily must still be in the schema.
