@@ -312,3 +312,15 @@ async def test_admin_configures_statuses_and_transitions(api, tenants):
 
     forbidden = await t.manager.execute(api, setq, {"i": {"fromId": by_code["new"], "toIds": []}})
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_concurrent_retries_with_one_key_create_one_order(api, tenants):
+    import asyncio
+
+    t = await tenants.create(("owner",))
+    account = await make_account(t.owner, api)
+    variables = {"input": {"accountId": account, "items": ITEMS, "idempotencyKey": "double-click"}}
+    results = await asyncio.gather(*(t.owner.data(api, CREATE, variables) for _ in range(5)))
+    assert {r["createOrder"]["order"]["id"] for r in results} == {results[0]["createOrder"]["order"]["id"]}
+    assert all(r["createOrder"]["errors"] == [] for r in results)
+    assert (await t.owner.data(api, "{ orders { totalCount } }"))["orders"]["totalCount"] == 1

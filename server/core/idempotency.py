@@ -6,10 +6,17 @@ the unique index and ``find`` then returns the winner's object."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from server.core.errors import ErrorCode, UserInputError
 from server.core.models import IdempotencyKey
+
+T = TypeVar("T")
 
 MAX_KEY_LENGTH = 128
 
@@ -34,3 +41,31 @@ async def find(organization_id: UUID, operation: str, key: str | None) -> UUID |
 async def remember(organization_id: UUID, operation: str, key: str | None, entity_id: UUID) -> None:
     if key is not None:
         await IdempotencyKey.create(organization_id=organization_id, operation=operation, key=key, entity_id=entity_id)
+
+
+async def create_once(
+    organization_id: UUID,
+    operation: str,
+    key: str | None,
+    create: Callable[[], Awaitable[T]],
+    fetch: Callable[[UUID], Awaitable[T]],
+) -> T:
+    """Run ``create`` in one transaction and remember its result under ``key``.
+
+    A retry with the same key returns ``fetch(first id)``. When two retries race, both may pass
+    the first lookup, but only one can insert the key row: the other transaction rolls back
+    whole on the unique index, and then finds and returns the winner's object."""
+    key = check_key(key)
+    existing = await find(organization_id, operation, key)
+    if existing is not None:
+        return await fetch(existing)
+    try:
+        async with in_transaction():
+            obj = await create()
+            await remember(organization_id, operation, key, obj.id)  # type: ignore[attr-defined]
+        return obj
+    except IntegrityError:
+        existing = await find(organization_id, operation, key)
+        if existing is None:
+            raise
+        return await fetch(existing)

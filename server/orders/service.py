@@ -121,7 +121,6 @@ async def _check_manager(scope: Scope, manager_id: UUID | None) -> None:
 
 async def create_order(scope: Scope, data: dict, idempotency_key: str | None = None) -> Order:
     scope.require("orders:write")
-    key = idempotency.check_key(idempotency_key)
     values = _clean_order(data)
     items = _clean_items(data.get("items") or [])
     source = (data.get("source") or "manual").strip().lower()
@@ -130,10 +129,8 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
     external_id = limited_text(data.get("external_id"), "externalId", 128) or None
     values.setdefault("manager_id", scope.user_id)
     await _check_manager(scope, values["manager_id"])
-    async with in_transaction():
-        existing = await idempotency.find(scope.organization_id, "createOrder", key)
-        if existing:
-            return await scope.get(Order, existing)
+
+    async def create() -> Order:
         account = await scope.get(Account, data.get("account_id"), field="accountId")
         if (
             external_id
@@ -164,7 +161,6 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
         await OrderStatusChange.create(
             organization_id=scope.organization_id, order_id=order.id, to_status_id=status.id, actor_id=scope.user_id
         )
-        await idempotency.remember(scope.organization_id, "createOrder", key, order.id)
         await activities.log(
             scope,
             "order",
@@ -181,7 +177,11 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
             "order.created",
             {"order_id": order.id, "number": order.number, "status": status.code},
         )
-    return order
+        return order
+
+    return await idempotency.create_once(
+        scope.organization_id, "createOrder", idempotency_key, create, lambda pk: scope.get(Order, pk)
+    )
 
 
 async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -> Order:
