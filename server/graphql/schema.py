@@ -76,6 +76,7 @@ Mutation = merge_types(
     "Mutation",
     (
         AuthMutations,
+        OrganizationMutations,
         MemberMutations,
         AccountMutations,
         DealMutations,

@@ -17,6 +17,7 @@ from server.organizations.models import Organization
 from server.tickets.models import SlaPolicy
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+LOCALES = ("uk", "en")
 
 
 async def create_organization(
@@ -68,3 +69,36 @@ async def seed_defaults(org: Organization) -> None:
             for p, (fr, res) in defaults.SLA.items()
         ]
     )
+
+
+async def update_organization(scope, data: dict) -> Organization:
+    """Owners and admins change the name, default currency, locale and timezone."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from server.audit import service as audit
+
+    scope.require("settings:write")
+    org = await Organization.get(id=scope.organization_id)
+    values: dict = {}
+    if data.get("name") is not None:
+        values["name"] = required_text(data["name"], "name", 200)
+    if data.get("currency") is not None:
+        values["currency"] = check_currency(data["currency"])
+    if data.get("locale") is not None:
+        if data["locale"] not in LOCALES:
+            raise UserInputError(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
+        values["locale"] = data["locale"]
+    if data.get("timezone") is not None:
+        try:
+            ZoneInfo(data["timezone"])
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise UserInputError(ErrorCode.INVALID, f"Unknown timezone '{data['timezone']}'.", "timezone") from exc
+        values["timezone"] = data["timezone"]
+    async with in_transaction():
+        changes = {k: [getattr(org, k), v] for k, v in values.items() if getattr(org, k) != v}
+        if changes:
+            await Organization.filter(id=org.id).update(**values)
+            for k, v in values.items():
+                setattr(org, k, v)
+            await audit.record(scope, "organization.update", org, changes)
+    return org
