@@ -25,6 +25,7 @@ from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
 from server.graphql.types import Node
 from server.orders.schema import OrderMutations, OrderQueries
+from server.organizations.schema import OrganizationMutations
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
 
 
