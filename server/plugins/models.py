@@ -1,0 +1,1 @@
+"""Plugin installations per organization (filled in by the plugin platform work)."""
