@@ -239,13 +239,6 @@ async def _timeline(scope: Scope, kind: str, ticket: Ticket, subject: str, data:
 # -- writes --------------------------------------------------------------------------
 
 
-async def _update(ticket: Ticket, version: int, values: dict) -> dict:
-    """``update_versioned``, then the ``updated_at`` it wrote, so the payload shows it."""
-    changes = await update_versioned(ticket, version, values)
-    await ticket.refresh_from_db(fields=["updated_at"])
-    return changes
-
-
 async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = None) -> Ticket:
     """A NEW ticket with the next number and the due dates of its priority's SLA.
 
@@ -315,7 +308,7 @@ async def update_ticket(scope: Scope, ticket_id: UUID, version: int, data: dict)
         values.update(await _links(scope, data, ticket))
         if values.get("priority", ticket.priority) != ticket.priority:
             values.update(await _due_dates(scope.organization_id, values["priority"], ticket.created_at))
-        changes = await _update(ticket, version, values)
+        changes = await update_versioned(ticket, version, values)
         if changes:
             await audit.record(scope, "ticket.update", ticket, changes)
             await outbox.emit(
@@ -332,7 +325,7 @@ async def _move(scope: Scope, ticket: Ticket, target: str, extra: dict | None = 
         values["resolved_at"] = datetime.now(UTC)
     elif target not in DONE and current in DONE:
         values["resolved_at"] = None
-    changes = await _update(ticket, ticket.version, values)
+    changes = await update_versioned(ticket, ticket.version, values)
     await _timeline(
         scope,
         "status_change",
@@ -376,7 +369,7 @@ async def assign_ticket(scope: Scope, ticket_id: UUID, version: int, assignee_id
     async with in_transaction():
         ticket = await scope.get(Ticket, ticket_id, "write", field="id")
         previous = ticket.assignee_id
-        changes = await _update(ticket, version, {"assignee_id": assignee_id})
+        changes = await update_versioned(ticket, version, {"assignee_id": assignee_id})
         await audit.record(scope, "ticket.assign", ticket, changes)
         await outbox.emit(
             scope.organization_id,
@@ -408,7 +401,7 @@ async def comment_on_ticket(scope: Scope, ticket_id: UUID, body: str, is_public:
             if ticket.status == "new":
                 changes = await _move(scope, ticket, "open", first_response)
             else:
-                changes = await _update(ticket, ticket.version, first_response)
+                changes = await update_versioned(ticket, ticket.version, first_response)
         else:
             # Still activity on the ticket: the queue sorted by updatedAt shows it.
             await Ticket.filter(id=ticket.id).update(updated_at=comment.created_at)
