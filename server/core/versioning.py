@@ -17,14 +17,12 @@ async def update_versioned(obj, version: int | None, values: dict) -> dict:
         raise version_conflict()
     fields = list(values)
     before = snapshot(obj, fields)
-    updated = (
-        await type(obj)
-        .filter(id=obj.id, version=version)
-        .update(**values, version=version + 1, updated_at=datetime.now(UTC))
-    )
+    now = datetime.now(UTC)
+    updated = await type(obj).filter(id=obj.id, version=version).update(**values, version=version + 1, updated_at=now)
     if not updated:
         raise version_conflict()
     for name, value in values.items():
         setattr(obj, name, value)
     obj.version = version + 1
+    obj.updated_at = now
     return diff(before, snapshot(obj, fields))
