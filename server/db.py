@@ -49,6 +49,21 @@ def tortoise_config(settings: Settings, modules: Iterable[str] = MODEL_MODULES) 
 
 async def init_db(settings: Settings) -> None:
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    if not settings.is_postgres:
+        await _unicode_upper_for_sqlite()
+
+
+def _upper(value):
+    return value.upper() if isinstance(value, str) else value
+
+
+async def _unicode_upper_for_sqlite() -> None:
+    """SQLite's UPPER() folds only ASCII, so case-insensitive filters (`contains`) would miss
+    "Оплата" when searching "оплата". Tortoise compares UPPER(column) LIKE UPPER(?), so a
+    Unicode-aware UPPER makes SQLite search like PostgreSQL does."""
+    client = get_connection("default")
+    await client.execute_query("SELECT 1")  # opens the connection
+    await client._connection.create_function("UPPER", 1, _upper, deterministic=True)
 
 
 async def close_db() -> None:

@@ -324,3 +324,10 @@ async def test_concurrent_retries_with_one_key_create_one_order(api, tenants):
     assert {r["createOrder"]["order"]["id"] for r in results} == {results[0]["createOrder"]["order"]["id"]}
     assert all(r["createOrder"]["errors"] == [] for r in results)
     assert (await t.owner.data(api, "{ orders { totalCount } }"))["orders"]["totalCount"] == 1
+
+
+async def test_contains_is_case_insensitive_for_cyrillic(api, tenants):
+    t = await tenants.create(("owner",))
+    await make_account(t.owner, api, "Оксана Мельник")
+    data = await t.owner.data(api, '{ accounts(where: {name: {contains: "оксана"}}) { edges { node { name } } } }')
+    assert [e["node"]["name"] for e in data["accounts"]["edges"]] == ["Оксана Мельник"]
