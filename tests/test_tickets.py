@@ -727,3 +727,14 @@ async def test_other_organizations_tickets_are_invisible_and_unchangeable(api, t
     untouched = await ticket(theirs.support, api, foreign["id"])
     assert untouched == foreign
     assert await audit_actions(foreign["id"]) == ["ticket.create"]
+
+
+async def test_tickets_go_only_to_people_who_work_on_tickets(api, tenants):
+    t = await tenants.create(("support", "logistics"))
+    tk = (await create(t.support, api))["ticket"]
+    body = await t.support.data(
+        api,
+        """mutation($i: AssignTicketInput!) { assignTicket(input: $i) { ticket { id } errors { field code } } }""",
+        {"i": {"id": tk["id"], "version": tk["version"], "assigneeId": t.logistics.user_id}},
+    )
+    assert body["assignTicket"]["errors"] == [{"field": "assigneeId", "code": "NOT_FOUND"}]

@@ -49,8 +49,13 @@ async def add_member(org: Organization, user: User, role: str, team_name: str | 
     return membership
 
 
-async def is_member(organization_id: UUID, user_id: UUID) -> bool:
-    return await Membership.filter(organization_id=organization_id, user_id=user_id, is_active=True).exists()
+async def is_member(organization_id: UUID, user_id: UUID, permission: str | None = None) -> bool:
+    """An active member, whose role (if ``permission`` is given) allows it: records are only
+    given to people who can see them (no tickets assigned to the warehouse)."""
+    membership = await Membership.get_or_none(organization_id=organization_id, user_id=user_id, is_active=True)
+    if membership is None:
+        return False
+    return permission is None or ROLES[membership.role].allows(permission)
 
 
 async def login(email: str, password: str, ttl_hours: int) -> str:

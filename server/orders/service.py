@@ -114,7 +114,7 @@ def _clean_order(data: dict) -> dict:
 async def _check_manager(scope: Scope, manager_id: UUID | None) -> None:
     from server.auth.service import is_member
 
-    if manager_id is not None and not await is_member(scope.organization_id, manager_id):
+    if manager_id is not None and not await is_member(scope.organization_id, manager_id, "orders:read"):
         raise UserInputError(ErrorCode.NOT_FOUND, "Manager is not a member of this organization.", "managerId")
     scope.check_owner(manager_id, "managerId")
 

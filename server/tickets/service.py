@@ -222,9 +222,9 @@ async def _links(scope: Scope, data: dict, ticket: Ticket | None = None) -> dict
 async def _check_assignee(scope: Scope, assignee_id: UUID | None) -> None:
     from server.auth.service import is_member  # the auth domain owns memberships
 
-    if assignee_id is not None and not await is_member(scope.organization_id, assignee_id):
+    if assignee_id is not None and not await is_member(scope.organization_id, assignee_id, "tickets:read"):
         raise UserInputError(
-            ErrorCode.NOT_FOUND, "Assignee is not an active member of this organization.", "assigneeId"
+            ErrorCode.NOT_FOUND, "Assignee is not an active member who works on tickets.", "assigneeId"
         )
     scope.check_owner(assignee_id, "assigneeId")
 
