@@ -15,11 +15,20 @@ from tortoise.expressions import Q, Subquery
 from server.accounts import service
 from server.accounts.models import Account, AccountIdentifier, Contact
 from server.auth.models import User
+from server.core.errors import BadRequest, Forbidden
 from server.core.phones import try_e164
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
-from server.graphql.filters import DateTimeFilter, IDFilter, Lookup, StringFilter, build_q
-from server.graphql.inputs import given, guarded
+from server.graphql.filters import (
+    MAX_IN_VALUES,
+    MAX_NESTING,
+    DateTimeFilter,
+    IDFilter,
+    Lookup,
+    StringFilter,
+    build_q,
+)
+from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
@@ -40,6 +49,12 @@ LazyActivityConnection = Annotated["ActivityConnection", strawberry.lazy("server
 class AccountKind(Enum):
     PERSON = "person"
     COMPANY = "company"
+
+
+def _require_visible(info: Info, field_name: str) -> None:
+    """Marketing fields some roles may not see (``Role.hidden_fields``): a FORBIDDEN error on the field."""
+    if not info.context.scope.can_see_field("Account", field_name):
+        raise Forbidden(f"Your role may not see Account.{field_name}.")
 
 
 @model_type(Contact, description="A person at a company account.")
@@ -77,20 +92,24 @@ class AccountType(Node):
     def phones(self) -> list[str]:
         return self.phones  # type: ignore[attr-defined]
 
-    @guarded("E-mail addresses, lower case.")
-    def emails(self) -> list[str] | None:
+    @strawberry.field(description="E-mail addresses, lower case.")
+    def emails(self, info: Info) -> list[str] | None:
+        _require_visible(info, "emails")
         return self.emails  # type: ignore[attr-defined]
 
-    @guarded("Tags, lower case.")
-    def tags(self) -> list[str] | None:
+    @strawberry.field(description="Tags, lower case.")
+    def tags(self, info: Info) -> list[str] | None:
+        _require_visible(info, "tags")
         return self.tags  # type: ignore[attr-defined]
 
-    @guarded("Where the customer came from (website, instagram, rozetka...).")
-    def source(self) -> str | None:
+    @strawberry.field(description="Where the customer came from (website, instagram, rozetka...).")
+    def source(self, info: Info) -> str | None:
+        _require_visible(info, "source")
         return self.source  # type: ignore[attr-defined]
 
-    @guarded("The organization's own fields, a JSON object.")
-    def custom_fields(self) -> JSON | None:
+    @strawberry.field(description="The organization's own fields, a JSON object.")
+    def custom_fields(self, info: Info) -> JSON | None:
+        _require_visible(info, "customFields")
         return self.custom_fields  # type: ignore[attr-defined]
 
     @strawberry.field(description="The user responsible for this account.")
@@ -149,25 +168,35 @@ async def _load_user(info: Info, user_id) -> User | None:
 # -- lists ---------------------------------------------------------------------
 
 
-def _identifier_q(kind: str, normalize):
+def _identifier_q(organization_id, kind: str, normalize):
     def build(f: StringFilter) -> Q:
         values = [f.eq] if f.eq is not None else list(f.in_ or [])
+        if len(values) > MAX_IN_VALUES:
+            raise BadRequest(f"`{kind}.in` takes at most {MAX_IN_VALUES} values.")
         normalized = [v for v in (normalize(x) for x in values) if v]
-        sub = AccountIdentifier.filter(kind=kind, value__in=normalized).values("account_id")
-        return Q(id__in=Subquery(sub))
+        sub = AccountIdentifier.filter(organization_id=organization_id, kind=kind, value__in=normalized)
+        return Q(id__in=Subquery(sub.values("account_id")))
 
     return build
 
 
-def _search_q(f: StringFilter) -> Q:
-    text = (f.contains or f.eq or "").strip()
-    if not text:
-        return Q()
-    conditions = [Q(name__icontains=text)]
-    phone = try_e164(text)
-    values = [v for v in (phone, text.lower()) if v]
-    conditions.append(Q(id__in=Subquery(AccountIdentifier.filter(value__in=values).values("account_id"))))
-    return Q(*conditions, join_type="OR")
+def _search_q(organization_id, email_visible: bool):
+    """Name contains the text, or a phone (any format) or an e-mail equals it. Tags are not
+    searched (use the ``tag`` filter), nor e-mails by a role that may not see them."""
+
+    def build(f: StringFilter) -> Q:
+        text = (f.contains or f.eq or "").strip()
+        if not text:
+            return Q()
+        conditions = [Q(name__icontains=text)]
+        identifiers = Q(kind="phone", value=try_e164(text) or "")
+        if email_visible:
+            identifiers |= Q(kind="email", value=text.lower())
+        sub = AccountIdentifier.filter(identifiers, organization_id=organization_id).values("account_id")
+        conditions.append(Q(id__in=Subquery(sub)))
+        return Q(*conditions, join_type="OR")
+
+    return build
 
 
 @strawberry.input(description="Filters for accounts; all given conditions must hold (use OR for any).")
@@ -189,17 +218,33 @@ class AccountWhere:
     created_at: DateTimeFilter | None = None
 
 
-ACCOUNT_LOOKUPS = {
-    "name": Lookup("name"),
-    "phone": Lookup("id", build=_identifier_q("phone", try_e164)),
-    "email": Lookup("id", build=_identifier_q("email", lambda v: v.strip().lower())),
-    "tag": Lookup("id", build=_identifier_q("tag", lambda v: v.strip().lower())),
-    "search": Lookup("id", build=_search_q),
-    "kind": Lookup("kind"),
-    "source": Lookup("source"),
-    "owner": Lookup("owner_id", convert=lambda v: ids.decode(v, "User")[1]),
-    "created_at": Lookup("created_at"),
-}
+# Filters on fields a role may not see would reveal them (which accounts are "vip"?).
+GUARDED_FILTERS = {"email": "emails", "tag": "tags", "source": "source"}
+
+
+def _account_lookups(scope) -> dict[str, Lookup]:
+    org = scope.organization_id
+    return {
+        "name": Lookup("name"),
+        "phone": Lookup("id", build=_identifier_q(org, "phone", try_e164)),
+        "email": Lookup("id", build=_identifier_q(org, "email", lambda v: v.strip().lower())),
+        "tag": Lookup("id", build=_identifier_q(org, "tag", lambda v: v.strip().lower())),
+        "search": Lookup("id", build=_search_q(org, scope.can_see_field("Account", "emails"))),
+        "kind": Lookup("kind"),
+        "source": Lookup("source"),
+        "owner": Lookup("owner_id", convert=lambda v: ids.decode(v, "User")[1]),
+        "created_at": Lookup("created_at"),
+    }
+
+
+def _check_filters(scope, where, depth: int = 0) -> None:
+    if where is None or depth > MAX_NESTING:
+        return  # build_q reports too deep nesting
+    for name, field_name in GUARDED_FILTERS.items():
+        if getattr(where, name, None) is not None and not scope.can_see_field("Account", field_name):
+            raise Forbidden(f"Your role may not see Account.{field_name}, so it may not filter by it either.")
+    for sub in [*(where.and_ or []), *(where.or_ or [])]:
+        _check_filters(scope, sub, depth + 1)
 
 
 @strawberry.enum
@@ -221,7 +266,9 @@ SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "name": str, "numb
 async def accounts_connection(info: Info, *, first, after, where=None, order_by=None) -> AccountConnection:
     ctx = info.context
     order_by = order_by or AccountOrder()
-    qs = ctx.scope.queryset(Account).filter(build_q(where, ACCOUNT_LOOKUPS))
+    qs = ctx.scope.queryset(Account)
+    _check_filters(ctx.scope, where)
+    qs = qs.filter(build_q(where, _account_lookups(ctx.scope)))
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
     return await paginate(AccountConnection, qs, first=first, after=after, sort=sort)

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from uuid import UUID
 
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from server.accounts.models import Account, AccountIdentifier, Contact
@@ -13,7 +14,7 @@ from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import idempotency, outbox
 from server.core.errors import ErrorCode, UserInputError, version_conflict
-from server.core.phones import normalize_phones
+from server.core.phones import normalize_phones, try_e164
 from server.core.serialize import snapshot
 from server.core.text import limited_text, one_of, required_text
 from server.core.versioning import update_versioned
@@ -47,7 +48,7 @@ def _clean_account(data: dict) -> dict:
     if "addresses" in data:
         values["addresses"] = [required_text(a, f"addresses.{i}", 500) for i, a in enumerate(data["addresses"] or [])]
     if "tags" in data:
-        values["tags"] = sorted({required_text(t, "tags", 64).lower() for t in data["tags"] or []})
+        values["tags"] = sorted({required_text(t, f"tags.{i}", 64).lower() for i, t in enumerate(data["tags"] or [])})
     if "source" in data:
         values["source"] = limited_text(data["source"], "source", 64) or None
     if "custom_fields" in data:
@@ -86,27 +87,30 @@ async def _sync_identifiers(account: Account) -> None:
 
 async def create_account(scope: Scope, data: dict, idempotency_key: str | None = None) -> Account:
     scope.require("accounts:write")
-    key = idempotency.check_key(idempotency_key)
+    idempotency.check_key(idempotency_key)
     values = _clean_account(data)
     if "name" not in values:
         raise UserInputError(ErrorCode.REQUIRED, "name is required.", "name")
-    values.setdefault("owner_id", data.get("owner_id", scope.user_id))
+    values["owner_id"] = data.get("owner_id", scope.user_id)
     await _check_owner(scope, values["owner_id"])
-    async with in_transaction():
-        existing = await idempotency.find(scope.organization_id, "createAccount", key)
-        if existing:
-            return await scope.get(Account, existing)
+
+    async def create() -> Account:
         account = await Account.create(organization_id=scope.organization_id, **values)
         await _sync_identifiers(account)
-        await idempotency.remember(scope.organization_id, "createAccount", key, account.id)
         await audit.record(
             scope, "account.create", account, {k: [None, v] for k, v in snapshot(account, ACCOUNT_FIELDS).items()}
         )
         await outbox.emit(scope.organization_id, "account.created", {"account_id": account.id})
-    return account
+        return account
+
+    # A retry with the same key (even a concurrent one) returns the first account.
+    return await idempotency.create_once(
+        scope.organization_id, "createAccount", idempotency_key, create, lambda pk: scope.get(Account, pk)
+    )
 
 
 async def update_account(scope: Scope, account_id: UUID, version: int, data: dict) -> Account:
+    scope.require("accounts:write")  # before validating: a read-only role learns nothing from its input
     values = _clean_account(data)
     if "owner_id" in data:
         values["owner_id"] = data["owner_id"]
@@ -135,11 +139,14 @@ async def delete_account(scope: Scope, account_id: UUID, version: int) -> Accoun
     return account
 
 
-async def find_by_phone(scope: Scope, phone_e164: str) -> list[Account]:
-    ids = AccountIdentifier.filter(organization_id=scope.organization_id, kind="phone", value=phone_e164).values(
-        "account_id"
-    )
-    return await scope.queryset(Account).filter(id__in=ids).order_by("created_at")
+async def find_by_phone(scope: Scope, phone: str) -> list[Account]:
+    """The caller's accounts with this phone (any format), oldest first: who is calling, who is
+    this marketplace buyer. Not a phone number: none."""
+    e164 = try_e164(phone)
+    if e164 is None:
+        return []
+    ids = AccountIdentifier.filter(organization_id=scope.organization_id, kind="phone", value=e164)
+    return await scope.queryset(Account).filter(id__in=Subquery(ids.values("account_id"))).order_by("created_at", "id")
 
 
 def _merge_lists(a: list, b: list) -> list:
@@ -154,8 +161,16 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
     if keep_id == merge_id:
         raise UserInputError(ErrorCode.INVALID, "Cannot merge an account into itself.", "mergeId")
     async with in_transaction():
-        keep = await scope.get(Account, keep_id, "write", field="id")
-        dup = await scope.get(Account, merge_id, "delete", field="mergeId")
+        # Both rows are locked (in a fixed order, so two opposite merges cannot deadlock): of two
+        # concurrent merges of one duplicate, the second then finds it deleted (NOT_FOUND) instead
+        # of splitting its contacts and orders between two survivors.
+        found = {}
+        for pk in sorted({keep_id, merge_id}, key=str):
+            if pk == keep_id:
+                found[pk] = await scope.get(Account, keep_id, "write", field="id", for_update=True)
+            else:
+                found[pk] = await scope.get(Account, merge_id, "delete", field="mergeId", for_update=True)
+        keep, dup = found[keep_id], found[merge_id]
         if keep.version != keep_version:
             raise version_conflict()
         moved = {}
@@ -172,8 +187,9 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
                 "custom_fields": {**dup.custom_fields, **keep.custom_fields},
             },
         )
+        now = datetime.now(UTC)
         await Account.filter(id=dup.id).update(
-            deleted_at=datetime.now(UTC), merged_into_id=keep.id, version=dup.version + 1, phones=[], emails=[]
+            deleted_at=now, updated_at=now, merged_into_id=keep.id, version=dup.version + 1, phones=[], emails=[]
         )
         await AccountIdentifier.filter(account_id=dup.id).delete()
         await _sync_identifiers(keep)
@@ -202,24 +218,27 @@ def _clean_contact(data: dict) -> dict:
 
 
 async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency_key: str | None = None) -> Contact:
-    key = idempotency.check_key(idempotency_key)
+    scope.require("accounts:write")
+    idempotency.check_key(idempotency_key)
     values = _clean_contact(data)
     if "name" not in values:
         raise UserInputError(ErrorCode.REQUIRED, "name is required.", "name")
-    async with in_transaction():
-        existing = await idempotency.find(scope.organization_id, "createContact", key)
-        if existing:
-            return await scope.get(Contact, existing)
+
+    async def create() -> Contact:
         account = await scope.get(Account, account_id, "write", field="accountId")
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
-        await idempotency.remember(scope.organization_id, "createContact", key, contact.id)
         await audit.record(
             scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
         )
-    return contact
+        return contact
+
+    return await idempotency.create_once(
+        scope.organization_id, "createContact", idempotency_key, create, lambda pk: scope.get(Contact, pk)
+    )
 
 
 async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dict) -> Contact:
+    scope.require("accounts:write")
     values = _clean_contact(data)
     async with in_transaction():
         contact = await scope.get(Contact, contact_id, "write", field="id")

@@ -21,6 +21,11 @@ from server.organizations.models import Organization
 
 M = TypeVar("M", bound=TenantModel)
 
+# Rows without a ``deleted_at`` of their own that disappear with their soft-deleted parent:
+# model name -> the relation to that parent. (A contact of a deleted account is deleted too;
+# an order is not: it is history and keeps showing its account.)
+DELETED_WITH_PARENT: dict[str, str] = {"Contact": "account"}
+
 
 class Scope:
     def __init__(self, principal: Principal):
@@ -64,8 +69,9 @@ class Scope:
         role = self.principal.role
         allowed = role.writable_fields.get(resource) if role else None
         if allowed is not None:
-            refused = sorted(set(fields) - allowed)
+            refused = sorted(_camel(f) for f in set(fields) - allowed)
             if refused:
+                # Named as the API names them (paymentStatus, managerId), like every UserError.field.
                 raise UserInputError(
                     ErrorCode.FORBIDDEN, f"Your role may not change: {', '.join(refused)}.", refused[0]
                 )
@@ -78,8 +84,12 @@ class Scope:
     def queryset(self, model: type[M], action: str = "read", *, with_deleted: bool = False) -> QuerySet[M]:
         self.require(f"{model.resource}:{action}")
         qs = model.filter(organization_id=self.organization_id)
-        if not with_deleted and "deleted_at" in model._meta.fields_map:
-            qs = qs.filter(deleted_at=None)
+        if not with_deleted:
+            if "deleted_at" in model._meta.fields_map:
+                qs = qs.filter(deleted_at=None)
+            parent = DELETED_WITH_PARENT.get(model.__name__)
+            if parent is not None:
+                qs = qs.filter(**{f"{parent}__deleted_at": None})
         return qs.filter(**self._row_filter(model))
 
     def _row_filter(self, model: type[TenantModel]) -> dict:
@@ -119,3 +129,8 @@ class Scope:
         )
         if not allowed:
             raise UserInputError(ErrorCode.FORBIDDEN, "You may not assign records outside your row scope.", field)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)

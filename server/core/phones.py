@@ -10,9 +10,17 @@ from server.core.errors import ErrorCode, UserInputError
 DEFAULT_REGION = "UA"
 
 
+def _legacy_ua(raw: str) -> str:
+    """Ukrainians still write mobiles with the old trunk prefix: 8 (067) 123-45-67."""
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) == 11 and digits.startswith("80") and not raw.lstrip().startswith("+"):
+        return "+3" + digits
+    return raw
+
+
 def to_e164(raw: str, field: str = "phone", region: str = DEFAULT_REGION) -> str:
     try:
-        number = phonenumbers.parse(raw, region)
+        number = phonenumbers.parse(_legacy_ua(raw) if region == "UA" else raw, region)
     except phonenumbers.NumberParseException as exc:
         raise UserInputError(ErrorCode.INVALID, f"'{raw}' is not a phone number.", field) from exc
     if not phonenumbers.is_valid_number(number):

@@ -6,9 +6,7 @@ import dataclasses
 from typing import Any
 
 import strawberry
-from strawberry.extensions import FieldExtension
 
-from server.core.errors import Forbidden
 from server.graphql import ids
 
 
@@ -36,25 +34,3 @@ def given(
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)
-
-
-class RoleGuard(FieldExtension):
-    """Refuses a field the caller's role may not see (``Role.hidden_fields``)."""
-
-    def resolve(self, next_, source, info, **kwargs):
-        self._check(info)
-        return next_(source, info, **kwargs)
-
-    async def resolve_async(self, next_, source, info, **kwargs):
-        self._check(info)
-        return await next_(source, info, **kwargs)
-
-    @staticmethod
-    def _check(info) -> None:
-        type_name, field_name = info.parent_type.name, info.field_name
-        if not info.context.scope.can_see_field(type_name, field_name):
-            raise Forbidden(f"Your role may not see {type_name}.{field_name}.")
-
-
-def guarded(description: str | None = None):
-    return strawberry.field(description=description, extensions=[RoleGuard()])

@@ -96,7 +96,7 @@ def decode_cursor(cursor: str, sort: Sort) -> tuple[object, UUID]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return _decode_value(value, sort.kind), UUID(pk)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise BadRequest(f"'{cursor}' is not a valid cursor for this list.") from exc
 
 
