@@ -541,3 +541,14 @@ async def test_unauthenticated_requests_are_refused(api, query, variables):
         # Nullable fields (account, node) come back null, next to the error.
         assert not any((body.get("data") or {}).values()), body
         assert gql_code(body) == "UNAUTHENTICATED"
+
+
+async def test_account_view_leaves_out_what_the_role_does_not_work_with(api, tenants):
+    t = await tenants.create(("owner", "logistics"))
+    created = await t.owner.data(
+        api, 'mutation { createAccount(input: {name: "Склад"}) { account { id } errors { code } } }'
+    )
+    query = "query($id: ID!) { account(id: $id) { name tickets { totalCount } deals { totalCount } orders { totalCount } } }"
+    body = await t.logistics.execute(api, query, {"id": created["createAccount"]["account"]["id"]})
+    assert "errors" not in body
+    assert body["data"]["account"] == {"name": "Склад", "tickets": None, "deals": None, "orders": {"totalCount": 0}}

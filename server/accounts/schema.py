@@ -125,20 +125,30 @@ class AccountType(Node):
     async def contacts(self, info: Info) -> list[ContactType]:
         return await load_children(info.context, Contact, "account_id", self.id, ("name", "id"))  # type: ignore[attr-defined]
 
-    @strawberry.field(description="This account's deals, newest first.")
-    async def deals(self, info: Info, first: int | None = None, after: str | None = None) -> LazyDealConnection:
+    @strawberry.field(description="This account's deals, newest first; null for roles without access to deals.")
+    async def deals(self, info: Info, first: int | None = None, after: str | None = None) -> LazyDealConnection | None:
+        if not info.context.scope.can("deals:read"):
+            return None  # the role does not work with deals: nothing to show, not an error
         from server.deals.schema import deals_connection
 
         return await deals_connection(info, first=first, after=after, account_id=self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="This account's orders, newest first.")
-    async def orders(self, info: Info, first: int | None = None, after: str | None = None) -> LazyOrderConnection:
+    async def orders(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> LazyOrderConnection | None:
+        if not info.context.scope.can("orders:read"):
+            return None  # the role does not work with orders: nothing to show, not an error
         from server.orders.schema import orders_connection
 
         return await orders_connection(info, first=first, after=after, account_id=self.id)  # type: ignore[attr-defined]
 
-    @strawberry.field(description="This account's tickets, newest first.")
-    async def tickets(self, info: Info, first: int | None = None, after: str | None = None) -> LazyTicketConnection:
+    @strawberry.field(description="This account's tickets, newest first; null for roles without access to tickets.")
+    async def tickets(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> LazyTicketConnection | None:
+        if not info.context.scope.can("tickets:read"):
+            return None  # the role does not work with tickets: nothing to show, not an error
         from server.tickets.schema import tickets_connection
 
         return await tickets_connection(info, first=first, after=after, account_id=self.id)  # type: ignore[attr-defined]
@@ -147,7 +157,11 @@ class AccountType(Node):
         description="Every touchpoint, newest first: notes, calls, messages, tasks, "
         "order and deal status changes, new orders, deals and tickets."
     )
-    async def timeline(self, info: Info, first: int | None = None, after: str | None = None) -> LazyActivityConnection:
+    async def timeline(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> LazyActivityConnection | None:
+        if not info.context.scope.can("activities:read"):
+            return None  # the role does not work with activities: nothing to show, not an error
         from server.activities.schema import timeline_connection
 
         return await timeline_connection(info, first=first, after=after, account_id=self.id)  # type: ignore[attr-defined]
