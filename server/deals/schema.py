@@ -3,25 +3,91 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
+from tortoise.expressions import Q
 
-from server.deals.models import Deal
+from server.accounts.models import Account, Contact
+from server.deals import service
+from server.deals.models import Deal, DealStageChange, Pipeline, Stage
+from server.graphql import ids
+from server.graphql.errors import UserError, run_mutation
+from server.graphql.filters import DateTimeFilter, DecimalFilter, IDFilter, Lookup, StringFilter, build_q
+from server.graphql.inputs import given
+from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
-from server.graphql.types import Money, Node, model_type
+from server.graphql.types import Money, Node, UserType, model_type
 
 if TYPE_CHECKING:
-    from server.accounts.schema import AccountType
+    from server.accounts.schema import AccountType, ContactType
 
 LazyAccountType = Annotated["AccountType", strawberry.lazy("server.accounts.schema")]
+LazyContactType = Annotated["ContactType", strawberry.lazy("server.accounts.schema")]
+
+
+@strawberry.enum(description="open: in progress; won and lost close the deal.")
+class StageKind(Enum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+@model_type(Stage, description="A step of a pipeline.")
+class StageType(Node):
+    name: str
+    position: int
+    probability: int = strawberry.field(description="Chance to win at this stage, percent.")
+
+    @strawberry.field
+    def kind(self) -> StageKind:
+        return StageKind(self.kind)  # type: ignore[attr-defined]
+
+
+@model_type(Pipeline, description="A sales process: an ordered list of stages.")
+class PipelineType(Node):
+    name: str
+    position: int
+    is_default: bool = strawberry.field(description="New deals land here unless told otherwise.")
+
+    @strawberry.field(description="Stages in order.")
+    async def stages(self, info: Info) -> list[StageType]:
+        return await load_children(info.context, Stage, "pipeline_id", self.id, ("position", "id"))  # type: ignore[attr-defined]
+
+
+async def _user(info: Info, user_id):
+    from server.auth.schema import load_member
+
+    return await load_member(info.context, user_id) if user_id else None
+
+
+@model_type(DealStageChange, description="One move of a deal between stages.")
+class DealStageChangeType:
+    created_at: datetime
+
+    @strawberry.field(name="from")
+    async def from_(self, info: Info) -> StageType | None:
+        return await load_by_id(info.context, Stage, self.from_stage_id)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def to(self, info: Info) -> StageType | None:
+        return await load_by_id(info.context, Stage, self.to_stage_id)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def actor(self, info: Info) -> UserType | None:
+        return await _user(info, self.actor_id)  # type: ignore[attr-defined]
 
 
 @model_type(Deal, description="A sales opportunity on a pipeline.")
 class DealType(Node):
     title: str
     expected_close_date: date | None
+    source: str | None
+    lost_reason: str | None = strawberry.field(description="Why it was lost (set when moved to a lost stage).")
+    closed_at: datetime | None = strawberry.field(description="When it was won or lost.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -30,28 +96,337 @@ class DealType(Node):
     def amount(self) -> Money:
         return Money(amount=self.amount, currency=self.currency)  # type: ignore[attr-defined]
 
+    @strawberry.field
+    async def account(self, info: Info) -> LazyAccountType | None:
+        return await load_by_id(info.context, Account, self.account_id, with_deleted=True)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def contact(self, info: Info) -> LazyContactType | None:
+        return await load_by_id(info.context, Contact, self.contact_id)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def pipeline(self, info: Info) -> PipelineType | None:
+        return await load_by_id(info.context, Pipeline, self.pipeline_id)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def stage(self, info: Info) -> StageType | None:
+        return await load_by_id(info.context, Stage, self.stage_id)  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def owner(self, info: Info) -> UserType | None:
+        return await _user(info, self.owner_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Every stage the deal went through, oldest first.")
+    async def stage_history(self, info: Info) -> list[DealStageChangeType]:
+        return await load_children(info.context, DealStageChange, "deal_id", self.id)  # type: ignore[attr-defined]
+
 
 DealConnection = connection_of(DealType, "DealConnection")
 
 
-async def deals_connection(info: Info, *, first, after, account_id=None) -> DealConnection:
+@strawberry.input
+class StageKindFilter:
+    eq: StageKind | None = None
+    in_: list[StageKind] | None = strawberry.field(default=None, name="in")
+
+
+def _kind_q(f: StageKindFilter) -> Q:
+    kinds = [f.eq.value] if f.eq else [k.value for k in f.in_ or []]
+    return Q(stage__kind__in=kinds)
+
+
+def _gid(type_name: str):
+    return lambda v: ids.decode(v, type_name)[1]
+
+
+@strawberry.input(description="Filters for deals; all given conditions must hold (use OR for any).")
+class DealWhere:
+    and_: list[DealWhere] | None = strawberry.field(default=None, name="AND")
+    or_: list[DealWhere] | None = strawberry.field(default=None, name="OR")
+    title: StringFilter | None = None
+    account: IDFilter | None = None
+    pipeline: IDFilter | None = None
+    stage: IDFilter | None = None
+    stage_kind: StageKindFilter | None = None
+    owner: IDFilter | None = None
+    amount: DecimalFilter | None = None
+    source: StringFilter | None = None
+    created_at: DateTimeFilter | None = None
+
+
+DEAL_LOOKUPS = {
+    "title": Lookup("title"),
+    "account": Lookup("account_id", convert=_gid("Account")),
+    "pipeline": Lookup("pipeline_id", convert=_gid("Pipeline")),
+    "stage": Lookup("stage_id", convert=_gid("Stage")),
+    "stage_kind": Lookup("stage__kind", build=_kind_q),
+    "owner": Lookup("owner_id", convert=_gid("User")),
+    "amount": Lookup("amount"),
+    "source": Lookup("source"),
+    "created_at": Lookup("created_at"),
+}
+
+
+@strawberry.enum
+class DealOrderField(Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    AMOUNT = "amount"
+    TITLE = "title"
+
+
+@strawberry.input
+class DealOrder:
+    field: DealOrderField = DealOrderField.CREATED_AT
+    direction: Direction = Direction.DESC
+
+
+SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "amount": Decimal, "title": str}
+
+
+async def deals_connection(info: Info, *, first, after, where=None, order_by=None, account_id=None) -> DealConnection:
     ctx = info.context
-    qs = ctx.scope.queryset(Deal)
+    order_by = order_by or DealOrder()
+    qs = ctx.scope.queryset(Deal).filter(build_q(where, DEAL_LOOKUPS))
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
-    return await paginate(
-        DealConnection, qs, first=first, after=after, sort=Sort("created_at", datetime, Direction.DESC)
-    )
+    sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
+    return await paginate(DealConnection, qs, first=first, after=after, sort=sort)
 
 
 @strawberry.type
 class DealQueries:
-    @strawberry.field(description="Deals the caller may see, newest first.")
-    async def deals(self, info: Info, first: int | None = None, after: str | None = None) -> DealConnection:
-        return await deals_connection(info, first=first, after=after)
+    @strawberry.field(description="Deals the caller may see, filtered and sorted (newest first by default).")
+    async def deals(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        where: DealWhere | None = None,
+        order_by: DealOrder | None = None,
+    ) -> DealConnection:
+        return await deals_connection(info, first=first, after=after, where=where, order_by=order_by)
+
+    @strawberry.field(description="One deal, or null if not found.")
+    async def deal(self, info: Info, id: strawberry.ID) -> DealType | None:
+        return await load_by_id(info.context, Deal, ids.decode(id, "Deal")[1])
+
+    @strawberry.field(description="The organization's pipelines in display order.")
+    async def pipelines(self, info: Info) -> list[PipelineType]:
+        return await info.context.scope.queryset(Pipeline).order_by("position", "name")
+
+
+# -- mutations ------------------------------------------------------------------------
+
+
+@strawberry.input
+class StageInput:
+    name: str
+    kind: StageKind = StageKind.OPEN
+    probability: int = 0
+    position: int | None = None
+
+
+@strawberry.input
+class CreatePipelineInput:
+    name: str
+    position: int = 0
+    is_default: bool = False
+    stages: list[StageInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpdatePipelineInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    position: int | None = strawberry.UNSET
+    is_default: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateStageInput:
+    pipeline_id: strawberry.ID
+    name: str
+    kind: StageKind = StageKind.OPEN
+    probability: int = 0
+    position: int = 0
+
+
+@strawberry.input
+class UpdateStageInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    kind: StageKind | None = strawberry.UNSET
+    probability: int | None = strawberry.UNSET
+    position: int | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeleteByIdInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class CreateDealInput:
+    account_id: strawberry.ID
+    title: str
+    amount: Decimal = Decimal("0")
+    currency: str | None = strawberry.field(default=None, description="Defaults to the organization's.")
+    contact_id: strawberry.ID | None = None
+    pipeline_id: strawberry.ID | None = strawberry.field(default=None, description="Defaults to the default pipeline.")
+    stage_id: strawberry.ID | None = strawberry.field(default=None, description="Defaults to its first open stage.")
+    expected_close_date: date | None = None
+    source: str | None = None
+    owner_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Defaults to the caller.")
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class UpdateDealInput:
+    id: strawberry.ID
+    version: int
+    title: str | None = strawberry.UNSET
+    amount: Decimal | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    contact_id: strawberry.ID | None = strawberry.UNSET
+    expected_close_date: date | None = strawberry.UNSET
+    source: str | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+
+
+@strawberry.input
+class MoveDealStageInput:
+    id: strawberry.ID
+    version: int
+    stage_id: strawberry.ID
+    lost_reason: str | None = strawberry.field(default=None, description="Required for a lost stage.")
+
+
+@strawberry.input
+class DeleteDealInput:
+    id: strawberry.ID
+    version: int
+
+
+@strawberry.type
+class DealPayload:
+    deal: DealType | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class PipelinePayload:
+    pipeline: PipelineType | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class StagePayload:
+    stage: StageType | None = None
+    errors: list[UserError]
+
+
+ID_FIELDS = {
+    "account_id": "Account",
+    "contact_id": "Contact",
+    "pipeline_id": "Pipeline",
+    "stage_id": "Stage",
+    "owner_id": "User",
+}
+
+
+def _stage_data(input_obj) -> dict:
+    data = given(input_obj, exclude=("id", "pipeline_id"))
+    if isinstance(data.get("kind"), StageKind):
+        data["kind"] = data["kind"].value
+    return data
 
 
 @strawberry.type
 class DealMutations:
-    pass
+    @strawberry.mutation(description="Create a deal; it starts in its pipeline's first open stage.")
+    async def create_deal(self, info: Info, input: CreateDealInput) -> DealPayload:
+        async def act():
+            data = given(input, id_fields=ID_FIELDS)
+            return {"deal": await service.create_deal(info.context.scope, data, input.idempotency_key)}
+
+        return await run_mutation(DealPayload, act)
+
+    @strawberry.mutation
+    async def update_deal(self, info: Info, input: UpdateDealInput) -> DealPayload:
+        async def act():
+            pk = ids.decode(input.id, "Deal")[1]
+            data = given(input, id_fields=ID_FIELDS)
+            return {"deal": await service.update_deal(info.context.scope, pk, input.version, data)}
+
+        return await run_mutation(DealPayload, act)
+
+    @strawberry.mutation(description="Move a deal to a stage; a lost stage needs `lostReason`.")
+    async def move_deal_stage(self, info: Info, input: MoveDealStageInput) -> DealPayload:
+        async def act():
+            pk = ids.decode(input.id, "Deal")[1]
+            stage = ids.decode(input.stage_id, "Stage", "stageId")[1]
+            deal = await service.move_stage(info.context.scope, pk, input.version, stage, input.lost_reason)
+            return {"deal": deal}
+
+        return await run_mutation(DealPayload, act)
+
+    @strawberry.mutation(description="Soft delete: gone from lists, history kept.")
+    async def delete_deal(self, info: Info, input: DeleteDealInput) -> DealPayload:
+        async def act():
+            pk = ids.decode(input.id, "Deal")[1]
+            return {"deal": await service.delete_deal(info.context.scope, pk, input.version)}
+
+        return await run_mutation(DealPayload, act)
+
+    @strawberry.mutation(description="Admins: add a pipeline, optionally with its stages.")
+    async def create_pipeline(self, info: Info, input: CreatePipelineInput) -> PipelinePayload:
+        async def act():
+            stages = [{**given(s), "kind": s.kind.value} for s in input.stages]
+            pipeline = await service.create_pipeline(
+                info.context.scope, input.name, input.position, input.is_default, stages
+            )
+            return {"pipeline": pipeline}
+
+        return await run_mutation(PipelinePayload, act)
+
+    @strawberry.mutation(description="Admins: rename, reorder or make a pipeline the default.")
+    async def update_pipeline(self, info: Info, input: UpdatePipelineInput) -> PipelinePayload:
+        async def act():
+            pk = ids.decode(input.id, "Pipeline")[1]
+            return {"pipeline": await service.update_pipeline(info.context.scope, pk, given(input))}
+
+        return await run_mutation(PipelinePayload, act)
+
+    @strawberry.mutation(description="Admins: delete a pipeline no deal uses.")
+    async def delete_pipeline(self, info: Info, input: DeleteByIdInput) -> PipelinePayload:
+        async def act():
+            pk = ids.decode(input.id, "Pipeline")[1]
+            return {"pipeline": await service.delete_pipeline(info.context.scope, pk)}
+
+        return await run_mutation(PipelinePayload, act)
+
+    @strawberry.mutation(description="Admins: add a stage to a pipeline.")
+    async def create_stage(self, info: Info, input: CreateStageInput) -> StagePayload:
+        async def act():
+            pipeline = ids.decode(input.pipeline_id, "Pipeline", "pipelineId")[1]
+            return {"stage": await service.create_stage(info.context.scope, pipeline, _stage_data(input))}
+
+        return await run_mutation(StagePayload, act)
+
+    @strawberry.mutation
+    async def update_stage(self, info: Info, input: UpdateStageInput) -> StagePayload:
+        async def act():
+            pk = ids.decode(input.id, "Stage")[1]
+            return {"stage": await service.update_stage(info.context.scope, pk, _stage_data(input))}
+
+        return await run_mutation(StagePayload, act)
+
+    @strawberry.mutation(description="Admins: delete a stage no deal has been in.")
+    async def delete_stage(self, info: Info, input: DeleteByIdInput) -> StagePayload:
+        async def act():
+            pk = ids.decode(input.id, "Stage")[1]
+            return {"stage": await service.delete_stage(info.context.scope, pk)}
+
+        return await run_mutation(StagePayload, act)

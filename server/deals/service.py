@@ -1,0 +1,309 @@
+"""Deals on configurable pipelines: the only writer of pipelines, stages and deals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import Account, Contact
+from server.activities import service as activities
+from server.audit import service as audit
+from server.auth.scope import Scope
+from server.core import idempotency, outbox
+from server.core.errors import ErrorCode, UserInputError, version_conflict
+from server.core.money import check_currency, parse_amount
+from server.core.serialize import snapshot
+from server.core.text import limited_text, one_of, required_text
+from server.core.versioning import update_versioned
+from server.deals.models import Deal, DealStageChange, Pipeline, Stage
+
+KINDS = ("open", "won", "lost")
+DEAL_FIELDS = [
+    "title",
+    "account_id",
+    "contact_id",
+    "pipeline_id",
+    "stage_id",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "owner_id",
+    "source",
+]
+
+
+# -- pipelines and stages (admins) ----------------------------------------------------
+
+
+async def create_pipeline(
+    scope: Scope, name: str, position: int = 0, is_default: bool = False, stages: list[dict] | None = None
+) -> Pipeline:
+    scope.require("pipelines:write")
+    name = required_text(name, "name", 200)
+    async with in_transaction():
+        if is_default:
+            await Pipeline.filter(organization_id=scope.organization_id).update(is_default=False)
+        pipeline = await Pipeline.create(
+            organization_id=scope.organization_id, name=name, position=position, is_default=is_default
+        )
+        for i, stage in enumerate(stages or []):
+            await _create_stage(scope, pipeline, {**stage, "position": i if stage.get("position") is None else stage["position"]}, f"stages.{i}")
+        await audit.record(scope, "pipeline.create", pipeline, {"name": [None, name]})
+    return pipeline
+
+
+async def update_pipeline(scope: Scope, pipeline_id: UUID, data: dict) -> Pipeline:
+    async with in_transaction():
+        pipeline = await scope.get(Pipeline, pipeline_id, "write", field="id")
+        before = snapshot(pipeline, ["name", "position", "is_default"])
+        if data.get("name") is not None:
+            pipeline.name = required_text(data["name"], "name", 200)
+        if data.get("position") is not None:
+            pipeline.position = data["position"]
+        if data.get("is_default") is True:
+            await Pipeline.filter(organization_id=scope.organization_id).update(is_default=False)
+            pipeline.is_default = True
+        elif data.get("is_default") is False and pipeline.is_default:
+            raise UserInputError(ErrorCode.CONFLICT, "Make another pipeline the default instead.", "isDefault")
+        await pipeline.save()
+        after = snapshot(pipeline, ["name", "position", "is_default"])
+        await audit.record(
+            scope, "pipeline.update", pipeline, {k: [before[k], v] for k, v in after.items() if before[k] != v}
+        )
+    return pipeline
+
+
+async def delete_pipeline(scope: Scope, pipeline_id: UUID) -> Pipeline:
+    async with in_transaction():
+        pipeline = await scope.get(Pipeline, pipeline_id, "delete", field="id")
+        if await Deal.filter(pipeline_id=pipeline.id).exists():
+            raise UserInputError(ErrorCode.CONFLICT, "Deals use this pipeline; move them first.", "id")
+        if pipeline.is_default:
+            raise UserInputError(ErrorCode.CONFLICT, "Make another pipeline the default first.", "id")
+        await audit.record(scope, "pipeline.delete", pipeline, {"name": [pipeline.name, None]})
+        await pipeline.delete()
+    return pipeline
+
+
+def _clean_stage(data: dict, path: str = "") -> dict:
+    prefix = f"{path}." if path else ""
+    values: dict = {}
+    if data.get("name") is not None:
+        values["name"] = required_text(data["name"], f"{prefix}name", 200)
+    if data.get("position") is not None:
+        values["position"] = data["position"]
+    if data.get("probability") is not None:
+        if not 0 <= data["probability"] <= 100:
+            raise UserInputError(ErrorCode.INVALID, "Probability is a percentage, 0 to 100.", f"{prefix}probability")
+        values["probability"] = data["probability"]
+    if data.get("kind") is not None:
+        values["kind"] = one_of(data["kind"], KINDS, f"{prefix}kind")
+    return values
+
+
+async def _create_stage(scope: Scope, pipeline: Pipeline, data: dict, path: str = "") -> Stage:
+    values = _clean_stage(data, path)
+    if "name" not in values:
+        raise UserInputError(ErrorCode.REQUIRED, "name is required.", f"{path}.name" if path else "name")
+    return await Stage.create(organization_id=scope.organization_id, pipeline_id=pipeline.id, **values)
+
+
+async def create_stage(scope: Scope, pipeline_id: UUID, data: dict) -> Stage:
+    async with in_transaction():
+        pipeline = await scope.get(Pipeline, pipeline_id, "write", field="pipelineId")
+        stage = await _create_stage(scope, pipeline, data)
+        await audit.record(scope, "stage.create", stage, {"name": [None, stage.name], "kind": [None, stage.kind]})
+    return stage
+
+
+async def update_stage(scope: Scope, stage_id: UUID, data: dict) -> Stage:
+    values = _clean_stage(data)
+    async with in_transaction():
+        stage = await scope.get(Stage, stage_id, "write", field="id")
+        before = snapshot(stage, list(values))
+        for k, v in values.items():
+            setattr(stage, k, v)
+        await stage.save()
+        await audit.record(
+            scope, "stage.update", stage, {k: [before[k], v] for k, v in values.items() if before[k] != v}
+        )
+    return stage
+
+
+async def delete_stage(scope: Scope, stage_id: UUID) -> Stage:
+    async with in_transaction():
+        stage = await scope.get(Stage, stage_id, "delete", field="id")
+        if await Deal.filter(stage_id=stage.id).exists() or await DealStageChange.filter(to_stage_id=stage.id).exists():
+            raise UserInputError(ErrorCode.CONFLICT, "Deals have been in this stage; rename it instead.", "id")
+        await audit.record(scope, "stage.delete", stage, {"name": [stage.name, None]})
+        await stage.delete()
+    return stage
+
+
+# -- deals ------------------------------------------------------------------------------
+
+
+async def _check_owner(scope: Scope, owner_id: UUID | None) -> None:
+    from server.auth.service import is_member
+
+    if owner_id is not None and not await is_member(scope.organization_id, owner_id, "deals:read"):
+        raise UserInputError(ErrorCode.NOT_FOUND, "Owner is not a member who works on deals.", "ownerId")
+    scope.check_owner(owner_id)
+
+
+def _clean_deal(data: dict) -> dict:
+    values: dict = {}
+    if "title" in data:
+        values["title"] = required_text(data["title"], "title", 300)
+    if data.get("amount") is not None:
+        values["amount"] = parse_amount(data["amount"], "amount")
+    if data.get("currency") is not None:
+        values["currency"] = check_currency(data["currency"])
+    if "expected_close_date" in data:
+        values["expected_close_date"] = data["expected_close_date"]
+    if "source" in data:
+        values["source"] = limited_text(data["source"], "source", 64) or None
+    if "owner_id" in data:
+        values["owner_id"] = data["owner_id"]
+    return values
+
+
+async def _contact_of(scope: Scope, contact_id: UUID | None, account_id: UUID) -> UUID | None:
+    if contact_id is None:
+        return None
+    contact = await scope.get(Contact, contact_id, field="contactId")
+    if contact.account_id != account_id:
+        raise UserInputError(ErrorCode.INVALID, "The contact belongs to another account.", "contactId")
+    return contact.id
+
+
+async def _default_stage(scope: Scope, pipeline_id: UUID | None) -> Stage:
+    if pipeline_id is not None:
+        pipeline = await scope.get(Pipeline, pipeline_id, field="pipelineId")
+    else:
+        pipeline = await scope.queryset(Pipeline).filter(is_default=True).first()
+        if pipeline is None:
+            raise UserInputError(ErrorCode.REQUIRED, "The organization has no default pipeline.", "pipelineId")
+    stage = await Stage.filter(pipeline_id=pipeline.id, kind="open").order_by("position").first()
+    if stage is None:
+        raise UserInputError(ErrorCode.INVALID, "The pipeline has no open stage.", "pipelineId")
+    return stage
+
+
+async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = None) -> Deal:
+    scope.require("deals:write")
+    values = _clean_deal(data)
+    if "title" not in values:
+        raise UserInputError(ErrorCode.REQUIRED, "title is required.", "title")
+    values.setdefault("owner_id", scope.user_id)
+    await _check_owner(scope, values["owner_id"])
+
+    async def create() -> Deal:
+        account = await scope.get(Account, data.get("account_id"), field="accountId")
+        contact_id = await _contact_of(scope, data.get("contact_id"), account.id)
+        if data.get("stage_id") is not None:
+            stage = await scope.get(Stage, data["stage_id"], field="stageId")
+        else:
+            stage = await _default_stage(scope, data.get("pipeline_id"))
+        values.setdefault("currency", scope.organization.currency)
+        deal = await Deal.create(
+            organization_id=scope.organization_id,
+            account_id=account.id,
+            contact_id=contact_id,
+            pipeline_id=stage.pipeline_id,
+            stage_id=stage.id,
+            closed_at=None if stage.kind == "open" else datetime.now(UTC),
+            **values,
+        )
+        await DealStageChange.create(
+            organization_id=scope.organization_id, deal_id=deal.id, to_stage_id=stage.id, actor_id=scope.user_id
+        )
+        await activities.log(
+            scope,
+            "deal",
+            account_id=account.id,
+            deal_id=deal.id,
+            subject=f"Deal: {deal.title}",
+            data={"amount": str(deal.amount), "currency": deal.currency, "stage": stage.name},
+        )
+        await audit.record(scope, "deal.create", deal, {k: [None, v] for k, v in snapshot(deal, DEAL_FIELDS).items()})
+        await outbox.emit(scope.organization_id, "deal.created", {"deal_id": deal.id, "stage": stage.name})
+        return deal
+
+    return await idempotency.create_once(
+        scope.organization_id, "createDeal", idempotency_key, create, lambda pk: scope.get(Deal, pk)
+    )
+
+
+async def update_deal(scope: Scope, deal_id: UUID, version: int, data: dict) -> Deal:
+    scope.require("deals:write")
+    values = _clean_deal(data)
+    if "owner_id" in values:
+        await _check_owner(scope, values["owner_id"])
+    async with in_transaction():
+        deal = await scope.get(Deal, deal_id, "write", field="id")
+        if "contact_id" in data:
+            values["contact_id"] = await _contact_of(scope, data["contact_id"], deal.account_id)
+        changes = await update_versioned(deal, version, values)
+        if changes:
+            await audit.record(scope, "deal.update", deal, changes)
+            await outbox.emit(scope.organization_id, "deal.updated", {"deal_id": deal.id, "fields": sorted(changes)})
+    return deal
+
+
+async def move_stage(scope: Scope, deal_id: UUID, version: int, stage_id: UUID, lost_reason: str | None) -> Deal:
+    """Move a deal to a stage (of its pipeline or another). Lost needs a reason, won and lost
+    close the deal, moving back to an open stage reopens it."""
+    scope.require("deals:write")
+    lost_reason = limited_text(lost_reason, "lostReason", 2000) or None
+    async with in_transaction():
+        deal = await scope.get(Deal, deal_id, "write", field="id")
+        if deal.version != version:
+            raise version_conflict()
+        target = await scope.get(Stage, stage_id, field="stageId")
+        current = await Stage.get(id=deal.stage_id)
+        if target.id == current.id:
+            raise UserInputError(ErrorCode.INVALID, "The deal is already in this stage.", "stageId")
+        if target.kind == "lost" and not lost_reason:
+            raise UserInputError(ErrorCode.REQUIRED, "Say why the deal was lost.", "lostReason")
+        values = {
+            "stage_id": target.id,
+            "pipeline_id": target.pipeline_id,
+            "lost_reason": lost_reason if target.kind == "lost" else None,
+            "closed_at": None if target.kind == "open" else datetime.now(UTC),
+        }
+        changes = await update_versioned(deal, version, values)
+        await DealStageChange.create(
+            organization_id=scope.organization_id,
+            deal_id=deal.id,
+            from_stage_id=current.id,
+            to_stage_id=target.id,
+            actor_id=scope.user_id,
+        )
+        await activities.log(
+            scope,
+            "status_change",
+            account_id=deal.account_id,
+            deal_id=deal.id,
+            subject=f"Deal {deal.title}: {current.name} → {target.name}",
+            body=lost_reason or "",
+            data={"from": current.name, "to": target.name, "kind": target.kind},
+        )
+        await audit.record(scope, "deal.stage", deal, changes)
+        await outbox.emit(
+            scope.organization_id,
+            "deal.stage_changed",
+            {"deal_id": deal.id, "from": current.name, "to": target.name, "kind": target.kind},
+        )
+    return deal
+
+
+async def delete_deal(scope: Scope, deal_id: UUID, version: int) -> Deal:
+    async with in_transaction():
+        deal = await scope.get(Deal, deal_id, "delete", field="id")
+        changes = await update_versioned(deal, version, {"deleted_at": datetime.now(UTC)})
+        await audit.record(scope, "deal.delete", deal, changes)
+        await outbox.emit(scope.organization_id, "deal.deleted", {"deal_id": deal.id})
+    return deal
