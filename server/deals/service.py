@@ -49,7 +49,8 @@ async def create_pipeline(
             organization_id=scope.organization_id, name=name, position=position, is_default=is_default
         )
         for i, stage in enumerate(stages or []):
-            await _create_stage(scope, pipeline, {**stage, "position": i if stage.get("position") is None else stage["position"]}, f"stages.{i}")
+            position = i if stage.get("position") is None else stage["position"]
+            await _create_stage(scope, pipeline, {**stage, "position": position}, f"stages.{i}")
         await audit.record(scope, "pipeline.create", pipeline, {"name": [None, name]})
     return pipeline
 
