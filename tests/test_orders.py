@@ -61,6 +61,7 @@ async def test_create_order_computes_totals_and_numbers(api, tenants):
     assert order["discountTotal"]["amount"] == "100.00"
     assert order["total"] == {"amount": "2849.48", "currency": "UAH"}
     assert [i["total"]["amount"] for i in order["items"]] == ["2499.98", "349.50"]
+    assert [i["quantity"] for i in order["items"]] == ["2", "1"]
     assert order["status"]["code"] == "new"
     assert order["delivery"]["recipientPhone"] == "+380671234567"
     assert [(h["from"], h["to"]["code"]) for h in order["statusHistory"]] == [(None, "new")]

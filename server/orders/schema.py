@@ -85,7 +85,11 @@ async def _status(info: Info, status_id) -> OrderStatus:
 class OrderItemType:
     sku: str
     title: str
-    quantity: Decimal
+
+    @strawberry.field(description='Units, up to 3 decimals ("2", "0.5").')
+    def quantity(self) -> Decimal:
+        q = self.quantity  # type: ignore[attr-defined]
+        return q.quantize(Decimal(1)) if q == q.to_integral_value() else q.normalize()
 
     @strawberry.field
     def unit_price(self) -> Money:
@@ -303,7 +307,7 @@ class OrderQueries:
 class OrderItemInput:
     sku: str
     title: str
-    quantity: Decimal
+    quantity: Decimal = strawberry.field(description="Units, more than 0, up to 3 decimals.")
     unit_price: Decimal = strawberry.field(description="Price of one unit, a decimal string.")
     discount: Decimal | None = strawberry.field(default=None, description="Discount on the whole line.")
 
