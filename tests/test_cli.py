@@ -1,0 +1,425 @@
+"""The `crm` command, run the way users run it: as a separate process against its own database.
+
+Commands that touch a database run as subprocesses with their own DATABASE_URL (a fresh SQLite
+file, or a fresh PostgreSQL database when the suite runs with a PostgreSQL DATABASE_URL), so they
+never disturb the session database of the other tests. Commands without a database (--help,
+schema export, argument errors) run in-process with typer's CliRunner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import phonenumbers
+import pytest
+from typer.testing import CliRunner
+
+from server.cli import app
+
+PASSWORD = "correct horse battery"
+TIMEOUT = 120  # seconds, for any one command
+
+
+def python(args: list[str], env: dict | None = None, *, input: str | None = None):
+    """Run this interpreter in a child process (our own fixed arguments, no shell)."""
+    return subprocess.run(  # noqa: S603
+        [sys.executable, *args], env=env, input=input, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+
+
+def crm(args: list[str], env: dict, *, input: str | None = None):
+    return python(["-m", "server.cli", *args], env, input=input)
+
+
+def ok(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result.stdout
+
+
+def failed(result: subprocess.CompletedProcess) -> str:
+    """The error output of a command that must fail cleanly: exit code 1, no traceback."""
+    assert result.returncode == 1, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr + result.stdout
+    return " ".join(result.stderr.split())  # unwrap the console's line breaks
+
+
+# -- databases -----------------------------------------------------------------------------
+
+PARENT_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = PARENT_URL.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+
+def _pg_admin(sql: str) -> None:
+    """Run one statement on the PostgreSQL server of DATABASE_URL, in a child process so this
+    process's event loops (pytest-asyncio's session loop) are left alone."""
+    dsn = PARENT_URL.replace("asyncpg://", "postgresql://", 1).replace("postgres://", "postgresql://", 1)
+    code = "import asyncio, asyncpg, sys\nasync def main():\n    c = await asyncpg.connect(sys.argv[1])\n"
+    code += "    await c.execute(sys.argv[2])\n    await c.close()\nasyncio.run(main())\n"
+    ok(python(["-c", code, dsn, sql]))
+
+
+@pytest.fixture
+def fresh_db(tmp_path):
+    """A factory of empty databases: SQLite files, or PostgreSQL databases on PostgreSQL runs."""
+    created: list[str] = []
+
+    def make(name: str = "crm") -> dict:
+        if ON_POSTGRES:
+            db = f"crm_cli_{uuid.uuid4().hex[:10]}"
+            _pg_admin(f'CREATE DATABASE "{db}"')
+            created.append(db)
+            url = PARENT_URL.rsplit("/", 1)[0] + "/" + db
+        else:
+            url = f"sqlite://{tmp_path / f'{name}.sqlite3'}"
+        return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+
+    yield make
+    for db in created:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def new_org(env: dict, slug: str = "shop") -> None:
+    ok(crm(["migrate"], env))
+    ok(crm(["org", "create", slug, "--name", "Мій магазин"], env))
+
+
+# A small program that reads a database through the ORM, like the server does.
+INSPECT = r"""
+import asyncio, json, sys
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    await init_db(Settings())
+    try:
+        from server.accounts.models import Account, AccountIdentifier
+        from server.core import sequences
+        from server.orders.models import Order, OrderItem, OrderStatusChange
+        from server.organizations.models import Organization
+        org = await Organization.get(slug=sys.argv[1])
+        accounts = await Account.filter(organization_id=org.id).order_by("created_at", "name")
+        orders = await Order.filter(organization_id=org.id).order_by("number").prefetch_related("status")
+        items = {}
+        for it in await OrderItem.filter(organization_id=org.id):
+            items.setdefault(str(it.order_id), []).append(str(it.total))
+        initial = {str(c.order_id) for c in await OrderStatusChange.filter(organization_id=org.id, from_status_id__isnull=True)}
+        identifiers = await AccountIdentifier.filter(organization_id=org.id).count()
+        out = {
+            "accounts": [[a.name, a.phones, a.emails, a.tags, a.created_at.isoformat()] for a in accounts],
+            "orders": [[o.number, str(o.total), str(o.subtotal), str(o.discount_total), o.status.code,
+                        o.created_at.isoformat(), items.get(str(o.id), []), str(o.id) in initial]
+                       for o in orders],
+            "identifiers": identifiers,
+            "next_number": await sequences.next_value(org.id, "order"),
+        }
+        print(json.dumps(out))
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+
+def inspect(env: dict, slug: str = "shop") -> dict:
+    return json.loads(ok(python(["-c", INSPECT, slug], env)))
+
+
+# -- no database -----------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def test_help_lists_every_command():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("serve", "migrate", "org", "user", "demo-data", "schema"):
+        assert command in result.output
+    for args in (["serve"], ["migrate"], ["org", "create"], ["user", "create"], ["demo-data"], ["schema", "export"]):
+        sub = runner.invoke(app, [*args, "--help"])
+        assert sub.exit_code == 0, (args, sub.output)
+        assert "Usage" in sub.output
+    assert "--demo" in runner.invoke(app, ["serve", "--help"]).output
+    assert "--seed" in runner.invoke(app, ["demo-data", "--help"]).output
+
+
+def test_schema_export_prints_the_served_schema(tmp_path):
+    from server.graphql.schema import build_schema, sdl
+
+    result = runner.invoke(app, ["schema", "export"])
+    assert result.exit_code == 0
+    assert "type Query" in result.stdout
+    assert result.stdout == sdl(build_schema())
+
+    target = tmp_path / "schema.graphql"
+    result = runner.invoke(app, ["schema", "export", "--output", str(target)])
+    assert result.exit_code == 0
+    assert target.read_text(encoding="utf-8") == sdl(build_schema())
+
+
+def test_bad_role_is_refused_before_anything_else():
+    result = runner.invoke(app, ["user", "create", "--org", "shop", "--email", "a@shop.ua", "--role", "boss"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a crash
+    assert "Unknown role 'boss'" in result.output
+    assert "owner, admin, manager, sales, support, logistics, analyst" in " ".join(result.output.split())
+
+
+# -- migrate, organizations, users -----------------------------------------------------------
+
+
+def test_migrate_creates_the_schema_and_then_has_nothing_to_do(fresh_db, tmp_path):
+    env = fresh_db()
+    first = ok(crm(["migrate"], env))
+    assert "applied crm.0001_initial" in first
+    second = ok(crm(["migrate"], env))
+    assert "Nothing to apply" in second
+    assert "applied" not in second.replace("applied earlier", "")
+    if not ON_POSTGRES:
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "crm.sqlite3") as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"organization", "user", "account", "order", "order_item", "ticket"} <= tables
+
+
+def test_commands_on_an_unmigrated_database_say_what_to_do(fresh_db):
+    env = fresh_db()
+    message = failed(crm(["org", "create", "shop", "--name", "Shop"], env))
+    assert "crm migrate" in message
+
+
+LOGIN = r"""
+import asyncio, sys
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    await init_db(Settings())
+    try:
+        from server.auth.models import Membership
+        from server.auth.service import login
+        from server.core.errors import UserInputError
+        token = await login(sys.argv[1], sys.argv[2], 1)
+        try:
+            await login(sys.argv[1], "wrong password", 1)
+            wrong = "accepted"
+        except UserInputError:
+            wrong = "refused"
+        m = await Membership.get(user__email=sys.argv[1]).prefetch_related("organization", "team", "user")
+        print(bool(token), wrong, m.organization.slug, m.role, m.team.name if m.team else None, m.user.name)
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+
+ANNA = ("--name", "Анна", "--team", "Київ")
+
+
+def test_org_and_user_create_then_the_user_signs_in(fresh_db):
+    env = fresh_db()
+    new_org(env)
+    out = ok(
+        crm(
+            ["user", "create", "--org", "shop", "--email", "Anna@Shop.UA", "--role", "manager", *ANNA],
+            env,
+            input=PASSWORD + "\n",
+        )
+    )
+    assert "anna@shop.ua" in out
+    assert ok(python(["-c", LOGIN, "anna@shop.ua", PASSWORD], env)).split() == [
+        "True",
+        "refused",
+        "shop",
+        "manager",
+        "Київ",
+        "Анна",
+    ]
+
+
+def test_user_and_org_errors_are_one_clear_line(fresh_db):
+    env = fresh_db()
+    new_org(env)
+    ok(crm(["user", "create", "--org", "shop", "--email", "a@shop.ua", "--role", "owner"], env, input=PASSWORD))
+
+    def user(*args: str, password: str = PASSWORD) -> list:
+        return [["user", "create", *args], password + "\n"]
+
+    cases = [  # (command, stdin, what the message must say); they read only, so run them at once
+        (*user("--org", "nope", "--email", "b@shop.ua", "--role", "sales"), "Organization 'nope' not found"),
+        (*user("--org", "shop", "--email", "A@shop.ua", "--role", "sales"), "already exists"),
+        (*user("--org", "shop", "--email", "b@shop.ua", "--role", "sales", password="short"), "at least 8 characters"),
+        (*user("--org", "shop", "--email", "nobody", "--role", "sales"), "not an e-mail address"),
+        (["user", "create", "--org", "shop", "--email", "c@shop.ua", "--role", "sales"], "", "No password"),
+        (["org", "create", "shop", "--name", "Again"], None, "already exists"),
+        (["org", "create", "shop2", "--name", "X", "--currency", "XYZ"], None, "Unsupported currency"),
+        (["demo-data", "--org", "nope", "--orders", "1"], None, "Organization 'nope' not found"),
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda case: crm(case[0], env, input=case[1]), cases))
+    for (args, _, expected), result in zip(cases, results, strict=True):
+        assert expected in failed(result), (args, result.stderr)
+
+
+# -- demo data -------------------------------------------------------------------------------
+
+
+def _load(env: dict, *args: str) -> str:
+    return ok(crm(["demo-data", "--org", "shop", *args], env))
+
+
+def test_demo_data_is_deterministic_and_keeps_the_invariants(fresh_db):
+    first, second = fresh_db("first"), fresh_db("second")
+    seeded = ["--accounts", "30", "--orders", "150", "--seed", "42"]
+
+    def fill(env: dict, more: bool) -> None:
+        new_org(env)
+        ok(crm(["user", "create", "--org", "shop", "--email", "s@shop.ua", "--role", "sales"], env, input=PASSWORD))
+        _load(env, *seeded)
+        if more:  # more orders for the existing customers: numbers must continue
+            _load(env, "--accounts", "0", "--orders", "25", "--seed", "7")
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(fill, [first, second], [True, False]))
+    a, b = inspect(first), inspect(second)
+
+    # The same seed gives the same customers and orders.
+    assert [acc[0] for acc in a["accounts"]] == [acc[0] for acc in b["accounts"]]
+    assert len(a["accounts"]) == 30
+    assert [o[1] for o in a["orders"][:150]] == [o[1] for o in b["orders"]]
+    assert [o[4] for o in a["orders"][:150]] == [o[4] for o in b["orders"]]
+
+    # Numbers continue the organization's sequence, with no gaps, also after a second load...
+    assert [o[0] for o in a["orders"]] == list(range(1, 176))
+    # ...and the sequence was advanced, so the next order the service creates is #176.
+    assert a["next_number"] == 176
+    assert b["next_number"] == 151
+
+    statuses = set()
+    for number, total, subtotal, discount, status, _created, item_totals, has_initial in a["orders"]:
+        assert item_totals, number
+        assert Decimal(total) == sum(Decimal(t) for t in item_totals), number
+        assert Decimal(total) == Decimal(subtotal) - Decimal(discount)
+        assert Decimal(total).as_tuple().exponent == -2
+        assert has_initial, f"order #{number} has no initial status change"
+        statuses.add(status)
+    assert len(statuses) >= 4, statuses  # spread over the statuses, not all "new"
+    created = [o[5] for o in a["orders"][:150]]
+    assert created == sorted(created)  # numbers follow creation order
+
+    identifiers = 0
+    for name, phones, emails, tags, _ in a["accounts"]:
+        assert name.strip()
+        assert phones, name
+        for phone in phones:
+            parsed = phonenumbers.parse(phone)
+            assert phone.startswith("+380") and phonenumbers.is_valid_number(parsed), phone
+            assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == phone
+        assert all(e == e.lower() and "@" in e for e in emails)
+        identifiers += len(phones) + len(emails) + len(tags)
+    assert a["identifiers"] == identifiers
+    cyrillic = sum(bool(re.search("[а-яіїєґ]", n.lower())) for n, *_ in a["accounts"])
+    assert cyrillic == len(a["accounts"])
+
+
+# -- serve --demo ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_demo(tmp_path: Path, log_name: str) -> tuple[subprocess.Popen, int, Path]:
+    port = _free_port()
+    log = tmp_path / log_name
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("DATABASE_URL", None)  # --demo must not need one
+    with log.open("w") as handle:
+        proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    return proc, port, log
+
+
+def _wait_healthy(proc: subprocess.Popen, port: int, log: Path, deadline: float = 60) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            pytest.fail(f"crm serve --demo exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"crm serve --demo did not answer /health within {deadline}s:\n{log.read_text()}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_serve_demo_serves_the_demo_organization(tmp_path):
+    proc, port, log = _start_demo(tmp_path, "first.log")
+    try:
+        _wait_healthy(proc, port, log)
+        output = log.read_text()
+        assert f"http://127.0.0.1:{port}/graphql" in output
+        email = re.search(r"\b(owner@\S+)", output).group(1)
+        password = re.search(r"password for all: (\S+?)\)", output).group(1)
+        url = f"http://127.0.0.1:{port}/graphql"
+        login = httpx.post(
+            url,
+            json={
+                "query": "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }",
+                "variables": {"e": email, "p": password},
+            },
+            timeout=10,
+        ).json()
+        token = login["data"]["login"]["token"]
+        assert token, login
+        body = httpx.post(
+            url,
+            json={"query": "{ orders(first: 5) { edges { node { number } } } }"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
+        numbers = [edge["node"]["number"] for edge in body["data"]["orders"]["edges"]]
+        assert len(numbers) == 5 and all(isinstance(n, int) for n in numbers), body
+        for role in ("admin", "manager", "sales", "support", "logistics", "analyst"):
+            assert f"{role}@demo.example" in output
+    finally:
+        _stop(proc)
+    assert (tmp_path / "crm-demo.sqlite3").exists()
+
+    # A second start finds the demo organization and loads nothing again.
+    proc, port, log = _start_demo(tmp_path, "second.log")
+    try:
+        _wait_healthy(proc, port, log)
+        assert "not loading it again" in log.read_text()
+    finally:
+        _stop(proc)
