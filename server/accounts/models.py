@@ -44,7 +44,10 @@ class AccountIdentifier(TenantModel):
 
     class Meta:
         table = "account_identifier"
-        indexes = (("organization_id", "kind", "value"),)
+        indexes = (
+            ("account_id",),
+            ("organization_id", "kind", "value"),
+        )
 
 
 class Contact(TenantModel):
@@ -62,3 +65,4 @@ class Contact(TenantModel):
 
     class Meta:
         table = "contact"
+        indexes = (("account_id", "name"),)

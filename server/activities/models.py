@@ -31,4 +31,7 @@ class Activity(TenantModel):
 
     class Meta:
         table = "activity"
-        indexes = (("organization_id", "account_id", "occurred_at"),)
+        indexes = (
+            ("order_id",),
+            ("organization_id", "account_id", "occurred_at"),
+        )

@@ -27,6 +27,7 @@ class Stage(TenantModel):
 
     class Meta:
         table = "stage"
+        indexes = (("pipeline_id", "position"),)
 
 
 class Deal(TenantModel):
@@ -50,6 +51,7 @@ class Deal(TenantModel):
 
     class Meta:
         table = "deal"
+        indexes = (("account_id", "created_at"),)
 
 
 class DealStageChange(TenantModel):
@@ -63,3 +65,4 @@ class DealStageChange(TenantModel):
 
     class Meta:
         table = "deal_stage_change"
+        indexes = (("deal_id", "created_at"),)

@@ -151,7 +151,7 @@ class Migration(migrations.Migration):
                 ('probability', fields.IntField(default=0)),
                 ('kind', fields.CharField(default='open', max_length=8)),
             ],
-            options={'table': 'stage', 'app': 'crm', 'pk_attr': 'id'},
+            options={'table': 'stage', 'app': 'crm', 'indexes': [Index(fields=['pipeline_id', 'position'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -214,7 +214,7 @@ class Migration(migrations.Migration):
                 ('kind', fields.CharField(max_length=8)),
                 ('value', fields.CharField(max_length=254)),
             ],
-            options={'table': 'account_identifier', 'app': 'crm', 'indexes': [Index(fields=['organization_id', 'kind', 'value'])], 'pk_attr': 'id', 'table_description': 'Lookup index of the phones, e-mails and tags of accounts (kept by the accounts service),'},
+            options={'table': 'account_identifier', 'app': 'crm', 'indexes': [Index(fields=['account_id']), Index(fields=['organization_id', 'kind', 'value'])], 'pk_attr': 'id', 'table_description': 'Lookup index of the phones, e-mails and tags of accounts (kept by the accounts service),'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -245,7 +245,7 @@ class Migration(migrations.Migration):
                 ('emails', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('version', fields.IntField(default=1)),
             ],
-            options={'table': 'contact', 'app': 'crm', 'pk_attr': 'id', 'table_description': 'A person at a company account.'},
+            options={'table': 'contact', 'app': 'crm', 'indexes': [Index(fields=['account_id', 'name'])], 'pk_attr': 'id', 'table_description': 'A person at a company account.'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -270,7 +270,7 @@ class Migration(migrations.Migration):
                 ('version', fields.IntField(default=1)),
                 ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'deal', 'app': 'crm', 'pk_attr': 'id'},
+            options={'table': 'deal', 'app': 'crm', 'indexes': [Index(fields=['account_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -285,7 +285,7 @@ class Migration(migrations.Migration):
                 ('to_stage', fields.ForeignKeyField('crm.Stage', source_field='to_stage_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
                 ('actor', fields.ForeignKeyField('crm.User', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
             ],
-            options={'table': 'deal_stage_change', 'app': 'crm', 'pk_attr': 'id'},
+            options={'table': 'deal_stage_change', 'app': 'crm', 'indexes': [Index(fields=['deal_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -332,7 +332,7 @@ class Migration(migrations.Migration):
                 ('version', fields.IntField(default=1)),
                 ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'order', 'app': 'crm', 'unique_together': (('organization', 'number'), ('organization', 'source', 'external_id')), 'indexes': [Index(fields=['organization_id', 'created_at'])], 'pk_attr': 'id'},
+            options={'table': 'order', 'app': 'crm', 'unique_together': (('organization', 'number'), ('organization', 'source', 'external_id')), 'indexes': [Index(fields=['account_id', 'created_at']), Index(fields=['organization_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -351,7 +351,7 @@ class Migration(migrations.Migration):
                 ('discount', fields.DecimalField(default=0, max_digits=14, decimal_places=2)),
                 ('total', fields.DecimalField(max_digits=14, decimal_places=2)),
             ],
-            options={'table': 'order_item', 'app': 'crm', 'pk_attr': 'id'},
+            options={'table': 'order_item', 'app': 'crm', 'indexes': [Index(fields=['order_id', 'position'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -367,7 +367,7 @@ class Migration(migrations.Migration):
                 ('actor', fields.ForeignKeyField('crm.User', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
                 ('reason', fields.TextField(null=True, unique=False)),
             ],
-            options={'table': 'order_status_change', 'app': 'crm', 'pk_attr': 'id'},
+            options={'table': 'order_status_change', 'app': 'crm', 'indexes': [Index(fields=['order_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -392,7 +392,7 @@ class Migration(migrations.Migration):
                 ('resolved_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('version', fields.IntField(default=1)),
             ],
-            options={'table': 'ticket', 'app': 'crm', 'unique_together': (('organization', 'number'),), 'pk_attr': 'id'},
+            options={'table': 'ticket', 'app': 'crm', 'unique_together': (('organization', 'number'),), 'indexes': [Index(fields=['account_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -416,7 +416,7 @@ class Migration(migrations.Migration):
                 ('done_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('version', fields.IntField(default=1)),
             ],
-            options={'table': 'activity', 'app': 'crm', 'indexes': [Index(fields=['organization_id', 'account_id', 'occurred_at'])], 'pk_attr': 'id', 'table_description': 'A timeline item of an account, optionally about a deal, an order or a ticket.'},
+            options={'table': 'activity', 'app': 'crm', 'indexes': [Index(fields=['order_id']), Index(fields=['organization_id', 'account_id', 'occurred_at'])], 'pk_attr': 'id', 'table_description': 'A timeline item of an account, optionally about a deal, an order or a ticket.'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
@@ -431,7 +431,7 @@ class Migration(migrations.Migration):
                 ('body', fields.TextField(unique=False)),
                 ('is_public', fields.BooleanField(default=False)),
             ],
-            options={'table': 'ticket_comment', 'app': 'crm', 'pk_attr': 'id'},
+            options={'table': 'ticket_comment', 'app': 'crm', 'indexes': [Index(fields=['ticket_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['TenantModel'],
         ),
     ]

@@ -65,7 +65,10 @@ class Order(TenantModel):
     class Meta:
         table = "order"
         unique_together = (("organization", "number"), ("organization", "source", "external_id"))
-        indexes = (("organization_id", "created_at"),)
+        indexes = (
+            ("account_id", "created_at"),
+            ("organization_id", "created_at"),
+        )
 
 
 class OrderItem(TenantModel):
@@ -83,6 +86,7 @@ class OrderItem(TenantModel):
 
     class Meta:
         table = "order_item"
+        indexes = (("order_id", "position"),)
 
 
 class OrderStatusChange(TenantModel):
@@ -97,3 +101,4 @@ class OrderStatusChange(TenantModel):
 
     class Meta:
         table = "order_status_change"
+        indexes = (("order_id", "created_at"),)

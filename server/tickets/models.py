@@ -31,6 +31,7 @@ class Ticket(TenantModel):
     class Meta:
         table = "ticket"
         unique_together = (("organization", "number"),)
+        indexes = (("account_id", "created_at"),)
 
 
 class TicketComment(TenantModel):
@@ -44,6 +45,7 @@ class TicketComment(TenantModel):
 
     class Meta:
         table = "ticket_comment"
+        indexes = (("ticket_id", "created_at"),)
 
 
 class SlaPolicy(TenantModel):
