@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -25,9 +24,6 @@ from rich.table import Table
 from server.auth.roles import ROLES
 from server.config import Settings
 from server.core.errors import UserInputError
-
-# Tortoise warns at every start that this (still empty) module has no models; not news to a user.
-warnings.filterwarnings("ignore", message=r'Module "server\.plugins\.models" has no models')
 
 DEMO_DB_FILE = "crm-demo.sqlite3"
 

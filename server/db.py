@@ -20,7 +20,6 @@ MODEL_MODULES = [
     "server.tickets.models",
     "server.activities.models",
     "server.audit.models",
-    "server.plugins.models",
 ]
 
 

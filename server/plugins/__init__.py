@@ -1,2 +1,0 @@
-"""The plugin platform: hookspecs (the plugin API), discovery, per-organization installations,
-encrypted secrets and inbound webhooks."""

@@ -1,1 +1,0 @@
-"""Plugin installations per organization (filled in by the plugin platform work)."""
