@@ -51,7 +51,10 @@ class Deal(TenantModel):
 
     class Meta:
         table = "deal"
-        indexes = (("account_id", "created_at"),)
+        indexes = (
+            ("account_id", "created_at"),
+            ("organization_id", "created_at"),
+        )
 
 
 class DealStageChange(TenantModel):

@@ -46,6 +46,10 @@ class StageType(Node):
     def kind(self) -> StageKind:
         return StageKind(self.kind)  # type: ignore[attr-defined]
 
+    @strawberry.field
+    async def pipeline(self, info: Info) -> PipelineType | None:
+        return await load_by_id(info.context, Pipeline, self.pipeline_id)  # type: ignore[attr-defined]
+
 
 @model_type(Pipeline, description="A sales process: an ordered list of stages.")
 class PipelineType(Node):
@@ -216,6 +220,10 @@ class DealQueries:
     async def pipelines(self, info: Info) -> list[PipelineType]:
         return await info.context.scope.queryset(Pipeline).order_by("position", "name")
 
+    @strawberry.field(description="One pipeline, or null if not found.")
+    async def pipeline(self, info: Info, id: strawberry.ID) -> PipelineType | None:
+        return await load_by_id(info.context, Pipeline, ids.decode(id, "Pipeline")[1])
+
 
 # -- mutations ------------------------------------------------------------------------
 
@@ -249,8 +257,8 @@ class CreateStageInput:
     pipeline_id: strawberry.ID
     name: str
     kind: StageKind = StageKind.OPEN
-    probability: int = 0
-    position: int = 0
+    probability: int = strawberry.field(default=0, description="Chance to win at this stage, 0 to 100.")
+    position: int | None = strawberry.field(default=None, description="Defaults to after the last stage.")
 
 
 @strawberry.input
@@ -279,7 +287,10 @@ class CreateDealInput:
     expected_close_date: date | None = None
     source: str | None = None
     owner_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Defaults to the caller.")
-    idempotency_key: str | None = None
+    lost_reason: str | None = strawberry.field(default=None, description="Required when `stageId` is a lost stage.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retrying with the same key returns the first result."
+    )
 
 
 @strawberry.input

@@ -14,7 +14,7 @@ from server.auth.scope import Scope
 from server.core import idempotency, outbox
 from server.core.errors import ErrorCode, UserInputError, version_conflict
 from server.core.money import check_currency, parse_amount
-from server.core.serialize import snapshot
+from server.core.serialize import diff, snapshot
 from server.core.text import limited_text, one_of, required_text
 from server.core.versioning import update_versioned
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
@@ -31,6 +31,7 @@ DEAL_FIELDS = [
     "expected_close_date",
     "owner_id",
     "source",
+    "lost_reason",
 ]
 
 
@@ -48,10 +49,20 @@ async def create_pipeline(
         pipeline = await Pipeline.create(
             organization_id=scope.organization_id, name=name, position=position, is_default=is_default
         )
+        created = []
         for i, stage in enumerate(stages or []):
             position = i if stage.get("position") is None else stage["position"]
-            await _create_stage(scope, pipeline, {**stage, "position": position}, f"stages.{i}")
-        await audit.record(scope, "pipeline.create", pipeline, {"name": [None, name]})
+            created.append(await _create_stage(scope, pipeline, {**stage, "position": position}, f"stages.{i}"))
+        await audit.record(
+            scope,
+            "pipeline.create",
+            pipeline,
+            {
+                "name": [None, name],
+                "is_default": [None, is_default],
+                "stages": [None, [f"{s.name} ({s.kind}, {s.probability}%)" for s in created]],
+            },
+        )
     return pipeline
 
 
@@ -69,18 +80,25 @@ async def update_pipeline(scope: Scope, pipeline_id: UUID, data: dict) -> Pipeli
         elif data.get("is_default") is False and pipeline.is_default:
             raise UserInputError(ErrorCode.CONFLICT, "Make another pipeline the default instead.", "isDefault")
         await pipeline.save()
-        after = snapshot(pipeline, ["name", "position", "is_default"])
-        await audit.record(
-            scope, "pipeline.update", pipeline, {k: [before[k], v] for k, v in after.items() if before[k] != v}
-        )
+        changes = diff(before, snapshot(pipeline, ["name", "position", "is_default"]))
+        if changes:
+            await audit.record(scope, "pipeline.update", pipeline, changes)
     return pipeline
 
 
 async def delete_pipeline(scope: Scope, pipeline_id: UUID) -> Pipeline:
     async with in_transaction():
         pipeline = await scope.get(Pipeline, pipeline_id, "delete", field="id")
-        if await Deal.filter(pipeline_id=pipeline.id).exists():
-            raise UserInputError(ErrorCode.CONFLICT, "Deals use this pipeline; move them first.", "id")
+        if await Deal.filter(pipeline_id=pipeline.id, deleted_at=None).exists():
+            raise UserInputError(ErrorCode.CONFLICT, "Deals are in this pipeline; move them first.", "id")
+        # Deleted deals keep their pipeline, and every deal's stage history keeps its stages.
+        if (
+            await Deal.filter(pipeline_id=pipeline.id).exists()
+            or await DealStageChange.filter(to_stage__pipeline_id=pipeline.id).exists()
+        ):
+            raise UserInputError(
+                ErrorCode.CONFLICT, "Deals have been in this pipeline and their history needs it; rename it.", "id"
+            )
         if pipeline.is_default:
             raise UserInputError(ErrorCode.CONFLICT, "Make another pipeline the default first.", "id")
         await audit.record(scope, "pipeline.delete", pipeline, {"name": [pipeline.name, None]})
@@ -114,6 +132,9 @@ async def _create_stage(scope: Scope, pipeline: Pipeline, data: dict, path: str 
 async def create_stage(scope: Scope, pipeline_id: UUID, data: dict) -> Stage:
     async with in_transaction():
         pipeline = await scope.get(Pipeline, pipeline_id, "write", field="pipelineId")
+        if data.get("position") is None:
+            last = await Stage.filter(pipeline_id=pipeline.id).order_by("-position").first()
+            data = {**data, "position": last.position + 1 if last else 0}
         stage = await _create_stage(scope, pipeline, data)
         await audit.record(scope, "stage.create", stage, {"name": [None, stage.name], "kind": [None, stage.kind]})
     return stage
@@ -123,19 +144,24 @@ async def update_stage(scope: Scope, stage_id: UUID, data: dict) -> Stage:
     values = _clean_stage(data)
     async with in_transaction():
         stage = await scope.get(Stage, stage_id, "write", field="id")
+        if values.get("kind", stage.kind) != stage.kind and await Deal.filter(stage_id=stage.id).exists():
+            # Their closedAt and lostReason follow the kind: move the deals instead.
+            raise UserInputError(ErrorCode.CONFLICT, "Deals are in this stage; its kind cannot change.", "kind")
         before = snapshot(stage, list(values))
         for k, v in values.items():
             setattr(stage, k, v)
         await stage.save()
-        await audit.record(
-            scope, "stage.update", stage, {k: [before[k], v] for k, v in values.items() if before[k] != v}
-        )
+        changes = diff(before, snapshot(stage, list(values)))
+        if changes:
+            await audit.record(scope, "stage.update", stage, changes)
     return stage
 
 
 async def delete_stage(scope: Scope, stage_id: UUID) -> Stage:
     async with in_transaction():
         stage = await scope.get(Stage, stage_id, "delete", field="id")
+        if await Deal.filter(stage_id=stage.id, deleted_at=None).exists():
+            raise UserInputError(ErrorCode.CONFLICT, "Deals are in this stage; move them first.", "id")
         if await Deal.filter(stage_id=stage.id).exists() or await DealStageChange.filter(to_stage_id=stage.id).exists():
             raise UserInputError(ErrorCode.CONFLICT, "Deals have been in this stage; rename it instead.", "id")
         await audit.record(scope, "stage.delete", stage, {"name": [stage.name, None]})
@@ -187,7 +213,7 @@ async def _default_stage(scope: Scope, pipeline_id: UUID | None) -> Stage:
         pipeline = await scope.queryset(Pipeline).filter(is_default=True).first()
         if pipeline is None:
             raise UserInputError(ErrorCode.REQUIRED, "The organization has no default pipeline.", "pipelineId")
-    stage = await Stage.filter(pipeline_id=pipeline.id, kind="open").order_by("position").first()
+    stage = await Stage.filter(pipeline_id=pipeline.id, kind="open").order_by("position", "id").first()
     if stage is None:
         raise UserInputError(ErrorCode.INVALID, "The pipeline has no open stage.", "pipelineId")
     return stage
@@ -200,14 +226,19 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
         raise UserInputError(ErrorCode.REQUIRED, "title is required.", "title")
     values.setdefault("owner_id", scope.user_id)
     await _check_owner(scope, values["owner_id"])
+    lost_reason = limited_text(data.get("lost_reason"), "lostReason", 2000) or None
 
     async def create() -> Deal:
         account = await scope.get(Account, data.get("account_id"), field="accountId")
         contact_id = await _contact_of(scope, data.get("contact_id"), account.id)
         if data.get("stage_id") is not None:
             stage = await scope.get(Stage, data["stage_id"], field="stageId")
+            if data.get("pipeline_id") is not None and stage.pipeline_id != data["pipeline_id"]:
+                raise UserInputError(ErrorCode.INVALID, "The stage belongs to another pipeline.", "stageId")
         else:
             stage = await _default_stage(scope, data.get("pipeline_id"))
+        if stage.kind == "lost" and not lost_reason:
+            raise UserInputError(ErrorCode.REQUIRED, "Say why the deal was lost.", "lostReason")
         values.setdefault("currency", scope.organization.currency)
         deal = await Deal.create(
             organization_id=scope.organization_id,
@@ -215,6 +246,7 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
             contact_id=contact_id,
             pipeline_id=stage.pipeline_id,
             stage_id=stage.id,
+            lost_reason=lost_reason if stage.kind == "lost" else None,
             closed_at=None if stage.kind == "open" else datetime.now(UTC),
             **values,
         )
