@@ -20,6 +20,7 @@ from server.core.errors import PublicError
 from server.db import close_db, init_db
 from server.graphql.context import Context
 from server.graphql.schema import build_schema
+from server.plugins import webhooks
 
 log = logging.getLogger("crm")
 
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health),
+            Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )

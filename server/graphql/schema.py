@@ -26,6 +26,7 @@ from server.graphql.loaders import load_by_id
 from server.graphql.types import Node
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
+from server.plugins.schema import PluginMutations, PluginQueries
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
 
 
@@ -71,6 +72,7 @@ Query = merge_types(
         TicketQueries,
         ActivityQueries,
         AuditQueries,
+        PluginQueries,
     ),
 )
 Mutation = merge_types(
@@ -84,6 +86,7 @@ Mutation = merge_types(
         OrderMutations,
         TicketMutations,
         ActivityMutations,
+        PluginMutations,
     ),
 )
 

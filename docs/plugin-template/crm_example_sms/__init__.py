@@ -1,0 +1,1 @@
+"""Example SMS gateway plugin for the CRM (a template: copy, rename, adapt)."""

@@ -1,0 +1,159 @@
+"""The Example SMS plugin: every hook the CRM calls, in one module.
+
+The (fictional) Example SMS API:
+
+- ``GET  /v1/account``          -> ``{"balance": "12.50", "currency": "UAH"}``
+- ``POST /v1/messages``         ``{"to", "from", "text"}`` -> 201 ``{"id": "msg_...", "status": "queued"}``
+- ``POST /v1/messages/status``  ``{"ids": [...]}`` -> ``{"messages": [{"id", "status"}]}``
+- errors: ``{"error": {"code": "...", "message": "..."}}`` with 4xx/5xx
+- auth: ``Authorization: Bearer <api token>``
+- delivery reports: a JSON POST to our webhook URL, ``{"id", "status", "error_code"}``, signed
+  with ``X-Example-Signature``: hex HMAC-SHA256 of the raw body keyed with the webhook secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import httpx
+
+from server.plugins.hookspecs import hookimpl
+from server.plugins.types import (
+    ConfigField,
+    ConnectionResult,
+    MessageStatus,
+    PluginError,
+    PluginInfo,
+    SentMessage,
+    WebhookRejected,
+    WebhookResponse,
+    WebhookResult,
+)
+
+NAME = "example-sms"
+DEFAULT_API_URL = "https://api.example-sms.test"
+TRANSPORT: httpx.AsyncBaseTransport | None = None  # tests put an httpx.MockTransport here
+
+STATUSES = {"queued": "queued", "sent": "sent", "delivered": "delivered", "failed": "failed", "expired": "undelivered"}
+
+
+# -- who we are and what we need ------------------------------------------------------------
+
+
+@hookimpl
+def crm_plugin_info():
+    return PluginInfo(
+        name=NAME,
+        title="Example SMS",
+        version="0.1.0",
+        capabilities=("messaging", "webhooks"),
+        description="Send SMS through Example SMS and follow their delivery.",
+        homepage="https://example-sms.test",
+    )
+
+
+@hookimpl
+def crm_config_schema():
+    return [
+        ConfigField("sender", required=True, label="Sender name", help="The alpha name approved by Example SMS."),
+        ConfigField("api_url", type="url", default=DEFAULT_API_URL, label="API URL", help="Change only for testing."),
+        ConfigField("api_token", secret=True, required=True, label="API token", help="Settings → API in your cabinet."),
+        ConfigField(
+            "webhook_secret",
+            secret=True,
+            required=True,
+            label="Webhook secret",
+            help="Settings → Delivery reports; paste the CRM's webhook URL there too.",
+        ),
+    ]
+
+
+# -- talking to the gateway -----------------------------------------------------------------
+
+
+def _client(config: dict, secrets: dict) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=config["api_url"],
+        headers={"Authorization": f"Bearer {secrets['api_token']}"},
+        timeout=10.0,  # below the CRM's 30 s limit for a hook
+        transport=TRANSPORT,
+    )
+
+
+async def _request(config: dict, secrets: dict, method: str, path: str, **kwargs) -> dict:
+    try:
+        async with _client(config, secrets) as client:
+            response = await client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise PluginError(f"Example SMS is unreachable: {exc}", retryable=True) from exc
+    if response.status_code == 401:
+        raise PluginError("Example SMS rejected the API token: check it in the plugin settings.", code="unauthorized")
+    if response.status_code == 429 or response.status_code >= 500:
+        raise PluginError(f"Example SMS is unavailable (HTTP {response.status_code}).", retryable=True)
+    body = response.json()
+    if response.status_code >= 400:
+        error = body.get("error", {})
+        raise PluginError(f"Example SMS: {error.get('message', 'error')}", code=error.get("code", ""))
+    return body
+
+
+@hookimpl
+async def crm_test_connection(config, secrets):
+    account = await _request(config, secrets, "GET", "/v1/account")
+    return ConnectionResult(ok=True, message=f"Connected. Balance: {account['balance']} {account['currency']}.")
+
+
+@hookimpl
+async def crm_messaging_send(config, secrets, message):
+    try:
+        body = await _request(
+            config,
+            secrets,
+            "POST",
+            "/v1/messages",
+            json={"to": message.to, "from": message.sender or config["sender"], "text": message.text},
+        )
+    except PluginError as exc:
+        if exc.code == "invalid_number":  # this recipient only: not a reason to stop sending
+            return SentMessage(
+                provider_message_id=None, status="failed", error_code=exc.code, error_message=exc.message
+            )
+        raise
+    return SentMessage(provider_message_id=body["id"], status=STATUSES.get(body["status"], "unknown"), raw=body)
+
+
+@hookimpl
+async def crm_messaging_statuses(config, secrets, message_ids):
+    body = await _request(config, secrets, "POST", "/v1/messages/status", json={"ids": message_ids})
+    return [
+        MessageStatus(
+            provider_message_id=m["id"], status=STATUSES.get(m["status"], "unknown"), provider_status=m["status"]
+        )
+        for m in body["messages"]
+    ]
+
+
+# -- delivery reports -----------------------------------------------------------------------
+
+
+@hookimpl
+def crm_webhook(secrets, request):
+    expected = hmac.new(secrets["webhook_secret"].encode(), request.body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, request.header("x-example-signature") or ""):
+        raise WebhookRejected("bad X-Example-Signature")
+    report = request.json or {}
+    if "id" not in report or "status" not in report:
+        raise WebhookRejected("not a delivery report", status=400)
+    status = MessageStatus(
+        provider_message_id=str(report["id"]),
+        status=STATUSES.get(report["status"], "unknown"),
+        provider_status=str(report["status"]),
+        error_code=str(report.get("error_code") or ""),
+    )
+    # One report per message and status: a redelivered report changes nothing.
+    return WebhookResult(
+        events=[status],
+        dedupe_key=f"{status.provider_message_id}:{status.provider_status}",
+        response=WebhookResponse(200, {"ok": True}),
+    )

@@ -1,0 +1,2 @@
+"""The plugin platform: hookspecs (the plugin API), discovery, per-organization installations,
+encrypted secrets and inbound webhooks."""

@@ -1,0 +1,87 @@
+"""Plugin secrets at rest: Fernet (AES-128-CBC + HMAC-SHA256) with keys derived from SECRET_KEY.
+
+- The encryption key is derived from ``settings.secret_key`` with HKDF-SHA256 (a purpose
+  label keeps it distinct from any other key the CRM derives from the same secret).
+- Rotation: put the previous secret keys in ``OLD_SECRET_KEYS`` (comma separated; the setting
+  ``old_secret_keys`` once ``server.config.Settings`` has it, the environment variable until
+  then). Reading tries the current key then the old ones (``MultiFernet``); writing always
+  uses the current key. ``rotate_all`` re-encrypts every installation with the current key,
+  after which the old keys can be dropped.
+- The ciphertext carries the installation id, checked on decryption, so a blob copied from
+  one installation (or organization) into another row does not decrypt there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+log = logging.getLogger("crm.plugins")
+
+PURPOSE = b"crm plugin secrets v1"
+DEFAULT_SECRET_KEY = "change-me"  # noqa: S105 - the placeholder of settings/defaults.toml, refused in production docs
+
+
+class SecretsUnreadable(Exception):
+    """The stored secrets do not decrypt with any configured key (wrong SECRET_KEY, or the
+    old key was dropped before ``rotate_all``)."""
+
+
+def secret_keys(settings) -> list[str]:
+    """The current secret key first, then the old ones still accepted for reading."""
+    old = getattr(settings, "old_secret_keys", None)
+    if old is None:
+        old = os.environ.get("OLD_SECRET_KEYS", "")
+    if isinstance(old, str):
+        old = [k.strip() for k in old.split(",")]
+    keys = [settings.secret_key, *[k for k in old if k]]
+    return list(dict.fromkeys(keys))
+
+
+@lru_cache(maxsize=16)
+def _fernet(secret: str) -> Fernet:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PURPOSE)
+    return Fernet(base64.urlsafe_b64encode(hkdf.derive(secret.encode())))
+
+
+def cipher(settings) -> MultiFernet:
+    keys = secret_keys(settings)
+    if keys[0] == DEFAULT_SECRET_KEY and not getattr(settings, "debug", False):
+        log.warning("SECRET_KEY is the default 'change-me': plugin secrets are not protected. Set SECRET_KEY.")
+    return MultiFernet([_fernet(k) for k in keys])
+
+
+def encrypt(settings, installation_id: str, secrets: dict) -> str:
+    if not secrets:
+        return ""
+    plain = json.dumps({"i": str(installation_id), "s": secrets}, ensure_ascii=False, separators=(",", ":"))
+    return cipher(settings).encrypt(plain.encode()).decode()
+
+
+def decrypt(settings, installation_id: str, token: str) -> dict:
+    if not token:
+        return {}
+    try:
+        envelope = json.loads(cipher(settings).decrypt(token.encode()))
+    except InvalidToken as exc:
+        raise SecretsUnreadable("The plugin's secrets do not decrypt with SECRET_KEY (nor OLD_SECRET_KEYS).") from exc
+    if envelope.get("i") != str(installation_id):
+        raise SecretsUnreadable("The stored secrets belong to another installation.")
+    return envelope["s"]
+
+
+def rotate(settings, token: str) -> str:
+    """The same secrets encrypted with the current key (a no-op for an empty value)."""
+    if not token:
+        return ""
+    try:
+        return cipher(settings).rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise SecretsUnreadable("The plugin's secrets do not decrypt with any configured key.") from exc

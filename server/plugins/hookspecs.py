@@ -1,0 +1,296 @@
+"""The CRM plugin API.
+
+This file IS the API: every function below is a hook a plugin may implement. A plugin is a
+Python module (or an object) whose functions carry the ``@hookimpl`` marker and have the name
+of a hook; it is published under the ``crm.plugins`` entry point group::
+
+    # pyproject.toml of your package
+    [project.entry-points."crm.plugins"]
+    smsfly = "crm_smsfly.plugin"          # the entry point name is the plugin's name
+
+    # crm_smsfly/plugin.py
+    from server.plugins.hookspecs import hookimpl
+    from server.plugins.types import ConfigField, PluginInfo, SentMessage
+
+    @hookimpl
+    def crm_plugin_info():
+        return PluginInfo(name="smsfly", title="SMS-Fly", version="1.0.0", capabilities=("messaging",))
+
+    @hookimpl
+    async def crm_messaging_send(config, secrets, message):
+        ...
+        return SentMessage(provider_message_id="...")
+
+docs/plugins.md walks through a whole plugin, with tests.
+
+How hooks are called
+--------------------
+
+*One plugin at a time, for one installation.* Many plugins live in one CRM process, but each
+organization installs, configures and enables its own. So, apart from ``crm_plugin_info`` and
+``crm_config_schema`` (asked once per plugin when it is loaded), the CRM never broadcasts a
+hook to every plugin: it calls the hook of the one plugin an installation belongs to and
+passes that installation's settings as arguments:
+
+- ``installation``: an ``Installation`` (its id, organization id, plugin name, label);
+- ``config``: the installation's non-secret settings (a dict, defaults filled in);
+- ``secrets``: its decrypted secret settings (a dict). Use them, never log them, never store
+  them anywhere else. They are decrypted for the call and dropped afterwards.
+
+A plugin therefore keeps no per-organization state of its own: module-level state is shared
+by every organization in the process, and by no other process (the CRM runs several API
+processes and workers). Put what must survive in the CRM (through the values you return).
+
+As in any pluggy hook, an implementation may accept only the arguments it needs, in any
+order (``def crm_test_connection(secrets)`` is fine).
+
+*Sync or async.* An implementation may be ``def`` or ``async def``: the CRM awaits the result
+when it is awaitable. Use ``async def`` for anything doing I/O (``httpx.AsyncClient``), never
+block the event loop with a synchronous HTTP client. The CRM cancels a call after a timeout
+(30 seconds by default); set your HTTP client's timeout below that.
+
+*Errors.* Raise ``server.plugins.types.PluginError`` with a message for the organization's
+admin when the provider refuses or fails (bad credentials, validation, rate limit, outage;
+``retryable=True`` when trying later may help). Any other exception is a bug in the plugin:
+it is logged with an id and shown to the user as an internal error.
+
+*Capabilities.* ``crm_plugin_info().capabilities`` says which groups of hooks the plugin
+implements (``delivery``, ``marketplace``, ``telephony``, ``messaging``, ``webhooks``,
+``domain_events``). The CRM checks at load time that the hooks a capability needs are there
+(see ``REQUIRED_HOOKS``) and refuses a plugin that claims one without them.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from server.plugins.types import (
+    Branch,
+    City,
+    ConfigField,
+    ConnectionResult,
+    DomainEvent,
+    Installation,
+    OrderBatch,
+    OutgoingMessage,
+    PluginInfo,
+    SentMessage,
+    Shipment,
+    ShipmentRequest,
+    TrackingQuery,
+    TrackingStatus,
+    WebhookRequest,
+    WebhookResult,
+)
+
+PROJECT = "crm"
+ENTRY_POINT_GROUP = "crm.plugins"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+# Every hook returns one value from one plugin, so every spec is ``firstresult``.
+_spec = hookspec(firstresult=True)
+
+
+# == lifecycle ==============================================================================
+
+
+@_spec
+def crm_plugin_info() -> PluginInfo:
+    """Required, and a plain ``def`` (it is asked once, when the plugin is loaded). Who the
+    plugin is: ``PluginInfo(name, title, version, capabilities)``.
+
+    ``name`` must equal the entry point name (lower case letters, digits, ``-`` and ``_``).
+    It appears in webhook URLs and in every installation: never rename a published plugin."""
+
+
+@_spec
+def crm_config_schema() -> list[ConfigField]:
+    """The settings an organization fills in when it installs the plugin (a plain ``def``,
+    asked once, when the plugin is loaded).
+
+    Return a list of ``ConfigField(name, type, required, secret, label, help, default,
+    choices)``. The CRM validates ``installPlugin``/``configurePlugin`` input against it
+    (unknown keys, missing required fields and wrong types are refused field by field), stores
+    ``secret=True`` fields encrypted and never shows them again. Without this hook the plugin
+    takes no settings."""
+
+
+@_spec
+def crm_test_connection(installation: Installation, config: dict, secrets: dict) -> ConnectionResult:
+    """Check the settings against the provider (e.g. call an endpoint that needs the API
+    key) and say what is wrong in ``ConnectionResult(ok=False, message=...)``, or raise
+    ``PluginError``. Called by the ``testPluginConnection`` mutation. Must not change anything
+    at the provider."""
+
+
+@_spec
+def crm_webhook_url_issued(installation: Installation, config: dict, secrets: dict, url: str) -> str | None:
+    """A webhook URL was issued for the installation (on install and on rotation). This is
+    the only moment the CRM knows the full URL: it stores a hash of its token only.
+
+    Register it with the provider if the provider has an API for that (Telegram
+    ``setWebhook``, Viber ``set_webhook``) and return a short note for the admin, or return
+    None and let the admin paste the URL into the provider's console. A ``PluginError`` is
+    shown to the admin; the URL is issued anyway."""
+
+
+@_spec
+def crm_domain_event(installation: Installation, config: dict, secrets: dict, event: DomainEvent) -> None:
+    """Something happened in the organization (``event.topic``: ``order.created``,
+    ``order.status_changed``, ``activity.created``...). Called by the background worker, after
+    the change committed, once per enabled installation whose plugin has the
+    ``domain_events`` capability. May be called more than once for the same ``event.id``
+    (at-least-once delivery): make it idempotent. Raise ``PluginError(retryable=True)`` to be
+    retried later."""
+
+
+# == delivery (Nova Poshta, Ukrposhta...) ===================================================
+
+
+@_spec
+def crm_delivery_create_shipment(
+    installation: Installation, config: dict, secrets: dict, shipment: ShipmentRequest
+) -> Shipment:
+    """Create a waybill for an order; return its number (``Shipment.waybill_number``) and
+    what the carrier said about cost and delivery date."""
+
+
+@_spec
+def crm_delivery_cancel_shipment(installation: Installation, config: dict, secrets: dict, waybill_number: str) -> None:
+    """Cancel (delete) a waybill that was not handed over yet. Raise ``PluginError`` if the
+    carrier refuses (already in transit)."""
+
+
+@_spec
+def crm_delivery_track(
+    installation: Installation, config: dict, secrets: dict, queries: list[TrackingQuery]
+) -> list[TrackingStatus]:
+    """The current status of many waybills in as few provider calls as possible (the CRM
+    passes up to 100 at a time). Return one ``TrackingStatus`` per waybill found, with
+    ``status`` mapped by ``crm_delivery_map_status``; an unknown number gets ``not_found``."""
+
+
+@_spec
+def crm_delivery_map_status(config: dict, provider_status: str) -> str:
+    """Map the carrier's status code (a string, e.g. Nova Poshta ``"7"``) to one of
+    ``types.DELIVERY_STATUSES`` (``"arrived"``). Unknown codes map to ``"unknown"``."""
+
+
+@_spec
+def crm_delivery_search_cities(
+    installation: Installation, config: dict, secrets: dict, query: str, limit: int
+) -> list[City]:
+    """Cities/settlements matching what the user typed, for the order form."""
+
+
+@_spec
+def crm_delivery_branches(
+    installation: Installation, config: dict, secrets: dict, city_ref: str, query: str, limit: int
+) -> list[Branch]:
+    """Branches, pickup points and lockers of a city (``City.ref``), filtered by ``query``."""
+
+
+# == marketplace (Rozetka, Prom...) =========================================================
+
+
+@_spec
+def crm_marketplace_fetch_orders(
+    installation: Installation, config: dict, secrets: dict, cursor: str | None
+) -> OrderBatch:
+    """New and changed orders since ``cursor`` (None: the first sync, the plugin decides how
+    far back). Return them with the cursor to pass next time. Called periodically by the
+    worker; the CRM matches orders by ``external_id`` so returning one twice is harmless."""
+
+
+@_spec
+def crm_marketplace_push_status(
+    installation: Installation,
+    config: dict,
+    secrets: dict,
+    external_id: str,
+    status: str,
+    waybill_number: str | None,
+) -> None:
+    """Tell the marketplace the order's new status (the marketplace's own status, as
+    ``crm_marketplace_status_from_crm`` mapped it), with the waybill number when there is one.
+    Raise ``PluginError`` if the marketplace refuses the transition."""
+
+
+@_spec
+def crm_marketplace_status_to_crm(config: dict, status: str) -> str | None:
+    """The CRM order status code for a marketplace status, or None to leave the order's
+    status alone. ``config`` may hold the organization's own mapping."""
+
+
+@_spec
+def crm_marketplace_status_from_crm(config: dict, status: str) -> str | None:
+    """The marketplace status for a CRM order status code, or None if the marketplace need
+    not be told."""
+
+
+# == telephony (Binotel, Asterisk, Twilio Voice...) =========================================
+# Inbound calls arrive through ``crm_webhook`` as ``types.CallEvent`` values.
+
+
+@_spec
+def crm_telephony_click_to_call(
+    installation: Installation, config: dict, secrets: dict, employee: str, phone: str
+) -> str:
+    """Ring the employee's extension (``employee``), then connect it to ``phone`` (E.164).
+    Return the provider's call id; the call's events then arrive through ``crm_webhook``."""
+
+
+# == messaging (TurboSMS, Twilio, Viber, Telegram...) =======================================
+# Delivery callbacks arrive through ``crm_webhook`` as ``types.MessageStatus`` values.
+
+
+@_spec
+def crm_messaging_send(
+    installation: Installation, config: dict, secrets: dict, message: OutgoingMessage
+) -> SentMessage:
+    """Send one message; return the provider's message id (needed to follow its delivery).
+    A refusal for this recipient (stop list, invalid number) is a ``SentMessage`` with
+    ``status="failed"`` and the provider's error, not an exception; raise ``PluginError`` when
+    the provider cannot be used at all (bad credentials, no balance, outage)."""
+
+
+@_spec
+def crm_messaging_statuses(installation: Installation, config: dict, secrets: dict, message_ids: list[str]) -> list:
+    """Delivery statuses (``types.MessageStatus``) of messages sent earlier, for providers
+    polled rather than calling back. The CRM passes up to 100 ids at a time."""
+
+
+# == inbound webhooks =======================================================================
+
+
+@_spec
+def crm_webhook(installation: Installation, config: dict, secrets: dict, request: WebhookRequest) -> WebhookResult:
+    """A provider called ``/hooks/<plugin>/<token>/<path>``. The CRM has already found the
+    installation by the token (an unknown token or a disabled installation never gets here)
+    and checked the installation's IP allow-list.
+
+    1. Verify the request is from the provider: check its signature against ``secrets``
+       (compare with ``hmac.compare_digest``) and raise ``WebhookRejected`` if it does not
+       match. Providers without signatures (Binotel) rely on the URL token and the allow-list.
+    2. Normalize it into events: ``CallEvent`` (telephony), ``MessageStatus`` (delivery
+       reports), or ``PluginEvent`` for anything else.
+    3. Return ``WebhookResult(events, dedupe_key, response)``. ``dedupe_key`` names this
+       delivery (e.g. ``"apiCallCompleted:<generalCallID>"``): a redelivery with the same key
+       gets ``response`` again and changes nothing. ``response`` is what the provider expects
+       (Binotel: ``{"status": "success"}``).
+
+    Do not call the provider from here and do not write anything: the CRM applies the events
+    in one transaction together with the delivery record."""
+
+
+# Which hooks a capability needs; checked when a plugin is loaded.
+REQUIRED_HOOKS: dict[str, tuple[str, ...]] = {
+    "delivery": ("crm_delivery_create_shipment", "crm_delivery_track", "crm_delivery_map_status"),
+    "marketplace": ("crm_marketplace_fetch_orders", "crm_marketplace_push_status"),
+    "telephony": ("crm_webhook",),
+    "messaging": ("crm_messaging_send",),
+    "webhooks": ("crm_webhook",),
+    "domain_events": ("crm_domain_event",),
+}

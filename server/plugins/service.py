@@ -1,0 +1,532 @@
+"""Plugin installations: the only writer of ``PluginInstallation``.
+
+An organization installs a plugin, fills in its settings (validated against the plugin's
+``crm_config_schema``), enables or disables it, tests its connection and rotates its webhook
+token. Secrets are encrypted before they reach the database and are never returned, logged
+or audited: the API, the audit trail and the events only name which secret fields are set.
+
+Every write runs in one transaction with its audit entry and outbox event, like every
+domain service. Managing installations needs ``settings:write`` (owner, admin); reading
+them ``settings:read``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import secrets as random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from server.audit import service as audit
+from server.auth.scope import Scope
+from server.core import idempotency, outbox
+from server.core.errors import ErrorCode, UserInputError, version_conflict
+from server.core.phones import to_e164
+from server.core.text import limited_text
+from server.core.versioning import update_versioned
+from server.plugins import crypto
+from server.plugins.manager import LoadedPlugin, PluginManager, get_manager
+from server.plugins.models import PluginInstallation
+from server.plugins.types import ConfigField, ConnectionResult, DomainEvent, Installation, PluginError
+
+log = logging.getLogger("crm.plugins")
+
+LABEL_MAX = 64
+TEXT_MAX = {"string": 2000, "text": 20_000, "url": 2000}
+MAX_ALLOWED_IPS = 50
+TOKEN_BYTES = 32  # 43 URL-safe characters, 256 bits
+
+
+# -- webhook tokens ----------------------------------------------------------------------
+
+
+def new_token() -> str:
+    return random.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def webhook_url(base_url: str, plugin: str, token: str) -> str:
+    """``<base>/hooks/<plugin>/<token>/``; the provider may add any path after it."""
+    return f"{base_url.rstrip('/')}/hooks/{plugin}/{token}/"
+
+
+# -- settings validation -------------------------------------------------------------------
+
+
+def _check_value(f: ConfigField, value, path: str):
+    """The value to store for one setting, or a UserInputError on ``path``."""
+    kind = f.type
+    if kind in ("string", "text", "url", "phone", "choice"):
+        if not isinstance(value, str):
+            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be a string.", path)
+        value = value.strip()
+        if not value:
+            if f.required:
+                raise UserInputError(ErrorCode.REQUIRED, f"{f.name} is required.", path)
+            return None
+        if kind in TEXT_MAX and len(value) > TEXT_MAX[kind]:
+            raise UserInputError(ErrorCode.INVALID, f"{f.name} is longer than {TEXT_MAX[kind]} characters.", path)
+        if kind == "url":
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise UserInputError(ErrorCode.INVALID, f"{f.name} must be an http(s) URL.", path)
+        if kind == "phone":
+            value = to_e164(value, path)
+        if kind == "choice" and value not in f.choices:
+            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be one of: {', '.join(f.choices)}.", path)
+        return value
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be an integer.", path)
+        return value
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be a number.", path)
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be true or false.", path)
+        return value
+    raise UserInputError(ErrorCode.INVALID, f"{f.name} has an unsupported type.", path)  # pragma: no cover
+
+
+def _merge(plugin: LoadedPlugin, current: dict, given, *, secret: bool) -> tuple[dict, list[str]]:
+    """``current`` updated with ``given`` (a null value removes a setting); the changed names."""
+    where = "secrets" if secret else "config"
+    if given is None:
+        return dict(current), []
+    if not isinstance(given, dict):
+        raise UserInputError(ErrorCode.INVALID, f"{where} must be a JSON object.", where)
+    merged, changed = dict(current), []
+    for name in sorted(given):
+        path = f"{where}.{name}"
+        f = plugin.field(name)
+        if f is None:
+            raise UserInputError(ErrorCode.INVALID, f"The {plugin.name} plugin has no setting '{name}'.", path)
+        if f.secret != secret:
+            other = "secrets" if f.secret else "config"
+            raise UserInputError(ErrorCode.INVALID, f"{name} belongs in {other}, not in {where}.", path)
+        value = given[name]
+        value = None if value is None else _check_value(f, value, path)
+        if value is None:
+            if name in merged:
+                merged.pop(name)
+                changed.append(name)
+        elif merged.get(name) != value:
+            merged[name] = value
+            changed.append(name)
+    return merged, changed
+
+
+def _check_required(plugin: LoadedPlugin, config: dict, secrets: dict) -> None:
+    for f in plugin.config_schema:
+        if f.required and f.default is None and (secrets if f.secret else config).get(f.name) in (None, ""):
+            path = f"{'secrets' if f.secret else 'config'}.{f.name}"
+            raise UserInputError(ErrorCode.REQUIRED, f"{f.label or f.name} is required.", path)
+
+
+def clean_allowed_ips(values: list[str] | None) -> list[str]:
+    """IP addresses and networks (``203.0.113.7``, ``198.51.100.0/24``), normalized."""
+    if values is None:
+        return []
+    if len(values) > MAX_ALLOWED_IPS:
+        raise UserInputError(ErrorCode.INVALID, f"At most {MAX_ALLOWED_IPS} entries.", "allowedIps")
+    out: dict[str, None] = {}
+    for i, raw in enumerate(values):
+        try:
+            out.setdefault(str(ipaddress.ip_network(raw.strip(), strict=False)), None)
+        except ValueError as exc:
+            raise UserInputError(
+                ErrorCode.INVALID, f"'{raw}' is not an IP address or network.", f"allowedIps.{i}"
+            ) from exc
+    return list(out)
+
+
+def effective_config(plugin: LoadedPlugin | None, config: dict) -> dict:
+    """The stored settings with the schema's defaults filled in: what the hooks receive."""
+    defaults = (
+        {f.name: f.default for f in plugin.config_schema if not f.secret and f.default is not None} if plugin else {}
+    )
+    return {**defaults, **config}
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
+def _manager(manager: PluginManager | None) -> PluginManager:
+    return manager or get_manager()
+
+
+def _plugin(manager: PluginManager, name: str, field: str = "plugin") -> LoadedPlugin:
+    plugin = manager.get(name)
+    if plugin is None:
+        raise UserInputError(ErrorCode.NOT_FOUND, f"No plugin named '{name}' is installed on this server.", field)
+    return plugin
+
+
+async def list_installations(scope: Scope) -> list[PluginInstallation]:
+    return await scope.queryset(PluginInstallation).order_by("plugin", "label", "created_at")
+
+
+async def get_installation(scope: Scope, installation_id: UUID) -> PluginInstallation | None:
+    return await scope.queryset(PluginInstallation).get_or_none(id=installation_id)
+
+
+def installation_info(installation: PluginInstallation) -> Installation:
+    return Installation(
+        id=str(installation.id),
+        organization_id=str(installation.organization_id),  # type: ignore[attr-defined]
+        plugin=installation.plugin,
+        label=installation.label,
+    )
+
+
+def read_secrets(settings, installation: PluginInstallation) -> dict:
+    """The decrypted secrets, for a hook call only: never return, log or store them."""
+    return crypto.decrypt(settings, str(installation.id), installation.secrets)
+
+
+# -- writes --------------------------------------------------------------------------------
+
+
+def _snapshot(installation: PluginInstallation) -> dict:
+    """What the audit trail may know: no secret values, only which secrets are set."""
+    return {
+        "plugin": installation.plugin,
+        "label": installation.label,
+        "enabled": installation.enabled,
+        "config": installation.config,
+        "secrets_set": installation.secret_fields,
+        "allowed_ips": installation.allowed_ips,
+    }
+
+
+def _event(installation: PluginInstallation, **extra) -> dict:
+    return {"installation_id": installation.id, "plugin": installation.plugin, "label": installation.label, **extra}
+
+
+@dataclass
+class Issued:
+    """An installation with the webhook token just issued for it (shown once, then only its hash
+    is known) and what the plugin said when told the URL."""
+
+    installation: PluginInstallation
+    token: str | None
+
+
+async def install_plugin(
+    scope: Scope,
+    settings,
+    plugin_name: str,
+    *,
+    label: str | None = None,
+    config: dict | None = None,
+    secrets: dict | None = None,
+    allowed_ips: list[str] | None = None,
+    enabled: bool = True,
+    idempotency_key: str | None = None,
+    manager: PluginManager | None = None,
+) -> Issued:
+    scope.require("settings:write")
+    plugin = _plugin(_manager(manager), plugin_name)
+    label = limited_text(label, "label", LABEL_MAX) or ""
+    clean_config, _ = _merge(plugin, {}, config or {}, secret=False)
+    clean_secrets, _ = _merge(plugin, {}, secrets or {}, secret=True)
+    _check_required(plugin, clean_config, clean_secrets)
+    ips = clean_allowed_ips(allowed_ips)
+    token = new_token()
+
+    async def create() -> PluginInstallation:
+        if await PluginInstallation.filter(
+            organization_id=scope.organization_id, plugin=plugin.name, label=label
+        ).exists():
+            what = f"'{plugin.name}'" + (f" labelled '{label}'" if label else "")
+            raise UserInputError(
+                ErrorCode.DUPLICATE, f"{what} is already installed; give another label to add a second one.", "label"
+            )
+        pk = uuid.uuid4()
+        installation = await PluginInstallation.create(
+            id=pk,
+            organization_id=scope.organization_id,
+            plugin=plugin.name,
+            label=label,
+            enabled=enabled,
+            config=clean_config,
+            secrets=crypto.encrypt(settings, str(pk), clean_secrets),
+            secret_fields=sorted(clean_secrets),
+            webhook_token_hash=token_hash(token),
+            webhook_token_issued_at=datetime.now(UTC),
+            allowed_ips=ips,
+        )
+        await audit.record(
+            scope, "plugin.install", installation, {k: [None, v] for k, v in _snapshot(installation).items()}
+        )
+        await outbox.emit(scope.organization_id, "plugin.installed", _event(installation, enabled=enabled))
+        return installation
+
+    try:
+        first_id = await idempotency.find(
+            scope.organization_id, "installPlugin", idempotency.check_key(idempotency_key)
+        )
+        installation = await idempotency.create_once(
+            scope.organization_id,
+            "installPlugin",
+            idempotency_key,
+            create,
+            lambda pk: scope.get(PluginInstallation, pk, what="Plugin installation"),
+        )
+    except IntegrityError as exc:  # a concurrent install of the same plugin and label won
+        raise UserInputError(ErrorCode.DUPLICATE, f"'{plugin.name}' is already installed.", "label") from exc
+    # A retry with the same key gets the first installation, but its token is gone: rotate it.
+    return Issued(installation, None if first_id is not None else token)
+
+
+def _readable_secrets(settings, installation: PluginInstallation) -> dict:
+    """The stored secrets, or none when they no longer decrypt (SECRET_KEY changed without
+    OLD_SECRET_KEYS): the admin then enters them again instead of being stuck."""
+    try:
+        return read_secrets(settings, installation)
+    except crypto.SecretsUnreadable:
+        log.warning("plugin installation %s: stored secrets unreadable, replacing them", installation.id)
+        return {}
+
+
+async def _for_update(scope: Scope, installation_id: UUID, version: int, action: str = "write") -> PluginInstallation:
+    installation = await scope.get(
+        PluginInstallation, installation_id, action, what="Plugin installation", field="id", for_update=True
+    )
+    if installation.version != version:
+        raise version_conflict()
+    return installation
+
+
+async def configure_plugin(
+    scope: Scope,
+    settings,
+    installation_id: UUID,
+    version: int,
+    *,
+    label: str | None = None,
+    config: dict | None = None,
+    secrets: dict | None = None,
+    allowed_ips: list[str] | None = None,
+    manager: PluginManager | None = None,
+) -> PluginInstallation:
+    """Change settings. ``config`` and ``secrets`` are merged into the stored ones (a key with
+    a null value removes that setting); ``allowedIps`` and ``label`` replace."""
+    scope.require("settings:write")
+    async with in_transaction():
+        installation = await _for_update(scope, installation_id, version)
+        plugin = _plugin(_manager(manager), installation.plugin, "id")
+        new_config, config_changed = _merge(plugin, installation.config, config, secret=False)
+        old_secrets = _readable_secrets(settings, installation) if secrets else {}
+        new_secrets, secrets_changed = _merge(plugin, old_secrets, secrets, secret=True)
+        if secrets:
+            _check_required(plugin, new_config, new_secrets)
+        else:
+            _check_required(plugin, new_config, dict.fromkeys(installation.secret_fields, "set"))
+        values: dict = {}
+        if config_changed:
+            values["config"] = new_config
+        if secrets_changed:
+            values["secrets"] = crypto.encrypt(settings, str(installation.id), new_secrets)
+            values["secret_fields"] = sorted(new_secrets)
+        if allowed_ips is not None:
+            ips = clean_allowed_ips(allowed_ips)
+            if ips != installation.allowed_ips:
+                values["allowed_ips"] = ips
+        if label is not None:
+            new_label = limited_text(label, "label", LABEL_MAX) or ""
+            if new_label != installation.label:
+                if await PluginInstallation.filter(
+                    organization_id=scope.organization_id, plugin=installation.plugin, label=new_label
+                ).exists():
+                    raise UserInputError(ErrorCode.DUPLICATE, f"Label '{new_label}' is taken.", "label")
+                values["label"] = new_label
+        if not values:
+            return installation
+        changes = await update_versioned(installation, version, values)
+        changes.pop("secrets", None)  # ciphertext: say which secrets changed instead
+        if secrets_changed:
+            changes["secrets_changed"] = [None, sorted(secrets_changed)]
+        await audit.record(scope, "plugin.configure", installation, changes)
+        await outbox.emit(
+            scope.organization_id,
+            "plugin.configured",
+            _event(installation, fields=sorted({*config_changed, *secrets_changed, *values} - {"config", "secrets"})),
+        )
+    return installation
+
+
+async def set_enabled(
+    scope: Scope, installation_id: UUID, version: int, enabled: bool, *, manager: PluginManager | None = None
+) -> PluginInstallation:
+    scope.require("settings:write")
+    async with in_transaction():
+        installation = await _for_update(scope, installation_id, version)
+        if enabled:
+            plugin = _plugin(_manager(manager), installation.plugin, "id")
+            _check_required(plugin, installation.config, dict.fromkeys(installation.secret_fields, "set"))
+        if installation.enabled == enabled:
+            return installation
+        changes = await update_versioned(installation, version, {"enabled": enabled})
+        action = "enable" if enabled else "disable"
+        await audit.record(scope, f"plugin.{action}", installation, changes)
+        await outbox.emit(scope.organization_id, f"plugin.{action}d", _event(installation))
+    return installation
+
+
+async def uninstall_plugin(scope: Scope, installation_id: UUID, version: int) -> PluginInstallation:
+    """Delete the installation with its secrets and delivery log; the audit trail keeps what it was."""
+    scope.require("settings:write")
+    async with in_transaction():
+        installation = await _for_update(scope, installation_id, version, "delete")
+        if not await PluginInstallation.filter(id=installation.id, version=version).delete():
+            raise version_conflict()
+        await audit.record(
+            scope, "plugin.uninstall", installation, {k: [v, None] for k, v in _snapshot(installation).items()}
+        )
+        await outbox.emit(scope.organization_id, "plugin.uninstalled", _event(installation))
+    return installation
+
+
+async def rotate_webhook_token(scope: Scope, installation_id: UUID, version: int) -> Issued:
+    """A new webhook token; the old URL stops working at once."""
+    scope.require("settings:write")
+    token = new_token()
+    async with in_transaction():
+        installation = await _for_update(scope, installation_id, version)
+        changes = await update_versioned(
+            installation,
+            version,
+            {"webhook_token_hash": token_hash(token), "webhook_token_issued_at": datetime.now(UTC)},
+        )
+        changes.pop("webhook_token_hash", None)
+        await audit.record(scope, "plugin.rotate_webhook_token", installation, changes)
+        await outbox.emit(scope.organization_id, "plugin.webhook_token_rotated", _event(installation))
+    return Issued(installation, token)
+
+
+# -- calling an installation's plugin ----------------------------------------------------
+
+
+async def call(
+    settings, installation: PluginInstallation, hook: str, *, manager: PluginManager | None = None, **kwargs
+):
+    """Call ``hook`` of the installation's plugin with its settings and decrypted secrets."""
+    manager = _manager(manager)
+    plugin = manager.get(installation.plugin)
+    if plugin is None:
+        raise PluginError(f"The {installation.plugin} plugin is not installed on this server.")
+    return await manager.call(
+        installation.plugin,
+        hook,
+        installation=installation_info(installation),
+        config=effective_config(plugin, installation.config),
+        secrets=read_secrets(settings, installation),
+        **kwargs,
+    )
+
+
+async def test_connection(
+    scope: Scope, settings, installation_id: UUID, *, manager: PluginManager | None = None
+) -> tuple[PluginInstallation, ConnectionResult]:
+    scope.require("settings:write")  # it uses the secrets
+    installation = await scope.get(PluginInstallation, installation_id, "write", what="Plugin installation", field="id")
+    manager = _manager(manager)
+    _plugin(manager, installation.plugin, "id")
+    if not manager.implements(installation.plugin, "crm_test_connection"):
+        raise UserInputError(ErrorCode.INVALID, f"The {installation.plugin} plugin has no connection test.", "id")
+    try:
+        result = await call(settings, installation, "crm_test_connection", manager=manager)
+    except PluginError as exc:
+        return installation, ConnectionResult(ok=False, message=exc.message)
+    except crypto.SecretsUnreadable as exc:
+        return installation, ConnectionResult(ok=False, message=f"{exc} Enter the secrets again.")
+    except Exception:
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("plugin %s: crm_test_connection failed (error id %s)", installation.plugin, error_id)
+        return installation, ConnectionResult(
+            ok=False, message=f"The plugin failed unexpectedly. Quote error id {error_id} when reporting it."
+        )
+    if not isinstance(result, ConnectionResult):
+        result = ConnectionResult(ok=bool(result), message="" if result else "The plugin reported a failure.")
+    return installation, result
+
+
+async def announce_webhook_url(
+    settings, installation: PluginInstallation, url: str, *, manager: PluginManager | None = None
+) -> str | None:
+    """Tell the plugin its new webhook URL (after the token was issued and committed). Returns
+    the plugin's note for the admin; a failure is a note too: the URL is valid anyway."""
+    manager = _manager(manager)
+    if not installation.enabled or not manager.implements(installation.plugin, "crm_webhook_url_issued"):
+        return None
+    try:
+        note = await call(settings, installation, "crm_webhook_url_issued", manager=manager, url=url)
+    except PluginError as exc:
+        return f"The plugin could not register the URL with the provider: {exc.message} Paste it there yourself."
+    except Exception:
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("plugin %s: crm_webhook_url_issued failed (error id %s)", installation.plugin, error_id)
+        return f"The plugin failed to register the URL (error id {error_id}). Paste it into the provider yourself."
+    return str(note) if note else None
+
+
+async def deliver_domain_event(settings, event, *, manager: PluginManager | None = None) -> dict[str, str | None]:
+    """Hand an outbox event to every enabled installation of its organization whose plugin
+    has the ``domain_events`` capability. For the outbox relay (server/jobs).
+
+    Returns ``{installation id: None or the error}``; a retryable ``PluginError`` is re-raised
+    after the others had their turn, so the relay retries the event (plugins must be idempotent)."""
+    manager = _manager(manager)
+    outcome: dict[str, str | None] = {}
+    retry: PluginError | None = None
+    domain_event = DomainEvent(
+        id=str(event.id),
+        topic=event.topic,
+        organization_id=str(event.organization_id),
+        payload=event.payload,
+        created_at=event.created_at,
+    )
+    for installation in await PluginInstallation.filter(organization_id=event.organization_id, enabled=True):
+        plugin = manager.get(installation.plugin)
+        if plugin is None or "domain_events" not in plugin.info.capabilities:
+            continue
+        try:
+            await call(settings, installation, "crm_domain_event", manager=manager, event=domain_event)
+            outcome[str(installation.id)] = None
+        except PluginError as exc:
+            outcome[str(installation.id)] = exc.message
+            if exc.retryable:
+                retry = exc
+        except Exception as exc:
+            log.exception("plugin %s: crm_domain_event %s failed", installation.plugin, event.topic)
+            outcome[str(installation.id)] = f"{type(exc).__name__}"
+    if retry is not None:
+        raise retry
+    return outcome
+
+
+async def rotate_all_secrets(settings) -> int:
+    """Re-encrypt every installation's secrets with the current SECRET_KEY (for
+    ``crm plugins rotate-secrets``, after moving the old key to OLD_SECRET_KEYS). Returns how
+    many rows were rewritten."""
+    count = 0
+    for installation in await PluginInstallation.exclude(secrets=""):
+        rotated = crypto.rotate(settings, installation.secrets)
+        if rotated != installation.secrets:
+            await PluginInstallation.filter(id=installation.id).update(secrets=rotated)
+            count += 1
+    return count

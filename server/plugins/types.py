@@ -1,0 +1,375 @@
+"""The values plugins and the CRM exchange: plain dataclasses, never ORM models.
+
+A plugin imports what it needs from here (``from server.plugins.types import CallEvent``) and
+from ``server.plugins.hookspecs`` (``hookimpl``). Nothing in this module touches the database,
+so a plugin's unit tests can build and compare these values without a running CRM.
+
+Conventions, the same as the CRM's own:
+
+- money is ``Decimal`` with an ISO 4217 currency, never a float;
+- phone numbers are E.164 strings (``+380671234567``) when the plugin can tell, otherwise the
+  provider's raw text (the CRM normalizes with the default region UA);
+- times are timezone-aware ``datetime`` values (UTC preferred);
+- every value has ``raw``: the provider's own item, kept for debugging and for fields the CRM
+  does not model yet. It must be JSON-serializable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+# -- what a plugin can do ---------------------------------------------------------------
+
+DELIVERY = "delivery"
+MARKETPLACE = "marketplace"
+TELEPHONY = "telephony"
+MESSAGING = "messaging"
+WEBHOOKS = "webhooks"
+DOMAIN_EVENTS = "domain_events"
+
+CAPABILITIES = (DELIVERY, MARKETPLACE, TELEPHONY, MESSAGING, WEBHOOKS, DOMAIN_EVENTS)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """Who the plugin is. ``name`` is the entry point name, the URL segment of its webhooks
+    (``/hooks/<name>/...``) and what installations refer to: keep it stable forever."""
+
+    name: str
+    title: str
+    version: str
+    capabilities: tuple[str, ...] = ()
+    description: str = ""
+    homepage: str = ""
+
+
+# -- configuration ----------------------------------------------------------------------
+
+CONFIG_TYPES = ("string", "text", "integer", "number", "boolean", "url", "phone", "choice")
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One setting an organization fills in when it installs the plugin.
+
+    ``secret=True`` fields (API keys, tokens, passwords) are stored encrypted, are never shown
+    again through the API (only whether they are set) and never appear in the audit trail.
+    ``type`` is one of ``CONFIG_TYPES``; ``choice`` needs ``choices``; ``phone`` values are
+    stored in E.164. ``default`` (non-secret fields) is filled in when the hooks are called
+    and the organization did not set the field, so the plugin always sees a value."""
+
+    name: str
+    type: str = "string"
+    required: bool = False
+    secret: bool = False
+    label: str = ""
+    help: str = ""
+    default: Any = None
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Installation:
+    """The installation a hook is called for: which organization, which plugin.
+
+    ``webhook_url`` is only known at the moment a token is issued (see
+    ``crm_webhook_url_issued``); the CRM keeps just a hash of the token afterwards."""
+
+    id: str
+    organization_id: str
+    plugin: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    """The answer of ``crm_test_connection``: shown to the admin as is, so say what to fix."""
+
+    ok: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """A CRM event (an outbox entry): ``order.created``, ``order.status_changed``,
+    ``activity.created``... ``payload`` is JSON (ids as strings, amounts as strings)."""
+
+    id: str
+    topic: str
+    organization_id: str
+    payload: dict
+    created_at: datetime | None = None
+
+
+# -- delivery ---------------------------------------------------------------------------
+
+# What a carrier status means for the CRM, whatever the carrier calls it.
+DELIVERY_STATUSES = (
+    "created",  # waybill exists, parcel not handed over yet
+    "in_transit",
+    "arrived",  # at the pickup point / branch / locker
+    "out_for_delivery",
+    "delivered",
+    "refused",
+    "returning",
+    "returned",
+    "cancelled",
+    "not_found",
+    "unknown",
+)
+
+
+@dataclass
+class ShipmentRequest:
+    """Everything a carrier needs to create a waybill for an order."""
+
+    order_id: str
+    order_number: int
+    recipient_name: str
+    recipient_phone: str
+    declared_value: Decimal
+    currency: str
+    city: str | None = None
+    city_ref: str | None = None
+    branch: str | None = None
+    branch_ref: str | None = None
+    address: str | None = None
+    weight_kg: Decimal | None = None
+    seats: int = 1
+    description: str = ""
+    cash_on_delivery: Decimal | None = None
+    payer: str = "recipient"  # recipient | sender
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Shipment:
+    waybill_number: str
+    provider_ref: str | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    estimated_delivery: date | None = None
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackingQuery:
+    waybill_number: str
+    phone: str | None = None  # some carriers show the full status only with the recipient's phone
+
+
+@dataclass
+class TrackingStatus:
+    waybill_number: str
+    status: str  # one of DELIVERY_STATUSES
+    provider_status: str  # the carrier's own code, as a string
+    description: str = ""
+    changed_at: datetime | None = None
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass
+class City:
+    ref: str
+    name: str
+    region: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass
+class Branch:
+    ref: str
+    name: str
+    number: str = ""
+    address: str = ""
+    city_ref: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+# -- marketplace ------------------------------------------------------------------------
+
+
+@dataclass
+class MarketplaceOrderItem:
+    sku: str
+    title: str
+    quantity: Decimal
+    unit_price: Decimal
+    external_id: str = ""
+
+
+@dataclass
+class MarketplaceOrder:
+    external_id: str
+    status: str  # the marketplace's own status, as a string
+    created_at: datetime
+    changed_at: datetime
+    buyer_name: str
+    buyer_phone: str
+    total: Decimal
+    currency: str
+    items: list[MarketplaceOrderItem] = field(default_factory=list)
+    buyer_email: str = ""
+    delivery: dict = field(default_factory=dict)  # method, city, branch, address, waybill_number
+    comment: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass
+class OrderBatch:
+    """One page of new or changed orders. The CRM stores ``cursor`` and passes it back next
+    time; ``has_more`` asks it to call again right away."""
+
+    orders: list[MarketplaceOrder]
+    cursor: str | None
+    has_more: bool = False
+
+
+# -- telephony --------------------------------------------------------------------------
+
+CALL_STATES = ("ringing", "answered", "ended")
+
+
+@dataclass
+class CallEvent:
+    """A moment of a phone call. The CRM writes a ``call`` activity on the caller's account
+    when a call has ``ended`` (one per ``call_id``, however often the provider repeats it)
+    and passes ``ringing`` / ``answered`` on as events (for a screen pop)."""
+
+    call_id: str
+    state: str  # one of CALL_STATES
+    direction: str  # inbound | outbound
+    caller: str  # the number that called
+    callee: str  # the number that was called
+    employee: str = ""  # the PBX extension or name of the employee who took or made the call
+    started_at: datetime | None = None
+    duration_seconds: int | None = None  # talk time
+    wait_seconds: int | None = None
+    disposition: str = ""  # answered | busy | no_answer | cancelled | failed | voicemail | ...
+    recording_ref: str = ""  # provider's id to fetch the recording (links expire: not a URL to keep)
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def customer_phone(self) -> str:
+        """The outside party: who called us, or whom we called."""
+        return self.callee if self.direction == "outbound" else self.caller
+
+
+# -- messaging --------------------------------------------------------------------------
+
+MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "failed", "undelivered", "unknown")
+
+
+@dataclass
+class OutgoingMessage:
+    to: str  # E.164
+    text: str
+    channel: str = "sms"  # sms | viber | telegram | whatsapp ...
+    sender: str = ""  # alpha name or number; the installation's default when empty
+    reference: str = ""  # the CRM's own id of the message, for the plugin's logs
+
+
+@dataclass
+class SentMessage:
+    provider_message_id: str | None
+    status: str = "queued"  # one of MESSAGE_STATUSES
+    error_code: str = ""
+    error_message: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass
+class MessageStatus:
+    provider_message_id: str
+    status: str  # one of MESSAGE_STATUSES
+    provider_status: str = ""
+    error_code: str = ""
+    changed_at: datetime | None = None
+    raw: dict = field(default_factory=dict)
+
+
+# -- webhooks ---------------------------------------------------------------------------
+
+
+@dataclass
+class WebhookRequest:
+    """An inbound provider request, as the provider sent it.
+
+    ``url`` is the full URL the provider called (scheme, host, path, query): what Twilio signs.
+    ``path`` is the part after ``/hooks/<plugin>/<token>/``. ``headers`` have lower-case names.
+    ``form`` is filled for ``application/x-www-form-urlencoded`` bodies (``form_items`` keeps
+    repeated keys and order), ``json`` for JSON bodies; ``body`` is always the raw bytes."""
+
+    method: str
+    url: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+    form: dict[str, str] = field(default_factory=dict)
+    form_items: list[tuple[str, str]] = field(default_factory=list)
+    json: Any = None
+    client_ip: str | None = None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass
+class WebhookResponse:
+    """What to answer the provider. ``body``: a dict/list (sent as JSON), str or bytes."""
+
+    status: int = 200
+    body: Any = None
+    content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PluginEvent:
+    """Any other normalized event: passed on as the domain event ``plugin.<topic>``."""
+
+    topic: str
+    payload: dict = field(default_factory=dict)
+
+
+@dataclass
+class WebhookResult:
+    """What a plugin made of a webhook.
+
+    ``dedupe_key`` identifies the delivery (e.g. ``"hangup:<call id>"``): a second delivery
+    with the same key is answered with ``response`` and applies nothing. Without one the CRM
+    uses the SHA-256 of the raw body, which catches byte-identical redeliveries only."""
+
+    events: list[CallEvent | MessageStatus | PluginEvent] = field(default_factory=list)
+    dedupe_key: str | None = None
+    response: WebhookResponse = field(default_factory=lambda: WebhookResponse(200, {"ok": True}))
+
+
+# -- errors a plugin raises -------------------------------------------------------------
+
+
+class PluginError(Exception):
+    """The provider refused or failed (bad credentials, validation, rate limit, outage).
+
+    ``message`` is shown to the organization's admin: make it say what to do
+    ("Nova Poshta rejected the API key: check it in your business account")."""
+
+    def __init__(self, message: str, *, code: str = "", retryable: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retryable = retryable
+
+
+class WebhookRejected(Exception):
+    """The request is not from the provider (bad or missing signature): the CRM answers
+    ``status`` (403 by default) and records nothing."""
+
+    def __init__(self, reason: str = "signature mismatch", status: int = 403):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status

@@ -1,0 +1,1 @@
+"""Plugins used by the plugin platform's tests (tests/test_plugins*.py)."""

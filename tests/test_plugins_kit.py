@@ -1,0 +1,77 @@
+"""The pytest kit for plugin authors (server/plugins/pytest_plugin.py), used the way a plugin
+author uses it, here on the project's own database (a fresh process with its own database is
+exercised by test_plugins_thirdparty.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.plugins.testing import PluginUserErrors
+from tests.plugin_fixtures import fake_pbx
+from tests.test_plugins_webhooks import completed
+
+
+@pytest.fixture(scope="session")
+def crm_database(database):
+    """One Tortoise per process: share the project's migrated test database."""
+    return database
+
+
+@pytest.fixture
+def crm_plugin_name(crm_register_plugin):
+    crm_register_plugin(_FakePbx(), "fake-pbx-kit")
+    return "fake-pbx-kit"
+
+
+@pytest.fixture
+def crm_plugin_config():
+    return {"company_id": 4242}
+
+
+@pytest.fixture
+def crm_plugin_secrets():
+    return {"api_key": fake_pbx.GOOD_KEY}
+
+
+class _FakePbx:
+    """The fake PBX's hooks under another name (a plugin object, not a module)."""
+
+    def __init__(self):
+        from server.plugins.hookspecs import hookimpl
+        from server.plugins.types import PluginInfo
+
+        for name in ("crm_config_schema", "crm_test_connection", "crm_webhook"):
+            setattr(self, name, hookimpl(getattr(fake_pbx, name)))
+        self.crm_plugin_info = hookimpl(
+            lambda: PluginInfo(name="fake-pbx-kit", title="Kit PBX", version="1", capabilities=("telephony",))
+        )
+
+
+async def test_the_kit_installs_the_plugin_and_delivers_webhooks(crm_org, crm_installation):
+    assert crm_installation.data["pluginName"] == "fake-pbx-kit"
+    assert crm_installation.data["secretsSet"] == ["api_key"]
+    assert (await crm_installation.test_connection())["ok"] is True
+
+    response = await crm_installation.post_webhook("any/path", data=completed("kit-1"))
+    assert (response.status_code, response.json()) == (200, {"status": "success"})
+    (account,) = await crm_org.accounts_by_phone("+380671112233")
+    assert account["tags"] == ["lead"]
+    assert [e["node"]["kind"] for e in account["timeline"]["edges"]] == ["CALL"]
+    assert len(await crm_org.outbox_events("account.created")) == 1
+    assert len(await crm_org.outbox_events("activity.created")) == 1
+
+
+async def test_the_kit_helpers_configure_disable_and_rotate(crm_org, crm_installation, crm_http):
+    data = await crm_installation.configure(config={"region": "pl"}, allowedIps=["127.0.0.1"])
+    assert data["config"] == {"company_id": 4242, "region": "pl"}
+    with pytest.raises(PluginUserErrors):
+        await crm_installation.configure(config={"nope": 1})
+    old_path = crm_installation.webhook_path
+    await crm_installation.rotate_webhook_token()
+    assert (await crm_http.post(old_path, data=completed("kit-2"))).status_code == 404
+    assert (await crm_installation.post_webhook(data=completed("kit-2"))).status_code == 200
+    await crm_installation.set_enabled(False)
+    assert (await crm_installation.post_webhook(data=completed("kit-3"))).status_code == 404
+    sales = await crm_org.add_member("sales")
+    body = await sales.execute("{ pluginInstallations { id } }")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
