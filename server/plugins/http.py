@@ -1,0 +1,158 @@
+"""Outbound HTTP for plugins: one way to call a provider, with timeouts and polite retries.
+
+Every built-in plugin uses it and third-party plugins may too::
+
+    from server.plugins.http import ProviderClient
+
+    async with ProviderClient("TurboSMS", base_url=config["api_url"]) as client:
+        response = await client.request("POST", "/message/send.json", json=body, headers=auth)
+
+- Timeouts: 10 s in all by default (5 s to connect), below the 30 s the CRM gives a hook.
+- Retries (tenacity): on 5xx, 429, timeouts and connection errors, up to ``attempts`` tries
+  with exponential backoff and jitter; a 429 or 503 with ``Retry-After`` waits what the
+  provider asked (capped by ``max_wait``). Only for requests safe to repeat: pass
+  ``retry=False`` for a call that creates something at a provider without an idempotency key.
+- What is left after the last try becomes a ``PluginError`` whose message names the provider
+  and what happened ("TurboSMS answered 503 three times"), with ``retryable=True``, so the
+  caller (a job) may try again later. 4xx answers other than 429 are returned as they are: the
+  plugin knows what its provider's error bodies mean.
+- Nothing here logs a request body, a header or a URL query: they carry credentials.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from server.plugins.types import PluginError
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class RetryableResponse(Exception):
+    """A 5xx or 429 answer, raised inside the retry loop so tenacity tries again."""
+
+    def __init__(self, response: httpx.Response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """``Retry-After`` as seconds: either a number of seconds or an HTTP date."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+class _Wait:
+    """Backoff with jitter, unless the provider said how long to wait."""
+
+    def __init__(self, initial: float, max_wait: float):
+        self.backoff = wait_exponential_jitter(initial=initial, max=max_wait, jitter=initial)
+        self.max_wait = max_wait
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableResponse):
+            asked = retry_after_seconds(exc.response)
+            if asked is not None:
+                return min(asked, self.max_wait)
+        return self.backoff(state)
+
+
+class ProviderClient:
+    """An ``httpx.AsyncClient`` for one provider with the retry policy above."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        base_url: str = "",
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        attempts: int = 3,
+        initial_wait: float = 0.5,
+        max_wait: float = 10.0,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self.provider = provider
+        self.attempts = attempts
+        self.initial_wait = initial_wait
+        self.max_wait = max_wait
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, headers=headers, auth=auth, transport=transport
+        )
+
+    async def __aenter__(self) -> ProviderClient:
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(self, method: str, url: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
+        """Send the request; retry 5xx/429/timeouts when ``retry``; return the final answer
+        (2xx, 3xx or a 4xx other than 429) or raise ``PluginError``."""
+        attempts = self.attempts if retry else 1
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=_Wait(self.initial_wait, self.max_wait),
+            retry=retry_if_exception_type((RetryableResponse, httpx.TimeoutException, httpx.TransportError)),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._client.request(method, url, **kwargs)
+                    if response.status_code in RETRY_STATUSES:
+                        raise RetryableResponse(response)
+                    return response
+        except RetryableResponse as exc:
+            code = exc.response.status_code
+            what = "is rate limiting us (429)" if code == 429 else f"answered {code}"
+            raise PluginError(
+                f"{self.provider} {what} {_times(attempts)}; try again later.",
+                code="RATE_LIMITED" if code == 429 else "PROVIDER_UNAVAILABLE",
+                retryable=True,
+            ) from None
+        except httpx.TimeoutException:
+            raise PluginError(
+                f"{self.provider} did not answer in time {_times(attempts)}; try again later.",
+                code="PROVIDER_TIMEOUT",
+                retryable=True,
+            ) from None
+        except httpx.TransportError as exc:
+            raise PluginError(
+                f"{self.provider} cannot be reached ({type(exc).__name__}); check its address or try again later.",
+                code="PROVIDER_UNREACHABLE",
+                retryable=True,
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+
+def _times(attempts: int) -> str:
+    return "once" if attempts == 1 else ("twice" if attempts == 2 else f"{attempts} times")
