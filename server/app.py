@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         return JSONResponse({"status": "ok"})
 
     graphql = CRMGraphQL(settings, graphql_ide="graphiql")
-    return Starlette(
+    app = Starlette(
         debug=False,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -90,3 +90,5 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         ],
         lifespan=lifespan,
     )
+    app.state.settings = settings  # webhooks read it (server/plugins/webhooks.py)
+    return app

@@ -9,6 +9,7 @@ print one line on stderr and exit with code 1, without a traceback.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sys
 from collections.abc import Awaitable, Callable
@@ -41,9 +42,15 @@ user_app = typer.Typer(
     help="Users and their membership in an organization.", no_args_is_help=True, rich_markup_mode="markdown"
 )
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True, rich_markup_mode="markdown")
+plugins_app = typer.Typer(
+    help="Plugins installed on this server (the `crm.plugins` entry point group).",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(schema_app, name="schema")
+app.add_typer(plugins_app, name="plugins")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -435,6 +442,48 @@ def schema_export(
         return
     output.write_text(text, encoding="utf-8")
     err.print(f"Wrote {output} ({len(text.splitlines())} lines).")
+
+
+# -- plugins ---------------------------------------------------------------------------------
+
+
+@plugins_app.command("list")
+def plugins_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table.")] = False,
+) -> None:
+    """The plugins this server found, their capabilities, and the ones that failed to load (and why)."""
+    from server.plugins.manager import list_plugins
+
+    rows = list_plugins()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table("name", "title", "version", "capabilities", "from", "problem")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["title"],
+            row["version"],
+            ", ".join(row["capabilities"]),
+            row["source"],
+            escape(row["error"] or ""),
+        )
+    out.print(table)
+    broken = sum(1 for row in rows if row["error"])
+    out.print(f"{len(rows) - broken} plugin(s) loaded" + (f", {broken} failed to load." if broken else "."))
+
+
+@plugins_app.command("rotate-secrets")
+def plugins_rotate_secrets() -> None:
+    """Re-encrypt every installation's secrets with the current SECRET_KEY.
+
+    Rotate like this: set the new SECRET_KEY, put the old one in OLD_SECRET_KEYS, restart, run this,
+    then remove OLD_SECRET_KEYS."""
+    from server.plugins.service import rotate_all_secrets
+
+    settings = Settings()
+    count = run_db(settings, lambda: rotate_all_secrets(settings))
+    out.print(f"Re-encrypted the secrets of {count} installation(s) with the current SECRET_KEY.")
 
 
 if __name__ == "__main__":

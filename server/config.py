@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -39,6 +41,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite://crm.sqlite3"
     redis_url: str | None = None
     secret_key: str = Field(default="change-me", repr=False)
+    # Previous SECRET_KEYs still accepted for reading plugin secrets during a rotation (docs/plugins.md).
+    old_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    # The address providers reach this server at (webhook URLs); the request's own address when empty.
+    public_url: str = ""
     debug: bool = False
 
     token_ttl_hours: int = 24 * 14
@@ -51,6 +57,14 @@ class Settings(BaseSettings):
     default_page_size: int = 20
 
     demo: bool = False
+
+    @field_validator("old_secret_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        # OLD_SECRET_KEYS="key1,key2" in the environment; a TOML list works too.
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -87,6 +87,29 @@ def test_the_installed_package_is_discovered(third_party):
     assert row["source"] == f"entry point of {third_party.dist} 0.1.0"
 
 
+def test_crm_plugins_list_shows_it(third_party):
+    """What an operator runs after `pip install`: a fresh process lists the plugin."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+        [sys.executable, "-m", "server.cli", "plugins", "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert rows[third_party.name]["capabilities"] == ["messaging", "webhooks"]
+    assert rows[third_party.name]["error"] is None
+    table = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "server.cli", "plugins", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},  # a wide terminal: rich wraps cells to fit
+    ).stdout
+    assert third_party.name in table and "messaging, webhooks" in table
+
+
 async def test_an_organization_installs_configures_and_receives_its_webhooks(
     third_party, api, tenants, http, monkeypatch
 ):

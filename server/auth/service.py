@@ -145,4 +145,3 @@ async def create_team(scope: Scope, name: str) -> Team:
         team = await Team.create(organization_id=scope.organization_id, name=name)
         await audit.record(scope, "team.create", team, {"name": [None, name]})
     return team
-

@@ -2,11 +2,10 @@
 
 - The encryption key is derived from ``settings.secret_key`` with HKDF-SHA256 (a purpose
   label keeps it distinct from any other key the CRM derives from the same secret).
-- Rotation: put the previous secret keys in ``OLD_SECRET_KEYS`` (comma separated; the setting
-  ``old_secret_keys`` once ``server.config.Settings`` has it, the environment variable until
-  then). Reading tries the current key then the old ones (``MultiFernet``); writing always
-  uses the current key. ``rotate_all`` re-encrypts every installation with the current key,
-  after which the old keys can be dropped.
+- Rotation: put the previous secret keys in ``OLD_SECRET_KEYS`` (comma separated, or the
+  ``old_secret_keys`` list in a settings file). Reading tries the current key then the old
+  ones (``MultiFernet``); writing always uses the current key. ``rotate_all`` re-encrypts
+  every installation with the current key, after which the old keys can be dropped.
 - The ciphertext carries the installation id, checked on decryption, so a blob copied from
   one installation (or organization) into another row does not decrypt there.
 """
@@ -16,7 +15,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -36,12 +34,7 @@ class SecretsUnreadable(Exception):
 
 def secret_keys(settings) -> list[str]:
     """The current secret key first, then the old ones still accepted for reading."""
-    old = getattr(settings, "old_secret_keys", None)
-    if old is None:
-        old = os.environ.get("OLD_SECRET_KEYS", "")
-    if isinstance(old, str):
-        old = [k.strip() for k in old.split(",")]
-    keys = [settings.secret_key, *[k for k in old if k]]
+    keys = [settings.secret_key, *[k for k in settings.old_secret_keys if k]]
     return list(dict.fromkeys(keys))
 
 

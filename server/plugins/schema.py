@@ -7,7 +7,6 @@ a token the server keeps only a hash of, so it is returned once, by ``installPlu
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from enum import Enum
 
@@ -214,7 +213,7 @@ def _unset_none(value):
 
 def _base_url(info: Info) -> str:
     settings = info.context.settings
-    return getattr(settings, "public_url", None) or os.environ.get("PUBLIC_URL") or str(info.context.request.base_url)
+    return settings.public_url or str(info.context.request.base_url)
 
 
 async def _issued(info: Info, issued: service.Issued) -> dict:

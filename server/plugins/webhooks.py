@@ -26,7 +26,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
@@ -94,18 +93,8 @@ def _not_found() -> JSONResponse:
 
 
 def _settings(request: Request) -> Settings:
-    """The settings the app was built with (``app.state.settings`` when create_app sets it,
-    else those of its GraphQL endpoint), so secrets decrypt with the same SECRET_KEY."""
-    found = getattr(request.app.state, "settings", None)
-    if found is None:
-        for route in getattr(request.app, "routes", []):
-            found = getattr(getattr(route, "endpoint", None), "settings", None)
-            if isinstance(found, Settings):
-                break
-        else:
-            found = Settings()
-        request.app.state.settings = found
-    return found
+    """The settings the app was built with, so secrets decrypt with the same SECRET_KEY."""
+    return request.app.state.settings
 
 
 async def _find(plugin_name: str, token: str) -> PluginInstallation | None:
@@ -156,7 +145,7 @@ async def _read_body(request: Request) -> bytes:
 def public_url(request: Request, settings: Settings) -> str:
     """The URL as the provider called it. Behind a proxy that rewrites the host, set
     PUBLIC_URL (``https://crm.example.com``) so signatures over the URL (Twilio) verify."""
-    base = getattr(settings, "public_url", None) or os.environ.get("PUBLIC_URL")
+    base = settings.public_url
     if not base:
         return str(request.url)
     query = request.url.query
