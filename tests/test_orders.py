@@ -202,6 +202,20 @@ async def test_idempotent_create_and_unique_external_id(api, tenants):
     count = await t.owner.data(api, "{ orders { totalCount } }")
     assert count["orders"]["totalCount"] == 1
 
+    # The same key with other input is a client bug: refused, nothing created.
+    reused = await create_order(
+        t.owner,
+        api,
+        account,
+        idempotencyKey="checkout-42",
+        items=[{"sku": "X", "title": "X", "quantity": "1", "unitPrice": "1"}],
+    )
+    assert reused["order"] is None
+    assert reused["errors"][0]["code"] == "IDEMPOTENCY_MISMATCH"
+    assert reused["errors"][0]["field"] == "idempotencyKey"
+    count = await t.owner.data(api, "{ orders { totalCount } }")
+    assert count["orders"]["totalCount"] == 1
+
     await create_order(t.owner, api, account, source="rozetka", externalId="R-1001")
     dup = await t.owner.data(
         api, CREATE, {"input": {"accountId": account, "items": ITEMS, "source": "rozetka", "externalId": "R-1001"}}

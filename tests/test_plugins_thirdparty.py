@@ -89,7 +89,7 @@ def test_the_installed_package_is_discovered(third_party):
 
 def test_crm_plugins_list_shows_it(third_party):
     """What an operator runs after `pip install`: a fresh process lists the plugin."""
-    result = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+    result = subprocess.run(
         [sys.executable, "-m", "server.cli", "plugins", "list", "--json"],
         capture_output=True,
         text=True,
@@ -99,7 +99,7 @@ def test_crm_plugins_list_shows_it(third_party):
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows[third_party.name]["capabilities"] == ["messaging", "webhooks"]
     assert rows[third_party.name]["error"] is None
-    table = subprocess.run(  # noqa: S603
+    table = subprocess.run(
         [sys.executable, "-m", "server.cli", "plugins", "list"],
         capture_output=True,
         text=True,

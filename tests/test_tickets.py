@@ -260,9 +260,11 @@ async def test_numbers_count_per_organization(api, tenants):
 async def test_idempotent_create_returns_the_first_ticket(api, tenants):
     t = await tenants.create(("support",))
     a = await create(t.support, api, idempotencyKey="call-7781")
-    b = await create(t.support, api, subject="Інша тема", idempotencyKey="call-7781")
+    b = await create(t.support, api, idempotencyKey="call-7781")
     assert a["ticket"]["id"] == b["ticket"]["id"]
     assert b["ticket"]["subject"] == "Не працює оплата"
+    other = await create(t.support, api, subject="Інша тема", idempotencyKey="call-7781")
+    assert other["ticket"] is None and other["errors"][0]["code"] == "IDEMPOTENCY_MISMATCH"
     assert (await t.support.data(api, LIST))["tickets"]["totalCount"] == 1
     c = await create(t.support, api, idempotencyKey="call-7782")
     assert c["ticket"]["number"] == 2

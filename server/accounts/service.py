@@ -105,7 +105,7 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
 
     # A retry with the same key (even a concurrent one) returns the first account.
     return await idempotency.create_once(
-        scope.organization_id, "createAccount", idempotency_key, create, lambda pk: scope.get(Account, pk)
+        scope.organization_id, "createAccount", idempotency_key, create, lambda pk: scope.get(Account, pk), request=data
     )
 
 
@@ -233,7 +233,12 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
         return contact
 
     return await idempotency.create_once(
-        scope.organization_id, "createContact", idempotency_key, create, lambda pk: scope.get(Contact, pk)
+        scope.organization_id,
+        "createContact",
+        idempotency_key,
+        create,
+        lambda pk: scope.get(Contact, pk),
+        request={"account_id": account_id, **data},
     )
 
 

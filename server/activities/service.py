@@ -183,14 +183,14 @@ async def create_activity(scope: Scope, data: dict, idempotency_key: str | None 
     values.setdefault("data", {})
     _check_content(kind, values["subject"], values["body"])
     async with in_transaction():
-        existing = await idempotency.find(scope.organization_id, "createActivity", key)
+        existing = await idempotency.find(scope.organization_id, "createActivity", key, data)
         if existing:
             return await scope.get(Activity, existing)
         links = await _resolve_links(scope, data)
         activity = await Activity.create(
             organization_id=scope.organization_id, kind=kind, actor_id=scope.user_id, **links, **values
         )
-        await idempotency.remember(scope.organization_id, "createActivity", key, activity.id)
+        await idempotency.remember(scope.organization_id, "createActivity", key, activity.id, data)
         await audit.record(
             scope,
             "activity.create",

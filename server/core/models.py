@@ -53,6 +53,8 @@ class IdempotencyKey(Model):
     operation = fields.CharField(max_length=64)
     key = fields.CharField(max_length=128)
     entity_id = fields.UUIDField()
+    # SHA-256 of the input the key was first used with (null for keys older than this column).
+    request_hash = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

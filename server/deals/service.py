@@ -266,7 +266,7 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
         return deal
 
     return await idempotency.create_once(
-        scope.organization_id, "createDeal", idempotency_key, create, lambda pk: scope.get(Deal, pk)
+        scope.organization_id, "createDeal", idempotency_key, create, lambda pk: scope.get(Deal, pk), request=data
     )
 
 

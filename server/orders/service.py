@@ -180,7 +180,7 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
         return order
 
     return await idempotency.create_once(
-        scope.organization_id, "createOrder", idempotency_key, create, lambda pk: scope.get(Order, pk)
+        scope.organization_id, "createOrder", idempotency_key, create, lambda pk: scope.get(Order, pk), request=data
     )
 
 

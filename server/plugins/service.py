@@ -275,9 +275,12 @@ async def install_plugin(
         await outbox.emit(scope.organization_id, "plugin.installed", _event(installation, enabled=enabled))
         return installation
 
+    # Secret values stay out of the stored digest: only which secrets were given counts.
+    request = {"plugin": plugin.name, "label": label, "config": clean_config, "secrets": sorted(clean_secrets)}
+    request |= {"allowed_ips": ips, "enabled": enabled}
     try:
         first_id = await idempotency.find(
-            scope.organization_id, "installPlugin", idempotency.check_key(idempotency_key)
+            scope.organization_id, "installPlugin", idempotency.check_key(idempotency_key), request
         )
         installation = await idempotency.create_once(
             scope.organization_id,
@@ -285,6 +288,7 @@ async def install_plugin(
             idempotency_key,
             create,
             lambda pk: scope.get(PluginInstallation, pk, what="Plugin installation"),
+            request=request,
         )
     except IntegrityError as exc:  # a concurrent install of the same plugin and label won
         raise UserInputError(ErrorCode.DUPLICATE, f"'{plugin.name}' is already installed.", "label") from exc

@@ -292,7 +292,7 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
         return ticket
 
     return await idempotency.create_once(
-        scope.organization_id, "createTicket", idempotency_key, create, lambda pk: scope.get(Ticket, pk)
+        scope.organization_id, "createTicket", idempotency_key, create, lambda pk: scope.get(Ticket, pk), request=data
     )
 
 
