@@ -15,6 +15,7 @@ from strawberry.types import ExecutionResult
 
 from server.auth import principal as principals
 from server.auth import tokens
+from server.auth.throttle import LoginThrottle
 from server.config import Settings
 from server.core.errors import PublicError
 from server.db import close_db, init_db
@@ -29,6 +30,7 @@ class CRMGraphQL(GraphQL):
     def __init__(self, settings: Settings, **kwargs):
         super().__init__(build_schema(settings), **kwargs)
         self.settings = settings
+        self.throttle = LoginThrottle.from_settings(settings)
 
     async def get_context(self, request: Request, response: Response) -> Context:
         token = _bearer(request)
@@ -44,6 +46,7 @@ class CRMGraphQL(GraphQL):
             request=request,
             response=response,
             settings=self.settings,
+            throttle=self.throttle,
             principal=principal,
             token=token,
             auth_error=auth_error,

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     debug: bool = False
 
     token_ttl_hours: int = 24 * 14
+    # Failed logins allowed per window before RATE_LIMITED (server/auth/throttle.py), "count/period".
+    login_failures_per_email: str = "10/15 minutes"
+    login_failures_per_address: str = "100/15 minutes"
+    rate_limit_namespace: str = "crm"  # prefix of the counters' keys in Redis
 
     max_query_depth: int = 12
     max_query_tokens: int = 2000

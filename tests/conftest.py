@@ -27,7 +27,8 @@ def _pg_admin_dsn(url: str) -> str:
 
 @pytest.fixture(scope="session")
 async def settings():
-    settings = Settings()
+    # Own counters per run: login throttling state in Redis must not leak between runs.
+    settings = Settings().model_copy(update={"rate_limit_namespace": f"crm-test-{uuid.uuid4().hex[:10]}"})
     temp_db = None
     if settings.is_postgres:
         # A throwaway database per run, so every run starts from the committed migrations.

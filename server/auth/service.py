@@ -13,6 +13,7 @@ from server.auth.models import Membership, Team, User
 from server.auth.passwords import MIN_LENGTH, hash_password, verify_password
 from server.auth.roles import ROLES
 from server.auth.scope import Scope
+from server.auth.throttle import LoginThrottle
 from server.core.errors import ErrorCode, UserInputError
 from server.core.text import limited_text, required_text
 from server.organizations.models import Organization
@@ -58,10 +59,13 @@ async def is_member(organization_id: UUID, user_id: UUID, permission: str | None
     return permission is None or ROLES[membership.role].allows(permission)
 
 
-async def login(email: str, password: str, ttl_hours: int) -> str:
+async def login(email: str, password: str, ttl_hours: int, throttle: LoginThrottle, address: str | None) -> str:
+    await throttle.check(email, address)
     user = await User.get_or_none(email=email.strip().lower(), is_active=True)
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        await throttle.failed(email, address)
         raise UserInputError(ErrorCode.INVALID_CREDENTIALS, "Wrong e-mail or password.")
+    await throttle.succeeded(email)
     token, _ = await tokens.issue(user, ttl_hours)
     return token
 

@@ -1,0 +1,68 @@
+"""Brute-force protection for ``login``: failed attempts are counted per e-mail and per client
+address in fixed windows (the ``limits`` library); over either limit, ``login`` answers
+``RATE_LIMITED`` without checking the password, so guessing gets nowhere and costs us no
+argon2 hashing.
+
+Counters live in Redis when ``REDIS_URL`` is set, so every server process shares them; without
+Redis each process counts on its own (the embedded single-process default). A successful login
+clears its e-mail's counter, not the address's (many users may share an office NAT)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
+
+from server.config import Settings
+from server.core.errors import ErrorCode, UserInputError
+
+
+@dataclass
+class LoginThrottle:
+    limiter: FixedWindowRateLimiter
+    per_email: RateLimitItem
+    per_address: RateLimitItem
+    namespace: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginThrottle:
+        if settings.redis_url:
+            uri = settings.redis_url.replace("redis://", "async+redis://", 1).replace("rediss://", "async+rediss://", 1)
+            storage = storage_from_string(uri, implementation="redispy")
+        else:
+            storage = storage_from_string("async+memory://")
+        return cls(
+            limiter=FixedWindowRateLimiter(storage),
+            per_email=parse(settings.login_failures_per_email),
+            per_address=parse(settings.login_failures_per_address),
+            namespace=settings.rate_limit_namespace,
+        )
+
+    def _keys(self, email: str, address: str | None) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+        keys = [(self.per_email, (self.namespace, "login-email", email.strip().lower()))]
+        if address:
+            keys.append((self.per_address, (self.namespace, "login-address", address)))
+        return keys
+
+    async def check(self, email: str, address: str | None) -> None:
+        """Refuse before the password is looked at when either counter is exhausted."""
+        for item, key in self._keys(email, address):
+            if not await self.limiter.test(item, *key):
+                stats = await self.limiter.get_window_stats(item, *key)
+                minutes = max(1, math.ceil((stats.reset_time - time.time()) / 60))
+                raise UserInputError(
+                    ErrorCode.RATE_LIMITED,
+                    f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                )
+
+    async def failed(self, email: str, address: str | None) -> None:
+        for item, key in self._keys(email, address):
+            await self.limiter.hit(item, *key)
+
+    async def succeeded(self, email: str) -> None:
+        item, key = self._keys(email, None)[0]
+        await self.limiter.clear(item, *key)
