@@ -6,7 +6,7 @@ import contextlib
 import logging
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
@@ -31,6 +31,13 @@ class CRMGraphQL(GraphQL):
         super().__init__(build_schema(settings), **kwargs)
         self.settings = settings
         self.throttle = LoginThrottle.from_settings(settings)
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            # The client went away before sending its whole request: nobody to answer, not our error.
+            log.debug("client disconnected before the request was read")
 
     async def get_context(self, request: Request, response: Response) -> Context:
         token = _bearer(request)

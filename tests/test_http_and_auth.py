@@ -113,3 +113,36 @@ async def test_foreign_organization_header_is_forbidden(api, tenants):
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     nonexistent = await api.execute("{ me { email } }", token=a.owner.token, org="no-such-org")
     assert nonexistent["errors"][0]["message"].replace("no-such-org", b.slug) == body["errors"][0]["message"]
+
+
+async def test_a_client_gone_before_its_body_arrived_is_not_a_server_error(database, caplog):
+    """wrk, browsers and proxies drop connections mid-request; that must not log tracebacks."""
+    from server.app import create_app
+
+    app = create_app(database, manage_db=False)
+    sent = []
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"40")],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+        "root_path": "",
+        "app": app,
+    }
+    with caplog.at_level("ERROR"):
+        await app(scope, receive, send)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert not any(m.get("status", 200) >= 500 for m in sent if m["type"] == "http.response.start")
