@@ -343,6 +343,9 @@ async def test_another_organizations_installation_is_invisible(api, tenants, pbx
     assert (await b.owner.data(api, INSTALLATIONS))["pluginInstallations"] == []
     one = await b.owner.data(api, "query($id: ID!) { pluginInstallation(id: $id) { id } }", {"id": inst["id"]})
     assert one["pluginInstallation"] is None
+    node = "query($id: ID!) { node(id: $id) { id ... on PluginInstallation { plugin { name } } } }"
+    assert (await b.owner.data(api, node, {"id": inst["id"]}))["node"] is None
+    assert (await a.owner.data(api, node, {"id": inst["id"]}))["node"] == {"id": inst["id"], "plugin": {"name": "fake-pbx"}}
     for query, variables, name in [
         (CONFIGURE, {"i": {"id": inst["id"], "version": 1, "config": {"region": "pl"}}}, "configurePlugin"),
         (ENABLE, {"i": {"id": inst["id"], "version": 1}}, "enablePlugin"),

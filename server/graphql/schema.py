@@ -36,9 +36,13 @@ def _node_models() -> dict[str, type]:
     from server.auth.models import Membership, Team
     from server.deals.models import Deal, Pipeline, Stage
     from server.orders.models import Order, OrderStatus
+    from server.plugins.models import PluginInstallation
     from server.tickets.models import Ticket
 
-    models = (Account, Contact, Deal, Pipeline, Stage, Order, OrderStatus, Ticket, Activity, Membership, Team)
+    models = (
+        *(Account, Contact, Deal, Pipeline, Stage, Order, OrderStatus, Ticket, Activity, Membership, Team),
+        PluginInstallation,
+    )
     return {m.__name__: m for m in models}
 
 
