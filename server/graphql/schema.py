@@ -24,6 +24,7 @@ from server.graphql.errors import AuthFailure, PublicErrors
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
 from server.graphql.types import Node
+from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
@@ -73,6 +74,7 @@ Query = merge_types(
         ActivityQueries,
         AuditQueries,
         PluginQueries,
+        MarketplaceQueries,
     ),
 )
 Mutation = merge_types(
@@ -87,6 +89,7 @@ Mutation = merge_types(
         TicketMutations,
         ActivityMutations,
         PluginMutations,
+        MarketplaceMutations,
     ),
 )
 
