@@ -535,6 +535,7 @@ async def push_status_change(
         return push
     push.attempts += 1
     push.last_attempt_at = datetime.now(UTC)
+    await push.save(update_fields=["attempts", "last_attempt_at", "updated_at"])
     try:
         await plugins.call(
             settings,
