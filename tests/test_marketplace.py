@@ -98,9 +98,9 @@ def test_jobs_are_registered():
 
 
 async def test_import_is_idempotent_and_follows_rozetka_statuses(shop, api, database, sim):
-    first = await service.sync_installation(shop.installation, database)
+    first = await service.sync_installation(shop.installation, settings=database)
     assert (first.imported, first.updated, first.problems) == (4, 0, [])
-    second = await service.sync_installation(shop.installation, database)
+    second = await service.sync_installation(shop.installation, settings=database)
     assert (second.imported, second.updated) == (0, 0)
 
     orders = by_external(await rozetka_orders(shop, api))
@@ -138,7 +138,7 @@ async def test_buyer_matched_by_phone_or_created(shop, api, database, sim):
     known = created["createAccount"]["account"]["id"]
     new_id = sim.add_order(user_phone="380671234567")["id"]
     again_id = sim.add_order(user_phone="380671234567", amount="10.00")["id"]
-    await service.sync_installation(shop.installation, database)
+    await service.sync_installation(shop.installation, settings=database)
     orders = by_external(await rozetka_orders(shop, api))
     assert {orders[str(i)]["account"]["id"] for i in sorted(sim.orders)[:4]} == {known}
     newcomer = orders[str(new_id)]["account"]
@@ -149,30 +149,33 @@ async def test_buyer_matched_by_phone_or_created(shop, api, database, sim):
 
 
 async def test_status_change_pushed_exactly_once(shop, api, database, sim):
-    await service.sync_installation(shop.installation, database)
+    await service.sync_installation(shop.installation, settings=database)
     external = sorted(sim.orders)[0]  # new (1) at Rozetka and in the CRM
     order = by_external(await rozetka_orders(shop, api))[str(external)]
     await change(shop, api, order, "processing")
     [event] = await status_events(shop, order["id"])
-    push = await service.push_status_change(event, database)
+    push = await service.push_status_change(event, settings=database)
     assert push.outcome == "ok" and push.marketplace_status == "26" and push.attempts == 1
     assert sim.orders[external]["status"] == 26
     # The job runs again (a worker died, the relay redelivered): nothing is pushed twice.
-    again = await service.push_status_change(event, database)
+    again = await service.push_status_change(event, settings=database)
     assert again.id == push.id and again.attempts == 1
     assert len(sim.requests_to(f"/orders/{external}", "PUT")) == 1
+    org = await Organization.get(slug=shop.slug)
+    assert await OutboxEvent.filter(organization_id=org.id, topic="marketplace.status_pushed").count() == 1
+    assert await AuditEntry.filter(organization_id=org.id, action="marketplace.push").count() == 1
 
     # Rozetka's echo of our own change updates nothing and pushes nothing back.
-    result = await service.sync_installation(shop.installation, database)
+    result = await service.sync_installation(shop.installation, settings=database)
     assert result.problems == []
     assert len(sim.requests_to(f"/orders/{external}", "PUT")) == 1
 
 
 async def test_changes_from_rozetka_are_not_pushed_back(shop, api, database, sim):
-    await service.sync_installation(shop.installation, database)
+    await service.sync_installation(shop.installation, settings=database)
     external = sorted(sim.orders)[3]  # 2 at Rozetka, processing here
     sim.set_order(external, status=3, ttn="20450000000077")  # handed to the carrier
-    result = await service.sync_installation(shop.installation, database)
+    result = await service.sync_installation(shop.installation, settings=database)
     assert result.updated >= 1 and result.problems == []
     order = by_external(await rozetka_orders(shop, api))[str(external)]
     assert order["status"]["code"] == "shipped"  # processing -> picking -> packed -> shipped
@@ -180,22 +183,22 @@ async def test_changes_from_rozetka_are_not_pushed_back(shop, api, database, sim
     events = await status_events(shop, order["id"])
     assert [e.payload["to"] for e in events] == ["processing", "picking", "packed", "shipped"]
     for event in events:
-        push = await service.push_status_change(event, database)
+        push = await service.push_status_change(event, settings=database)
         assert push is not None and push.outcome == "skipped"
     assert sim.requests_to(f"/orders/{external}", "PUT") == []
 
 
 async def test_refused_push_is_recorded_and_shown(shop, api, database, sim):
-    await service.sync_installation(shop.installation, database)
+    await service.sync_installation(shop.installation, settings=database)
     external = sorted(sim.orders)[0]
     sim.set_order(external, status=45)  # the buyer cancels on Rozetka before our next sync
     order = by_external(await rozetka_orders(shop, api))[str(external)]
     await change(shop, api, order, "processing")
     [event] = await status_events(shop, order["id"])
-    push = await service.push_status_change(event, database)
+    push = await service.push_status_change(event, settings=database)
     assert push.outcome == "refused" and push.error_code == "TRANSITION_NOT_ALLOWED"
     assert sim.requests_to(f"/orders/{external}", "PUT") == []
-    assert (await service.push_status_change(event, database)).attempts == 1  # not retried
+    assert (await service.push_status_change(event, settings=database)).attempts == 1  # not retried
 
     data = await shop.owner.data(api, PUSHES, {"w": {"outcome": {"eq": "REFUSED"}}})
     [node] = [e["node"] for e in data["marketplacePushes"]["edges"]]
@@ -209,31 +212,31 @@ async def test_refused_push_is_recorded_and_shown(shop, api, database, sim):
     assert len(refused) == 1 and "rozetka refused status 'processing'" in refused[0]["subject"]
 
     # The next sync brings Rozetka's cancellation in.
-    await service.sync_installation(shop.installation, database)
+    await service.sync_installation(shop.installation, settings=database)
     assert by_external(await rozetka_orders(shop, api))[str(external)]["status"]["code"] == "cancelled"
 
 
 async def test_unreachable_marketplace_is_retried(shop, api, database, sim, monkeypatch):
     monkeypatch.setattr(rozetka, "ATTEMPTS", 1)
-    await service.sync_installation(shop.installation, database)
+    await service.sync_installation(shop.installation, settings=database)
     external = sorted(sim.orders)[0]
     order = by_external(await rozetka_orders(shop, api))[str(external)]
     await change(shop, api, order, "processing")
     [event] = await status_events(shop, order["id"])
     sim.fail(1, status=503, path=f"/orders/{external}", method="PUT")
     with pytest.raises(PluginError) as caught:
-        await service.push_status_change(event, database)
+        await service.push_status_change(event, settings=database)
     assert caught.value.retryable
     push = await MarketplacePush.get(event_id=event.id)
     assert (push.outcome, push.attempts) == ("failed", 1)
-    retried = await service.push_status_change(event, database)
+    retried = await service.push_status_change(event, settings=database)
     assert (retried.outcome, retried.attempts) == ("ok", 2)
     assert sim.orders[external]["status"] == 26
 
 
 async def test_one_bad_order_does_not_stop_the_batch(shop, api, database, sim):
     sim.add_order(user_phone="", user_title={"full_name": "", "first_name": "", "last_name": ""})
-    result = await service.sync_installation(shop.installation, database)
+    result = await service.sync_installation(shop.installation, settings=database)
     assert result.imported == 4 and len(result.problems) == 1
     assert "neither a buyer name nor a phone" in result.problems[0]["message"]
 
@@ -254,12 +257,12 @@ async def test_sync_mutation_for_admins(shop, api, sim):
 
 
 async def test_other_tenants_see_nothing(shop, tenants, api, database, sim):
-    await service.sync_installation(shop.installation, database)
+    await service.sync_installation(shop.installation, settings=database)
     external = sorted(sim.orders)[0]
     order = by_external(await rozetka_orders(shop, api))[str(external)]
     await change(shop, api, order, "processing")
     [event] = await status_events(shop, order["id"])
-    await service.push_status_change(event, database)
+    await service.push_status_change(event, settings=database)
     mine = await shop.owner.data(api, PUSHES)
     outcomes = sorted(e["node"]["outcome"] for e in mine["marketplacePushes"]["edges"])
     assert outcomes == ["OK", "SKIPPED", "SKIPPED"]  # ours, and the two imported orders moved to processing
@@ -273,8 +276,60 @@ async def test_other_tenants_see_nothing(shop, tenants, api, database, sim):
 
 
 async def test_periodic_sync_covers_every_installation(shop, database, sim):
-    summary = await service.sync_marketplace_orders(database)
+    summary = await service.sync_marketplace_orders(settings=database)
     assert summary[str(shop.installation.id)]["imported"] == 4
     org = await Organization.get(slug=shop.slug)
     assert await Order.filter(organization_id=org.id, source="rozetka").count() == 4
     assert await Activity.filter(organization_id=org.id, kind="order").count() == 4
+
+
+SYNC_STATUS = """query($i: ID!) { marketplaceSyncStatus(installationId: $i) {
+    running lastStartedAt lastFinishedAt imported updated unchanged problems { externalId message } } }"""
+
+
+async def test_sync_status_shows_the_last_run_and_its_problems(shop, api, database, sim):
+    assert (await shop.owner.data(api, SYNC_STATUS, {"i": shop.installation_gid}))["marketplaceSyncStatus"] is None
+    bad = sim.add_order(user_phone="", user_title={"full_name": "", "first_name": "", "last_name": ""})["id"]
+    await service.sync_installation(shop.installation, settings=database)
+    status = (await shop.owner.data(api, SYNC_STATUS, {"i": shop.installation_gid}))["marketplaceSyncStatus"]
+    assert status["running"] is False and status["lastFinishedAt"] >= status["lastStartedAt"]
+    assert (status["imported"], status["updated"]) == (4, 0)
+    assert [p["externalId"] for p in status["problems"]] == [str(bad)]
+    denied = await shop.sales.execute(api, SYNC_STATUS, {"i": shop.installation_gid})
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_one_sync_at_a_time(shop, database, sim):
+    from datetime import UTC, datetime, timedelta
+
+    from server.marketplace.models import MarketplaceSyncState
+
+    await service.sync_installation(shop.installation, settings=database)
+    await MarketplaceSyncState.filter(installation_id=shop.installation.id).update(
+        locked_until=datetime.now(UTC) + timedelta(minutes=5)
+    )
+    before = len(sim.requests_to("/orders/search"))
+    result = await service.sync_installation(shop.installation, settings=database)
+    assert result.skipped and "running" in result.skipped
+    assert len(sim.requests_to("/orders/search")) == before  # the running sync is left alone
+    # An expired lease (a worker died mid-sync) does not block the next run.
+    await MarketplaceSyncState.filter(installation_id=shop.installation.id).update(
+        locked_until=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    assert (await service.sync_installation(shop.installation, settings=database)).skipped is None
+
+
+async def test_order_deleted_in_the_crm_stays_deleted(shop, api, database, sim):
+    await service.sync_installation(shop.installation, settings=database)
+    external = sorted(sim.orders)[0]
+    order = by_external(await rozetka_orders(shop, api))[str(external)]
+    deleted = await shop.owner.data(
+        api,
+        "mutation($i: DeleteOrderInput!) { deleteOrder(input: $i) { errors { code } } }",
+        {"i": {"id": order["id"], "version": order["version"]}},
+    )
+    assert deleted["deleteOrder"]["errors"] == []
+    sim.set_order(external, status=26)
+    result = await service.sync_installation(shop.installation, settings=database)
+    assert result.problems == [] and result.imported == 0
+    assert str(external) not in by_external(await rozetka_orders(shop, api))

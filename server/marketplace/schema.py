@@ -96,8 +96,53 @@ PUSH_LOOKUPS = {
 }
 
 
+@strawberry.type(description="An order the sync could not import or update, and why.")
+class MarketplaceSyncProblem:
+    external_id: str | None = strawberry.field(description="The marketplace's order id (null: the whole sync).")
+    message: str = strawberry.field(description="What went wrong, for the admin.")
+
+
+@strawberry.type(description="Where the order sync of a marketplace installation stands: its last run.")
+class MarketplaceSyncStatus:
+    running: bool = strawberry.field(description="A sync of this installation is running now.")
+    last_started_at: datetime | None = strawberry.field(description="When the last sync started.")
+    last_finished_at: datetime | None = strawberry.field(description="When the last sync finished.")
+    imported: int = strawberry.field(description="New orders the last sync created.")
+    updated: int = strawberry.field(description="Known orders the last sync changed.")
+    unchanged: int = strawberry.field(description="Orders the last sync fetched again with nothing new.")
+    problems: list[MarketplaceSyncProblem] = strawberry.field(
+        description="Orders the last sync could not apply, with the reason (and whole-sync failures)."
+    )
+
+
+def _sync_status(state) -> MarketplaceSyncStatus:
+    from datetime import UTC
+
+    result = state.last_result or {}
+    return MarketplaceSyncStatus(
+        running=bool(state.locked_until and state.locked_until > datetime.now(UTC)),
+        last_started_at=state.last_started_at,
+        last_finished_at=state.last_finished_at,
+        imported=int(result.get("imported") or 0),
+        updated=int(result.get("updated") or 0),
+        unchanged=int(result.get("unchanged") or 0),
+        problems=[
+            MarketplaceSyncProblem(external_id=p.get("external_id"), message=str(p.get("message") or ""))
+            for p in result.get("problems") or []
+        ],
+    )
+
+
 @strawberry.type
 class MarketplaceQueries:
+    @strawberry.field(
+        description="The last order sync of a marketplace installation (needs settings:read); null before the first."
+    )
+    async def marketplace_sync_status(self, info: Info, installation_id: strawberry.ID) -> MarketplaceSyncStatus | None:
+        pk = ids.decode(installation_id, "PluginInstallation", "installationId")[1]
+        state = await service.sync_status(info.context.scope, pk)
+        return _sync_status(state) if state else None
+
     @strawberry.field(
         description="Order status pushes to marketplaces (newest first), including refusals; "
         "only for orders you may see."
@@ -120,12 +165,6 @@ class MarketplaceQueries:
 @strawberry.input
 class SyncMarketplaceInput:
     installation_id: strawberry.ID = strawberry.field(description="A marketplace plugin installation (e.g. Rozetka).")
-
-
-@strawberry.type(description="An order the sync could not import or update, and why.")
-class MarketplaceSyncProblem:
-    external_id: str | None = strawberry.field(description="The marketplace's order id (null: the whole sync).")
-    message: str
 
 
 @strawberry.type

@@ -331,11 +331,13 @@ async def import_order(
 
     if link.external_status == order.status and link.external_changed_at == order.changed_at:
         return "unchanged"
-    current = await scope.get(Order, link.order_id, "write", field="id")  # type: ignore[attr-defined]
     status_changed = link.external_status != order.status
     link.external_status = order.status
     link.external_changed_at = order.changed_at
     await link.save(update_fields=["external_status", "external_changed_at", "updated_at"])
+    current = await scope.queryset(Order, "write").get_or_none(id=link.order_id)  # type: ignore[attr-defined]
+    if current is None:
+        return "unchanged"  # deleted in the CRM on purpose: leave it deleted
     waybill = (order.delivery or {}).get("waybill_number") or None
     if waybill and waybill != current.waybill_number:
         current = await orders.update_order(scope, current.id, current.version, {"waybill_number": waybill})
@@ -352,7 +354,7 @@ async def _fetch(settings, installation: PluginInstallation, cursor: str | None,
 
 
 async def sync_installation(
-    installation: PluginInstallation, settings: Settings | None = None, *, manager: PluginManager | None = None
+    installation: PluginInstallation, *, settings: Settings | None = None, manager: PluginManager | None = None
 ) -> SyncResult:
     """Import what changed at the marketplace since the installation's cursor.
 
@@ -391,7 +393,7 @@ async def sync_installation(
                 else:
                     result.unchanged += 1
             cursor = batch.cursor
-            await MarketplaceSyncState.filter(id=state.id).update(cursor=cursor)
+            await MarketplaceSyncState.filter(id=state.id).update(cursor=cursor, locked_until=datetime.now(UTC) + LEASE)
             if not batch.has_more:
                 break
     except PluginError as exc:
@@ -406,25 +408,38 @@ async def sync_installation(
     return result
 
 
+async def sync_status(scope: Scope, installation_id: UUID) -> MarketplaceSyncState | None:
+    """The installation's sync state (cursor excluded from the API), or None before the first run."""
+    installation = await scope.get(
+        PluginInstallation, installation_id, what="Plugin installation", field="installationId"
+    )
+    return await scope.queryset(MarketplaceSyncState).get_or_none(installation_id=installation.id)
+
+
 async def sync_now(scope: Scope, settings, installation_id: UUID, *, manager=None) -> SyncResult:
     """For the ``syncMarketplace`` mutation (owners and admins)."""
     scope.require("settings:write")
-    installation = await scope.get(PluginInstallation, installation_id, "write", what="Plugin installation", field="id")
+    installation = await scope.get(
+        PluginInstallation, installation_id, "write", what="Plugin installation", field="installationId"
+    )
     if not is_marketplace(installation, manager):
-        raise UserInputError(ErrorCode.INVALID, f"The {installation.plugin} plugin is not a marketplace.", "id")
+        raise UserInputError(
+            ErrorCode.INVALID, f"The {installation.plugin} plugin is not a marketplace.", "installationId"
+        )
     if not installation.enabled:
-        raise UserInputError(ErrorCode.INVALID, "The installation is disabled; enable it first.", "id")
+        raise UserInputError(ErrorCode.INVALID, "The installation is disabled; enable it first.", "installationId")
     try:
-        result = await sync_installation(installation, settings, manager=manager)
+        result = await sync_installation(installation, settings=settings, manager=manager)
     except PluginError as exc:
-        raise UserInputError(ErrorCode.INVALID, exc.message, "id") from exc
+        code = ErrorCode.INVALID_CREDENTIALS if exc.code == "BAD_CREDENTIALS" else ErrorCode.INVALID
+        raise UserInputError(code, exc.message, "installationId") from exc
     async with in_transaction():
         await audit.record(scope, "marketplace.sync", installation, {"result": [None, result.as_dict()]})
     return result
 
 
 @periodic(seconds=SYNC_EVERY_SECONDS, name="marketplace.sync_orders")
-async def sync_marketplace_orders(settings: Settings | None = None, *, manager: PluginManager | None = None) -> dict:
+async def sync_marketplace_orders(*, settings: Settings | None = None, manager: PluginManager | None = None) -> dict:
     """Every enabled marketplace installation of every organization, one after another. One
     installation failing does not stop the others; retryable failures are raised at the end."""
     manager = _manager(manager)
@@ -434,7 +449,9 @@ async def sync_marketplace_orders(settings: Settings | None = None, *, manager: 
         if not is_marketplace(installation, manager):
             continue
         try:
-            summary[str(installation.id)] = (await sync_installation(installation, settings, manager=manager)).as_dict()
+            summary[str(installation.id)] = (
+                await sync_installation(installation, settings=settings, manager=manager)
+            ).as_dict()
         except PluginError as exc:
             summary[str(installation.id)] = {"error": exc.message}
             if exc.retryable:
@@ -470,6 +487,9 @@ async def _record_refusal(push: MarketplacePush, order: Order, installation: Plu
                 "marketplace_status": push.marketplace_status,
             },
         )
+        await audit.record(
+            scope, "marketplace.push_refused", push, {"outcome": ["pending", "refused"], "error": [None, exc.message]}
+        )
         await outbox.emit(
             order.organization_id,  # type: ignore[attr-defined]
             "marketplace.push_refused",
@@ -479,7 +499,7 @@ async def _record_refusal(push: MarketplacePush, order: Order, installation: Plu
 
 @on_event("order.status_changed", name="marketplace.push_status")
 async def push_status_change(
-    event: Event, settings: Settings | None = None, *, manager: PluginManager | None = None
+    event: Event, *, settings: Settings | None = None, manager: PluginManager | None = None
 ) -> MarketplacePush | None:
     """Tell the marketplace an order's new status (see the module docstring)."""
     settings = settings or Settings()
@@ -553,10 +573,18 @@ async def push_status_change(
             raise  # the job system tries again later
         await _record_refusal(push, order, installation, exc)
         return push
+    organization = await Organization.get(id=event.organization_id)
+    scope = system_scope(installation, organization)
     async with in_transaction():
         push.outcome, push.error, push.error_code = "ok", None, None
         await push.save()
         await MarketplaceOrderLink.filter(id=link.id).update(external_status=str(target))
+        await audit.record(scope, "marketplace.push", push, {"marketplace_status": [link.external_status, str(target)]})
+        await outbox.emit(
+            event.organization_id,
+            "marketplace.status_pushed",
+            {"order_id": order.id, "push_id": push.id, "plugin": installation.plugin, "status": str(target)},
+        )
     return push
 
 
