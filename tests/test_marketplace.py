@@ -270,6 +270,10 @@ async def test_other_tenants_see_nothing(shop, tenants, api, database, sim):
     other = await tenants.create(("owner",))
     theirs = await other.owner.data(api, PUSHES)
     assert theirs["marketplacePushes"]["edges"] == []
+    push_id = mine["marketplacePushes"]["edges"][0]["node"]["id"]
+    node = "query($id: ID!) { node(id: $id) { ... on MarketplacePush { outcome } } }"
+    assert (await shop.owner.data(api, node, {"id": push_id}))["node"] is not None
+    assert (await other.owner.data(api, node, {"id": push_id}))["node"] is None
     assert await rozetka_orders(other, api) == []
     sync = await other.owner.data(api, SYNC, {"i": {"installationId": shop.installation_gid}})
     assert sync["syncMarketplace"]["errors"][0]["code"] == "NOT_FOUND"

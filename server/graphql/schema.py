@@ -36,10 +36,12 @@ def _node_models() -> dict[str, type]:
     from server.activities.models import Activity
     from server.auth.models import Membership, Team
     from server.deals.models import Deal, Pipeline, Stage
+    from server.marketplace.models import MarketplacePush
     from server.orders.models import Order, OrderStatus
     from server.tickets.models import Ticket
 
     models = (Account, Contact, Deal, Pipeline, Stage, Order, OrderStatus, Ticket, Activity, Membership, Team)
+    models += (MarketplacePush,)
     return {m.__name__: m for m in models}
 
 
