@@ -337,3 +337,33 @@ async def test_order_deleted_in_the_crm_stays_deleted(shop, api, database, sim):
     result = await service.sync_installation(shop.installation, settings=database)
     assert result.problems == [] and result.imported == 0
     assert str(external) not in by_external(await rozetka_orders(shop, api))
+
+
+TEST_CONNECTION = """mutation($i: TestPluginConnectionInput!) { testPluginConnection(input: $i) {
+    ok message errors { code message } } }"""
+CONFIGURE = """mutation($i: ConfigurePluginInput!) { configurePlugin(input: $i) {
+    installation { id version secretsSet } errors { code message } } }"""
+
+
+async def test_connection_through_graphql(shop, api, sim):
+    result = (await shop.owner.data(api, TEST_CONNECTION, {"i": {"id": shop.installation_gid}}))["testPluginConnection"]
+    assert result["ok"] is True and "Sim Shop" in result["message"]
+    configured = await shop.owner.data(
+        api, CONFIGURE, {"i": {"id": shop.installation_gid, "version": 1, "secrets": {"password": "not-it"}}}
+    )
+    assert configured["configurePlugin"]["errors"] == []
+    result = (await shop.owner.data(api, TEST_CONNECTION, {"i": {"id": shop.installation_gid}}))["testPluginConnection"]
+    assert result["ok"] is False and "username or password" in result["message"]
+    assert "not-it" not in str(result)
+
+
+async def test_order_level_discount_keeps_the_buyers_total(shop, api, database, sim):
+    items = [
+        {"item_id": 1, "item_name": "Чохол", "price": "300.00", "quantity": 2},
+        {"item_id": 2, "item_name": "Скло", "price": "150.00", "quantity": 1},
+    ]
+    external = sim.add_order(items=items, amount="750.00", amount_with_discount="700.00")["id"]
+    await service.sync_installation(shop.installation, settings=database)
+    order = by_external(await rozetka_orders(shop, api))[str(external)]
+    assert order["total"]["amount"] == "700.00"
+    assert [(i["title"], i["quantity"]) for i in order["items"]] == [("Чохол", "2"), ("Скло", "1")]

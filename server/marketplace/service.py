@@ -28,6 +28,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 import phonenumbers
@@ -176,6 +177,14 @@ def _items(order: MarketplaceOrder) -> list[dict]:
         for i in order.items
         if i.quantity > 0
     ]
+    gross = sum((Decimal(str(i["quantity"])) * i["unit_price"] for i in items), Decimal("0"))
+    discount = (gross - order.total).quantize(Decimal("0.01"))
+    if items and order.total > 0 and discount > 0:
+        # An order-level discount (promo code, bonuses): on the last line, so our total is
+        # what the buyer pays at the marketplace.
+        last = items[-1]
+        if discount <= Decimal(str(last["quantity"])) * last["unit_price"]:
+            last["discount"] = discount
     if not items:
         items = [
             {
