@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "server.activities.models",
     "server.audit.models",
     "server.plugins.models",
+    "server.marketplace.models",
 ]
 
 

@@ -24,6 +24,7 @@ from server.graphql.errors import AuthFailure, PublicErrors
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
 from server.graphql.types import Node
+from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
@@ -35,6 +36,7 @@ def _node_models() -> dict[str, type]:
     from server.activities.models import Activity
     from server.auth.models import Membership, Team
     from server.deals.models import Deal, Pipeline, Stage
+    from server.marketplace.models import MarketplacePush
     from server.orders.models import Order, OrderStatus
     from server.plugins.models import PluginInstallation
     from server.tickets.models import Ticket
@@ -42,6 +44,7 @@ def _node_models() -> dict[str, type]:
     models = (
         *(Account, Contact, Deal, Pipeline, Stage, Order, OrderStatus, Ticket, Activity, Membership, Team),
         PluginInstallation,
+        MarketplacePush,
     )
     return {m.__name__: m for m in models}
 
@@ -77,6 +80,7 @@ Query = merge_types(
         ActivityQueries,
         AuditQueries,
         PluginQueries,
+        MarketplaceQueries,
     ),
 )
 Mutation = merge_types(
@@ -91,6 +95,7 @@ Mutation = merge_types(
         TicketMutations,
         ActivityMutations,
         PluginMutations,
+        MarketplaceMutations,
     ),
 )
 

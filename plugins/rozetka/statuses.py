@@ -1,0 +1,25 @@
+"""Rozetka's main order statuses (English names, for messages to the admin)."""
+
+NAMES: dict[int, str] = {
+    1: "new",
+    2: "data confirmed, waiting to be sent",
+    3: "handed to the carrier",
+    4: "being delivered",
+    5: "waiting at the pickup point",
+    6: "completed",
+    7: "not processed by the seller",
+    11: "not collected",
+    12: "refused on receipt",
+    13: "cancelled by the administrator",
+    15: "wrong waybill",
+    16: "out of stock / defect",
+    17: "payment terms not acceptable",
+    18: "customer unreachable",
+    19: "returned",
+    26: "processed by a manager",
+    40: "customer changed mind",
+    42: "out of stock",
+    45: "cancelled by the buyer",
+    49: "duplicate order",
+    61: "handover to the carrier scheduled",
+}
