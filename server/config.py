@@ -52,6 +52,11 @@ class Settings(BaseSettings):
 
     demo: bool = False
 
+    # The server's public base URL (https://crm.example.com), when it is behind a proxy that
+    # changes the host or scheme: webhook URLs shown to admins are built from it, and inbound
+    # webhooks are checked against the URL the provider was given (Twilio signs it).
+    public_url: str | None = None
+
     @classmethod
     def settings_customise_sources(
         cls,

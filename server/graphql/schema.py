@@ -27,6 +27,7 @@ from server.graphql.types import Node
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
+from server.telephony.schema import TelephonyMutations, TelephonyQueries
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
 
 
@@ -73,6 +74,7 @@ Query = merge_types(
         ActivityQueries,
         AuditQueries,
         PluginQueries,
+        TelephonyQueries,
     ),
 )
 Mutation = merge_types(
@@ -87,6 +89,7 @@ Mutation = merge_types(
         TicketMutations,
         ActivityMutations,
         PluginMutations,
+        TelephonyMutations,
     ),
 )
 
