@@ -132,7 +132,7 @@ async def test_log_calls_on_hangup_for_pbxs_without_api_call_completed(tenant, a
     org = await org_of(payload)
     await deliver_call(sim, http, payload, events=["receivedTheCall", "hangupTheCall"], billsec=30)
     (activity,) = await Activity.filter(organization_id=org, kind="call")
-    assert activity.subject == f"Incoming call from +380671234567 (answered, 0:30)"
+    assert activity.subject == "Incoming call from +380671234567 (answered, 0:30)"
 
 
 async def test_events_of_another_binotel_company_are_refused(tenant, api, sim, http):
