@@ -242,3 +242,23 @@ async def test_a_rotated_webhook_token_moves_the_status_callback(owner, api, dat
     # The old URL is dead.
     response = await http.post(installed["webhookUrl"].replace("http://testserver", "") + "message-status", data={})
     assert response.status_code == 404
+
+
+async def test_changing_the_auth_token_keeps_the_callback_url_and_it_is_never_shown(
+    owner, api, database, installed, sim
+):
+    from server.plugins.testing import CONFIGURE
+
+    inst = installed["installation"]
+    assert inst["secretsSet"] == ["auth_token"]
+    version = inst["version"]
+    for token in ("f" * 32, AUTH_TOKEN):  # re-encrypted twice: a new token, then the right one again
+        variables = {"i": {"id": inst["id"], "version": version, "secrets": {"auth_token": token}}}
+        configured = (await owner.data(api, CONFIGURE, variables))["configurePlugin"]
+        assert configured["errors"] == [] and configured["installation"]["secretsSet"] == ["auth_token"]
+        assert configured["installation"]["version"] == version + 1
+        version += 1
+    await send(database, installed)
+    assert sim.last_request.form()["StatusCallback"] == installed["webhookUrl"] + "message-status"
+    stored = await row(installed)
+    assert installed["webhookUrl"] not in stored.secrets  # encrypted at rest, like the secrets

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -49,7 +51,7 @@ class TelephonyQueries:
         "Needs `accounts:read`; only accounts your role may see."
     )
     async def caller_lookup(
-        self, info: Info, phone: str = strawberry.argument(description="The caller's number, in any format.")
+        self, info: Info, phone: Annotated[str, strawberry.argument(description="The caller's number, in any format.")]
     ) -> CallerLookup:
         found = await service.caller_lookup(info.context.scope, phone)
         return CallerLookup(
