@@ -88,6 +88,8 @@ async def test_an_answered_call_from_an_unknown_number_pops_up_and_lands_on_a_le
     assert activity.data["duration_seconds"] == 95 and activity.data["wait_seconds"] == 7
     assert activity.data["recording_ref"] == call_id  # a reference, never an expiring link
     assert activity.occurred_at == datetime.fromtimestamp(sim.calls[call_id]["startTime"], UTC)
+    (ended,) = await events(org, "call.ended")  # the pop-up closes and links to the entry
+    assert (ended["account_id"], ended["activity_id"]) == (str(lead.id), str(activity.id))
 
 
 async def test_binotel_retries_create_nothing_twice(sim, http, installed):
@@ -232,6 +234,14 @@ async def test_click_to_call_errors_are_user_errors(tenant, api, installed, exte
     assert payload["callId"] is None
     (error,) = payload["errors"]
     assert (error["field"], error["code"]) == (field, code) and words in error["message"]
+
+
+async def test_click_to_call_through_another_organizations_installation_is_not_found(api, tenants, sim, installed):
+    other = await tenants.create(("owner",))
+    variables = {"i": {"installationId": installed["installation"]["id"], "phone": CUSTOMER, "extension": "901"}}
+    payload = (await other.owner.data(api, CLICK, variables))["clickToCall"]
+    assert payload["callId"] is None and payload["errors"][0]["code"] == "NOT_FOUND"
+    assert sim.requests == []
 
 
 async def test_click_to_call_with_bad_credentials_or_a_timeout_places_no_second_call(

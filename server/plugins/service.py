@@ -227,7 +227,12 @@ async def remember_webhook_url(settings, installation: PluginInstallation, url: 
     """Keep the URL just issued (encrypted, like the secrets) for the hooks that need it."""
     async with in_transaction():
         current = await PluginInstallation.select_for_update().get(id=installation.id)
-        secrets = _readable_secrets(settings, current)
+        try:
+            secrets = read_secrets(settings, current)
+        except crypto.SecretsUnreadable:
+            # Never overwrite secrets that merely do not decrypt now (OLD_SECRET_KEYS missing).
+            log.warning("plugin installation %s: secrets unreadable, webhook URL not kept", installation.id)
+            return
         encrypted = _encrypt_secrets(settings, current, secrets, url)
         await PluginInstallation.filter(id=installation.id).update(secrets=encrypted)
     installation.secrets = encrypted

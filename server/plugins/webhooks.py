@@ -418,6 +418,10 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
         },
         idempotency_key=_call_key(installation, event.call_id),
     )
+    # The call is over: a screen pop can close and show where it was logged.
+    await outbox.emit(
+        scope.organization_id, "call.ended", {**payload, "account_id": account.id, "activity_id": activity.id}
+    )
     return {
         "type": "call",
         "state": "ended",
