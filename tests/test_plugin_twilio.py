@@ -4,6 +4,9 @@ the simulator to the app's real ``/hooks/twilio/<token>/...`` route, signed as T
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+from pathlib import Path
 
 import httpx
 import pytest
@@ -262,3 +265,40 @@ async def test_changing_the_auth_token_keeps_the_callback_url_and_it_is_never_sh
     assert sim.last_request.form()["StatusCallback"] == installed["webhookUrl"] + "message-status"
     stored = await row(installed)
     assert installed["webhookUrl"] not in stored.secrets  # encrypted at rest, like the secrets
+
+
+@pytest.fixture(scope="module")
+def twilio_spec():
+    openapi_core = pytest.importorskip("openapi_core")
+    path = Path(
+        os.environ.get("TWILIO_OPENAPI_SPEC", "/work/shared/providers/specs/twilio_api_v2010_messages_calls.json")
+    )
+    if not path.exists():
+        pytest.skip(f"Twilio OpenAPI spec not found at {path} (set TWILIO_OPENAPI_SPEC)")
+    return openapi_core.OpenAPI.from_dict(json.loads(path.read_text()))
+
+
+async def test_the_plugins_requests_match_twilios_openapi_description(database, installed, sim, twilio_spec):
+    """What the plugin sends is a valid CreateMessage / FetchMessage / ListMessage request of Twilio's spec."""
+    datastructures = pytest.importorskip("werkzeug.datastructures")
+    from openapi_core.datatypes import RequestParameters
+
+    class Recorded:
+        host_url = "https://api.twilio.com"
+
+        def __init__(self, recorded):
+            self.path, self.method = recorded.path, recorded.method.lower()
+            self.body = recorded.body or None
+            self.content_type = recorded.headers.get("content-type", "").lower()
+            self.parameters = RequestParameters(
+                query=datastructures.ImmutableMultiDict(recorded.query.items()),
+                header=datastructures.Headers(list(recorded.headers.items())),
+                cookie=datastructures.ImmutableMultiDict(),
+            )
+
+    sent = await send(database, installed)
+    await call(database, installed, "crm_messaging_statuses", message_ids=[sent.provider_message_id])
+    await call(database, installed, "crm_test_connection")
+    assert [r.method for r in sim.requests] == ["POST", "GET", "GET"]
+    for recorded in sim.requests:
+        twilio_spec.validate_request(Recorded(recorded))
