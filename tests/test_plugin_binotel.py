@@ -154,6 +154,30 @@ async def test_the_ip_allow_list_keeps_out_anyone_but_binotel(tenant, api, sim, 
     assert await WebhookDelivery.filter(organization_id=org).count() == 0
 
 
+async def test_a_json_body_is_understood_too(http, installed):
+    org = await org_of(installed)
+    body = {
+        "requestType": "apiCallCompleted",
+        "callDetails": {
+            "generalCallID": 777001,
+            "companyID": int(COMPANY_ID),
+            "startTime": 1735725600,
+            "callType": 0,
+            "internalNumber": "902",
+            "externalNumber": "0501112233",
+            "employeeData": {"name": "Ігор Мельник"},
+            "waitsec": 3,
+            "billsec": 12,
+            "disposition": "ANSWER",
+        },
+    }
+    response = await http.post(installed["webhookUrl"], json=body)
+    assert response.status_code == 200 and response.json() == {"status": "success"}
+    (activity,) = await Activity.filter(organization_id=org, kind="call")
+    assert activity.subject == "Incoming call from +380501112233 (answered, 0:12)"
+    assert activity.data["employee"] == "Ігор Мельник" and activity.data["call_id"] == "777001"
+
+
 async def test_a_request_that_is_not_a_call_event_is_refused_without_effect(http, installed):
     org = await org_of(installed)
     response = await http.post(installed["webhookUrl"], data={"requestType": "apiCallCompleted"})

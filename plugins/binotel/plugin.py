@@ -260,8 +260,12 @@ def _call(data: dict, state: str) -> CallEvent:
 
 @hookimpl
 def crm_webhook(config, request: WebhookRequest):
-    items = request.form_items or list((request.json or {}).items() if isinstance(request.json, dict) else [])
-    form = nested_form([(str(k), str(v)) for k, v in items])
+    if request.form_items:
+        form = nested_form(request.form_items)
+    elif isinstance(request.json, dict):  # a JSON body (seen from some PBX proxies)
+        form = request.json
+    else:
+        form = {}
     request_type = form.get("requestType", "")
     details = form.get("callDetails") if isinstance(form.get("callDetails"), dict) else None
     data = details if request_type == "apiCallCompleted" and details else form
