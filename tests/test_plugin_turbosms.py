@@ -83,6 +83,12 @@ async def test_an_sms_is_sent_with_the_configured_sender(database, installed, si
     }
 
 
+async def test_a_national_number_is_sent_in_international_form(database, installed, sim):
+    sent = await send(database, installed, to="067 123 45 67")
+    assert sent.status == "queued"
+    assert sim.last_request.json()["recipients"] == ["380671234567"]
+
+
 async def test_viber_goes_out_as_turbosms_hybrid_with_sms_fallback(database, installed, sim):
     sent = await send(database, installed, channel="viber")
     body = sim.last_request.json()

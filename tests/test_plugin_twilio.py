@@ -302,3 +302,33 @@ async def test_the_plugins_requests_match_twilios_openapi_description(database, 
     assert [r.method for r in sim.requests] == ["POST", "GET", "GET"]
     for recorded in sim.requests:
         twilio_spec.validate_request(Recorded(recorded))
+
+
+@pytest.mark.parametrize(
+    ("root_path", "path"),
+    [("", "/hooks/twilio/tok123/message-status"), ("/crm", "/crm/hooks/twilio/tok123/message-status")],
+)
+def test_the_signed_url_is_rebuilt_from_public_url_whatever_the_proxy_forwards(root_path, path):
+    """A proxy that strips /crm, or one that keeps it with uvicorn --root-path /crm: either way
+    the URL checked is the one issued to Twilio, with the query string byte for byte."""
+    from starlette.requests import Request
+
+    from server.config import Settings
+    from server.plugins.webhooks import public_url
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "http",
+        "server": ("10.0.0.5", 8000),
+        "root_path": root_path,
+        "path": path,
+        "query_string": b"a=1&b=%2B380",
+        "headers": [(b"host", b"10.0.0.5:8000")],
+        "path_params": {"plugin": "twilio", "token": "tok123", "path": "message-status"},
+    }
+    settings = Settings(public_url="https://example.com/crm")
+    assert (
+        public_url(Request(scope), settings)
+        == "https://example.com/crm/hooks/twilio/tok123/message-status?a=1&b=%2B380"
+    )

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
+import phonenumbers
 
 from server.plugins.hookspecs import hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
@@ -254,8 +255,13 @@ async def crm_test_connection(config, secrets):
 
 
 def _recipient(phone: str) -> str:
-    """TurboSMS takes international numbers without the plus: 380671234567."""
-    return phone.strip().lstrip("+").replace(" ", "")
+    """TurboSMS takes international numbers without the plus: 380671234567. The CRM passes
+    E.164; a national Ukrainian number (067...) is accepted too."""
+    try:
+        parsed = phonenumbers.parse(phone, "UA")
+    except phonenumbers.NumberParseException:
+        return phone.strip().lstrip("+").replace(" ", "")  # TurboSMS answers 305 INVALID_PHONE
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
 
 
 def _send_body(config: dict, message: OutgoingMessage) -> tuple[dict, str]:
