@@ -332,3 +332,25 @@ def test_the_signed_url_is_rebuilt_from_public_url_whatever_the_proxy_forwards(r
         public_url(Request(scope), settings)
         == "https://example.com/crm/hooks/twilio/tok123/message-status?a=1&b=%2B380"
     )
+
+
+def test_json_callbacks_are_verified_by_the_signed_url_and_the_body_hash():
+    """Twilio's JSON-body variant: the URL carries bodySHA256 and only the URL is signed."""
+    import hashlib
+
+    from server.plugins.types import WebhookRejected, WebhookRequest
+
+    body = b'{"MessageSid": "SM1", "MessageStatus": "delivered"}'
+    url = "https://crm.example.com/hooks/twilio/tok/message-status?bodySHA256=" + hashlib.sha256(body).hexdigest()
+
+    def request(content: bytes, signature: str) -> WebhookRequest:
+        return WebhookRequest(
+            "POST", url, "message-status", {"x-twilio-signature": signature}, {}, content, json=json.loads(content)
+        )
+
+    good = compute_signature(url, [], AUTH_TOKEN)
+    twilio.verify(request(body, good), AUTH_TOKEN)  # accepted
+    with pytest.raises(WebhookRejected, match="bodySHA256"):
+        twilio.verify(request(body.replace(b"delivered", b"failed"), good), AUTH_TOKEN)
+    with pytest.raises(WebhookRejected, match="does not match"):
+        twilio.verify(request(body, compute_signature(url, [], "another-token")), AUTH_TOKEN)
