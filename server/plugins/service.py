@@ -472,12 +472,14 @@ async def call(
     plugin = manager.get(installation.plugin)
     if plugin is None:
         raise PluginError(f"The {installation.plugin} plugin is not installed on this server.")
+    secrets = _decrypt_all(settings, installation)
+    url = str(secrets.pop(WEBHOOK_URL_KEY, None) or "")
     return await manager.call(
         installation.plugin,
         hook,
-        installation=installation_info(installation, stored_webhook_url(settings, installation)),
+        installation=installation_info(installation, url),
         config=effective_config(plugin, installation.config),
-        secrets=read_secrets(settings, installation),
+        secrets=secrets,
         **kwargs,
     )
 
