@@ -28,6 +28,7 @@ from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
+from server.telephony.schema import TelephonyMutations, TelephonyQueries
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
 
 
@@ -81,6 +82,7 @@ Query = merge_types(
         AuditQueries,
         PluginQueries,
         MarketplaceQueries,
+        TelephonyQueries,
     ),
 )
 Mutation = merge_types(
@@ -96,6 +98,7 @@ Mutation = merge_types(
         ActivityMutations,
         PluginMutations,
         MarketplaceMutations,
+        TelephonyMutations,
     ),
 )
 

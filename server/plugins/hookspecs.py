@@ -127,8 +127,9 @@ def crm_test_connection(installation: Installation, config: dict, secrets: dict)
 
 @_spec
 def crm_webhook_url_issued(installation: Installation, config: dict, secrets: dict, url: str) -> str | None:
-    """A webhook URL was issued for the installation (on install and on rotation). This is
-    the only moment the CRM knows the full URL: it stores a hash of its token only.
+    """A webhook URL was issued for the installation (on install and on rotation). The CRM
+    finds webhooks by a hash of the token; it keeps the URL itself only encrypted with the
+    secrets, for hooks that pass it to the provider (``installation.webhook_url``).
 
     Register it with the provider if the provider has an API for that (Telegram
     ``setWebhook``, Viber ``set_webhook``) and return a short note for the admin, or return

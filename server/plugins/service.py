@@ -183,18 +183,59 @@ async def get_installation(scope: Scope, installation_id: UUID) -> PluginInstall
     return await scope.queryset(PluginInstallation).get_or_none(id=installation_id)
 
 
-def installation_info(installation: PluginInstallation) -> Installation:
+def installation_info(installation: PluginInstallation, webhook_url: str = "") -> Installation:
     return Installation(
         id=str(installation.id),
         organization_id=str(installation.organization_id),  # type: ignore[attr-defined]
         plugin=installation.plugin,
         label=installation.label,
+        webhook_url=webhook_url,
     )
+
+
+# The installation's current webhook URL travels inside the encrypted secrets blob under this
+# key (it carries the webhook token, a credential): plugins that must hand it to the provider
+# with each request (Twilio's StatusCallback) get it as ``installation.webhook_url``.
+WEBHOOK_URL_KEY = "__webhook_url__"
+
+
+def _decrypt_all(settings, installation: PluginInstallation) -> dict:
+    return crypto.decrypt(settings, str(installation.id), installation.secrets)
 
 
 def read_secrets(settings, installation: PluginInstallation) -> dict:
     """The decrypted secrets, for a hook call only: never return, log or store them."""
-    return crypto.decrypt(settings, str(installation.id), installation.secrets)
+    found = _decrypt_all(settings, installation)
+    found.pop(WEBHOOK_URL_KEY, None)
+    return found
+
+
+def stored_webhook_url(settings, installation: PluginInstallation) -> str:
+    """The webhook URL issued last (known to the server only since it started keeping it)."""
+    try:
+        return str(_decrypt_all(settings, installation).get(WEBHOOK_URL_KEY) or "")
+    except crypto.SecretsUnreadable:
+        return ""
+
+
+def _encrypt_secrets(settings, installation: PluginInstallation, secrets: dict, webhook_url: str = "") -> str:
+    blob = {**secrets, WEBHOOK_URL_KEY: webhook_url} if webhook_url else dict(secrets)
+    return crypto.encrypt(settings, str(installation.id), blob)
+
+
+async def remember_webhook_url(settings, installation: PluginInstallation, url: str) -> None:
+    """Keep the URL just issued (encrypted, like the secrets) for the hooks that need it."""
+    async with in_transaction():
+        current = await PluginInstallation.select_for_update().get(id=installation.id)
+        try:
+            secrets = read_secrets(settings, current)
+        except crypto.SecretsUnreadable:
+            # Never overwrite secrets that merely do not decrypt now (OLD_SECRET_KEYS missing).
+            log.warning("plugin installation %s: secrets unreadable, webhook URL not kept", installation.id)
+            return
+        encrypted = _encrypt_secrets(settings, current, secrets, url)
+        await PluginInstallation.filter(id=installation.id).update(secrets=encrypted)
+    installation.secrets = encrypted
 
 
 # -- writes --------------------------------------------------------------------------------
@@ -344,7 +385,9 @@ async def configure_plugin(
         if config_changed:
             values["config"] = new_config
         if secrets_changed:
-            values["secrets"] = crypto.encrypt(settings, str(installation.id), new_secrets)
+            values["secrets"] = _encrypt_secrets(
+                settings, installation, new_secrets, stored_webhook_url(settings, installation)
+            )
             values["secret_fields"] = sorted(new_secrets)
         if allowed_ips is not None:
             ips = clean_allowed_ips(allowed_ips)
@@ -433,12 +476,14 @@ async def call(
     plugin = manager.get(installation.plugin)
     if plugin is None:
         raise PluginError(f"The {installation.plugin} plugin is not installed on this server.")
+    secrets = _decrypt_all(settings, installation)
+    url = str(secrets.pop(WEBHOOK_URL_KEY, None) or "")
     return await manager.call(
         installation.plugin,
         hook,
-        installation=installation_info(installation),
+        installation=installation_info(installation, url),
         config=effective_config(plugin, installation.config),
-        secrets=read_secrets(settings, installation),
+        secrets=secrets,
         **kwargs,
     )
 
@@ -475,6 +520,7 @@ async def announce_webhook_url(
     """Tell the plugin its new webhook URL (after the token was issued and committed). Returns
     the plugin's note for the admin; a failure is a note too: the URL is valid anyway."""
     manager = _manager(manager)
+    await remember_webhook_url(settings, installation, url)
     if not installation.enabled or not manager.implements(installation.plugin, "crm_webhook_url_issued"):
         return None
     try:

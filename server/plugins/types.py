@@ -75,13 +75,17 @@ class ConfigField:
 class Installation:
     """The installation a hook is called for: which organization, which plugin.
 
-    ``webhook_url`` is only known at the moment a token is issued (see
-    ``crm_webhook_url_issued``); the CRM keeps just a hash of the token afterwards."""
+    ``webhook_url`` is the installation's current webhook URL (``<base>/hooks/<plugin>/<token>/``),
+    for providers that take a callback URL with each request (Twilio's ``StatusCallback``).
+    The CRM looks webhooks up by the token's hash and keeps the URL itself encrypted with the
+    secrets; it is empty for installations whose URL was issued before it was kept (rotate the
+    token to fill it). Treat it as a secret: never log it."""
 
     id: str
     organization_id: str
     plugin: str
     label: str = ""
+    webhook_url: str = ""
 
 
 @dataclass(frozen=True)

@@ -143,13 +143,23 @@ async def _read_body(request: Request) -> bytes:
 
 
 def public_url(request: Request, settings: Settings) -> str:
-    """The URL as the provider called it. Behind a proxy that rewrites the host, set
-    PUBLIC_URL (``https://crm.example.com``) so signatures over the URL (Twilio) verify."""
+    """The URL as the provider called it: what Twilio signs.
+
+    With PUBLIC_URL (``settings.public_url``, ``https://crm.example.com`` or with a path prefix
+    ``https://example.com/crm``) it is rebuilt exactly as the webhook URL was issued
+    (``service.webhook_url``): the base, ``/hooks/<plugin>/<token>/``, the path the provider
+    added, and the query string byte for byte. Without it, the URL the server was reached at
+    (behind a proxy, run uvicorn with ``--proxy-headers`` so scheme and host are the public ones)."""
     base = settings.public_url
     if not base:
         return str(request.url)
-    query = request.url.query
-    return base.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+    params = request.path_params
+    if "plugin" in params and "token" in params:
+        url = service.webhook_url(base, params["plugin"], params["token"]) + params.get("path", "")
+    else:
+        url = base.rstrip("/") + request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return url + (f"?{query}" if query else "")
 
 
 def webhook_request(request: Request, body: bytes, path: str, settings: Settings) -> WebhookRequest:
@@ -396,6 +406,10 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
             "occurred_at": _aware(event.started_at) or datetime.now(UTC),
         },
         idempotency_key=_call_key(installation, event.call_id),
+    )
+    # The call is over: a screen pop can close and show where it was logged.
+    await outbox.emit(
+        scope.organization_id, "call.ended", {**payload, "account_id": account.id, "activity_id": activity.id}
     )
     return {
         "type": "call",

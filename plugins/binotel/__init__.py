@@ -1,0 +1,1 @@
+"""Binotel cloud PBX: call events to the timeline, click-to-call."""

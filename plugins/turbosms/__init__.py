@@ -1,0 +1,1 @@
+"""TurboSMS (turbosms.ua): SMS and Viber with SMS fallback, delivery statuses by polling."""

@@ -1,0 +1,1 @@
+"""Twilio Programmable Messaging: SMS with delivery status callbacks."""

@@ -1,0 +1,110 @@
+"""GraphQL for the "who is calling" pop-up and click-to-call."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from server.accounts.schema import AccountType, ContactType
+from server.activities.schema import ActivityType
+from server.graphql import ids
+from server.graphql.errors import UserError, run_mutation
+from server.telephony import service
+
+
+@strawberry.type(description="One account with the caller's number, with what a call pop-up shows.")
+class CallerMatch:
+    account: AccountType = strawberry.field(description="The account whose phones include the number.")
+    primary_contact: ContactType | None = strawberry.field(
+        description="The account's contact with this number, else its first contact; null without contacts."
+    )
+    open_orders: int | None = strawberry.field(
+        description="Orders not completed or cancelled; null when your role does not work with orders."
+    )
+    open_deals: int | None = strawberry.field(
+        description="Deals not won or lost yet; null when your role does not work with deals."
+    )
+    open_tickets: int | None = strawberry.field(
+        description="Tickets new, open or pending; null when your role does not work with tickets."
+    )
+    last_activity: ActivityType | None = strawberry.field(
+        description="The latest timeline item (open tasks left out); null without any or without access."
+    )
+
+
+@strawberry.type(description="Who is calling: the accounts with a phone number, for a screen pop.")
+class CallerLookup:
+    phone: str = strawberry.field(description="The number, normalized to E.164.")
+    matches: list[CallerMatch] = strawberry.field(
+        description="Accounts you may see with this number, oldest first (at most 5); empty for an unknown "
+        "number (a call from it will create a lead account when it ends)."
+    )
+
+
+@strawberry.type
+class TelephonyQueries:
+    @strawberry.field(
+        description="Who is calling: the accounts with this phone number (any format, e.g. from a "
+        "`call.ringing` event), their primary contact, open orders, deals and tickets and the last activity. "
+        "Needs `accounts:read`; only accounts your role may see."
+    )
+    async def caller_lookup(
+        self, info: Info, phone: Annotated[str, strawberry.argument(description="The caller's number, in any format.")]
+    ) -> CallerLookup:
+        found = await service.caller_lookup(info.context.scope, phone)
+        return CallerLookup(
+            phone=found.phone,
+            matches=[
+                CallerMatch(
+                    account=m.account,  # type: ignore[arg-type]
+                    primary_contact=m.primary_contact,  # type: ignore[arg-type]
+                    open_orders=m.open_orders,
+                    open_deals=m.open_deals,
+                    open_tickets=m.open_tickets,
+                    last_activity=m.last_activity,  # type: ignore[arg-type]
+                )
+                for m in found.matches
+            ],
+        )
+
+
+@strawberry.input(description="Ring an employee's phone, then dial a customer.")
+class ClickToCallInput:
+    installation_id: strawberry.ID = strawberry.field(
+        description="The telephony plugin installation (e.g. Binotel) that places the call."
+    )
+    phone: str = strawberry.field(description="The number to dial, any format (stored and sent as E.164).")
+    extension: str = strawberry.field(
+        description="The employee's internal number at the PBX (e.g. 901): this phone rings first."
+    )
+
+
+@strawberry.type
+class ClickToCallPayload:
+    call_id: str | None = strawberry.field(
+        default=None,
+        description="The provider's call id; the call's events and its timeline entry arrive through the webhook.",
+    )
+    errors: list[UserError] = strawberry.field(
+        description="Why the call was not placed: invalid number, unknown installation, the PBX refused "
+        "(PROVIDER_ERROR with the provider's reason)."
+    )
+
+
+@strawberry.type
+class TelephonyMutations:
+    @strawberry.mutation(
+        description="Click-to-call: the PBX rings the employee's extension, then dials the number. "
+        "Needs `activities:write`. Not idempotent: each call places a new phone call."
+    )
+    async def click_to_call(self, info: Info, input: ClickToCallInput) -> ClickToCallPayload:
+        ctx = info.context
+
+        async def act():
+            pk = ids.decode(input.installation_id, "PluginInstallation", "installationId")[1]
+            call_id = await service.click_to_call(ctx.scope, ctx.settings, pk, input.phone, input.extension)
+            return {"call_id": call_id}
+
+        return await run_mutation(ClickToCallPayload, act)
