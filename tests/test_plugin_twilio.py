@@ -290,8 +290,8 @@ def twilio_spec():
 
 async def test_the_plugins_requests_match_twilios_openapi_description(database, installed, sim, twilio_spec):
     """What the plugin sends is a valid CreateMessage / FetchMessage / ListMessage request of Twilio's spec."""
-    from werkzeug import datastructures
     from openapi_core.datatypes import RequestParameters
+    from werkzeug import datastructures
 
     class Recorded:
         host_url = "https://api.twilio.com"
