@@ -455,7 +455,7 @@ async def test_one_bad_order_does_not_stop_the_batch(api, shop, sim, database, m
 
 
 async def test_track_in_batches_of_100(api, shop, sim, database):
-    order, first = await shipped(shop.owner, api, sim)
+    _order, first = await shipped(shop.owner, api, sim)
     row = await Shipment.get(organization_id=shop.org.id, waybill_number=first["waybillNumber"])
     # 149 more open shipments of the same installation (made at the carrier outside the form).
     numbers = [sim.add_waybill(status_code="5").number for _ in range(149)]
