@@ -264,6 +264,25 @@ async def test_a_waybill_the_crm_cannot_record_is_cancelled(api, shop, sim, monk
     assert sent["methodProperties"]["RecipientsPhone"] == "380671112233"
 
 
+async def test_when_even_the_cancel_fails_the_error_names_the_waybill(api, shop, sim, monkeypatch):
+    order = await new_order(shop.owner, api)
+    real_emit = service.outbox.emit
+
+    async def broken_emit(organization_id, topic, payload):
+        if topic == "shipment.created":
+            sim.fail(10, status=500)  # and Nova Poshta goes down right after making the waybill
+            raise RuntimeError("database went away")
+        return await real_emit(organization_id, topic, payload)
+
+    monkeypatch.setattr(service.outbox, "emit", broken_emit)
+    body = await shop.owner.data(api, CREATE, {"i": {"orderId": order["id"], "city": "Львів"}})
+    [error] = body["createShipment"]["errors"]
+    [number] = [w.number for w in sim.waybills.values() if w.status_code == "1"]
+    assert error["code"] == "PROVIDER_ERROR"
+    assert error["message"].startswith(f"Waybill {number} was created at the carrier but could not be saved")
+    assert await Shipment.filter(organization_id=shop.org.id).count() == 0
+
+
 # -- cancelling --------------------------------------------------------------------------------
 
 

@@ -339,7 +339,7 @@ async def _undo(settings, installation, waybill_number: str, cause: Exception | 
             installation.plugin,
             getattr(cancel_error, "message", type(cancel_error).__name__),
         )
-        if cause is not None and not isinstance(cause, UserInputError):
+        if cause is not None:
             raise UserInputError(
                 ErrorCode.PROVIDER_ERROR,
                 f"Waybill {waybill_number} was created at the carrier but could not be saved, and cancelling it "
