@@ -525,3 +525,23 @@ async def test_periodic_job_tracks_every_organization(api, tenants, shop, sim, d
     await job({"settings": database})
     assert (await read_order(shop.owner, api, mine_order["id"]))["status"]["code"] == "delivered"
     assert (await read_order(other.owner, api, theirs_order["id"]))["status"]["code"] == "arrived"
+
+
+async def test_concurrent_creates_leave_one_waybill(api, shop, sim):
+    """Two clicks at once, no idempotency key: one shipment; the other waybill is cancelled."""
+    import asyncio
+
+    order = await new_order(shop.owner, api)
+    city = (await shop.owner.data(api, CITIES, {"q": "Льв"}))["deliveryCities"][0]
+    variables = {"i": {"orderId": order["id"], "cityRef": city["ref"]}}
+    first, second = await asyncio.gather(
+        shop.owner.data(api, CREATE, variables), shop.owner.data(api, CREATE, variables)
+    )
+    outcomes = [first["createShipment"], second["createShipment"]]
+    made = [o["shipment"]["waybillNumber"] for o in outcomes if o["shipment"]]
+    refused = [e["code"] for o in outcomes for e in o["errors"]]
+    assert len(made) == 1 and refused == ["CONFLICT"]
+    assert await Shipment.filter(organization_id=shop.org.id).count() == 1
+    statuses = {w.number: w.status_code for w in sim.waybills.values() if w.number.startswith("2045")}
+    assert statuses[made[0]] == "1"
+    assert sorted(statuses.values()) in (["1"], ["1", "2"])  # a second waybill, if made, was deleted

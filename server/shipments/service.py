@@ -278,6 +278,10 @@ async def create_shipment(
 
     async def create() -> Shipment:
         current = await scope.get(Order, order.id, "write", field="orderId", for_update=True)
+        # Checked again under the order's row lock: of two concurrent requests without an
+        # idempotency key, the second finds the first's shipment and its waybill is cancelled.
+        if await Shipment.filter(order_id=current.id, closed=False).exists():
+            raise UserInputError(ErrorCode.CONFLICT, "The order got another waybill meanwhile.", "orderId")
         shipment = await Shipment.create(
             id=uuid.uuid4(),
             organization_id=scope.organization_id,
