@@ -545,3 +545,24 @@ async def test_concurrent_creates_leave_one_waybill(api, shop, sim):
     statuses = {w.number: w.status_code for w in sim.waybills.values() if w.number.startswith("2045")}
     assert statuses[made[0]] == "1"
     assert sorted(statuses.values()) in (["1"], ["1", "2"])  # a second waybill, if made, was deleted
+
+
+async def test_two_workers_tracking_at_once_record_each_change_once(api, shop, sim, database):
+    import asyncio
+
+    pairs = [await shipped(shop.owner, api, sim) for _ in range(3)]
+    for _, shipment in pairs:
+        sim.set_status(shipment["waybillNumber"], "9")
+    await asyncio.gather(
+        service.track_organization(database, shop.org.id), service.track_organization(database, shop.org.id)
+    )
+    assert len(await events(shop.org, "shipment.status_changed")) == 3
+    for order, _ in pairs:
+        assert await history(shop.owner, api, order) == [
+            "new",
+            "processing",
+            "picking",
+            "packed",
+            "shipped",
+            "delivered",
+        ]

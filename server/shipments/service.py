@@ -521,13 +521,13 @@ async def _apply_rule(scope: Scope, shipment: Shipment, target: str, reason: str
     return True
 
 
-async def _record_status(shipment: Shipment, status: TrackingStatus, now: datetime) -> bool:
-    """Store what the carrier said; True if the status changed (and this worker stored it)."""
+async def _record_status(shipment: Shipment, status: TrackingStatus, now: datetime) -> str:
+    """Store what the carrier said: ``changed``, ``same``, or ``lost`` when another worker
+    changed the shipment meanwhile (it then also applies the rule)."""
     delivery_status = status.status if status.status in DELIVERY_STATUSES else "unknown"
     if status.provider_status == shipment.carrier_status and delivery_status == shipment.status:
         await Shipment.filter(id=shipment.id).update(last_tracked_at=now, tracking_error=None)
-        return False
-    closed = delivery_status in CLOSED_STATUSES  # stored once its order rule is applied
+        return "same"
     async with in_transaction():
         # Conditional on the version read: of two workers tracking at once, one records it.
         updated = await Shipment.filter(id=shipment.id, version=shipment.version).update(
@@ -540,7 +540,7 @@ async def _record_status(shipment: Shipment, status: TrackingStatus, now: dateti
             version=shipment.version + 1,
         )
         if not updated:
-            return False
+            return "lost"
         await outbox.emit(
             shipment.organization_id,  # type: ignore[attr-defined]
             "shipment.status_changed",
@@ -550,12 +550,12 @@ async def _record_status(shipment: Shipment, status: TrackingStatus, now: dateti
                 to_status=delivery_status,
                 carrier_status=status.provider_status,
                 description=status.description,
-                closed=closed,
+                final=delivery_status in CLOSED_STATUSES,
             ),
         )
     shipment.carrier_status, shipment.status = status.provider_status, delivery_status
     shipment.version += 1
-    return True
+    return "changed"
 
 
 async def _track_installation(
@@ -599,8 +599,10 @@ async def _track_installation(
                 continue
             report.tracked += 1
             try:
-                if await _record_status(shipment, status, now):
-                    report.changed += 1
+                outcome = await _record_status(shipment, status, now)
+                if outcome == "lost":
+                    continue
+                report.changed += int(outcome == "changed")
                 if shipment.carrier_status is None or shipment.rule_applied_for == shipment.carrier_status:
                     continue
                 target = target_status(overrides, shipment.carrier_status, shipment.status)
