@@ -174,8 +174,12 @@ async def test_logistics_creates_a_waybill_for_an_order(api, shop, sim):
     assert await AuditEntry.filter(organization_id=shop.org.id, action="shipment.create").count() == 1
 
     # The same idempotency key again: the first shipment, no second waybill at Nova Poshta.
-    again = await ship(shop.logistics, api, order, weightKg="1.5", idempotencyKey="ship-1")
+    again = await ship(shop.logistics, api, order, weightKg="1.5", description="Книги", idempotencyKey="ship-1")
     assert again["shipment"]["id"] == shipment["id"]
+    assert len(saves(sim)) == 1
+    # The key reused for other input is a client bug, refused before calling Nova Poshta.
+    reused = await ship(shop.logistics, api, order, weightKg="3", idempotencyKey="ship-1")
+    assert [(e["field"], e["code"]) for e in reused["errors"]] == [("idempotencyKey", "IDEMPOTENCY_MISMATCH")]
     assert len(saves(sim)) == 1
     # Without the key, a second waybill for an order with an open one is refused.
     second = await ship(shop.logistics, api, order)

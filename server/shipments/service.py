@@ -256,7 +256,8 @@ async def create_shipment(
     """Create a waybill at the carrier for the order and record it (see the module docstring)."""
     _can_edit_delivery(scope)
     key = idempotency.check_key(idempotency_key)
-    first = await idempotency.find(scope.organization_id, "createShipment", key)
+    given = {"order_id": order_id, **data}  # the same key with other input is IDEMPOTENCY_MISMATCH
+    first = await idempotency.find(scope.organization_id, "createShipment", key, given)
     if first is not None:
         return await scope.get(Shipment, first)
     order = await scope.get(Order, order_id, "write", field="orderId")
@@ -318,7 +319,7 @@ async def create_shipment(
 
     try:
         shipment = await idempotency.create_once(
-            scope.organization_id, "createShipment", key, create, lambda pk: scope.get(Shipment, pk)
+            scope.organization_id, "createShipment", key, create, lambda pk: scope.get(Shipment, pk), given
         )
     except Exception as exc:
         await _undo(settings, installation, made.waybill_number, exc, manager)
