@@ -22,6 +22,7 @@ MODEL_MODULES = [
     "server.audit.models",
     "server.plugins.models",
     "server.marketplace.models",
+    "server.shipments.models",
 ]
 
 

@@ -209,10 +209,12 @@ async def main():
     try:
         from server.auth.models import Membership
         from server.auth.service import login
+        from server.auth.throttle import LoginThrottle
         from server.core.errors import UserInputError
-        token = await login(sys.argv[1], sys.argv[2], 1)
+        throttle = LoginThrottle.from_settings(Settings())
+        token = await login(sys.argv[1], sys.argv[2], 1, throttle, "127.0.0.1")
         try:
-            await login(sys.argv[1], "wrong password", 1)
+            await login(sys.argv[1], "wrong password", 1, throttle, "127.0.0.1")
             wrong = "accepted"
         except UserInputError:
             wrong = "refused"

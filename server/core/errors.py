@@ -20,7 +20,7 @@ class ErrorCode(Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     IDEMPOTENCY_MISMATCH = "IDEMPOTENCY_MISMATCH"
     RATE_LIMITED = "RATE_LIMITED"
-    PROVIDER_ERROR = "PROVIDER_ERROR"
+    PROVIDER_ERROR = "PROVIDER_ERROR"  # a plugin's provider refused or failed (message says why)
 
 
 class UserInputError(Exception):

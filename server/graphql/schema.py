@@ -28,6 +28,7 @@ from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
+from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.telephony.schema import TelephonyMutations, TelephonyQueries
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
 
@@ -40,12 +41,14 @@ def _node_models() -> dict[str, type]:
     from server.marketplace.models import MarketplacePush
     from server.orders.models import Order, OrderStatus
     from server.plugins.models import PluginInstallation
+    from server.shipments.models import Shipment
     from server.tickets.models import Ticket
 
     models = (
         *(Account, Contact, Deal, Pipeline, Stage, Order, OrderStatus, Ticket, Activity, Membership, Team),
         PluginInstallation,
         MarketplacePush,
+        Shipment,
     )
     return {m.__name__: m for m in models}
 
@@ -83,6 +86,7 @@ Query = merge_types(
         PluginQueries,
         MarketplaceQueries,
         TelephonyQueries,
+        ShipmentQueries,
     ),
 )
 Mutation = merge_types(
@@ -99,6 +103,7 @@ Mutation = merge_types(
         PluginMutations,
         MarketplaceMutations,
         TelephonyMutations,
+        ShipmentMutations,
     ),
 )
 

@@ -38,8 +38,10 @@ from server.orders.models import (
 
 if TYPE_CHECKING:
     from server.accounts.schema import AccountType
+    from server.shipments.schema import ShipmentType
 
 LazyAccountType = Annotated["AccountType", strawberry.lazy("server.accounts.schema")]
+LazyShipmentType = Annotated["ShipmentType", strawberry.lazy("server.shipments.schema")]
 
 
 @strawberry.enum(description="What a status means, whatever the organization calls it.")
@@ -195,6 +197,12 @@ class OrderType(Node):
         from server.auth.schema import load_member
 
         return await load_member(info.context, self.manager_id) if self.manager_id else None  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Carrier waybills made for this order (see createShipment), oldest first.")
+    async def shipments(self, info: Info) -> list[LazyShipmentType]:
+        from server.shipments.models import Shipment
+
+        return await load_children(info.context, Shipment, "order_id", self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Every status the order went through, oldest first.")
     async def status_history(self, info: Info) -> list[OrderStatusChangeType]:

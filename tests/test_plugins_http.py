@@ -1,0 +1,148 @@
+"""server/plugins/http.py against a real loopback HTTP server: Retry-After (seconds and
+HTTP-date) honoured, 5xx retried then a retryable PluginError, other 4xx returned at once,
+non-idempotent calls sent once, timeouts."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import httpx
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from plugins.simulators.base import SimulatorServer
+from server.plugins.http import ProviderClient, retry_after_seconds
+from server.plugins.types import PluginError
+
+
+class ScriptedServer(SimulatorServer):
+    """Answers each request with the next scripted (status, headers, body), then 200 "ok"."""
+
+    name = "scripted"
+
+    def seed(self) -> None:
+        with self.lock:
+            self.script: list[tuple[int, dict, str]] = []
+
+    def answer(self, *answers: tuple[int, dict, str]) -> None:
+        with self.lock:
+            self.script.extend(answers)
+
+    def routes(self) -> list[Route]:
+        async def any_path(request: Request) -> Response:
+            with self.lock:
+                status, headers, body = self.script.pop(0) if self.script else (200, {}, "ok")
+            return Response(body, status_code=status, headers=headers)
+
+        return [Route("/{path:path}", any_path, methods=["GET", "POST"])]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ScriptedServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def srv(server):
+    server.reset()
+    return server
+
+
+def client(srv, **kw) -> ProviderClient:
+    kw.setdefault("initial_wait", 0.01)  # backoff alone would retry almost at once
+    return ProviderClient("Acme", base_url=srv.url, **kw)
+
+
+async def test_retry_after_seconds_is_honoured(srv):
+    srv.answer((429, {"Retry-After": "2"}, "slow down"))
+    async with client(srv) as c:
+        response = await c.request("GET", "/things")
+    assert (response.status_code, response.text) == (200, "ok")
+    first, second = srv.requests
+    assert (first.status, second.status) == (429, 200)
+    assert second.at - first.at >= 1.9
+
+
+async def test_retry_after_http_date_is_honoured(srv):
+    when = email.utils.formatdate(time.time() + 3, usegmt=True)  # whole seconds: waits 2 to 3 s
+    srv.answer((503, {"Retry-After": when}, "maintenance"))
+    async with client(srv) as c:
+        response = await c.request("POST", "/things", json={"a": 1})
+    assert response.status_code == 200
+    first, second = srv.requests
+    assert second.at - first.at >= 1.5
+    assert second.json() == {"a": 1}  # the same request again
+
+
+def test_retry_after_parsing():
+    def parsed(value: str | None) -> float | None:
+        headers = {"Retry-After": value} if value is not None else {}
+        return retry_after_seconds(httpx.Response(429, headers=headers))
+
+    assert parsed("7") == 7.0
+    assert parsed(None) is None and parsed("soon") is None
+    assert parsed("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: no wait
+    assert 55 <= parsed(email.utils.formatdate(time.time() + 60, usegmt=True)) <= 60
+
+
+async def test_5xx_exhausted_is_a_retryable_plugin_error(srv):
+    srv.answer(*[(502, {}, "<html>bad gateway</html>")] * 3)
+    async with client(srv, attempts=3) as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("GET", "/things")
+    assert exc.value.retryable and exc.value.code == "PROVIDER_UNAVAILABLE"
+    assert exc.value.message == "Acme answered 502 3 times; try again later."
+    assert [r.status for r in srv.requests] == [502, 502, 502]
+
+
+async def test_429_exhausted_says_rate_limited(srv):
+    srv.answer(*[(429, {"Retry-After": "0"}, "")] * 2)
+    async with client(srv, attempts=2) as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("GET", "/things")
+    assert exc.value.code == "RATE_LIMITED" and "rate limiting us (429) twice" in exc.value.message
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 422])
+async def test_other_4xx_are_returned_not_retried(srv, status):
+    srv.answer((status, {"Content-Type": "application/json"}, '{"error": "nope"}'))
+    async with client(srv) as c:
+        response = await c.request("GET", "/things")
+    assert response.status_code == status and response.json() == {"error": "nope"}
+    assert len(srv.requests) == 1
+
+
+async def test_retry_false_sends_once(srv):
+    srv.answer((503, {}, "down"))
+    async with client(srv) as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("POST", "/create", retry=False)
+    assert exc.value.message == "Acme answered 503 once; try again later."
+    assert len(srv.requests) == 1
+
+
+async def test_timeout_then_success(srv):
+    srv.delay(2, count=1)
+    async with client(srv, timeout=0.3) as c:
+        response = await c.request("GET", "/things")
+    assert response.status_code == 200
+    assert len(srv.requests) == 2  # the slow one (still answered by the server later) and the retry
+
+
+async def test_timeouts_exhausted(srv):
+    srv.delay(2, count=2)
+    async with client(srv, timeout=0.3, attempts=2) as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("GET", "/things")
+    assert exc.value.code == "PROVIDER_TIMEOUT" and exc.value.retryable
+
+
+async def test_unreachable(srv):
+    async with ProviderClient("Acme", base_url="http://127.0.0.1:9", attempts=2, initial_wait=0.01) as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("GET", "/things")
+    assert exc.value.code == "PROVIDER_UNREACHABLE" and "cannot be reached" in exc.value.message
