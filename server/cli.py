@@ -129,10 +129,14 @@ def serve(
     from server.app import create_app
 
     settings = Settings()
+    simulators = {}
     if demo:
+        from server.demo.integrations import start_simulators
+
         path = Path.cwd() / DEMO_DB_FILE
         settings = Settings(database_url=f"sqlite://{path}", redis_url=None, demo=True)
-        result = run_db(settings, lambda: _prepare_demo(settings))
+        simulators = start_simulators()
+        result = run_db(settings, lambda: _prepare_demo(settings, simulators))
         _print_demo_banner(result, host, port, path)
     else:
         out.print(f"Database: {display_url(settings.database_url)}")
@@ -145,7 +149,11 @@ def serve(
             )
         out.print(f"GraphQL:  {_base_url(host, port)}/graphql")
     sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    finally:
+        for sim in simulators.values():
+            sim.stop()
 
 
 async def _pending_migrations(settings: Settings) -> list[str]:
@@ -158,12 +166,16 @@ async def _pending_migrations(settings: Settings) -> list[str]:
     return [step.migration.name for step in await executor.plan() if not step.backward]
 
 
-async def _prepare_demo(settings: Settings):
+async def _prepare_demo(settings: Settings, simulators: dict):
     from server.db import migrate
-    from server.demo import seed_demo
+    from server.demo import DEMO_SLUG, seed_demo
+    from server.demo.integrations import connect_demo_integrations
+    from server.demo.seed import demo_email
 
     await migrate(settings)
-    return await seed_demo(postgres=settings.is_postgres)
+    result = await seed_demo(postgres=settings.is_postgres)
+    result.integrations = await connect_demo_integrations(settings, simulators, demo_email("owner"), DEMO_SLUG)
+    return result
 
 
 def _base_url(host: str, port: int) -> str:
@@ -194,6 +206,13 @@ def _print_demo_banner(result, host: str, port: int, path: Path) -> None:
     for role, email, name in result.logins:
         table.add_row(role, email, name)
     out.print(table)
+    sims = Table(title="Provider simulators (test accounts, nothing real is called)", title_justify="left")
+    sims.add_column("plugin")
+    sims.add_column("simulator URL")
+    sims.add_column("installed for the demo")
+    for item in result.integrations:
+        sims.add_row(item.plugin, item.url, "yes (label 'demo')" if item.installed else "no: plugin not found")
+    out.print(sims)
     out.print(
         'Sign in: mutation { login(input: {email: "owner@demo.example", password: "'
         + DEMO_PASSWORD

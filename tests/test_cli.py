@@ -414,14 +414,44 @@ def test_serve_demo_serves_the_demo_organization(tmp_path):
         assert len(numbers) == 5 and all(isinstance(n, int) for n in numbers), body
         for role in ("admin", "manager", "sales", "support", "logistics", "analyst"):
             assert f"{role}@demo.example" in output
+        assert _demo_integrations_connect(url, token) == {
+            name: True for name in ("binotel", "novaposhta", "rozetka", "turbosms", "twilio")
+        }
     finally:
         _stop(proc)
     assert (tmp_path / "crm-demo.sqlite3").exists()
 
-    # A second start finds the demo organization and loads nothing again.
+    # A second start finds the demo organization, loads nothing again, and re-points the
+    # installations at the simulators' new ports.
     proc, port, log = _start_demo(tmp_path, "second.log")
     try:
         _wait_healthy(proc, port, log)
         assert "not loading it again" in log.read_text()
+        url = f"http://127.0.0.1:{port}/graphql"
+        login = httpx.post(url, json={"query": LOGIN_MUTATION, "variables": {"e": email, "p": password}}, timeout=10)
+        token = login.json()["data"]["login"]["token"]
+        assert set(_demo_integrations_connect(url, token).values()) == {True}
     finally:
         _stop(proc)
+
+
+LOGIN_MUTATION = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }"
+
+
+def _demo_integrations_connect(url: str, token: str) -> dict[str, bool]:
+    """Each built-in plugin installed for the demo answers its connection test (against its simulator)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    listing = httpx.post(url, json={"query": "{ pluginInstallations { id plugin { name } } }"}, headers=headers)
+    result = {}
+    for installation in listing.json()["data"]["pluginInstallations"]:
+        test = httpx.post(
+            url,
+            json={
+                "query": "mutation($i: TestPluginConnectionInput!) { testPluginConnection(input: $i) { ok message } }",
+                "variables": {"i": {"id": installation["id"]}},
+            },
+            headers=headers,
+            timeout=30,
+        ).json()
+        result[installation["plugin"]["name"]] = test["data"]["testPluginConnection"]["ok"]
+    return result

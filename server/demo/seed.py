@@ -55,6 +55,7 @@ class DemoResult:
     deals: int = 0
     tickets: int = 0
     activities: int = 0
+    integrations: list = field(default_factory=list)  # DemoIntegration, filled by `crm serve --demo`
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

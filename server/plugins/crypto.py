@@ -38,6 +38,12 @@ def secret_keys(settings) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+@lru_cache(maxsize=1)
+def _warn_default_key() -> None:
+    # Once per process: enough to be seen, not a line per secret read.
+    log.warning("SECRET_KEY is the default 'change-me': plugin secrets are not protected. Set SECRET_KEY.")
+
+
 @lru_cache(maxsize=16)
 def _fernet(secret: str) -> Fernet:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PURPOSE)
@@ -47,7 +53,7 @@ def _fernet(secret: str) -> Fernet:
 def cipher(settings) -> MultiFernet:
     keys = secret_keys(settings)
     if keys[0] == DEFAULT_SECRET_KEY and not getattr(settings, "debug", False):
-        log.warning("SECRET_KEY is the default 'change-me': plugin secrets are not protected. Set SECRET_KEY.")
+        _warn_default_key()
     return MultiFernet([_fernet(k) for k in keys])
 
 

@@ -1,0 +1,88 @@
+"""The demo's integrations: the built-in plugins installed for the demo organization and
+pointed at the provider simulators, which ``crm serve --demo`` runs on loopback ports.
+
+So a newcomer can create a Nova Poshta waybill, import Rozetka orders or send an SMS from the
+demo without any provider account. The simulators get free ports on every start, so each start
+points the installations at the current ones (their secrets are the simulators' test
+credentials, nothing real)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plugins.simulators import SIMULATORS, SimulatorServer
+from plugins.simulators.base import start_all
+from server.auth.models import User
+from server.auth.principal import for_user
+from server.auth.scope import Scope
+from server.config import Settings
+from server.plugins import service
+from server.plugins.manager import get_manager
+from server.plugins.models import PluginInstallation
+
+DEMO_LABEL = "demo"
+
+
+@dataclass
+class DemoIntegration:
+    plugin: str
+    url: str
+    installed: bool  # False when the plugin is not on this server (not installed as a package)
+
+
+def _settings_for(name: str, sim: SimulatorServer) -> tuple[dict, dict]:
+    """(config, secrets) of the plugin ``name`` against its simulator's seeded test account."""
+    creds = sim.credentials()
+    if name == "novaposhta":
+        refs = ("sender_ref", "contact_sender_ref", "city_sender_ref", "sender_address_ref")
+        config = {key: creds[key] for key in refs}
+        config |= {"senders_phone": "+" + creds["senders_phone"], "api_url": f"{sim.url}/v2.0/json/"}
+        return config, {"api_key": creds["api_key"]}
+    if name == "rozetka":
+        return {"username": creds["username"], "api_url": sim.url}, {"password": creds["password"]}
+    if name == "turbosms":
+        config = {"sender": creds["sms_senders"][0], "viber_sender": creds["viber_senders"][0], "api_url": sim.url}
+        return config, {"token": creds["token"]}
+    if name == "twilio":
+        config = {"account_sid": creds["account_sid"], "from_number": creds["from_number"], "api_url": sim.url}
+        return config, {"auth_token": creds["auth_token"]}
+    if name == "binotel":
+        return {"company_id": creds["company_id"], "api_url": sim.url}, {
+            "key": creds["key"],
+            "secret": creds["secret"],
+        }
+    raise KeyError(name)
+
+
+def start_simulators() -> dict[str, SimulatorServer]:
+    """Every provider simulator on a free loopback port, in background threads."""
+    started = start_all(cls() for cls in SIMULATORS.values())
+    return dict(zip(SIMULATORS, started, strict=True))
+
+
+async def connect_demo_integrations(
+    settings: Settings, simulators: dict[str, SimulatorServer], owner_email: str, org_slug: str
+) -> list[DemoIntegration]:
+    """Install (first start) or re-point (later starts) each built-in plugin at its simulator."""
+    owner = await User.get(email=owner_email)
+    scope = Scope(await for_user(owner, org_slug))
+    manager = get_manager()
+    done = []
+    for name, sim in simulators.items():
+        if manager.get(name) is None:
+            done.append(DemoIntegration(name, sim.url, installed=False))
+            continue
+        config, secrets = _settings_for(name, sim)
+        existing = await PluginInstallation.get_or_none(
+            organization_id=scope.organization_id, plugin=name, label=DEMO_LABEL
+        )
+        if existing is None:
+            await service.install_plugin(
+                scope, settings, name, label=DEMO_LABEL, config=config, secrets=secrets, manager=manager
+            )
+        else:
+            await service.configure_plugin(
+                scope, settings, existing.id, existing.version, config=config, secrets=secrets, manager=manager
+            )
+        done.append(DemoIntegration(name, sim.url, installed=True))
+    return done
