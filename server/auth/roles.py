@@ -111,3 +111,28 @@ ROLES: dict[str, Role] = {
         ),
     )
 }
+
+
+# Roles of ``app`` principals: what the CRM's own background parts may do when they act in an
+# organization on a plugin's behalf (audit entries name them ``app <id>``). Never given to members.
+APP_ROLES: dict[str, Role] = {
+    role.name: role
+    for role in (
+        Role(
+            "plugin-webhook",
+            "An inbound plugin webhook: finds or creates accounts by phone and writes timeline entries.",
+            {"accounts": RW, "activities": RW},
+        ),
+        Role(
+            "marketplace-sync",
+            "A marketplace plugin importing orders: finds or creates accounts by phone, creates and moves orders.",
+            {"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,)},
+        ),
+        Role(
+            "delivery-tracking",
+            "Delivery tracking: moves orders along as their parcels travel.",
+            {"orders": RW, "activities": RW, "order_statuses": (R,)},
+            writable_fields={"orders": frozenset({"status"})},
+        ),
+    )
+}

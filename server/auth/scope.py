@@ -31,6 +31,14 @@ class Scope:
     def __init__(self, principal: Principal):
         self.principal = principal
 
+    @classmethod
+    def for_app(cls, organization: Organization, app_id: str, role: str) -> Scope:
+        """The scope of the CRM's own background work in ``organization`` (a webhook, a sync, a
+        tracking run) with one of ``APP_ROLES``; the audit trail names it ``app <app_id>``."""
+        from server.auth.roles import APP_ROLES
+
+        return cls(Principal(kind="app", id=app_id[:64], organization=organization, role=APP_ROLES[role]))
+
     # -- who ---------------------------------------------------------------
     @property
     def user_id(self) -> UUID | None:

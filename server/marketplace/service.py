@@ -38,8 +38,6 @@ from tortoise.transactions import in_transaction
 from server.accounts import service as accounts
 from server.activities import service as activities
 from server.audit import service as audit
-from server.auth.principal import Principal
-from server.auth.roles import Role, RowScope
 from server.auth.scope import Scope
 from server.config import Settings
 from server.core import outbox
@@ -64,28 +62,10 @@ MAX_BATCHES = 50  # per sync run; the rest waits for the next run
 MAX_PATH = 8  # status steps to follow the marketplace
 MAX_PROBLEMS = 50  # kept in the sync state
 
-# What the sync may do in its organization: read/create accounts, create and move orders,
-# write timeline entries. Not a role members can be given.
-MARKETPLACE_ROLE = Role(
-    "marketplace-sync",
-    "A marketplace plugin importing orders: finds or creates accounts by phone, creates and moves orders.",
-    {
-        "accounts": ("read", "write"),
-        "orders": ("read", "write"),
-        "activities": ("read", "write"),
-        "order_statuses": ("read",),
-    },
-    scope=RowScope.ALL,
-)
-
 
 def system_scope(installation: PluginInstallation, organization: Organization) -> Scope:
-    """An ``app`` principal of the installation's organization: the audit trail says
-    ``app plugin:<name>`` did it."""
-    principal = Principal(
-        kind="app", id=f"plugin:{installation.plugin}"[:64], organization=organization, role=MARKETPLACE_ROLE
-    )
-    return Scope(principal)
+    """The sync acts as ``app plugin:<name>``: accounts, orders and their timeline only."""
+    return Scope.for_app(organization, f"plugin:{installation.plugin}", "marketplace-sync")
 
 
 def _manager(manager: PluginManager | None) -> PluginManager:

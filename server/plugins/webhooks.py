@@ -39,8 +39,6 @@ from tortoise.transactions import in_transaction
 
 from server.accounts import service as accounts
 from server.activities import service as activities
-from server.auth.principal import Principal
-from server.auth.roles import Role, RowScope
 from server.auth.scope import Scope
 from server.config import Settings
 from server.core import outbox
@@ -66,23 +64,10 @@ log = logging.getLogger("crm.plugins.webhooks")
 MAX_BODY_BYTES = 1_000_000
 DEDUPE_KEY_MAX = 200
 
-# What an inbound webhook may do in its organization, and nothing more: find or create the
-# caller's account and write timeline entries. Not one of the roles members can be given.
-WEBHOOK_ROLE = Role(
-    "plugin-webhook",
-    "An inbound plugin webhook: finds or creates accounts by phone and writes timeline entries.",
-    {"accounts": ("read", "write"), "activities": ("read", "write")},
-    scope=RowScope.ALL,
-)
-
 
 def system_scope(installation: PluginInstallation, organization: Organization) -> Scope:
-    """The scope webhook events are applied with: an ``app`` principal of the installation's
-    organization, so the audit trail says ``app plugin:<name>`` did it."""
-    principal = Principal(
-        kind="app", id=f"plugin:{installation.plugin}"[:64], organization=organization, role=WEBHOOK_ROLE
-    )
-    return Scope(principal)
+    """Webhook events are applied as ``app plugin:<name>``: accounts and timeline entries only."""
+    return Scope.for_app(organization, f"plugin:{installation.plugin}", "plugin-webhook")
 
 
 # -- the endpoint --------------------------------------------------------------------------

@@ -36,8 +36,6 @@ from uuid import UUID
 from tortoise.transactions import in_transaction
 
 from server.audit import service as audit
-from server.auth.principal import Principal
-from server.auth.roles import Role, RowScope
 from server.auth.scope import Scope
 from server.core import idempotency, outbox
 from server.core.errors import ErrorCode, PublicError, UserInputError, not_found, version_conflict
@@ -81,15 +79,6 @@ DEFAULT_ORDER_STATUS = {
     "refused": "refused",
     "returned": "returned",
 }
-
-# What tracking may do in an organization: move orders (status only) and log their timeline.
-TRACKING_ROLE = Role(
-    "delivery-tracking",
-    "Delivery tracking: moves orders along as their parcels travel.",
-    {"orders": ("read", "write"), "activities": ("read", "write"), "order_statuses": ("read",)},
-    scope=RowScope.ALL,
-    writable_fields={"orders": frozenset({"status"})},
-)
 
 
 class ProviderFailure(PublicError):
@@ -471,7 +460,7 @@ class TrackingReport:
 
 def tracking_scope(organization: Organization, plugin: str) -> Scope:
     """An ``app`` principal: the audit trail says ``app delivery:<plugin>`` moved the order."""
-    return Scope(Principal(kind="app", id=f"delivery:{plugin}"[:64], organization=organization, role=TRACKING_ROLE))
+    return Scope.for_app(organization, f"delivery:{plugin}", "delivery-tracking")
 
 
 async def _path(organization_id: UUID, from_id: UUID, target_code: str) -> list[str] | None:
