@@ -21,6 +21,10 @@ from server.core.errors import PublicError
 from server.db import close_db, init_db
 from server.graphql.context import Context
 from server.graphql.schema import build_schema
+from server.jobs import load_job_modules
+from server.jobs.arq_worker import connect as arq_connect
+from server.jobs.inprocess import InProcessWorker
+from server.jobs.registry import set_backend
 from server.plugins import webhooks
 
 log = logging.getLogger("crm")
@@ -73,17 +77,36 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
-    """``manage_db=False`` when the caller (tests, the CLI) has already initialised Tortoise."""
+def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_jobs: bool | None = None) -> Starlette:
+    """``manage_db=False`` when the caller (tests, the CLI) has already initialised Tortoise.
+
+    ``run_jobs`` (default: as ``manage_db``) starts background work with the app: without
+    REDIS_URL the in-process worker (relay, jobs, periodic jobs); with it, only a connection to
+    enqueue jobs for the ``crm worker`` processes, which also relay the outbox."""
     settings = settings or Settings()
+    run_jobs = manage_db if run_jobs is None else run_jobs
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         if manage_db:
             await init_db(settings)
+        worker = pool = None
+        if run_jobs:
+            load_job_modules()
+            if settings.redis_url:
+                backend = await arq_connect(settings)
+                pool = backend.pool
+                set_backend(backend)
+            else:
+                worker = InProcessWorker(settings)
+                worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
+            if pool is not None:
+                await pool.aclose()
             if manage_db:
                 await close_db()
 

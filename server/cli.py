@@ -463,6 +463,31 @@ def schema_export(
     err.print(f"Wrote {output} ({len(text.splitlines())} lines).")
 
 
+# -- worker ----------------------------------------------------------------------------------
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option("--burst", help="Stop when the queue is empty (for scripts).")] = False,
+) -> None:
+    """Run background jobs from Redis (REDIS_URL): relay the outbox, send notifications, sync
+    marketplaces, track shipments. Run as many as you like; nothing is done twice. See docs/jobs.md."""
+    import logging
+
+    from server.jobs.arq_worker import build_worker
+
+    settings = Settings()
+    if not settings.redis_url:
+        raise fail("`crm worker` needs REDIS_URL. Without Redis, `crm serve` runs the jobs in process.")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    out.print(
+        f"Worker on {display_url(settings.redis_url)} queue {settings.arq_queue_name}; "
+        f"database {display_url(settings.database_url)}"
+    )
+    sys.stdout.flush()
+    build_worker(settings, burst=burst).run()
+
+
 # -- plugins ---------------------------------------------------------------------------------
 
 

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
 
     demo: bool = False
 
+    # Background jobs (docs/jobs.md).
+    job_max_tries: int = 5
+    job_retry_base_seconds: float = 5.0
+    job_retry_max_seconds: float = 600.0
+    job_timeout_seconds: int = 120
+    relay_interval_seconds: float = 1.0
+    worker_concurrency: int = 10
+    arq_queue_name: str = "crm:queue"
+
     @field_validator("old_secret_keys", mode="before")
     @classmethod
     def _comma_separated(cls, value):

@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "server.tickets.models",
     "server.activities.models",
     "server.audit.models",
+    "server.jobs.models",
     "server.plugins.models",
     "server.marketplace.models",
     "server.shipments.models",

@@ -18,6 +18,9 @@ import pytest
 from server.app import create_app
 from server.config import Settings
 from server.db import close_db, init_db, migrate
+from server.jobs import load_job_modules
+from server.jobs.inprocess import DatabaseBackend
+from server.jobs.registry import set_backend
 from tests.helpers import Client, TenantFactory
 
 
@@ -49,6 +52,10 @@ async def settings():
 async def database(settings):
     await init_db(settings)
     await migrate(settings)
+    # Jobs as the embedded server runs them: queued in the database; tests run them with
+    # server.jobs.inprocess.run_until_idle (the ASGI app here does not start the worker loop).
+    load_job_modules()
+    set_backend(DatabaseBackend())
     yield settings
     await close_db()
 

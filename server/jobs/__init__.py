@@ -1,2 +1,21 @@
 """Background work: the outbox relay, job functions and the workers that run them (arq on
-Redis, or in process when there is no REDIS_URL)."""
+Redis with ``crm worker``, or in process when there is no REDIS_URL). See docs/jobs.md."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+# Modules whose import registers jobs (server/jobs/registry.py). A new domain with background
+# work adds itself here; tests add theirs with CRM_JOB_MODULES (comma separated).
+JOB_MODULES = (
+    "server.jobs.plugin_events",
+    "server.marketplace.service",
+    "server.shipments.service",
+)
+
+
+def load_job_modules() -> None:
+    extra = [m.strip() for m in os.environ.get("CRM_JOB_MODULES", "").split(",") if m.strip()]
+    for module in (*JOB_MODULES, *extra):
+        importlib.import_module(module)

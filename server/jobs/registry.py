@@ -84,7 +84,8 @@ def periodic(*, seconds: float, name: str | None = None) -> Callable[[JobFunctio
 
 
 def handlers_for(topic: str) -> list[str]:
-    return list(REGISTRY.handlers.get(topic, ()))
+    """The handlers of ``topic``, then those of every topic (``@on_event("*")``)."""
+    return [*REGISTRY.handlers.get(topic, ()), *REGISTRY.handlers.get("*", ())]
 
 
 class Backend(Protocol):

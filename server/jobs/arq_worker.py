@@ -1,0 +1,145 @@
+"""Jobs on Redis with arq: ``crm worker`` runs this; API processes only enqueue.
+
+- Every registered job becomes an arq function of the same name; ``@periodic`` ones become
+  cron jobs (arq makes each cron run unique across workers).
+- Each worker process also relays the outbox (a loop started on startup). Several workers at
+  once are fine: relays split the outbox (SKIP LOCKED on PostgreSQL) and arq refuses a second
+  job with an id it still knows, queued or finished (results are kept a day for that).
+- A job that raises is retried with exponential backoff and jitter up to ``job_max_tries``; a
+  permanent provider refusal is not retried. After the last try the failure is recorded in
+  ``JobRun`` (state ``failed``) and logged.
+- A worker killed mid-job: arq runs the job again once its in-progress lock expires (the job
+  timeout); job functions are idempotent, so the effect happens once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from arq.cron import cron
+from arq.worker import Retry, Worker, func
+
+from server.config import Settings
+from server.jobs import load_job_modules, registry
+from server.jobs.models import JobRun
+from server.jobs.relay import relay_once
+from server.jobs.runner import backoff_seconds, execute, retryable
+
+log = logging.getLogger("crm.jobs")
+KEEP_RESULT_SECONDS = 24 * 3600  # how long arq remembers a job id after it finished
+
+
+class ArqBackend:
+    def __init__(self, pool: ArqRedis, queue_name: str):
+        self.pool = pool
+        self.queue_name = queue_name
+
+    async def enqueue(self, name: str, *, job_id: str, defer_until: datetime | None = None, **kwargs: Any) -> None:
+        # None means arq knows the id already (queued, running or finished recently): nothing to do.
+        await self.pool.enqueue_job(
+            name, _job_id=job_id, _defer_until=defer_until, _queue_name=self.queue_name, **kwargs
+        )
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+async def connect(settings: Settings) -> ArqBackend:
+    pool = await create_pool(redis_settings(settings), default_queue_name=settings.arq_queue_name)
+    return ArqBackend(pool, settings.arq_queue_name)
+
+
+def _job(name: str):
+    async def run(ctx: dict, **kwargs: Any) -> Any:
+        settings: Settings = ctx["settings"]
+        try:
+            return await execute(name, kwargs, settings)
+        except Exception as exc:
+            tries = ctx["job_try"]
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            if retryable(exc) and tries < settings.job_max_tries:
+                log.warning("job %s failed (try %d of %d): %s", ctx["job_id"], tries, settings.job_max_tries, error)
+                raise Retry(defer=backoff_seconds(tries, settings)) from exc
+            log.error("job %s failed for good after %d tries: %s", ctx["job_id"], tries, error)
+            await _record_failure(ctx["job_id"], name, kwargs, tries, error)
+            return {"failed": error}
+
+    run.__qualname__ = run.__name__ = name.replace(".", "_")
+    return run
+
+
+async def _record_failure(job_id: str, name: str, kwargs: dict, tries: int, error: str) -> None:
+    now = datetime.now(UTC)
+    row = JobRun(job_id=job_id, name=name, kwargs=kwargs, state="failed", attempts=tries, run_after=now)
+    row.last_error, row.finished_at = error, now
+    await JobRun.bulk_create([row], ignore_conflicts=True)
+    await JobRun.filter(job_id=job_id).update(state="failed", attempts=tries, last_error=error, finished_at=now)
+
+
+def _cron_fields(seconds: float) -> dict:
+    every = max(1, int(seconds))
+    if every < 60:
+        return {"second": set(range(0, 60, every))}
+    if every < 3600:
+        return {"minute": set(range(0, 60, max(1, every // 60))), "second": 0}
+    return {"hour": set(range(0, 24, max(1, every // 3600))), "minute": 0, "second": 0}
+
+
+async def _relay_loop(settings: Settings, backend: ArqBackend) -> None:
+    while True:
+        try:
+            while await relay_once(settings, backend):
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox relay failed; trying again")
+        await asyncio.sleep(settings.relay_interval_seconds)
+
+
+def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
+    from server.db import close_db, init_db
+
+    load_job_modules()
+    jobs = registry.REGISTRY.jobs
+
+    async def startup(ctx: dict) -> None:
+        await init_db(settings)
+        backend = ArqBackend(ctx["redis"], settings.arq_queue_name)
+        registry.set_backend(backend)
+        ctx["settings"] = settings
+        ctx["relay"] = asyncio.create_task(_relay_loop(settings, backend), name="crm-relay")
+
+    async def shutdown(ctx: dict) -> None:
+        task = ctx.get("relay")
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await close_db()
+
+    functions = [func(_job(name), name=name, max_tries=settings.job_max_tries) for name in jobs]
+    crons = [
+        cron(_job(name), name=f"cron:{name}", **_cron_fields(seconds), run_at_startup=False)
+        for name, seconds in registry.REGISTRY.schedules.items()
+    ]
+    return Worker(
+        functions=functions,
+        cron_jobs=crons,
+        redis_settings=redis_settings(settings),
+        queue_name=settings.arq_queue_name,
+        on_startup=startup,
+        on_shutdown=shutdown,
+        max_jobs=settings.worker_concurrency,
+        job_timeout=settings.job_timeout_seconds,
+        keep_result=KEEP_RESULT_SECONDS,
+        max_tries=settings.job_max_tries,
+        burst=burst,
+    )

@@ -1,0 +1,62 @@
+"""Running one job the same way whatever runs it (arq on Redis, or the in-process worker):
+find the function by name, turn an outbox event back into ``Event``, pass ``settings`` to
+functions that take it, and decide whether a failure is worth another try."""
+
+from __future__ import annotations
+
+import inspect
+import random
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from server.config import Settings
+from server.core.models import OutboxEvent
+from server.jobs.registry import REGISTRY, Event
+from server.plugins.types import PluginError
+
+
+def event_kwargs(event: OutboxEvent) -> dict[str, Any]:
+    """An outbox event as plain JSON job arguments."""
+    return {
+        "event": {
+            "id": str(event.id),
+            "organization_id": str(event.organization_id),
+            "topic": event.topic,
+            "payload": event.payload,
+            "created_at": event.created_at.isoformat(),
+        }
+    }
+
+
+def _event(value: dict) -> Event:
+    return Event(
+        id=UUID(value["id"]),
+        organization_id=UUID(value["organization_id"]),
+        topic=value["topic"],
+        payload=value["payload"],
+        created_at=datetime.fromisoformat(value["created_at"]),
+    )
+
+
+async def execute(name: str, kwargs: dict[str, Any], settings: Settings) -> Any:
+    fn = REGISTRY.jobs.get(name)
+    if fn is None:
+        raise LookupError(f"no job named {name!r} is registered in this process")
+    call = dict(kwargs)
+    if isinstance(call.get("event"), dict):
+        call["event"] = _event(call["event"])
+    if "settings" in inspect.signature(fn).parameters:
+        call["settings"] = settings
+    return await fn(**call)
+
+
+def retryable(exc: BaseException) -> bool:
+    """A provider refusal marked permanent is not tried again; anything else may pass later."""
+    return not (isinstance(exc, PluginError) and not exc.retryable)
+
+
+def backoff_seconds(attempt: int, settings: Settings) -> float:
+    """Exponential backoff with full jitter (attempt 1 -> up to base, 2 -> 2*base, ...), capped."""
+    ceiling = min(settings.job_retry_max_seconds, settings.job_retry_base_seconds * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)

@@ -1,0 +1,96 @@
+"""The outbox relay and the in-process worker (the embedded default, no Redis): each event
+becomes one job per handler, once; failures are retried with backoff and end up visible."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from server.activities.models import Activity
+from server.core.models import OutboxEvent
+from server.graphql import ids
+from server.jobs.inprocess import DatabaseBackend, run_until_idle
+from server.jobs.models import JobRun
+from server.jobs.registry import handlers_for
+from server.jobs.relay import relay_once
+from tests import job_fixtures
+
+CREATE = """mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id } errors { code } } }"""
+
+
+@pytest.fixture
+async def owner(api, tenants):
+    return (await tenants.create(("owner",))).owner
+
+
+async def create_account(owner, api, name: str) -> tuple[str, OutboxEvent]:
+    data = await owner.data(api, CREATE, {"i": {"name": name, "phones": ["+380671112233"]}})
+    account_id = str(ids.decode(data["createAccount"]["account"]["id"])[1])
+    events = await OutboxEvent.filter(topic="account.created").order_by("-created_at").limit(20)
+    event = next(e for e in events if e.payload["account_id"] == account_id)
+    return account_id, event
+
+
+async def notes(account_id: str) -> list[str]:
+    return [a.subject for a in await Activity.filter(account_id=account_id, kind="note").order_by("created_at")]
+
+
+async def test_relaying_twice_enqueues_each_handler_once(owner, api, database):
+    _, event = await create_account(owner, api, "job-test relay")
+    names = handlers_for("account.created")
+    assert {"test.note", "test.flaky", "test.slow", "plugins.domain_event"} <= set(names)
+    backend = DatabaseBackend()
+    await relay_once(database, backend, limit=10_000)
+    # As if the relay died after enqueueing but before marking: the event is relayed again.
+    await OutboxEvent.filter(id=event.id).update(dispatched_at=None)
+    await relay_once(database, backend, limit=10_000)
+    jobs = await JobRun.filter(job_id__endswith=f":{event.id}")
+    assert sorted(j.name for j in jobs) == sorted(names)
+    assert all(j.job_id == f"{j.name}:{event.id}" for j in jobs)
+    assert (await OutboxEvent.get(id=event.id)).dispatched_at is not None
+
+
+async def test_the_in_process_worker_runs_each_handler_once(owner, api, database):
+    account_id, event = await create_account(owner, api, "job-test once")
+    await run_until_idle(database)
+    await run_until_idle(database)
+    assert job_fixtures.CALLS["test.note"].count(str(event.id)) == 1
+    assert await notes(account_id) == [f"job-test {event.id}"]
+    job = await JobRun.get(job_id=f"test.note:{event.id}")
+    assert (job.state, job.attempts) == ("done", 1)
+
+
+async def test_a_failing_job_is_retried_later_with_backoff_then_succeeds(owner, api, database):
+    account_id, event = await create_account(owner, api, "job-test flaky 2")
+    await run_until_idle(database)
+    job = await JobRun.get(job_id=f"test.flaky:{event.id}")
+    assert (job.state, job.attempts) == ("queued", 1)
+    assert "The provider is down" in job.last_error
+    assert job.run_after > datetime.now(UTC)  # waits: backoff, not a hot loop
+    later = datetime.now(UTC) + timedelta(days=1)
+    await run_until_idle(database, now=later)
+    await run_until_idle(database, now=later)
+    job = await JobRun.get(job_id=f"test.flaky:{event.id}")
+    assert (job.state, job.attempts) == ("done", 3)
+    assert await notes(account_id) == [f"job-test {event.id}", f"job-test flaky {event.id}"]
+
+
+async def test_after_the_last_try_the_failure_is_recorded(owner, api, database):
+    account_id, event = await create_account(owner, api, "job-test flaky 99")
+    later = datetime.now(UTC)
+    for _ in range(database.job_max_tries + 2):
+        later += timedelta(days=1)
+        await run_until_idle(database, now=later)
+    job = await JobRun.get(job_id=f"test.flaky:{event.id}")
+    assert (job.state, job.attempts) == ("failed", database.job_max_tries)
+    assert job_fixtures.CALLS["test.flaky"].count(str(event.id)) == database.job_max_tries
+    assert f"job-test flaky {event.id}" not in await notes(account_id)
+
+
+async def test_a_permanent_refusal_is_not_retried(owner, api, database):
+    _, event = await create_account(owner, api, "job-test refused")
+    await run_until_idle(database, now=datetime.now(UTC) + timedelta(days=1))
+    job = await JobRun.get(job_id=f"test.flaky:{event.id}")
+    assert (job.state, job.attempts) == ("failed", 1)
+    assert "refused this for good" in job.last_error
