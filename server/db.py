@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "server.plugins.models",
     "server.marketplace.models",
     "server.shipments.models",
+    "server.notifications.models",
 ]
 
 

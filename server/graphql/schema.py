@@ -25,6 +25,7 @@ from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
 from server.graphql.types import Node
 from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
+from server.notifications.schema import NotificationMutations, NotificationQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
@@ -39,6 +40,7 @@ def _node_models() -> dict[str, type]:
     from server.auth.models import Membership, Team
     from server.deals.models import Deal, Pipeline, Stage
     from server.marketplace.models import MarketplacePush
+    from server.notifications.models import Notification
     from server.orders.models import Order, OrderStatus
     from server.plugins.models import PluginInstallation
     from server.shipments.models import Shipment
@@ -49,6 +51,7 @@ def _node_models() -> dict[str, type]:
         PluginInstallation,
         MarketplacePush,
         Shipment,
+        Notification,
     )
     return {m.__name__: m for m in models}
 
@@ -87,6 +90,7 @@ Query = merge_types(
         MarketplaceQueries,
         TelephonyQueries,
         ShipmentQueries,
+        NotificationQueries,
     ),
 )
 Mutation = merge_types(
@@ -104,6 +108,7 @@ Mutation = merge_types(
         MarketplaceMutations,
         TelephonyMutations,
         ShipmentMutations,
+        NotificationMutations,
     ),
 )
 

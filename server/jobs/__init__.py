@@ -12,6 +12,7 @@ JOB_MODULES = (
     "server.jobs.plugin_events",
     "server.marketplace.service",
     "server.shipments.service",
+    "server.notifications.jobs",
 )
 
 

@@ -1,0 +1,218 @@
+"""Sending: an order event creates the notification, a job sends it, delivery reports update it.
+
+Never doubled: the notification row is unique per (order, event, channel position), the send
+job claims it with a conditional update (only one worker moves it out of ``queued``), and a
+message is sent only while the order is still in the status that triggered it, so a status
+flipping back and forth within the send delay produces no message for the abandoned status."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from tortoise.expressions import F
+
+from server.accounts.models import Account
+from server.activities.models import Activity
+from server.config import Settings
+from server.jobs.registry import Event, enqueue, job, on_event
+from server.notifications import service
+from server.notifications.models import Notification, NotificationRule
+from server.orders.models import Order
+from server.organizations.models import Organization
+from server.plugins import service as plugins
+from server.plugins.manager import get_manager
+from server.plugins.models import PluginInstallation
+from server.plugins.types import MESSAGING, OutgoingMessage, PluginError, SentMessage
+
+log = logging.getLogger("crm.notifications")
+SEND = "notifications.send"
+
+# Which channels a messaging plugin serves; a third-party messaging plugin is taken for SMS.
+PLUGIN_CHANNELS = {"turbosms": ("sms", "viber"), "twilio": ("sms",)}
+
+
+async def schedule(notification: Notification, when: datetime, tag: str = "") -> None:
+    job_id = f"notify:{notification.id}" + (f":{tag}" if tag else "")
+    await enqueue(SEND, job_id=job_id, defer_until=when, notification_id=str(notification.id))
+
+
+async def _create(order: Order, event_id: UUID, rule: NotificationRule, position: int, now: datetime) -> None:
+    """The notification for the rule's channel at ``position`` (idempotent on the event)."""
+    if position >= len(rule.channels):
+        return
+    options = await service.settings_of(order.organization_id)
+    when = now + timedelta(seconds=options.send_delay_seconds if position == 0 else 0)
+    row = Notification(
+        organization_id=order.organization_id,
+        order_id=order.id,
+        account_id=order.account_id,
+        source_event_id=event_id,
+        trigger=rule.trigger,
+        position=position,
+        channel=rule.channels[position],
+        urgent=rule.urgent,
+        scheduled_for=when,
+    )
+    await Notification.bulk_create([row], ignore_conflicts=True)
+    created = await Notification.get(order_id=order.id, source_event_id=event_id, position=position)
+    if created.state == "queued":
+        await schedule(created, created.scheduled_for)
+
+
+@on_event("order.created", "order.status_changed", name="notifications.on_order_event")
+async def on_order_event(event: Event) -> None:
+    trigger = "new" if event.topic == "order.created" else event.payload.get("to")
+    order = await Order.get_or_none(id=event.payload["order_id"], organization_id=event.organization_id)
+    if order is None or trigger is None:
+        return
+    await service.ensure_defaults(event.organization_id)
+    rule = await NotificationRule.get_or_none(organization_id=event.organization_id, trigger=trigger, enabled=True)
+    if rule is None or not rule.channels:
+        return
+    await _create(order, event.id, rule, 0, datetime.now(UTC))
+
+
+async def _next_channel(notification: Notification, now: datetime) -> None:
+    rule = await NotificationRule.get_or_none(
+        organization_id=notification.organization_id, trigger=notification.trigger
+    )
+    order = await Order.get_or_none(id=notification.order_id)
+    if rule is not None and order is not None:
+        await _create(order, notification.source_event_id, rule, notification.position + 1, now)
+
+
+async def _finish(notification: Notification, state: str, reason: str = "", **values) -> None:
+    await Notification.filter(id=notification.id).update(state=state, reason=reason[:2000], **values)
+    notification.state, notification.reason = state, reason
+    if state in ("sent", "failed") and notification.account_id:
+        kind = "sms" if notification.channel == "sms" else "message"
+        verb = "sent" if state == "sent" else f"failed: {reason}"
+        await Activity.create(
+            organization_id=notification.organization_id,
+            account_id=notification.account_id,
+            order_id=notification.order_id,
+            kind=kind,
+            subject=f"{notification.channel.upper()} to the customer {verb}"[:300],
+            body=notification.text,
+            data={"notification_id": str(notification.id), "state": state, "trigger": notification.trigger},
+            occurred_at=datetime.now(UTC),
+        )
+
+
+async def _installation(organization_id: UUID, channel: str) -> PluginInstallation | None:
+    manager = get_manager()
+    for installation in await PluginInstallation.filter(organization_id=organization_id, enabled=True).order_by(
+        "created_at"
+    ):
+        plugin = manager.get(installation.plugin)
+        if plugin is None or MESSAGING not in plugin.info.capabilities:
+            continue
+        if channel in PLUGIN_CHANNELS.get(installation.plugin, ("sms",)):
+            return installation
+    return None
+
+
+async def _recipient(order: Order) -> str:
+    if order.recipient_phone:
+        return order.recipient_phone
+    account = await Account.get_or_none(id=order.account_id)
+    phones = account.phones if account else []
+    return phones[0] if phones else ""
+
+
+@job(SEND)
+async def send(notification_id: str, *, settings: Settings, now: datetime | None = None) -> str:
+    """Send one queued notification; returns its state (for logs and tests)."""
+    now = now or datetime.now(UTC)
+    notification = await Notification.get_or_none(id=notification_id)
+    if notification is None or notification.state != "queued":
+        return notification.state if notification else "missing"
+    order = await Order.get_or_none(id=notification.order_id).prefetch_related("status")
+    if order is None or order.deleted_at is not None:
+        await _finish(notification, "skipped", "the order was deleted")
+        return "skipped"
+    if order.status.code != notification.trigger:
+        await _finish(notification, "skipped", f"the order moved on to '{order.status.code}' before sending")
+        return "skipped"
+    if await service.opted_out(notification.account_id, notification.channel):
+        await _finish(notification, "skipped", f"the customer opted out of {notification.channel}")
+        await _next_channel(notification, now)
+        return "skipped"
+    organization = await Organization.get(id=notification.organization_id)
+    if not notification.urgent:
+        morning = service.in_quiet_hours(await service.settings_of(organization.id), organization.timezone, now)
+        if morning is not None:
+            await Notification.filter(id=notification.id).update(scheduled_for=morning)
+            await schedule(notification, morning, tag=morning.strftime("%Y%m%d%H%M"))
+            return "deferred"
+    recipient = await _recipient(order)
+    if not recipient:
+        await _finish(notification, "skipped", "no phone number for the customer")
+        return "skipped"
+    installation = await _installation(organization.id, notification.channel)
+    if installation is None:
+        await _finish(notification, "failed", f"no enabled messaging plugin sends {notification.channel}")
+        await _next_channel(notification, now)
+        return "failed"
+    locale = organization.locale if organization.locale in ("uk", "en") else "uk"
+    reason = await _status_reason(order)
+    text = await service.text_for(order, notification.trigger, notification.channel, locale, reason)
+    if not text:
+        await _finish(notification, "failed", f"no {notification.channel} template for '{notification.trigger}'")
+        await _next_channel(notification, now)
+        return "failed"
+    # Claim it: of two workers holding the same job, one gets 1 here and sends, the other stops.
+    claimed = await Notification.filter(id=notification.id, state="queued", attempts=notification.attempts).update(
+        attempts=F("attempts") + 1, recipient=recipient, locale=locale, text=text, installation_id=installation.id
+    )
+    if not claimed:
+        return "taken"
+    notification.attempts += 1
+    notification.text, notification.recipient = text, recipient
+    message = OutgoingMessage(to=recipient, text=text, channel=notification.channel, reference=str(notification.id))
+    try:
+        sent: SentMessage = await plugins.call(settings, installation, "crm_messaging_send", message=message)
+    except PluginError as exc:
+        if exc.retryable and notification.attempts < settings.job_max_tries:
+            raise  # the job runner tries again later, with backoff
+        await _finish(notification, "failed", exc.message)
+        await _next_channel(notification, now)
+        return "failed"
+    if sent.status == "failed":
+        await _finish(notification, "failed", sent.error_message or sent.error_code or "refused by the provider")
+        await _next_channel(notification, now)
+        return "failed"
+    await _finish(notification, "sent", provider_message_id=sent.provider_message_id, sent_at=now)
+    return "sent"
+
+
+async def _status_reason(order: Order) -> str | None:
+    from server.orders.models import OrderStatusChange
+
+    change = await OrderStatusChange.filter(order_id=order.id).order_by("-created_at").first()
+    return getattr(change, "reason", None) if change else None
+
+
+@on_event("message.status", name="notifications.on_message_status")
+async def on_message_status(event: Event) -> None:
+    """A delivery report (webhook or poll): delivered, or failed after all."""
+    status = event.payload.get("status")
+    message_id = event.payload.get("provider_message_id")
+    if not message_id or status not in ("delivered", "read", "failed", "undelivered"):
+        return
+    query = Notification.filter(
+        organization_id=event.organization_id,
+        installation_id=event.payload.get("installation_id"),
+        provider_message_id=message_id,
+    )
+    if status in ("delivered", "read"):
+        await query.filter(state="sent").update(state="delivered", delivered_at=datetime.now(UTC))
+    else:
+        notification = await query.filter(state="sent").first()
+        if notification is not None:
+            await Notification.filter(id=notification.id).update(
+                state="failed", reason=f"not delivered ({event.payload.get('provider_status') or status})"
+            )
+            await _next_channel(notification, datetime.now(UTC))

@@ -1,0 +1,261 @@
+"""Notification rules, templates and settings per organization; rendering and previews;
+consent; retrying a failed message. The sending itself is in jobs.py."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import Account
+from server.audit import service as audit
+from server.auth.scope import Scope
+from server.core.errors import ErrorCode, UserInputError
+from server.notifications import templates
+from server.notifications.defaults import CHANNELS, DEFAULTS, LOCALES
+from server.notifications.models import (
+    ChannelConsent,
+    Notification,
+    NotificationRule,
+    NotificationSettings,
+    NotificationTemplate,
+)
+from server.orders.models import Order, OrderItem
+from server.organizations.models import Organization
+
+TRACKING_LINK = "https://novaposhta.ua/tracking/?cargo_number={waybill}"
+KNOWN_CHANNELS = ("sms", "viber", "telegram", "whatsapp")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+async def ensure_defaults(organization_id: UUID) -> None:
+    """Rules, templates and settings for an organization that has none yet (idempotent)."""
+    if await NotificationSettings.filter(organization_id=organization_id).exists():
+        return
+    rules = [
+        NotificationRule(organization_id=organization_id, trigger=t, channels=list(CHANNELS), enabled=on)
+        for t, (on, _) in DEFAULTS.items()
+    ]
+    texts = [
+        NotificationTemplate(organization_id=organization_id, trigger=t, channel=c, locale=loc, body=body)
+        for t, (_, bodies) in DEFAULTS.items()
+        for loc, body in bodies.items()
+        for c in CHANNELS
+    ]
+    await NotificationRule.bulk_create(rules, ignore_conflicts=True)
+    await NotificationTemplate.bulk_create(texts, ignore_conflicts=True)
+    await NotificationSettings.bulk_create(
+        [NotificationSettings(organization_id=organization_id)], ignore_conflicts=True
+    )
+
+
+async def settings_of(organization_id: UUID) -> NotificationSettings:
+    await ensure_defaults(organization_id)
+    return await NotificationSettings.get(organization_id=organization_id)
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+async def context_for(order: Order, reason: str | None = None) -> dict:
+    organization = await Organization.get(id=order.organization_id)
+    account = await Account.get_or_none(id=order.account_id)
+    options = await settings_of(order.organization_id)
+    items = await OrderItem.filter(order_id=order.id).order_by("position", "id")
+    shipment = await order.shipments.filter(cancelled_at=None).order_by("-created_at").first()
+    waybill = order.waybill_number or (shipment.waybill_number if shipment else "")
+    expected = shipment.estimated_delivery if shipment else None
+    name = (order.recipient_name or (account.name if account else "") or "").split()
+    return {
+        "customer_name": name[0] if name else "",
+        "order_number": order.number,
+        "items": [{"title": i.title, "quantity": f"{i.quantity.normalize():f}"} for i in items],
+        "items_text": ", ".join(f"{i.title} × {i.quantity.normalize():f}" for i in items),
+        "total": f"{order.total:.2f}",
+        "currency": order.currency,
+        "waybill": waybill or "",
+        "tracking_link": TRACKING_LINK.format(waybill=waybill) if waybill else "",
+        "expected_delivery": expected.strftime("%d.%m.%Y") if expected else "",
+        "reason": reason or "",
+        "support_phone": options.support_phone,
+        "support_email": options.support_email,
+        "shop_name": organization.name,
+    }
+
+
+async def text_for(order: Order, trigger: str, channel: str, locale: str, reason: str | None = None) -> str | None:
+    template = await NotificationTemplate.get_or_none(
+        organization_id=order.organization_id, trigger=trigger, channel=channel, locale=locale
+    ) or await NotificationTemplate.get_or_none(
+        organization_id=order.organization_id, trigger=trigger, channel=channel, locale="uk"
+    )
+    if template is None:
+        return None
+    return templates.render(template.body, await context_for(order, reason))
+
+
+async def preview(scope: Scope, order_id: UUID, trigger: str | None, channel: str, locale: str) -> str:
+    order = await scope.get(Order, order_id, field="orderId")
+    await ensure_defaults(scope.organization_id)
+    if trigger is None:
+        trigger = (await order.status).code
+    text = await text_for(order, trigger, channel, locale)
+    if text is None:
+        raise UserInputError(ErrorCode.NOT_FOUND, f"No {channel} template for '{trigger}'.", "trigger")
+    return text
+
+
+# -- administration ----------------------------------------------------------------------------
+
+
+def _channels(values: list[str]) -> list[str]:
+    cleaned = [v.strip().lower() for v in values]
+    unknown = [v for v in cleaned if v not in KNOWN_CHANNELS]
+    if unknown or not cleaned or len(set(cleaned)) != len(cleaned):
+        raise UserInputError(
+            ErrorCode.INVALID, f"Channels: one or more of {', '.join(KNOWN_CHANNELS)}, each once.", "channels"
+        )
+    return cleaned
+
+
+async def update_rule(
+    scope: Scope, trigger: str, *, channels: list[str] | None, enabled: bool | None, urgent: bool | None
+) -> NotificationRule:
+    scope.require("settings:write")
+    await ensure_defaults(scope.organization_id)
+    values = {}
+    if channels is not None:
+        values["channels"] = _channels(channels)
+    if enabled is not None:
+        values["enabled"] = enabled
+    if urgent is not None:
+        values["urgent"] = urgent
+    async with in_transaction():
+        rule = await scope.queryset(NotificationRule, "write").get_or_none(trigger=trigger)
+        if rule is None:
+            rule = await NotificationRule.create(
+                organization_id=scope.organization_id, trigger=trigger, channels=list(CHANNELS), enabled=True
+            )
+        changes = {k: [getattr(rule, k), v] for k, v in values.items() if getattr(rule, k) != v}
+        if changes:
+            await NotificationRule.filter(id=rule.id).update(**values)
+            for k, v in values.items():
+                setattr(rule, k, v)
+            await audit.record(scope, "notification_rule.update", rule, changes)
+    return rule
+
+
+async def update_template(scope: Scope, trigger: str, channel: str, locale: str, body: str) -> NotificationTemplate:
+    scope.require("settings:write")
+    if locale not in LOCALES:
+        raise UserInputError(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
+    [channel] = _channels([channel])
+    body = templates.check(body)
+    async with in_transaction():
+        template = await scope.queryset(NotificationTemplate, "write").get_or_none(
+            trigger=trigger, channel=channel, locale=locale
+        )
+        if template is None:
+            template = await NotificationTemplate.create(
+                organization_id=scope.organization_id, trigger=trigger, channel=channel, locale=locale, body=body
+            )
+            await audit.record(scope, "notification_template.create", template, {"body": [None, body]})
+        elif template.body != body:
+            await audit.record(scope, "notification_template.update", template, {"body": [template.body, body]})
+            template.body = body
+            await template.save(update_fields=["body", "updated_at"])
+    return template
+
+
+async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
+    scope.require("settings:write")
+    current = await settings_of(scope.organization_id)
+    values = {}
+    for key in ("quiet_start", "quiet_end"):
+        if data.get(key) is not None:
+            if not _CLOCK.match(data[key]):
+                raise UserInputError(ErrorCode.INVALID, "Use HH:MM, 24-hour clock.", _camel(key))
+            values[key] = data[key]
+    if data.get("send_delay_seconds") is not None:
+        if not 0 <= data["send_delay_seconds"] <= 3600:
+            raise UserInputError(ErrorCode.INVALID, "From 0 to 3600 seconds.", "sendDelaySeconds")
+        values["send_delay_seconds"] = data["send_delay_seconds"]
+    for key in ("support_phone", "support_email"):
+        if data.get(key) is not None:
+            values[key] = data[key].strip()[:200]
+    async with in_transaction():
+        changes = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
+        if changes:
+            await NotificationSettings.filter(id=current.id).update(**values)
+            for k, v in values.items():
+                setattr(current, k, v)
+            await audit.record(scope, "notification_settings.update", current, changes)
+    return current
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def in_quiet_hours(options: NotificationSettings, timezone: str, now: datetime) -> datetime | None:
+    """When quiet hours end, if ``now`` is inside them; None otherwise."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    start, end = (time.fromisoformat(options.quiet_start), time.fromisoformat(options.quiet_end))
+    if start == end:
+        return None
+    clock = local.time()
+    inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
+    if not inside:
+        return None
+    morning = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if clock >= end:  # quiet hours started this evening: they end tomorrow morning
+        from datetime import timedelta
+
+        morning += timedelta(days=1)
+    return morning.astimezone(UTC)
+
+
+# -- consent and retry -------------------------------------------------------------------------
+
+
+async def set_consent(scope: Scope, account_id: UUID, channel: str, opted_in: bool) -> ChannelConsent:
+    [channel] = _channels([channel])
+    async with in_transaction():
+        account = await scope.get(Account, account_id, "write", field="accountId")
+        consent = await ChannelConsent.get_or_none(account_id=account.id, channel=channel)
+        if consent is None:
+            consent = await ChannelConsent.create(
+                organization_id=scope.organization_id, account_id=account.id, channel=channel, opted_in=opted_in
+            )
+        elif consent.opted_in != opted_in:
+            consent.opted_in = opted_in
+            await consent.save(update_fields=["opted_in", "updated_at"])
+        await audit.record(scope, "account.consent", account, {f"consent.{channel}": [None, opted_in]})
+    return consent
+
+
+async def opted_out(account_id: UUID | None, channel: str) -> bool:
+    if account_id is None:
+        return False
+    return await ChannelConsent.filter(account_id=account_id, channel=channel, opted_in=False).exists()
+
+
+async def retry(scope: Scope, notification_id: UUID) -> Notification:
+    """Send a failed message again (a new attempt on the same channel, now)."""
+    from server.notifications.jobs import schedule
+
+    async with in_transaction():
+        notification = await scope.get(Notification, notification_id, "write", field="id")
+        if notification.state != "failed":
+            raise UserInputError(ErrorCode.INVALID, "Only a failed notification can be retried.", "id")
+        now = datetime.now(UTC)
+        await Notification.filter(id=notification.id).update(state="queued", reason="", attempts=0, scheduled_for=now)
+        await audit.record(scope, "notification.retry", notification, {"state": ["failed", "queued"]})
+    notification.state, notification.scheduled_for = "queued", now
+    await schedule(notification, now, tag=f"retry-{int(now.timestamp())}")
+    return notification

@@ -1,0 +1,54 @@
+"""Message templates: Jinja in a sandbox, so an organization's template can format the order
+but never reach Python internals; a variable that is missing renders empty instead of failing."""
+
+from __future__ import annotations
+
+from jinja2 import TemplateSyntaxError, Undefined
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+from server.core.errors import ErrorCode, UserInputError
+
+MAX_BODY = 2000
+
+_env = SandboxedEnvironment(undefined=Undefined, autoescape=False, keep_trailing_newline=False)
+
+# What templates can use (docs/notifications.md).
+VARIABLES = (
+    "customer_name",
+    "order_number",
+    "items",  # list of {title, quantity}
+    "items_text",
+    "total",
+    "currency",
+    "waybill",
+    "tracking_link",
+    "expected_delivery",
+    "reason",
+    "support_phone",
+    "support_email",
+    "shop_name",
+)
+
+
+def check(body: str, field: str = "body") -> str:
+    """A template an organization saves: it must compile in the sandbox."""
+    body = (body or "").strip()
+    if not body:
+        raise UserInputError(ErrorCode.REQUIRED, "The template is empty.", field)
+    if len(body) > MAX_BODY:
+        raise UserInputError(ErrorCode.INVALID, f"The template is longer than {MAX_BODY} characters.", field)
+    try:
+        _env.from_string(body)
+    except TemplateSyntaxError as exc:
+        raise UserInputError(ErrorCode.INVALID, f"Template error on line {exc.lineno}: {exc.message}", field) from exc
+    return body
+
+
+def render(body: str, context: dict) -> str:
+    """The message text; a template that tries what the sandbox forbids renders an error note."""
+    try:
+        text = _env.from_string(body).render(**context)
+    except SecurityError as exc:
+        raise UserInputError(ErrorCode.INVALID, f"The template uses something not allowed: {exc}", "body") from exc
+    return " ".join(text.split()) if "\n" not in text else text.strip()
