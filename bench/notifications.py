@@ -142,7 +142,7 @@ async def run(workers: int) -> dict:
             for i in range(workers):
                 log = (logs / f"notify-worker-{workers}-{i}.log").open("w")
                 procs.append(
-                    subprocess.Popen(  # noqa: ASYNC220, S603 - starting workers is not on a hot path
+                    subprocess.Popen(  # noqa: ASYNC220 - starting workers is not on a hot path
                         [sys.executable, "-m", "server.cli", "worker"], env=env, cwd=ROOT, stdout=log, stderr=log
                     )
                 )
