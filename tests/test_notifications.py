@@ -257,3 +257,26 @@ async def test_another_organization_sees_and_changes_nothing(shop, api, tenants)
     assert retried["retryNotification"]["errors"][0]["code"] == "NOT_FOUND"
     node = await other.data(api, "query($id: ID!) { node(id: $id) { id } }", {"id": row["id"]})
     assert node["node"] is None
+
+
+async def test_a_worker_that_died_during_the_provider_call_never_causes_a_second_message(shop):
+    """The job runs again after its worker was killed mid-send: the provider may have the message,
+    so the CRM does not send it again; it marks it failed and says why, for a person to check."""
+    await shop.settings(sendDelaySeconds=600)
+    order = await shop.order()
+    await shop.drain(minutes=0.1)  # the notification exists, its send is not due yet
+    row = await Notification.get(order_id=ids.decode(order["id"])[1])
+    await Notification.filter(id=row.id).update(
+        state="sending", attempts=1, updated_at=datetime.now(UTC) - timedelta(hours=1)
+    )
+    state = await notification_jobs.send(str(row.id), settings=shop.database)
+    assert state == "failed"
+    [shown] = await shop.notifications(order)
+    assert shown["state"] == "failed" and "may or may not have received it" in shown["reason"]
+    assert shop.received() == []
+    # A send still in progress elsewhere (recent claim) is left alone.
+    other = await shop.order(phone="+380671234568")
+    await shop.drain(minutes=0.1)
+    row = await Notification.get(order_id=ids.decode(other["id"])[1])
+    await Notification.filter(id=row.id).update(state="sending", attempts=1, updated_at=datetime.now(UTC))
+    assert await notification_jobs.send(str(row.id), settings=shop.database) == "taken"

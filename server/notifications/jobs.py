@@ -127,6 +127,8 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     """Send one queued notification; returns its state (for logs and tests)."""
     now = now or datetime.now(UTC)
     notification = await Notification.get_or_none(id=notification_id)
+    if notification is not None and notification.state == "sending":
+        return await _interrupted(notification, settings, now)
     if notification is None or notification.state != "queued":
         return notification.state if notification else "missing"
     order = await Order.get_or_none(id=notification.order_id).prefetch_related("status")
@@ -163,9 +165,16 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         await _finish(notification, "failed", f"no {notification.channel} template for '{notification.trigger}'")
         await _next_channel(notification, now)
         return "failed"
-    # Claim it: of two workers holding the same job, one gets 1 here and sends, the other stops.
+    # Claim it: of two workers holding the same job, one moves it to "sending" and sends, the
+    # other stops. A worker that dies while "sending" leaves it there: see _interrupted.
     claimed = await Notification.filter(id=notification.id, state="queued", attempts=notification.attempts).update(
-        attempts=F("attempts") + 1, recipient=recipient, locale=locale, text=text, installation_id=installation.id
+        state="sending",
+        attempts=F("attempts") + 1,
+        recipient=recipient,
+        locale=locale,
+        text=text,
+        installation_id=installation.id,
+        updated_at=now,
     )
     if not claimed:
         return "taken"
@@ -176,6 +185,8 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         sent: SentMessage = await plugins.call(settings, installation, "crm_messaging_send", message=message)
     except PluginError as exc:
         if exc.retryable and notification.attempts < settings.job_max_tries:
+            # The provider certainly did not take it (plugins mark only such errors retryable).
+            await Notification.filter(id=notification.id).update(state="queued", reason=exc.message[:2000])
             raise  # the job runner tries again later, with backoff
         await _finish(notification, "failed", exc.message)
         await _next_channel(notification, now)
@@ -186,6 +197,26 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         return "failed"
     await _finish(notification, "sent", provider_message_id=sent.provider_message_id, sent_at=now)
     return "sent"
+
+
+async def _interrupted(notification: Notification, settings: Settings, now: datetime) -> str:
+    """The job runs again while the notification says "sending": either another worker is
+    sending it right now, or a worker died during the provider call. In the second case the
+    provider may or may not have the message, and sending again could give the customer two:
+    it is marked failed with that explanation instead, for a person to check and retry."""
+    if now - notification.updated_at < timedelta(seconds=settings.job_timeout_seconds):
+        return "taken"
+    reason = (
+        "Sending was interrupted (the worker stopped during the provider call): the customer may or may "
+        "not have received it. Check the provider's log before retrying."
+    )
+    done = await Notification.filter(id=notification.id, state="sending", updated_at=notification.updated_at).update(
+        state="failed", reason=reason
+    )
+    if done:
+        notification.state = "failed"
+        await _finish(notification, "failed", reason)
+    return "failed"
 
 
 async def _status_reason(order: Order) -> str | None:

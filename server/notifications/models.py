@@ -7,7 +7,7 @@ from tortoise import fields
 
 from server.core.models import TenantModel
 
-STATES = ("queued", "sent", "delivered", "failed", "skipped")
+STATES = ("queued", "sending", "sent", "delivered", "failed", "skipped")
 
 
 class NotificationRule(TenantModel):

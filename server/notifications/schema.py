@@ -65,8 +65,8 @@ class NotificationType(Node):
     recipient: str = strawberry.field(description="The phone it went to (E.164), once sending started.")
     text: str = strawberry.field(description="What was sent, once rendered.")
     state: str = strawberry.field(
-        description="`queued` (waiting: send delay, quiet hours or a retry), `sent`, `delivered`, `failed`, "
-        "or `skipped` (the order moved on, the customer opted out, no phone)."
+        description="`queued` (waiting: send delay, quiet hours or a retry), `sending`, `sent`, `delivered`, "
+        "`failed`, or `skipped` (the order moved on, the customer opted out, no phone)."
     )
     reason: str = strawberry.field(description="Why it failed or was skipped.")
     provider_message_id: str | None = strawberry.field(description="The provider's id of the message.")
