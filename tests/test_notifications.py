@@ -280,3 +280,15 @@ async def test_a_worker_that_died_during_the_provider_call_never_causes_a_second
     row = await Notification.get(order_id=ids.decode(other["id"])[1])
     await Notification.filter(id=row.id).update(state="sending", attempts=1, updated_at=datetime.now(UTC))
     assert await notification_jobs.send(str(row.id), settings=shop.database) == "taken"
+
+
+async def test_a_send_with_an_unknown_outcome_is_not_repeated_on_another_channel(shop):
+    """TurboSMS answered 500 after taking the request: it may have sent the Viber message. Neither
+    a retry nor the SMS fallback: the customer must not get it twice. It is failed, with why."""
+    order = await shop.order()
+    shop.sim.fail(count=1, status=500)
+    await shop.drain()
+    rows = await shop.notifications(order)
+    assert [(n["channel"], n["state"]) for n in rows] == [("viber", "failed")]
+    assert rows[0]["attempts"] == 1
+    assert len(shop.sim.requests_to("/message/send.json")) == 1

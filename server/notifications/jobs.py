@@ -28,6 +28,9 @@ from server.plugins.types import MESSAGING, OutgoingMessage, PluginError, SentMe
 
 log = logging.getLogger("crm.notifications")
 SEND = "notifications.send"
+# PluginError.code of a send whose outcome the provider left unknown (timeout, 500 after the
+# request went out): neither retried nor followed by the next channel.
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
 # Which channels a messaging plugin serves; a third-party messaging plugin is taken for SMS.
 PLUGIN_CHANNELS = {"turbosms": ("sms", "viber"), "twilio": ("sms",)}
@@ -189,7 +192,8 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             await Notification.filter(id=notification.id).update(state="queued", reason=exc.message[:2000])
             raise  # the job runner tries again later, with backoff
         await _finish(notification, "failed", exc.message)
-        await _next_channel(notification, now)
+        if exc.code != OUTCOME_UNKNOWN:  # the customer may have it: another channel could double it
+            await _next_channel(notification, now)
         return "failed"
     if sent.status == "failed":
         await _finish(notification, "failed", sent.error_message or sent.error_code or "refused by the provider")

@@ -254,7 +254,12 @@ def crm_messaging_send(
     """Send one message; return the provider's message id (needed to follow its delivery).
     A refusal for this recipient (stop list, invalid number) is a ``SentMessage`` with
     ``status="failed"`` and the provider's error, not an exception; raise ``PluginError`` when
-    the provider cannot be used at all (bad credentials, no balance, outage)."""
+    the provider cannot be used at all (bad credentials, no balance, outage).
+
+    Mark a ``PluginError`` ``retryable=True`` only when the provider certainly did not take the
+    message (no connection, 429, 503): the CRM then sends again later. When it may have taken it
+    (a timeout, a 500 after the request went out) raise it with ``code="OUTCOME_UNKNOWN"``: the
+    CRM neither retries nor tries the customer's next channel, so nobody gets a message twice."""
 
 
 @_spec
