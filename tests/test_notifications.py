@@ -292,3 +292,17 @@ async def test_a_send_with_an_unknown_outcome_is_not_repeated_on_another_channel
     assert [(n["channel"], n["state"]) for n in rows] == [("viber", "failed")]
     assert rows[0]["attempts"] == 1
     assert len(shop.sim.requests_to("/message/send.json")) == 1
+
+
+async def test_delivery_reports_are_polled_from_turbosms(shop):
+    order = await shop.order()
+    await shop.drain()
+    [row] = await shop.notifications(order)
+    assert row["state"] == "sent"
+    sent = await Notification.get(id=ids.decode(row["id"])[1])
+    shop.sim.set_status(sent.provider_message_id, "Delivered")
+    assert await notification_jobs.poll_statuses(settings=shop.database) >= 1
+    [row] = await shop.notifications(order)
+    assert row["state"] == "delivered"
+    await notification_jobs.poll_statuses(settings=shop.database)  # nothing left to ask about this one
+    assert (await Notification.get(id=sent.id)).state == "delivered"

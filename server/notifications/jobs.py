@@ -16,7 +16,7 @@ from tortoise.expressions import F
 from server.accounts.models import Account
 from server.activities.models import Activity
 from server.config import Settings
-from server.jobs.registry import Event, enqueue, job, on_event
+from server.jobs.registry import Event, enqueue, job, on_event, periodic
 from server.notifications import service
 from server.notifications.models import Notification, NotificationRule
 from server.orders.models import Order
@@ -230,24 +230,62 @@ async def _status_reason(order: Order) -> str | None:
     return getattr(change, "reason", None) if change else None
 
 
-@on_event("message.status", name="notifications.on_message_status")
-async def on_message_status(event: Event) -> None:
-    """A delivery report (webhook or poll): delivered, or failed after all."""
-    status = event.payload.get("status")
-    message_id = event.payload.get("provider_message_id")
-    if not message_id or status not in ("delivered", "read", "failed", "undelivered"):
+async def apply_status(installation_id, provider_message_id: str, status: str, provider_status: str = "") -> None:
+    """A delivery report: a sent notification becomes delivered, or failed and the next channel."""
+    if not provider_message_id or status not in ("delivered", "read", "failed", "undelivered"):
         return
-    query = Notification.filter(
-        organization_id=event.organization_id,
-        installation_id=event.payload.get("installation_id"),
-        provider_message_id=message_id,
-    )
+    query = Notification.filter(installation_id=installation_id, provider_message_id=provider_message_id)
     if status in ("delivered", "read"):
         await query.filter(state="sent").update(state="delivered", delivered_at=datetime.now(UTC))
-    else:
-        notification = await query.filter(state="sent").first()
-        if notification is not None:
-            await Notification.filter(id=notification.id).update(
-                state="failed", reason=f"not delivered ({event.payload.get('provider_status') or status})"
-            )
-            await _next_channel(notification, datetime.now(UTC))
+        return
+    notification = await query.filter(state="sent").first()
+    if notification is not None:
+        await Notification.filter(id=notification.id, state="sent").update(
+            state="failed", reason=f"not delivered ({provider_status or status})"
+        )
+        await _next_channel(notification, datetime.now(UTC))
+
+
+@on_event("message.status", name="notifications.on_message_status")
+async def on_message_status(event: Event) -> None:
+    """A delivery report pushed by the provider (Twilio's status callbacks)."""
+    installation = await PluginInstallation.get_or_none(
+        id=event.payload.get("installation_id"), organization_id=event.organization_id
+    )
+    if installation is not None:
+        await apply_status(
+            installation.id,
+            event.payload.get("provider_message_id") or "",
+            event.payload.get("status") or "",
+            event.payload.get("provider_status") or "",
+        )
+
+
+@periodic(seconds=300, name="notifications.poll_statuses")
+async def poll_statuses(*, settings: Settings) -> int:
+    """Delivery statuses from providers that are asked rather than calling back (TurboSMS), for
+    messages sent in the last three days that are not delivered yet; 100 per call."""
+    manager = get_manager()
+    since = datetime.now(UTC) - timedelta(days=3)
+    pending = await Notification.filter(
+        state="sent", sent_at__gte=since, provider_message_id__not_isnull=True, installation_id__not_isnull=True
+    ).values_list("installation_id", "provider_message_id")
+    by_installation: dict = {}
+    for installation_id, message_id in pending:
+        by_installation.setdefault(installation_id, []).append(message_id)
+    updated = 0
+    for installation_id, message_ids in by_installation.items():
+        installation = await PluginInstallation.get_or_none(id=installation_id, enabled=True)
+        if installation is None or not manager.implements(installation.plugin, "crm_messaging_statuses"):
+            continue
+        for start in range(0, len(message_ids), 100):
+            batch = message_ids[start : start + 100]
+            try:
+                statuses = await plugins.call(settings, installation, "crm_messaging_statuses", message_ids=batch)
+            except PluginError as exc:
+                log.warning("delivery statuses from %s failed: %s", installation.plugin, exc.message)
+                break
+            for status in statuses or []:
+                await apply_status(installation.id, status.provider_message_id, status.status, status.provider_status)
+                updated += 1
+    return updated
