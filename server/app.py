@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -94,9 +95,15 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
         if run_jobs:
             load_job_modules()
             if settings.redis_url:
-                backend = await arq_connect(settings)
-                pool = backend.pool
-                set_backend(backend)
+                try:
+                    backend = await arq_connect(settings)
+                except (OSError, RedisError) as exc:
+                    # Serve anyway: changes still reach the outbox and the workers relay them
+                    # once Redis is back; only enqueueing from a request (a retry) fails meanwhile.
+                    log.error("Redis at REDIS_URL is unreachable (%s): jobs wait in the outbox", exc)
+                else:
+                    pool = backend.pool
+                    set_backend(backend)
             else:
                 worker = InProcessWorker(settings)
                 worker.start()

@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from server.auth.models import AuthToken
 from server.auth.tokens import hash_token
 from tests.helpers import LOGIN, PASSWORD
@@ -146,3 +148,22 @@ async def test_a_client_gone_before_its_body_arrived_is_not_a_server_error(datab
         await app(scope, receive, send)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert not any(m.get("status", 200) >= 500 for m in sent if m["type"] == "http.response.start")
+
+
+async def test_the_api_starts_and_serves_while_redis_is_unreachable(database, caplog):
+    """Jobs wait in the outbox until Redis is back; the API must not refuse to start."""
+    import socket
+
+    from server.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    settings = database.model_copy(update={"redis_url": f"redis://127.0.0.1:{closed_port}/0"})
+    app = create_app(settings, manage_db=False, run_jobs=True)
+    with caplog.at_level("ERROR"):
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                assert (await client.get("/health")).json() == {"status": "ok"}
+    assert any("jobs wait in the outbox" in r.getMessage() for r in caplog.records)

@@ -94,3 +94,22 @@ async def test_a_permanent_refusal_is_not_retried(owner, api, database):
     job = await JobRun.get(job_id=f"test.flaky:{event.id}")
     assert (job.state, job.attempts) == ("failed", 1)
     assert "refused this for good" in job.last_error
+
+
+async def test_the_server_s_own_loop_relays_and_runs_jobs_by_itself(owner, api, database):
+    """What `crm serve` runs without Redis: no one calls run_until_idle, the loop does the work."""
+    import asyncio
+
+    from server.jobs.inprocess import InProcessWorker
+
+    worker = InProcessWorker(database.model_copy(update={"relay_interval_seconds": 0.05}))
+    worker.start()
+    try:
+        account_id, event = await create_account(owner, api, "job-test loop")
+        for _ in range(200):
+            if await notes(account_id):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+    assert await notes(account_id) == [f"job-test {event.id}"]
