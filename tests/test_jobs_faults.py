@@ -335,3 +335,93 @@ def test_events_wait_in_the_outbox_while_redis_is_away_then_go_once(env, redis_u
     assert len(notes) == 3
     markers = Path(env["CRM_TEST_MARKERS"])
     assert {runs(markers, p.name) for p in markers.iterdir() if p.name.startswith("note-")} == {1}
+
+
+SHOP = r"""
+import asyncio, json, sys
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    settings = Settings()
+    await init_db(settings)
+    try:
+        from server.accounts.service import create_account
+        from server.auth.principal import for_user
+        from server.auth.scope import Scope
+        from server.auth.service import add_member, create_user
+        from server.notifications import service as notifications
+        from server.orders.service import create_order
+        from server.organizations.models import Organization
+        from server.plugins.service import install_plugin
+        org = await Organization.get(slug="shop")
+        user = await create_user("owner@shop.example", "owner-password-1", "Owner")
+        await add_member(org, user, "owner")
+        scope = Scope(await for_user(user, "shop"))
+        config = {"sender": "MyShop", "viber_sender": "MyShop", "api_url": sys.argv[1], "viber_sms_fallback": False}
+        await install_plugin(scope, settings, "turbosms", config=config, secrets={"token": sys.argv[2]})
+        await notifications.update_settings(scope, {"quiet_start": "00:00", "quiet_end": "00:00", "send_delay_seconds": 0})
+        account = await create_account(scope, {"name": "Олена", "phones": [sys.argv[3]]})
+        item = {"sku": "A", "title": "Чайник", "quantity": 1, "unit_price": 100}
+        order = await create_order(scope, {"account_id": account.id, "items": [item]})
+        print(json.dumps({"order": str(order.id)}))
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+NOTIFICATIONS = r"""
+import asyncio, json
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    await init_db(Settings())
+    try:
+        from server.notifications.models import Notification
+        rows = await Notification.all().order_by("created_at", "position")
+        print(json.dumps([{"channel": n.channel, "state": n.state, "reason": n.reason} for n in rows]))
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_killed_while_sending_a_notification_never_gives_the_customer_two(env, tmp_path):
+    """The worker dies during the call to TurboSMS, which takes the message anyway. The job runs
+    again on another worker: the customer has exactly one message, and the CRM says the send was
+    interrupted instead of sending it again."""
+    from plugins.simulators.turbosms import TEST_TOKEN, TurboSMSSimulator
+
+    phone = "+380671234567"
+    with TurboSMSSimulator() as sim:
+        ok(crm_python(SHOP, [sim.url, TEST_TOKEN, phone], env))
+        sim.delay(6, count=1, path="/message/send.json")  # TurboSMS is slow to answer this one
+        logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+        first = start_worker(env, logs[0])
+        try:
+            wait_for(lambda: bool(sim.requests_to("/message/send.json")), "the send to TurboSMS", 60, logs)
+            first.send_signal(signal.SIGKILL)  # in the middle of the provider call
+            first.wait(timeout=10)
+        finally:
+            stop(first)
+        second = start_worker(env, logs[1])
+        try:
+
+            def settled() -> bool:
+                rows = json.loads(ok(crm_python(NOTIFICATIONS, [], env)))
+                return bool(rows) and rows[-1]["state"] not in ("queued", "sending")
+
+            wait_for(settled, "the job's re-run", 90, logs)
+            time.sleep(7)  # TurboSMS finishes the delayed request by now
+            rows = json.loads(ok(crm_python(NOTIFICATIONS, [], env)))
+        finally:
+            stop(second)
+        with sim.lock:
+            delivered = [m for m in sim.messages.values() if m.recipient == phone.lstrip("+")]
+    assert len(delivered) == 1  # the customer got it once
+    assert len(sim.requests_to("/message/send.json")) == 1  # and the CRM never sent it again
+    assert [(r["channel"], r["state"]) for r in rows] == [("viber", "failed")]
+    assert "interrupted" in rows[0]["reason"]
