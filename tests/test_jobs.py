@@ -113,3 +113,20 @@ async def test_the_server_s_own_loop_relays_and_runs_jobs_by_itself(owner, api, 
     finally:
         await worker.stop()
     assert await notes(account_id) == [f"job-test {event.id}"]
+
+
+async def test_housekeeping_keeps_recent_and_failed_records(owner, api, database):
+    from server.jobs.housekeeping import housekeeping
+
+    _, event = await create_account(owner, api, "job-test housekeeping")
+    await run_until_idle(database)
+    job = await JobRun.get(job_id=f"test.note:{event.id}")
+    assert (await housekeeping())["jobs"] >= 0
+    assert await JobRun.filter(id=job.id).exists()  # a fresh one stays
+    later = datetime.now(UTC) + timedelta(days=8)
+    failed_before = await JobRun.filter(state="failed").count()
+    result = await housekeeping(now=later)
+    assert result["jobs"] >= 1 and result["outbox"] >= 1
+    assert not await JobRun.filter(id=job.id).exists()
+    assert not await OutboxEvent.filter(id=event.id).exists()
+    assert await JobRun.filter(state="failed").count() == failed_before  # failures stay for people to see

@@ -10,6 +10,7 @@ import os
 # work adds itself here; tests add theirs with CRM_JOB_MODULES (comma separated).
 JOB_MODULES = (
     "server.jobs.plugin_events",
+    "server.jobs.housekeeping",
     "server.marketplace.service",
     "server.shipments.service",
     "server.notifications.jobs",

@@ -1,0 +1,26 @@
+"""Keeping the bookkeeping tables small: finished jobs, relayed outbox events and webhook
+delivery records are kept for a while (to answer "did this run?", and as the memory that
+makes a redelivered webhook a no-op), then deleted. Failed jobs stay until someone looks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from server.core.models import OutboxEvent
+from server.jobs.models import JobRun
+from server.jobs.registry import periodic
+from server.plugins.models import WebhookDelivery
+
+KEEP_DONE_JOBS = timedelta(days=7)
+KEEP_OUTBOX = timedelta(days=7)
+KEEP_WEBHOOK_DELIVERIES = timedelta(days=30)  # providers redeliver for hours, not weeks
+
+
+@periodic(seconds=3600, name="jobs.housekeeping")
+async def housekeeping(now: datetime | None = None) -> dict[str, int]:
+    now = now or datetime.now(UTC)
+    return {
+        "jobs": await JobRun.filter(state="done", finished_at__lt=now - KEEP_DONE_JOBS).delete(),
+        "outbox": await OutboxEvent.filter(dispatched_at__lt=now - KEEP_OUTBOX).delete(),
+        "webhook_deliveries": await WebhookDelivery.filter(last_received_at__lt=now - KEEP_WEBHOOK_DELIVERIES).delete(),
+    }
