@@ -306,3 +306,24 @@ async def test_delivery_reports_are_polled_from_turbosms(shop):
     assert row["state"] == "delivered"
     await notification_jobs.poll_statuses(settings=shop.database)  # nothing left to ask about this one
     assert (await Notification.get(id=sent.id)).state == "delivered"
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        ("2026-11-23 23:30", "2026-11-24 09:00"),  # evening: until tomorrow morning
+        ("2026-11-24 07:15", "2026-11-24 09:00"),  # early morning: until this morning
+        ("2026-11-24 09:00", None),  # quiet hours are over
+        ("2026-11-24 14:00", None),
+        ("2026-11-24 21:00", "2026-11-25 09:00"),
+    ],
+)
+def test_quiet_hours_across_midnight_in_the_organization_timezone(local, expected):
+    from server.notifications.models import NotificationSettings
+    from server.notifications.service import in_quiet_hours
+
+    kyiv = ZoneInfo("Europe/Kyiv")
+    options = NotificationSettings(quiet_start="21:00", quiet_end="09:00")
+    now = datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=kyiv).astimezone(UTC)
+    until = in_quiet_hours(options, "Europe/Kyiv", now)
+    assert (until.astimezone(kyiv).strftime("%Y-%m-%d %H:%M") if until else None) == expected

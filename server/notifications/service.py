@@ -4,7 +4,7 @@ consent; retrying a failed message. The sending itself is in jobs.py."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -214,8 +214,6 @@ def in_quiet_hours(options: NotificationSettings, timezone: str, now: datetime) 
         return None
     morning = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
     if clock >= end:  # quiet hours started this evening: they end tomorrow morning
-        from datetime import timedelta
-
         morning += timedelta(days=1)
     return morning.astimezone(UTC)
 
