@@ -77,6 +77,15 @@ async def on_order_event(event: Event) -> None:
     await _create(order, event.id, rule, 0, datetime.now(UTC))
 
 
+@on_event("notification.retried", name="notifications.on_retry")
+async def on_retry(event: Event) -> None:
+    notification = await Notification.get_or_none(
+        id=event.payload["notification_id"], organization_id=event.organization_id
+    )
+    if notification is not None and notification.state == "queued":
+        await schedule(notification, datetime.now(UTC), tag=f"retry-{event.id}")
+
+
 async def _next_channel(notification: Notification, now: datetime) -> None:
     rule = await NotificationRule.get_or_none(
         organization_id=notification.organization_id, trigger=notification.trigger

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from server.accounts.models import Account
 from server.audit import service as audit
 from server.auth.scope import Scope
+from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
 from server.notifications import templates
 from server.notifications.defaults import CHANNELS, DEFAULTS, LOCALES
@@ -244,9 +245,8 @@ async def opted_out(account_id: UUID | None, channel: str) -> bool:
 
 
 async def retry(scope: Scope, notification_id: UUID) -> Notification:
-    """Send a failed message again (a new attempt on the same channel, now)."""
-    from server.notifications.jobs import schedule
-
+    """Send a failed message again (a new attempt on the same channel, now). The send is asked
+    for through the outbox, in this transaction: it happens even if the job queue is down now."""
     async with in_transaction():
         notification = await scope.get(Notification, notification_id, "write", field="id")
         if notification.state != "failed":
@@ -254,6 +254,6 @@ async def retry(scope: Scope, notification_id: UUID) -> Notification:
         now = datetime.now(UTC)
         await Notification.filter(id=notification.id).update(state="queued", reason="", attempts=0, scheduled_for=now)
         await audit.record(scope, "notification.retry", notification, {"state": ["failed", "queued"]})
+        await outbox.emit(scope.organization_id, "notification.retried", {"notification_id": notification.id})
     notification.state, notification.scheduled_for = "queued", now
-    await schedule(notification, now, tag=f"retry-{int(now.timestamp())}")
     return notification
