@@ -14,6 +14,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from server import logging_redaction
 from server.auth import principal as principals
 from server.auth import tokens
 from server.auth.throttle import LoginThrottle
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
     enqueue jobs for the ``crm worker`` processes, which also relay the outbox."""
     settings = settings or Settings()
     run_jobs = manage_db if run_jobs is None else run_jobs
+    logging_redaction.install()
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

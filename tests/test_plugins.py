@@ -345,7 +345,10 @@ async def test_another_organizations_installation_is_invisible(api, tenants, pbx
     assert one["pluginInstallation"] is None
     node = "query($id: ID!) { node(id: $id) { id ... on PluginInstallation { plugin { name } } } }"
     assert (await b.owner.data(api, node, {"id": inst["id"]}))["node"] is None
-    assert (await a.owner.data(api, node, {"id": inst["id"]}))["node"] == {"id": inst["id"], "plugin": {"name": "fake-pbx"}}
+    assert (await a.owner.data(api, node, {"id": inst["id"]}))["node"] == {
+        "id": inst["id"],
+        "plugin": {"name": "fake-pbx"},
+    }
     for query, variables, name in [
         (CONFIGURE, {"i": {"id": inst["id"], "version": 1, "config": {"region": "pl"}}}, "configurePlugin"),
         (ENABLE, {"i": {"id": inst["id"], "version": 1}}, "enablePlugin"),
@@ -391,3 +394,55 @@ async def test_secret_key_rotation_for_stored_installations(api, tenants, pbx, d
     assert result["errors"] == [] and result["installation"]["secretsSet"] == ["api_key"]
     tested = (await t.owner.data(api, TEST_CONNECTION, {"i": {"id": inst["id"]}}))["testPluginConnection"]
     assert tested["ok"] is True
+
+
+async def test_moving_a_plugin_to_another_address_needs_its_secrets_again(api, tenants, pbx):
+    """Otherwise an admin could point api_url at a server of theirs and collect secrets they
+    were never shown (the next connection test sends them there)."""
+    t = await tenants.create(("owner",))
+    inst = (await installed(t.owner, api, config={**CONFIG, "api_url": "https://pbx.example.com"}))["installation"]
+    moved = await configure(t.owner, api, inst, config={"api_url": "https://collector.example.net"})
+    assert errors(moved) == [("secrets", "REQUIRED")]
+    assert "api_key, api_secret" in moved["errors"][0]["message"]
+    again = await configure(t.owner, api, inst, config={"api_url": "https://pbx2.example.com"}, secrets=SECRETS)
+    assert again["errors"] == []
+    # Other settings change without the secrets, as before.
+    assert (await configure(t.owner, api, again["installation"], config={"region": "pl"}))["errors"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/iam/role?x=",  # the plugin's path would become a query
+        "https://user:pass@pbx.example.com",
+        "https://pbx.example.com/#frag",
+        "ftp://pbx.example.com",
+    ],
+)
+async def test_url_settings_must_be_plain_base_urls(api, tenants, pbx, url):
+    t = await tenants.create(("owner",))
+    payload = await install(t.owner, api, config={**CONFIG, "api_url": url})
+    assert errors(payload) == [("config.api_url", "INVALID")]
+
+
+async def test_a_send_that_times_out_is_not_retried(pbx):
+    """A slow provider may have sent the SMS: the timeout says so instead of inviting a retry."""
+    import asyncio
+
+    from server.plugins.manager import PluginManager
+    from server.plugins.types import PluginError
+
+    class Slow:
+        async def crm_messaging_send(self, message):
+            await asyncio.sleep(5)
+
+    manager = PluginManager(timeout=0.05)
+    slow = Slow()
+    # Any hook of a plugin that hangs; only the manager's timeout handling is under test.
+    manager._caller = lambda name, hook: lambda **kw: slow.crm_messaging_send(None)
+    with pytest.raises(PluginError) as sent:
+        await manager.call("slow", "crm_messaging_send", message=None)
+    assert (sent.value.code, sent.value.retryable) == ("OUTCOME_UNKNOWN", False)
+    with pytest.raises(PluginError) as tracked:
+        await manager.call("slow", "crm_delivery_track")
+    assert tracked.value.retryable

@@ -218,3 +218,23 @@ async def test_rejected_and_failing_deliveries_record_nothing(api, tenants, http
     assert await Activity.filter(organization_id=org_id).count() == 0
     # Secrets never reach the logs.
     assert "good-key" not in caplog.text
+
+
+def test_access_log_lines_never_show_a_webhook_token():
+    import logging
+
+    from server.logging_redaction import RedactWebhookTokens
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("10.0.0.1:5000", "POST", "/hooks/binotel/s3cr3t-token_abc/calls?x=1", "1.1", 200),
+        None,
+    )
+    RedactWebhookTokens().filter(record)
+    line = record.getMessage()
+    assert "s3cr3t-token_abc" not in line
+    assert "/hooks/binotel/***/calls?x=1" in line

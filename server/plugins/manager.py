@@ -182,9 +182,18 @@ class PluginManager:
                 async with asyncio.timeout(time_limit or self.timeout):
                     result = await result
             except TimeoutError as exc:
+                if hook in NOT_REPEATABLE:  # the provider may have acted: a retry could do it twice
+                    raise PluginError(
+                        f"The {name} plugin did not answer in time; the provider may have done it anyway. "
+                        "Check before trying again.",
+                        code="OUTCOME_UNKNOWN",
+                    ) from exc
                 raise PluginError(f"The {name} plugin did not answer in time.", retryable=True) from exc
         return result
 
+
+# Hooks that make the provider do something for which it offers no duplicate protection.
+NOT_REPEATABLE = frozenset({"crm_messaging_send", "crm_telephony_click_to_call", "crm_delivery_create_shipment"})
 
 _manager: PluginManager | None = None
 

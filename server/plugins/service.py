@@ -79,8 +79,14 @@ def _check_value(f: ConfigField, value, path: str):
             raise UserInputError(ErrorCode.INVALID, f"{f.name} is longer than {TEXT_MAX[kind]} characters.", path)
         if kind == "url":
             parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise UserInputError(ErrorCode.INVALID, f"{f.name} must be an http(s) URL.", path)
+            if parts.username or parts.password or parts.query or parts.fragment:
+                # A query or fragment would swallow the paths the plugin appends (reaching any path
+                # of the host); credentials in URLs end up in logs.
+                raise UserInputError(
+                    ErrorCode.INVALID, f"{f.name} must be a plain base URL: no user, query or fragment.", path
+                )
         if kind == "phone":
             value = to_e164(value, path)
         if kind == "choice" and value not in f.choices:
@@ -134,6 +140,28 @@ def _check_required(plugin: LoadedPlugin, config: dict, secrets: dict) -> None:
         if f.required and f.default is None and (secrets if f.secret else config).get(f.name) in (None, ""):
             path = f"{'secrets' if f.secret else 'config'}.{f.name}"
             raise UserInputError(ErrorCode.REQUIRED, f"{f.label or f.name} is required.", path)
+
+
+def _check_secrets_follow_urls(plugin: LoadedPlugin, installation, new_config: dict, secrets) -> None:
+    """Pointing a plugin at another address sends the stored secrets there on the next call:
+    whoever changes an address must enter the secrets again, so they cannot be exfiltrated by
+    an admin who never knew them."""
+    moved = [
+        f.name
+        for f in plugin.config_schema
+        if f.type == "url" and installation.config.get(f.name) != new_config.get(f.name)
+    ]
+    if not moved or not installation.secret_fields:
+        return
+    given = {k for k, v in (secrets or {}).items() if v not in (None, "")}
+    missing = sorted(set(installation.secret_fields) - given)
+    if missing:
+        raise UserInputError(
+            ErrorCode.REQUIRED,
+            f"Changing {', '.join(moved)} sends the plugin's secrets to the new address: enter "
+            f"{', '.join(missing)} again in the same change.",
+            "secrets",
+        )
 
 
 def clean_allowed_ips(values: list[str] | None) -> list[str]:
@@ -375,6 +403,7 @@ async def configure_plugin(
         installation = await _for_update(scope, installation_id, version)
         plugin = _plugin(_manager(manager), installation.plugin, "id")
         new_config, config_changed = _merge(plugin, installation.config, config, secret=False)
+        _check_secrets_follow_urls(plugin, installation, new_config, secrets)
         old_secrets = _readable_secrets(settings, installation) if secrets else {}
         new_secrets, secrets_changed = _merge(plugin, old_secrets, secrets, secret=True)
         if secrets:

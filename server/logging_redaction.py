@@ -1,0 +1,29 @@
+"""Webhook URLs carry their installation's secret token (/hooks/<plugin>/<token>/...): access
+log lines show it as *** so logs never hold a credential that lets anyone post events."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_TOKEN = re.compile(r"(/hooks/[^/\s]+/)[^/\s?]+")
+
+
+def redact(text: str) -> str:
+    return _TOKEN.sub(r"\1***", text)
+
+
+class RedactWebhookTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def install() -> None:
+    """On uvicorn's access logger (idempotent)."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactWebhookTokens) for f in logger.filters):
+        logger.addFilter(RedactWebhookTokens())
