@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from server.accounts.models import Account
 from server.activities.models import Activity
@@ -95,9 +96,21 @@ async def _next_channel(notification: Notification, now: datetime) -> None:
         await _create(order, notification.source_event_id, rule, notification.position + 1, now)
 
 
+async def _finish_and_fall_back(notification: Notification, state: str, reason: str, now: datetime) -> None:
+    """Give up on this channel and queue the next one together: never one without the other."""
+    async with in_transaction():
+        await _finish(notification, state, reason)
+        await _next_channel(notification, now)
+
+
 async def _finish(notification: Notification, state: str, reason: str = "", **values) -> None:
-    await Notification.filter(id=notification.id).update(state=state, reason=reason[:2000], **values)
+    async with in_transaction():  # the state and its timeline entry together
+        await Notification.filter(id=notification.id).update(state=state, reason=reason[:2000], **values)
+        await _timeline(notification, state, reason)
     notification.state, notification.reason = state, reason
+
+
+async def _timeline(notification: Notification, state: str, reason: str) -> None:
     if state in ("sent", "failed") and notification.account_id:
         kind = "sms" if notification.channel == "sms" else "message"
         verb = "sent" if state == "sent" else f"failed: {reason}"
@@ -151,8 +164,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         await _finish(notification, "skipped", f"the order moved on to '{order.status.code}' before sending")
         return "skipped"
     if await service.opted_out(notification.account_id, notification.channel):
-        await _finish(notification, "skipped", f"the customer opted out of {notification.channel}")
-        await _next_channel(notification, now)
+        await _finish_and_fall_back(notification, "skipped", f"the customer opted out of {notification.channel}", now)
         return "skipped"
     organization = await Organization.get(id=notification.organization_id)
     if not notification.urgent:
@@ -167,15 +179,17 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         return "skipped"
     installation = await _installation(organization.id, notification.channel)
     if installation is None:
-        await _finish(notification, "failed", f"no enabled messaging plugin sends {notification.channel}")
-        await _next_channel(notification, now)
+        await _finish_and_fall_back(
+            notification, "failed", f"no enabled messaging plugin sends {notification.channel}", now
+        )
         return "failed"
     locale = organization.locale if organization.locale in ("uk", "en") else "uk"
     reason = await _status_reason(order)
     text = await service.text_for(order, notification.trigger, notification.channel, locale, reason)
     if not text:
-        await _finish(notification, "failed", f"no {notification.channel} template for '{notification.trigger}'")
-        await _next_channel(notification, now)
+        await _finish_and_fall_back(
+            notification, "failed", f"no {notification.channel} template for '{notification.trigger}'", now
+        )
         return "failed"
     # Claim it: of two workers holding the same job, one moves it to "sending" and sends, the
     # other stops. A worker that dies while "sending" leaves it there: see _interrupted.
@@ -200,13 +214,15 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             # The provider certainly did not take it (plugins mark only such errors retryable).
             await Notification.filter(id=notification.id).update(state="queued", reason=exc.message[:2000])
             raise  # the job runner tries again later, with backoff
-        await _finish(notification, "failed", exc.message)
-        if exc.code != OUTCOME_UNKNOWN:  # the customer may have it: another channel could double it
-            await _next_channel(notification, now)
+        if exc.code == OUTCOME_UNKNOWN:  # the customer may have it: another channel could double it
+            await _finish(notification, "failed", exc.message)
+        else:
+            await _finish_and_fall_back(notification, "failed", exc.message, now)
         return "failed"
     if sent.status == "failed":
-        await _finish(notification, "failed", sent.error_message or sent.error_code or "refused by the provider")
-        await _next_channel(notification, now)
+        await _finish_and_fall_back(
+            notification, "failed", sent.error_message or sent.error_code or "refused by the provider", now
+        )
         return "failed"
     await _finish(notification, "sent", provider_message_id=sent.provider_message_id, sent_at=now)
     return "sent"
@@ -249,10 +265,12 @@ async def apply_status(installation_id, provider_message_id: str, status: str, p
         return
     notification = await query.filter(state="sent").first()
     if notification is not None:
-        await Notification.filter(id=notification.id, state="sent").update(
-            state="failed", reason=f"not delivered ({provider_status or status})"
-        )
-        await _next_channel(notification, datetime.now(UTC))
+        async with in_transaction():
+            failed = await Notification.filter(id=notification.id, state="sent").update(
+                state="failed", reason=f"not delivered ({provider_status or status})"
+            )
+            if failed:  # a second report of the same failure changes nothing
+                await _next_channel(notification, datetime.now(UTC))
 
 
 @on_event("message.status", name="notifications.on_message_status")

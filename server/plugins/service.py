@@ -606,6 +606,8 @@ async def rotate_all_secrets(settings) -> int:
     for installation in await PluginInstallation.exclude(secrets=""):
         rotated = crypto.rotate(settings, installation.secrets)
         if rotated != installation.secrets:
-            await PluginInstallation.filter(id=installation.id).update(secrets=rotated)
-            count += 1
+            # Only if nobody changed them meanwhile (a configurePlugin): never write back old secrets.
+            count += await PluginInstallation.filter(id=installation.id, secrets=installation.secrets).update(
+                secrets=rotated
+            )
     return count

@@ -314,7 +314,7 @@ async def apply_event(scope: Scope, installation: PluginInstallation, event) -> 
         await outbox.emit(
             scope.organization_id,
             topic,
-            {"installation_id": installation.id, "plugin": installation.plugin, **event.payload},
+            {**event.payload, "installation_id": installation.id, "plugin": installation.plugin},
         )
         return {"type": "event", "topic": topic}
     log.warning("plugin %s produced an unknown event type %s", installation.plugin, type(event).__name__)
