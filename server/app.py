@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
     REDIS_URL the in-process worker (relay, jobs, periodic jobs); with it, only a connection to
     enqueue jobs for the ``crm worker`` processes, which also relay the outbox."""
     settings = settings or Settings()
+    settings.require_secret_key()  # refuse to serve with the placeholder key outside debug/demo
     run_jobs = manage_db if run_jobs is None else run_jobs
     logging_redaction.install()
 

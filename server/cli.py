@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from server.auth.roles import ROLES
-from server.config import Settings
+from server.config import InsecureSettings, Settings
 from server.core.errors import UserInputError
 
 DEMO_DB_FILE = "crm-demo.sqlite3"
@@ -120,6 +120,13 @@ def serve(
             "once and print the demo logins. No Redis needed.",
         ),
     ] = False,
+    trusted_proxies: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto are believed "
+            "('*' for any, '' for none). Default: the TRUSTED_PROXIES setting (127.0.0.1 and ::1).",
+        ),
+    ] = None,
 ) -> None:
     """Run the GraphQL server (uvicorn): POST /graphql, GraphiQL in a browser at /graphql, GET /health.
 
@@ -134,7 +141,8 @@ def serve(
         from server.demo.integrations import start_simulators
 
         path = Path.cwd() / DEMO_DB_FILE
-        settings = Settings(database_url=f"sqlite://{path}", redis_url=None, demo=True)
+        # The demo's provider simulators listen on 127.0.0.1 without TLS.
+        settings = Settings(database_url=f"sqlite://{path}", redis_url=None, demo=True, allow_local_providers=True)
         simulators = start_simulators()
         result = run_db(settings, lambda: _prepare_demo(settings, simulators))
         _print_demo_banner(result, host, port, path)
@@ -149,8 +157,24 @@ def serve(
             )
         out.print(f"GraphQL:  {_base_url(host, port)}/graphql")
     sys.stdout.flush()
+    proxies = settings.trusted_proxies
+    if trusted_proxies is not None:
+        proxies = [p.strip() for p in trusted_proxies.split(",") if p.strip()]
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        application = create_app(settings)
+    except InsecureSettings as exc:
+        raise fail(str(exc)) from None
+    try:
+        # The client address (webhook IP allow-lists, login throttling) comes from
+        # X-Forwarded-For only when the peer is one of these proxies.
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=list(proxies) or None,
+        )
     finally:
         for sim in simulators.values():
             sim.stop()
@@ -479,6 +503,10 @@ def worker(
     settings = Settings()
     if not settings.redis_url:
         raise fail("`crm worker` needs REDIS_URL. Without Redis, `crm serve` runs the jobs in process.")
+    try:
+        settings.require_secret_key()
+    except InsecureSettings as exc:
+        raise fail(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     out.print(
         f"Worker on {display_url(settings.redis_url)} queue {settings.arq_queue_name}; "
@@ -526,6 +554,10 @@ def plugins_rotate_secrets() -> None:
     from server.plugins.service import rotate_all_secrets
 
     settings = Settings()
+    try:
+        settings.require_secret_key()
+    except InsecureSettings as exc:
+        raise fail(str(exc)) from None
     count = run_db(settings, lambda: rotate_all_secrets(settings))
     out.print(f"Re-encrypted the secrets of {count} installation(s) with the current SECRET_KEY.")
 

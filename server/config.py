@@ -35,6 +35,14 @@ def _profile_files() -> list[Path]:
     return [f for f in files if f.exists()]
 
 
+DEFAULT_SECRET_KEY = "change-me"  # noqa: S105 - the placeholder of settings/defaults.toml
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class InsecureSettings(RuntimeError):
+    """The settings would run the server unprotected (outside debug and demo)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
@@ -61,6 +69,12 @@ class Settings(BaseSettings):
     default_page_size: int = 20
 
     demo: bool = False
+    # Lets plugins call http:// and loopback/private addresses (server/plugins/egress.py): for the
+    # provider simulators of the tests and the demo only. Never in production (SSRF).
+    allow_local_providers: bool = False
+    # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
+    # (`crm serve`), comma separated, "*" for any; empty: none, the peer address is the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     # Background jobs (docs/jobs.md).
     job_max_tries: int = 5
@@ -71,7 +85,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = 10
     arq_queue_name: str = "crm:queue"
 
-    @field_validator("old_secret_keys", mode="before")
+    @field_validator("old_secret_keys", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value):
         # OLD_SECRET_KEYS="key1,key2" in the environment; a TOML list works too.
@@ -91,6 +105,26 @@ class Settings(BaseSettings):
         # Later TOML files win over earlier ones, so the profile overrides the defaults.
         toml_sources = [TomlConfigSettingsSource(settings_cls, toml_file=path) for path in reversed(_profile_files())]
         return (init_settings, env_settings, *toml_sources)
+
+    def secret_key_problem(self) -> str | None:
+        """Why SECRET_KEY cannot protect anything (None when it can). Debug and demo runs may
+        keep the placeholder; ``require_secret_key`` refuses it everywhere else."""
+        if self.debug or self.demo:
+            return None
+        if not self.secret_key or self.secret_key == DEFAULT_SECRET_KEY:
+            return "SECRET_KEY is not set (it is the placeholder 'change-me')"
+        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            return f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+        return None
+
+    def require_secret_key(self) -> None:
+        problem = self.secret_key_problem()
+        if problem:
+            raise InsecureSettings(
+                f"{problem}. It derives the key that encrypts plugin secrets: set SECRET_KEY to a long "
+                'random value, e.g. the output of `python -c "import secrets; print(secrets.token_urlsafe(32))"`, '
+                "and keep it (see docs/operations.md)."
+            )
 
     @cached_property
     def is_postgres(self) -> bool:

@@ -175,6 +175,31 @@ def test_bad_role_is_refused_before_anything_else():
     assert "owner, admin, manager, sales, support, logistics, analyst" in " ".join(result.output.split())
 
 
+# -- refusing to run unprotected -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["worker", "--burst"], ["plugins", "rotate-secrets"]])
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [("change-me", "SECRET_KEY is not set"), ("short-but-set", "SECRET_KEY is shorter than 32 characters")],
+)
+def test_production_refuses_a_placeholder_or_short_secret_key(fresh_db, command, key, words):
+    env = {**fresh_db(), "DEBUG": "false", "SECRET_KEY": key, "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    message = failed(crm(command, env))
+    assert words in message and "secrets.token_urlsafe" in message
+
+
+def test_debug_and_demo_may_keep_the_placeholder_key():
+    from server.app import create_app
+    from server.config import InsecureSettings, Settings
+
+    placeholder = Settings(secret_key="change-me", debug=False, demo=False)
+    with pytest.raises(InsecureSettings):
+        create_app(placeholder, manage_db=False)
+    for allowed in ({"debug": True}, {"demo": True}, {"secret_key": "k" * 32}):
+        create_app(placeholder.model_copy(update=allowed), manage_db=False)
+
+
 # -- migrate, organizations, users -----------------------------------------------------------
 
 
@@ -455,3 +480,40 @@ def _demo_integrations_connect(url: str, token: str) -> dict[str, bool]:
         ).json()
         result[installation["plugin"]["name"]] = test["data"]["testPluginConnection"]["ok"]
     return result
+
+
+# -- serve behind a reverse proxy --------------------------------------------------------------
+
+LOGIN = "mutation($e: String!) { login(input: {email: $e, password: \"wrong\"}) { errors { code } } }"
+
+
+@pytest.mark.parametrize(("trusted", "third_login"), [(None, "INVALID_CREDENTIALS"), ("", "RATE_LIMITED")])
+def test_forwarded_addresses_count_only_from_trusted_proxies(fresh_db, tmp_path, trusted, third_login):
+    # Failed logins are limited per client address (2 per minute here). From 127.0.0.1, a
+    # trusted proxy by default, X-Forwarded-For names the client; with no trusted proxies the
+    # header is ignored and every request counts for 127.0.0.1.
+    env = {**fresh_db(), "LOGIN_FAILURES_PER_ADDRESS": "2/minute", "RATE_LIMIT_NAMESPACE": uuid.uuid4().hex}
+    env.pop("REDIS_URL", None)
+    ok(crm(["migrate"], env))
+    port, log = _free_port(), tmp_path / "serve.log"
+    args = ["serve", "--port", str(port)] + ([] if trusted is None else ["--trusted-proxies", trusted])
+    with log.open("w") as handle:
+        proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "server.cli", *args], env=env, stdout=handle, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_healthy(proc, port, log)
+
+        def login(n: int, client: str) -> str:
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": LOGIN, "variables": {"e": f"nobody{n}@example.com"}},
+                headers={"X-Forwarded-For": client},
+                timeout=10,
+            )
+            return response.json()["data"]["login"]["errors"][0]["code"]
+
+        assert [login(1, "198.51.100.1"), login(2, "198.51.100.1")] == ["INVALID_CREDENTIALS"] * 2
+        assert login(3, "198.51.100.2") == third_login
+    finally:
+        _stop(proc)

@@ -71,7 +71,7 @@ async def test_retry_after_http_date_is_honoured(srv):
     when = email.utils.formatdate(time.time() + 3, usegmt=True)  # whole seconds: waits 2 to 3 s
     srv.answer((503, {"Retry-After": when}, "maintenance"))
     async with client(srv) as c:
-        response = await c.request("POST", "/things", json={"a": 1})
+        response = await c.request("POST", "/things", json={"a": 1}, retry=True)  # a POST that only reads
     assert response.status_code == 200
     first, second = srv.requests
     assert second.at - first.at >= 1.5
@@ -116,12 +116,21 @@ async def test_other_4xx_are_returned_not_retried(srv, status):
     assert len(srv.requests) == 1
 
 
-async def test_retry_false_sends_once(srv):
-    srv.answer((503, {}, "down"))
+async def test_a_post_is_sent_once_by_default(srv):
+    # A POST may create something (a message): a retry could do it twice.
+    srv.answer((503, {}, "down"), (503, {}, "down"))
     async with client(srv) as c:
         with pytest.raises(PluginError) as exc:
-            await c.request("POST", "/create", retry=False)
+            await c.request("POST", "/create")
     assert exc.value.message == "Acme answered 503 once; try again later."
+    assert len(srv.requests) == 1
+
+
+async def test_retry_false_sends_a_get_once(srv):
+    srv.answer((503, {}, "down"))
+    async with client(srv) as c:
+        with pytest.raises(PluginError):
+            await c.request("GET", "/things", retry=False)
     assert len(srv.requests) == 1
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from server.accounts.models import Account
@@ -203,6 +204,27 @@ async def test_ip_allow_list(api, tenants, http):
     assert allowed["configurePlugin"]["installation"]["allowedIps"] == ["127.0.0.1/32"]
     assert (await http.post(path, data=completed("call-9"))).status_code == 200
     assert await Activity.filter(organization_id=org_id).count() == 1
+
+
+async def test_an_ipv4_peer_of_a_dual_stack_listener_matches_its_ipv4_entry(api, tenants, http):
+    # Listening on [::], the server sees IPv4 peers as ::ffff:a.b.c.d; the list says a.b.c.d.
+    _t, _inst, path, _pk, org_id = await setup(api, tenants, allowedIps=["10.0.0.0/8"])
+    for n, (peer, status) in enumerate((("::ffff:10.1.2.3", 200), ("::ffff:192.0.2.1", 403))):
+        transport = httpx.ASGITransport(app=http._transport.app, client=(peer, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            assert (await client.post(path, data=completed(f"call-v6-{n}"))).status_code == status
+    assert await Activity.filter(organization_id=org_id).count() == 1
+
+
+@pytest.mark.parametrize(("retry", "status", "answer"), [("0", 400, "bad request"), ("1", 503, "unavailable")])
+async def test_a_plugin_error_is_logged_not_told_to_the_caller(api, tenants, http, caplog, retry, status, answer):
+    # The caller only proved it knows a URL token: the plugin's words stay in the log.
+    _t, _inst, path, pk, _org = await setup(api, tenants)
+    response = await http.post(path, data={"requestType": "misconfigured", "companyID": "4242", "retry": retry})
+    assert (response.status_code, response.json()) == (status, {"error": answer})
+    assert "4242" not in response.text
+    assert "Fake PBX company 4242 has no API access." in caplog.text
+    assert await WebhookDelivery.filter(installation_id=pk).count() == 0
 
 
 async def test_rejected_and_failing_deliveries_record_nothing(api, tenants, http, caplog):

@@ -133,7 +133,9 @@ async def _rest(config: dict, secrets: dict, method: str, params: dict, *, idemp
         code = int(body.get("code") or 0)
     except (TypeError, ValueError):
         code = 0
-    message = REST_ERRORS.get(code) or f"Binotel refused the request: {body.get('message') or body}."
+    # The provider's own words, short; never the whole body (it may hold anything).
+    said = str(body.get("message") or "no reason given")[:200]
+    message = REST_ERRORS.get(code) or f"Binotel refused the request: {said}."
     raise PluginError(message, code=str(code or response.status_code), retryable=code == 106)
 
 

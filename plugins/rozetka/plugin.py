@@ -266,7 +266,8 @@ def _envelope(response: httpx.Response) -> Answer:
 
 
 def _describe(answer: Answer) -> str:
-    return f"{answer.message} (code {answer.code})" if answer.code is not None else answer.message
+    message = str(answer.message)[:200]
+    return f"{message} (code {answer.code})" if answer.code is not None else message
 
 
 class Session:
@@ -291,7 +292,10 @@ class Session:
 
     async def login(self) -> str:
         encoded = base64.b64encode(self.password.encode()).decode()
-        response = await self.client.request("POST", "/sites", json={"username": self.username, "password": encoded})
+        # Signing in creates nothing: safe to retry (POSTs are tried once unless told).
+        response = await self.client.request(
+            "POST", "/sites", json={"username": self.username, "password": encoded}, retry=True
+        )
         answer = _envelope(response)
         if not answer.ok:
             if answer.code == INCORRECT_USERNAME_PASSWORD:

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 log = logging.getLogger("crm.plugins")
 
 PURPOSE = b"crm plugin secrets v1"
-DEFAULT_SECRET_KEY = "change-me"  # noqa: S105 - the placeholder of settings/defaults.toml, refused in production docs
 
 
 class SecretsUnreadable(Exception):
@@ -38,12 +37,6 @@ def secret_keys(settings) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-@lru_cache(maxsize=1)
-def _warn_default_key() -> None:
-    # Once per process: enough to be seen, not a line per secret read.
-    log.warning("SECRET_KEY is the default 'change-me': plugin secrets are not protected. Set SECRET_KEY.")
-
-
 @lru_cache(maxsize=16)
 def _fernet(secret: str) -> Fernet:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PURPOSE)
@@ -51,9 +44,8 @@ def _fernet(secret: str) -> Fernet:
 
 
 def cipher(settings) -> MultiFernet:
+    settings.require_secret_key()  # never encrypt with the public placeholder
     keys = secret_keys(settings)
-    if keys[0] == DEFAULT_SECRET_KEY and not getattr(settings, "debug", False):
-        _warn_default_key()
     return MultiFernet([_fernet(k) for k in keys])
 
 

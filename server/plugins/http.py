@@ -10,8 +10,13 @@ Every built-in plugin uses it and third-party plugins may too::
 - Timeouts: 10 s in all by default (5 s to connect), below the 30 s the CRM gives a hook.
 - Retries (tenacity): on 5xx, 429, timeouts and connection errors, up to ``attempts`` tries
   with exponential backoff and jitter; a 429 or 503 with ``Retry-After`` waits what the
-  provider asked (capped by ``max_wait``). Only for requests safe to repeat: pass
-  ``retry=False`` for a call that creates something at a provider without an idempotency key.
+  provider asked (capped by ``max_wait``). Only requests safe to repeat are retried: by
+  default GET, HEAD, OPTIONS, PUT and DELETE. A POST is tried once unless the plugin passes
+  ``retry=True`` because that call only reads (a search, a status query, a sign-in), so a
+  message or a waybill is never created twice by a retry.
+- Addresses: only public ``https://`` addresses (server/plugins/egress.py), unless the
+  ``ALLOW_LOCAL_PROVIDERS`` setting allows the local simulators. A refused address is a
+  ``PluginError`` with code ``ADDRESS_NOT_ALLOWED`` and nothing is sent.
 - What is left after the last try becomes a ``PluginError`` whose message names the provider
   and what happened ("TurboSMS answered 503 three times"), with ``retryable=True``, so the
   caller (a job) may try again later. 4xx answers other than 429 are returned as they are: the
@@ -31,14 +36,17 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
 )
 
+from server.plugins.egress import EgressRefused, EgressTransport
 from server.plugins.types import PluginError
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 class RetryableResponse(Exception):
@@ -102,7 +110,7 @@ class ProviderClient:
         self.initial_wait = initial_wait
         self.max_wait = max_wait
         self._client = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, headers=headers, auth=auth, transport=transport
+            base_url=base_url, timeout=timeout, headers=headers, auth=auth, transport=transport or EgressTransport()
         )
 
     async def __aenter__(self) -> ProviderClient:
@@ -114,14 +122,18 @@ class ProviderClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def request(self, method: str, url: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
-        """Send the request; retry 5xx/429/timeouts when ``retry``; return the final answer
-        (2xx, 3xx or a 4xx other than 429) or raise ``PluginError``."""
+    async def request(self, method: str, url: str, *, retry: bool | None = None, **kwargs: Any) -> httpx.Response:
+        """Send the request; retry 5xx/429/timeouts when ``retry`` (default: for idempotent
+        methods only); return the final answer (2xx, 3xx or a 4xx other than 429) or raise
+        ``PluginError``."""
+        if retry is None:
+            retry = method.upper() in IDEMPOTENT_METHODS
         attempts = self.attempts if retry else 1
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts),
             wait=_Wait(self.initial_wait, self.max_wait),
-            retry=retry_if_exception_type((RetryableResponse, httpx.TimeoutException, httpx.TransportError)),
+            retry=retry_if_exception_type((RetryableResponse, httpx.TimeoutException, httpx.TransportError))
+            & retry_if_not_exception_type(EgressRefused),
             reraise=True,
         )
         try:
@@ -138,6 +150,11 @@ class ProviderClient:
                 f"{self.provider} {what} {_times(attempts)}; try again later.",
                 code="RATE_LIMITED" if code == 429 else "PROVIDER_UNAVAILABLE",
                 retryable=True,
+            ) from None
+        except EgressRefused as exc:
+            raise PluginError(
+                f"{self.provider} cannot be called at this address: {exc}. Check its API URL.",
+                code="ADDRESS_NOT_ALLOWED",
             ) from None
         except httpx.TimeoutException:
             raise PluginError(

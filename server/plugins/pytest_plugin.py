@@ -14,6 +14,9 @@ Fixtures:
 
 - ``crm_settings`` (session): CRM settings for tests. SQLite in memory, or a throwaway
   PostgreSQL database when ``CRM_TEST_DATABASE_URL`` / ``DATABASE_URL`` is a postgres URL.
+  ``allow_local_providers`` is on, so your plugin may call a simulator on 127.0.0.1 over
+  plain http (production refuses such addresses: server/plugins/egress.py); the same holds for
+  hooks your tests call directly.
 - ``crm_database`` (session): Tortoise initialised and migrated with the CRM's migrations.
 - ``crm_app`` (session): the CRM's Starlette app (``create_app``).
 - ``crm_http`` (session): an ``httpx.AsyncClient`` on the app; requests come from 127.0.0.1.
@@ -46,6 +49,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("crm_plugin", "Name of the CRM plugin under test (for the crm_installation fixture).", default="")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Test suites run their providers' simulators on 127.0.0.1: let ProviderClient reach them
+    # when a test calls a hook directly (outside the CRM, which applies its own setting).
+    from server.plugins import egress
+
+    egress.set_default(True)
+
+
 def _pg(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://", "asyncpg://"))
 
@@ -73,7 +84,9 @@ if pytest_asyncio is not None:
             url = base.rsplit("/", 1)[0] + "/" + temp_db
         else:
             url = "sqlite://:memory:"
-        yield Settings(database_url=url, secret_key="crm-plugin-kit-" + uuid.uuid4().hex, debug=True)
+        yield Settings(
+            database_url=url, secret_key="crm-plugin-kit-" + uuid.uuid4().hex, debug=True, allow_local_providers=True
+        )
         if temp_db:
             conn = await asyncpg.connect(base)
             await conn.execute(f'DROP DATABASE IF EXISTS "{temp_db}" WITH (FORCE)')

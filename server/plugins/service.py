@@ -32,7 +32,7 @@ from server.core.errors import ErrorCode, UserInputError, version_conflict
 from server.core.phones import to_e164
 from server.core.text import limited_text
 from server.core.versioning import update_versioned
-from server.plugins import crypto
+from server.plugins import crypto, egress
 from server.plugins.manager import LoadedPlugin, PluginManager, get_manager
 from server.plugins.models import PluginInstallation
 from server.plugins.types import ConfigField, ConnectionResult, DomainEvent, Installation, PluginError
@@ -162,6 +162,18 @@ def _check_secrets_follow_urls(plugin: LoadedPlugin, installation, new_config: d
             f"{', '.join(missing)} again in the same change.",
             "secrets",
         )
+
+
+def _check_addresses(plugin: LoadedPlugin, config: dict, settings) -> None:
+    """URL settings must be addresses plugins may call (server/plugins/egress.py): https and
+    not local, unless ALLOW_LOCAL_PROVIDERS. ``ProviderClient`` checks again at connection."""
+    for f in plugin.config_schema:
+        value = config.get(f.name)
+        if f.type != "url" or not value:
+            continue
+        problem = egress.check_url(value, allow_local=settings.allow_local_providers)
+        if problem:
+            raise UserInputError(ErrorCode.INVALID, f"{f.name} {problem}.", f"config.{f.name}")
 
 
 def clean_allowed_ips(values: list[str] | None) -> list[str]:
@@ -311,6 +323,7 @@ async def install_plugin(
     plugin = _plugin(_manager(manager), plugin_name)
     label = limited_text(label, "label", LABEL_MAX) or ""
     clean_config, _ = _merge(plugin, {}, config or {}, secret=False)
+    _check_addresses(plugin, clean_config, settings)
     clean_secrets, _ = _merge(plugin, {}, secrets or {}, secret=True)
     _check_required(plugin, clean_config, clean_secrets)
     ips = clean_allowed_ips(allowed_ips)
@@ -403,6 +416,7 @@ async def configure_plugin(
         installation = await _for_update(scope, installation_id, version)
         plugin = _plugin(_manager(manager), installation.plugin, "id")
         new_config, config_changed = _merge(plugin, installation.config, config, secret=False)
+        _check_addresses(plugin, new_config, settings)
         _check_secrets_follow_urls(plugin, installation, new_config, secrets)
         old_secrets = _readable_secrets(settings, installation) if secrets else {}
         new_secrets, secrets_changed = _merge(plugin, old_secrets, secrets, secret=True)
@@ -507,14 +521,15 @@ async def call(
         raise PluginError(f"The {installation.plugin} plugin is not installed on this server.")
     secrets = _decrypt_all(settings, installation)
     url = str(secrets.pop(WEBHOOK_URL_KEY, None) or "")
-    return await manager.call(
-        installation.plugin,
-        hook,
-        installation=installation_info(installation, url),
-        config=effective_config(plugin, installation.config),
-        secrets=secrets,
-        **kwargs,
-    )
+    with egress.allowing_local(settings.allow_local_providers):
+        return await manager.call(
+            installation.plugin,
+            hook,
+            installation=installation_info(installation, url),
+            config=effective_config(plugin, installation.config),
+            secrets=secrets,
+            **kwargs,
+        )
 
 
 async def test_connection(

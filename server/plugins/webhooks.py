@@ -107,6 +107,9 @@ def ip_allowed(client_ip: str | None, allowed: list[str]) -> bool:
         address = ipaddress.ip_address(client_ip)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        # A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d; the list says a.b.c.d.
+        address = address.ipv4_mapped
     return any(address in ipaddress.ip_network(net, strict=False) for net in allowed)
 
 
@@ -209,8 +212,12 @@ async def handle(request: Request) -> Response:
         log.warning("webhook %s installation %s rejected: %s", plugin_name, installation.id, exc.reason)
         return JSONResponse({"error": "rejected"}, status_code=exc.status)
     except PluginError as exc:
+        # The caller is not authenticated (a token in a URL, maybe leaked): the plugin's message
+        # may describe settings or the provider's answers, so it goes to the log only.
         log.warning("webhook %s installation %s: %s", plugin_name, installation.id, exc.message)
-        return JSONResponse({"error": exc.message}, status_code=503 if exc.retryable else 400)
+        if exc.retryable:
+            return JSONResponse({"error": "unavailable"}, status_code=503)
+        return JSONResponse({"error": "bad request"}, status_code=400)
     except Exception:
         return _internal_error(plugin_name, installation, "the plugin failed to handle the request")
     if not isinstance(result, WebhookResult):

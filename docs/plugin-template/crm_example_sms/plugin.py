@@ -19,6 +19,7 @@ import hmac
 import httpx
 
 from server.plugins.hookspecs import hookimpl
+from server.plugins.http import ProviderClient
 from server.plugins.types import (
     ConfigField,
     ConnectionResult,
@@ -72,28 +73,24 @@ def crm_config_schema():
 # -- talking to the gateway -----------------------------------------------------------------
 
 
-def _client(config: dict, secrets: dict) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+async def _request(config: dict, secrets: dict, method: str, path: str, **kwargs) -> dict:
+    # ProviderClient: timeouts, retries of idempotent calls on 5xx/429 (Retry-After honoured),
+    # and only public https addresses, whatever an admin types into api_url.
+    async with ProviderClient(
+        "Example SMS",
         base_url=config["api_url"],
         headers={"Authorization": f"Bearer {secrets['api_token']}"},
-        timeout=10.0,  # below the CRM's 30 s limit for a hook
         transport=TRANSPORT,
-    )
-
-
-async def _request(config: dict, secrets: dict, method: str, path: str, **kwargs) -> dict:
-    try:
-        async with _client(config, secrets) as client:
-            response = await client.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        raise PluginError(f"Example SMS is unreachable: {exc}", retryable=True) from exc
+    ) as client:
+        response = await client.request(method, path, **kwargs)
     if response.status_code == 401:
         raise PluginError("Example SMS rejected the API token: check it in the plugin settings.", code="unauthorized")
-    if response.status_code == 429 or response.status_code >= 500:
-        raise PluginError(f"Example SMS is unavailable (HTTP {response.status_code}).", retryable=True)
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        raise PluginError(f"Example SMS answered HTTP {response.status_code} without JSON.", retryable=True) from None
     if response.status_code >= 400:
-        error = body.get("error", {})
+        error = body.get("error", {}) if isinstance(body, dict) else {}
         raise PluginError(f"Example SMS: {error.get('message', 'error')}", code=error.get("code", ""))
     return body
 
@@ -125,7 +122,8 @@ async def crm_messaging_send(config, secrets, message):
 
 @hookimpl
 async def crm_messaging_statuses(config, secrets, message_ids):
-    body = await _request(config, secrets, "POST", "/v1/messages/status", json={"ids": message_ids})
+    # A POST that only reads: safe to retry, so say so (POSTs are tried once by default).
+    body = await _request(config, secrets, "POST", "/v1/messages/status", json={"ids": message_ids}, retry=True)
     return [
         MessageStatus(
             provider_message_id=m["id"], status=STATUSES.get(m["status"], "unknown"), provider_status=m["status"]

@@ -1,0 +1,147 @@
+"""Where plugins may send requests: public https addresses only.
+
+An organization's admin configures a plugin's ``api_url``. Without a guard, that admin could
+point a plugin at the server's own network (``http://127.0.0.1:6379``, the cloud metadata
+address ``169.254.169.254``, a database on ``10.0.0.5``) and learn about it from the error
+messages: a server-side request forgery. Two checks close it:
+
+- when a URL setting is saved, it must be ``https`` and must not name a local address
+  (``check_url``: a clear error for the admin right away);
+- when a plugin connects, ``EgressTransport`` resolves the host name itself, refuses the
+  connection unless every address is public, and connects to the address it checked, so a
+  name that resolves to a private address, or changes its answer between the check and the
+  connection (DNS rebinding), is refused too. Nothing is sent and no port is tried.
+
+``ALLOW_LOCAL_PROVIDERS`` (a setting) lifts both checks for the provider simulators of the tests
+and of ``crm serve --demo``, which listen on 127.0.0.1 without TLS. ``server.plugins.service.call``
+applies the setting around every hook call; ``ProviderClient`` uses ``EgressTransport``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+from collections.abc import Iterator
+from contextvars import ContextVar
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
+
+# True/False inside a hook call (set from the settings by ``allowing_local``); None outside one.
+_allow_local: ContextVar[bool | None] = ContextVar("crm_plugins_allow_local", default=None)
+# Outside a hook call (a plugin's own tests calling it directly): the process default. Strict
+# unless a test kit lifts it (tests/conftest.py, server/plugins/pytest_plugin.py).
+_default_allow_local = False
+
+
+class EgressRefused(httpx.ConnectError):
+    """The plugin asked to reach an address plugins may not reach. Not retryable."""
+
+
+def set_default(allow_local: bool) -> None:
+    """The policy outside a hook call; for test suites whose simulators listen on 127.0.0.1."""
+    global _default_allow_local
+    _default_allow_local = allow_local
+
+
+def local_allowed() -> bool:
+    current = _allow_local.get()
+    return _default_allow_local if current is None else current
+
+
+@contextlib.contextmanager
+def allowing_local(allow: bool) -> Iterator[None]:
+    """Apply the ``ALLOW_LOCAL_PROVIDERS`` setting to the requests made inside the block."""
+    token = _allow_local.set(allow)
+    try:
+        yield
+    finally:
+        _allow_local.reset(token)
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A globally routable unicast address: not loopback, private, link-local (cloud metadata),
+    shared (100.64/10), reserved or multicast. IPv4 written as IPv6 is judged as IPv4."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is not None:
+            return is_public(embedded)
+    return address.is_global and not address.is_multicast
+
+
+def check_url(url: str, *, allow_local: bool) -> str | None:
+    """Why plugins may not call ``url`` (a sentence for the admin), or None when they may."""
+    parts = urlsplit(url)
+    if allow_local:
+        return None
+    if parts.scheme != "https":
+        return "must be an https:// address"
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == LOCAL_NAMES[0] or host.endswith(LOCAL_NAMES[1:]) or "." not in host:
+            return "must be a public address, not a local name"
+        return None
+    if not is_public(address):
+        return "must be a public address, not a loopback, private or link-local one"
+    return None
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves the host, refuses non-public addresses, connects to the address it checked.
+    TLS still verifies the certificate against the host name (httpcore passes it as SNI)."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    # The signatures are httpcore's interface, timeout parameter included.
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ASYNC109
+        try:
+            async with asyncio.timeout(timeout):
+                infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout("the host name did not resolve in time") from None
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve the host name ({exc.strerror})") from None
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        if not addresses or not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
+            # All or nothing: a name with one private answer is not a provider's.
+            raise EgressRefused("the address is not a public one; plugins may only call public addresses")
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        raise last  # type: ignore[misc]
+
+    async def connect_unix_socket(self, path, timeout=None, socket_options=None):  # noqa: ASYNC109
+        raise EgressRefused("plugins may not use unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class EgressTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with the checks above, unless local providers are allowed."""
+
+    def __init__(self, *, allow_local: bool | None = None) -> None:
+        super().__init__()
+        self.allow_local = local_allowed() if allow_local is None else allow_local
+        if not self.allow_local:
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=httpx.create_ssl_context(), network_backend=_GuardedBackend()
+            )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.allow_local and request.url.scheme != "https":
+            raise EgressRefused("plugins may only call https:// addresses", request=request)
+        return await super().handle_async_request(request)

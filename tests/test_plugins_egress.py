@@ -1,0 +1,189 @@
+"""Plugins reach only public https addresses (server-side request forgery closed): an admin
+cannot point a plugin at the server's own network, whether by typing a local address, a name
+that resolves to one, or plain http; nothing is sent there and nothing is learnt from the
+error. The test profile allows local providers (the simulators); these tests run the
+production policy (``allow_local_providers = false``)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+
+import httpcore
+import httpx
+import pytest
+
+from plugins.simulators.turbosms import TEST_TOKEN, TurboSMSSimulator
+from server.app import create_app
+from server.plugins import egress
+from server.plugins.http import ProviderClient
+from server.plugins.testing import INSTALL
+from server.plugins.types import PluginError
+from tests.helpers import Client
+from tests.provider_plugins import check_connection, install
+
+CONFIGURE_ERRORS = """mutation($i: ConfigurePluginInput!) { configurePlugin(input: $i) { errors { field code } } }"""
+
+
+@pytest.fixture(scope="module")
+def turbo_server():
+    with TurboSMSSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(turbo_server):
+    turbo_server.reset()
+    return turbo_server
+
+
+@pytest.fixture
+async def production(database):
+    """The same database behind an app with the production policy."""
+    app = create_app(database.model_copy(update={"allow_local_providers": False}), manage_db=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        yield Client(http)
+
+
+@pytest.fixture
+async def owner(tenants):
+    return (await tenants.create(("owner",))).owner
+
+
+def turbosms(api_url: str) -> dict:
+    return {"plugin": "turbosms", "config": {"sender": "MyShop", "api_url": api_url}, "secrets": {"token": TEST_TOKEN}}
+
+
+@pytest.mark.parametrize(
+    ("api_url", "words"),
+    [
+        ("http://api.turbosms.ua", "must be an https:// address"),
+        ("https://127.0.0.1:6379", "not a loopback, private or link-local one"),
+        ("https://169.254.169.254", "not a loopback, private or link-local one"),  # cloud metadata
+        ("https://10.0.0.5", "not a loopback, private or link-local one"),
+        ("https://192.168.1.1:8443", "not a loopback, private or link-local one"),
+        ("https://100.64.0.1", "not a loopback, private or link-local one"),  # carrier-grade NAT
+        ("https://[::1]", "not a loopback, private or link-local one"),
+        ("https://[::ffff:127.0.0.1]", "not a loopback, private or link-local one"),
+        ("https://[fd00::1]", "not a loopback, private or link-local one"),
+        ("https://localhost:8000", "not a local name"),
+        ("https://db.internal", "not a local name"),
+        ("https://intranet", "not a local name"),
+    ],
+)
+async def test_a_local_or_plain_http_api_url_is_refused_when_saved(production, owner, api_url, words):
+    payload = (await owner.data(production, INSTALL, {"i": turbosms(api_url)}))["installPlugin"]
+    assert payload["installation"] is None
+    ((error),) = payload["errors"]
+    assert (error["field"], error["code"]) == ("config.api_url", "INVALID")
+    assert words in error["message"]
+
+
+async def test_a_public_https_api_url_is_accepted(production, owner):
+    payload = await owner.data(production, INSTALL, {"i": turbosms("https://api.turbosms.ua")})
+    assert payload["installPlugin"]["errors"] == []
+
+
+async def test_changing_the_api_url_to_a_local_address_is_refused(production, owner):
+    payload = await owner.data(production, INSTALL, {"i": turbosms("https://api.turbosms.ua")})
+    inst = payload["installPlugin"]["installation"]
+    change = {"config": {"api_url": "https://169.254.169.254"}, "secrets": {"token": TEST_TOKEN}}
+    variables = {"i": {"id": inst["id"], "version": inst["version"], **change}}
+    result = (await owner.data(production, CONFIGURE_ERRORS, variables))["configurePlugin"]
+    assert result["errors"] == [{"field": "config.api_url", "code": "INVALID"}]
+
+
+async def test_a_stored_local_address_is_never_called(api, production, owner, sim):
+    # Saved while local providers were allowed (a demo database moved to production, say):
+    # the production server refuses to connect, and the simulator sees no request at all.
+    installed = await install(owner, api, "turbosms", {"sender": "MyShop", "api_url": sim.url}, {"token": TEST_TOKEN})
+    assert (await check_connection(owner, api, installed))["ok"] is True
+    before = len(sim.requests)
+    result = await check_connection(owner, production, installed)
+    assert result["ok"] is False
+    assert result["message"].startswith("TurboSMS cannot be called at this address")
+    assert len(sim.requests) == before
+
+
+async def test_a_name_resolving_to_a_local_address_is_refused_at_connection(sim):
+    # check_url cannot know what a name resolves to; the transport resolves it and refuses.
+    url = sim.url.replace("127.0.0.1", "localhost").replace("http://", "https://")
+    with egress.allowing_local(False):
+        async with ProviderClient("TurboSMS", base_url=url, attempts=3, initial_wait=0.01) as client:
+            with pytest.raises(PluginError) as exc:
+                await client.request("GET", "/user/balance.json")
+    assert exc.value.code == "ADDRESS_NOT_ALLOWED" and not exc.value.retryable
+    assert sim.requests == []
+
+
+async def test_plain_http_is_refused_before_connecting(sim):
+    with egress.allowing_local(False):
+        async with ProviderClient("TurboSMS", base_url=sim.url) as client:
+            with pytest.raises(PluginError) as exc:
+                await client.request("GET", "/user/balance.json")
+    assert exc.value.code == "ADDRESS_NOT_ALLOWED" and "https" in exc.value.message
+    assert sim.requests == []
+
+
+async def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
+    # DNS rebinding: a name answering a public address to the check and a private one to the
+    # connection. The guarded backend resolves once and connects to the IP it checked.
+    loop = asyncio.get_running_loop()
+    answers = iter(["93.184.216.34", "127.0.0.1"])
+
+    async def getaddrinfo(host, port, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    connected: list[str] = []
+    backend = egress._GuardedBackend()
+
+    async def connect_tcp(host, port, **kwargs):
+        connected.append(host)
+        raise httpcore.ConnectError("test: no network")
+
+    monkeypatch.setattr(backend._inner, "connect_tcp", connect_tcp)
+    with pytest.raises(httpcore.ConnectError):
+        await backend.connect_tcp("rebinding.example", 443, timeout=1)
+    assert connected == ["93.184.216.34"]
+
+
+async def test_a_name_with_any_private_answer_is_refused(monkeypatch):
+    loop = asyncio.get_running_loop()
+
+    async def getaddrinfo(host, port, **kwargs):
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port)),
+        ]
+
+    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    with pytest.raises(egress.EgressRefused):
+        await egress._GuardedBackend().connect_tcp("mixed.example", 443, timeout=1)
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("2001:4860:4860::8888", True),
+        ("127.0.0.1", False),
+        ("169.254.169.254", False),
+        ("172.16.0.1", False),
+        ("0.0.0.0", False),  # noqa: S104 - an address to judge, not to bind
+        ("224.0.0.1", False),
+        ("::ffff:10.0.0.1", False),  # IPv4-mapped
+        ("::ffff:8.8.8.8", True),
+        ("2002:7f00:1::", False),  # 6to4 around 127.0.0.1
+        ("fe80::1", False),
+    ],
+)
+def test_what_counts_as_public(address, public):
+    assert egress.is_public(ipaddress.ip_address(address)) is public
+
+
+def test_allowing_local_lifts_the_url_check_for_simulators():
+    assert egress.check_url("http://127.0.0.1:8123", allow_local=True) is None
+    assert egress.check_url("http://127.0.0.1:8123", allow_local=False) == "must be an https:// address"
+    assert egress.check_url("https://api.novaposhta.ua/v2.0/json/", allow_local=False) is None
