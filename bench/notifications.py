@@ -39,6 +39,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
 ORDERS = int(os.environ.get("ORDERS", "400"))
 WORKERS = [int(n) for n in os.environ.get("WORKERS", "1 2").split()]
 TIMEOUT = float(os.environ.get("TIMEOUT", "600"))
+# The simulator listens on 127.0.0.1 over http, which production settings refuse (docs/operations.md).
+BENCH_SETTINGS = {"ALLOW_LOCAL_PROVIDERS": "true", "SECRET_KEY": "bench-secret-key-" + "x" * 32}
 
 
 async def admin(sql: str) -> None:
@@ -62,7 +64,9 @@ async def prepare(database_url: str, sim: TurboSMSSimulator) -> tuple[list[tuple
     from server.organizations.service import create_organization
     from server.plugins.service import install_plugin
 
-    settings = Settings(database_url=database_url, redis_url=None)
+    settings = Settings(
+        database_url=database_url, redis_url=None, allow_local_providers=True, secret_key=BENCH_SETTINGS["SECRET_KEY"]
+    )
     await init_db(settings)
     try:
         await migrate(settings)
@@ -99,7 +103,7 @@ async def cancel_all(database_url: str, orders: list[tuple[str, int]]) -> dict[s
     from server.db import close_db, init_db
     from server.orders.service import change_status
 
-    await init_db(Settings(database_url=database_url, redis_url=None))
+    await init_db(Settings(database_url=database_url, redis_url=None, secret_key=BENCH_SETTINGS["SECRET_KEY"]))
     try:
         scope = Scope(await for_user(await User.get(email="owner@bench.example"), "bench"))
         committed = {}
@@ -136,7 +140,13 @@ async def run(workers: int) -> dict:
             started = time.time()
             orders, _ = await prepare(database_url, sim)
             print(f"[bench] {ORDERS} orders ready in {time.time() - started:.1f} s", flush=True)
-            env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "ARQ_QUEUE_NAME": queue}
+            env = {
+                **os.environ,
+                **BENCH_SETTINGS,
+                "DATABASE_URL": database_url,
+                "REDIS_URL": REDIS_URL,
+                "ARQ_QUEUE_NAME": queue,
+            }
             logs = ROOT / "bench" / "results"
             logs.mkdir(exist_ok=True)
             for i in range(workers):

@@ -484,7 +484,7 @@ def _demo_integrations_connect(url: str, token: str) -> dict[str, bool]:
 
 # -- serve behind a reverse proxy --------------------------------------------------------------
 
-LOGIN = "mutation($e: String!) { login(input: {email: $e, password: \"wrong\"}) { errors { code } } }"
+WRONG_LOGIN = "mutation($e: String!) { login(input: {email: $e, password: \"wrong\"}) { errors { code } } }"
 
 
 @pytest.mark.parametrize(("trusted", "third_login"), [(None, "INVALID_CREDENTIALS"), ("", "RATE_LIMITED")])
@@ -507,7 +507,7 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(fresh_db, tmp_path,
         def login(n: int, client: str) -> str:
             response = httpx.post(
                 f"http://127.0.0.1:{port}/graphql",
-                json={"query": LOGIN, "variables": {"e": f"nobody{n}@example.com"}},
+                json={"query": WRONG_LOGIN, "variables": {"e": f"nobody{n}@example.com"}},
                 headers={"X-Forwarded-For": client},
                 timeout=10,
             )

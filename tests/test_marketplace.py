@@ -4,6 +4,8 @@ following Rozetka), our status changes out (exactly once, refusals recorded and 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from plugins.rozetka import plugin as rozetka
@@ -13,9 +15,11 @@ from server.activities.models import Activity
 from server.audit.models import AuditEntry
 from server.core.models import OutboxEvent
 from server.graphql import ids
+from server.jobs.inprocess import run_until_idle
+from server.jobs.models import JobRun
 from server.jobs.registry import REGISTRY, Event, handlers_for
 from server.marketplace import service
-from server.marketplace.models import MarketplacePush
+from server.marketplace.models import MarketplacePush, MarketplaceSyncState
 from server.orders.models import Order
 from server.organizations.models import Organization
 from server.plugins.models import PluginInstallation
@@ -280,8 +284,9 @@ async def test_other_tenants_see_nothing(shop, tenants, api, database, sim):
 
 
 async def test_periodic_sync_covers_every_installation(shop, database, sim):
-    summary = await service.sync_marketplace_orders(settings=database)
-    assert summary[str(shop.installation.id)]["imported"] == 4
+    assert await service.schedule_marketplace_syncs() >= 1  # one job per installation
+    await run_until_idle(database)
+    assert (await MarketplaceSyncState.get(installation_id=shop.installation.id)).last_result["imported"] == 4
     org = await Organization.get(slug=shop.slug)
     assert await Order.filter(organization_id=org.id, source="rozetka").count() == 4
     assert await Activity.filter(organization_id=org.id, kind="order").count() == 4
@@ -367,3 +372,59 @@ async def test_order_level_discount_keeps_the_buyers_total(shop, api, database, 
     order = by_external(await rozetka_orders(shop, api))[str(external)]
     assert order["total"]["amount"] == "700.00"
     assert [(i["title"], i["quantity"]) for i in order["items"]] == [("Чохол", "2"), ("Скло", "1")]
+
+
+# -- one sync job per installation ---------------------------------------------------------------
+
+
+async def install_rozetka(tenant, api, url: str) -> PluginInstallation:
+    variables = {
+        "i": {"plugin": "rozetka", "config": {"username": USERNAME, "api_url": url}, "secrets": {"password": PASSWORD}}
+    }
+    payload = (await tenant.owner.data(api, INSTALL, variables))["installPlugin"]
+    assert payload["errors"] == [], payload
+    return await PluginInstallation.get(id=ids.decode(payload["installation"]["id"])[1])
+
+
+async def test_a_tenant_whose_marketplace_hangs_does_not_hold_up_another(tenants, api, database, sim):
+    # Before: one job synced every installation in turn, so a marketplace that hangs used up
+    # the job's time limit and the installations after it were never synced.
+    with RozetkaSimulator() as hanging:
+        slow = await tenants.create(("owner",))
+        slow_installation = await install_rozetka(slow, api, hanging.url)
+        hanging.delay(30, count=20)  # every request of the slow tenant, past the job's limit
+        fine = await tenants.create(("owner",))
+        fine_installation = await install_rozetka(fine, api, sim.url)
+        short = database.model_copy(update={"job_timeout_seconds": 2})
+
+        await service.schedule_marketplace_syncs()
+        await run_until_idle(short)
+
+        assert len(await rozetka_orders(fine, api)) == 4
+        assert (await MarketplaceSyncState.get(installation_id=fine_installation.id)).last_result["imported"] == 4
+        slow_job = await JobRun.get(job_id__startswith=f"marketplace.sync_installation:{slow_installation.id}:")
+        assert slow_job.state == "queued" and "TimeoutError" in slow_job.last_error  # tried again later
+        assert await rozetka_orders(slow, api) == []
+
+
+async def test_scheduling_twice_in_a_period_queues_each_installation_once(shop, database, sim):
+    now = datetime.now(UTC)
+    await service.schedule_marketplace_syncs(now=now)
+    await service.schedule_marketplace_syncs(now=now)  # a second worker, or a rerun
+    mine = [
+        r for r in await JobRun.filter(name="marketplace.sync_installation") if str(shop.installation.id) in r.job_id
+    ]
+    assert len(mine) == 1
+    await service.schedule_marketplace_syncs(now=now + timedelta(seconds=service.SYNC_EVERY_SECONDS))
+    mine = [
+        r for r in await JobRun.filter(name="marketplace.sync_installation") if str(shop.installation.id) in r.job_id
+    ]
+    assert len(mine) == 2  # the next period
+
+
+async def test_an_installation_disabled_before_its_job_runs_is_not_synced(shop, api, database, sim):
+    await service.schedule_marketplace_syncs()
+    await PluginInstallation.filter(id=shop.installation.id).update(enabled=False)
+    await run_until_idle(database)
+    assert await rozetka_orders(shop, api) == []
+    assert await MarketplaceSyncState.get_or_none(installation_id=shop.installation.id) is None  # never started

@@ -301,10 +301,12 @@ async def test_delivery_reports_are_polled_from_turbosms(shop):
     assert row["state"] == "sent"
     sent = await Notification.get(id=ids.decode(row["id"])[1])
     shop.sim.set_status(sent.provider_message_id, "Delivered")
-    assert await notification_jobs.poll_statuses(settings=shop.database) >= 1
+    assert await notification_jobs.poll_statuses() >= 1  # one job per installation to ask
+    await shop.drain()
     [row] = await shop.notifications(order)
     assert row["state"] == "delivered"
-    await notification_jobs.poll_statuses(settings=shop.database)  # nothing left to ask about this one
+    await notification_jobs.poll_statuses(now=datetime.now(UTC) + timedelta(minutes=5))  # the next period
+    await shop.drain(minutes=10)  # nothing left to ask about this one
     assert (await Notification.get(id=sent.id)).state == "delivered"
 
 
@@ -327,3 +329,31 @@ def test_quiet_hours_across_midnight_in_the_organization_timezone(local, expecte
     now = datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=kyiv).astimezone(UTC)
     until = in_quiet_hours(options, "Europe/Kyiv", now)
     assert (until.astimezone(kyiv).strftime("%Y-%m-%d %H:%M") if until else None) == expected
+
+
+async def test_a_gateway_that_hangs_does_not_hold_up_another_tenants_reports(api, tenants, database, sim):
+    # Delivery reports are asked for per installation, one job each: the first tenant's gateway
+    # hanging past the job's time limit does not keep the second tenant's reports from arriving.
+    async def new_shop(simulator) -> Shop:
+        owner = (await tenants.create(("owner",))).owner
+        config = {"sender": "MyShop", "viber_sender": "MyShop", "api_url": simulator.url, "viber_sms_fallback": False}
+        assert (await install(owner, api, "turbosms", config, {"token": TEST_TOKEN}))["errors"] == []
+        shop = Shop(owner, api, database, simulator)
+        await shop.settings(quietStart="00:00", quietEnd="00:00", sendDelaySeconds=0, supportPhone="0800300545")
+        return shop
+
+    with TurboSMSSimulator() as hanging:
+        slow, fast = await new_shop(hanging), await new_shop(sim)
+        slow_order, fast_order = await slow.order(), await fast.order()
+        await fast.drain()
+        [fast_row], [slow_row] = await fast.notifications(fast_order), await slow.notifications(slow_order)
+        assert (fast_row["state"], slow_row["state"]) == ("sent", "sent")
+        sent = await Notification.get(id=ids.decode(fast_row["id"])[1])
+        sim.set_status(sent.provider_message_id, "Delivered")
+        hanging.delay(30, count=20, path="/message/status.json")
+
+        assert await notification_jobs.poll_statuses() >= 2
+        await run_until_idle(database.model_copy(update={"job_timeout_seconds": 2}))
+
+        assert [n["state"] for n in await fast.notifications(fast_order)] == ["delivered"]
+        assert [n["state"] for n in await slow.notifications(slow_order)] == ["sent"]  # asked again next time

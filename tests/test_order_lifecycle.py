@@ -73,14 +73,16 @@ async def test_from_order_to_delivery_the_customer_hears_at_each_step_once(api, 
     await worker_runs(database)
 
     track = REGISTRY.jobs["shipments.track_open_shipments"]
+
+    async def tracking_run(period: int) -> None:  # the periodic job, one 30-minute period later each
+        await track(now=datetime.now(UTC) + timedelta(minutes=30 * period))
+        await worker_runs(database)
+
     shop.nova_poshta.set_status(waybill, 7)  # at the branch
-    await track(settings=database)
-    await worker_runs(database)
+    await tracking_run(1)
     shop.nova_poshta.set_status(waybill, 9)  # received by the customer
-    await track(settings=database)
-    await worker_runs(database)
-    await track(settings=database)  # the next tracking run changes nothing
-    await worker_runs(database)
+    await tracking_run(2)
+    await tracking_run(3)  # the next tracking run changes nothing
 
     final = await shipping.read_order(owner, api, order["id"])
     assert final["status"]["code"] == "delivered"

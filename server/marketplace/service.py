@@ -1,7 +1,7 @@
 """Marketplace sync: orders in from marketplace plugins, our status changes back out.
 
-Orders in (``sync_installation``, and ``sync_marketplace_orders`` every few minutes for every
-enabled marketplace installation):
+Orders in (``sync_installation``; every few minutes ``schedule_marketplace_syncs`` queues one
+``marketplace.sync_installation`` job per enabled marketplace installation):
 
 1. Ask the plugin for orders changed since the installation's cursor
    (``crm_marketplace_fetch_orders``), batch after batch while it says ``has_more``.
@@ -44,7 +44,8 @@ from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
 from server.core.models import OutboxEvent
 from server.core.phones import try_e164
-from server.jobs.registry import Event, on_event, periodic
+from server.jobs.per_installation import enqueue_per_installation
+from server.jobs.registry import Event, job, on_event, periodic
 from server.marketplace.models import MarketplaceOrderLink, MarketplacePush, MarketplaceSyncState
 from server.orders import service as orders
 from server.orders.models import Order, OrderStatus, OrderStatusTransition
@@ -428,26 +429,31 @@ async def sync_now(scope: Scope, settings, installation_id: UUID, *, manager=Non
 
 
 @periodic(seconds=SYNC_EVERY_SECONDS, name="marketplace.sync_orders")
-async def sync_marketplace_orders(*, settings: Settings | None = None, manager: PluginManager | None = None) -> dict:
-    """Every enabled marketplace installation of every organization, one after another. One
-    installation failing does not stop the others; retryable failures are raised at the end."""
+async def schedule_marketplace_syncs(*, now: datetime | None = None, manager: PluginManager | None = None) -> int:
+    """Queue one ``marketplace.sync_installation`` job per enabled marketplace installation
+    (server/jobs/per_installation.py: one tenant's slow marketplace cannot hold up another's)."""
     manager = _manager(manager)
-    summary: dict[str, dict] = {}
-    retry: PluginError | None = None
-    for installation in await PluginInstallation.filter(enabled=True).order_by("created_at"):
-        if not is_marketplace(installation, manager):
-            continue
-        try:
-            summary[str(installation.id)] = (
-                await sync_installation(installation, settings=settings, manager=manager)
-            ).as_dict()
-        except PluginError as exc:
-            summary[str(installation.id)] = {"error": exc.message}
-            if exc.retryable:
-                retry = exc
-    if retry is not None:
-        raise retry
-    return summary
+    installations = await PluginInstallation.filter(enabled=True).order_by("created_at")
+    marketplaces = [i.id for i in installations if is_marketplace(i, manager)]
+    queued = await enqueue_per_installation(
+        "marketplace.sync_installation", marketplaces, every_seconds=SYNC_EVERY_SECONDS, now=now
+    )
+    return len(queued)
+
+
+@job("marketplace.sync_installation")
+async def sync_installation_job(installation_id: str, *, settings: Settings) -> dict:
+    """One installation's sync. A retryable failure is raised so the job is tried again; a
+    permanent one (a wrong password) is already in the sync status the admin sees."""
+    installation = await PluginInstallation.get_or_none(id=installation_id)
+    if installation is None:
+        return {"skipped": "The installation was removed."}
+    try:
+        return (await sync_installation(installation, settings=settings)).as_dict()
+    except PluginError as exc:
+        if exc.retryable:
+            raise
+        return {"error": exc.message}
 
 
 # == status out ======================================================================================

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from server.accounts.models import Account
 from server.activities.models import Activity
 from server.config import Settings
+from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, periodic
 from server.notifications import service
 from server.notifications.models import Notification, NotificationRule
@@ -29,6 +30,8 @@ from server.plugins.types import MESSAGING, OutgoingMessage, PluginError, SentMe
 
 log = logging.getLogger("crm.notifications")
 SEND = "notifications.send"
+POLL_EVERY_SECONDS = 300
+POLL_DAYS = 3  # providers keep reports about this long; older messages are not asked about
 # PluginError.code of a send whose outcome the provider left unknown (timeout, 500 after the
 # request went out): neither retried nor followed by the next channel.
 OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
@@ -288,31 +291,48 @@ async def on_message_status(event: Event) -> None:
         )
 
 
-@periodic(seconds=300, name="notifications.poll_statuses")
-async def poll_statuses(*, settings: Settings) -> int:
-    """Delivery statuses from providers that are asked rather than calling back (TurboSMS), for
-    messages sent in the last three days that are not delivered yet; 100 per call."""
-    manager = get_manager()
-    since = datetime.now(UTC) - timedelta(days=3)
-    pending = await Notification.filter(
+def _awaiting_report(now: datetime | None = None):
+    """Sent in the last three days, no final delivery status yet."""
+    since = (now or datetime.now(UTC)) - timedelta(days=POLL_DAYS)
+    return Notification.filter(
         state="sent", sent_at__gte=since, provider_message_id__not_isnull=True, installation_id__not_isnull=True
-    ).values_list("installation_id", "provider_message_id")
-    by_installation: dict = {}
-    for installation_id, message_id in pending:
-        by_installation.setdefault(installation_id, []).append(message_id)
+    )
+
+
+@periodic(seconds=POLL_EVERY_SECONDS, name="notifications.poll_statuses")
+async def poll_statuses(*, now: datetime | None = None) -> int:
+    """Queue one ``notifications.poll_installation`` job per installation whose provider is asked
+    rather than calling back (TurboSMS) and has messages awaiting a report
+    (server/jobs/per_installation.py: one tenant's slow gateway cannot hold up another's)."""
+    manager = get_manager()
+    installation_ids = await _awaiting_report(now).distinct().values_list("installation_id", flat=True)
+    installations = await PluginInstallation.filter(id__in=list(installation_ids), enabled=True).order_by("created_at")
+    asked = [i.id for i in installations if manager.implements(i.plugin, "crm_messaging_statuses")]
+    queued = await enqueue_per_installation(
+        "notifications.poll_installation", asked, every_seconds=POLL_EVERY_SECONDS, now=now
+    )
+    return len(queued)
+
+
+@job("notifications.poll_installation")
+async def poll_installation(installation_id: str, *, settings: Settings) -> int:
+    """Ask one installation for the delivery statuses of its messages awaiting a report, 100 per
+    call; the statuses applied. A failing provider is asked again at the next period."""
+    installation = await PluginInstallation.get_or_none(id=installation_id, enabled=True)
+    if installation is None:
+        return 0
+    message_ids = (
+        await _awaiting_report().filter(installation_id=installation.id).values_list("provider_message_id", flat=True)
+    )
     updated = 0
-    for installation_id, message_ids in by_installation.items():
-        installation = await PluginInstallation.get_or_none(id=installation_id, enabled=True)
-        if installation is None or not manager.implements(installation.plugin, "crm_messaging_statuses"):
-            continue
-        for start in range(0, len(message_ids), 100):
-            batch = message_ids[start : start + 100]
-            try:
-                statuses = await plugins.call(settings, installation, "crm_messaging_statuses", message_ids=batch)
-            except PluginError as exc:
-                log.warning("delivery statuses from %s failed: %s", installation.plugin, exc.message)
-                break
-            for status in statuses or []:
-                await apply_status(installation.id, status.provider_message_id, status.status, status.provider_status)
-                updated += 1
+    for start in range(0, len(message_ids), 100):
+        batch = list(message_ids[start : start + 100])
+        try:
+            statuses = await plugins.call(settings, installation, "crm_messaging_statuses", message_ids=batch)
+        except PluginError as exc:
+            log.warning("delivery statuses from %s failed: %s", installation.plugin, exc.message)
+            break
+        for status in statuses or []:
+            await apply_status(installation.id, status.provider_message_id, status.status, status.provider_status)
+            updated += 1
     return updated

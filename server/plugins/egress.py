@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterator
 from contextvars import ContextVar
 from urllib.parse import urlsplit
@@ -130,16 +132,21 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes milliseconds; a client is made per hook call. One verifying
+    # context serves every connection.
+    return httpx.create_ssl_context()
+
+
 class EgressTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with the checks above, unless local providers are allowed."""
 
     def __init__(self, *, allow_local: bool | None = None) -> None:
-        super().__init__()
+        super().__init__(verify=_ssl_context())
         self.allow_local = local_allowed() if allow_local is None else allow_local
         if not self.allow_local:
-            self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=httpx.create_ssl_context(), network_backend=_GuardedBackend()
-            )
+            self._pool = httpcore.AsyncConnectionPool(ssl_context=_ssl_context(), network_backend=_GuardedBackend())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self.allow_local and request.url.scheme != "https":

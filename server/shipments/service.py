@@ -17,8 +17,9 @@ call cannot be part of a database transaction:
    parcel label exists that the CRM does not know about. If even the cancel fails, the error
    names the waybill so the admin can delete it in the carrier's cabinet (and it is logged).
 
-Tracking (``track_open_shipments``, every 30 minutes, and ``track_organization``) asks each
-installation for the status of its open shipments, 100 waybills per call, stores what the
+Tracking (every 30 minutes ``track_open_shipments`` queues one ``shipments.track_installation``
+job per delivery installation with open shipments; ``track_organization`` for one organization)
+asks each installation for the status of its open shipments, 100 waybills per call, stores what the
 carrier said and applies the organization's rules: carrier status code -> order status,
 through ``orders.service.change_status`` (history, audit, ``order.status_changed``).
 """
@@ -43,7 +44,8 @@ from server.core.money import parse_amount
 from server.core.phones import to_e164
 from server.core.serialize import jsonable
 from server.core.text import limited_text, required_text
-from server.jobs.registry import periodic
+from server.jobs.per_installation import enqueue_per_installation
+from server.jobs.registry import job, periodic
 from server.orders import service as orders
 from server.orders.models import Order, OrderStatus, OrderStatusTransition
 from server.organizations.models import Organization
@@ -624,33 +626,45 @@ async def track_organization(
         .distinct()
         .values_list("installation_id", flat=True)
     )
-    installations = await PluginInstallation.filter(
-        id__in=[i for i in installation_ids if i], organization_id=organization_id, enabled=True
-    )
-    for installation in installations:
-        plugin = manager.get(installation.plugin)
-        if plugin is None or DELIVERY not in plugin.info.capabilities:
-            continue
+    for installation in await _delivery_installations(installation_ids, manager, organization_id=organization_id):
         report.merge(await _track_installation(settings, organization, installation, manager))
     return report
 
 
-@periodic(seconds=TRACK_EVERY_SECONDS, name="shipments.track_open_shipments")
-async def track_open_shipments(ctx: dict | None = None, *, settings=None, manager=None) -> TrackingReport:
-    """Every organization with open shipments (the worker runs it every 30 minutes; safe on
-    several workers at once: each status change is recorded once, order moves are idempotent)."""
-    if settings is None:
-        settings = (ctx or {}).get("settings")
-    if settings is None:
-        from server.config import Settings
+async def _delivery_installations(
+    installation_ids, manager: PluginManager, *, organization_id: UUID | None = None
+) -> list[PluginInstallation]:
+    qs = PluginInstallation.filter(id__in=[i for i in installation_ids if i], enabled=True)
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id)
+    return [
+        i
+        for i in await qs.order_by("created_at")
+        if (p := manager.get(i.plugin)) is not None and DELIVERY in p.info.capabilities
+    ]
 
-        settings = Settings()
-    report = TrackingReport()
-    organization_ids = await Shipment.filter(closed=False).distinct().values_list("organization_id", flat=True)
-    for organization_id in organization_ids:
-        try:
-            report.merge(await track_organization(settings, organization_id, manager=manager))
-        except Exception:
-            log.exception("tracking the shipments of organization %s failed", organization_id)
-            report.errors[str(organization_id)] = "internal error"
-    return report
+
+@periodic(seconds=TRACK_EVERY_SECONDS, name="shipments.track_open_shipments")
+async def track_open_shipments(*, now: datetime | None = None, manager: PluginManager | None = None) -> int:
+    """Queue one ``shipments.track_installation`` job per delivery installation with open
+    shipments (server/jobs/per_installation.py: one tenant's slow carrier account cannot hold
+    up another's). Safe on several workers at once: each status change is recorded once and
+    order moves are idempotent."""
+    manager = manager or get_manager()
+    installation_ids = await Shipment.filter(closed=False).distinct().values_list("installation_id", flat=True)
+    installations = await _delivery_installations(installation_ids, manager)
+    queued = await enqueue_per_installation(
+        "shipments.track_installation", [i.id for i in installations], every_seconds=TRACK_EVERY_SECONDS, now=now
+    )
+    return len(queued)
+
+
+@job("shipments.track_installation")
+async def track_installation(installation_id: str, *, settings, manager: PluginManager | None = None) -> TrackingReport:
+    """Track the open shipments of one installation (if it is still enabled)."""
+    manager = manager or get_manager()
+    installation = await PluginInstallation.get_or_none(id=installation_id, enabled=True)
+    if installation is None:
+        return TrackingReport()
+    organization = await Organization.get(id=installation.organization_id)  # type: ignore[attr-defined]
+    return await _track_installation(settings, organization, installation, manager)
