@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from limits import parse as parse_limit
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -17,7 +18,7 @@ from strawberry.types import ExecutionResult
 from server import logging_redaction
 from server.auth import principal as principals
 from server.auth import tokens
-from server.auth.throttle import LoginThrottle
+from server.auth.throttle import ActionThrottle, LoginThrottle
 from server.config import Settings
 from server.core.errors import PublicError
 from server.db import close_db, init_db
@@ -37,6 +38,9 @@ class CRMGraphQL(GraphQL):
         super().__init__(build_schema(settings), **kwargs)
         self.settings = settings
         self.throttle = LoginThrottle.from_settings(settings)
+        self.call_throttle = ActionThrottle(
+            self.throttle.limiter, parse_limit(settings.click_to_call_per_user), settings.rate_limit_namespace, "call"
+        )
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -60,6 +64,7 @@ class CRMGraphQL(GraphQL):
             response=response,
             settings=self.settings,
             throttle=self.throttle,
+            call_throttle=self.call_throttle,
             principal=principal,
             token=token,
             auth_error=auth_error,

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     login_failures_per_email: str = "10/15 minutes"
     login_failures_per_address: str = "100/15 minutes"
     rate_limit_namespace: str = "crm"  # prefix of the counters' keys in Redis
+    # Calls one member may place with clickToCall per window (docs/telephony.md), "count/period".
+    click_to_call_per_user: str = "10/minute"
 
     max_query_depth: int = 12
     max_query_tokens: int = 2000

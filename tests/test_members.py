@@ -95,3 +95,44 @@ async def test_members_of_other_organizations_are_invisible(api, tenants):
     assert (await a.owner.data(api, "query($id: ID!) { node(id: $id) { id } }", {"id": b_members[0]["id"]}))[
         "node"
     ] is None
+
+
+EXTENSION = """mutation($i: UpdateMemberInput!) { updateMember(input: $i) {
+    member { phoneExtension } errors { field code message } } }"""
+
+
+async def member_ids(member, api) -> dict[str, str]:
+    """Membership id by role."""
+    return {m["role"]: m["id"] for m in (await member.data(api, "{ members { id role } }"))["members"]}
+
+
+async def test_admins_give_members_their_phone_extension(api, tenants):
+    t = await tenants.create(("owner", "admin", "sales"))
+    ids_ = await member_ids(t.admin, api)
+    given = await t.admin.data(api, EXTENSION, {"i": {"id": ids_["sales"], "phoneExtension": " 901 "}})
+    assert given["updateMember"] == {"member": {"phoneExtension": "901"}, "errors": []}
+    assert (await t.sales.data(api, "{ me { phoneExtension } }"))["me"]["phoneExtension"] == "901"
+    taken = await t.admin.data(api, EXTENSION, {"i": {"id": ids_["admin"], "phoneExtension": "901"}})
+    assert taken["updateMember"]["errors"] == [
+        {"field": "phoneExtension", "code": "DUPLICATE", "message": "Another member has extension 901."}
+    ]
+    bad = await t.admin.data(api, EXTENSION, {"i": {"id": ids_["admin"], "phoneExtension": "90 1; drop"}})
+    assert bad["updateMember"]["errors"][0]["code"] == "INVALID"
+    cleared = await t.admin.data(api, EXTENSION, {"i": {"id": ids_["sales"], "phoneExtension": None}})
+    assert cleared["updateMember"]["member"]["phoneExtension"] is None
+    # The same extension in another organization is another phone.
+    other = await tenants.create(("owner",))
+    own = (await member_ids(other.owner, api))["owner"]
+    assert (await other.owner.data(api, EXTENSION, {"i": {"id": own, "phoneExtension": "901"}}))["updateMember"][
+        "errors"
+    ] == []
+
+
+async def test_members_cannot_set_their_own_extension_nor_another_organizations(api, tenants):
+    t = await tenants.create(("owner", "sales"))
+    ids_ = await member_ids(t.owner, api)
+    refused = await t.sales.execute(api, EXTENSION, {"i": {"id": ids_["sales"], "phoneExtension": "901"}})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    other = await tenants.create(("owner",))
+    body = await other.owner.data(api, EXTENSION, {"i": {"id": ids_["sales"], "phoneExtension": "901"}})
+    assert body["updateMember"]["errors"][0]["code"] == "NOT_FOUND"

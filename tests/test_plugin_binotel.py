@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from datetime import UTC, datetime
 
 import httpx
@@ -17,7 +18,10 @@ from plugins.simulators import binotel
 from plugins.simulators.binotel import API_KEY, API_SECRET, COMPANY_ID, BinotelSimulator
 from server.accounts.models import Account
 from server.activities.models import Activity
+from server.app import create_app
+from server.graphql import ids
 from server.plugins.models import WebhookDelivery
+from tests.helpers import Client
 from tests.provider_plugins import app_transport, call, check_connection, events, install, row
 from tests.test_orders import create_order, make_account
 
@@ -230,19 +234,60 @@ async def test_caller_lookup_sees_only_the_callers_organization(tenant, api, ten
 # -- click-to-call and REST ------------------------------------------------------------------
 
 
-async def test_click_to_call_rings_the_extension_and_dials_the_customer(tenant, api, sim, http, installed):
+SET_EXTENSION = """mutation($i: UpdateMemberInput!) { updateMember(input: $i) { errors { code } } }"""
+
+
+async def give_extension(admin, api, member, extension: str) -> None:
+    """As an admin does it: updateMember on the member's membership."""
+    members = (await admin.data(api, "{ members { id user { id } } }"))["members"]
+    membership = next(m["id"] for m in members if m["user"]["id"] == member.user_id)
+    result = await admin.data(api, SET_EXTENSION, {"i": {"id": membership, "phoneExtension": extension}})
+    assert result["updateMember"]["errors"] == []
+
+
+def click(installed, phone: str = CUSTOMER, **extra) -> dict:
+    return {"i": {"installationId": installed["installation"]["id"], "phone": phone, **extra}}
+
+
+async def test_click_to_call_rings_the_callers_own_extension_and_dials_the_customer(tenant, api, sim, installed):
     org = await org_of(installed)
-    result = await tenant.sales.data(
-        api,
-        CLICK,
-        {"i": {"installationId": installed["installation"]["id"], "phone": "067 123 45 67", "extension": "901"}},
-    )
+    await give_extension(tenant.owner, api, tenant.sales, "901")
+    result = await tenant.sales.data(api, CLICK, click(installed, "067 123 45 67"))
     payload = result["clickToCall"]
     assert payload["errors"] == [] and payload["callId"] in sim.calls
     sent = sim.last_request.json()
     assert (sent["ext_number"], sent["phone_number"], sent["key"]) == ("901", "0671234567", API_KEY)
     (requested,) = await events(org, "call.requested")
     assert requested["call_id"] == payload["callId"] and requested["phone"] == CUSTOMER
+    assert requested["extension"] == "901" and requested["requested_by"] == str(ids.decode(tenant.sales.user_id)[1])
+
+
+async def test_a_member_cannot_ring_a_colleagues_phone(tenant, api, sim, installed):
+    await give_extension(tenant.owner, api, tenant.owner, "901")
+    await give_extension(tenant.owner, api, tenant.sales, "902")
+    (error,) = (await tenant.sales.data(api, CLICK, click(installed, extension="901")))["clickToCall"]["errors"]
+    assert (error["field"], error["code"]) == ("extension", "FORBIDDEN")
+    assert error["message"] == "You can only call from your own extension (902)."
+    assert sim.requests == []
+    # Giving one's own extension is the same as leaving it out.
+    assert (await tenant.sales.data(api, CLICK, click(installed, extension="902")))["clickToCall"]["errors"] == []
+    assert sim.last_request.json()["ext_number"] == "902"
+
+
+async def test_without_an_extension_the_member_is_told_to_ask_an_admin(tenant, api, sim, installed):
+    (error,) = (await tenant.sales.data(api, CLICK, click(installed)))["clickToCall"]["errors"]
+    assert (error["field"], error["code"]) == ("extension", "REQUIRED")
+    assert "ask an owner or admin to set yours" in error["message"]
+    assert sim.requests == []
+
+
+async def test_an_admin_may_ring_a_members_extension_but_no_other(tenant, api, sim, installed):
+    await give_extension(tenant.owner, api, tenant.sales, "902")
+    assert (await tenant.owner.data(api, CLICK, click(installed, extension="902")))["clickToCall"]["errors"] == []
+    assert sim.last_request.json()["ext_number"] == "902"
+    (error,) = (await tenant.owner.data(api, CLICK, click(installed, extension="0900123456")))["clickToCall"]["errors"]
+    assert (error["field"], error["code"]) == ("extension", "NOT_FOUND")
+    assert len(sim.calls) == 1
 
 
 @pytest.mark.parametrize(
@@ -253,8 +298,8 @@ async def test_click_to_call_rings_the_extension_and_dials_the_customer(tenant, 
     ],
 )
 async def test_click_to_call_errors_are_user_errors(tenant, api, installed, extension, phone, field, code, words):
-    variables = {"i": {"installationId": installed["installation"]["id"], "phone": phone, "extension": extension}}
-    payload = (await tenant.owner.data(api, CLICK, variables))["clickToCall"]
+    await give_extension(tenant.owner, api, tenant.owner, extension)
+    payload = (await tenant.owner.data(api, CLICK, click(installed, phone)))["clickToCall"]
     assert payload["callId"] is None
     (error,) = payload["errors"]
     assert (error["field"], error["code"]) == (field, code) and words in error["message"]
@@ -262,10 +307,36 @@ async def test_click_to_call_errors_are_user_errors(tenant, api, installed, exte
 
 async def test_click_to_call_through_another_organizations_installation_is_not_found(api, tenants, sim, installed):
     other = await tenants.create(("owner",))
-    variables = {"i": {"installationId": installed["installation"]["id"], "phone": CUSTOMER, "extension": "901"}}
-    payload = (await other.owner.data(api, CLICK, variables))["clickToCall"]
-    assert payload["callId"] is None and payload["errors"][0]["code"] == "NOT_FOUND"
+    await give_extension(other.owner, api, other.owner, "901")
+    payload = (await other.owner.data(api, CLICK, click(installed)))["clickToCall"]
+    assert payload["callId"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("installationId", "NOT_FOUND")]
     assert sim.requests == []
+
+
+@pytest.fixture
+async def limited(database):
+    """The same database behind an app allowing 2 calls per member and minute."""
+    settings = database.model_copy(
+        update={"click_to_call_per_user": "2/minute", "rate_limit_namespace": f"crm-calls-{uuid.uuid4().hex[:8]}"}
+    )
+    app = create_app(settings, manage_db=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield Client(client)
+
+
+async def test_calls_per_member_are_limited(tenant, api, limited, sim, installed):
+    await give_extension(tenant.owner, api, tenant.owner, "901")
+    await give_extension(tenant.owner, api, tenant.sales, "902")
+    for _ in range(2):
+        assert (await tenant.sales.data(limited, CLICK, click(installed)))["clickToCall"]["errors"] == []
+    (error,) = (await tenant.sales.data(limited, CLICK, click(installed)))["clickToCall"]["errors"]
+    assert error["code"] == "RATE_LIMITED"
+    assert error["message"] == "Too many calls placed (2 per 1 minute). Try again in 1 minute."
+    assert len(sim.calls) == 2
+    # Another member's calls are counted apart.
+    assert (await tenant.owner.data(limited, CLICK, click(installed)))["clickToCall"]["errors"] == []
+    assert len(sim.calls) == 3
 
 
 async def test_click_to_call_with_bad_credentials_or_a_timeout_places_no_second_call(
@@ -274,7 +345,8 @@ async def test_click_to_call_with_bad_credentials_or_a_timeout_places_no_second_
     bad = await install(
         tenant.owner, api, "binotel", {"api_url": sim.url}, {"key": API_KEY, "secret": "wrong"}, label="b"
     )
-    variables = {"i": {"installationId": bad["installation"]["id"], "phone": CUSTOMER, "extension": "901"}}
+    await give_extension(tenant.owner, api, tenant.owner, "901")
+    variables = click(bad)
     (error,) = (await tenant.owner.data(api, CLICK, variables))["clickToCall"]["errors"]
     assert "rejected the API key or secret" in error["message"]
 

@@ -32,12 +32,15 @@ class Membership(TenantModel):
     role = fields.CharField(max_length=32)
     team = fields.ForeignKeyField("crm.Team", related_name="members", null=True, on_delete=fields.SET_NULL)
     is_active = fields.BooleanField(default=True)
+    # The member's internal number at the organization's PBX: click-to-call rings this phone
+    # and no other (docs/telephony.md). Set by owners and admins.
+    phone_extension = fields.CharField(max_length=32, null=True)
 
     resource = "members"
 
     class Meta:
         table = "membership"
-        unique_together = (("organization", "user"),)
+        unique_together = (("organization", "user"), ("organization", "phone_extension"))
 
 
 class AuthToken(BaseModel):

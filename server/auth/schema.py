@@ -49,6 +49,19 @@ class Me:
     def name(self) -> str:
         return self.user.name
 
+    @strawberry.field(
+        description="The caller's internal number at this organization's PBX (set by an admin): clickToCall "
+        "rings it. Null outside an organization or when none is set."
+    )
+    async def phone_extension(self) -> str | None:
+        if self.organization is None:
+            return None
+        return (
+            await Membership.filter(user=self.user, organization_id=self.organization.id, is_active=True)
+            .first()
+            .values_list("phone_extension", flat=True)
+        )
+
     @strawberry.field(description="Organizations the user belongs to (send one's slug as X-Organization).")
     async def organizations(self) -> list[OrganizationType]:
         rows = (
@@ -150,6 +163,10 @@ class TeamType(Node):
 class MemberType(Node):
     role: str = strawberry.field(description="owner, admin, manager, sales, support, logistics or analyst.")
     is_active: bool = strawberry.field(description="Inactive members cannot sign in to this organization.")
+    phone_extension: str | None = strawberry.field(
+        description="The member's internal number at the organization's PBX (e.g. 901): clickToCall rings this "
+        "phone. Set by owners and admins with updateMember; unique in the organization."
+    )
 
     @strawberry.field
     async def user(self, info: Info) -> UserType:
@@ -189,6 +206,11 @@ class UpdateMemberInput:
     role: str | None = strawberry.UNSET
     team_id: strawberry.ID | None = strawberry.UNSET
     is_active: bool | None = strawberry.UNSET
+    phone_extension: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The member's internal number at the PBX (digits, letters, *, #, '.', '_', '-'; up to 32); "
+        "null or empty clears it. Another member's extension is refused (DUPLICATE).",
+    )
 
 
 @strawberry.input
@@ -221,7 +243,9 @@ class MemberMutations:
 
         return await run_mutation(MemberPayload, act)
 
-    @strawberry.mutation(description="Owners and admins: change a role or team, or deactivate a member.")
+    @strawberry.mutation(
+        description="Owners and admins: change a role, team or phone extension, or deactivate a member."
+    )
     async def update_member(self, info: Info, input: UpdateMemberInput) -> MemberPayload:
         scope = info.context.scope
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.accounts.service import normalize_emails
@@ -17,6 +19,8 @@ from server.auth.throttle import LoginThrottle
 from server.core.errors import ErrorCode, UserInputError
 from server.core.text import limited_text, required_text
 from server.organizations.models import Organization
+
+EXTENSION_RE = re.compile(r"^[0-9A-Za-z*#._-]{1,32}$")
 
 
 def _check_password(password: str) -> None:
@@ -119,7 +123,12 @@ async def _owners_left(organization_id: UUID, excluding: UUID) -> int:
 async def update_member(scope: Scope, membership_id: UUID, data: dict) -> Membership:
     async with in_transaction():
         membership = await scope.get(Membership, membership_id, "write", field="id")
-        before = {"role": membership.role, "team_id": membership.team_id, "is_active": membership.is_active}
+        before = {
+            "role": membership.role,
+            "team_id": membership.team_id,
+            "is_active": membership.is_active,
+            "phone_extension": membership.phone_extension,
+        }
         if membership.role == "owner" and scope.principal.role.name != "owner":
             raise UserInputError(ErrorCode.FORBIDDEN, "Only an owner can change an owner.", "id")
         if "role" in data and data["role"] is not None:
@@ -129,15 +138,46 @@ async def update_member(scope: Scope, membership_id: UUID, data: dict) -> Member
             membership.team = await _team(scope, data["team_id"])
         if "is_active" in data and data["is_active"] is not None:
             membership.is_active = data["is_active"]
+        if "phone_extension" in data:
+            membership.phone_extension = await _free_extension(scope, membership, data["phone_extension"])
         demoted = before["role"] == "owner" and (membership.role != "owner" or not membership.is_active)
         if demoted and not await _owners_left(scope.organization_id, membership.id):
             raise UserInputError(ErrorCode.CONFLICT, "An organization needs at least one active owner.", "role")
-        await membership.save()
-        after = {"role": membership.role, "team_id": membership.team_id, "is_active": membership.is_active}
+        try:
+            await membership.save()
+        except IntegrityError as exc:  # the same extension given to two members at the same moment
+            raise UserInputError(ErrorCode.DUPLICATE, "Another member has that extension.", "phoneExtension") from exc
+        after = {
+            "role": membership.role,
+            "team_id": membership.team_id,
+            "is_active": membership.is_active,
+            "phone_extension": membership.phone_extension,
+        }
         await audit.record(
             scope, "member.update", membership, {k: [before[k], v] for k, v in after.items() if before[k] != v}
         )
     return membership
+
+
+async def _free_extension(scope: Scope, membership: Membership, value: str | None) -> str | None:
+    """A valid extension no other member of the organization has; None (or "") clears it."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not EXTENSION_RE.match(value):
+        raise UserInputError(
+            ErrorCode.INVALID,
+            "An extension is the internal number at your PBX: up to 32 digits, letters, *, #, '.', '_' or '-'.",
+            "phoneExtension",
+        )
+    taken = (
+        await Membership.filter(organization_id=scope.organization_id, phone_extension=value)
+        .exclude(id=membership.id)
+        .exists()
+    )
+    if taken:
+        raise UserInputError(ErrorCode.DUPLICATE, f"Another member has extension {value}.", "phoneExtension")
+    return value
 
 
 async def create_team(scope: Scope, name: str) -> Team:

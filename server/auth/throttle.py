@@ -21,6 +21,41 @@ from server.config import Settings
 from server.core.errors import ErrorCode, UserInputError
 
 
+def limiter_for(settings: Settings) -> FixedWindowRateLimiter:
+    """Counters in Redis when ``REDIS_URL`` is set (shared by every process), else in memory."""
+    if settings.redis_url:
+        uri = settings.redis_url.replace("redis://", "async+redis://", 1).replace("rediss://", "async+rediss://", 1)
+        return FixedWindowRateLimiter(storage_from_string(uri, implementation="redispy"))
+    return FixedWindowRateLimiter(storage_from_string("async+memory://"))
+
+
+def _minutes_left(reset_time: float) -> str:
+    minutes = max(1, math.ceil((reset_time - time.time()) / 60))
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
+@dataclass
+class ActionThrottle:
+    """At most ``limit`` of one action per person and window (e.g. click-to-call calls, which
+    cost the organization money and ring real phones)."""
+
+    limiter: FixedWindowRateLimiter
+    limit: RateLimitItem
+    namespace: str
+    action: str
+
+    async def take(self, who: str, what: str) -> None:
+        """Count one; over the limit, ``RATE_LIMITED`` naming ``what`` and the wait."""
+        key = (self.namespace, self.action, who)
+        if not await self.limiter.hit(self.limit, *key):
+            stats = await self.limiter.get_window_stats(self.limit, *key)
+            raise UserInputError(
+                ErrorCode.RATE_LIMITED,
+                f"Too many {what} ({self.limit.amount} per {self.limit.multiples} {self.limit.GRANULARITY.name}"
+                f"{'s' if self.limit.multiples > 1 else ''}). Try again in {_minutes_left(stats.reset_time)}.",
+            )
+
+
 @dataclass
 class LoginThrottle:
     limiter: FixedWindowRateLimiter
@@ -30,13 +65,8 @@ class LoginThrottle:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginThrottle:
-        if settings.redis_url:
-            uri = settings.redis_url.replace("redis://", "async+redis://", 1).replace("rediss://", "async+rediss://", 1)
-            storage = storage_from_string(uri, implementation="redispy")
-        else:
-            storage = storage_from_string("async+memory://")
         return cls(
-            limiter=FixedWindowRateLimiter(storage),
+            limiter=limiter_for(settings),
             per_email=parse(settings.login_failures_per_email),
             per_address=parse(settings.login_failures_per_address),
             namespace=settings.rate_limit_namespace,
@@ -53,10 +83,9 @@ class LoginThrottle:
         for item, key in self._keys(email, address):
             if not await self.limiter.test(item, *key):
                 stats = await self.limiter.get_window_stats(item, *key)
-                minutes = max(1, math.ceil((stats.reset_time - time.time()) / 60))
                 raise UserInputError(
                     ErrorCode.RATE_LIMITED,
-                    f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                    f"Too many failed sign-in attempts. Try again in {_minutes_left(stats.reset_time)}.",
                 )
 
     async def failed(self, email: str, address: str | None) -> None:

@@ -70,9 +70,12 @@ async def seed_demo(*, postgres: bool = False) -> DemoResult:
     async with in_transaction():
         org = await create_organization(DEMO_SLUG, DEMO_NAME)
         users: dict[str, User] = {}
-        for role, email, name in result.logins:
+        for number, (role, email, name) in enumerate(result.logins, start=901):
             user = await User.get_or_none(email=email) or await create_user(email, DEMO_PASSWORD, name)
-            await add_member(org, user, role, DEMO_TEAM if role in TEAM_ROLES else None)
+            membership = await add_member(org, user, role, DEMO_TEAM if role in TEAM_ROLES else None)
+            # Extensions 901, 902, ... so that click-to-call works through the demo's Binotel.
+            membership.phone_extension = str(number)
+            await membership.save(update_fields=["phone_extension"])
             users[role] = user
         result.data = await load_demo_data(org, DEMO_ACCOUNTS, DEMO_ORDERS, DEMO_SEED, postgres=postgres)
         rng = random.Random(DEMO_SEED)

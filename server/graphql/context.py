@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from server.auth.principal import Principal
 from server.auth.scope import Scope
-from server.auth.throttle import LoginThrottle
+from server.auth.throttle import ActionThrottle, LoginThrottle
 from server.config import Settings
 
 
@@ -22,6 +22,7 @@ class Context:
     settings: Settings
     principal: Principal
     throttle: LoginThrottle  # one per app: counters shared by its requests (and via Redis, by all processes)
+    call_throttle: ActionThrottle  # click-to-call calls per member, likewise
     token: str | None = None
     auth_error: Exception | None = None  # raised before execution (see graphql.schema.AuthFailure)
     _loaders: dict[Hashable, DataLoader] = field(default_factory=dict)

@@ -76,8 +76,10 @@ class ClickToCallInput:
         description="The telephony plugin installation (e.g. Binotel) that places the call."
     )
     phone: str = strawberry.field(description="The number to dial, any format (stored and sent as E.164).")
-    extension: str = strawberry.field(
-        description="The employee's internal number at the PBX (e.g. 901): this phone rings first."
+    extension: str | None = strawberry.field(
+        default=None,
+        description="Leave out: the caller's own extension (me.phoneExtension) rings first. Owners and admins "
+        "may give another member's extension; anyone else may only give their own (FORBIDDEN otherwise).",
     )
 
 
@@ -104,7 +106,9 @@ class TelephonyMutations:
 
         async def act():
             pk = ids.decode(input.installation_id, "PluginInstallation", "installationId")[1]
-            call_id = await service.click_to_call(ctx.scope, ctx.settings, pk, input.phone, input.extension)
+            call_id = await service.click_to_call(
+                ctx.scope, ctx.settings, pk, input.phone, input.extension, throttle=ctx.call_throttle
+            )
             return {"call_id": call_id}
 
         return await run_mutation(ClickToCallPayload, act)

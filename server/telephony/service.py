@@ -18,7 +18,9 @@ from tortoise.expressions import Q
 from server.accounts import service as accounts
 from server.accounts.models import Account, Contact
 from server.activities.models import Activity
+from server.auth.models import Membership
 from server.auth.scope import Scope
+from server.auth.throttle import ActionThrottle
 from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError, not_found
 from server.core.phones import to_e164
@@ -104,15 +106,58 @@ async def _telephony_installation(scope: Scope, installation_id: UUID) -> Plugin
     return installation
 
 
-async def click_to_call(scope: Scope, settings, installation_id: UUID, phone: str, extension: str) -> str:
-    """Ring ``extension`` at the PBX, then dial ``phone``; the provider's call id. The call's
-    events come back through the plugin's webhook like any other call."""
+async def _extension_to_ring(scope: Scope, asked: str | None) -> str:
+    """The caller's own extension, or (owners and admins only) another member's.
+
+    Read without the members:read permission on purpose (a sales rep places calls but may not
+    list members), but only ever in the caller's organization."""
+    own = (
+        await Membership.filter(organization_id=scope.organization_id, user_id=scope.user_id, is_active=True)
+        .first()
+        .values_list("phone_extension", flat=True)
+    )
+    asked = (asked or "").strip() or None
+    if asked is None or asked == own:
+        if not own:
+            raise UserInputError(
+                ErrorCode.REQUIRED,
+                "You have no phone extension in this organization: ask an owner or admin to set yours "
+                "(updateMember phoneExtension).",
+                "extension",
+            )
+        return own
+    if not scope.can("members:write"):
+        raise UserInputError(
+            ErrorCode.FORBIDDEN, f"You can only call from your own extension ({own or 'none set'}).", "extension"
+        )
+    colleague = Membership.filter(organization_id=scope.organization_id, phone_extension=asked, is_active=True)
+    if not await colleague.exists():
+        raise UserInputError(ErrorCode.NOT_FOUND, f"No member of this organization has extension {asked}.", "extension")
+    return asked
+
+
+async def click_to_call(
+    scope: Scope,
+    settings,
+    installation_id: UUID,
+    phone: str,
+    extension: str | None = None,
+    *,
+    throttle: ActionThrottle | None = None,
+) -> str:
+    """Ring the caller's extension at the PBX (``_extension_to_ring``), then dial ``phone``;
+    the provider's call id. The call's events come back through the plugin's webhook like any
+    other call. ``throttle`` limits the calls one member places (CLICK_TO_CALL_PER_USER)."""
     scope.require("activities:write")
+    if scope.user_id is None:
+        raise UserInputError(
+            ErrorCode.FORBIDDEN, "Click-to-call rings a member's phone: only a signed-in member can place a call."
+        )
     e164 = to_e164(phone, "phone")
-    extension = (extension or "").strip()
-    if not extension or len(extension) > 32:
-        raise UserInputError(ErrorCode.REQUIRED, "Give the employee's extension (internal number).", "extension")
     installation = await _telephony_installation(scope, installation_id)
+    extension = await _extension_to_ring(scope, extension)
+    if throttle is not None:
+        await throttle.take(str(scope.user_id), "calls placed")  # counted only once the call would go out
     try:
         call_id = await plugins.call(
             settings, installation, "crm_telephony_click_to_call", employee=extension, phone=e164
