@@ -54,7 +54,7 @@ def env(fresh_db, redis_url, tmp_path):
         "ARQ_QUEUE_NAME": queue,
         "CRM_JOB_MODULES": "tests.job_fixtures",
         "CRM_TEST_MARKERS": str(markers),
-        "JOB_TIMEOUT_SECONDS": "2",  # a killed worker's job is taken again ~12 s later (arq adds 10 s)
+        "JOB_TIMEOUT_SECONDS": "2",  # a killed worker's job is taken again ~17 s later (arq adds 5 + 10 s)
         "RELAY_INTERVAL_SECONDS": "0.2",
     }
     yield environment
@@ -177,6 +177,52 @@ def test_a_worker_killed_mid_job_the_job_runs_again_and_its_effect_happens_once(
     assert len(slow_notes) == 1, result  # ...and did its work once
     assert result["undispatched"] == 0
     assert account
+
+
+FAILED_JOBS = r"""
+import asyncio, json
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    await init_db(Settings())
+    try:
+        from server.jobs.models import JobRun
+        rows = await JobRun.filter(state="failed").values("name", "attempts", "last_error")
+        print(json.dumps(rows))
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_killed_during_the_last_try_leaves_a_failure_record(env, tmp_path):
+    # One try allowed: the worker dies in it. The job must not vanish into arq's log: the next
+    # worker records it as failed (visible in job_run) and does not run it a second time.
+    env = {**env, "JOB_MAX_TRIES": "1"}
+    markers = Path(env["CRM_TEST_MARKERS"])
+    seed(env, "job-test slow", 1)
+    logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+    first = start_worker(env, logs[0])
+    try:
+        started = lambda: [p for p in markers.iterdir() if not p.name.startswith("note-")]  # noqa: E731
+        wait_for(started, "the slow job's only try", 60, logs)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        stop(first)
+    second = start_worker(env, logs[1])
+    failed = lambda: json.loads(ok(crm_python(FAILED_JOBS, [], env)))  # noqa: E731
+    try:
+        wait_for(lambda: any(r["name"] == "test.slow" for r in failed()), "the failure record", 90, logs)
+    finally:
+        stop(second)
+    [row] = [r for r in failed() if r["name"] == "test.slow"]
+    assert row["attempts"] == 1 and "stopped before it finished" in row["last_error"]
+    [marker] = [p for p in markers.iterdir() if not p.name.startswith("note-")]
+    assert runs(markers, marker.name) == 1  # not run again
+    assert not [n for n in state(env)["notes"] if n.startswith("job-test slow ")]
 
 
 def test_two_workers_at_once_run_each_job_once(env, tmp_path):

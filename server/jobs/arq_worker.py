@@ -9,7 +9,11 @@
   permanent provider refusal is not retried. After the last try the failure is recorded in
   ``JobRun`` (state ``failed``) and logged.
 - A worker killed mid-job: arq runs the job again once its in-progress lock expires (the job
-  timeout); job functions are idempotent, so the effect happens once.
+  timeout plus 15 s); job functions are idempotent, so the effect happens once. arq is given
+  one try more than ``job_max_tries``: when a worker died during the last try, that extra
+  try records the failure in ``JobRun`` instead of running the job again.
+- A job running longer than ``job_timeout_seconds`` is cancelled by our own time limit, so it
+  is retried or recorded like any failure (arq's limit, a few seconds later, is the backstop).
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from server.config import Settings
 from server.jobs import load_job_modules, registry
 from server.jobs.models import JobRun
 from server.jobs.relay import relay_once
-from server.jobs.runner import backoff_seconds, execute, retryable
+from server.jobs.runner import backoff_seconds, describe_failure, execute, retryable
 
 log = logging.getLogger("crm.jobs")
 KEEP_RESULT_SECONDS = 24 * 3600  # how long arq remembers a job id after it finished
+ARQ_TIMEOUT_MARGIN_SECONDS = 5  # arq's own time limit comes after ours
 
 
 class ArqBackend:
@@ -59,11 +64,18 @@ async def connect(settings: Settings) -> ArqBackend:
 def _job(name: str):
     async def run(ctx: dict, **kwargs: Any) -> Any:
         settings: Settings = ctx["settings"]
+        tries = ctx["job_try"]
+        if tries > settings.job_max_tries:
+            # The extra try arq was given: the worker running the last one died before finishing.
+            error = "The worker running the job's last try stopped before it finished (killed or restarted)."
+            log.error("job %s failed for good after %d tries: %s", ctx["job_id"], settings.job_max_tries, error)
+            await _record_failure(ctx["job_id"], name, kwargs, settings.job_max_tries, error)
+            return {"failed": error}
         try:
-            return await execute(name, kwargs, settings)
+            async with asyncio.timeout(settings.job_timeout_seconds):
+                return await execute(name, kwargs, settings)
         except Exception as exc:
-            tries = ctx["job_try"]
-            error = f"{type(exc).__name__}: {exc}"[:2000]
+            error = describe_failure(exc, settings)
             if retryable(exc) and tries < settings.job_max_tries:
                 log.warning("job %s failed (try %d of %d): %s", ctx["job_id"], tries, settings.job_max_tries, error)
                 raise Retry(defer=backoff_seconds(tries, settings)) from exc
@@ -125,7 +137,8 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
                 await task
         await close_db()
 
-    functions = [func(_job(name), name=name, max_tries=settings.job_max_tries) for name in jobs]
+    tries = settings.job_max_tries + 1  # the extra one records a failure (see above)
+    functions = [func(_job(name), name=name, max_tries=tries) for name in jobs]
     crons = [
         cron(_job(name), name=f"cron:{name}", **_cron_fields(seconds), run_at_startup=False)
         for name, seconds in registry.REGISTRY.schedules.items()
@@ -138,8 +151,8 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         on_startup=startup,
         on_shutdown=shutdown,
         max_jobs=settings.worker_concurrency,
-        job_timeout=settings.job_timeout_seconds,
+        job_timeout=settings.job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
         keep_result=KEEP_RESULT_SECONDS,
-        max_tries=settings.job_max_tries,
+        max_tries=tries,
         burst=burst,
     )

@@ -21,7 +21,7 @@ from server.config import Settings
 from server.jobs import registry
 from server.jobs.models import JobRun
 from server.jobs.relay import relay_once
-from server.jobs.runner import backoff_seconds, execute, retryable
+from server.jobs.runner import backoff_seconds, describe_failure, execute, retryable
 
 log = logging.getLogger("crm.jobs")
 
@@ -51,7 +51,7 @@ async def _run_one(row: JobRun, settings: Settings) -> None:
     try:
         await asyncio.wait_for(execute(row.name, row.kwargs, settings), timeout=settings.job_timeout_seconds)
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = describe_failure(exc, settings)
         if retryable(exc) and attempt < settings.job_max_tries:
             delay = backoff_seconds(attempt, settings)
             log.warning(

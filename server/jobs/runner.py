@@ -51,6 +51,13 @@ async def execute(name: str, kwargs: dict[str, Any], settings: Settings) -> Any:
     return await fn(**call)
 
 
+def describe_failure(exc: BaseException, settings: Settings) -> str:
+    """What a failed try's record says (a timeout names the limit: its message is empty)."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return f"TimeoutError: the job ran longer than JOB_TIMEOUT_SECONDS ({settings.job_timeout_seconds} s)"
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
 def retryable(exc: BaseException) -> bool:
     """A provider refusal marked permanent is not tried again; anything else may pass later."""
     return not (isinstance(exc, PluginError) and not exc.retryable)
