@@ -51,6 +51,12 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(schema_app, name="schema")
 app.add_typer(plugins_app, name="plugins")
+jobs_app = typer.Typer(
+    help="Background jobs that failed for good: list, run again, forget.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(jobs_app, name="jobs")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -560,6 +566,58 @@ def plugins_rotate_secrets() -> None:
         raise fail(str(exc)) from None
     count = run_db(settings, lambda: rotate_all_secrets(settings))
     out.print(f"Re-encrypted the secrets of {count} installation(s) with the current SECRET_KEY.")
+
+
+# -- jobs ------------------------------------------------------------------------------------
+
+
+JobIds = Annotated[list[str] | None, typer.Argument(help="Job ids, as `crm jobs failed` shows them.")]
+EveryFailed = Annotated[bool, typer.Option("--all", help="Every failed job.")]
+
+
+@jobs_app.command("failed")
+def jobs_failed(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array instead of a table.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many, the latest first.")] = 100,
+) -> None:
+    """Jobs that failed after their last try (or were refused for good), with their error."""
+    from server.jobs.admin import failed_jobs
+
+    settings = Settings()
+    rows = run_db(settings, lambda: failed_jobs(limit))
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return
+    if not rows:
+        out.print("No failed jobs.")
+        return
+    table = Table("job id", "job", "tries", "failed at", "error")
+    for row in rows:
+        table.add_row(row["job_id"], row["name"], str(row["attempts"]), row["failed_at"] or "", row["error"][:200])
+    out.print(table)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_ids: JobIds = None, every: EveryFailed = False) -> None:
+    """Run failed jobs again (jobs are idempotent: nothing already done is done twice)."""
+    from server.jobs.admin import retry_failed
+
+    settings = Settings()
+    queued = run_db(settings, lambda: retry_failed(settings, job_ids or [], every=every))
+    where = "arq on REDIS_URL" if settings.redis_url else "the in-process queue (`crm serve` runs it)"
+    out.print(f"Queued {len(queued)} job(s) again on {where}.")
+    for job_id in queued:
+        out.print(f"  {job_id}")
+
+
+@jobs_app.command("forget")
+def jobs_forget(job_ids: JobIds = None, every: EveryFailed = False) -> None:
+    """Delete failure records you have dealt with."""
+    from server.jobs.admin import forget_failed
+
+    settings = Settings()
+    count = run_db(settings, lambda: forget_failed(job_ids or [], every=every))
+    out.print(f"Forgot {count} failed job(s).")
 
 
 if __name__ == "__main__":

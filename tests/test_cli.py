@@ -517,3 +517,84 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(fresh_db, tmp_path,
         assert login(3, "198.51.100.2") == third_login
     finally:
         _stop(proc)
+
+
+# -- jobs --------------------------------------------------------------------------------------
+
+FAIL_A_JOB = r"""
+import asyncio, sys
+from datetime import UTC, datetime
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    await init_db(Settings())
+    try:
+        from server.jobs.models import JobRun
+        now = datetime.now(UTC)
+        for job_id in sys.argv[1:]:
+            await JobRun.create(job_id=job_id, name="notifications.send", kwargs={"notification_id": job_id},
+                                state="failed", attempts=5, run_after=now, finished_at=now,
+                                last_error="PluginError: TurboSMS answered 503 5 times; try again later.")
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+JOB_STATES = r"""
+import asyncio, json
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    await init_db(Settings())
+    try:
+        from server.jobs.models import JobRun
+        print(json.dumps(dict(await JobRun.all().values_list("job_id", "state"))))
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+
+def test_failed_jobs_are_listed_run_again_and_forgotten(fresh_db):
+    env = fresh_db()
+    env.pop("REDIS_URL", None)  # the in-process queue
+    ok(crm(["migrate"], env))
+    assert "No failed jobs." in ok(crm(["jobs", "failed"], env))
+    ok(python(["-c", FAIL_A_JOB, "send:1", "send:2", "send:3"], env))
+    listed = json.loads(ok(crm(["jobs", "failed", "--json"], env)))
+    assert {r["job_id"] for r in listed} == {"send:1", "send:2", "send:3"}
+    assert listed[0]["name"] == "notifications.send" and "503" in listed[0]["error"]
+    table = ok(crm(["jobs", "failed"], env))
+    assert "send:1" in table and "notifications.send" in table
+
+    assert "Queued 1 job(s) again on the in-process queue" in ok(crm(["jobs", "retry", "send:1"], env))
+    assert "No failed job with id nope" in failed(crm(["jobs", "retry", "nope"], env))
+    assert "Name the job ids" in failed(crm(["jobs", "retry"], env))
+    assert "Forgot 1 failed job(s)." in ok(crm(["jobs", "forget", "send:2"], env))
+    states = json.loads(ok(python(["-c", JOB_STATES], env)))
+    assert states == {"send:1": "queued", "send:3": "failed"}
+    assert "Forgot 1 failed job(s)." in ok(crm(["jobs", "forget", "--all"], env))
+
+
+def test_failed_jobs_run_again_on_arq_under_a_new_id(fresh_db):
+    import redis
+
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    queue = f"crm-test:{uuid.uuid4().hex[:10]}"
+    env = {**fresh_db(), "REDIS_URL": url, "ARQ_QUEUE_NAME": queue}
+    ok(crm(["migrate"], env))
+    ok(python(["-c", FAIL_A_JOB, "send:9"], env))
+    output = ok(crm(["jobs", "retry", "--all"], env))
+    assert "Queued 1 job(s) again on arq on REDIS_URL" in output
+    new_id = output.split()[-1]
+    assert new_id.startswith("send:9~retry-")
+    client = redis.Redis.from_url(url)
+    try:
+        assert client.zscore(queue, new_id) is not None  # waiting in the workers' queue
+    finally:
+        client.delete(queue, f"arq:job:{new_id}")
+    assert json.loads(ok(python(["-c", JOB_STATES], env))) == {"send:9": "retried"}

@@ -20,7 +20,8 @@ KEEP_WEBHOOK_DELIVERIES = timedelta(days=30)  # providers redeliver for hours, n
 async def housekeeping(now: datetime | None = None) -> dict[str, int]:
     now = now or datetime.now(UTC)
     return {
-        "jobs": await JobRun.filter(state="done", finished_at__lt=now - KEEP_DONE_JOBS).delete(),
+        # "retried": a failure someone ran again with `crm jobs retry` (a new failure is a new row).
+        "jobs": await JobRun.filter(state__in=("done", "retried"), finished_at__lt=now - KEEP_DONE_JOBS).delete(),
         "outbox": await OutboxEvent.filter(dispatched_at__lt=now - KEEP_OUTBOX).delete(),
         "webhook_deliveries": await WebhookDelivery.filter(last_received_at__lt=now - KEEP_WEBHOOK_DELIVERIES).delete(),
     }
