@@ -40,6 +40,12 @@ PBX_NUMBER = "0443334023"
 EMPLOYEES = {
     "901": {"id": "7701", "name": "Олена Коваль", "email": "olena@example.com"},
     "902": {"id": "7702", "name": "Ігор Мельник", "email": "igor@example.com"},
+    # More desks, so that every demo member (extensions 901-907) can use click-to-call.
+    "903": {"id": "7703", "name": "Марія Шевченко", "email": "maria@example.com"},
+    "904": {"id": "7704", "name": "Олег Петренко", "email": "oleh@example.com"},
+    "905": {"id": "7705", "name": "Світлана Іваненко", "email": "svitlana@example.com"},
+    "906": {"id": "7706", "name": "Василь Гончаренко", "email": "vasyl@example.com"},
+    "907": {"id": "7707", "name": "Юлія Савченко", "email": "yulia@example.com"},
 }
 RECORD_LINK_TTL = 15 * 60
 DISPOSITIONS = (
