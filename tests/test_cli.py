@@ -521,42 +521,28 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(fresh_db, tmp_path,
 
 # -- jobs --------------------------------------------------------------------------------------
 
-FAIL_A_JOB = r"""
-import asyncio, sys
-from datetime import UTC, datetime
-from server.config import Settings
-from server.db import init_db, close_db
+def orm_program(body: str) -> str:
+    """A small program that runs ``body`` (indented 8 spaces, may use sys.argv) with the ORM
+    initialised from the settings in its environment, like the server does."""
+    head = "import asyncio, json, sys\nfrom datetime import UTC, datetime\nfrom server.config import Settings\n"
+    head += "from server.db import init_db, close_db\n\nasync def main():\n    await init_db(Settings())\n    try:\n"
+    return head + body + "    finally:\n        await close_db()\n\nasyncio.run(main())\n"
 
-async def main():
-    await init_db(Settings())
-    try:
-        from server.jobs.models import JobRun
+
+FAIL_A_JOB = orm_program(
+    """        from server.jobs.models import JobRun
         now = datetime.now(UTC)
         for job_id in sys.argv[1:]:
             await JobRun.create(job_id=job_id, name="notifications.send", kwargs={"notification_id": job_id},
                                 state="failed", attempts=5, run_after=now, finished_at=now,
                                 last_error="PluginError: TurboSMS answered 503 5 times; try again later.")
-    finally:
-        await close_db()
-
-asyncio.run(main())
 """
-
-JOB_STATES = r"""
-import asyncio, json
-from server.config import Settings
-from server.db import init_db, close_db
-
-async def main():
-    await init_db(Settings())
-    try:
-        from server.jobs.models import JobRun
+)
+JOB_STATES = orm_program(
+    """        from server.jobs.models import JobRun
         print(json.dumps(dict(await JobRun.all().values_list("job_id", "state"))))
-    finally:
-        await close_db()
-
-asyncio.run(main())
 """
+)
 
 
 def test_failed_jobs_are_listed_run_again_and_forgotten(fresh_db):

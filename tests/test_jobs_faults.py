@@ -179,22 +179,11 @@ def test_a_worker_killed_mid_job_the_job_runs_again_and_its_effect_happens_once(
     assert account
 
 
-FAILED_JOBS = r"""
-import asyncio, json
-from server.config import Settings
-from server.db import init_db, close_db
-
-async def main():
-    await init_db(Settings())
-    try:
-        from server.jobs.models import JobRun
-        rows = await JobRun.filter(state="failed").values("name", "attempts", "last_error")
-        print(json.dumps(rows))
-    finally:
-        await close_db()
-
-asyncio.run(main())
+FAILED_JOBS = test_cli.orm_program(
+    """        from server.jobs.models import JobRun
+        print(json.dumps(await JobRun.filter(state="failed").values("name", "attempts", "last_error")))
 """
+)
 
 
 def test_a_worker_killed_during_the_last_try_leaves_a_failure_record(env, tmp_path):
