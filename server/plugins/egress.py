@@ -37,7 +37,7 @@ LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".localdomain",
 # True/False inside a hook call (set from the settings by ``allowing_local``); None outside one.
 _allow_local: ContextVar[bool | None] = ContextVar("crm_plugins_allow_local", default=None)
 # Outside a hook call (a plugin's own tests calling it directly): the process default. Strict
-# unless a test kit lifts it (tests/conftest.py, server/plugins/pytest_plugin.py).
+# unless a test kit lifts it (the pytest plugin server/plugins/pytest_plugin.py does).
 _default_allow_local = False
 
 
