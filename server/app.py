@@ -28,6 +28,8 @@ from server.jobs import load_job_modules
 from server.jobs.arq_worker import connect as arq_connect
 from server.jobs.inprocess import InProcessWorker
 from server.jobs.registry import set_backend
+from server.oauth import endpoint as oauth_endpoint
+from server.oauth import service as oauth
 from server.plugins import webhooks
 
 log = logging.getLogger("crm")
@@ -59,6 +61,9 @@ class CRMGraphQL(GraphQL):
                     principal = await principals.for_user(user, request.headers.get("x-organization"))
                 except PublicError as exc:  # e.g. X-Organization the user does not belong to
                     auth_error = exc
+            else:
+                # A partner's OAuth access token: one organization, its granted permissions.
+                principal = await oauth.principal_for(token) or principals.ANONYMOUS
         return Context(
             request=request,
             response=response,
@@ -135,8 +140,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health),
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
+            Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
-    app.state.settings = settings  # webhooks read it (server/plugins/webhooks.py)
+    app.state.settings = settings  # webhooks and the token endpoint read it
     return app

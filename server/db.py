@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "server.marketplace.models",
     "server.shipments.models",
     "server.notifications.models",
+    "server.oauth.models",
 ]
 
 

@@ -26,6 +26,7 @@ from server.graphql.loaders import load_by_id
 from server.graphql.types import Node
 from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.notifications.schema import NotificationMutations, NotificationQueries
+from server.oauth.schema import OAuthMutations, OAuthQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
@@ -41,6 +42,7 @@ def _node_models() -> dict[str, type]:
     from server.deals.models import Deal, Pipeline, Stage
     from server.marketplace.models import MarketplacePush
     from server.notifications.models import Notification
+    from server.oauth.models import OAuthClient
     from server.orders.models import Order, OrderStatus
     from server.plugins.models import PluginInstallation
     from server.shipments.models import Shipment
@@ -52,6 +54,7 @@ def _node_models() -> dict[str, type]:
         MarketplacePush,
         Shipment,
         Notification,
+        OAuthClient,
     )
     return {m.__name__: m for m in models}
 
@@ -91,6 +94,7 @@ Query = merge_types(
         TelephonyQueries,
         ShipmentQueries,
         NotificationQueries,
+        OAuthQueries,
     ),
 )
 Mutation = merge_types(
@@ -109,6 +113,7 @@ Mutation = merge_types(
         TelephonyMutations,
         ShipmentMutations,
         NotificationMutations,
+        OAuthMutations,
     ),
 )
 

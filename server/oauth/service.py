@@ -1,0 +1,145 @@
+"""Partner clients and their access tokens (OAuth 2 client credentials, RFC 6749 section 4.4).
+
+An organization's owner or admin registers a partner (``createOAuthClient``) with the
+permissions it may use, on the organization's business data only: never members, settings or
+pipelines configuration. The partner exchanges its client id and secret for an access token
+at ``POST /oauth/token`` (server/oauth/endpoint.py) and calls the GraphQL API with it. The
+token acts as an ``app`` principal of that one organization with exactly those permissions,
+on all rows; the audit trail names it ``app oauth:<client id>``.
+
+Client secrets and access tokens are random and high-entropy; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from tortoise.transactions import in_transaction
+
+from server.audit import service as audit
+from server.auth.principal import Principal
+from server.auth.roles import BUSINESS, RW, Role
+from server.auth.scope import Scope
+from server.core.errors import ErrorCode, UserInputError
+from server.core.text import required_text
+from server.oauth.models import OAuthAccessToken, OAuthClient
+
+# What a partner may be given: business data, read or write, and the lists it needs to write
+# orders and deals correctly. Deleting and configuration stay with people.
+PARTNER_SCOPES: tuple[str, ...] = (
+    *sorted(f"{resource}:{action}" for resource in BUSINESS for action in RW),
+    "order_statuses:read",
+    "pipelines:read",
+)
+TOKEN_TTL = timedelta(hours=1)
+CLIENT_ID_PREFIX, SECRET_PREFIX, TOKEN_PREFIX = "crm_client_", "crm_secret_", "crm_oat_"
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def secret_matches(client: OAuthClient, secret: str) -> bool:
+    return hmac.compare_digest(digest(secret or ""), client.secret_hash)
+
+
+def _clean_scopes(scopes: list[str]) -> list[str]:
+    if not scopes:
+        raise UserInputError(ErrorCode.REQUIRED, "Give the partner at least one permission.", "scopes")
+    for i, value in enumerate(scopes):
+        if value not in PARTNER_SCOPES:
+            raise UserInputError(
+                ErrorCode.INVALID,
+                f"'{value}' is not a permission partners can have; choose from: {', '.join(PARTNER_SCOPES)}.",
+                f"scopes.{i}",
+            )
+    return sorted(set(scopes))
+
+
+async def create_client(scope: Scope, name: str, scopes: list[str]) -> tuple[OAuthClient, str]:
+    """The new client and its secret (shown this once)."""
+    scope.require("settings:write")
+    name = required_text(name, "name", 200)
+    granted = _clean_scopes(scopes)
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    async with in_transaction():
+        client = await OAuthClient.create(
+            organization_id=scope.organization_id,
+            name=name,
+            client_id=CLIENT_ID_PREFIX + secrets.token_urlsafe(16),
+            secret_hash=digest(secret),
+            scopes=granted,
+            created_by_id=scope.user_id,
+        )
+        await audit.record(scope, "oauth_client.create", client, {"name": [None, name], "scopes": [None, granted]})
+    return client, secret
+
+
+async def list_clients(scope: Scope) -> list[OAuthClient]:
+    scope.require("settings:read")
+    return await scope.queryset(OAuthClient).order_by("created_at")
+
+
+async def revoke_client(scope: Scope, client_pk: UUID) -> OAuthClient:
+    """No new tokens, and the ones issued stop working at once."""
+    scope.require("settings:write")
+    async with in_transaction():
+        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        if client.revoked_at is None:
+            client.revoked_at = datetime.now(UTC)
+            await client.save(update_fields=["revoked_at", "updated_at"])
+            await OAuthAccessToken.filter(client_id=client.id).delete()
+            await audit.record(
+                scope, "oauth_client.revoke", client, {"revoked_at": [None, client.revoked_at.isoformat()]}
+            )
+    return client
+
+
+async def active_client(client_id: str) -> OAuthClient | None:
+    """For the token endpoint: a client that may still get tokens."""
+    if not client_id or not client_id.startswith(CLIENT_ID_PREFIX):
+        return None
+    return await OAuthClient.get_or_none(client_id=client_id, revoked_at=None)
+
+
+async def store_token(client: OAuthClient, access_token: str, scopes: list[str], expires_in: int) -> None:
+    now = datetime.now(UTC)
+    await OAuthAccessToken.create(
+        token_hash=digest(access_token), client=client, scopes=scopes, expires_at=now + timedelta(seconds=expires_in)
+    )
+    await OAuthClient.filter(id=client.id).update(last_used_at=now)
+
+
+def partner_role(client: OAuthClient, scopes: list[str]) -> Role:
+    grants: dict[str, tuple[str, ...]] = {}
+    for permission in scopes:
+        if permission in client.scopes:  # a token never outgrows its client
+            resource, _, action = permission.partition(":")
+            grants[resource] = (*grants.get(resource, ()), action)
+    return Role("partner", f"The partner application '{client.name}'.", grants)
+
+
+async def principal_for(token: str) -> Principal | None:
+    """The partner behind an access token, or None (unknown, expired, revoked)."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = (
+        await OAuthAccessToken.filter(
+            token_hash=digest(token), expires_at__gt=datetime.now(UTC), client__revoked_at=None
+        )
+        .select_related("client", "client__organization")
+        .first()
+    )
+    if row is None:
+        return None
+    client = row.client
+    return Principal(
+        kind="app",
+        id=f"oauth:{client.client_id}"[:64],
+        organization=client.organization,
+        role=partner_role(client, row.scopes),
+    )
