@@ -15,7 +15,7 @@ import secrets
 from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidScopeError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -130,17 +130,26 @@ def _oauth_request(request: Request, form: dict[str, str]) -> OAuth2Request:
     return _FormRequest(request.method, uri, request.headers, form)
 
 
+async def _read_form(request: Request) -> dict[str, str] | None:
+    """The url-encoded form, or None past MAX_BODY (read no further: nobody sends more)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
 async def token(request: Request) -> Response:
-    body = await request.body()
-    if len(body) > MAX_BODY:
+    form = await _read_form(request)
+    if form is None:
         return JSONResponse({"error": "invalid_request", "error_description": "Request too large."}, 400)
-    form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
     client_id = form.get("client_id") or (extract_basic_authorization(request.headers)[0] or "")
     client = await service.active_client(client_id)
     server = _Server(client)
     try:
         oauth_request = _oauth_request(request, form)
-    except Exception as exc:  # InsecureTransportError
+    except InsecureTransportError as exc:
         return JSONResponse({"error": "invalid_request", "error_description": str(exc)}, 400)
     status, payload, headers = server.create_token_response(oauth_request)
     if status == 200 and server.issued:
