@@ -160,7 +160,7 @@ async def test_unknown_token_wrong_plugin_and_disabled_installation_answer_the_s
     not_found = {"error": "not found"}
     for bad in (
         "/hooks/fake-pbx/" + "x" * 43 + "/",
-        "/hooks/fake-pbx/" + token[:-1] + "A/",
+        "/hooks/fake-pbx/" + token[:-1] + ("B" if token.endswith("A") else "A") + "/",  # one character off
         f"/hooks/other-plugin/{token}/",
         "/hooks/fake-pbx/short/",
     ):
