@@ -155,6 +155,13 @@ async def test_an_expired_token_is_refused(http, api, tenants):
         expires_at=datetime.now(UTC) - timedelta(seconds=1)
     )
     assert (await as_partner(api, token, ORDERS))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # Hourly housekeeping deletes it; a token still valid stays.
+    from server.jobs.housekeeping import housekeeping
+
+    fresh = await access_token(http, client)
+    assert (await housekeeping())["oauth_tokens"] >= 1
+    assert await OAuthAccessToken.filter(client__client_id=client["client"]["clientId"]).count() == 1
+    assert (await as_partner(api, fresh, ORDERS))["data"]["orders"]["totalCount"] == 0
 
 
 async def test_only_owners_and_admins_manage_partners_and_secrets_are_not_stored(http, api, tenants):

@@ -1,6 +1,7 @@
 """Keeping the bookkeeping tables small: finished jobs, relayed outbox events and webhook
 delivery records are kept for a while (to answer "did this run?", and as the memory that
-makes a redelivered webhook a no-op), then deleted. Failed jobs stay until someone looks."""
+makes a redelivered webhook a no-op), then deleted, and so are partners' expired access
+tokens. Failed jobs stay until someone looks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from server.core.models import OutboxEvent
 from server.jobs.models import JobRun
 from server.jobs.registry import periodic
+from server.oauth.models import OAuthAccessToken
 from server.plugins.models import WebhookDelivery
 
 KEEP_DONE_JOBS = timedelta(days=7)
@@ -24,4 +26,5 @@ async def housekeeping(now: datetime | None = None) -> dict[str, int]:
         "jobs": await JobRun.filter(state__in=("done", "retried"), finished_at__lt=now - KEEP_DONE_JOBS).delete(),
         "outbox": await OutboxEvent.filter(dispatched_at__lt=now - KEEP_OUTBOX).delete(),
         "webhook_deliveries": await WebhookDelivery.filter(last_received_at__lt=now - KEEP_WEBHOOK_DELIVERIES).delete(),
+        "oauth_tokens": await OAuthAccessToken.filter(expires_at__lt=now).delete(),  # useless once expired
     }
