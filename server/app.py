@@ -8,6 +8,7 @@ import logging
 from limits import parse as parse_limit
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,6 +25,8 @@ from server.core.errors import PublicError
 from server.db import close_db, init_db
 from server.graphql.context import Context
 from server.graphql.schema import build_schema
+from server.i18n import _
+from server.i18n.asgi import LocaleMiddleware
 from server.jobs import load_job_modules
 from server.jobs.arq_worker import connect as arq_connect
 from server.jobs.inprocess import InProcessWorker
@@ -133,6 +136,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": _("Page not found")}, status_code=404)
+
     graphql = CRMGraphQL(settings, graphql_ide="graphiql")
     app = Starlette(
         debug=False,
@@ -142,6 +148,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
         ],
+        middleware=[Middleware(LocaleMiddleware)],
+        exception_handlers={404: not_found},
         lifespan=lifespan,
     )
     app.state.settings = settings  # webhooks and the token endpoint read it
