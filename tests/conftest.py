@@ -75,3 +75,7 @@ def api(http) -> Client:
 @pytest.fixture
 def tenants(api) -> TenantFactory:
     return TenantFactory(api)
+
+
+# Browser tests: live_server, browser, browser_page (tests/browser.py).
+pytest_plugins = ["tests.browser"]
