@@ -58,20 +58,25 @@ def _sign_in_tab(settings: Settings) -> str:
     else:
         email, password = "you@example.com", _("your password")
     steps = [
-        _("Sign in first."),
-        _("1. Run this mutation (the ▶ button, or Ctrl-Enter) with your e-mail and password."),
-        _("2. Copy the token from the result into the Headers editor below, instead of %(placeholder)s:",
-          placeholder=TOKEN_PLACEHOLDER),
-        '     {"Authorization": "Bearer <token>"}',
-        _('   If you belong to several organizations, add "X-Organization": "<slug>".'),
-        _("3. Run queries here or in a new tab (+) with the same headers. Reload the schema"),
-        _("   (the ↻ button on the left) to get the docs and autocomplete of what you may use."),
+        _("Sign in first:"),
+        _("1. Put your e-mail and password below and run this"),
+        _("   mutation (the ▶ button, or Ctrl-Enter)."),
+        _("2. Copy the token from the result into the Headers"),
+        _("   editor below, in place of %(placeholder)s.", placeholder=TOKEN_PLACEHOLDER),
+        _("   If you belong to several organizations, add"),
+        '   "X-Organization": "<slug>".',
+        _("3. Reload the schema (↻ on the left) for the docs and"),
+        _("   autocomplete, and write your queries in this tab:"),
+        _("   a new tab (+) starts without the token."),
     ]
     comment = "\n".join(f"# {line}".rstrip() for line in steps)
     return (
         f"{comment}\n"
         "mutation SignIn {\n"
-        f"  login(input: {{email: {json.dumps(email)}, password: {json.dumps(password, ensure_ascii=False)}}}) {{\n"
+        "  login(input: {\n"
+        f"    email: {json.dumps(email)}\n"
+        f"    password: {json.dumps(password, ensure_ascii=False)}\n"
+        "  }) {\n"
         "    token\n"
         "    errors { field code message }\n"
         "  }\n"
