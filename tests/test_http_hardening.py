@@ -9,6 +9,7 @@ import pytest
 from server.app import create_app
 
 DEEP = b"[" * 1000 + b"]" * 1000  # ~2 KB
+EN = {"Accept-Language": "en"}
 
 
 def _client(settings, **changes) -> httpx.AsyncClient:
@@ -29,13 +30,15 @@ async def production(database):
 @pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
 async def test_json_nested_a_thousand_levels_deep_gets_400_in_the_error_shape(http, accept):
     response = await http.post(
-        "/graphql", content=DEEP, headers={"Content-Type": "application/json", "Accept": accept}
+        "/graphql", content=DEEP, headers={"Content-Type": "application/json", "Accept": accept, **EN}
     )
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_REQUEST"
-    assert "nested too deeply" in error["message"]
+    assert error["message"] == "The JSON of the request is nested too deeply."
     assert "Traceback" not in response.text
+    ukrainian = await http.post("/graphql", content=DEEP, headers={"Content-Type": "application/json"})
+    assert ukrainian.json()["errors"][0]["message"] == "JSON запиту має забагато рівнів вкладеності."
 
 
 async def test_deep_json_in_the_variables_of_a_get_gets_400(http):
@@ -52,7 +55,7 @@ async def test_deep_json_in_variables_of_a_post_gets_400(http):
 
 async def test_a_body_that_is_not_json_gets_400(http):
     for body in (b"{not json", b"\xff\xfe\x00"):
-        response = await http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+        response = await http.post("/graphql", content=body, headers={"Content-Type": "application/json", **EN})
         assert response.status_code == 400
         assert response.json()["errors"][0]["message"] == "The request is not valid JSON."
 
@@ -78,7 +81,7 @@ async def test_a_deep_cursor_is_a_bad_request_not_an_internal_error(api, tenants
 async def test_a_body_over_the_cap_gets_413_before_it_is_read(http, database):
     assert database.max_request_bytes == 1024 * 1024  # the default
     big = b'{"query": "' + b" " * (10 * 1024 * 1024) + b'{ __typename }"}'
-    response = await http.post("/graphql", content=big, headers={"Content-Type": "application/json"})
+    response = await http.post("/graphql", content=big, headers={"Content-Type": "application/json", **EN})
     assert response.status_code == 413
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "REQUEST_TOO_LARGE"

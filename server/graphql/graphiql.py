@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import textwrap
 from pathlib import Path
 
 from starlette.responses import HTMLResponse, Response
@@ -59,17 +60,26 @@ def _sign_in_tab(settings: Settings) -> str:
         email, password = "you@example.com", _("your password")
     steps = [
         _("Sign in first:"),
-        _("1. Put your e-mail and password below and run this"),
-        _("   mutation (the ▶ button, or Ctrl-Enter)."),
-        _("2. Copy the token from the result into the Headers"),
-        _("   editor below, in place of %(placeholder)s.", placeholder=TOKEN_PLACEHOLDER),
-        _("   If you belong to several organizations, add"),
-        '   "X-Organization": "<slug>".',
-        _("3. Reload the schema (↻ on the left) for the docs and"),
-        _("   autocomplete, and write your queries in this tab:"),
-        _("   a new tab (+) starts without the token."),
+        "1. " + _("Put your e-mail and password below and run this mutation (the ▶ button, or Ctrl-Enter)."),
+        "2. "
+        + _(
+            "Copy the token from the result into the Headers editor below, in place of %(placeholder)s.",
+            placeholder=TOKEN_PLACEHOLDER,
+        ),
+        "   " + _('If you belong to several organizations, add "X-Organization": "<slug>".'),
+        "3. "
+        + _(
+            "Reload the schema (↻ on the left) for the docs and autocomplete, and write your queries "
+            "in this tab: a new tab (+) starts without the token."
+        ),
     ]
-    comment = "\n".join(f"# {line}".rstrip() for line in steps)
+    # Short lines: the editor is half the window wide.
+    lines = [
+        line
+        for step in steps
+        for line in textwrap.wrap(step, width=56, subsequent_indent="   ", break_on_hyphens=False)
+    ]
+    comment = "\n".join(f"# {line}".rstrip() for line in lines)
     return (
         f"{comment}\n"
         "mutation SignIn {\n"
@@ -110,18 +120,19 @@ def page(settings: Settings) -> HTMLResponse:
     data = json.dumps(config(settings), ensure_ascii=False).replace("<", "\\u003c")
     links = "\n".join(f'<link rel="stylesheet" href="{ASSETS}{name}">' for name in STYLESHEETS)
     scripts = "\n".join(f'<script src="{ASSETS}{name}"></script>' for name in SCRIPTS)
+    title, loading = _("CRM API: GraphiQL"), _("Loading GraphiQL…")
     body = f"""<!doctype html>
 <html lang="{html.escape(current_locale())}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(_("CRM API: GraphiQL"))}</title>
+<title>{html.escape(title)}</title>
 <link rel="icon" href="data:,">
 {links}
 <style>body {{ margin: 0; }} #graphiql {{ height: 100vh; }}</style>
 </head>
 <body>
-<div id="graphiql">{html.escape(_("Loading GraphiQL…"))}</div>
+<div id="graphiql">{html.escape(loading)}</div>
 <script id="graphiql-config" type="application/json">{data}</script>
 {scripts}
 <script src="graphql/static/graphiql-start.js"></script>
