@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from server import logging_redaction
@@ -29,7 +30,7 @@ from server.graphql.context import Context
 from server.graphql.schema import build_schema
 from server.http.body import BadJSON, BodyTooLarge, loads, read_body
 from server.http.cors import cors_middleware
-from server.i18n import _
+from server.i18n import N_, _
 from server.i18n.asgi import LocaleMiddleware
 from server.jobs import load_job_modules
 from server.jobs.arq_worker import connect as arq_connect
@@ -40,6 +41,15 @@ from server.oauth import service as oauth
 from server.plugins import webhooks
 
 log = logging.getLogger("crm")
+
+
+# Strawberry's reasons for refusing a request, in words a frontend developer can act on.
+STRAWBERRY_REASONS = {
+    "Unsupported content type": N_("Send the request as JSON, with Content-Type: application/json."),
+    "No GraphQL query found in the request": N_("The request has no GraphQL query."),
+    "mutations are not allowed when using GET": N_("Mutations are not allowed over GET: send them with POST."),
+    "Batching is not enabled": N_("Send one operation per request: batches are not accepted."),
+}
 
 
 class CappedRequestAdapter(StarletteRequestAdapter):
@@ -91,9 +101,21 @@ class CRMGraphQL(GraphQL):
         """A request refused before GraphQL ran (bad JSON, too large, wrong method), in the
         shape of every other error: ``{"errors": [{"message", "extensions": {"code"}}]}``."""
         code = {405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}.get(status, "BAD_REQUEST")
+        if message in STRAWBERRY_REASONS:
+            message = _(STRAWBERRY_REASONS[message])
         body = {"errors": [{"message": message, "extensions": {"code": code}}]}
         media_type = media.response_media_type(request.headers.get("accept"))
-        return Response(self.encode_json(body), status_code=status, media_type=media_type)
+        headers = {"allow": "POST"} if status == 405 else None
+        return Response(self.encode_json(body), status_code=status, media_type=media_type, headers=headers)
+
+    async def execute_single(self, *args, **kwargs):
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                # A mutation over GET: the method is wrong, not the request (GraphQL over HTTP).
+                raise HTTPException(405, exc.reason) from exc.__cause__
+            raise
 
     def parse_json(self, data: str | bytes):
         try:
