@@ -139,3 +139,24 @@ async def test_http_level_refusals_come_in_the_error_shape(http, accept):
     assert mutation_by_get.status_code == 405
     assert mutation_by_get.headers["allow"] == "POST"
     assert mutation_by_get.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    ("accept", "chosen"),
+    [
+        ("application/graphql-response+json", GRAPHQL_RESPONSE),
+        ("application/graphql-response+json;charset=utf-8", GRAPHQL_RESPONSE),
+        ("application/json, application/graphql-response+json", GRAPHQL_RESPONSE),  # a tie: the new type
+        ("application/graphql-response+json;q=0, application/json", "application/json"),
+        ("application/graphql-response+json;q=0.5, */*", "application/json"),  # */* counts as q=1
+        ("application/graphql-response+json;q=oops", "application/json"),
+        ("application/*", "application/json"),
+        ("text/plain", "application/json"),
+        ("", "application/json"),
+        (None, "application/json"),
+    ],
+)
+def test_accept_negotiation(accept, chosen):
+    from server.graphql.media import response_media_type
+
+    assert response_media_type(accept) == chosen
