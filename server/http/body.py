@@ -41,8 +41,8 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge(limit)
         chunks.append(chunk)
     body = b"".join(chunks)
-    # Later readers (request.body(), request.json()) get the same bytes without another read.
-    request._body = body  # Starlette's own cache of the body
+    # Starlette's own cache of the body: later readers (request.body()) get these bytes.
+    request._body = body
     return body
 
 
