@@ -9,10 +9,9 @@ from limits import parse as parse_limit
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from strawberry.asgi import GraphQL
+from starlette.routing import Mount, Route
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
@@ -23,8 +22,11 @@ from server.auth.throttle import ActionThrottle, LoginThrottle
 from server.config import Settings
 from server.core.errors import PublicError
 from server.db import close_db, init_db
+from server.graphql import graphiql
 from server.graphql.context import Context
+from server.graphql.http_view import GraphQLOverHTTP
 from server.graphql.schema import build_schema
+from server.http.cors import cors_middleware
 from server.i18n import _
 from server.i18n.asgi import LocaleMiddleware
 from server.jobs import load_job_modules
@@ -38,21 +40,13 @@ from server.plugins import webhooks
 log = logging.getLogger("crm")
 
 
-class CRMGraphQL(GraphQL):
+class CRMGraphQL(GraphQLOverHTTP):
     def __init__(self, settings: Settings, **kwargs):
-        super().__init__(build_schema(settings), **kwargs)
-        self.settings = settings
+        super().__init__(build_schema(settings), settings, **kwargs)
         self.throttle = LoginThrottle.from_settings(settings)
         self.call_throttle = ActionThrottle(
             self.throttle.limiter, parse_limit(settings.click_to_call_per_user), settings.rate_limit_namespace, "call"
         )
-
-    async def __call__(self, scope, receive, send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except ClientDisconnect:
-            # The client went away before sending its whole request: nobody to answer, not our error.
-            log.debug("client disconnected before the request was read")
 
     async def get_context(self, request: Request, response: Response) -> Context:
         token = _bearer(request)
@@ -140,15 +134,18 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
         return JSONResponse({"error": _("Page not found")}, status_code=404)
 
     graphql = CRMGraphQL(settings, graphql_ide="graphiql")
+    # CORS outermost, so a preflight is answered before anything else looks at the request.
+    cors = cors_middleware(settings)
     app = Starlette(
         debug=False,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Mount(graphiql.STATIC_PATH, graphiql.static_files(), name="graphiql-static"),
             Route("/health", health),
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
         ],
-        middleware=[Middleware(LocaleMiddleware)],
+        middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},
         lifespan=lifespan,
     )

@@ -147,8 +147,17 @@ def serve(
         from server.demo.integrations import start_simulators
 
         path = Path.cwd() / DEMO_DB_FILE
-        # The demo's provider simulators listen on 127.0.0.1 without TLS.
-        settings = Settings(database_url=f"sqlite://{path}", redis_url=None, demo=True, allow_local_providers=True)
+        from server.http.cors import DEMO_ORIGIN_REGEX
+
+        # The demo's provider simulators listen on 127.0.0.1 without TLS; an SPA dev server on
+        # http://localhost:<any port> may call the API (CORS) unless CORS is configured otherwise.
+        settings = Settings(
+            database_url=f"sqlite://{path}",
+            redis_url=None,
+            demo=True,
+            allow_local_providers=True,
+            cors_allowed_origin_regex=settings.cors_allowed_origin_regex or DEMO_ORIGIN_REGEX,
+        )
         simulators = start_simulators()
         result = run_db(settings, lambda: _prepare_demo(settings, simulators))
         _print_demo_banner(result, host, port, path)

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     max_query_cost: int = 50_000
     max_page_size: int = 100
     default_page_size: int = 20
+    # Largest request body /graphql reads (bytes); a larger one gets HTTP 413 (docs/api.md).
+    max_request_bytes: int = 1024 * 1024
+
+    # CORS (docs/api.md): the origins of browser apps on other sites that may call the API.
+    # Exact origins ("https://app.example.com"), comma separated in the environment; empty: none.
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A regular expression an origin may match instead, e.g. "https://.*\\.example\\.com".
+    cors_allowed_origin_regex: str | None = None
 
     demo: bool = False
     # Lets plugins call http:// and loopback/private addresses (server/plugins/egress.py): for the
@@ -87,7 +95,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = 10
     arq_queue_name: str = "crm:queue"
 
-    @field_validator("old_secret_keys", "trusted_proxies", mode="before")
+    @field_validator("old_secret_keys", "trusted_proxies", "cors_allowed_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value):
         # OLD_SECRET_KEYS="key1,key2" in the environment; a TOML list works too.

@@ -260,3 +260,13 @@ def test_access_log_lines_never_show_a_webhook_token():
     line = record.getMessage()
     assert "s3cr3t-token_abc" not in line
     assert "/hooks/binotel/***/calls?x=1" in line
+
+
+async def test_json_nested_a_thousand_levels_deep_is_handed_over_raw_not_a_crash(api, tenants, http):
+    _t, _inst, path, pk, _org_id = await setup(api, tenants)
+    deep = b"[" * 1000 + b"]" * 1000
+    response = await http.post(path, content=deep, headers={"content-type": "application/json"})
+    # The plugin gets the raw body (no parsed JSON) and refuses it like any unknown request.
+    assert response.status_code < 500, response.text
+    assert "error" in response.json()
+    assert await WebhookDelivery.filter(installation_id=pk).count() == 0

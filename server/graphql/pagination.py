@@ -20,6 +20,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from server.core.errors import BadRequest
+from server.http.body import loads
 
 T = TypeVar("T")
 
@@ -94,9 +95,9 @@ def encode_cursor(obj, sort: Sort) -> str:
 def decode_cursor(cursor: str, sort: Sort) -> tuple[object, UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        value, pk = loads(base64.urlsafe_b64decode(padded.encode()))
         return _decode_value(value, sort.kind), UUID(pk)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # BadJSON is a ValueError
         raise BadRequest(f"'{cursor}' is not a valid cursor for this list.") from exc
 
 

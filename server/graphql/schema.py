@@ -21,6 +21,7 @@ from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.graphql import ids
 from server.graphql.errors import AuthFailure, PublicErrors
+from server.graphql.introspection import HideSchemaFromAnonymous
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
 from server.graphql.types import Node
@@ -137,6 +138,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         extensions=[
             ParserCache(maxsize=256),
             ValidationCache(maxsize=256),
+            HideSchemaFromAnonymous,  # after ValidationCache: re-validates for anonymous callers
             QueryDepthLimiter(max_depth=settings.max_query_depth),
             MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             MaxAliasesLimiter(max_alias_count=settings.max_aliases),

@@ -23,6 +23,7 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from server.http.body import BodyTooLarge, read_body
 from server.oauth import service
 from server.oauth.models import OAuthClient
 
@@ -132,11 +133,10 @@ def _oauth_request(request: Request, form: dict[str, str]) -> OAuth2Request:
 
 async def _read_form(request: Request) -> dict[str, str] | None:
     """The url-encoded form, or None past MAX_BODY (read no further: nobody sends more)."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
+    try:
+        body = await read_body(request, MAX_BODY)
+    except BodyTooLarge:
+        return None
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import json
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from server.config import Settings
 from server.core import outbox
 from server.core.errors import UserInputError
 from server.core.phones import try_e164
+from server.http.body import BadJSON, BodyTooLarge, loads, read_body
 from server.organizations.models import Organization
 from server.plugins import service
 from server.plugins.manager import get_manager
@@ -113,23 +113,6 @@ def ip_allowed(client_ip: str | None, allowed: list[str]) -> bool:
     return any(address in ipaddress.ip_network(net, strict=False) for net in allowed)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BodyTooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def public_url(request: Request, settings: Settings) -> str:
     """The URL as the provider called it: what Twilio signs.
 
@@ -161,8 +144,8 @@ def webhook_request(request: Request, body: bytes, path: str, settings: Settings
         form_items = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     elif "json" in content_type and body:
         try:
-            parsed_json = json.loads(body)
-        except ValueError:
+            parsed_json = loads(body)
+        except BadJSON:  # the plugin still gets the raw body and decides
             parsed_json = None
     return WebhookRequest(
         method=request.method,
@@ -201,7 +184,7 @@ async def handle(request: Request) -> Response:
         log.warning("webhook %s installation %s: refused address %s", plugin_name, installation.id, client_ip)
         return JSONResponse({"error": "forbidden"}, status_code=403)
     try:
-        body = await _read_body(request)
+        body = await read_body(request, MAX_BODY_BYTES)
     except BodyTooLarge:
         return JSONResponse({"error": "request body too large"}, status_code=413)
     settings = _settings(request)

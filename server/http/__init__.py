@@ -1,0 +1,1 @@
+"""The HTTP layer shared by every endpoint: bounded request bodies, safe JSON, CORS."""
