@@ -6,6 +6,24 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.migrations.constraints import UniqueConstraint
 
+# SQLite cannot make a column nullable in place: Tortoise rebuilds the notification table for
+# the AlterField below and the copy loses its unique constraint and indexes. Put them back
+# (same names as 0007 gave them); PostgreSQL alters the column in place and keeps them.
+SQLITE_NOTIFICATION_INDEXES = (
+    'CREATE UNIQUE INDEX IF NOT EXISTS "uid_notificatio_order_i_8969ab" ON "notification" ("order_id", "source_event_id", "position")',
+    'CREATE INDEX IF NOT EXISTS "idx_notificatio_created_0db009" ON "notification" ("created_at")',
+    'CREATE INDEX IF NOT EXISTS "idx_notificatio_state_8da97a" ON "notification" ("state")',
+    'CREATE INDEX IF NOT EXISTS "idx_notificatio_provide_7556dd" ON "notification" ("provider_message_id")',
+)
+
+
+async def restore_sqlite_indexes(apps, schema_editor) -> None:
+    if schema_editor.client.capabilities.dialect != "sqlite":
+        return
+    for sql in SQLITE_NOTIFICATION_INDEXES:
+        await schema_editor.client.execute_script(sql)
+
+
 class Migration(migrations.Migration):
     dependencies = [('crm', '0009_oauth_clients')]
 
@@ -72,4 +90,5 @@ class Migration(migrations.Migration):
             model_name='Notification',
             constraint=UniqueConstraint(fields=('survey', 'position'), name=None),
         ),
+        ops.RunPython(restore_sqlite_indexes, ops.RunPython.noop),
     ]

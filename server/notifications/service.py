@@ -35,9 +35,11 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 async def ensure_defaults(organization_id: UUID) -> None:
     """Rules, templates and settings for an organization that has none yet, and the rules and
     templates of triggers added since it got them (idempotent)."""
-    if await NotificationRule.filter(organization_id=organization_id, trigger__in=list(DEFAULTS)).count() == len(
-        DEFAULTS
-    ) and await NotificationSettings.filter(organization_id=organization_id).exists():
+    if (
+        await NotificationRule.filter(organization_id=organization_id, trigger__in=list(DEFAULTS)).count()
+        == len(DEFAULTS)
+        and await NotificationSettings.filter(organization_id=organization_id).exists()
+    ):
         return
     rules = [
         NotificationRule(organization_id=organization_id, trigger=t, channels=list(CHANNELS), enabled=on)

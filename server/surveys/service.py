@@ -314,8 +314,14 @@ async def _timeline(scope: Scope, survey: Survey, locale: str) -> Activity:
         ticket_id=survey.ticket_id,
         subject=subject,
         body=survey.comment,
-        data={"survey_id": str(survey.id), "kind": survey.kind, "nps": survey.nps, "csat": survey.csat,
-              "ces": survey.ces, "detractor": survey.detractor},
+        data={
+            "survey_id": str(survey.id),
+            "kind": survey.kind,
+            "nps": survey.nps,
+            "csat": survey.csat,
+            "ces": survey.ces,
+            "detractor": survey.detractor,
+        },
     )
 
 
