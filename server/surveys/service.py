@@ -287,22 +287,22 @@ async def answer(token: str, answer: Answer, locale: str, now: datetime | None =
 
 def _scores_text(survey: Survey, locale: str) -> str:
     if survey.kind == "nps":
-        return gettext_in(locale, "NPS %(score)s of 10", score=survey.nps)
-    return gettext_in(locale, "satisfaction %(csat)s of 5, ease %(ces)s of 5", csat=survey.csat, ces=survey.ces)
+        return gettext_in(locale, N_("NPS %(score)s of 10"), score=survey.nps)
+    return gettext_in(locale, N_("satisfaction %(csat)s of 5, ease %(ces)s of 5"), csat=survey.csat, ces=survey.ces)
 
 
 async def _about(survey: Survey, locale: str) -> str:
     if survey.order_id:
         order = await Order.get(id=survey.order_id)
-        return gettext_in(locale, "order #%(number)s", number=order.number)
-    ticket = await Ticket.get(id=survey.ticket_id)
-    return gettext_in(locale, "ticket #%(number)s", number=ticket.number)
+        return gettext_in(locale, N_("order #%(number)s"), number=order.number)
+    ticket = await Ticket.get_or_none(id=survey.ticket_id) if survey.ticket_id else None
+    return gettext_in(locale, N_("ticket #%(number)s"), number=ticket.number) if ticket else ""
 
 
 async def _timeline(scope: Scope, survey: Survey, locale: str) -> Activity:
     subject = gettext_in(
         locale,
-        "Survey answered about %(about)s: %(scores)s",
+        N_("Survey answered about %(about)s: %(scores)s"),
         about=await _about(survey, locale),
         scores=_scores_text(survey, locale),
     )
@@ -339,7 +339,7 @@ async def _follow_up(survey: Survey, locale: str, now: datetime) -> Activity:
         owner = account.owner_id if account else None
     subject = gettext_in(
         locale,
-        "Call the customer back: unhappy with %(about)s (%(scores)s)",
+        N_("Call the customer back: a low score for %(about)s (%(scores)s)"),
         about=await _about(survey, locale),
         scores=_scores_text(survey, locale),
     )
