@@ -37,9 +37,9 @@ _env = Environment(
 _env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)
 
 
-def _render(name: str, state: str, **context) -> HTMLResponse:
+def _render(name: str, outcome: str, **context) -> HTMLResponse:
     html = _env.get_template(name).render(lang=current_locale(), locales=LOCALES, **context)
-    return HTMLResponse(html, status_code=STATUS[state], headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=STATUS[outcome], headers=SECURITY_HEADERS)
 
 
 def _locale(request: Request, found: service.Lookup) -> str:
@@ -68,7 +68,9 @@ async def survey_page(request: Request) -> HTMLResponse:
     found = await service.find(token)
     with use_locale(_locale(request, found)):
         if found.state != "open":
-            return _render("survey_closed.html", found.state, state=found.state)
+            # A second answer is a conflict; opening an answered link again is fine.
+            outcome = "already" if found.state == "answered" and request.method == "POST" else found.state
+            return _render("survey_closed.html", outcome, state=found.state)
         survey = found.survey
         context = {"survey": survey, "shop": found.organization.name, "questions": service.questions(survey.kind)}
         if request.method == "GET":
