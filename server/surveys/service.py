@@ -146,6 +146,8 @@ async def why_not_send(survey: Survey | None, now: datetime) -> str | None:
         return "the survey is already answered"
     if survey.expires_at is not None and survey.expires_at <= now:
         return "the survey link has expired"
+    if survey.order_id and not await Order.filter(id=survey.order_id, deleted_at=None).exists():
+        return "the order was deleted"
     return None
 
 
