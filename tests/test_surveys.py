@@ -335,3 +335,25 @@ async def test_survey_settings_switch_nps_off_and_reject_bad_values(shop):
     await shop.drain(minutes=DAYS_3 + 10)
     assert await Survey.filter(order_id=ids.decode(order["id"])[1]).count() == 0
     assert survey_messages(shop) == []
+
+
+async def test_the_demo_shop_has_answered_surveys_and_figures(api):
+    from server.demo.seed import DEMO_PASSWORD, DEMO_SLUG, demo_email, seed_demo
+    from tests.helpers import Member
+
+    result = await seed_demo()  # another test may have loaded it first: then it is already there
+    assert not result.created or result.surveys > 10
+    login = await api.data(
+        "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }",
+        {"e": demo_email("owner"), "p": DEMO_PASSWORD},
+    )
+    owner = Member(demo_email("owner"), "owner", login["login"]["token"], "", DEMO_SLUG)
+    answered = await owner.data(api, SURVEYS.replace("first: 50", "first: 100"), {"w": {"answered": True}})
+    kinds = {e["node"]["kind"] for e in answered["surveys"]["edges"]}
+    assert answered["surveys"]["totalCount"] > 5 and kinds == {"NPS", "SUPPORT"}
+    unhappy = [e["node"] for e in answered["surveys"]["edges"] if e["node"]["detractor"]]
+    assert unhappy and all(s["followUpTask"]["kind"] == "TASK" for s in unhappy)
+    today = datetime.now(ZoneInfo("Europe/Kyiv")).date()
+    period = {"from": (today - timedelta(days=120)).isoformat(), "to": today.isoformat()}
+    [total] = (await owner.data(api, FIGURES, {"p": period}))["surveyFigures"]
+    assert total["nps"]["responses"] > 0 and total["csat"]["responses"] > 0 and total["ces"]["score"] is not None
