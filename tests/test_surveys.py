@@ -337,11 +337,12 @@ async def test_survey_settings_switch_nps_off_and_reject_bad_values(shop):
     assert survey_messages(shop) == []
 
 
-async def test_the_demo_shop_has_answered_surveys_and_figures(api):
+async def test_the_demo_shop_has_answered_surveys_and_figures(api, database):
     from server.demo.seed import DEMO_PASSWORD, DEMO_SLUG, demo_email, seed_demo
     from tests.helpers import Member
 
-    result = await seed_demo()  # another test may have loaded it first: then it is already there
+    # Another test may have loaded it first: then it is already there.
+    result = await seed_demo(postgres=database.is_postgres)
     assert not result.created or result.surveys > 10
     login = await api.data(
         "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }",
