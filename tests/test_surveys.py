@@ -5,6 +5,7 @@ open a task for an unhappy customer, and add up to NPS, CSAT and CES exactly."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -86,8 +87,9 @@ async def test_a_delivered_order_gets_one_nps_survey_three_days_later_through_vi
     assert row.payload["to"] == "delivered"
     event = Event(row.id, row.organization_id, row.topic, row.payload, row.created_at)
     await survey_jobs.on_order_status(event)
-    await survey_jobs.on_order_status(event)
+    await asyncio.gather(survey_jobs.on_order_status(event), survey_jobs.on_order_status(event))  # two workers
     assert await Survey.filter(order_id=order_pk).count() == 1
+    assert await Notification.filter(survey_id=survey.id).count() == 1
 
     await shop.drain(minutes=DAYS_3 - 10)
     assert survey_messages(shop) == []
