@@ -360,3 +360,24 @@ async def test_the_demo_shop_has_answered_surveys_and_figures(api, database):
     period = {"from": (today - timedelta(days=120)).isoformat(), "to": today.isoformat()}
     [total] = (await owner.data(api, FIGURES, {"p": period}))["surveyFigures"]
     assert total["nps"]["responses"] > 0 and total["csat"]["responses"] > 0 and total["ces"]["score"] is not None
+
+
+async def test_the_survey_list_costs_the_same_statements_for_10_and_40_answers(api, tenants):
+    from tests.helpers import QueryCounter
+    from tests.test_orders import make_account
+
+    owner = (await tenants.create(("owner",))).owner
+    org = await Organization.get(slug=owner.org)
+    account = ids.decode(await make_account(owner, api), "Account")[1]
+    for i in range(40):
+        await hand_made(org.id, account, "nps", date(2026, 11, 1 + i % 28), "viber", nps=i % 11)
+    page = SURVEYS.replace("first: 50", "first: $n").replace(
+        "query($w: SurveyWhere)", "query($w: SurveyWhere, $n: Int)"
+    )
+    counts = {}
+    for n in (10, 40):
+        with QueryCounter() as q:
+            data = await owner.data(api, page, {"w": None, "n": n})
+        assert len(data["surveys"]["edges"]) == n
+        counts[n] = q.count
+    assert counts[10] == counts[40], counts
