@@ -36,6 +36,7 @@ from server.jobs.registry import set_backend
 from server.oauth import endpoint as oauth_endpoint
 from server.oauth import service as oauth
 from server.plugins import webhooks
+from server.surveys import pages as survey_pages
 
 log = logging.getLogger("crm")
 
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/health", health),
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
+            Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
         ],
         middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},

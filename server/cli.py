@@ -232,7 +232,7 @@ def _print_demo_banner(result, host: str, port: int, path: Path) -> None:
         data = result.data
         out.print(
             f"Loaded the demo organization '{DEMO_SLUG}': {data.accounts} accounts, {data.orders} orders, "
-            f"{result.deals} deals, {result.tickets} tickets."
+            f"{result.deals} deals, {result.tickets} tickets, {result.surveys} surveys."
         )
     else:
         out.print(f"The demo organization '{DEMO_SLUG}' exists in {path.name}; not loading it again.")

@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="change-me", repr=False)
     # Previous SECRET_KEYs still accepted for reading plugin secrets during a rotation (docs/plugins.md).
     old_secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
-    # The address providers reach this server at (webhook URLs); the request's own address when empty.
+    # The address providers and customers reach this server at (webhook URLs, survey links in
+    # messages); empty: the request's own address for webhooks, http://127.0.0.1:8000 for survey links.
     public_url: str = ""
     debug: bool = False
 

@@ -45,6 +45,7 @@ class ActivityKind(Enum):
     ORDER = "order"
     DEAL = "deal"
     TICKET = "ticket"
+    SURVEY = "survey"
 
 
 async def _linked(info: Info, model, pk):

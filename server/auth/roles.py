@@ -134,5 +134,10 @@ APP_ROLES: dict[str, Role] = {
             {"orders": RW, "activities": RW, "order_statuses": (R,)},
             writable_fields={"orders": frozenset({"status"})},
         ),
+        Role(
+            "survey-answer",
+            "A customer's answer on the public survey page: writes its timeline entry.",
+            {"activities": RW},
+        ),
     )
 }

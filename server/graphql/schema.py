@@ -32,6 +32,7 @@ from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
+from server.surveys.schema import SurveyMutations, SurveyQueries
 from server.telephony.schema import TelephonyMutations, TelephonyQueries
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
 
@@ -47,6 +48,7 @@ def _node_models() -> dict[str, type]:
     from server.orders.models import Order, OrderStatus
     from server.plugins.models import PluginInstallation
     from server.shipments.models import Shipment
+    from server.surveys.models import Survey
     from server.tickets.models import Ticket
 
     models = (
@@ -56,6 +58,7 @@ def _node_models() -> dict[str, type]:
         Shipment,
         Notification,
         OAuthClient,
+        Survey,
     )
     return {m.__name__: m for m in models}
 
@@ -96,6 +99,7 @@ Query = merge_types(
         ShipmentQueries,
         NotificationQueries,
         OAuthQueries,
+        SurveyQueries,
     ),
 )
 Mutation = merge_types(
@@ -115,6 +119,7 @@ Mutation = merge_types(
         ShipmentMutations,
         NotificationMutations,
         OAuthMutations,
+        SurveyMutations,
     ),
 )
 

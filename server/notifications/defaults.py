@@ -6,7 +6,7 @@ from __future__ import annotations
 CHANNELS = ("viber", "sms")  # Viber first, SMS when Viber cannot reach the customer
 LOCALES = ("uk", "en")
 
-# trigger (order status code) -> enabled by default, {locale: text}
+# trigger (order status code, or survey_*) -> enabled by default, {locale: text}
 DEFAULTS: dict[str, tuple[bool, dict[str, str]]] = {
     "new": (
         True,
@@ -87,6 +87,25 @@ DEFAULTS: dict[str, tuple[bool, dict[str, str]]] = {
             "{% if expected_delivery %} Нова дата: {{ expected_delivery }}.{% endif %} Питання: {{ support_phone }}",
             "en": "Sorry, order #{{ order_number }} is delayed{% if reason %}: {{ reason }}{% endif %}."
             "{% if expected_delivery %} New date: {{ expected_delivery }}.{% endif %} Questions: {{ support_phone }}",
+        },
+    ),
+    # Surveys (server/surveys, docs/surveys.md): the message carrying the link to the survey page.
+    "survey_nps": (
+        True,
+        {
+            "uk": "{{ customer_name }}, як вам замовлення №{{ order_number }}? Оцініть нас за хвилину: "
+            "{{ survey_link }} {{ shop_name }}",
+            "en": "{{ customer_name }}, how was order #{{ order_number }}? Rate us in a minute: "
+            "{{ survey_link }} {{ shop_name }}",
+        },
+    ),
+    "survey_support": (
+        True,
+        {
+            "uk": "{{ customer_name }}, чи вирішили ми ваше звернення №{{ ticket_number }}? Оцініть нашу підтримку: "
+            "{{ survey_link }} {{ shop_name }}",
+            "en": "{{ customer_name }}, did we solve your request #{{ ticket_number }}? Rate our support: "
+            "{{ survey_link }} {{ shop_name }}",
         },
     ),
 }

@@ -27,6 +27,8 @@ from server.plugins import service as plugins
 from server.plugins.manager import get_manager
 from server.plugins.models import PluginInstallation
 from server.plugins.types import MESSAGING, OutgoingMessage, PluginError, SentMessage
+from server.surveys import service as surveys
+from server.surveys.models import Survey
 
 log = logging.getLogger("crm.notifications")
 SEND = "notifications.send"
@@ -47,14 +49,18 @@ async def schedule(notification: Notification, when: datetime, tag: str = "") ->
 
 async def _create(order: Order, event_id: UUID, rule: NotificationRule, position: int, now: datetime) -> None:
     """The notification for the rule's channel at ``position`` (idempotent on the event)."""
-    if position >= len(rule.channels):
-        return
     options = await service.settings_of(order.organization_id)
     when = now + timedelta(seconds=options.send_delay_seconds if position == 0 else 0)
+    subject = {"organization_id": order.organization_id, "order_id": order.id, "account_id": order.account_id}
+    await _create_row(subject, event_id, rule, position, when, {"order_id": order.id, "source_event_id": event_id})
+
+
+async def _create_row(subject: dict, event_id: UUID, rule: NotificationRule, position: int, when: datetime, key: dict):
+    """Insert once (``key`` names the unique constraint), then schedule it while queued."""
+    if position >= len(rule.channels):
+        return
     row = Notification(
-        organization_id=order.organization_id,
-        order_id=order.id,
-        account_id=order.account_id,
+        **subject,
         source_event_id=event_id,
         trigger=rule.trigger,
         position=position,
@@ -63,9 +69,29 @@ async def _create(order: Order, event_id: UUID, rule: NotificationRule, position
         scheduled_for=when,
     )
     await Notification.bulk_create([row], ignore_conflicts=True)
-    created = await Notification.get(order_id=order.id, source_event_id=event_id, position=position)
+    created = await Notification.get(**key, position=position)
     if created.state == "queued":
         await schedule(created, created.scheduled_for)
+
+
+async def queue_survey(survey: Survey, trigger: str) -> bool:
+    """The message carrying a survey's link, on the first channel of the ``trigger``'s rule, due
+    when the survey is (idempotent: one per survey and channel). False when the rule is off."""
+    await service.ensure_defaults(survey.organization_id)
+    rule = await NotificationRule.get_or_none(organization_id=survey.organization_id, trigger=trigger, enabled=True)
+    if rule is None or not rule.channels:
+        return False
+    await _create_row(_survey_subject(survey), survey.id, rule, 0, survey.due_at, {"survey_id": survey.id})
+    return True
+
+
+def _survey_subject(survey) -> dict:
+    return {
+        "organization_id": survey.organization_id,
+        "order_id": survey.order_id,
+        "account_id": survey.account_id,
+        "survey_id": survey.id,
+    }
 
 
 @on_event("order.created", "order.status_changed", name="notifications.on_order_event")
@@ -94,6 +120,12 @@ async def _next_channel(notification: Notification, now: datetime) -> None:
     rule = await NotificationRule.get_or_none(
         organization_id=notification.organization_id, trigger=notification.trigger
     )
+    if rule is not None and notification.survey_id is not None:
+        survey = await Survey.get_or_none(id=notification.survey_id)
+        if survey is not None:
+            key = {"survey_id": survey.id}
+            await _create_row(_survey_subject(survey), survey.id, rule, notification.position + 1, now, key)
+        return
     order = await Order.get_or_none(id=notification.order_id)
     if rule is not None and order is not None:
         await _create(order, notification.source_event_id, rule, notification.position + 1, now)
@@ -159,13 +191,21 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         return await _interrupted(notification, settings, now)
     if notification is None or notification.state != "queued":
         return notification.state if notification else "missing"
-    order = await Order.get_or_none(id=notification.order_id).prefetch_related("status")
-    if order is None or order.deleted_at is not None:
-        await _finish(notification, "skipped", "the order was deleted")
-        return "skipped"
-    if order.status.code != notification.trigger:
-        await _finish(notification, "skipped", f"the order moved on to '{order.status.code}' before sending")
-        return "skipped"
+    survey = await Survey.get_or_none(id=notification.survey_id) if notification.survey_id else None
+    if notification.survey_id is not None:
+        order = None
+        problem = await surveys.why_not_send(survey, now)
+        if problem:
+            await _finish(notification, "skipped", problem)
+            return "skipped"
+    else:
+        order = await Order.get_or_none(id=notification.order_id).prefetch_related("status")
+        if order is None or order.deleted_at is not None:
+            await _finish(notification, "skipped", "the order was deleted")
+            return "skipped"
+        if order.status.code != notification.trigger:
+            await _finish(notification, "skipped", f"the order moved on to '{order.status.code}' before sending")
+            return "skipped"
     if await service.opted_out(notification.account_id, notification.channel):
         await _finish_and_fall_back(notification, "skipped", f"the customer opted out of {notification.channel}", now)
         return "skipped"
@@ -176,7 +216,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             await Notification.filter(id=notification.id).update(scheduled_for=morning)
             await schedule(notification, morning, tag=morning.strftime("%Y%m%d%H%M"))
             return "deferred"
-    recipient = await _recipient(order)
+    recipient = await (surveys.recipient(survey) if survey else _recipient(order))
     if not recipient:
         await _finish(notification, "skipped", "no phone number for the customer")
         return "skipped"
@@ -187,8 +227,15 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         )
         return "failed"
     locale = organization.locale if organization.locale in ("uk", "en") else "uk"
-    reason = await _status_reason(order)
-    text = await service.text_for(order, notification.trigger, notification.channel, locale, reason)
+    token = None
+    if survey is not None:
+        # A fresh link per message; the stored copy of the text never holds a working one.
+        token = surveys.new_token()
+        context = await surveys.message_context(survey, surveys.link(settings, token))
+        text = await service.render_for(organization.id, notification.trigger, notification.channel, locale, context)
+    else:
+        reason = await _status_reason(order)
+        text = await service.text_for(order, notification.trigger, notification.channel, locale, reason)
     if not text:
         await _finish_and_fall_back(
             notification, "failed", f"no {notification.channel} template for '{notification.trigger}'", now
@@ -201,14 +248,16 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         attempts=F("attempts") + 1,
         recipient=recipient,
         locale=locale,
-        text=text,
+        text=text.replace(token, "…") if token else text,
         installation_id=installation.id,
         updated_at=now,
     )
     if not claimed:
         return "taken"
+    if token:  # only the worker that claimed it makes its link the one that opens the survey
+        await surveys.link_sent(survey.id, token, notification.channel, now)
     notification.attempts += 1
-    notification.text, notification.recipient = text, recipient
+    notification.text, notification.recipient = text.replace(token, "…") if token else text, recipient
     message = OutgoingMessage(to=recipient, text=text, channel=notification.channel, reference=str(notification.id))
     try:
         sent: SentMessage = await plugins.call(settings, installation, "crm_messaging_send", message=message)

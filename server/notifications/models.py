@@ -62,7 +62,9 @@ class Notification(TenantModel):
     resource = "orders"
     owner_path = "order__manager_id"
 
-    order = fields.ForeignKeyField("crm.Order", related_name="notifications", on_delete=fields.CASCADE)
+    # An order's message, or a survey's (an order's or a ticket's: then no order).
+    order = fields.ForeignKeyField("crm.Order", related_name="notifications", null=True, on_delete=fields.CASCADE)
+    survey = fields.ForeignKeyField("crm.Survey", related_name=False, null=True, on_delete=fields.CASCADE)
     account = fields.ForeignKeyField("crm.Account", related_name=False, null=True, on_delete=fields.SET_NULL)
     source_event_id = fields.UUIDField()  # the outbox event that caused it
     trigger = fields.CharField(max_length=32)
@@ -85,7 +87,7 @@ class Notification(TenantModel):
 
     class Meta:
         table = "notification"
-        unique_together = (("order", "source_event_id", "position"),)
+        unique_together = (("order", "source_event_id", "position"), ("survey", "position"))
 
 
 class ChannelConsent(TenantModel):

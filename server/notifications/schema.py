@@ -76,8 +76,10 @@ class NotificationType(Node):
     delivered_at: datetime | None
     created_at: datetime
 
-    @strawberry.field(description="The order it is about.")
-    def order_id(self) -> strawberry.ID:
+    @strawberry.field(description="The order it is about; null for the survey message of a ticket.")
+    def order_id(self) -> strawberry.ID | None:
+        if self.order_id is None:  # type: ignore[attr-defined]
+            return None
         return strawberry.ID(ids.encode("Order", self.order_id))  # type: ignore[attr-defined]
 
 

@@ -33,8 +33,13 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 async def ensure_defaults(organization_id: UUID) -> None:
-    """Rules, templates and settings for an organization that has none yet (idempotent)."""
-    if await NotificationSettings.filter(organization_id=organization_id).exists():
+    """Rules, templates and settings for an organization that has none yet, and the rules and
+    templates of triggers added since it got them (idempotent)."""
+    if (
+        await NotificationRule.filter(organization_id=organization_id, trigger__in=list(DEFAULTS)).count()
+        == len(DEFAULTS)
+        and await NotificationSettings.filter(organization_id=organization_id).exists()
+    ):
         return
     rules = [
         NotificationRule(organization_id=organization_id, trigger=t, channels=list(CHANNELS), enabled=on)
@@ -88,14 +93,20 @@ async def context_for(order: Order, reason: str | None = None) -> dict:
 
 
 async def text_for(order: Order, trigger: str, channel: str, locale: str, reason: str | None = None) -> str | None:
+    return await render_for(order.organization_id, trigger, channel, locale, await context_for(order, reason))
+
+
+async def render_for(organization_id: UUID, trigger: str, channel: str, locale: str, context: dict) -> str | None:
+    """The organization's template of the trigger and channel (in ``locale``, else Ukrainian),
+    rendered with ``context``; None when there is no template."""
     template = await NotificationTemplate.get_or_none(
-        organization_id=order.organization_id, trigger=trigger, channel=channel, locale=locale
+        organization_id=organization_id, trigger=trigger, channel=channel, locale=locale
     ) or await NotificationTemplate.get_or_none(
-        organization_id=order.organization_id, trigger=trigger, channel=channel, locale="uk"
+        organization_id=organization_id, trigger=trigger, channel=channel, locale="uk"
     )
     if template is None:
         return None
-    return templates.render(template.body, await context_for(order, reason))
+    return templates.render(template.body, context)
 
 
 async def preview(scope: Scope, order_id: UUID, trigger: str | None, channel: str, locale: str) -> str:

@@ -28,6 +28,8 @@ VARIABLES = (
     "support_phone",
     "support_email",
     "shop_name",
+    "survey_link",  # survey messages only (survey_nps, survey_support)
+    "ticket_number",  # survey_support only
 )
 
 

@@ -39,9 +39,11 @@ from server.orders.models import (
 if TYPE_CHECKING:
     from server.accounts.schema import AccountType
     from server.shipments.schema import ShipmentType
+    from server.surveys.schema import SurveyType
 
 LazyAccountType = Annotated["AccountType", strawberry.lazy("server.accounts.schema")]
 LazyShipmentType = Annotated["ShipmentType", strawberry.lazy("server.shipments.schema")]
+LazySurveyType = Annotated["SurveyType", strawberry.lazy("server.surveys.schema")]
 
 
 @strawberry.enum(description="What a status means, whatever the organization calls it.")
@@ -191,6 +193,12 @@ class OrderType(Node):
             address=o.delivery_address,  # type: ignore[attr-defined]
             waybill_number=o.waybill_number,
         )  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The customer's NPS survey of this order, once it is delivered (docs/surveys.md).")
+    async def survey(self, info: Info) -> LazySurveyType | None:
+        from server.surveys.schema import survey_of
+
+        return await survey_of(info, "order_id", self.id)  # type: ignore[attr-defined]
 
     @strawberry.field
     async def manager(self, info: Info) -> UserType | None:

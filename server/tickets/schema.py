@@ -22,9 +22,11 @@ from server.tickets.models import SlaPolicy, Ticket, TicketComment
 
 if TYPE_CHECKING:
     from server.accounts.schema import AccountType, ContactType
+    from server.surveys.schema import SurveyType
 
 LazyAccountType = Annotated["AccountType", strawberry.lazy("server.accounts.schema")]
 LazyContactType = Annotated["ContactType", strawberry.lazy("server.accounts.schema")]
+LazySurveyType = Annotated["SurveyType", strawberry.lazy("server.surveys.schema")]
 
 
 @strawberry.enum(description="How the customer reached out.")
@@ -133,6 +135,12 @@ class TicketType(Node):
     @strawberry.field(description="The member working on it; null while it waits in the queue.")
     async def assignee(self, info: Info) -> UserType | None:
         return await _load_user(info, self.assignee_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The customer's CSAT/CES survey of this ticket, once resolved (docs/surveys.md).")
+    async def survey(self, info: Info) -> LazySurveyType | None:
+        from server.surveys.schema import survey_of
+
+        return await survey_of(info, "ticket_id", self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Replies and internal notes, oldest first.")
     async def comments(self, info: Info) -> list[TicketCommentType]:
