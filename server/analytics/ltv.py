@@ -67,6 +67,11 @@ def _retention(percent: Decimal | None) -> Decimal | None:
     return None if percent is None else min(percent / HUNDRED, ONE)
 
 
+def _power(base: Decimal, exponent: int) -> Decimal:
+    # Decimal refuses 0 ** 0; a customer is surely there in the first year.
+    return ONE if exponent == 0 else base**exponent
+
+
 def compute(formula: str, x: Inputs, s: AnalyticsSettings) -> Decimal | None:
     if not x.customers:
         return None
@@ -91,7 +96,7 @@ def compute(formula: str, x: Inputs, s: AnalyticsSettings) -> Decimal | None:
             return None
         rate = Decimal(s.discount_rate_percent) / HUNDRED
         yearly = arpu * year * margin
-        value = sum((yearly * retention ** (t - 1) / (ONE + rate) ** t for t in range(1, s.npv_years + 1)), Decimal(0))
+        value = sum((yearly * _power(retention, t - 1) / (ONE + rate) ** t for t in range(1, s.npv_years + 1)), Decimal(0))
         value -= x.cac
     else:  # segments
         overall = _retention(x.retention_percent)

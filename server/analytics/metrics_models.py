@@ -11,7 +11,7 @@ LTV_FORMULAS = ("arpu_lifetime", "aov_frequency_lifespan", "margin_churn", "npv"
 
 
 class AnalyticsSettings(TenantModel):
-    """One row per organization; a missing row means the defaults below."""
+    """One row per organization (no row: the defaults below)."""
 
     lost_after_days = fields.IntField(default=365)
     ltv_formula = fields.CharField(max_length=32, default="arpu_lifetime")

@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                 ('discount_rate_percent', fields.DecimalField(default=10, max_digits=5, decimal_places=2)),
                 ('npv_years', fields.IntField(default=3)),
             ],
-            options={'table': 'analytics_settings', 'app': 'crm', 'unique_together': (('organization',),), 'pk_attr': 'id', 'table_description': 'One row per organization; a missing row means the defaults below.'},
+            options={'table': 'analytics_settings', 'app': 'crm', 'unique_together': (('organization',),), 'pk_attr': 'id', 'table_description': 'One row per organization (no row: the defaults below).'},
             bases=['TenantModel'],
         ),
     ]
