@@ -68,7 +68,9 @@ async def test_the_inputs_of_the_worked_example(api, tenants):
     tenant = await flower_shop(api, tenants)
     c = (await tenant.owner.data(api, LTV))["analytics"]["customers"]
     assert (c["orders"], c["customersWhoOrdered"], c["purchaseFrequency"]) == (6, 4, "1.50")
-    assert c["byCurrency"] == [{"averageOrderValue": {"amount": "1000.00"}, "revenuePerCustomer": {"amount": "1500.00"}}]
+    assert c["byCurrency"] == [
+        {"averageOrderValue": {"amount": "1000.00"}, "revenuePerCustomer": {"amount": "1500.00"}}
+    ]
     assert c["customerLifespanDays"] == "182.50"  # (365 + 305 + 60 + 0) / 4
     assert (c["customersAtStart"], c["customersAtEnd"], c["newCustomers"], c["lostCustomers"]) == (4, 4, 2, 2)
     assert (c["retentionRate"], c["churnRate"]) == ("50.00", "50.00")
@@ -132,7 +134,9 @@ async def test_acquisition_cost_entries_replace_and_refuse_bad_input(api, tenant
             "amount": {"amount": amount, "currency": "UAH"},
         }
     costs = await tenant.owner.data(api, "{ acquisitionCosts { source month amount { amount currency } } }")
-    assert costs["acquisitionCosts"] == [{"source": "tiktok", "month": "2026-02", "amount": {"amount": "99.99", "currency": "UAH"}}]
+    assert costs["acquisitionCosts"] == [
+        {"source": "tiktok", "month": "2026-02", "amount": {"amount": "99.99", "currency": "UAH"}}
+    ]
 
     bad = {"source": "", "month": "2026-13", "amount": {"amount": "-1", "currency": "XXX"}}
     data = await tenant.owner.data(api, SET_COST, {"input": bad})

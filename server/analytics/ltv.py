@@ -45,6 +45,7 @@ from server.graphql.types import money
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
 YEAR_DAYS = Decimal(365)
+ZERO_MONEY = Decimal("0.00")
 
 
 @dataclass
@@ -96,7 +97,8 @@ def compute(formula: str, x: Inputs, s: AnalyticsSettings) -> Decimal | None:
             return None
         rate = Decimal(s.discount_rate_percent) / HUNDRED
         yearly = arpu * year * margin
-        value = sum((yearly * _power(retention, t - 1) / (ONE + rate) ** t for t in range(1, s.npv_years + 1)), Decimal(0))
+        years = range(1, s.npv_years + 1)
+        value = sum((yearly * _power(retention, t - 1) / (ONE + rate) ** t for t in years), Decimal(0))
         value -= x.cac
     else:  # segments
         overall = _retention(x.retention_percent)
@@ -160,7 +162,7 @@ async def ltv_report(scope: Scope, period: Period, flt: Filter, s: AnalyticsSett
     by_formula, chosen = [], []
     for row in currencies:
         currency = row["currency"]
-        spent = sum((v for (_src, cur), v in costs.items() if cur == currency), Decimal(0))
+        spent = sum((v for (_src, cur), v in costs.items() if cur == currency), ZERO_MONEY)
         new = overall["new_customers"] if overall else 0
         x = inputs(row, overall, spent / new if new else Decimal(0), segments[currency])
         for formula in LTV_FORMULAS:
@@ -173,7 +175,7 @@ async def ltv_report(scope: Scope, period: Period, flt: Filter, s: AnalyticsSett
     for row in source_currencies:
         source, currency = row["grp"], row["currency"]
         counts = per_source[source]
-        spent = costs.get((source, currency), Decimal(0))
+        spent = costs.get((source, currency), ZERO_MONEY)
         new = counts["new_customers"]
         cac = quantize(spent / new) if new else None
         x = inputs(row, counts, cac or Decimal(0), [(cents_to_money(row["cents"]), counts["retention"])])
