@@ -37,11 +37,12 @@ async def currency_rows(scope: Scope, period: Period, flt: Filter, by_source: bo
     where = order_where(scope, flt).add(
         "o.created_at >= :start AND o.created_at < :end", start=period.start, end=period.end
     )
-    group = f"{SOURCE}" if by_source else "''"
+    # PostgreSQL refuses a constant in GROUP BY: group by the source only when asked.
+    group, group_by = (SOURCE, f"{SOURCE}, ") if by_source else ("''", "")
     return await fetch(
         f"""SELECT {group} AS grp, o.currency AS currency, COUNT(*) AS orders,
                    COUNT(DISTINCT o.account_id) AS customers, SUM(ROUND(o.total * 100)) AS cents
-            {ORDERS_FROM} WHERE {where.sql} GROUP BY {group}, o.currency ORDER BY 1, 2""",
+            {ORDERS_FROM} WHERE {where.sql} GROUP BY {group_by}o.currency ORDER BY 1, 2""",
         where.params,
     )
 
@@ -71,7 +72,7 @@ async def lifecycle_rows(
         "start_lost": period.start - lost_after,
         "end_lost": period.end - lost_after,
     }
-    group = SOURCE if by_source else "''"
+    group, group_by = (SOURCE, f", {SOURCE}") if by_source else ("''", "")
     # One row per customer with the moments the definitions need, then one pass over them.
     rows = await fetch(
         f"""WITH per_account AS (
@@ -80,7 +81,7 @@ async def lifecycle_rows(
                      MAX(CASE WHEN o.created_at < :start THEN o.created_at END) AS last_before_start,
                      MAX(o.created_at) AS last_at,
                      SUM(CASE WHEN o.created_at >= :start THEN 1 ELSE 0 END) AS in_period
-              {ORDERS_FROM} WHERE {where.sql} GROUP BY o.account_id, {group})
+              {ORDERS_FROM} WHERE {where.sql} GROUP BY o.account_id{group_by})
             SELECT grp,
               SUM(in_period) AS orders,
               SUM(CASE WHEN in_period > 0 THEN 1 ELSE 0 END) AS ordered,
