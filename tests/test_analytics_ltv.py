@@ -158,3 +158,5 @@ async def test_another_organizations_costs_do_not_count(api, tenants):
     by_source = (await tenant.owner.data(api, LTV))["analytics"]["ltv"]["bySource"]
     assert [s["acquisitionCost"]["amount"] for s in by_source] == ["100.00", "300.00"]
     assert (await other.owner.data(api, LTV))["analytics"]["ltv"]["bySource"] == []
+    costs = await other.owner.data(api, "{ acquisitionCosts { source month amount { amount } } }")
+    assert costs["acquisitionCosts"] == [{"source": "instagram", "month": "2025-01", "amount": {"amount": "99999.00"}}]
