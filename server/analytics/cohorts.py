@@ -41,7 +41,6 @@ async def cohorts(scope: Scope, period: Period, flt: Filter) -> list[Cohort]:
       activity AS (SELECT c.cohort_idx, m.idx - c.cohort_idx AS k, l.account_id, l.currency, l.total
                    FROM live l JOIN cohort c ON c.account_id = l.account_id
                    JOIN months m ON l.created_at >= m.starts AND l.created_at < m.ends)"""
-    sizes = await fetch(f"{common} SELECT cohort_idx, COUNT(*) AS customers FROM cohort GROUP BY cohort_idx", params)
     active = await fetch(
         f"""{common} SELECT cohort_idx, k, COUNT(DISTINCT account_id) AS customers
             FROM activity GROUP BY cohort_idx, k""",
@@ -52,8 +51,9 @@ async def cohorts(scope: Scope, period: Period, flt: Filter) -> list[Cohort]:
             FROM activity GROUP BY cohort_idx, k, currency ORDER BY currency""",
         params,
     )
-    size_of = {int(r["cohort_idx"]): int(r["customers"]) for r in sizes}
     active_of = {(int(r["cohort_idx"]), int(r["k"])): int(r["customers"]) for r in active}
+    # Every member's first order is in the cohort's month: its size is its month-0 count.
+    size_of = {idx: n for (idx, k), n in active_of.items() if k == 0}
     revenue_of = defaultdict(list)
     for r in revenue:
         revenue_of[(int(r["cohort_idx"]), int(r["k"]))].append(money(cents_to_money(r["cents"]), r["currency"]))

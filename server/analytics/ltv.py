@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from server.analytics.metrics import currency_rows, lifecycle_rows, require_metrics
+from server.analytics.metrics import all_sources, currency_rows, lifecycle_rows, require_metrics
 from server.analytics.metrics_models import LTV_FORMULAS, AnalyticsSettings
 from server.analytics.metrics_sql import Filter, Period, cents_to_money, fetch
 from server.analytics.metrics_types import (
@@ -112,6 +112,16 @@ def compute(formula: str, x: Inputs, s: AnalyticsSettings) -> Decimal | None:
     return quantize(value)
 
 
+def _sum_by_currency(rows: list[dict]) -> list[dict]:
+    totals: dict[str, dict] = {}
+    for row in rows:
+        empty = {"currency": row["currency"], "orders": 0, "customers": 0, "cents": 0}
+        total = totals.setdefault(row["currency"], empty)
+        for key in ("orders", "customers", "cents"):
+            total[key] += round(float(row[key] or 0))
+    return [totals[c] for c in sorted(totals)]
+
+
 def settings_type(s: AnalyticsSettings) -> AnalyticsSettingsType:
     return AnalyticsSettingsType(
         lost_after_days=s.lost_after_days,
@@ -136,10 +146,11 @@ async def acquisition_costs(scope: Scope, period: Period) -> dict[tuple[str, str
 
 async def ltv_report(scope: Scope, period: Period, flt: Filter, s: AnalyticsSettings) -> LtvReport:
     require_metrics(scope)
-    overall = (await lifecycle_rows(scope, period, flt, s.lost_after_days)).get("")
+    # Per source only: each account has one source, so the overall figures are their sums.
     per_source = await lifecycle_rows(scope, period, flt, s.lost_after_days, by_source=True)
-    currencies = await currency_rows(scope, period, flt)
+    overall = all_sources(per_source)
     source_currencies = await currency_rows(scope, period, flt, by_source=True)
+    currencies = _sum_by_currency(source_currencies)
     costs = await acquisition_costs(scope, period)
 
     segments: dict[str, list[tuple[Decimal, Decimal | None]]] = defaultdict(list)

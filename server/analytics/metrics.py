@@ -94,16 +94,26 @@ async def lifecycle_rows(
             FROM per_account GROUP BY grp""",
         params,
     )
-    out = {}
-    for row in rows:
-        counts = {k: round(float(v or 0)) for k, v in row.items() if k != "grp"}
-        counts["lifespan_days"] = (
-            Decimal(counts["lifespan_seconds"]) / DAY_SECONDS / counts["ordered"] if counts["ordered"] else None
-        )
-        counts["retention"] = rate(counts["at_end"] - counts["new_customers"], counts["at_start"])
-        counts["churn"] = rate(counts["lost"], counts["at_start"])
-        out[row["grp"]] = counts
-    return out
+    return {row["grp"]: with_rates({k: round(float(v or 0)) for k, v in row.items() if k != "grp"}) for row in rows}
+
+
+def with_rates(counts: dict) -> dict:
+    """Adds lifespan (days), retention and churn (percent) to a group's counts."""
+    ordered = counts["ordered"]
+    counts["lifespan_days"] = Decimal(counts["lifespan_seconds"]) / DAY_SECONDS / ordered if ordered else None
+    counts["retention"] = rate(counts["at_end"] - counts["new_customers"], counts["at_start"])
+    counts["churn"] = rate(counts["lost"], counts["at_start"])
+    return counts
+
+
+COUNTS = ("orders", "ordered", "repeaters", "lifespan_seconds", "at_start", "at_end", "new_customers", "lost")
+
+
+def all_sources(per_source: dict[str, dict]) -> dict | None:
+    """The counts of every source together: each account has one source, so they add up."""
+    if not per_source:
+        return None
+    return with_rates({k: sum(group[k] for group in per_source.values()) for k in COUNTS})
 
 
 EMPTY = dict.fromkeys(("orders", "ordered", "repeaters", "at_start", "at_end", "new_customers", "lost"), 0)
