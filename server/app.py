@@ -16,11 +16,10 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from server import logging_redaction
-from server.auth import principal as principals
-from server.auth import tokens
+from server.analytics import csv_export
+from server.auth import request as request_auth
 from server.auth.throttle import ActionThrottle, LoginThrottle
 from server.config import Settings
-from server.core.errors import PublicError
 from server.db import close_db, init_db
 from server.graphql import graphiql
 from server.graphql.context import Context
@@ -34,7 +33,6 @@ from server.jobs.arq_worker import connect as arq_connect
 from server.jobs.inprocess import InProcessWorker
 from server.jobs.registry import set_backend
 from server.oauth import endpoint as oauth_endpoint
-from server.oauth import service as oauth
 from server.plugins import webhooks
 from server.surveys import pages as survey_pages
 
@@ -50,18 +48,7 @@ class CRMGraphQL(GraphQLOverHTTP):
         )
 
     async def get_context(self, request: Request, response: Response) -> Context:
-        token = _bearer(request)
-        principal, auth_error = principals.ANONYMOUS, None
-        if token:
-            user = await tokens.user_for(token)
-            if user is not None:
-                try:
-                    principal = await principals.for_user(user, request.headers.get("x-organization"))
-                except PublicError as exc:  # e.g. X-Organization the user does not belong to
-                    auth_error = exc
-            else:
-                # A partner's OAuth access token: one organization, its granted permissions.
-                principal = await oauth.principal_for(token) or principals.ANONYMOUS
+        principal, token, auth_error = await request_auth.principal_for(request)
         return Context(
             request=request,
             response=response,
@@ -79,12 +66,6 @@ class CRMGraphQL(GraphQLOverHTTP):
             # Parse and validation errors carry no code of their own; every error gets one.
             error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
         return response
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_jobs: bool | None = None) -> Starlette:
@@ -146,6 +127,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
+            Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
         ],
         middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},

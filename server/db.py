@@ -27,6 +27,7 @@ MODEL_MODULES = [
     "server.notifications.models",
     "server.oauth.models",
     "server.surveys.models",
+    "server.analytics.metrics_models",
 ]
 
 

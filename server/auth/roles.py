@@ -1,6 +1,8 @@
 """Built-in roles: what each may do, on which rows, and which fields it may not see.
 
 A permission is ``<resource>:<action>`` with action ``read``, ``write`` or ``delete``.
+``analytics:read`` lets a role read the business metrics (server/analytics); the support
+figures need only ``tickets:read``, so support agents see those and nothing else.
 Row scope applies to resources whose model has an owner (``TenantModel.owner_path``):
 ``all`` rows, the ``team``'s rows (owner is a member of the caller's team), or ``own`` rows.
 This table is the single source of truth; docs/roles.md describes it for people.
@@ -70,17 +72,17 @@ ROLES: dict[str, Role] = {
         Role(
             "owner",
             "Everything, including members and configuration.",
-            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,)},
+            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,), "analytics": (R,)},
         ),
         Role(
             "admin",
             "Everything, including members and configuration (pipelines, order statuses).",
-            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,)},
+            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,), "analytics": (R,)},
         ),
         Role(
             "manager",
             "Accounts, deals, orders, tickets and activities owned by their team.",
-            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, (R,))},
+            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, (R,)), "analytics": (R,)},
             scope=RowScope.TEAM,
         ),
         Role(
@@ -107,7 +109,7 @@ ROLES: dict[str, Role] = {
         Role(
             "analyst",
             "Reads everything, changes nothing.",
-            {**_grant(BUSINESS, (R,)), **_grant(CONFIG, (R,)), "audit": (R,)},
+            {**_grant(BUSINESS, (R,)), **_grant(CONFIG, (R,)), "audit": (R,), "analytics": (R,)},
         ),
     )
 }

@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from server.accounts.schema import AccountMutations, AccountQueries
 from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
+from server.analytics.metrics_schema import AnalyticsMutations, AnalyticsQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
 from server.config import Settings
@@ -100,6 +101,7 @@ Query = merge_types(
         NotificationQueries,
         OAuthQueries,
         SurveyQueries,
+        AnalyticsQueries,
     ),
 )
 Mutation = merge_types(
@@ -120,6 +122,7 @@ Mutation = merge_types(
         NotificationMutations,
         OAuthMutations,
         SurveyMutations,
+        AnalyticsMutations,
     ),
 )
 
