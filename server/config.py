@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_query_cost: int = 50_000
     max_page_size: int = 100
     default_page_size: int = 20
+    # Answer known read operations from a cached plan instead of field-by-field execution
+    # (server/graphql/fastpath, docs/fastpath.md); FAST_PATH=false always uses strawberry.
+    fast_path: bool = True
 
     demo: bool = False
     # Lets plugins call http:// and loopback/private addresses (server/plugins/egress.py): for the
