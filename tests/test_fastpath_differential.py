@@ -22,7 +22,7 @@ from server.accounts.models import Account
 from server.app import create_app
 from server.graphql import ids
 from server.orders.models import Order, OrderStatus
-from tests.helpers import Client, TenantFactory
+from tests.helpers import Client, QueryCounter, TenantFactory
 from tests.test_accounts import make_account, make_order
 from tests.test_oauth import access_token, register
 from tests.test_roles import build_org
@@ -404,3 +404,40 @@ async def test_with_the_setting_off_nothing_is_planned(shop, stock_http):
     stats = graphql_view(stock_http).fast_path.stats
     await stock_http.post("/graphql", json={"query": README_ORDERS_PAGE}, headers=callers["owner"])
     assert stats["planned"] == 0
+
+
+async def test_the_planned_page_costs_the_same_statements_for_10_and_50_orders(http, stock_http, shop):
+    callers, _data = shop
+    stats = graphql_view(http).fast_path.stats
+    counts = {}
+    for n in (10, 30):
+        before = stats["planned"]
+        with QueryCounter() as fast:
+            response = await http.post(
+                "/graphql", json={"query": ORDERS_PAGE, "variables": {"n": n}}, headers=callers["owner"]
+            )
+        assert len(response.json()["data"]["orders"]["edges"]) == n
+        assert stats["planned"] == before + 1
+        with QueryCounter() as stock:
+            await stock_http.post(
+                "/graphql", json={"query": ORDERS_PAGE, "variables": {"n": n}}, headers=callers["owner"]
+            )
+        counts[n] = (fast.count, stock.count)
+    assert counts[10][0] == counts[30][0], counts
+    # Token, membership, orders, statuses, accounts, items: no more than the stock path's.
+    assert counts[30][0] <= counts[30][1], counts
+
+
+async def test_another_organization_sees_none_of_the_orders_on_the_planned_path(http, shop):
+    callers, data = shop
+    stats = graphql_view(http).fast_path.stats
+    before = stats["planned"]
+    headers = callers["other organization"]
+    page = (await http.post("/graphql", json={"query": README_ORDERS_PAGE}, headers=headers)).json()
+    assert page["data"]["orders"]["edges"] == []
+    for order_id in data["order_ids"][:5]:
+        body = {"query": "query($id: ID!) { order(id: $id) { id number } }", "variables": {"id": order_id}}
+        assert (await http.post("/graphql", json=body, headers=headers)).json()["data"] == {"order": None}
+    account = {"query": "query($id: ID!) { account(id: $id) { id } }", "variables": {"id": data["account_ids"][0]}}
+    assert (await http.post("/graphql", json=account, headers=headers)).json()["data"] == {"account": None}
+    assert stats["planned"] == before + 7  # all answered by the plan, with the caller's Scope
