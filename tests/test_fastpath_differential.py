@@ -23,7 +23,7 @@ from server.app import create_app
 from server.graphql import ids
 from server.orders.models import Order, OrderStatus
 from tests.helpers import Client, QueryCounter, TenantFactory
-from tests.test_accounts import make_account, make_order
+from tests.test_accounts import make_account, make_contact, make_order
 from tests.test_oauth import access_token, register
 from tests.test_roles import build_org
 from tests.test_sql_count import ORDERS_PAGE
@@ -62,7 +62,8 @@ DOC_QUERIES = [
             createdAt updatedAt addresses mergedIntoId } }""",
         {"id": "ACCOUNT"},
     ),
-    ("query($id: ID!) { account(id: $id) { id name contacts { name } } }", {"id": "ACCOUNT"}),  # not planned
+    ("query($id: ID!) { account(id: $id) { id name contacts { name phones emails } } }", {"id": "ACCOUNT"}),
+    ("query($id: ID!) { account(id: $id) { id name owner { name } } }", {"id": "ACCOUNT"}),  # not planned: owner
     ("{ orders { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }", {}),
     ("{ __typename orders(first: 1) { __typename edges { __typename cursor } } }", {}),
     ("{ orders(first: 101) { totalCount } }", {}),  # over the page cap: the stock error
@@ -87,6 +88,7 @@ ACCOUNT = [
 ]  # fmt: skip
 MARKETING = ["emails", "tags", "source"]  # hidden from logistics: a FORBIDDEN on the stock path
 ITEM_SCALARS = ["sku", "title", "quantity", "__typename"]
+CONTACT = ["id", "name", "position", "phones", "emails", "version", "createdAt", "updatedAt", "__typename"]
 NOT_PLANNED = ["manager { name }", "statusHistory { reason }", "shipments { id }", "status { next { code } }"]
 
 
@@ -142,8 +144,7 @@ class Gen:
         if self.rnd.random() < 0.3:
             parts.append("delivery " + self.block("Delivery", self.pick(DELIVERY)))
         if self.rnd.random() < 0.6:
-            account = self.pick(ACCOUNT) + (self.pick(MARKETING) if marketing else [])
-            parts.append("account " + self.block("Account", account))
+            parts.append("account " + self.account(marketing))
         if self.rnd.random() < 0.6:
             items = self.pick(ITEM_SCALARS)
             for name in ("unitPrice", "discount", "total"):
@@ -153,6 +154,15 @@ class Gen:
         if unplanned:
             parts.append(self.rnd.choice(NOT_PLANNED))
         return self.block("Order", parts)
+
+    def account(self, marketing: bool) -> str:
+        parts = self.pick(ACCOUNT) + (self.pick(MARKETING) if marketing else [])
+        if self.rnd.random() < 0.4:
+            contact = self.pick(CONTACT)
+            if self.rnd.random() < 0.3:
+                contact.append("account { id name }")
+            parts.append("contacts " + self.block("Contact", contact))
+        return self.block("Account", parts)
 
     def connection(self, node: str) -> str:
         parts = []
@@ -219,9 +229,7 @@ def generate(seed: int, data: dict, *, marketing: bool, failing: bool) -> tuple[
         roots.append("%sorder(id: $id) %s" % ("o: " if rnd.random() < 0.3 else "", g.order(marketing, unplanned)))
     if kind == "account":
         variables["id"] = rnd.choice(data["account_ids"])
-        roots.append(
-            "account(id: $id) " + g.block("Account", g.pick(ACCOUNT) + (g.pick(MARKETING) if marketing else []))
-        )
+        roots.append("account(id: $id) " + g.account(marketing))
     variables.update({k: v for k, v in g.directive_vars.items()})
     types = {
         "first": "Int", "where": "OrderWhere", "orderBy": "OrderOrder", "after": "String", "id": "ID!",
@@ -288,6 +296,10 @@ async def shop(http):
     await Order.filter(id=ids.decode(extra[0]["id"], "Order")[1]).update(deleted_at=datetime.now(UTC))
     gone = await make_account(owner, api, name="Видалений клієнт", phones=["0501112233"], emails=["x@y.example"])
     gone_order = await make_order(owner, api, gone["id"])
+    await make_contact(owner, api, gone["id"], "Контакт видаленого", phones=["0503334455"])
+    await make_contact(
+        owner, api, accounts["owner"]["id"], "Анна", position="бухгалтер", emails=["anna@client.example"]
+    )
     await Account.filter(id=ids.decode(gone["id"], "Account")[1]).update(deleted_at=datetime.now(UTC))
     no_phone = await make_account(owner, api, name="Без телефону", phones=[])
     await make_order(owner, api, no_phone["id"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from server.accounts.models import Account
+from server.accounts.models import Account, Contact
 from server.graphql import ids
 from server.orders.models import Order, OrderItem, OrderStatus
 
@@ -26,7 +26,8 @@ class Column:
 
 @dataclass(frozen=True)
 class Computed:
-    """A value computed from columns of the row, already in its JSON form."""
+    """A value computed from columns of the row, as the stock resolver returns it (serialized
+    like a column of the field's GraphQL type)."""
 
     columns: tuple[str, ...]
     make: Callable[[dict], object]
@@ -135,6 +136,20 @@ TYPES: dict[str, TypeSpec] = {
             "items": Many(OrderItem, "order_id", ("position", "id"), carry={"_currency": "currency"}),
         },
     ),
+    "Contact": TypeSpec(
+        Contact,
+        {
+            "id": _global_id("Contact"),
+            "name": Column("name"),
+            "position": Column("position"),
+            "phones": Column("phones"),
+            "emails": Column("emails"),
+            "version": Column("version"),
+            "createdAt": Column("created_at"),
+            "updatedAt": Column("updated_at"),
+            "account": One(Account, "account_id"),
+        },
+    ),
     "Account": TypeSpec(
         Account,
         {
@@ -150,6 +165,7 @@ TYPES: dict[str, TypeSpec] = {
             "emails": Column("emails", hidden_as=("Account", "emails")),
             "tags": Column("tags", hidden_as=("Account", "tags")),
             "source": Column("source", hidden_as=("Account", "source")),
+            "contacts": Many(Contact, "account_id", ("name", "id")),
             "mergedIntoId": Computed(
                 ("merged_into_id",),
                 lambda row: ids.encode("Account", row["merged_into_id"]) if row["merged_into_id"] else None,
@@ -163,7 +179,7 @@ def _quantity(q):
     # As OrderItemType.quantity: whole numbers without decimals, others without trailing zeros.
     from decimal import Decimal
 
-    return str(q.quantize(Decimal(1)) if q == q.to_integral_value() else q.normalize())
+    return q.quantize(Decimal(1)) if q == q.to_integral_value() else q.normalize()
 
 
 # -- root fields -----------------------------------------------------------------------

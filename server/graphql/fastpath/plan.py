@@ -73,7 +73,7 @@ class ConnectionPlan:
 
 
 # Writers: small tuples interpreted by run.py. Kinds:
-#   ("typename", name) | ("scalar", column, convert, nonnull) | ("computed", fn, nonnull)
+#   ("typename", name) | ("scalar", column, convert, nonnull) | ("computed", fn, convert, nonnull)
 #   ("object", ObjectPlan, nonnull) for embedded | ("one", slot, ObjectPlan, nonnull)
 #   ("many", slot, ObjectPlan)
 
@@ -269,7 +269,7 @@ def plan_object(
             if rename:
                 raise Unsupported("computed field of an embedded type")
             plan.columns.update(how.columns)
-            plan.writers.append((key, ("computed", how.make, nonnull)))
+            plan.writers.append((key, ("computed", how.make, _scalar_converter(named, is_list), nonnull)))
         elif isinstance(how, Embedded):
             if is_list or not isinstance(named, GraphQLObjectType):
                 raise Unsupported("embedded list")

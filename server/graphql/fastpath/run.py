@@ -66,9 +66,12 @@ def write(plan: ObjectPlan, row: dict) -> dict:
                 out[key] = w[2](value)
         elif kind == "computed":
             value = w[1](row)
-            if value is None and w[2]:
-                raise Fallback(f"null in non-null {plan.type_name}.{key}")
-            out[key] = value
+            if value is None:
+                if w[3]:
+                    raise Fallback(f"null in non-null {plan.type_name}.{key}")
+                out[key] = None
+            else:
+                out[key] = w[2](value)
         elif kind == "typename":
             out[key] = w[1]
         elif kind == "object":
