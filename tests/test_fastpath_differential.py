@@ -64,6 +64,13 @@ DOC_QUERIES = [
     ),
     ("query($id: ID!) { account(id: $id) { id name contacts { name phones emails } } }", {"id": "ACCOUNT"}),
     ("query($id: ID!) { account(id: $id) { id name owner { name } } }", {"id": "ACCOUNT"}),  # not planned: owner
+    (
+        """query Account360($id: ID!) { account(id: $id) { id name phone contacts { id name phones }
+            orders(first: 10) { edges { node { id number createdAt status { code name group } total { amount currency }
+            items { sku title quantity unitPrice { amount currency } } } } pageInfo { hasNextPage endCursor } } } }""",
+        {"id": "ACCOUNT"},
+    ),
+    ("query($id: ID!) { order(id: $id) { account { orders { totalCount } } } }", {"id": "ORDER"}),  # not planned
     ("{ orders { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }", {}),
     ("{ __typename orders(first: 1) { __typename edges { __typename cursor } } }", {}),
     ("{ orders(first: 101) { totalCount } }", {}),  # over the page cap: the stock error
@@ -155,8 +162,13 @@ class Gen:
             parts.append(self.rnd.choice(NOT_PLANNED))
         return self.block("Order", parts)
 
-    def account(self, marketing: bool) -> str:
+    def account(self, marketing: bool, root: bool = False) -> str:
         parts = self.pick(ACCOUNT) + (self.pick(MARKETING) if marketing else [])
+        if root and self.rnd.random() < 0.5:  # the 360° view: the account's orders
+            args = self.rnd.choice(["", "(first: 2)", "(first: 0)", "(first: $af)"])
+            if args == "(first: $af)":
+                self.directive_vars["af"] = self.rnd.choice([1, 5, None])  # declared as Int below
+            parts.append("orders%s %s" % (args, self.connection(self.order(marketing, False))))
         if self.rnd.random() < 0.4:
             contact = self.pick(CONTACT)
             if self.rnd.random() < 0.3:
@@ -229,11 +241,12 @@ def generate(seed: int, data: dict, *, marketing: bool, failing: bool) -> tuple[
         roots.append("%sorder(id: $id) %s" % ("o: " if rnd.random() < 0.3 else "", g.order(marketing, unplanned)))
     if kind == "account":
         variables["id"] = rnd.choice(data["account_ids"])
-        roots.append("account(id: $id) " + g.account(marketing))
+        roots.append("account(id: $id) " + g.account(marketing, root=True))
     variables.update({k: v for k, v in g.directive_vars.items()})
     types = {
         "first": "Int", "where": "OrderWhere", "orderBy": "OrderOrder", "after": "String", "id": "ID!",
         **{k: "Boolean!" for k in g.directive_vars},
+        "af": "Int",
     }  # fmt: skip
     decl = ", ".join(f"${k}: {types[k]}" for k in variables)
     query = "query Gen%s { %s }\n%s" % (f"({decl})" if decl else "", " ".join(roots), "\n".join(g.fragments))
@@ -453,3 +466,18 @@ async def test_another_organization_sees_none_of_the_orders_on_the_planned_path(
     account = {"query": "query($id: ID!) { account(id: $id) { id } }", "variables": {"id": data["account_ids"][0]}}
     assert (await http.post("/graphql", json=account, headers=headers)).json()["data"] == {"account": None}
     assert stats["planned"] == before + 7  # all answered by the plan, with the caller's Scope
+
+
+async def test_the_account_view_with_contacts_and_orders_is_planned(http, stock_http, shop):
+    callers, data = shop
+    query, _variables = next(q for q in DOC_QUERIES if q[0].lstrip().startswith("query Account360"))
+    stats = graphql_view(http).fast_path.stats
+    before = stats["planned"]
+    body = {"query": query, "variables": {"id": data["account_ids"][0]}}
+    with QueryCounter() as fast:
+        account = (await http.post("/graphql", json=body, headers=callers["owner"])).json()["data"]["account"]
+    assert account["contacts"] and account["orders"]["edges"]
+    assert stats["planned"] == before + 1
+    # Token, membership, account, contacts, orders, statuses, items.
+    assert fast.count == 7, fast.statements
+    await both(http, stock_http, callers["owner"], query, body["variables"])

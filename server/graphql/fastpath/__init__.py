@@ -50,7 +50,7 @@ from server.graphql.fastpath.plan import (
     plan_connection,
     plan_object,
 )
-from server.graphql.fastpath.run import run_by_id, run_connection
+from server.graphql.fastpath.run import Call, run_by_id, run_connection
 from server.graphql.limits import estimate
 
 log = logging.getLogger("crm.fastpath")
@@ -142,28 +142,29 @@ class FastPath:
         cost = estimate(op.selection_set, document.fragments, variables, self.settings.default_page_size)
         if cost > self.settings.max_query_cost:
             return None
-        scope, settings = context.scope, self.settings
+        call = Call(context.scope, self.settings, lambda field_def, node: self._arguments(field_def, node, coerced))
         data: dict[str, Any] = {}
         for root in roots:
             if root.kind == "typename":
                 data[root.key] = self.graphql_schema.query_type.name
                 continue
-            arguments = self._arguments(root, coerced)
+            arguments = call.arguments(root.field_def, root.node)
             if root.kind == "by_id":
                 pk = ids.decode(arguments["id"], root.spec.type_name)[1]
-                data[root.key] = await run_by_id(scope, root.spec.model, root.plan, pk)
+                data[root.key] = await run_by_id(call, root.spec.model, root.plan, pk)
                 if data[root.key] is None and isinstance(root.field_def.type, GraphQLNonNull):
                     return None  # null in a non-null root: strawberry's error
             else:
-                qs, sort, first, after = root.spec.query(scope, settings, **arguments)
-                data[root.key] = await run_connection(scope, root.plan, qs, first=first, after=after, sort=sort)
+                page = root.spec.query(call.scope, self.settings, **arguments)
+                data[root.key] = await run_connection(call, root.plan, *page)
         return ExecutionResult(
-            data=data, errors=None, extensions={"cost": {"requested": cost, "maximum": settings.max_query_cost}}
+            data=data, errors=None, extensions={"cost": {"requested": cost, "maximum": self.settings.max_query_cost}}
         )
 
-    def _arguments(self, root: RootPlan, coerced) -> dict:
-        raw = get_argument_values(root.field_def, root.node, coerced)
-        strawberry_field = root.field_def.extensions["strawberry-definition"]
+    def _arguments(self, field_def, node: FieldNode, coerced) -> dict:
+        """A field's arguments as its strawberry resolver receives them (input types, enums)."""
+        raw = get_argument_values(field_def, node, coerced)
+        strawberry_field = field_def.extensions["strawberry-definition"]
         return convert_arguments(
             raw,
             strawberry_field.arguments,
@@ -230,7 +231,9 @@ class FastPath:
                     )
                 elif isinstance(spec, RootById):
                     roots.append(
-                        RootPlan(key, "by_id", spec, field_def, nodes[0], plan_object(collector, named, nodes))
+                        RootPlan(
+                            key, "by_id", spec, field_def, nodes[0], plan_object(collector, named, nodes, root=True)
+                        )
                     )
         except Unsupported as exc:
             log.debug("not planned: %s", exc)

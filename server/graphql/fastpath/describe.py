@@ -60,9 +60,17 @@ class Many:
 
 
 @dataclass(frozen=True)
+class Nested:
+    """A connection under an object (an account's orders): ``query(scope, settings, row, **arguments)``
+    gives (queryset, Sort, first, after), or None when the field is null for this caller."""
+
+    query: Callable
+
+
+@dataclass(frozen=True)
 class TypeSpec:
     model: type | None  # None: an embedded type (no table of its own)
-    fields: dict[str, Column | Computed | Embedded | One | Many]
+    fields: dict[str, Column | Computed | Embedded | One | Many | Nested]
 
 
 def _global_id(type_name: str) -> Computed:
@@ -166,6 +174,7 @@ TYPES: dict[str, TypeSpec] = {
             "tags": Column("tags", hidden_as=("Account", "tags")),
             "source": Column("source", hidden_as=("Account", "source")),
             "contacts": Many(Contact, "account_id", ("name", "id")),
+            "orders": Nested(lambda scope, settings, row, **args: _account_orders(scope, settings, row, **args)),
             "mergedIntoId": Computed(
                 ("merged_into_id",),
                 lambda row: ids.encode("Account", row["merged_into_id"]) if row["merged_into_id"] else None,
@@ -212,6 +221,14 @@ def _orders_query(scope, settings, *, first=None, after=None, where=None, order_
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
     first = check_first(first, settings.default_page_size, settings.max_page_size)
     return qs, sort, first, after
+
+
+def _account_orders(scope, settings, row, *, first=None, after=None):
+    # As AccountType.orders: null for roles without orders, else the orders list of this account.
+    if not scope.can("orders:read"):
+        return None
+    qs, sort, first, after = _orders_query(scope, settings, first=first, after=after)
+    return qs.filter(account_id=row["id"]), sort, first, after
 
 
 ROOTS: dict[str, RootById | RootConnection] = {

@@ -29,7 +29,7 @@ from graphql import (
 )
 from graphql.execution.values import get_directive_values
 
-from server.graphql.fastpath.describe import TYPES, Column, Computed, Embedded, Many, One
+from server.graphql.fastpath.describe import TYPES, Column, Computed, Embedded, Many, Nested, One
 
 
 class Unsupported(Exception):
@@ -52,6 +52,7 @@ class ObjectPlan:
     writers: list[tuple[str, Any]] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)
     relations: list[RelationPlan] = field(default_factory=list)
+    nested: list[NestedPlan] = field(default_factory=list)
     hidden_checks: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -60,6 +61,17 @@ class RelationPlan:
     slot: str  # where the fetched row(s) are put on the parent row
     spec: One | Many
     child: ObjectPlan
+
+
+@dataclass
+class NestedPlan:
+    """A connection under each row: its arguments are read per request from ``node``."""
+
+    slot: str
+    spec: Nested
+    field_def: Any
+    node: FieldNode
+    child: ConnectionPlan
 
 
 @dataclass
@@ -75,7 +87,7 @@ class ConnectionPlan:
 # Writers: small tuples interpreted by run.py. Kinds:
 #   ("typename", name) | ("scalar", column, convert, nonnull) | ("computed", fn, convert, nonnull)
 #   ("object", ObjectPlan, nonnull) for embedded | ("one", slot, ObjectPlan, nonnull)
-#   ("many", slot, ObjectPlan)
+#   ("many", slot, ObjectPlan) | ("nested", slot, nonnull): a connection already written
 
 
 def _named(type_) -> tuple[Any, bool, bool]:
@@ -238,10 +250,16 @@ def _no_arguments(nodes: list[FieldNode]) -> None:
 
 
 def plan_object(
-    collector: Collector, gtype: GraphQLObjectType, nodes: list[FieldNode], rename: dict[str, str] | None = None
+    collector: Collector,
+    gtype: GraphQLObjectType,
+    nodes: list[FieldNode],
+    rename: dict[str, str] | None = None,
+    *,
+    root: bool = False,
 ) -> ObjectPlan:
     """The plan of an object of ``gtype`` whose fields are selected by ``nodes``; ``rename`` maps an
-    embedded type's fields to the parent row's columns."""
+    embedded type's fields to the parent row's columns. Connections under an object (``Nested``)
+    are planned only on a root object (one row), so that statements never grow with a page."""
     spec = TYPES.get(gtype.name)
     if spec is None:
         raise Unsupported(f"type {gtype.name}")
@@ -257,8 +275,16 @@ def plan_object(
         gfield = gtype.fields.get(name)
         if how is None or gfield is None:
             raise Unsupported(f"{gtype.name}.{name}")
-        _no_arguments(field_nodes)
         named, nonnull, is_list = _named(gfield.type)
+        if isinstance(how, Nested):
+            if not root or rename or is_list or not isinstance(named, GraphQLObjectType):
+                raise Unsupported(f"{gtype.name}.{name} here")
+            slot = f"\0n{len(plan.nested)}"
+            child = plan_connection(collector, named, field_nodes)
+            plan.nested.append(NestedPlan(slot, how, gfield, field_nodes[0], child))
+            plan.writers.append((key, ("nested", slot, nonnull)))
+            continue
+        _no_arguments(field_nodes)
         if isinstance(how, Column):
             column = rename.get(name, how.column) if rename else how.column
             plan.columns.add(column)

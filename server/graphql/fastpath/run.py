@@ -4,11 +4,23 @@ dicts from ``.values()``, no model objects), then the response written straight 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from server.auth.scope import Scope
+from server.config import Settings
 from server.graphql.fastpath.describe import Many, One
 from server.graphql.fastpath.plan import ConnectionPlan, Fallback, ObjectPlan
 from server.graphql.pagination import cursor_of, page_queryset
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: the caller's Scope, the settings, and how to read a field's arguments."""
+
+    scope: Scope
+    settings: Settings
+    arguments: Callable  # (field_def, field node) -> the resolver's keyword arguments
 
 
 def _select(columns: set[str]) -> list[str]:
@@ -16,9 +28,10 @@ def _select(columns: set[str]) -> list[str]:
     return sorted(c for c in columns if not c.startswith("_"))
 
 
-async def fetch_relations(scope: Scope, plan: ObjectPlan, rows: list[dict]) -> None:
+async def fetch_relations(call: Call, plan: ObjectPlan, rows: list[dict]) -> None:
     """Attach every relation the plan selects to ``rows``: one statement per relation, whatever
     the number of rows, read exactly as ``load_by_id``/``load_children`` read them."""
+    scope = call.scope
     for type_name, field_name in plan.hidden_checks:
         if rows and not scope.can_see_field(type_name, field_name):
             raise Fallback(f"{type_name}.{field_name} is hidden: the stock path reports it")
@@ -49,7 +62,12 @@ async def fetch_relations(scope: Scope, plan: ObjectPlan, rows: list[dict]) -> N
                         kid[child_key] = row[column]
                 row[rel.slot] = kids
                 children.extend(kids)
-        await fetch_relations(scope, rel.child, children)
+        await fetch_relations(call, rel.child, children)
+    for nested in plan.nested:  # only on a root object: one row
+        arguments = call.arguments(nested.field_def, nested.node)
+        for row in rows:
+            page = nested.spec.query(scope, call.settings, row, **arguments)
+            row[nested.slot] = None if page is None else await run_connection(call, nested.child, *page)
 
 
 def write(plan: ObjectPlan, row: dict) -> dict:
@@ -84,27 +102,31 @@ def write(plan: ObjectPlan, row: dict) -> dict:
                 out[key] = None
             else:
                 out[key] = write(w[2], child)
-        else:  # many
+        elif kind == "many":
             out[key] = [write(w[2], child) for child in row[w[1]]]
+        else:  # nested: the connection, already written
+            if row[w[1]] is None and w[2]:
+                raise Fallback(f"null in non-null {plan.type_name}.{key}")
+            out[key] = row[w[1]]
     return out
 
 
-async def run_by_id(scope: Scope, model, plan: ObjectPlan, pk) -> dict | None:
+async def run_by_id(call: Call, model, plan: ObjectPlan, pk) -> dict | None:
     """As ``load_by_id``: the row if the caller may see it, else null."""
-    rows = await scope.queryset(model).filter(id__in=[pk]).values(*_select(plan.columns))
+    rows = await call.scope.queryset(model).filter(id__in=[pk]).values(*_select(plan.columns))
     if not rows:
         return None
-    await fetch_relations(scope, plan, rows)
+    await fetch_relations(call, plan, rows)
     return write(plan, rows[0])
 
 
-async def run_connection(scope: Scope, plan: ConnectionPlan, qs, *, first: int, after: str | None, sort) -> dict:
+async def run_connection(call: Call, plan: ConnectionPlan, qs, sort, first: int, after: str | None) -> dict:
     """As ``paginate``: the same keyset page and cursors, from plain rows."""
     columns = _select(plan.node.columns | {"id", sort.field})
     rows = await page_queryset(qs, first=first, after=after, sort=sort).values(*columns)
     has_next = len(rows) > first
     rows = rows[:first]
-    await fetch_relations(scope, plan.node, rows)
+    await fetch_relations(call, plan.node, rows)
     cursors = [cursor_of(row[sort.field], row["id"]) for row in rows]
     out: dict = {}
     for key, w in plan.writers:
