@@ -481,3 +481,19 @@ async def test_the_account_view_with_contacts_and_orders_is_planned(http, stock_
     # Token, membership, account, contacts, orders, statuses, items.
     assert fast.count == 7, fast.statements
     await both(http, stock_http, callers["owner"], query, body["variables"])
+
+
+async def test_a_failure_inside_the_fast_path_still_gets_the_stock_answer(http, stock_http, shop, monkeypatch, caplog):
+    import server.graphql.fastpath as fastpath
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug in the planned path")
+
+    monkeypatch.setattr(fastpath, "run_connection", broken)
+    callers, _data = shop
+    stats = graphql_view(http).fast_path.stats
+    before = stats["fallback"]
+    response = await both(http, stock_http, callers["owner"], README_ORDERS_PAGE, {})
+    assert response.json()["data"]["orders"]["edges"]
+    assert stats["fallback"] == before + 1
+    assert "fast path failed" in caplog.text  # operators see it

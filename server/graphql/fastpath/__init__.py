@@ -39,6 +39,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.arguments import convert_arguments
 
 from server.config import Settings
+from server.core.errors import PublicError, UserInputError
 from server.graphql import ids
 from server.graphql.fastpath.describe import ROOTS, RootById, RootConnection
 from server.graphql.fastpath.plan import (
@@ -114,11 +115,13 @@ class FastPath:
             return None
         try:
             result = await self._execute(query, variables or {}, operation_name, context)
-        except (Unsupported, Fallback) as exc:
+        except (Unsupported, Fallback, PublicError, UserInputError, GraphQLError) as exc:
+            # Expected: strawberry gives the caller its error (sign in, forbidden, bad ID...).
             log.debug("fast path falls back: %s", exc)
             result = None
         except Exception:
-            log.debug("fast path falls back on an error", exc_info=True)
+            # A bug of the planned path: the caller still gets strawberry's answer; say so.
+            log.warning("fast path failed, answered by strawberry", exc_info=True)
             result = None
         self.stats["planned" if result is not None else "fallback"] += 1
         return result
