@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 
+import orjson
 from limits import parse as parse_limit
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -23,6 +25,7 @@ from server.config import Settings
 from server.db import close_db, init_db
 from server.graphql import graphiql
 from server.graphql.context import Context
+from server.graphql.fastpath import FastPath
 from server.graphql.http_view import GraphQLOverHTTP
 from server.graphql.schema import build_schema
 from server.http.cors import cors_middleware
@@ -42,6 +45,7 @@ log = logging.getLogger("crm")
 class CRMGraphQL(GraphQLOverHTTP):
     def __init__(self, settings: Settings, **kwargs):
         super().__init__(build_schema(settings), settings, **kwargs)
+        self.fast_path = FastPath(self.schema, settings)
         self.throttle = LoginThrottle.from_settings(settings)
         self.call_throttle = ActionThrottle(
             self.throttle.limiter, parse_limit(settings.click_to_call_per_user), settings.rate_limit_namespace, "call"
@@ -59,6 +63,25 @@ class CRMGraphQL(GraphQLOverHTTP):
             token=token,
             auth_error=auth_error,
         )
+
+    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
+        # Known read operations are answered from a plan (server/graphql/fastpath); anything
+        # else, or any error, by strawberry. GET runs queries only if the view allows them.
+        if request_adapter.method == "POST" or self.allow_queries_via_get:
+            result = await self.fast_path.execute(
+                request_data.query, request_data.variables, request_data.operation_name, context
+            )
+            if result is not None:
+                return result
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson for every answer (planned or not), so both paths write the same bytes; the
+        # stdlib for what orjson refuses (integers beyond 64 bits in a JSON field).
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # A regular expression an origin may match instead, e.g. "https://.*\\.example\\.com".
     cors_allowed_origin_regex: str | None = None
+    # Answer known read operations from a cached plan instead of field-by-field execution
+    # (server/graphql/fastpath, docs/fastpath.md); FAST_PATH=false always uses strawberry.
+    fast_path: bool = True
 
     demo: bool = False
     # Lets plugins call http:// and loopback/private addresses (server/plugins/egress.py): for the

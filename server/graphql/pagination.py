@@ -88,7 +88,12 @@ def _decode_value(raw, kind: type):
 
 
 def encode_cursor(obj, sort: Sort) -> str:
-    raw = json.dumps([_encode_value(getattr(obj, sort.field)), str(obj.id)], separators=(",", ":"))
+    return cursor_of(getattr(obj, sort.field), obj.id)
+
+
+def cursor_of(value, pk) -> str:
+    """The cursor of a row from its sort value and id (also for rows read as plain values)."""
+    raw = json.dumps([_encode_value(value), str(pk)], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -109,7 +114,9 @@ def check_first(first: int | None, default: int, maximum: int) -> int:
     return first
 
 
-async def paginate(connection: type[C], qs: QuerySet, *, first: int, after: str | None, sort: Sort) -> C:
+def page_queryset(qs: QuerySet, *, first: int, after: str | None, sort: Sort) -> QuerySet:
+    """The rows after ``after`` in ``sort`` order, one more than ``first`` (to tell if there is a next page).
+    Shared by ``paginate`` and the planned path (server/graphql/fastpath), so both page alike."""
     desc = sort.direction is Direction.DESC
     page_qs = qs
     if after:
@@ -117,7 +124,11 @@ async def paginate(connection: type[C], qs: QuerySet, *, first: int, after: str 
         op = "lt" if desc else "gt"
         page_qs = page_qs.filter(Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"id__{op}": pk}))
     prefix = "-" if desc else ""
-    rows = await page_qs.order_by(f"{prefix}{sort.field}", f"{prefix}id").limit(first + 1)
+    return page_qs.order_by(f"{prefix}{sort.field}", f"{prefix}id").limit(first + 1)
+
+
+async def paginate(connection: type[C], qs: QuerySet, *, first: int, after: str | None, sort: Sort) -> C:
+    rows = await page_queryset(qs, first=first, after=after, sort=sort)
     has_next = len(rows) > first
     rows = rows[:first]
     edges = [Edge(cursor=encode_cursor(row, sort), node=row) for row in rows]

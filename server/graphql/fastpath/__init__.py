@@ -1,0 +1,244 @@
+"""The planned read path: known read operations answered from a cached plan instead of
+strawberry's field-by-field execution, with the same response.
+
+``FastPath.execute`` returns an ``ExecutionResult`` for an operation it handles exactly, or
+``None``: the view then runs strawberry as always. It handles queries whose every field is
+described in describe.py (``orders``, ``order``, ``account`` and what they select), with
+variables, aliases, fragments and @skip/@include; anything else, and every error (sign-in,
+permissions, bad arguments, limits), is left to strawberry so that its answer is the one given.
+See docs/fastpath.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLNonNull,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    Visitor,
+    get_nullable_type,
+    parse,
+    specified_rules,
+    visit,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionResult
+from strawberry.types.arguments import convert_arguments
+
+from server.config import Settings
+from server.core.errors import PublicError, UserInputError
+from server.graphql import ids
+from server.graphql.fastpath.describe import ROOTS, RootById, RootConnection
+from server.graphql.fastpath.plan import (
+    Collector,
+    ConnectionPlan,
+    Fallback,
+    ObjectPlan,
+    Unsupported,
+    plan_connection,
+    plan_object,
+)
+from server.graphql.fastpath.run import Call, run_by_id, run_connection
+from server.graphql.limits import estimate
+
+log = logging.getLogger("crm.fastpath")
+
+CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed document that passed the schema's validation (with its limits)."""
+
+    node: DocumentNode
+    operations: dict[str | None, OperationDefinitionNode]
+    fragments: dict[str, FragmentDefinitionNode]
+    directive_variables: tuple[str, ...]  # variables used by @skip/@include: they change the plan
+
+
+@dataclass(frozen=True)
+class RootPlan:
+    key: str
+    kind: str  # "typename" | "connection" | "by_id"
+    spec: Any = None
+    field_def: Any = None
+    node: FieldNode | None = None
+    plan: ObjectPlan | ConnectionPlan | None = None
+
+
+class _DirectiveVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def enter_directive(self, node, *_args):
+        for arg in node.arguments or ():
+            if isinstance(arg.value, VariableNode) and arg.value.name.value not in self.names:
+                self.names.append(arg.value.name.value)
+
+
+class FastPath:
+    def __init__(self, schema, settings: Settings):
+        self.schema = schema
+        self.graphql_schema = schema._schema
+        self.settings = settings
+        self.stats: Counter[str] = Counter()  # "planned" / "fallback": what tests and operators look at
+        # The same limits strawberry applies: extra validation rules and the token cap.
+        self.validation_rules = tuple(specified_rules) + tuple(
+            rule for ext in schema.extensions if isinstance(ext, AddValidationRules) for rule in ext.validation_rules
+        )
+        self.max_tokens = next(
+            (ext.max_token_count for ext in schema.extensions if isinstance(ext, MaxTokensLimiter)), None
+        )
+        self._document = lru_cache(maxsize=CACHE_SIZE)(self._parse)
+        self._plan = lru_cache(maxsize=CACHE_SIZE)(self._make_plan)
+
+    # -- entry ------------------------------------------------------------------------
+
+    async def execute(
+        self, query: str | None, variables: dict | None, operation_name: str | None, context
+    ) -> ExecutionResult | None:
+        if not self.settings.fast_path or not query or getattr(context, "auth_error", None) is not None:
+            return None
+        try:
+            result = await self._execute(query, variables or {}, operation_name, context)
+        except (Unsupported, Fallback, PublicError, UserInputError, GraphQLError) as exc:
+            # Expected: strawberry gives the caller its error (sign in, forbidden, bad ID...).
+            log.debug("fast path falls back: %s", exc)
+            result = None
+        except Exception:
+            # A bug of the planned path: the caller still gets strawberry's answer; say so.
+            log.warning("fast path failed, answered by strawberry", exc_info=True)
+            result = None
+        self.stats["planned" if result is not None else "fallback"] += 1
+        return result
+
+    async def _execute(
+        self, query: str, variables: dict, operation_name: str | None, context
+    ) -> ExecutionResult | None:
+        document = self._document(query)
+        if document is None:
+            return None
+        op = document.operations.get(operation_name)
+        if op is None or op.operation is not OperationType.QUERY:
+            return None
+        coerced = get_variable_values(self.graphql_schema, op.variable_definitions or (), variables)
+        if isinstance(coerced, list):  # variable errors: strawberry reports them
+            return None
+        directive_values = tuple((name, coerced.coerced.get(name)) for name in document.directive_variables)
+        roots = self._plan(query, operation_name, directive_values)
+        if roots is None:
+            return None
+        cost = estimate(op.selection_set, document.fragments, variables, self.settings.default_page_size)
+        if cost > self.settings.max_query_cost:
+            return None
+        call = Call(context.scope, self.settings, lambda field_def, node: self._arguments(field_def, node, coerced))
+        data: dict[str, Any] = {}
+        for root in roots:
+            if root.kind == "typename":
+                data[root.key] = self.graphql_schema.query_type.name
+                continue
+            arguments = call.arguments(root.field_def, root.node)
+            if root.kind == "by_id":
+                pk = ids.decode(arguments["id"], root.spec.type_name)[1]
+                data[root.key] = await run_by_id(call, root.spec.model, root.plan, pk)
+                if data[root.key] is None and isinstance(root.field_def.type, GraphQLNonNull):
+                    return None  # null in a non-null root: strawberry's error
+            else:
+                page = root.spec.query(call.scope, self.settings, **arguments)
+                data[root.key] = await run_connection(call, root.plan, *page)
+        return ExecutionResult(
+            data=data, errors=None, extensions={"cost": {"requested": cost, "maximum": self.settings.max_query_cost}}
+        )
+
+    def _arguments(self, field_def, node: FieldNode, coerced) -> dict:
+        """A field's arguments as its strawberry resolver receives them (input types, enums)."""
+        raw = get_argument_values(field_def, node, coerced)
+        strawberry_field = field_def.extensions["strawberry-definition"]
+        return convert_arguments(
+            raw,
+            strawberry_field.arguments,
+            scalar_registry=self.schema.schema_converter.scalar_registry,
+            config=self.schema.config,
+        )
+
+    # -- cached per document ----------------------------------------------------------
+
+    def _parse(self, query: str) -> Document | None:
+        try:
+            node = parse(query, max_tokens=self.max_tokens) if self.max_tokens else parse(query)
+        except GraphQLError:
+            return None
+        if validate_document(self.graphql_schema, node, self.validation_rules):
+            return None
+        operations: dict[str | None, OperationDefinitionNode] = {}
+        fragments: dict[str, FragmentDefinitionNode] = {}
+        for definition in node.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                operations[definition.name.value if definition.name else None] = definition
+            elif isinstance(definition, FragmentDefinitionNode):
+                fragments[definition.name.value] = definition
+            else:
+                return None
+        ops = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(ops) == 1:
+            operations[None] = ops[0]  # no operationName needed when there is one operation
+        elif None in operations:
+            return None  # an anonymous operation among others: graphql-core refuses it
+        finder = _DirectiveVariables()
+        visit(node, finder)
+        return Document(node, operations, fragments, tuple(finder.names))
+
+    def _make_plan(
+        self, query: str, operation_name: str | None, directive_values: tuple
+    ) -> tuple[RootPlan, ...] | None:
+        document = self._document(query)
+        op = document.operations[operation_name]
+        # Only the variables of @skip/@include decide the plan; coerce just those.
+        definitions = [d for d in op.variable_definitions or () if d.variable.name.value in dict(directive_values)]
+        variables = get_variable_values(
+            self.graphql_schema, definitions, {k: v for k, v in directive_values if v is not None}
+        )
+        if isinstance(variables, list):
+            return None
+        collector = Collector(self.graphql_schema, document.fragments, variables)
+        query_type = self.graphql_schema.query_type
+        roots: list[RootPlan] = []
+        try:
+            for key, nodes in collector.collect(query_type, [op.selection_set]).items():
+                name = nodes[0].name.value
+                if name == "__typename":
+                    roots.append(RootPlan(key, "typename"))
+                    continue
+                spec = ROOTS.get(name)
+                if spec is None:
+                    raise Unsupported(f"Query.{name}")
+                field_def = query_type.fields[name]
+                named = get_nullable_type(field_def.type)
+                if isinstance(spec, RootConnection):
+                    roots.append(
+                        RootPlan(key, "connection", spec, field_def, nodes[0], plan_connection(collector, named, nodes))
+                    )
+                elif isinstance(spec, RootById):
+                    roots.append(
+                        RootPlan(
+                            key, "by_id", spec, field_def, nodes[0], plan_object(collector, named, nodes, root=True)
+                        )
+                    )
+        except Unsupported as exc:
+            log.debug("not planned: %s", exc)
+            return None
+        return tuple(roots)
