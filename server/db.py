@@ -26,6 +26,8 @@ MODEL_MODULES = [
     "server.shipments.models",
     "server.notifications.models",
     "server.oauth.models",
+    "server.analytics.models",
+    "server.segments.models",
 ]
 
 

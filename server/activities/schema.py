@@ -45,6 +45,7 @@ class ActivityKind(Enum):
     ORDER = "order"
     DEAL = "deal"
     TICKET = "ticket"
+    RFM_GROUP = strawberry.enum_value("rfm_group", description="The customer moved to another RFM group.")
 
 
 async def _linked(info: Info, model, pk):

@@ -14,6 +14,7 @@ JOB_MODULES = (
     "server.marketplace.service",
     "server.shipments.service",
     "server.notifications.jobs",
+    "server.analytics.jobs",
 )
 
 
