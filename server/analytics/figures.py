@@ -59,7 +59,7 @@ def _figures_from(rows: list[dict], main_currency: str) -> dict:
         "first_order_at": first,
         "last_order_at": last,
         "order_count": count,
-        "revenue": revenue,
+        "revenue_cents": int(revenue * 100),
         "by_currency": by_currency,
     }
 
@@ -97,7 +97,7 @@ async def ensure_row(organization_id: UUID, account_id: UUID) -> None:
     )
 
 
-FIGURE_FIELDS = ["first_order_at", "last_order_at", "order_count", "revenue", "by_currency"]
+FIGURE_FIELDS = ["first_order_at", "last_order_at", "order_count", "revenue_cents", "by_currency"]
 
 
 async def rebuild(organization: Organization, batch_size: int = 1000) -> int:

@@ -18,9 +18,10 @@ class CustomerFigures(TenantModel):
     first_order_at = fields.DatetimeField(null=True)
     last_order_at = fields.DatetimeField(null=True)
     order_count = fields.IntField(default=0)
-    # Revenue of non-cancelled orders in the organization's currency: what sorting, filters and
-    # the RFM monetary score use. Every currency's figures are in ``by_currency``.
-    revenue = fields.DecimalField(max_digits=16, decimal_places=2, default=0)
+    # Revenue in the organization's currency, in cents: what sorting and filters use. An integer
+    # because SQLite keeps decimals as text and would sort "100.00" before "9.00".
+    # Every currency's figures are in ``by_currency``.
+    revenue_cents = fields.BigIntField(default=0)
     # [{"currency": "UAH", "orders": 3, "revenue": "1234.50"}, ...], sorted by currency.
     by_currency = fields.JSONField(default=list)
     rfm_recency = fields.SmallIntField(null=True)
@@ -37,13 +38,13 @@ class CustomerFigures(TenantModel):
         indexes = (
             ("organization_id", "order_count"),
             ("organization_id", "last_order_at"),
-            ("organization_id", "revenue"),
+            ("organization_id", "revenue_cents"),
             ("organization_id", "rfm_group"),
         )
 
 
-class AnalyticsSettings(TenantModel):
-    """An organization's analytics settings, and the day its nightly RFM run last happened."""
+class RfmSettings(TenantModel):
+    """An organization's RFM settings (the window), and the day its nightly RFM run last happened."""
 
     rfm_window_days = fields.IntField(default=DEFAULT_RFM_WINDOW_DAYS)
     # The UTC day of the last nightly recompute: the claim that makes the nightly job run once
@@ -54,5 +55,5 @@ class AnalyticsSettings(TenantModel):
     resource = "settings"
 
     class Meta:
-        table = "analytics_settings"
+        table = "rfm_settings"
         unique_together = (("organization",),)

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from server.activities import service as activities
 from server.analytics import figures as figures_service
-from server.analytics.models import AnalyticsSettings, CustomerFigures
+from server.analytics.models import CustomerFigures, RfmSettings
 from server.analytics.rfm import GROUPS, Move, score_organization
 from server.audit import service as audit
 from server.auth.scope import Scope
@@ -22,18 +22,18 @@ from server.organizations.models import Organization
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 7, 3650
 
 
-async def settings_of(organization_id: UUID) -> AnalyticsSettings:
+async def settings_of(organization_id: UUID) -> RfmSettings:
     """The organization's settings; defaults until someone changes them."""
-    found = await AnalyticsSettings.get_or_none(organization_id=organization_id)
-    return found or AnalyticsSettings(organization_id=organization_id)
+    found = await RfmSettings.get_or_none(organization_id=organization_id)
+    return found or RfmSettings(organization_id=organization_id)
 
 
-async def _stored_settings(organization_id: UUID) -> AnalyticsSettings:
-    await AnalyticsSettings.bulk_create([AnalyticsSettings(organization_id=organization_id)], ignore_conflicts=True)
-    return await AnalyticsSettings.get(organization_id=organization_id)
+async def _stored_settings(organization_id: UUID) -> RfmSettings:
+    await RfmSettings.bulk_create([RfmSettings(organization_id=organization_id)], ignore_conflicts=True)
+    return await RfmSettings.get(organization_id=organization_id)
 
 
-async def update_settings(scope: Scope, rfm_window_days: int | None) -> AnalyticsSettings:
+async def update_settings(scope: Scope, rfm_window_days: int | None) -> RfmSettings:
     scope.require("settings:write")
     if rfm_window_days is not None and not MIN_WINDOW_DAYS <= rfm_window_days <= MAX_WINDOW_DAYS:
         raise UserInputError(
@@ -70,7 +70,7 @@ def move_text(locale: str, move: Move) -> str:
     )
 
 
-async def _recompute(scope: Scope, settings: AnalyticsSettings, now: datetime) -> int:
+async def _recompute(scope: Scope, settings: RfmSettings, now: datetime) -> int:
     """Inside the caller's transaction: score, note the moves, stamp the settings."""
     organization = scope.organization
     scored, moves = await score_organization(organization.id, organization.currency, settings.rfm_window_days, now)
@@ -82,7 +82,7 @@ async def _recompute(scope: Scope, settings: AnalyticsSettings, now: datetime) -
             subject=move_text(organization.locale, move),
             data={"from": move.before, "to": move.after},
         )
-    await AnalyticsSettings.filter(id=settings.id).update(rfm_computed_at=now, updated_at=now)
+    await RfmSettings.filter(id=settings.id).update(rfm_computed_at=now, updated_at=now)
     return scored
 
 
@@ -107,9 +107,9 @@ async def nightly_rfm(organization: Organization, now: datetime | None = None) -
     today: date = now.astimezone(UTC).date()
     async with in_transaction():
         settings = await _stored_settings(organization.id)
-        claimed = await AnalyticsSettings.filter(
-            Q(rfm_nightly_on=None) | Q(rfm_nightly_on__lt=today), id=settings.id
-        ).update(rfm_nightly_on=today)
+        claimed = await RfmSettings.filter(Q(rfm_nightly_on=None) | Q(rfm_nightly_on__lt=today), id=settings.id).update(
+            rfm_nightly_on=today
+        )
         if not claimed:
             return None
         scope = Scope.for_app(organization, "analytics", "analytics")

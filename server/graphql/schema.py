@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from server.accounts.schema import AccountMutations, AccountQueries
 from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
+from server.analytics.schema import AnalyticsFiguresMutations, AnalyticsFiguresQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
 from server.config import Settings
@@ -95,6 +96,7 @@ Query = merge_types(
         ShipmentQueries,
         NotificationQueries,
         OAuthQueries,
+        AnalyticsFiguresQueries,
     ),
 )
 Mutation = merge_types(
@@ -114,6 +116,7 @@ Mutation = merge_types(
         ShipmentMutations,
         NotificationMutations,
         OAuthMutations,
+        AnalyticsFiguresMutations,
     ),
 )
 

@@ -14,20 +14,6 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
-            name='AnalyticsSettings',
-            fields=[
-                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
-                ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
-                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
-                ('organization', fields.ForeignKeyField('crm.Organization', source_field='organization_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
-                ('rfm_window_days', fields.IntField(default=365)),
-                ('rfm_nightly_on', fields.DateField(null=True)),
-                ('rfm_computed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-            ],
-            options={'table': 'analytics_settings', 'app': 'crm', 'unique_together': (('organization',),), 'pk_attr': 'id', 'table_description': "An organization's analytics settings, and the day its nightly RFM run last happened."},
-            bases=['TenantModel'],
-        ),
-        ops.CreateModel(
             name='CustomerFigures',
             fields=[
                 ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
@@ -38,7 +24,7 @@ class Migration(migrations.Migration):
                 ('first_order_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('last_order_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('order_count', fields.IntField(default=0)),
-                ('revenue', fields.DecimalField(default=0, max_digits=16, decimal_places=2)),
+                ('revenue_cents', fields.BigIntField(default=0)),
                 ('by_currency', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('rfm_recency', fields.SmallIntField(null=True)),
                 ('rfm_frequency', fields.SmallIntField(null=True)),
@@ -46,7 +32,21 @@ class Migration(migrations.Migration):
                 ('rfm_group', fields.CharField(null=True, max_length=24)),
                 ('rfm_computed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'customer_figures', 'app': 'crm', 'indexes': [Index(fields=['organization_id', 'order_count']), Index(fields=['organization_id', 'last_order_at']), Index(fields=['organization_id', 'revenue']), Index(fields=['organization_id', 'rfm_group'])], 'pk_attr': 'id', 'table_description': 'One row per account: its order history summed up, so lists, filters and segments read'},
+            options={'table': 'customer_figures', 'app': 'crm', 'indexes': [Index(fields=['organization_id', 'order_count']), Index(fields=['organization_id', 'last_order_at']), Index(fields=['organization_id', 'revenue_cents']), Index(fields=['organization_id', 'rfm_group'])], 'pk_attr': 'id', 'table_description': 'One row per account: its order history summed up, so lists, filters and segments read'},
+            bases=['TenantModel'],
+        ),
+        ops.CreateModel(
+            name='RfmSettings',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('organization', fields.ForeignKeyField('crm.Organization', source_field='organization_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('rfm_window_days', fields.IntField(default=365)),
+                ('rfm_nightly_on', fields.DateField(null=True)),
+                ('rfm_computed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'rfm_settings', 'app': 'crm', 'unique_together': (('organization',),), 'pk_attr': 'id', 'table_description': "An organization's RFM settings (the window), and the day its nightly RFM run last happened."},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
