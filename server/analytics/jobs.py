@@ -4,7 +4,7 @@ or reruns there are (server/analytics/service.py ``nightly_rfm``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from server.analytics.service import nightly_rfm
 from server.jobs.registry import enqueue, job, periodic
@@ -24,14 +24,16 @@ async def schedule_rfm(*, now: datetime | None = None) -> int:
             "analytics.recompute_rfm",
             job_id=f"analytics.rfm:{organization_id}:{day}",
             organization_id=str(organization_id),
+            day=day,
         )
     return len(organization_ids)
 
 
 @job("analytics.recompute_rfm")
-async def recompute_rfm_job(organization_id: str, *, now: datetime | None = None) -> dict:
+async def recompute_rfm_job(organization_id: str, day: str | None = None, *, now: datetime | None = None) -> dict:
+    """The organization's recompute for ``day`` (ISO date; default today, UTC)."""
     organization = await Organization.get_or_none(id=organization_id)
     if organization is None:
         return {"skipped": "The organization was removed."}
-    scored = await nightly_rfm(organization, now)
-    return {"skipped": "Already done today."} if scored is None else {"scored": scored}
+    scored = await nightly_rfm(organization, date.fromisoformat(day) if day else None, now)
+    return {"skipped": "Already done that day."} if scored is None else {"scored": scored}

@@ -16,7 +16,7 @@ from server.analytics.rfm import GROUPS, Move, score_organization
 from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core.errors import ErrorCode, UserInputError
-from server.i18n import gettext_in
+from server.i18n import N_, _, gettext_in
 from server.organizations.models import Organization
 
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 7, 3650
@@ -38,7 +38,7 @@ async def update_settings(scope: Scope, rfm_window_days: int | None) -> RfmSetti
     if rfm_window_days is not None and not MIN_WINDOW_DAYS <= rfm_window_days <= MAX_WINDOW_DAYS:
         raise UserInputError(
             ErrorCode.INVALID,
-            f"The RFM window is {MIN_WINDOW_DAYS} to {MAX_WINDOW_DAYS} days.",
+            _("The RFM window is %(low)s to %(high)s days.", low=MIN_WINDOW_DAYS, high=MAX_WINDOW_DAYS),
             "rfmWindowDays",
         )
     async with in_transaction():
@@ -61,10 +61,13 @@ async def figures_for(scope: Scope, account_ids: list[UUID]) -> dict[UUID, Custo
 # -- RFM recompute ------------------------------------------------------------------
 
 
+MOVE_TEXT = N_("Customer group changed: %(before)s → %(after)s")
+
+
 def move_text(locale: str, move: Move) -> str:
     return gettext_in(
         locale,
-        "Customer group changed: %(before)s → %(after)s",
+        MOVE_TEXT,
         before=gettext_in(locale, GROUPS[move.before]),
         after=gettext_in(locale, GROUPS[move.after]),
     )
@@ -97,14 +100,15 @@ async def recompute_rfm(scope: Scope, now: datetime | None = None) -> int:
     return scored
 
 
-async def nightly_rfm(organization: Organization, now: datetime | None = None) -> int | None:
-    """The organization's recompute for today (UTC), unless it already ran today: None then.
+async def nightly_rfm(organization: Organization, day: date | None = None, now: datetime | None = None) -> int | None:
+    """The organization's recompute for ``day`` (default today, UTC), unless it already ran
+    that day or later: None then.
 
     The day is claimed with a conditional UPDATE in the recompute's transaction: of two workers
     doing it at once, the second waits for the first one's commit (PostgreSQL row lock; SQLite
     runs one writer at a time) and then finds the day taken. A failed run rolls its claim back."""
     now = now or datetime.now(UTC)
-    today: date = now.astimezone(UTC).date()
+    today: date = day or now.astimezone(UTC).date()
     async with in_transaction():
         settings = await _stored_settings(organization.id)
         claimed = await RfmSettings.filter(Q(rfm_nightly_on=None) | Q(rfm_nightly_on__lt=today), id=settings.id).update(
