@@ -19,6 +19,7 @@ from strawberry.types import ExecutionResult
 from server import logging_redaction
 from server.auth import principal as principals
 from server.auth import tokens
+from server.auth.principal import Principal
 from server.auth.throttle import ActionThrottle, LoginThrottle
 from server.config import Settings
 from server.core.errors import PublicError
@@ -34,6 +35,7 @@ from server.jobs.registry import set_backend
 from server.oauth import endpoint as oauth_endpoint
 from server.oauth import service as oauth
 from server.plugins import webhooks
+from server.segments import export as segment_export
 
 log = logging.getLogger("crm")
 
@@ -56,17 +58,7 @@ class CRMGraphQL(GraphQL):
 
     async def get_context(self, request: Request, response: Response) -> Context:
         token = _bearer(request)
-        principal, auth_error = principals.ANONYMOUS, None
-        if token:
-            user = await tokens.user_for(token)
-            if user is not None:
-                try:
-                    principal = await principals.for_user(user, request.headers.get("x-organization"))
-                except PublicError as exc:  # e.g. X-Organization the user does not belong to
-                    auth_error = exc
-            else:
-                # A partner's OAuth access token: one organization, its granted permissions.
-                principal = await oauth.principal_for(token) or principals.ANONYMOUS
+        principal, auth_error = await authenticate(request)
         return Context(
             request=request,
             response=response,
@@ -84,6 +76,22 @@ class CRMGraphQL(GraphQL):
             # Parse and validation errors carry no code of their own; every error gets one.
             error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
         return response
+
+
+async def authenticate(request: Request) -> tuple[Principal, PublicError | None]:
+    """Who is calling (the bearer token, and ``X-Organization``), for /graphql and the other
+    authenticated endpoints (CSV exports): the principal, or anonymous and why not."""
+    token = _bearer(request)
+    if not token:
+        return principals.ANONYMOUS, None
+    user = await tokens.user_for(token)
+    if user is None:
+        # A partner's OAuth access token: one organization, its granted permissions.
+        return await oauth.principal_for(token) or principals.ANONYMOUS, None
+    try:
+        return await principals.for_user(user, request.headers.get("x-organization")), None
+    except PublicError as exc:  # e.g. X-Organization the user does not belong to
+        return principals.ANONYMOUS, exc
 
 
 def _bearer(request: Request) -> str | None:
@@ -147,6 +155,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/health", health),
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
+            Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
         ],
         middleware=[Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},

@@ -334,13 +334,15 @@ SORT_KINDS = {
 SORT_COLUMNS = {"figures_revenue": "figures_revenue_cents"}
 
 
-async def accounts_connection(info: Info, *, first, after, where=None, order_by=None) -> AccountConnection:
+async def accounts_connection(info: Info, *, first, after, where=None, order_by=None, base=None) -> AccountConnection:
+    """A page of accounts; ``base``: a queryset of them with figures joined (a segment's members)."""
     ctx = info.context
     order_by = order_by or AccountOrder()
     from server.analytics.schema import with_figures
 
     _check_filters(ctx.scope, where)
-    qs = with_figures(ctx.scope.queryset(Account)).filter(build_q(where, _account_lookups(ctx.scope)))
+    base = base if base is not None else with_figures(ctx.scope.queryset(Account))
+    qs = base.filter(build_q(where, _account_lookups(ctx.scope)))
     column = SORT_COLUMNS.get(order_by.field.value, order_by.field.value)
     sort = Sort(column, SORT_KINDS[column], order_by.direction)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)

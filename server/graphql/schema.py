@@ -31,6 +31,7 @@ from server.oauth.schema import OAuthMutations, OAuthQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
+from server.segments.schema import SegmentMutations, SegmentQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.telephony.schema import TelephonyMutations, TelephonyQueries
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
@@ -46,6 +47,7 @@ def _node_models() -> dict[str, type]:
     from server.oauth.models import OAuthClient
     from server.orders.models import Order, OrderStatus
     from server.plugins.models import PluginInstallation
+    from server.segments.models import Segment
     from server.shipments.models import Shipment
     from server.tickets.models import Ticket
 
@@ -56,6 +58,7 @@ def _node_models() -> dict[str, type]:
         Shipment,
         Notification,
         OAuthClient,
+        Segment,
     )
     return {m.__name__: m for m in models}
 
@@ -97,6 +100,7 @@ Query = merge_types(
         NotificationQueries,
         OAuthQueries,
         AnalyticsFiguresQueries,
+        SegmentQueries,
     ),
 )
 Mutation = merge_types(
@@ -117,6 +121,7 @@ Mutation = merge_types(
         NotificationMutations,
         OAuthMutations,
         AnalyticsFiguresMutations,
+        SegmentMutations,
     ),
 )
 
