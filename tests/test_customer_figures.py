@@ -11,6 +11,14 @@ from server.analytics.service import rebuild_figures
 from server.organizations.models import Organization
 from tests.figures_helpers import DELETE, figures, move, new_account, order, placed_at
 from tests.helpers import QueryCounter
+from tests.test_cli import (
+    crm,
+    failed,
+    fresh_db,  # noqa: F401 - the fixture of fresh databases for `crm` runs
+    new_org,
+    ok,
+    python,
+)
 
 
 async def test_figures_follow_orders_created_cancelled_and_deleted(api, tenants):
@@ -219,3 +227,47 @@ async def test_accounts_page_with_figures_costs_the_same_statements_for_any_size
         counts[n] = q.count
     assert counts[20] == counts[40], counts
     assert counts[40] <= 6, counts
+
+
+# -- `crm analytics rebuild` and bulk-loaded demo data -----------------------------------------------
+
+CHECK = r"""
+import asyncio, json, sys
+from server.config import Settings
+from server.db import init_db, close_db
+from server.analytics.figures import counted_orders
+from server.analytics.models import CustomerFigures
+from server.organizations.models import Organization
+
+async def main():
+    await init_db(Settings())
+    org = await Organization.get(slug=sys.argv[1])
+    rows = await CustomerFigures.filter(organization=org).values("order_count", "rfm_group")
+    print(json.dumps({
+        "rows": len(rows),
+        "orders_in_figures": sum(r["order_count"] for r in rows),
+        "counted_orders": await counted_orders(org.id).count(),
+        "grouped": sum(1 for r in rows if r["rfm_group"]),
+    }))
+    await close_db()
+
+asyncio.run(main())
+"""
+
+
+def test_bulk_loaded_orders_have_figures_and_rebuild_recomputes_them(fresh_db):  # noqa: F811
+    import json
+
+    env = fresh_db()
+    new_org(env)
+    ok(crm(["demo-data", "--org", "shop", "--accounts", "12", "--orders", "60", "--seed", "5"], env))
+    loaded = json.loads(ok(python(["-c", CHECK, "shop"], env)))
+    assert loaded["rows"] == 12
+    assert loaded["orders_in_figures"] == loaded["counted_orders"] > 0
+    assert loaded["grouped"] > 0
+    assert (
+        ok(crm(["analytics", "rebuild", "--org", "shop"], env)).strip()
+        == "shop: recomputed the figures of 12 account(s)."
+    )
+    assert json.loads(ok(python(["-c", CHECK, "shop"], env))) == loaded
+    assert failed(crm(["analytics", "rebuild", "--org", "nope"], env)) == "Error: Organization 'nope' not found."

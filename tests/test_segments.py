@@ -209,3 +209,23 @@ async def test_csv_export_streams_the_members_the_caller_may_see(api, tenants, s
     other = await tenants.create(("owner",))
     assert (await _csv(api, other.owner, got["csvPath"])).status_code == 404
     assert (await api.http.get(got["csvPath"])).status_code == 401
+
+
+async def test_the_demo_organization_has_figures_groups_and_segments(api):
+    from server.analytics.models import CustomerFigures
+    from server.demo.seed import DEMO_SLUG, seed_demo
+
+    await seed_demo()
+    member = await api.data(
+        'mutation { login(input: {email: "owner@demo.example", password: "demo-password"}) { token } }'
+    )
+    token = member["login"]["token"]
+    org = await Organization.get(slug=DEMO_SLUG)
+    assert await CustomerFigures.filter(organization=org, order_count__gt=0).count() > 0
+    data = await api.data(
+        "{ rfmGroups { group accounts } segments { edges { node { name count } } } }", token=token, org=DEMO_SLUG
+    )
+    assert sum(g["accounts"] for g in data["rfmGroups"]) > 0
+    segments = {e["node"]["name"]: e["node"]["count"] for e in data["segments"]["edges"]}
+    assert {"Чемпіони", "Під загрозою"} <= set(segments)
+    assert segments["Чемпіони"] > 0 and segments["Під загрозою"] > 0

@@ -48,7 +48,10 @@ def _columns(scope: Scope) -> list[tuple[str, object]]:
     columns += [
         (_("Orders"), lambda r: r["figures_order_count"]),
         (_("Last order"), lambda r: r["last_order_at"].isoformat() if r["last_order_at"] else ""),
-        (_("Revenue, %(currency)s", currency=currency), lambda r: str(quantize(Decimal(r["figures_revenue_cents"]) / 100))),
+        (
+            _("Revenue, %(currency)s", currency=currency),
+            lambda r: str(quantize(Decimal(r["figures_revenue_cents"]) / 100)),
+        ),
         (_("RFM group"), lambda r: _(GROUPS[r["rfm_group"]]) if r["rfm_group"] else ""),
     ]
     return columns
