@@ -211,11 +211,11 @@ async def test_csv_export_streams_the_members_the_caller_may_see(api, tenants, s
     assert (await api.http.get(got["csvPath"])).status_code == 401
 
 
-async def test_the_demo_organization_has_figures_groups_and_segments(api):
+async def test_the_demo_organization_has_figures_groups_and_segments(api, database):
     from server.analytics.models import CustomerFigures
     from server.demo.seed import DEMO_SLUG, seed_demo
 
-    await seed_demo()
+    await seed_demo(postgres=database.is_postgres)
     member = await api.data(
         'mutation { login(input: {email: "owner@demo.example", password: "demo-password"}) { token } }'
     )
