@@ -131,7 +131,7 @@ APP_ROLES: dict[str, Role] = {
         Role(
             "analytics",
             "The nightly RFM recompute: scores accounts and notes group moves on their timelines.",
-            {"accounts": (R,), "activities": RW, "settings": (R,)},
+            {"accounts": (R,), "activities": RW},
         ),
         Role(
             "delivery-tracking",
