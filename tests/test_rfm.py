@@ -84,6 +84,12 @@ async def test_ten_customers_two_per_quintile(api, tenants):
     got = await figures(t.owner, api, gids[9])
     assert got["rfm"]["group"] == "CHAMPIONS" and got["rfm"]["computedAt"] is not None
     assert (await figures(t.owner, api, gids[0]))["rfm"]["group"] == "LOST"
+    champions = await t.owner.data(
+        api,
+        "{ accounts(where: {rfmGroup: {in: [CHAMPIONS, LOYAL]}}, orderBy: {field: NAME, direction: ASC}) "
+        "{ edges { node { name } } } }",
+    )
+    assert [e["node"]["name"] for e in champions["accounts"]["edges"]] == ["c6", "c7", "c8", "c9"]
     sizes = {g["group"]: g["accounts"] for g in (await t.owner.data(api, GROUP_SIZES))["rfmGroups"]}
     assert sizes == {
         **{g.upper(): 0 for g in GROUPS},

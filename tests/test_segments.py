@@ -229,3 +229,18 @@ async def test_the_demo_organization_has_figures_groups_and_segments(api, databa
     segments = {e["node"]["name"]: e["node"]["count"] for e in data["segments"]["edges"]}
     assert {"Чемпіони", "Під загрозою"} <= set(segments)
     assert segments["Чемпіони"] > 0 and segments["Під загрозою"] > 0
+
+
+async def test_a_caller_without_account_read_sees_no_segments_figures_or_export(api, http, shop):
+    from tests.test_oauth import access_token, register
+
+    gid = (await _create(shop.owner, api, "Кияни", {"cities": ["Київ"]}))["segment"]["id"]
+    token = await access_token(http, await register(shop.owner, api, scopes=("orders:read",)))
+    for query in ("{ segments { edges { node { id } } } }", "{ rfmGroups { accounts } }", COUNT):
+        body = await api.execute(query, {"id": gid} if "$id" in query else None, token=token)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", (query, body)
+    response = await http.get(f"/segments/{gid}/members.csv", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    # With accounts:read the same partner gets them.
+    token = await access_token(http, await register(shop.owner, api, scopes=("accounts:read",), name="CRM sync"))
+    assert (await api.data(COUNT, {"id": gid}, token=token))["segment"]["count"] == 3
