@@ -130,7 +130,8 @@ async def score_organization(
     A first group (from none) is not a move."""
     now = now or datetime.now(UTC)
     scored = await window_scores(organization_id, currency, window_days, now)
-    current = await CustomerFigures.filter(organization_id=organization_id).values(
+    # Deleted (and merged) accounts keep their last scores: no timeline entries for them.
+    current = await CustomerFigures.filter(organization_id=organization_id, account__deleted_at=None).values(
         "id", "account_id", "order_count", "rfm_recency", "rfm_frequency", "rfm_monetary", "rfm_group"
     )
     changed: list[CustomerFigures] = []

@@ -35,7 +35,10 @@ class RfmScores:
     frequency: int = strawberry.field(description="How many orders in the RFM window, 1-5.")
     monetary: int = strawberry.field(description="How much they spent in the window (organization's currency), 1-5.")
     group: RfmGroup = strawberry.field(description="The group their scores fall in.")
-    computed_at: datetime | None = strawberry.field(description="When these scores were computed.")
+    computed_at: datetime | None = strawberry.field(
+        description="When these scores were last set; they stay while a recompute finds them unchanged "
+        "(`rfmSettings.computedAt` is the last recompute)."
+    )
 
     @strawberry.field(description='The three scores as one cell, e.g. "545" (recency, frequency, monetary).')
     def cell(self) -> str:
@@ -53,7 +56,7 @@ def _money_list(rows: list[dict], key) -> list[Money]:
 @strawberry.type(
     name="CustomerFigures",
     description="What a customer's orders add up to. Counts non-cancelled, non-deleted orders; kept current "
-    "with every order change (RFM scores: nightly, see `rfm.computedAt`).",
+    "with every order change (RFM scores: nightly and on demand, see `rfmSettings.computedAt`).",
 )
 class CustomerFiguresType:
     _row: strawberry.Private[CustomerFigures]
