@@ -96,6 +96,20 @@ async def test_a_failed_order_change_leaves_the_figures_as_they_were(api, tenant
     assert before["orderCount"] == 1 and before["revenue"] == [{"amount": "70.00", "currency": "UAH"}]
 
 
+async def test_orders_changed_at_the_same_time_all_count(api, tenants):
+    """Each order change locks the customer's figures row before summing up, so on PostgreSQL
+    concurrent changes take turns instead of overwriting each other's sums."""
+    import asyncio
+
+    t = await tenants.create(("owner",))
+    account = await new_account(t.owner, api, "Поспішна")
+    placed = [await order(t.owner, api, account, f"{i}.00") for i in range(1, 7)]
+    await asyncio.gather(*(move(t.owner, api, p, "cancelled") for p in placed[:4]))
+    got = await figures(t.owner, api, account)
+    assert got["orderCount"] == 2
+    assert got["revenue"] == [{"amount": "11.00", "currency": "UAH"}]
+
+
 async def test_merging_accounts_moves_their_figures(api, tenants):
     t = await tenants.create(("owner",))
     keep = await new_account(t.owner, api, "Ірина")

@@ -77,7 +77,8 @@ async def refresh_account(organization_id: UUID, account_id: UUID, currency: str
 
     The row is locked first (PostgreSQL: ``FOR UPDATE``), so two transactions changing orders
     of one account take turns, and the second one's aggregate sees the first one's order."""
-    await CustomerFigures.filter(account_id=account_id).select_for_update().values_list("id", flat=True)
+    # (.only, not .values_list: Tortoise drops FOR UPDATE from values queries.)
+    await CustomerFigures.filter(account_id=account_id).select_for_update().only("id")
     rows = await _aggregate(counted_orders(organization_id).filter(account_id=account_id))
     values = _figures_from(rows, currency)
     updated = await CustomerFigures.filter(account_id=account_id).update(**values)
