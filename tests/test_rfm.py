@@ -189,6 +189,22 @@ async def test_the_nightly_job_runs_once_per_organization_per_day(api, tenants, 
     assert "skipped" in await recompute_rfm_job(str(org.id), datetime.now(UTC).date().isoformat())
 
 
+async def test_two_workers_at_once_recompute_once(api, tenants):
+    import asyncio
+
+    from server.analytics.service import nightly_rfm
+
+    t = await tenants.create(("owner",))
+    gids = await _customers(api, t, [[(d, "10.00")] for d in (50, 40, 30, 20, 10)])
+    await placed_at(t.slug, gids[0], _days_ago((0, "500.00"), (1, "500.00")))
+    org = await Organization.get(slug=t.slug)
+    day = (datetime.now(UTC) + timedelta(days=3)).date()
+    results = await asyncio.gather(*(nightly_rfm(org, day) for _ in range(3)))
+    assert sorted(results, key=lambda r: r is None) == [5, None, None]
+    account_id = ids.decode(gids[0], "Account")[1]
+    assert await Activity.filter(account_id=account_id, kind="rfm_group").count() == 1
+
+
 async def test_only_owners_and_admins_recompute_and_groups_are_per_organization(api, tenants):
     t = await tenants.create(("owner", "admin", "analyst", "manager"))
     await _customers(api, t, [[(5, "10.00")], [(6, "12.00")]])
