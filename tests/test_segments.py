@@ -244,3 +244,16 @@ async def test_a_caller_without_account_read_sees_no_segments_figures_or_export(
     # With accounts:read the same partner gets them.
     token = await access_token(http, await register(shop.owner, api, scopes=("accounts:read",), name="CRM sync"))
     assert (await api.data(COUNT, {"id": gid}, token=token))["segment"]["count"] == 3
+
+
+async def test_a_role_that_may_not_see_tags_may_not_use_a_segment_on_tags(api, shop):
+    vip = (await _create(shop.owner, api, "VIP", {"tags": ["vip"], "cities": ["Київ"]}))["segment"]
+    rules = "query($id: ID!) { segment(id: $id) { name rules { tags cities } } }"
+    seen = (await shop.logistics.data(api, rules, {"id": vip["id"]}))["segment"]
+    assert seen == {"name": "VIP", "rules": {"tags": [], "cities": ["Київ"]}}
+    body = await shop.logistics.execute(api, COUNT, {"id": vip["id"]})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await _csv(api, shop.logistics, vip["csvPath"])).status_code == 403
+    # A segment without such rules works for logistics.
+    kyiv = (await _create(shop.owner, api, "Київ", {"cities": ["Київ"]}))["segment"]
+    assert (await shop.logistics.data(api, COUNT, {"id": kyiv["id"]}))["segment"]["count"] == 3

@@ -106,6 +106,7 @@ async def members_csv(request: Request) -> Response:
     try:
         segment_id = ids.decode(request.path_params["id"], "Segment")[1]
         segment = await scope.get(Segment, segment_id, what="Segment")
+        service.members(scope, segment)  # refuses before the first byte when the role may not use it
         columns = _columns(scope)
     except PublicError as exc:
         return _error(exc.code, exc.message, STATUS.get(exc.code, 400))

@@ -93,9 +93,14 @@ class SegmentType(Node):
     created_at: datetime
     updated_at: datetime
 
-    @strawberry.field(description="The rules a customer must match.")
-    def rules(self) -> SegmentRules:
-        return _rules_of(self.rules)  # type: ignore[attr-defined]
+    @strawberry.field(
+        description="The rules a customer must match. Tags and custom fields read as empty for roles "
+        "that may not see them."
+    )
+    def rules(self, info: Info) -> SegmentRules:
+        stored = dict(self.rules)  # type: ignore[attr-defined]
+        hidden = service.hidden_rules(info.context.scope, stored)
+        return _rules_of({k: v for k, v in stored.items() if service.GUARDED_RULES.get(k) not in hidden})
 
     @strawberry.field(description="How many customers match now (of those you may see).")
     async def count(self, info: Info) -> int:

@@ -16,7 +16,7 @@ from server.analytics.schema import with_figures
 from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import idempotency
-from server.core.errors import ErrorCode, UserInputError, UserInputErrors, version_conflict
+from server.core.errors import ErrorCode, Forbidden, UserInputError, UserInputErrors, version_conflict
 from server.core.serialize import snapshot
 from server.core.versioning import update_versioned
 from server.i18n import _
@@ -111,8 +111,25 @@ async def delete_segment(scope: Scope, segment_id: UUID, version: int) -> Segmen
 # -- members ---------------------------------------------------------------------------------
 
 
+# Rules on fields some roles may not see (``Role.hidden_fields``): such a role may not use the
+# segment, or its members would tell who has the tag "vip" (as in accounts' GUARDED_FILTERS).
+GUARDED_RULES = {"tags": "tags", "custom_fields": "customFields"}
+
+
+def hidden_rules(scope: Scope, rules: dict) -> list[str]:
+    """The Account fields the segment's rules use that the caller may not see."""
+    return [
+        field for key, field in GUARDED_RULES.items() if rules.get(key) and not scope.can_see_field("Account", field)
+    ]
+
+
 def members(scope: Scope, segment: Segment) -> QuerySet[Account]:
     """The segment's accounts that the caller may see, with their figures joined."""
+    hidden = hidden_rules(scope, segment.rules)
+    if hidden:
+        raise Forbidden(
+            _("Your role may not see Account.%(field)s, so it may not use segments on it.", field=hidden[0])
+        )
     return apply_rules(with_figures(scope.queryset(Account)), scope.organization_id, segment.rules)
 
 
