@@ -37,6 +37,7 @@ from server.jobs.inprocess import InProcessWorker
 from server.jobs.registry import set_backend
 from server.oauth import endpoint as oauth_endpoint
 from server.plugins import webhooks
+from server.segments import export as segment_export
 from server.surveys import pages as survey_pages
 
 log = logging.getLogger("crm")
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
+            Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
         ],
         middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},

@@ -57,6 +57,8 @@ jobs_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(jobs_app, name="jobs")
+analytics_app = typer.Typer(help="Customer figures and RFM groups.", no_args_is_help=True, rich_markup_mode="markdown")
+app.add_typer(analytics_app, name="analytics")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -627,6 +629,34 @@ def jobs_forget(job_ids: JobIds = None, every: EveryFailed = False) -> None:
     settings = Settings()
     count = run_db(settings, lambda: forget_failed(job_ids or [], every=every))
     out.print(f"Forgot {count} failed job(s).")
+
+
+# -- analytics -------------------------------------------------------------------------------
+
+
+@analytics_app.command("rebuild")
+def analytics_rebuild(
+    org: Annotated[
+        str | None, typer.Option("--org", help="Slug of one organization (default: every organization).")
+    ] = None,
+) -> None:
+    """Recompute every customer's figures (orders, revenue, first and last order) and RFM group.
+
+    Run it once after upgrading to the version that added customer figures, and after loading
+    orders outside the API. Safe to run any time: it only makes the figures right again."""
+    from server.analytics.service import rebuild_figures
+    from server.organizations.models import Organization
+
+    async def work() -> list[tuple[str, int]]:
+        qs = Organization.all().order_by("slug")
+        if org is not None:
+            qs = qs.filter(slug=org)
+            if not await qs.exists():
+                raise CLIError(f"Organization '{org}' not found.")
+        return [(o.slug, await rebuild_figures(o)) for o in await qs]
+
+    for slug, count in run_db(Settings(), work):
+        out.print(f"{slug}: recomputed the figures of {count} account(s).")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ MODEL_MODULES = [
     "server.oauth.models",
     "server.surveys.models",
     "server.analytics.metrics_models",
+    "server.analytics.models",
+    "server.segments.models",
 ]
 
 

@@ -23,7 +23,9 @@ from server.graphql.filters import (
     MAX_IN_VALUES,
     MAX_NESTING,
     DateTimeFilter,
+    DecimalFilter,
     IDFilter,
+    IntFilter,
     Lookup,
     StringFilter,
     build_q,
@@ -35,6 +37,7 @@ from server.graphql.types import Node, UserType, model_type
 
 if TYPE_CHECKING:
     from server.activities.schema import ActivityConnection
+    from server.analytics.schema import CustomerFiguresType, RfmGroupFilter
     from server.deals.schema import DealConnection
     from server.orders.schema import OrderConnection
     from server.tickets.schema import TicketConnection
@@ -43,6 +46,8 @@ LazyOrderConnection = Annotated["OrderConnection", strawberry.lazy("server.order
 LazyDealConnection = Annotated["DealConnection", strawberry.lazy("server.deals.schema")]
 LazyTicketConnection = Annotated["TicketConnection", strawberry.lazy("server.tickets.schema")]
 LazyActivityConnection = Annotated["ActivityConnection", strawberry.lazy("server.activities.schema")]
+LazyCustomerFigures = Annotated["CustomerFiguresType", strawberry.lazy("server.analytics.schema")]
+LazyRfmGroupFilter = Annotated["RfmGroupFilter", strawberry.lazy("server.analytics.schema")]
 
 
 @strawberry.enum(description="A company or a private person.")
@@ -120,6 +125,16 @@ class AccountType(Node):
     def merged_into_id(self) -> strawberry.ID | None:
         pk = self.merged_into_id  # type: ignore[attr-defined]
         return ids.encode("Account", pk) if pk else None
+
+    @strawberry.field(
+        description="What this customer's orders add up to: order count, first and last order, revenue, "
+        "average order value and lifetime value per currency, RFM scores and group. "
+        "Whoever may see the account may see these."
+    )
+    async def figures(self, info: Info) -> LazyCustomerFigures:
+        from server.analytics.schema import load_figures
+
+        return await load_figures(info, self)
 
     @strawberry.field(description="People at this account.")
     async def contacts(self, info: Info) -> list[ContactType]:
@@ -230,6 +245,19 @@ class AccountWhere:
     source: StringFilter | None = None
     owner: IDFilter | None = None
     created_at: DateTimeFilter | None = None
+    order_count: IntFilter | None = strawberry.field(
+        default=None, description="Number of counted orders (`figures.orderCount`); no orders is 0."
+    )
+    last_order_at: DateTimeFilter | None = strawberry.field(
+        default=None, description="When the last counted order was placed; accounts without orders never match."
+    )
+    days_since_last_order: IntFilter | None = strawberry.field(
+        default=None, description="Whole days since the last order (eq, gte, lte); accounts without orders never match."
+    )
+    revenue: DecimalFilter | None = strawberry.field(
+        default=None, description="Revenue in the organization's currency (`figures.revenue`); no orders is 0."
+    )
+    rfm_group: LazyRfmGroupFilter | None = strawberry.field(default=None, description="The customer's RFM group.")
 
 
 # Filters on fields a role may not see would reveal them (which accounts are "vip"?).
@@ -248,6 +276,19 @@ def _account_lookups(scope) -> dict[str, Lookup]:
         "source": Lookup("source"),
         "owner": Lookup("owner_id", convert=lambda v: ids.decode(v, "User")[1]),
         "created_at": Lookup("created_at"),
+        **figures_lookups(),
+    }
+
+
+def figures_lookups() -> dict[str, Lookup]:
+    from server.analytics import schema as figures
+
+    return {
+        "order_count": Lookup("id", build=figures.order_count_q),
+        "last_order_at": Lookup("id", build=figures.last_order_q),
+        "days_since_last_order": Lookup("id", build=figures.days_since_last_order_q),
+        "revenue": Lookup("id", build=figures.revenue_q),
+        "rfm_group": Lookup("id", build=figures.rfm_group_q),
     }
 
 
@@ -266,6 +307,11 @@ class AccountOrderField(Enum):
     CREATED_AT = "created_at"
     UPDATED_AT = "updated_at"
     NAME = "name"
+    ORDER_COUNT = strawberry.enum_value("figures_order_count", description="Number of counted orders.")
+    LAST_ORDER_AT = strawberry.enum_value(
+        "figures_last_order_at", description="Last order date; accounts without orders sort as the oldest."
+    )
+    REVENUE = strawberry.enum_value("figures_revenue", description="Revenue in the organization's currency.")
 
 
 @strawberry.input
@@ -274,16 +320,31 @@ class AccountOrder:
     direction: Direction = Direction.DESC
 
 
-SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "name": str, "number": int, "total": Decimal}
+SORT_KINDS = {
+    "created_at": datetime,
+    "updated_at": datetime,
+    "name": str,
+    "number": int,
+    "total": Decimal,
+    "figures_order_count": int,
+    "figures_last_order_at": datetime,
+    "figures_revenue_cents": int,
+}
+# Sort fields that are columns of the customer figures joined to the account.
+SORT_COLUMNS = {"figures_revenue": "figures_revenue_cents"}
 
 
-async def accounts_connection(info: Info, *, first, after, where=None, order_by=None) -> AccountConnection:
+async def accounts_connection(info: Info, *, first, after, where=None, order_by=None, base=None) -> AccountConnection:
+    """A page of accounts; ``base``: a queryset of them with figures joined (a segment's members)."""
     ctx = info.context
     order_by = order_by or AccountOrder()
-    qs = ctx.scope.queryset(Account)
+    from server.analytics.schema import with_figures
+
     _check_filters(ctx.scope, where)
-    qs = qs.filter(build_q(where, _account_lookups(ctx.scope)))
-    sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
+    base = base if base is not None else with_figures(ctx.scope.queryset(Account))
+    qs = base.filter(build_q(where, _account_lookups(ctx.scope)))
+    column = SORT_COLUMNS.get(order_by.field.value, order_by.field.value)
+    sort = Sort(column, SORT_KINDS[column], order_by.direction)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
     return await paginate(AccountConnection, qs, first=first, after=after, sort=sort)
 

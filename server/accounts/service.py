@@ -10,6 +10,7 @@ from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from server.accounts.models import Account, AccountIdentifier, Contact
+from server.analytics import figures
 from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import idempotency, outbox
@@ -97,6 +98,7 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
     async def create() -> Account:
         account = await Account.create(organization_id=scope.organization_id, **values)
         await _sync_identifiers(account)
+        await figures.ensure_row(scope.organization_id, account.id)
         await audit.record(
             scope, "account.create", account, {k: [None, v] for k, v in snapshot(account, ACCOUNT_FIELDS).items()}
         )
@@ -193,6 +195,9 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
         )
         await AccountIdentifier.filter(account_id=dup.id).delete()
         await _sync_identifiers(keep)
+        # The orders moved: both accounts' figures follow them.
+        for account_id in (keep.id, dup.id):
+            await figures.refresh_account(scope.organization_id, account_id, scope.organization.currency)
         await audit.record(
             scope, "account.merge", keep, {**changes, "merged": [None, str(dup.id)], "moved": [None, moved]}
         )

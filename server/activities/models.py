@@ -6,7 +6,7 @@ from server.core.models import TenantModel
 
 # Kinds people add by hand, and kinds the services write so the timeline shows every touchpoint.
 MANUAL_KINDS = ("note", "call", "sms", "email", "message", "task")
-SYSTEM_KINDS = ("status_change", "order", "deal", "ticket", "survey")
+SYSTEM_KINDS = ("status_change", "order", "deal", "ticket", "survey", "rfm_group")
 
 
 class Activity(TenantModel):

@@ -46,6 +46,7 @@ class ActivityKind(Enum):
     DEAL = "deal"
     TICKET = "ticket"
     SURVEY = "survey"
+    RFM_GROUP = strawberry.enum_value("rfm_group", description="The customer moved to another RFM group.")
 
 
 async def _linked(info: Info, model, pk):

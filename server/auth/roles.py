@@ -131,6 +131,11 @@ APP_ROLES: dict[str, Role] = {
             {"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,)},
         ),
         Role(
+            "analytics",
+            "The nightly RFM recompute: scores accounts and notes group moves on their timelines.",
+            {"accounts": (R,), "activities": RW},
+        ),
+        Role(
             "delivery-tracking",
             "Delivery tracking: moves orders along as their parcels travel.",
             {"orders": RW, "activities": RW, "order_statuses": (R,)},

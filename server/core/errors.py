@@ -33,6 +33,14 @@ class UserInputError(Exception):
         self.field = field
 
 
+class UserInputErrors(UserInputError):
+    """Several problems with one input, reported together so the user fixes them in one go."""
+
+    def __init__(self, errors: list[UserInputError]):
+        super().__init__(errors[0].code, errors[0].message, errors[0].field)
+        self.errors = errors
+
+
 class PublicError(Exception):
     """An error shown to the caller as a GraphQL error with ``extensions.code``."""
 

@@ -44,6 +44,7 @@ from tortoise.transactions import in_transaction
 
 from server.accounts.models import Account, AccountIdentifier, Contact
 from server.activities.models import Activity
+from server.analytics.service import rebuild_figures
 from server.auth.models import Membership
 from server.core.models import Sequence
 from server.demo.fake import ORDER_COMMENTS, PRODUCT_PRICES, FakeAccount, FakeData
@@ -338,6 +339,8 @@ async def load_demo_data(
                 raise ValueError("The organization has no accounts: give --accounts to create some.")
         if orders:
             await loader.write_orders(orders, pool, statuses)
+        # Orders written in bulk bypass the orders service: sum them up per customer here.
+        await rebuild_figures(org)
     loader.result.seconds = time.perf_counter() - started
     return loader.result
 

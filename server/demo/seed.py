@@ -22,6 +22,8 @@ from server.demo.bulk import LoadResult, load_demo_data
 from server.demo.surveys import seed_surveys
 from server.organizations.models import Organization
 from server.organizations.service import create_organization
+from server.segments.models import Segment
+from server.segments.rules import clean_rules
 from server.tickets.models import SlaPolicy, Ticket, TicketComment
 
 DEMO_SLUG = "demo"
@@ -58,6 +60,7 @@ class DemoResult:
     tickets: int = 0
     activities: int = 0
     surveys: int = 0
+    segments: int = 0
     integrations: list = field(default_factory=list)  # DemoIntegration, filled by `crm serve --demo`
 
 
@@ -88,7 +91,37 @@ async def seed_demo(*, postgres: bool = False) -> DemoResult:
         result.tickets = await _tickets(org, accounts, users, rng, now)
         result.activities = await _activities(org, accounts, users, rng, now)
         result.surveys = await seed_surveys(org, rng, now)
+        result.segments = await _segments(org, users["owner"])
     return result
+
+
+# -- segments ------------------------------------------------------------------------------
+
+# name, description, rules (customer figures and RFM groups come from load_demo_data's rebuild)
+DEMO_SEGMENTS = (
+    ("Чемпіони", "Купують часто, багато і нещодавно.", {"rfm_groups": ["champions"]}),
+    (
+        "Під загрозою",
+        "Купували часто й багато, але давно: час нагадати про себе.",
+        {"rfm_groups": ["at_risk", "cant_lose_them"]},
+    ),
+    (
+        "Кияни з кількома замовленнями",
+        "Для доставки кур'єром по Києву.",
+        {"cities": ["Київ"], "order_count": {"gte": 2}},
+    ),
+    ("Сплять понад 60 днів", "Останнє замовлення понад 60 днів тому.", {"days_since_last_order": {"gte": 60}}),
+)
+
+
+async def _segments(org, owner: User) -> int:
+    await Segment.bulk_create(
+        [
+            Segment(organization=org, name=name, description=about, rules=clean_rules(rules), created_by=owner)
+            for name, about, rules in DEMO_SEGMENTS
+        ]
+    )
+    return len(DEMO_SEGMENTS)
 
 
 # -- deals ---------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ async def run_mutation(payload: Callable[..., P], action: Callable[[], Awaitable
     try:
         values = await action()
     except UserInputError as exc:
-        return payload(errors=[user_error(exc)])
+        return payload(errors=[user_error(e) for e in getattr(exc, "errors", [exc])])
     return payload(errors=[], **values)
 
 

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from server.accounts.schema import AccountMutations, AccountQueries
 from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
 from server.analytics.metrics_schema import AnalyticsMutations, AnalyticsQueries
+from server.analytics.schema import AnalyticsFiguresMutations, AnalyticsFiguresQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
 from server.config import Settings
@@ -32,6 +33,7 @@ from server.oauth.schema import OAuthMutations, OAuthQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
+from server.segments.schema import SegmentMutations, SegmentQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
 from server.telephony.schema import TelephonyMutations, TelephonyQueries
@@ -48,6 +50,7 @@ def _node_models() -> dict[str, type]:
     from server.oauth.models import OAuthClient
     from server.orders.models import Order, OrderStatus
     from server.plugins.models import PluginInstallation
+    from server.segments.models import Segment
     from server.shipments.models import Shipment
     from server.surveys.models import Survey
     from server.tickets.models import Ticket
@@ -60,6 +63,7 @@ def _node_models() -> dict[str, type]:
         Notification,
         OAuthClient,
         Survey,
+        Segment,
     )
     return {m.__name__: m for m in models}
 
@@ -102,6 +106,8 @@ Query = merge_types(
         OAuthQueries,
         SurveyQueries,
         AnalyticsQueries,
+        AnalyticsFiguresQueries,
+        SegmentQueries,
     ),
 )
 Mutation = merge_types(
@@ -123,6 +129,8 @@ Mutation = merge_types(
         OAuthMutations,
         SurveyMutations,
         AnalyticsMutations,
+        AnalyticsFiguresMutations,
+        SegmentMutations,
     ),
 )
 

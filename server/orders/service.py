@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from server.accounts.models import Account
 from server.activities import service as activities
+from server.analytics import figures
 from server.audit import service as audit
 from server.auth.roles import DELIVERY_FIELDS
 from server.auth.scope import Scope
@@ -161,6 +162,7 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
         await OrderStatusChange.create(
             organization_id=scope.organization_id, order_id=order.id, to_status_id=status.id, actor_id=scope.user_id
         )
+        await figures.refresh_account(scope.organization_id, account.id, scope.organization.currency)
         await activities.log(
             scope,
             "order",
@@ -209,6 +211,8 @@ async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -
                 old,
                 [{k: it[k] for k in ("sku", "quantity", "unit_price", "discount")} for it in items],
             ]
+        if {"items", "currency"} & changes.keys():
+            await figures.refresh_account(scope.organization_id, order.account_id, scope.organization.currency)
         if changes:
             await audit.record(scope, "order.update", order, changes)
             await outbox.emit(scope.organization_id, "order.updated", {"order_id": order.id, "fields": sorted(changes)})
@@ -251,6 +255,8 @@ async def change_status(
             actor_id=scope.user_id,
             reason=reason,
         )
+        # Into or out of the cancelled group, the order stops or starts counting.
+        await figures.refresh_account(scope.organization_id, order.account_id, scope.organization.currency)
         await activities.log(
             scope,
             "status_change",
@@ -280,6 +286,7 @@ async def delete_order(scope: Scope, order_id: UUID, version: int) -> Order:
     async with in_transaction():
         order = await scope.get(Order, order_id, "delete", field="id")
         changes = await update_versioned(order, version, {"deleted_at": datetime.now(UTC)})
+        await figures.refresh_account(scope.organization_id, order.account_id, scope.organization.currency)
         await audit.record(scope, "order.delete", order, changes)
         await outbox.emit(scope.organization_id, "order.deleted", {"order_id": order.id})
     return order
