@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -141,6 +142,9 @@ def serve(
 
     from server.app import create_app
 
+    # Before anything else: a second `crm serve --demo` on a busy port must not migrate, seed,
+    # start simulators or re-point the running demo's plugin installations at them.
+    _check_port_free(host, port)
     settings = Settings()
     simulators = {}
     if demo:
@@ -184,6 +188,24 @@ def serve(
     finally:
         for sim in simulators.values():
             sim.stop()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Bind the address once, as uvicorn will (SO_REUSEADDR, so only a listening server is in the way)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise fail(f"Cannot listen on {host}: {exc.strerror}.") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise fail(
+                f"Port {port} on {host} is already in use ({exc.strerror}); is another `crm serve` running? "
+                f"Stop it, or choose another port: crm serve --port {port + 1}."
+            ) from None
 
 
 async def _pending_migrations(settings: Settings) -> list[str]:

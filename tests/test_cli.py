@@ -463,6 +463,36 @@ def test_serve_demo_serves_the_demo_organization(tmp_path):
 LOGIN_MUTATION = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }"
 
 
+def test_a_second_demo_on_a_busy_port_leaves_the_running_demo_alone(tmp_path):
+    first, port, log = _start_demo(tmp_path, "first.log")
+    try:
+        _wait_healthy(first, port, log)
+        output = log.read_text()
+        email = re.search(r"\b(owner@\S+)", output).group(1)
+        password = re.search(r"password for all: (\S+?)\)", output).group(1)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("DATABASE_URL", None)
+        second = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        message = failed(second)
+        assert f"Port {port}" in message and "--port" in message, message
+        assert "password for all" not in second.stdout  # no banner, no logins: it stopped before anything
+        url = f"http://127.0.0.1:{port}/graphql"
+        login = httpx.post(url, json={"query": LOGIN_MUTATION, "variables": {"e": email, "p": password}}, timeout=10)
+        token = login.json()["data"]["login"]["token"]
+        # The running demo's installations still point at its own, living simulators.
+        assert set(_demo_integrations_connect(url, token).values()) == {True}
+    finally:
+        _stop(first)
+
+
 def _demo_integrations_connect(url: str, token: str) -> dict[str, bool]:
     """Each built-in plugin installed for the demo answers its connection test (against its simulator)."""
     headers = {"Authorization": f"Bearer {token}"}
