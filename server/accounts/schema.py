@@ -22,6 +22,7 @@ from server.graphql.errors import UserError, run_mutation
 from server.graphql.filters import (
     MAX_IN_VALUES,
     MAX_NESTING,
+    ChangedSince,
     DateTimeFilter,
     IDFilter,
     Lookup,
@@ -30,7 +31,7 @@ from server.graphql.filters import (
 )
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
-from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
+from server.graphql.pagination import DELETED_AT, INCLUDE_DELETED, Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class AccountType(Node):
     version: int = strawberry.field(description="Pass it back to update or delete (optimistic concurrency).")
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = strawberry.field(description=DELETED_AT)
     addresses: list[str]
 
     @strawberry.field
@@ -214,7 +216,7 @@ def _search_q(organization_id, email_visible: bool):
 
 
 @strawberry.input(description="Filters for accounts; all given conditions must hold (use OR for any).")
-class AccountWhere:
+class AccountWhere(ChangedSince):
     and_: list[AccountWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[AccountWhere] | None = strawberry.field(default=None, name="OR")
     name: StringFilter | None = None
@@ -277,10 +279,12 @@ class AccountOrder:
 SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "name": str, "number": int, "total": Decimal}
 
 
-async def accounts_connection(info: Info, *, first, after, where=None, order_by=None) -> AccountConnection:
+async def accounts_connection(
+    info: Info, *, first, after, where=None, order_by=None, include_deleted=False
+) -> AccountConnection:
     ctx = info.context
     order_by = order_by or AccountOrder()
-    qs = ctx.scope.queryset(Account)
+    qs = ctx.scope.queryset(Account, with_deleted=include_deleted)
     _check_filters(ctx.scope, where)
     qs = qs.filter(build_q(where, _account_lookups(ctx.scope)))
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
@@ -298,8 +302,11 @@ class AccountQueries:
         after: str | None = None,
         where: AccountWhere | None = None,
         order_by: AccountOrder | None = None,
+        include_deleted: Annotated[bool, strawberry.argument(description=INCLUDE_DELETED)] = False,
     ) -> AccountConnection:
-        return await accounts_connection(info, first=first, after=after, where=where, order_by=order_by)
+        return await accounts_connection(
+            info, first=first, after=after, where=where, order_by=order_by, include_deleted=include_deleted
+        )
 
     @strawberry.field(description="One account with everything about it, or null if not found.")
     async def account(self, info: Info, id: strawberry.ID) -> AccountType | None:
@@ -307,16 +314,35 @@ class AccountQueries:
 
     @strawberry.field(description="Contacts the caller may see, by name.")
     async def contacts(
-        self, info: Info, first: int | None = None, after: str | None = None, where: ContactWhere | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        where: ContactWhere | None = None,
+        order_by: ContactOrder | None = None,
     ) -> ContactConnection:
         ctx = info.context
+        order_by = order_by or ContactOrder()
         qs = ctx.scope.queryset(Contact).filter(build_q(where, CONTACT_LOOKUPS))
         first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
-        return await paginate(ContactConnection, qs, first=first, after=after, sort=Sort("name", str, Direction.ASC))
+        sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
+        return await paginate(ContactConnection, qs, first=first, after=after, sort=sort)
+
+
+@strawberry.enum
+class ContactOrderField(Enum):
+    NAME = "name"
+    UPDATED_AT = "updated_at"
 
 
 @strawberry.input
-class ContactWhere:
+class ContactOrder:
+    field: ContactOrderField = ContactOrderField.NAME
+    direction: Direction = Direction.ASC
+
+
+@strawberry.input
+class ContactWhere(ChangedSince):
     and_: list[ContactWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[ContactWhere] | None = strawberry.field(default=None, name="OR")
     name: StringFilter | None = None

@@ -15,6 +15,7 @@ from server.accounts.models import Account
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.filters import (
+    ChangedSince,
     DateTimeFilter,
     DecimalFilter,
     IDFilter,
@@ -25,7 +26,7 @@ from server.graphql.filters import (
 )
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
-from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
+from server.graphql.pagination import DELETED_AT, INCLUDE_DELETED, Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Money, Node, UserType, model_type
 from server.orders import service
 from server.orders.models import (
@@ -142,6 +143,7 @@ class OrderType(Node):
     number: int = strawberry.field(description="The organization's human order number: 1, 2, 3...")
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = strawberry.field(description=DELETED_AT)
     version: int = strawberry.field(description="Pass it back to update (optimistic concurrency).")
     currency: str
     source: str = strawberry.field(description="Channel: manual, website, phone, or a marketplace (rozetka, prom...).")
@@ -227,7 +229,7 @@ def _group_q(f: StatusGroupFilter) -> Q:
 
 
 @strawberry.input(description="Filters for orders; all given conditions must hold (use OR for any).")
-class OrderWhere:
+class OrderWhere(ChangedSince):
     and_: list[OrderWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[OrderWhere] | None = strawberry.field(default=None, name="OR")
     number: IntFilter | None = None
@@ -275,10 +277,12 @@ class OrderOrder:
 SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "number": int, "total": Decimal}
 
 
-async def orders_connection(info: Info, *, first, after, where=None, order_by=None, account_id=None) -> OrderConnection:
+async def orders_connection(
+    info: Info, *, first, after, where=None, order_by=None, account_id=None, include_deleted=False
+) -> OrderConnection:
     ctx = info.context
     order_by = order_by or OrderOrder()
-    qs = ctx.scope.queryset(Order).filter(build_q(where, ORDER_LOOKUPS))
+    qs = ctx.scope.queryset(Order, with_deleted=include_deleted).filter(build_q(where, ORDER_LOOKUPS))
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
@@ -296,8 +300,11 @@ class OrderQueries:
         after: str | None = None,
         where: OrderWhere | None = None,
         order_by: OrderOrder | None = None,
+        include_deleted: Annotated[bool, strawberry.argument(description=INCLUDE_DELETED)] = False,
     ) -> OrderConnection:
-        return await orders_connection(info, first=first, after=after, where=where, order_by=order_by)
+        return await orders_connection(
+            info, first=first, after=after, where=where, order_by=order_by, include_deleted=include_deleted
+        )
 
     @strawberry.field(description="One order, or null if not found.")
     async def order(self, info: Info, id: strawberry.ID) -> OrderType | None:

@@ -12,7 +12,7 @@ from tortoise.expressions import Q
 
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
-from server.graphql.filters import DateTimeFilter, IDFilter, IntFilter, Lookup, StringFilter, build_q
+from server.graphql.filters import ChangedSince, DateTimeFilter, IDFilter, IntFilter, Lookup, StringFilter, build_q
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
@@ -197,7 +197,7 @@ def _overdue_q(value: bool) -> Q:
 
 
 @strawberry.input(description="Filters for tickets; all given conditions must hold (use OR for any).")
-class TicketWhere:
+class TicketWhere(ChangedSince):
     and_: list[TicketWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[TicketWhere] | None = strawberry.field(default=None, name="OR")
     number: IntFilter | None = None
