@@ -97,3 +97,78 @@ async def test_aggregates_take_a_constant_number_of_statements(api, tenants):
     with QueryCounter() as many:
         await t.owner.data(api, query)
     assert many.count == few.count
+
+
+async def _create(member, api, mutation: str, input_type: str, payload: str, values: dict) -> dict:
+    query = (
+        f"mutation($i: {input_type}!) {{ {mutation}(input: $i) {{ {payload} {{ id }} errors {{ code message }} }} }}"
+    )
+    body = await member.data(api, query, {"i": values})
+    assert body[mutation]["errors"] == [], body
+    return body[mutation][payload]
+
+
+async def test_deals_tickets_and_accounts_aggregates(api, tenants):
+    t = await tenants.create(("owner", "sales", "support", "logistics"))
+    other = await tenants.create(("owner",))
+    account = await make_account(t.owner, api)
+    own = await make_account(t.sales, api, "Тарас", ("0501112233",))
+    deal = lambda acc, amount, **kw: {"accountId": acc, "title": "Опт", "amount": amount, **kw}  # noqa: E731
+    await _create(t.owner, api, "createDeal", "CreateDealInput", "deal", deal(account, "100.00", source="web"))
+    await _create(t.owner, api, "createDeal", "CreateDealInput", "deal", deal(account, "50.25"))
+    await _create(t.sales, api, "createDeal", "CreateDealInput", "deal", deal(own, "30"))
+
+    deals = """query($by: DealGroupBy!) { dealsAggregate { count total { amount currency }
+        groups(by: $by) { key count total { amount currency } } } }"""
+    data = (await t.owner.data(api, deals, {"by": "OWNER"}))["dealsAggregate"]
+    assert (data["count"], data["total"]) == (3, _money(("180.25", "UAH")))
+    assert data["groups"] == [
+        {"key": t.owner.user_id, "count": 2, "total": _money(("150.25", "UAH"))},
+        {"key": t.sales.user_id, "count": 1, "total": _money(("30.00", "UAH"))},
+    ]
+    stages = await t.owner.data(api, "{ pipelines { stages { id kind } } }")
+    first_stage = stages["pipelines"][0]["stages"][0]["id"]
+    by_stage = (await t.owner.data(api, deals, {"by": "STAGE"}))["dealsAggregate"]["groups"]
+    assert by_stage == [{"key": first_stage, "count": 3, "total": _money(("180.25", "UAH"))}]
+    by_kind = (await t.owner.data(api, deals, {"by": "STAGE_KIND"}))["dealsAggregate"]["groups"]
+    assert [(g["key"], g["count"]) for g in by_kind] == [("OPEN", 3)]
+    mine = (await t.sales.data(api, deals, {"by": "SOURCE"}))["dealsAggregate"]
+    assert (mine["count"], mine["total"], [g["key"] for g in mine["groups"]]) == (1, _money(("30.00", "UAH")), [None])
+    assert (await other.owner.data(api, deals, {"by": "OWNER"}))["dealsAggregate"]["count"] == 0
+
+    ticket = lambda **kw: {"subject": "Не працює", **kw}  # noqa: E731
+    await _create(t.owner, api, "createTicket", "CreateTicketInput", "ticket", ticket(priority="HIGH"))
+    await _create(
+        t.owner,
+        api,
+        "createTicket",
+        "CreateTicketInput",
+        "ticket",
+        ticket(priority="HIGH", assigneeId=t.support.user_id),
+    )
+    await _create(t.owner, api, "createTicket", "CreateTicketInput", "ticket", ticket())
+    tickets = """query($by: TicketGroupBy!, $w: TicketWhere) { ticketsAggregate(where: $w) {
+        count total { amount } groups(by: $by) { key count total { amount } } } }"""
+    by_priority = (await t.owner.data(api, tickets, {"by": "PRIORITY"}))["ticketsAggregate"]
+    assert by_priority == {
+        "count": 3,
+        "total": [],
+        "groups": [{"key": "HIGH", "count": 2, "total": []}, {"key": "NORMAL", "count": 1, "total": []}],
+    }
+    by_assignee = (await t.owner.data(api, tickets, {"by": "ASSIGNEE"}))["ticketsAggregate"]["groups"]
+    assert [(g["key"], g["count"]) for g in by_assignee] == [(None, 2), (t.support.user_id, 1)]
+    high = await t.owner.data(api, tickets, {"by": "STATUS", "w": {"priority": {"eq": "HIGH"}}})
+    assert high["ticketsAggregate"]["groups"] == [{"key": "NEW", "count": 2, "total": []}]
+    assert (await other.owner.data(api, tickets, {"by": "STATUS"}))["ticketsAggregate"]["groups"] == []
+
+    await _create(t.owner, api, "createAccount", "CreateAccountInput", "account", {"name": "А", "source": "web"})
+    await _create(t.owner, api, "createAccount", "CreateAccountInput", "account", {"name": "Б", "source": "web"})
+    accounts = "query($by: AccountGroupBy!) { accountsAggregate { count groups(by: $by) { key count } } }"
+    by_source = (await t.owner.data(api, accounts, {"by": "SOURCE"}))["accountsAggregate"]
+    assert by_source == {"count": 4, "groups": [{"key": "web", "count": 2}, {"key": None, "count": 2}]}
+    by_owner = (await t.sales.data(api, accounts, {"by": "OWNER"}))["accountsAggregate"]
+    assert by_owner == {"count": 1, "groups": [{"key": t.sales.user_id, "count": 1}]}
+    # Logistics may not see where accounts come from, so it may not count by it either.
+    refused = await t.logistics.execute(api, accounts, {"by": "SOURCE"})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await t.logistics.data(api, accounts, {"by": "OWNER"}))["accountsAggregate"]["count"] == 4

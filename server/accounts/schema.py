@@ -18,6 +18,7 @@ from server.auth.models import User
 from server.core.errors import BadRequest, Forbidden
 from server.core.phones import try_e164
 from server.graphql import ids
+from server.graphql.aggregates import GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.filters import (
     MAX_IN_VALUES,
@@ -279,14 +280,40 @@ class AccountOrder:
 SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "name": str, "number": int, "total": Decimal}
 
 
+def accounts_queryset(info: Info, where=None, *, include_deleted=False):
+    """What the `accounts` list reads: the caller's accounts (Scope) matching `where` (field rules checked)."""
+    scope = info.context.scope
+    qs = scope.queryset(Account, with_deleted=include_deleted)
+    _check_filters(scope, where)
+    return qs.filter(build_q(where, _account_lookups(scope)))
+
+
+@strawberry.enum(description="What to group accounts by.")
+class AccountGroupBy(Enum):
+    SOURCE = "source"
+    OWNER = "owner"
+    KIND = "kind"
+
+
+AccountAggregate = aggregate_of(
+    "AccountAggregate",
+    AccountGroupBy,
+    {
+        "source": GroupBy("source", guard=("Account", "source")),
+        "owner": GroupBy("owner_id", key=global_id("User")),
+        "kind": GroupBy("kind", key=upper),
+    },
+    description="Counts of the accounts a list would show. Keys: SOURCE as stored (roles that may not see "
+    "Account.source may not group by it), OWNER a User ID, KIND the enum value. `total` is always empty.",
+)
+
+
 async def accounts_connection(
     info: Info, *, first, after, where=None, order_by=None, include_deleted=False
 ) -> AccountConnection:
     ctx = info.context
     order_by = order_by or AccountOrder()
-    qs = ctx.scope.queryset(Account, with_deleted=include_deleted)
-    _check_filters(ctx.scope, where)
-    qs = qs.filter(build_q(where, _account_lookups(ctx.scope)))
+    qs = accounts_queryset(info, where, include_deleted=include_deleted)
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
     return await paginate(AccountConnection, qs, first=first, after=after, sort=sort)
@@ -307,6 +334,10 @@ class AccountQueries:
         return await accounts_connection(
             info, first=first, after=after, where=where, order_by=order_by, include_deleted=include_deleted
         )
+
+    @strawberry.field(description="Counts of the accounts matching `where`, optionally grouped.")
+    async def accounts_aggregate(self, info: Info, where: AccountWhere | None = None) -> AccountAggregate:
+        return aggregate(AccountAggregate, accounts_queryset(info, where), info.context.scope)
 
     @strawberry.field(description="One account with everything about it, or null if not found.")
     async def account(self, info: Info, id: strawberry.ID) -> AccountType | None:
