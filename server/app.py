@@ -24,6 +24,7 @@ from server.config import Settings
 from server.core.errors import PublicError
 from server.db import close_db, init_db
 from server.graphql.context import Context
+from server.graphql.persisted import PersistedQueries, PersistedQueryError
 from server.graphql.schema import build_schema
 from server.i18n import _
 from server.i18n.asgi import LocaleMiddleware
@@ -42,6 +43,7 @@ class CRMGraphQL(GraphQL):
     def __init__(self, settings: Settings, **kwargs):
         super().__init__(build_schema(settings), **kwargs)
         self.settings = settings
+        self.persisted = PersistedQueries(settings)
         self.throttle = LoginThrottle.from_settings(settings)
         self.call_throttle = ActionThrottle(
             self.throttle.limiter, parse_limit(settings.click_to_call_per_user), settings.rate_limit_namespace, "call"
@@ -53,6 +55,21 @@ class CRMGraphQL(GraphQL):
         except ClientDisconnect:
             # The client went away before sending its whole request: nobody to answer, not our error.
             log.debug("client disconnected before the request was read")
+
+    async def run(self, request, *args, **kwargs):
+        try:
+            return await super().run(request, *args, **kwargs)
+        except PersistedQueryError as exc:
+            # Apollo's answers: an unknown hash is a 200 the client reacts to by sending the query.
+            return JSONResponse(exc.body(), status_code=exc.status, headers={"Cache-Control": "private, no-cache"})
+
+    async def parse_http_body(self, request):
+        # Automatic persisted queries: a hash stands for a document registered earlier.
+        return await self.persisted.resolve(await super().parse_http_body(request))
+
+    def should_render_graphql_ide(self, request) -> bool:
+        # A GET with only a persisted query's hash is an API call, whatever it accepts.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     async def get_context(self, request: Request, response: Response) -> Context:
         token = _bearer(request)
@@ -130,6 +147,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
                 await worker.stop()
             if pool is not None:
                 await pool.aclose()
+            await graphql.persisted.aclose()
             if manage_db:
                 await close_db()
 

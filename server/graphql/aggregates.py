@@ -21,6 +21,7 @@ from tortoise.queryset import QuerySet
 from server.core.errors import Forbidden
 from server.graphql import ids
 from server.graphql.types import Money
+from server.i18n import _
 
 CENTS = Decimal("0.01")
 
@@ -112,7 +113,12 @@ class Aggregate:
     async def _groups(self, group: GroupBy) -> list[AggregateGroup]:
         if group.guard is not None and not self._scope.can_see_field(*group.guard):
             type_name, field_name = group.guard
-            raise Forbidden(f"Your role may not see {type_name}.{field_name}, so it may not group by it either.")
+            raise Forbidden(
+                _(
+                    "Your role may not see %(field)s, so it may not group by it either.",
+                    field=f"{type_name}.{field_name}",
+                )
+            )
         by_key: dict[object, list[dict]] = {}
         for row in await self._rows(group.path):
             by_key.setdefault(row.pop(group.path), []).append(row)
