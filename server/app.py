@@ -109,6 +109,11 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def app_from_environment() -> Starlette:
+    """The app of one `crm serve --workers N` process: settings from settings/ and the environment."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_jobs: bool | None = None) -> Starlette:
     """``manage_db=False`` when the caller (tests, the CLI) has already initialised Tortoise.
 
