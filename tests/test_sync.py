@@ -120,3 +120,19 @@ async def test_every_list_filters_and_sorts_by_updated_at(api, tenants):
         assert await ids(t.owner, {"updatedAt": {"gt": made[0]["updatedAt"]}}) == [made[1]["id"]], field
         assert await ids(t.owner, {"updatedAt": {"gt": made[1]["updatedAt"]}}) == [], field
         assert await ids(other.owner, {"updatedAt": {"gte": "2000-01-01T00:00:00Z"}}) == [], field
+
+
+async def test_a_merge_moves_orders_and_a_sync_sees_them_move(api, tenants):
+    t = await tenants.create(("owner",))
+    keep = await make_account(t.owner, api)
+    duplicate = await make_account(t.owner, api, "Олена К.", ("0501112233",))
+    moved = (await create_order(t.owner, api, duplicate))["order"]
+    last_sync = (await _sync(t.owner, api, "2000-01-01T00:00:00Z"))[-1]["updatedAt"]
+    version = await t.owner.data(api, "query($id: ID!) { account(id: $id) { version } }", {"id": keep})
+    body = await t.owner.data(
+        api,
+        "mutation($i: MergeAccountsInput!) { mergeAccounts(input: $i) { errors { code message } } }",
+        {"i": {"id": keep, "version": version["account"]["version"], "mergeId": duplicate}},
+    )
+    assert body["mergeAccounts"]["errors"] == []
+    assert [o["number"] for o in await _sync(t.owner, api, last_sync)] == [moved["number"]]
