@@ -27,6 +27,7 @@ from server.graphql import graphiql
 from server.graphql.context import Context
 from server.graphql.fastpath import FastPath
 from server.graphql.http_view import GraphQLOverHTTP
+from server.graphql.persisted import PersistedQueries, PersistedQueryError
 from server.graphql.schema import build_schema
 from server.http.cors import cors_middleware
 from server.i18n import _
@@ -47,10 +48,26 @@ class CRMGraphQL(GraphQLOverHTTP):
     def __init__(self, settings: Settings, **kwargs):
         super().__init__(build_schema(settings), settings, **kwargs)
         self.fast_path = FastPath(self.schema, settings)
+        self.persisted = PersistedQueries(settings)
         self.throttle = LoginThrottle.from_settings(settings)
         self.call_throttle = ActionThrottle(
             self.throttle.limiter, parse_limit(settings.click_to_call_per_user), settings.rate_limit_namespace, "call"
         )
+
+    async def run(self, request, *args, **kwargs):
+        try:
+            return await super().run(request, *args, **kwargs)
+        except PersistedQueryError as exc:
+            # Apollo's answers: an unknown hash is a 200 the client reacts to by sending the query.
+            return JSONResponse(exc.body(), status_code=exc.status, headers={"Cache-Control": "private, no-cache"})
+
+    async def parse_http_body(self, request):
+        # Automatic persisted queries: a hash stands for a document registered earlier.
+        return await self.persisted.resolve(await super().parse_http_body(request))
+
+    def should_render_graphql_ide(self, request) -> bool:
+        # A GET with only a persisted query's hash is an API call, whatever it accepts.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     async def get_context(self, request: Request, response: Response) -> Context:
         principal, token, auth_error = await request_auth.principal_for(request)
@@ -92,6 +109,11 @@ class CRMGraphQL(GraphQLOverHTTP):
         return response
 
 
+def app_from_environment() -> Starlette:
+    """The app of one `crm serve --workers N` process: settings from settings/ and the environment."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_jobs: bool | None = None) -> Starlette:
     """``manage_db=False`` when the caller (tests, the CLI) has already initialised Tortoise.
 
@@ -130,6 +152,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
                 await worker.stop()
             if pool is not None:
                 await pool.aclose()
+            await graphql.persisted.aclose()
             if manage_db:
                 await close_db()
 

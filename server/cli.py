@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -135,6 +136,14 @@ def serve(
             "('*' for any, '' for none). Default: the TRUSTED_PROXIES setting (127.0.0.1 and ::1).",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port (uvicorn workers). More than 1 needs REDIS_URL "
+            "(jobs then run in `crm worker`, limits are counted in Redis); not with --demo.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the GraphQL server (uvicorn): POST /graphql, GraphiQL in a browser at /graphql, GET /health.
 
@@ -143,7 +152,12 @@ def serve(
 
     from server.app import create_app
 
+    # Before anything else: a second `crm serve --demo` on a busy port must not migrate, seed,
+    # start simulators or re-point the running demo's plugin installations at them.
+    _check_port_free(host, port)
     settings = Settings()
+    if workers > 1:
+        _check_workers(settings, demo)
     simulators = {}
     if demo:
         from server.demo.integrations import start_simulators
@@ -178,7 +192,12 @@ def serve(
     if trusted_proxies is not None:
         proxies = [p.strip() for p in trusted_proxies.split(",") if p.strip()]
     try:
-        application = create_app(settings)
+        if workers > 1:
+            settings.require_secret_key()
+            # Each worker process builds its own app from the environment (the same settings).
+            application = "server.app:app_from_environment"
+        else:
+            application = create_app(settings)
     except InsecureSettings as exc:
         raise fail(str(exc)) from None
     try:
@@ -191,10 +210,44 @@ def serve(
             log_level="info",
             proxy_headers=bool(proxies),
             forwarded_allow_ips=list(proxies) or None,
+            workers=workers if workers > 1 else None,
+            factory=workers > 1,
         )
     finally:
         for sim in simulators.values():
             sim.stop()
+
+
+def _check_workers(settings: Settings, demo: bool) -> None:
+    """Several processes share nothing in memory: jobs and counters must live in Redis.
+
+    Without REDIS_URL every process would run its own in-process job loop and count logins on
+    its own, so we refuse rather than run jobs in a process picked at random."""
+    if demo:
+        raise fail("--demo runs one process; leave out --workers (or serve a real database with REDIS_URL).")
+    if not settings.redis_url:
+        raise fail(
+            "--workers above 1 needs REDIS_URL: background jobs then run in `crm worker` and login limits "
+            "are shared. Set REDIS_URL (and start `crm worker`), or serve with one process."
+        )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Bind the address once, as uvicorn will (SO_REUSEADDR, so only a listening server is in the way)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise fail(f"Cannot listen on {host}: {exc.strerror}.") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise fail(
+                f"Port {port} on {host} is already in use ({exc.strerror}); is another `crm serve` running? "
+                f"Stop it, or choose another port: crm serve --port {port + 1}."
+            ) from None
 
 
 async def _pending_migrations(settings: Settings) -> list[str]:

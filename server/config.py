@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     # Answer known read operations from a cached plan instead of field-by-field execution
     # (server/graphql/fastpath, docs/fastpath.md); FAST_PATH=false always uses strawberry.
     fast_path: bool = True
+    # Automatic persisted queries (docs/api.md): documents registered by hash are shared through
+    # Redis (REDIS_URL) or the database, with an in-process LRU of this many in front, and
+    # forgotten after this many days (clients then register them again, transparently).
+    persisted_queries_cache_size: int = 1000
+    persisted_query_days: int = 30
+    persisted_query_max_chars: int = 100_000
 
     demo: bool = False
     # Lets plugins call http:// and loopback/private addresses (server/plugins/egress.py): for the

@@ -469,6 +469,36 @@ def test_serve_demo_serves_the_demo_organization(tmp_path):
 LOGIN_MUTATION = "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }"
 
 
+def test_a_second_demo_on_a_busy_port_leaves_the_running_demo_alone(tmp_path):
+    first, port, log = _start_demo(tmp_path, "first.log")
+    try:
+        _wait_healthy(first, port, log)
+        output = log.read_text()
+        email = re.search(r"\b(owner@\S+)", output).group(1)
+        password = re.search(r"password for all: (\S+?)\)", output).group(1)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("DATABASE_URL", None)
+        second = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        message = failed(second)
+        assert f"Port {port}" in message and "--port" in message, message
+        assert "password for all" not in second.stdout  # no banner, no logins: it stopped before anything
+        url = f"http://127.0.0.1:{port}/graphql"
+        login = httpx.post(url, json={"query": LOGIN_MUTATION, "variables": {"e": email, "p": password}}, timeout=10)
+        token = login.json()["data"]["login"]["token"]
+        # The running demo's installations still point at its own, living simulators.
+        assert set(_demo_integrations_connect(url, token).values()) == {True}
+    finally:
+        _stop(first)
+
+
 def _demo_integrations_connect(url: str, token: str) -> dict[str, bool]:
     """Each built-in plugin installed for the demo answers its connection test (against its simulator)."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -591,3 +621,56 @@ def test_failed_jobs_run_again_on_arq_under_a_new_id(fresh_db):
     finally:
         client.delete(queue, f"arq:job:{new_id}")
     assert json.loads(ok(python(["-c", JOB_STATES], env))) == {"send:9": "retried"}
+
+
+# -- serve --workers ---------------------------------------------------------------------------
+
+
+def test_serve_with_two_workers_answers_and_stops_cleanly(fresh_db, tmp_path):
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    env = {**fresh_db(), "REDIS_URL": url, "SECRET_KEY": "k" * 40, "ARQ_QUEUE_NAME": f"crm-test:{uuid.uuid4().hex}"}
+    new_org(env)
+    ok(
+        crm(
+            ["user", "create", "--org", "shop", "--email", "boss@example.com", "--role", "owner"],
+            env,
+            input=PASSWORD + "\n",
+        )
+    )
+    port, log = _free_port(), tmp_path / "workers.log"
+    with log.open("w") as handle:
+        proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_healthy(proc, port, log)
+        graphql = f"http://127.0.0.1:{port}/graphql"
+        variables = {"e": "boss@example.com", "p": PASSWORD}
+        # Several requests, so both processes answer some; a token made by one works in the other.
+        tokens = [
+            httpx.post(graphql, json={"query": LOGIN_MUTATION, "variables": variables}, timeout=10).json()
+            for _ in range(4)
+        ]
+        token = tokens[0]["data"]["login"]["token"]
+        for _ in range(6):
+            me = httpx.post(
+                graphql, json={"query": "{ me { user { email } } }"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert me.json()["data"]["me"]["user"]["email"] == "boss@example.com"
+        assert log.read_text().count("Started server process") >= 2, log.read_text()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) is not None  # stops within bounds, workers included
+    assert "Traceback" not in log.read_text()
+
+
+def test_several_workers_need_redis_and_no_demo(fresh_db):
+    env = fresh_db()
+    env.pop("REDIS_URL", None)
+    assert "needs REDIS_URL" in failed(crm(["serve", "--port", str(_free_port()), "--workers", "2"], env))
+    assert "--demo runs one process" in failed(
+        crm(["serve", "--demo", "--port", str(_free_port()), "--workers", "2"], env)
+    )

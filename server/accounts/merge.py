@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import UUID
 
 from server.accounts.models import Contact
@@ -13,7 +14,9 @@ from server.tickets.models import Ticket
 
 def _mover(model):
     async def move(organization_id: UUID, from_id: UUID, to_id: UUID) -> int:
-        return await model.filter(organization_id=organization_id, account_id=from_id).update(account_id=to_id)
+        # A bulk UPDATE skips auto_now: bump updated_at so a syncing client sees the move.
+        moved = model.filter(organization_id=organization_id, account_id=from_id)
+        return await moved.update(account_id=to_id, updated_at=datetime.now(UTC))
 
     return move
 

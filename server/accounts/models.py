@@ -26,6 +26,7 @@ class Account(TenantModel):
 
     class Meta:
         table = "account"
+        indexes = (("organization_id", "updated_at"),)  # "changed since" for sync
 
     @property
     def primary_phone(self) -> str | None:
@@ -65,4 +66,4 @@ class Contact(TenantModel):
 
     class Meta:
         table = "contact"
-        indexes = (("account_id", "name"),)
+        indexes = (("account_id", "name"), ("organization_id", "updated_at"))

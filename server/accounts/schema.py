@@ -18,10 +18,12 @@ from server.auth.models import User
 from server.core.errors import BadRequest, Forbidden
 from server.core.phones import try_e164
 from server.graphql import ids
+from server.graphql.aggregates import GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.filters import (
     MAX_IN_VALUES,
     MAX_NESTING,
+    ChangedSince,
     DateTimeFilter,
     DecimalFilter,
     IDFilter,
@@ -32,7 +34,7 @@ from server.graphql.filters import (
 )
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
-from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
+from server.graphql.pagination import DELETED_AT, INCLUDE_DELETED, Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
 
 if TYPE_CHECKING:
@@ -83,6 +85,7 @@ class AccountType(Node):
     version: int = strawberry.field(description="Pass it back to update or delete (optimistic concurrency).")
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = strawberry.field(description=DELETED_AT)
     addresses: list[str]
 
     @strawberry.field
@@ -229,7 +232,7 @@ def _search_q(organization_id, email_visible: bool):
 
 
 @strawberry.input(description="Filters for accounts; all given conditions must hold (use OR for any).")
-class AccountWhere:
+class AccountWhere(ChangedSince):
     and_: list[AccountWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[AccountWhere] | None = strawberry.field(default=None, name="OR")
     name: StringFilter | None = None
@@ -334,15 +337,45 @@ SORT_KINDS = {
 SORT_COLUMNS = {"figures_revenue": "figures_revenue_cents"}
 
 
-async def accounts_connection(info: Info, *, first, after, where=None, order_by=None, base=None) -> AccountConnection:
+def accounts_queryset(info: Info, where=None, *, include_deleted=False, base=None):
+    """What the `accounts` list reads: the caller's accounts (Scope) matching `where` (field rules
+    checked); ``base``: the accounts to start from instead (a segment's members)."""
+    scope = info.context.scope
+    qs = base if base is not None else scope.queryset(Account, with_deleted=include_deleted)
+    _check_filters(scope, where)
+    return qs.filter(build_q(where, _account_lookups(scope)))
+
+
+@strawberry.enum(description="What to group accounts by.")
+class AccountGroupBy(Enum):
+    SOURCE = "source"
+    OWNER = "owner"
+    KIND = "kind"
+
+
+AccountAggregate = aggregate_of(
+    "AccountAggregate",
+    AccountGroupBy,
+    {
+        "source": GroupBy("source", guard=("Account", "source")),
+        "owner": GroupBy("owner_id", key=global_id("User")),
+        "kind": GroupBy("kind", key=upper),
+    },
+    description="Counts of the accounts a list would show. Keys: SOURCE as stored (roles that may not see "
+    "Account.source may not group by it), OWNER a User ID, KIND the enum value. `total` is always empty.",
+)
+
+
+async def accounts_connection(
+    info: Info, *, first, after, where=None, order_by=None, include_deleted=False, base=None
+) -> AccountConnection:
     """A page of accounts; ``base``: a queryset of them with figures joined (a segment's members)."""
-    ctx = info.context
-    order_by = order_by or AccountOrder()
     from server.analytics.schema import with_figures
 
-    _check_filters(ctx.scope, where)
-    base = base if base is not None else with_figures(ctx.scope.queryset(Account))
-    qs = base.filter(build_q(where, _account_lookups(ctx.scope)))
+    ctx = info.context
+    order_by = order_by or AccountOrder()
+    base = base if base is not None else with_figures(ctx.scope.queryset(Account, with_deleted=include_deleted))
+    qs = accounts_queryset(info, where, base=base)
     column = SORT_COLUMNS.get(order_by.field.value, order_by.field.value)
     sort = Sort(column, SORT_KINDS[column], order_by.direction)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
@@ -359,8 +392,15 @@ class AccountQueries:
         after: str | None = None,
         where: AccountWhere | None = None,
         order_by: AccountOrder | None = None,
+        include_deleted: Annotated[bool, strawberry.argument(description=INCLUDE_DELETED)] = False,
     ) -> AccountConnection:
-        return await accounts_connection(info, first=first, after=after, where=where, order_by=order_by)
+        return await accounts_connection(
+            info, first=first, after=after, where=where, order_by=order_by, include_deleted=include_deleted
+        )
+
+    @strawberry.field(description="Counts of the accounts matching `where`, optionally grouped.")
+    async def accounts_aggregate(self, info: Info, where: AccountWhere | None = None) -> AccountAggregate:
+        return aggregate(AccountAggregate, accounts_queryset(info, where), info.context.scope)
 
     @strawberry.field(description="One account with everything about it, or null if not found.")
     async def account(self, info: Info, id: strawberry.ID) -> AccountType | None:
@@ -368,16 +408,35 @@ class AccountQueries:
 
     @strawberry.field(description="Contacts the caller may see, by name.")
     async def contacts(
-        self, info: Info, first: int | None = None, after: str | None = None, where: ContactWhere | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        where: ContactWhere | None = None,
+        order_by: ContactOrder | None = None,
     ) -> ContactConnection:
         ctx = info.context
+        order_by = order_by or ContactOrder()
         qs = ctx.scope.queryset(Contact).filter(build_q(where, CONTACT_LOOKUPS))
         first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
-        return await paginate(ContactConnection, qs, first=first, after=after, sort=Sort("name", str, Direction.ASC))
+        sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
+        return await paginate(ContactConnection, qs, first=first, after=after, sort=sort)
+
+
+@strawberry.enum
+class ContactOrderField(Enum):
+    NAME = "name"
+    UPDATED_AT = "updated_at"
 
 
 @strawberry.input
-class ContactWhere:
+class ContactOrder:
+    field: ContactOrderField = ContactOrderField.NAME
+    direction: Direction = Direction.ASC
+
+
+@strawberry.input
+class ContactWhere(ChangedSince):
     and_: list[ContactWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[ContactWhere] | None = strawberry.field(default=None, name="OR")
     name: StringFilter | None = None

@@ -34,4 +34,5 @@ class Activity(TenantModel):
         indexes = (
             ("order_id",),
             ("organization_id", "account_id", "occurred_at"),
+            ("organization_id", "updated_at"),
         )

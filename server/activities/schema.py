@@ -15,7 +15,7 @@ from server.activities import service
 from server.activities.models import MANUAL_KINDS, Activity
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
-from server.graphql.filters import DateTimeFilter, IDFilter, Lookup, build_q
+from server.graphql.filters import ChangedSince, DateTimeFilter, IDFilter, Lookup, build_q
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
@@ -73,6 +73,7 @@ class ActivityType(Node):
     done_at: datetime | None = strawberry.field(description="Tasks: when it was completed.")
     version: int = strawberry.field(description="Pass it back to update, complete or delete (optimistic concurrency).")
     created_at: datetime
+    updated_at: datetime = strawberry.field(description="Last edited or completed (see `where: {updatedAt: ...}`).")
 
     @strawberry.field
     def kind(self) -> ActivityKind:
@@ -171,7 +172,7 @@ def _global(type_name: str):
 
 
 @strawberry.input(description="Filters for timeline items; all given conditions must hold (use OR for any).")
-class ActivityWhere:
+class ActivityWhere(ChangedSince):
     and_: list[ActivityWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[ActivityWhere] | None = strawberry.field(default=None, name="OR")
     kind: ActivityKindFilter | None = None
@@ -208,6 +209,7 @@ ACTIVITY_LOOKUPS = {
 class ActivityOrderField(Enum):
     OCCURRED_AT = "occurred_at"
     CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
 
 
 @strawberry.input

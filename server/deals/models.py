@@ -54,6 +54,7 @@ class Deal(TenantModel):
         indexes = (
             ("account_id", "created_at"),
             ("organization_id", "created_at"),
+            ("organization_id", "updated_at"),
         )
 
 

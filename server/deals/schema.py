@@ -15,11 +15,12 @@ from server.accounts.models import Account, Contact
 from server.deals import service
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
 from server.graphql import ids
+from server.graphql.aggregates import Amount, GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
-from server.graphql.filters import DateTimeFilter, DecimalFilter, IDFilter, Lookup, StringFilter, build_q
+from server.graphql.filters import ChangedSince, DateTimeFilter, DecimalFilter, IDFilter, Lookup, StringFilter, build_q
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
-from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
+from server.graphql.pagination import DELETED_AT, INCLUDE_DELETED, Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Money, Node, UserType, model_type
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class DealType(Node):
     version: int
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = strawberry.field(description=DELETED_AT)
 
     @strawberry.field
     def amount(self) -> Money:
@@ -144,7 +146,7 @@ def _gid(type_name: str):
 
 
 @strawberry.input(description="Filters for deals; all given conditions must hold (use OR for any).")
-class DealWhere:
+class DealWhere(ChangedSince):
     and_: list[DealWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[DealWhere] | None = strawberry.field(default=None, name="OR")
     title: StringFilter | None = None
@@ -188,10 +190,41 @@ class DealOrder:
 SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "amount": Decimal, "title": str}
 
 
-async def deals_connection(info: Info, *, first, after, where=None, order_by=None, account_id=None) -> DealConnection:
+def deals_queryset(info: Info, where=None, *, include_deleted=False):
+    """What the `deals` list reads: the caller's deals (Scope) matching `where`."""
+    return info.context.scope.queryset(Deal, with_deleted=include_deleted).filter(build_q(where, DEAL_LOOKUPS))
+
+
+@strawberry.enum(description="What to group deals by.")
+class DealGroupBy(Enum):
+    STAGE = "stage"
+    STAGE_KIND = "stage_kind"
+    PIPELINE = "pipeline"
+    OWNER = "owner"
+    SOURCE = "source"
+
+
+DealAggregate = aggregate_of(
+    "DealAggregate",
+    DealGroupBy,
+    {
+        "stage": GroupBy("stage_id", key=global_id("Stage")),
+        "stage_kind": GroupBy("stage__kind", key=upper),
+        "pipeline": GroupBy("pipeline_id", key=global_id("Pipeline")),
+        "owner": GroupBy("owner_id", key=global_id("User")),
+        "source": GroupBy("source"),
+    },
+    description="Counts and value sums of the deals a list would show, e.g. for a board by stage. Keys: STAGE, "
+    "PIPELINE and OWNER global IDs, STAGE_KIND the enum value, SOURCE as stored.",
+)
+
+
+async def deals_connection(
+    info: Info, *, first, after, where=None, order_by=None, account_id=None, include_deleted=False
+) -> DealConnection:
     ctx = info.context
     order_by = order_by or DealOrder()
-    qs = ctx.scope.queryset(Deal).filter(build_q(where, DEAL_LOOKUPS))
+    qs = deals_queryset(info, where, include_deleted=include_deleted)
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
@@ -209,8 +242,17 @@ class DealQueries:
         after: str | None = None,
         where: DealWhere | None = None,
         order_by: DealOrder | None = None,
+        include_deleted: Annotated[bool, strawberry.argument(description=INCLUDE_DELETED)] = False,
     ) -> DealConnection:
-        return await deals_connection(info, first=first, after=after, where=where, order_by=order_by)
+        return await deals_connection(
+            info, first=first, after=after, where=where, order_by=order_by, include_deleted=include_deleted
+        )
+
+    @strawberry.field(
+        description="Counts and amount sums (by currency) of the deals matching `where`, optionally grouped."
+    )
+    async def deals_aggregate(self, info: Info, where: DealWhere | None = None) -> DealAggregate:
+        return aggregate(DealAggregate, deals_queryset(info, where), info.context.scope, Amount("amount", "currency"))
 
     @strawberry.field(description="One deal, or null if not found.")
     async def deal(self, info: Info, id: strawberry.ID) -> DealType | None:

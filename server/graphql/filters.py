@@ -52,6 +52,18 @@ class DecimalFilter:
     lte: Decimal | None = None
 
 
+@strawberry.input(description="What every list can filter on, for caches and sync.")
+class ChangedSince:
+    """Base of every list's `where`: inherit it and ``build_q`` applies it, so a list gets
+    "changed since" without a line of its own."""
+
+    updated_at: DateTimeFilter | None = strawberry.field(
+        default=None,
+        description="Last changed in this range (created, edited, moved, status changed or soft-deleted): "
+        "`{gt: <the updatedAt you saw last>}` fetches what changed since. Sort by UPDATED_AT ASC to page through.",
+    )
+
+
 MAX_IN_VALUES = 500
 MAX_NESTING = 5
 
@@ -62,6 +74,10 @@ class Lookup:
     convert: Callable | None = None  # applied to each value (e.g. decode a global ID)
     contains_path: str | None = None  # where `contains` searches, if not `path`
     build: Callable | None = None  # custom: operator filter -> Q (e.g. a subquery)
+
+
+# The ORM side of ChangedSince: every TenantModel has updated_at (auto_now; conditional updates set it).
+CHANGED_SINCE_LOOKUPS = {"updated_at": Lookup("updated_at")}
 
 
 def _operator_q(lookup: Lookup, op_filter, field: str) -> Q:
@@ -90,6 +106,8 @@ def build_q(where, lookups: dict[str, Lookup], depth: int = 0) -> Q:
     if depth > MAX_NESTING:
         raise BadRequest(f"`where` may nest AND/OR at most {MAX_NESTING} levels.")
     parts: list[Q] = []
+    if isinstance(where, ChangedSince):
+        lookups = {**CHANGED_SINCE_LOOKUPS, **lookups}
     for name, lookup in lookups.items():
         op_filter = getattr(where, name, None)
         if op_filter is not None:

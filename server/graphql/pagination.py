@@ -58,6 +58,12 @@ class Connection(Generic[T]):
 
 C = TypeVar("C", bound=Connection)
 
+INCLUDE_DELETED = (
+    "Also list soft-deleted records (their `deletedAt` is set), for keeping a copy in sync: "
+    "`where: {updatedAt: {gt: <last seen>}}, orderBy: {field: UPDATED_AT, direction: ASC}, includeDeleted: true`."
+)
+DELETED_AT = "When it was deleted; null while it exists. Only `includeDeleted: true` lists deleted records."
+
 
 def connection_of(node_type: type, name: str) -> type[Connection]:
     """A concrete, named connection type (lazy references cannot name a generic)."""

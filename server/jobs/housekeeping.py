@@ -1,13 +1,15 @@
 """Keeping the bookkeeping tables small: finished jobs, relayed outbox events and webhook
 delivery records are kept for a while (to answer "did this run?", and as the memory that
 makes a redelivered webhook a no-op), then deleted, and so are partners' expired access
-tokens. Failed jobs stay until someone looks."""
+tokens, and persisted queries (without Redis). Failed jobs stay until someone looks."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from server.config import Settings
 from server.core.models import OutboxEvent
+from server.graphql.persisted import forget_expired
 from server.jobs.models import JobRun
 from server.jobs.registry import periodic
 from server.oauth.models import OAuthAccessToken
@@ -27,4 +29,6 @@ async def housekeeping(now: datetime | None = None) -> dict[str, int]:
         "outbox": await OutboxEvent.filter(dispatched_at__lt=now - KEEP_OUTBOX).delete(),
         "webhook_deliveries": await WebhookDelivery.filter(last_received_at__lt=now - KEEP_WEBHOOK_DELIVERIES).delete(),
         "oauth_tokens": await OAuthAccessToken.filter(expires_at__lt=now).delete(),  # useless once expired
+        # Clients register a forgotten persisted query again by themselves (docs/api.md).
+        "persisted_queries": await forget_expired(Settings(), now),
     }

@@ -68,6 +68,7 @@ class Order(TenantModel):
         indexes = (
             ("account_id", "created_at"),
             ("organization_id", "created_at"),
+            ("organization_id", "updated_at"),
         )
 
 

@@ -13,8 +13,10 @@ from tortoise.expressions import Q
 
 from server.accounts.models import Account
 from server.graphql import ids
+from server.graphql.aggregates import Amount, GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.filters import (
+    ChangedSince,
     DateTimeFilter,
     DecimalFilter,
     IDFilter,
@@ -25,7 +27,7 @@ from server.graphql.filters import (
 )
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
-from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
+from server.graphql.pagination import DELETED_AT, INCLUDE_DELETED, Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Money, Node, UserType, model_type
 from server.orders import service
 from server.orders.models import (
@@ -144,6 +146,7 @@ class OrderType(Node):
     number: int = strawberry.field(description="The organization's human order number: 1, 2, 3...")
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = strawberry.field(description=DELETED_AT)
     version: int = strawberry.field(description="Pass it back to update (optimistic concurrency).")
     currency: str
     source: str = strawberry.field(description="Channel: manual, website, phone, or a marketplace (rozetka, prom...).")
@@ -235,7 +238,7 @@ def _group_q(f: StatusGroupFilter) -> Q:
 
 
 @strawberry.input(description="Filters for orders; all given conditions must hold (use OR for any).")
-class OrderWhere:
+class OrderWhere(ChangedSince):
     and_: list[OrderWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[OrderWhere] | None = strawberry.field(default=None, name="OR")
     number: IntFilter | None = None
@@ -283,15 +286,46 @@ class OrderOrder:
 SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "number": int, "total": Decimal}
 
 
-async def orders_connection(info: Info, *, first, after, where=None, order_by=None, account_id=None) -> OrderConnection:
+def orders_queryset(info: Info, where=None, *, include_deleted=False):
+    """What the `orders` list reads: the caller's orders (Scope) matching `where`."""
+    return info.context.scope.queryset(Order, with_deleted=include_deleted).filter(build_q(where, ORDER_LOOKUPS))
+
+
+async def orders_connection(
+    info: Info, *, first, after, where=None, order_by=None, account_id=None, include_deleted=False
+) -> OrderConnection:
     ctx = info.context
     order_by = order_by or OrderOrder()
-    qs = ctx.scope.queryset(Order).filter(build_q(where, ORDER_LOOKUPS))
+    qs = orders_queryset(info, where, include_deleted=include_deleted)
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
     return await paginate(OrderConnection, qs, first=first, after=after, sort=sort)
+
+
+@strawberry.enum(description="What to group orders by.")
+class OrderGroupBy(Enum):
+    STATUS = "status"
+    STATUS_GROUP = "status_group"
+    MANAGER = "manager"
+    SOURCE = "source"
+    PAYMENT_STATUS = "payment_status"
+
+
+OrderAggregate = aggregate_of(
+    "OrderAggregate",
+    OrderGroupBy,
+    {
+        "status": GroupBy("status__code"),
+        "status_group": GroupBy("status__group", key=upper),
+        "manager": GroupBy("manager_id", key=global_id("User")),
+        "source": GroupBy("source"),
+        "payment_status": GroupBy("payment_status", key=upper),
+    },
+    description="Counts and sums of the orders a list would show, e.g. for tabs by status. Keys: STATUS "
+    "the status code, STATUS_GROUP and PAYMENT_STATUS the enum value, MANAGER a User ID, SOURCE the channel.",
+)
 
 
 @strawberry.type
@@ -304,8 +338,15 @@ class OrderQueries:
         after: str | None = None,
         where: OrderWhere | None = None,
         order_by: OrderOrder | None = None,
+        include_deleted: Annotated[bool, strawberry.argument(description=INCLUDE_DELETED)] = False,
     ) -> OrderConnection:
-        return await orders_connection(info, first=first, after=after, where=where, order_by=order_by)
+        return await orders_connection(
+            info, first=first, after=after, where=where, order_by=order_by, include_deleted=include_deleted
+        )
+
+    @strawberry.field(description="Counts and sums (by currency) of the orders matching `where`, optionally grouped.")
+    async def orders_aggregate(self, info: Info, where: OrderWhere | None = None) -> OrderAggregate:
+        return aggregate(OrderAggregate, orders_queryset(info, where), info.context.scope, Amount("total", "currency"))
 
     @strawberry.field(description="One order, or null if not found.")
     async def order(self, info: Info, id: strawberry.ID) -> OrderType | None:

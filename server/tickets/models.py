@@ -31,7 +31,7 @@ class Ticket(TenantModel):
     class Meta:
         table = "ticket"
         unique_together = (("organization", "number"),)
-        indexes = (("account_id", "created_at"),)
+        indexes = (("account_id", "created_at"), ("organization_id", "updated_at"))
 
 
 class TicketComment(TenantModel):

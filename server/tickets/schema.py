@@ -11,8 +11,9 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from server.graphql import ids
+from server.graphql.aggregates import GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
-from server.graphql.filters import DateTimeFilter, IDFilter, IntFilter, Lookup, StringFilter, build_q
+from server.graphql.filters import ChangedSince, DateTimeFilter, IDFilter, IntFilter, Lookup, StringFilter, build_q
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
@@ -205,7 +206,7 @@ def _overdue_q(value: bool) -> Q:
 
 
 @strawberry.input(description="Filters for tickets; all given conditions must hold (use OR for any).")
-class TicketWhere:
+class TicketWhere(ChangedSince):
     and_: list[TicketWhere] | None = strawberry.field(default=None, name="AND")
     or_: list[TicketWhere] | None = strawberry.field(default=None, name="OR")
     number: IntFilter | None = None
@@ -252,12 +253,39 @@ class TicketOrder:
 SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "number": int}
 
 
+def tickets_queryset(info: Info, where=None):
+    """What the `tickets` list reads: the caller's tickets (Scope) matching `where`."""
+    return info.context.scope.queryset(Ticket).filter(build_q(where, TICKET_LOOKUPS))
+
+
+@strawberry.enum(description="What to group tickets by.")
+class TicketGroupBy(Enum):
+    STATUS = "status"
+    PRIORITY = "priority"
+    ASSIGNEE = "assignee"
+    CHANNEL = "channel"
+
+
+TicketAggregate = aggregate_of(
+    "TicketAggregate",
+    TicketGroupBy,
+    {
+        "status": GroupBy("status", key=upper),
+        "priority": GroupBy("priority", key=upper),
+        "assignee": GroupBy("assignee_id", key=global_id("User")),
+        "channel": GroupBy("channel", key=upper),
+    },
+    description="Counts of the tickets a list would show, e.g. for a support board. Keys: STATUS, PRIORITY and "
+    "CHANNEL the enum value, ASSIGNEE a User ID (null: unassigned). `total` is always empty.",
+)
+
+
 async def tickets_connection(
     info: Info, *, first, after, account_id=None, where=None, order_by=None
 ) -> TicketConnection:
     ctx = info.context
     order_by = order_by or TicketOrder()
-    qs = ctx.scope.queryset(Ticket).filter(build_q(where, TICKET_LOOKUPS))
+    qs = tickets_queryset(info, where)
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
@@ -267,6 +295,10 @@ async def tickets_connection(
 
 @strawberry.type
 class TicketQueries:
+    @strawberry.field(description="Counts of the tickets matching `where`, optionally grouped.")
+    async def tickets_aggregate(self, info: Info, where: TicketWhere | None = None) -> TicketAggregate:
+        return aggregate(TicketAggregate, tickets_queryset(info, where), info.context.scope)
+
     @strawberry.field(description="Tickets the caller may see, filtered and sorted (newest first by default).")
     async def tickets(
         self,
