@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from cross_web import HTTPException
 from limits import parse as parse_limit
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -14,8 +15,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from server import logging_redaction
+from server.apikeys import service as apikeys
 from server.auth import principal as principals
 from server.auth import tokens
 from server.auth.throttle import ActionThrottle, LoginThrottle
@@ -25,6 +28,7 @@ from server.db import close_db, init_db
 from server.graphql import graphiql
 from server.graphql.context import Context
 from server.graphql.http_view import GraphQLOverHTTP
+from server.graphql.rate_limits import CostRateLimiter
 from server.graphql.schema import build_schema
 from server.http.cors import cors_middleware
 from server.i18n import _
@@ -47,11 +51,14 @@ class CRMGraphQL(GraphQLOverHTTP):
         self.call_throttle = ActionThrottle(
             self.throttle.limiter, parse_limit(settings.click_to_call_per_user), settings.rate_limit_namespace, "call"
         )
+        self.rate_limiter = CostRateLimiter(settings, self.throttle.limiter)
 
     async def get_context(self, request: Request, response: Response) -> Context:
-        token = _bearer(request)
+        token = _bearer(request) or request.headers.get("x-api-key", "").strip() or None
         principal, auth_error = principals.ANONYMOUS, None
-        if token:
+        if apikeys.looks_like_key(token):
+            principal = await apikeys.principal_for(token) or principals.ANONYMOUS
+        elif token:
             user = await tokens.user_for(token)
             if user is not None:
                 try:
@@ -61,7 +68,10 @@ class CRMGraphQL(GraphQLOverHTTP):
             else:
                 # A partner's OAuth access token: one organization, its granted permissions.
                 principal = await oauth.principal_for(token) or principals.ANONYMOUS
+        budgets = self.rate_limiter.for_request(principal, token, request.client.host if request.client else None)
+        request.state.rate_limits = budgets  # for run(): headers on every response
         return Context(
+            rate_limits=budgets,
             request=request,
             response=response,
             settings=self.settings,
@@ -71,6 +81,16 @@ class CRMGraphQL(GraphQLOverHTTP):
             token=token,
             auth_error=auth_error,
         )
+
+    async def run(self, request, context=UNSET, root_value=UNSET) -> Response:
+        try:
+            response = await super().run(request, context, root_value)
+        except HTTPException as exc:  # refused before GraphQL ran: answered here so it gets the headers too
+            response = self.error_response(request, exc.status_code, exc.reason)
+        budgets = getattr(request.state, "rate_limits", None)
+        if budgets is not None:
+            await budgets.write_headers(response)
+        return response
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)

@@ -26,6 +26,7 @@ MODEL_MODULES = [
     "server.shipments.models",
     "server.notifications.models",
     "server.oauth.models",
+    "server.apikeys.models",
 ]
 
 

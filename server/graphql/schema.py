@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from server.accounts.schema import AccountMutations, AccountQueries
 from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
+from server.apikeys.schema import ApiKeyMutations, ApiKeyQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
 from server.config import Settings
@@ -24,6 +25,7 @@ from server.graphql.errors import AuthFailure, PublicErrors
 from server.graphql.introspection import HideSchemaFromAnonymous
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
+from server.graphql.rate_limits import RateLimit
 from server.graphql.types import Node
 from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.notifications.schema import NotificationMutations, NotificationQueries
@@ -39,6 +41,7 @@ from server.tickets.schema import TicketMutations, TicketQueries, TicketType
 def _node_models() -> dict[str, type]:
     from server.accounts.models import Account, Contact
     from server.activities.models import Activity
+    from server.apikeys.models import ApiKey
     from server.auth.models import Membership, Team
     from server.deals.models import Deal, Pipeline, Stage
     from server.marketplace.models import MarketplacePush
@@ -56,6 +59,7 @@ def _node_models() -> dict[str, type]:
         Shipment,
         Notification,
         OAuthClient,
+        ApiKey,
     )
     return {m.__name__: m for m in models}
 
@@ -96,6 +100,7 @@ Query = merge_types(
         ShipmentQueries,
         NotificationQueries,
         OAuthQueries,
+        ApiKeyQueries,
     ),
 )
 Mutation = merge_types(
@@ -115,6 +120,7 @@ Mutation = merge_types(
         ShipmentMutations,
         NotificationMutations,
         OAuthMutations,
+        ApiKeyMutations,
     ),
 )
 
@@ -143,6 +149,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
             MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             lambda: QueryCost(maximum=settings.max_query_cost, default_page=settings.default_page_size),
+            RateLimit,  # after QueryCost: charges the cost it found
             AuthFailure,
             PublicErrors,
         ],
