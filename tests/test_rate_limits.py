@@ -211,3 +211,18 @@ def test_a_bounded_load_across_two_crm_serve_processes_sharing_redis(fresh_db, r
     assert [r[0] for r in results] == [200] * 100 + [429] * 100
     assert [r[1] for r in results[:100]] == [300 - 3 * (i + 1) for i in range(100)]
     assert all(r[1] == 0 and re.fullmatch(r"\d+", r[2]) for r in results[100:])
+
+
+async def test_the_api_serves_unlimited_while_the_counters_are_unreachable(database, tenants, caplog):
+    import socket
+
+    shop = await tenants.create(("owner",))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    async with limited_app(database, redis_url=f"redis://127.0.0.1:{closed_port}/0") as http:
+        with caplog.at_level("WARNING"):
+            response = await post(http, ME, shop.owner)
+    assert response.status_code == 200 and response.json()["data"]["me"]["user"]["id"] == shop.owner.user_id
+    assert "RateLimit" not in response.headers
+    assert any("counters are unreachable" in r.getMessage() for r in caplog.records)

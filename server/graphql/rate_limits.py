@@ -19,6 +19,7 @@ with the ``RateLimit-Policy`` and ``RateLimit`` fields of draft-ietf-httpapi-rat
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -26,12 +27,19 @@ from dataclasses import dataclass, field
 from graphql import GraphQLError
 from limits import RateLimitItem, RateLimitItemPerMinute, parse
 from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
 from server.auth.principal import Principal
 from server.config import Settings
 from server.i18n import _
+
+log = logging.getLogger("crm")
+# The counters' store failing (Redis down) must not take the API down with it: the request is
+# served unlimited and without headers, and the failure is logged.
+STORE_ERRORS = (RedisError, OSError, StorageError)
 
 
 @dataclass
@@ -61,7 +69,14 @@ class RequestBudgets:
 
     async def charge(self, cost: int) -> bool:
         """Spend ``cost`` from every budget, or from none when one of them cannot afford it."""
-        cost = max(cost, 1)
+        try:
+            return await self._charge(max(cost, 1))
+        except STORE_ERRORS as exc:
+            log.warning("rate limits not applied: their counters are unreachable (%s)", exc)
+            self.budgets, self.refused = [], []
+            return True
+
+    async def _charge(self, cost: int) -> bool:
         self.refused = [b for b in self.budgets if not await self.limiter.test(b.item, *b.key, cost=cost)]
         if not self.refused:
             for budget in self.budgets:
@@ -80,7 +95,13 @@ class RequestBudgets:
 
     async def write_headers(self, response: Response) -> None:
         if not self.charged:  # a request refused before execution spent nothing; still say where it stands
-            await self._read()
+            try:
+                await self._read()
+            except STORE_ERRORS as exc:
+                log.warning("rate limits not shown: their counters are unreachable (%s)", exc)
+                return
+        if not self.budgets:
+            return
         response.headers["RateLimit-Policy"] = ", ".join(
             f'"{b.name}";q={b.item.amount};w={b.window}' for b in self.budgets
         )
