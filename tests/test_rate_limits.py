@@ -226,3 +226,13 @@ async def test_the_api_serves_unlimited_while_the_counters_are_unreachable(datab
     assert response.status_code == 200 and response.json()["data"]["me"]["user"]["id"] == shop.owner.user_id
     assert "RateLimit" not in response.headers
     assert any("counters are unreachable" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_browser_app_may_read_the_rate_limit_headers(database):
+    async with limited_app(database, cors_allowed_origins=["https://app.example.com"]) as http:
+        response = await http.post(
+            "/graphql", json={"query": "{ __typename }"}, headers={"Origin": "https://app.example.com"}
+        )
+    exposed = {h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"ratelimit", "ratelimit-policy", "retry-after"} <= exposed
+    assert parse(response.headers["RateLimit"])["address"]["r"] >= 0
