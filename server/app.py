@@ -7,6 +7,7 @@ import json
 import logging
 
 import orjson
+from cross_web import HTTPException
 from limits import parse as parse_limit
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from server import logging_redaction
 from server.analytics import csv_export
@@ -28,6 +30,7 @@ from server.graphql.context import Context
 from server.graphql.fastpath import FastPath
 from server.graphql.http_view import GraphQLOverHTTP
 from server.graphql.persisted import PersistedQueries, PersistedQueryError
+from server.graphql.rate_limits import CostRateLimiter
 from server.graphql.schema import build_schema
 from server.http.cors import cors_middleware
 from server.i18n import _
@@ -53,13 +56,7 @@ class CRMGraphQL(GraphQLOverHTTP):
         self.call_throttle = ActionThrottle(
             self.throttle.limiter, parse_limit(settings.click_to_call_per_user), settings.rate_limit_namespace, "call"
         )
-
-    async def run(self, request, *args, **kwargs):
-        try:
-            return await super().run(request, *args, **kwargs)
-        except PersistedQueryError as exc:
-            # Apollo's answers: an unknown hash is a 200 the client reacts to by sending the query.
-            return JSONResponse(exc.body(), status_code=exc.status, headers={"Cache-Control": "private, no-cache"})
+        self.rate_limiter = CostRateLimiter(settings, self.throttle.limiter)
 
     async def parse_http_body(self, request):
         # Automatic persisted queries: a hash stands for a document registered earlier.
@@ -71,7 +68,10 @@ class CRMGraphQL(GraphQLOverHTTP):
 
     async def get_context(self, request: Request, response: Response) -> Context:
         principal, token, auth_error = await request_auth.principal_for(request)
+        budgets = self.rate_limiter.for_request(principal, token, request.client.host if request.client else None)
+        request.state.rate_limits = budgets  # for run(): headers on every response
         return Context(
+            rate_limits=budgets,
             request=request,
             response=response,
             settings=self.settings,
@@ -100,6 +100,19 @@ class CRMGraphQL(GraphQLOverHTTP):
             return orjson.dumps(data)
         except TypeError:
             return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+    async def run(self, request, context=UNSET, root_value=UNSET) -> Response:
+        try:
+            response = await super().run(request, context, root_value)
+        except PersistedQueryError as exc:
+            # Apollo's answers: an unknown hash is a 200 the client reacts to by sending the query.
+            response = JSONResponse(exc.body(), status_code=exc.status, headers={"Cache-Control": "private, no-cache"})
+        except HTTPException as exc:  # refused before GraphQL ran: answered here so it gets the headers too
+            response = self.error_response(request, exc.status_code, exc.reason)
+        budgets = getattr(request.state, "rate_limits", None)
+        if budgets is not None:
+            await budgets.write_headers(response)
+        return response
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     rate_limit_namespace: str = "crm"  # prefix of the counters' keys in Redis
     # Calls one member may place with clickToCall per window (docs/telephony.md), "count/period".
     click_to_call_per_user: str = "10/minute"
+    # Query cost a caller may spend per window on /graphql (docs/partners.md), "cost/period":
+    # per credential (session, OAuth token, API key), per organization (all its callers; an
+    # organization's rate_limit_per_minute overrides it), per anonymous client address.
+    rate_limit_per_token: str = "100000/minute"  # noqa: S105 - a limit, not a secret
+    rate_limit_per_organization: str = "300000/minute"
+    rate_limit_per_address: str = "20000/minute"
 
     max_query_depth: int = 12
     max_query_tokens: int = 2000

@@ -1,5 +1,5 @@
 """Who is calling, from an HTTP request's bearer token: one way for /graphql and every other
-authenticated endpoint (the analytics CSV downloads)."""
+authenticated endpoint (the CSV downloads)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,17 @@ def bearer(request: Request) -> str | None:
 
 async def principal_for(request: Request) -> tuple[Principal, str | None, PublicError | None]:
     """(principal, token, auth error): a member's session token with an optional
-    ``X-Organization``, or a partner's OAuth access token; anonymous without either."""
-    from server.oauth import service as oauth  # the OAuth domain builds on auth, not the reverse
+    ``X-Organization``, an API key (bearer or ``X-API-Key``), or a partner's OAuth access token;
+    anonymous without any."""
+    # Those domains build on auth, not the reverse.
+    from server.apikeys import service as apikeys
+    from server.oauth import service as oauth
 
-    token = bearer(request)
+    token = bearer(request) or request.headers.get("x-api-key", "").strip() or None
     principal, auth_error = principals.ANONYMOUS, None
-    if token:
+    if apikeys.looks_like_key(token):
+        principal = await apikeys.principal_for(token) or principals.ANONYMOUS
+    elif token:
         user = await tokens.user_for(token)
         if user is not None:
             try:

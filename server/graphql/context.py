@@ -13,6 +13,7 @@ from server.auth.principal import Principal
 from server.auth.scope import Scope
 from server.auth.throttle import ActionThrottle, LoginThrottle
 from server.config import Settings
+from server.graphql.rate_limits import RequestBudgets
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Context:
     call_throttle: ActionThrottle  # click-to-call calls per member, likewise
     token: str | None = None
     auth_error: Exception | None = None  # raised before execution (see graphql.schema.AuthFailure)
+    rate_limits: RequestBudgets | None = None  # what this request may spend (graphql.rate_limits)
+    query_cost: int | None = None  # set by graphql.limits.QueryCost once the query is validated
     _loaders: dict[Hashable, DataLoader] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

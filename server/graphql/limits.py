@@ -72,6 +72,8 @@ class QueryCost(SchemaExtension):
             op = next((o for o in ops if o.name and o.name.value == ctx.operation_name), ops[0] if ops else None)
             if op is not None:
                 self.cost = estimate(op.selection_set, fragments, ctx.variables or {}, self.default_page)
+                if hasattr(ctx.context, "query_cost"):  # what rate_limits.RateLimit charges
+                    ctx.context.query_cost = self.cost
                 if self.cost > self.maximum:
                     raise GraphQLError(
                         f"Query cost {self.cost} exceeds the maximum of {self.maximum}. "

@@ -17,6 +17,7 @@ from server.accounts.schema import AccountMutations, AccountQueries
 from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
 from server.analytics.metrics_schema import AnalyticsMutations, AnalyticsQueries
 from server.analytics.schema import AnalyticsFiguresMutations, AnalyticsFiguresQueries
+from server.apikeys.schema import ApiKeyMutations, ApiKeyQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
 from server.config import Settings
@@ -26,6 +27,7 @@ from server.graphql.errors import AuthFailure, PublicErrors
 from server.graphql.introspection import HideSchemaFromAnonymous
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
+from server.graphql.rate_limits import RateLimit
 from server.graphql.types import Node
 from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.notifications.schema import NotificationMutations, NotificationQueries
@@ -43,6 +45,7 @@ from server.tickets.schema import TicketMutations, TicketQueries, TicketType
 def _node_models() -> dict[str, type]:
     from server.accounts.models import Account, Contact
     from server.activities.models import Activity
+    from server.apikeys.models import ApiKey
     from server.auth.models import Membership, Team
     from server.deals.models import Deal, Pipeline, Stage
     from server.marketplace.models import MarketplacePush
@@ -64,6 +67,7 @@ def _node_models() -> dict[str, type]:
         OAuthClient,
         Survey,
         Segment,
+        ApiKey,
     )
     return {m.__name__: m for m in models}
 
@@ -108,6 +112,7 @@ Query = merge_types(
         AnalyticsQueries,
         AnalyticsFiguresQueries,
         SegmentQueries,
+        ApiKeyQueries,
     ),
 )
 Mutation = merge_types(
@@ -131,6 +136,7 @@ Mutation = merge_types(
         AnalyticsMutations,
         AnalyticsFiguresMutations,
         SegmentMutations,
+        ApiKeyMutations,
     ),
 )
 
@@ -159,6 +165,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
             MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             MaxAliasesLimiter(max_alias_count=settings.max_aliases),
             lambda: QueryCost(maximum=settings.max_query_cost, default_page=settings.default_page_size),
+            RateLimit,  # after QueryCost: charges the cost it found
             AuthFailure,
             PublicErrors,
         ],

@@ -16,7 +16,7 @@ from server.config import Settings
 ALLOWED_METHODS = ["GET", "POST"]
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-Organization", "Accept-Language", "Accept"]
 # Headers a page's script may read from a response (the rest are hidden by the browser).
-EXPOSED_HEADERS = ["Content-Language"]
+EXPOSED_HEADERS = ["Content-Language", "RateLimit", "RateLimit-Policy", "Retry-After"]
 # How long a browser may reuse a preflight answer (seconds).
 PREFLIGHT_MAX_AGE = 600
 

@@ -80,7 +80,7 @@ async def create_client(scope: Scope, name: str, scopes: list[str]) -> tuple[OAu
 
 
 async def list_clients(scope: Scope) -> list[OAuthClient]:
-    scope.require("settings:read")
+    scope.require("settings:write")  # owners and admins only: managers and analysts merely read settings
     return await scope.queryset(OAuthClient).order_by("created_at")
 
 

@@ -13,6 +13,9 @@ class Organization(BaseModel):
     currency = fields.CharField(max_length=3, default="UAH")
     locale = fields.CharField(max_length=8, default="uk")
     timezone = fields.CharField(max_length=64, default="Europe/Kyiv")
+    # Query cost this organization may spend per minute, all callers together (docs/partners.md);
+    # null: the ``rate_limit_per_organization`` setting. Set by operators for a bigger plan.
+    rate_limit_per_minute = fields.IntField(null=True)
 
     class Meta:
         table = "organization"

@@ -145,6 +145,9 @@ class FastPath:
         cost = estimate(op.selection_set, document.fragments, variables, self.settings.default_page_size)
         if cost > self.settings.max_query_cost:
             return None
+        budgets = getattr(context, "rate_limits", None)
+        if budgets is not None and not await budgets.charge(cost):
+            return None  # over the rate limit: nothing was spent, and strawberry answers RATE_LIMITED
         call = Call(context.scope, self.settings, lambda field_def, node: self._arguments(field_def, node, coerced))
         data: dict[str, Any] = {}
         for root in roots:
