@@ -121,10 +121,18 @@ async def test_over_the_limit_429_with_retry_after_and_nothing_runs(database, te
 ORDERS_PAGE = "{ orders(first: 5) { edges { node { id number } } } }"
 
 
+def fast_path_stats(http: httpx.AsyncClient):
+    from tests.test_fastpath_differential import graphql_view
+
+    return graphql_view(http).fast_path.stats
+
+
 async def test_pages_answered_by_the_fast_path_spend_the_same_budget(database, tenants):
     shop = await tenants.create(("owner",))
     async with limited_app(database, rate_limit_per_token="100/minute") as http:
+        stats = fast_path_stats(http)
         first = await post(http, ORDERS_PAGE, shop.owner)
+        assert stats["planned"] == 1, "the page must be answered by the fast path for this test to mean anything"
         assert first.status_code == 200 and "errors" not in first.json()
         cost = cost_of(first)
         assert parse(first.headers["RateLimit"])["token"]["r"] == 100 - cost

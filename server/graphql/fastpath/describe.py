@@ -209,15 +209,14 @@ class RootConnection:
     query: Callable
 
 
-def _orders_query(scope, settings, *, first=None, after=None, where=None, order_by=None):
+def _orders_query(scope, settings, *, first=None, after=None, where=None, order_by=None, include_deleted=False):
     # The same steps as server.orders.schema.orders_connection (its `where`, sorts and page size),
     # up to paginate; the differential test (tests/test_fastpath_differential.py) keeps them in step.
-    from server.graphql.filters import build_q
     from server.graphql.pagination import Sort, check_first
-    from server.orders.schema import ORDER_LOOKUPS, SORT_KINDS, OrderOrder
+    from server.orders.schema import SORT_KINDS, OrderOrder, scoped_orders
 
     order_by = order_by or OrderOrder()
-    qs = scope.queryset(Order).filter(build_q(where, ORDER_LOOKUPS))
+    qs = scoped_orders(scope, where, include_deleted=include_deleted)
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
     first = check_first(first, settings.default_page_size, settings.max_page_size)
     return qs, sort, first, after
