@@ -64,6 +64,16 @@ def limited_text(value: str | None, field: str, max_length: int) -> str | None:
     return text
 
 
+MAX_POSITION = 1_000_000  # display order of pipelines, stages and statuses
+
+
+def position(value: int, field: str = "position") -> int:
+    """A place in a display order: small enough that "after the last" still fits the column."""
+    if not -MAX_POSITION <= value <= MAX_POSITION:
+        raise invalid(field, f"{field} must be between {-MAX_POSITION} and {MAX_POSITION}.")
+    return value
+
+
 def one_of(value: str, allowed: tuple[str, ...], field: str) -> str:
     if value not in allowed:
         raise UserInputError(ErrorCode.INVALID, f"{field} must be one of: {', '.join(allowed)}.", field)

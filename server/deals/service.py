@@ -16,6 +16,7 @@ from server.core.errors import ErrorCode, Problems, UserInputError, version_conf
 from server.core.money import check_currency, parse_amount
 from server.core.serialize import diff, snapshot
 from server.core.text import limited_text, one_of, required_text
+from server.core.text import position as check_position
 from server.core.versioning import update_versioned
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
 
@@ -42,7 +43,12 @@ async def create_pipeline(
     scope: Scope, name: str, position: int = 0, is_default: bool = False, stages: list[dict] | None = None
 ) -> Pipeline:
     scope.require("pipelines:write")
-    name = required_text(name, "name", 200)
+    problems = Problems()
+    with problems:
+        name = required_text(name, "name", 200)
+    with problems:
+        check_position(position)
+    problems.raise_if_any()
     async with in_transaction():
         if is_default:
             await Pipeline.filter(organization_id=scope.organization_id).update(is_default=False)
@@ -73,7 +79,7 @@ async def update_pipeline(scope: Scope, pipeline_id: UUID, data: dict) -> Pipeli
         if data.get("name") is not None:
             pipeline.name = required_text(data["name"], "name", 200)
         if data.get("position") is not None:
-            pipeline.position = data["position"]
+            pipeline.position = check_position(data["position"])
         if data.get("is_default") is True:
             await Pipeline.filter(organization_id=scope.organization_id).update(is_default=False)
             pipeline.is_default = True
@@ -113,8 +119,9 @@ def _clean_stage(data: dict, path: str = "") -> dict:
     with problems:
         if data.get("name") is not None:
             values["name"] = required_text(data["name"], f"{prefix}name", 200)
-    if data.get("position") is not None:
-        values["position"] = data["position"]
+    with problems:
+        if data.get("position") is not None:
+            values["position"] = check_position(data["position"], f"{prefix}position")
     if data.get("probability") is not None:
         if not 0 <= data["probability"] <= 100:
             problems.add(ErrorCode.INVALID, "Probability is a percentage, 0 to 100.", f"{prefix}probability")

@@ -23,6 +23,7 @@ from server.core.money import check_currency, parse_amount, quantize
 from server.core.phones import to_e164
 from server.core.serialize import snapshot
 from server.core.text import limited_text, one_of, required_text
+from server.core.text import position as check_position
 from server.core.versioning import update_versioned
 from server.orders.models import (
     PAYMENT_STATUSES,
@@ -327,7 +328,16 @@ async def create_status(
     scope: Scope, code: str, name: str, group: str, position: int = 0, is_initial: bool = False
 ) -> OrderStatus:
     scope.require("order_statuses:write")
-    code = required_text(code, "code", 48).lower()
+    problems = Problems()
+    with problems:
+        code = required_text(code, "code", 48).lower()
+    with problems:
+        name = required_text(name, "name", 200)
+    with problems:
+        group = one_of(group, STATUS_GROUPS, "group")
+    with problems:
+        check_position(position)
+    problems.raise_if_any()
     async with in_transaction():
         if await OrderStatus.filter(organization_id=scope.organization_id, code=code).exists():
             raise UserInputError(ErrorCode.DUPLICATE, f"Status '{code}' exists.", "code")
@@ -336,8 +346,8 @@ async def create_status(
         status = await OrderStatus.create(
             organization_id=scope.organization_id,
             code=code,
-            name=required_text(name, "name", 200),
-            group=one_of(group, STATUS_GROUPS, "group"),
+            name=name,
+            group=group,
             position=position,
             is_initial=is_initial,
         )
@@ -354,7 +364,9 @@ async def update_status(scope: Scope, status_id: UUID, data: dict) -> OrderStatu
         if "group" in data:
             status.group = one_of(data["group"], STATUS_GROUPS, "group")
         if "position" in data:
-            status.position = data["position"]
+            if data["position"] is None:
+                raise UserInputError(ErrorCode.REQUIRED, "position cannot be cleared.", "position")
+            status.position = check_position(data["position"])
         if data.get("is_initial"):
             await OrderStatus.filter(organization_id=scope.organization_id).update(is_initial=False)
             status.is_initial = True
