@@ -14,15 +14,19 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 
 from tests.test_accounts import make_account, make_contact, make_order
 
 SEED = "crm-fuzz-1"
 PER_FIELD = 4  # hostile values per field: the two worst of its type, and two drawn with the seed
 BATCH = 8  # mutations per request (the alias limit is 15)
-MAX_DEPTH = 3  # input objects nested in input objects
+MAX_DEPTH = {"mutation": 3, "query": 2}  # input objects nested in input objects (filters nest AND/OR)
+VARIABLE = re.compile(r"Variable '\$v(\d+)_")
 
-INTROSPECTION = """{ __schema { mutationType { fields { name args { name type { ...T } } } }
+INTROSPECTION = """{ __schema {
+  queryType { fields { name args { name type { ...T } } type { ...T } } }
+  mutationType { fields { name args { name type { ...T } } type { ...T } } }
   types { name kind inputFields { name type { ...T } defaultValue } enumValues { name } } } }
 fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }"""
 
@@ -108,8 +112,9 @@ def unwrap(t: dict) -> tuple[dict, bool, bool]:
 
 
 class Fuzzer:
-    def __init__(self, schema: dict, ids: dict[str, str], foreign: dict[str, str]):
+    def __init__(self, schema: dict, ids: dict[str, str], foreign: dict[str, str], max_depth: int):
         self.types = {t["name"]: t for t in schema["types"]}
+        self.max_depth = max_depth
         self.ids, self.foreign = ids, foreign
 
     def id_for(self, field: str, mutation: str) -> str:
@@ -184,7 +189,7 @@ class Fuzzer:
         name = path[-1]
         for value in self.hostile(t, ".".join(map(str, path)), name, mutation):
             yield f"{mutation}({'.'.join(map(str, path))}={_short(value)})", _replace(base, path, value)
-        if named["kind"] == "INPUT_OBJECT" and depth < MAX_DEPTH:
+        if named["kind"] == "INPUT_OBJECT" and depth < self.max_depth:
             inner_path = [*path, 0] if is_list else path
             if is_list:
                 base = _replace(base, path, [self._one(named, name, mutation, depth)])
@@ -211,8 +216,8 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _document(calls: list[tuple[dict, dict]]) -> tuple[str, dict]:
-    """One mutation document running each (field, variables) under its own alias."""
+def _document(operation: str, calls: list[tuple[dict, dict]]) -> tuple[str, dict]:
+    """One document running each (field, variables) under its own alias."""
     params, body, variables = [], [], {}
     for i, (field, values) in enumerate(calls):
         args = []
@@ -221,8 +226,9 @@ def _document(calls: list[tuple[dict, dict]]) -> tuple[str, dict]:
             params.append(f"${var}: {_type_ref(arg['type'])}")
             args.append(f"{arg['name']}: ${var}")
             variables[var] = values[arg["name"]]
-        body.append(f"m{i}: {field['name']}({', '.join(args)}) {{ __typename }}")
-    return f"mutation Fuzz({', '.join(params)}) {{ {' '.join(body)} }}", variables
+        selection = "{ __typename }" if unwrap(field["type"])[0]["kind"] in ("OBJECT", "INTERFACE", "UNION") else ""
+        body.append(f"m{i}: {field['name']}({', '.join(args)}) {selection}")
+    return f"{operation} Fuzz({', '.join(params)}) {{ {' '.join(body)} }}", variables
 
 
 def _type_ref(t: dict) -> str:
@@ -293,26 +299,44 @@ async def _fixtures(api, tenants) -> tuple:
 
 
 async def test_fuzz_mutations_never_fail_internally(api, http, tenants, caplog):
+    cases = await _fuzz(api, http, tenants, caplog, "mutation")
+    assert cases > 1_000  # every mutation's every field, not a token sample
+
+
+async def test_fuzz_query_arguments_never_fail_internally(api, http, tenants, caplog):
+    """The same for every argument of every query field: filters, search texts, IDs, paging."""
+    cases = await _fuzz(api, http, tenants, caplog, "query")
+    assert cases > 300
+
+
+async def _fuzz(api, http, tenants, caplog, operation: str) -> int:
     t, ids, foreign = await _fixtures(api, tenants)
     schema = (await t.owner.data(api, INTROSPECTION))["__schema"]
-    fuzzer = Fuzzer(schema, ids, foreign)
-    fields = [f for f in schema["mutationType"]["fields"] if f["args"] and f["name"] not in ("login",)]
+    fuzzer = Fuzzer(schema, ids, foreign, MAX_DEPTH[operation])
+    root = schema["mutationType" if operation == "mutation" else "queryType"]
+    fields = [f for f in root["fields"] if f["args"] and f["name"] not in ("login",)]
     cases = [(desc, field, values) for field in fields for desc, values in fuzzer.cases(field)]
-    assert len(cases) > 1_000  # every mutation's every field, not a token sample
 
     failures: list[str] = []
     caplog.set_level(logging.ERROR, logger="crm.errors")
 
     async def run(batch: list) -> None:
-        document, variables = _document([(field, values) for _, field, values in batch])
+        document, variables = _document(operation, [(field, values) for _, field, values in batch])
         response = await _send(t.owner, http, document, variables)
         if response.status_code >= 500:
             failures.append(f"HTTP {response.status_code}: {', '.join(d for d, _, _ in batch)}")
             return
         body = response.json()
         if body.get("data") is None and len(batch) > 1:
-            for one in batch:  # a value failed coercion and took the batch with it: one by one
-                await run([one])
+            # Values that fail variable coercion take the whole batch down: they got their
+            # answer (a coercion error, named by variable); the rest run again without them.
+            refused = {int(i) for e in body.get("errors") or [] for i in VARIABLE.findall(e.get("message", ""))}
+            rest = [case for i, case in enumerate(batch) if i not in refused]
+            if refused and rest:
+                await run(rest)
+            elif not refused:
+                for one in batch:
+                    await run([one])
             return
         for error in body.get("errors") or []:
             if (error.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR":
@@ -324,6 +348,7 @@ async def test_fuzz_mutations_never_fail_internally(api, http, tenants, caplog):
         await run(cases[start : start + BATCH])
 
     assert not failures, f"{len(failures)} of {len(cases)} cases failed internally:\n" + "\n".join(failures)
+    return len(cases)
 
 
 async def test_fuzz_login_never_fails_internally(api, http, tenants):

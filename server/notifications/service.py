@@ -101,6 +101,11 @@ async def text_for(order: Order, trigger: str, channel: str, locale: str, reason
 
 
 async def preview(scope: Scope, order_id: UUID, trigger: str | None, channel: str, locale: str) -> str:
+    if locale not in LOCALES:
+        raise UserInputError(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
+    [channel] = _channels([channel])
+    if trigger is not None:
+        trigger = required_text(trigger, "trigger", TRIGGER_MAX)
     order = await scope.get(Order, order_id, field="orderId")
     await ensure_defaults(scope.organization_id)
     if trigger is None:
