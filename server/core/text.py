@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 from server.core.errors import ErrorCode, UserInputError
+from server.i18n import _
 
 # PostgreSQL cannot store NUL in text, and a lone UTF-16 surrogate is not a character at all
 # (it cannot be encoded as UTF-8): both are refused wherever text enters.
@@ -30,18 +31,18 @@ def invalid(field: str | None, message: str) -> UserInputError:
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be accepted as text of any field, or None."""
     if UNSTORABLE.search(value):
-        return "Text contains a NUL character or an unpaired surrogate."
+        return _("Text contains a NUL character or an unpaired surrogate.")
     if len(value) > MAX_ANY_TEXT:
-        return f"Text is longer than {MAX_ANY_TEXT} characters."
+        return _("Text is longer than %(n)s characters.", n=MAX_ANY_TEXT)
     return None
 
 
 def number_problem(value: Decimal) -> str | None:
     """Why ``value`` cannot be accepted as a number of any field, or None."""
     if not value.is_finite():
-        return "Must be a finite number."
+        return _("Must be a finite number.")
     if value and value.adjusted() >= MAX_NUMBER_DIGITS:
-        return f"Must have at most {MAX_NUMBER_DIGITS} digits before the decimal point."
+        return _("Must have at most %(n)s digits before the decimal point.", n=MAX_NUMBER_DIGITS)
     return None
 
 
@@ -70,7 +71,9 @@ MAX_POSITION = 1_000_000  # display order of pipelines, stages and statuses
 def position(value: int, field: str = "position") -> int:
     """A place in a display order: small enough that "after the last" still fits the column."""
     if not -MAX_POSITION <= value <= MAX_POSITION:
-        raise invalid(field, f"{field} must be between {-MAX_POSITION} and {MAX_POSITION}.")
+        low, high = -MAX_POSITION, MAX_POSITION
+        message = _("%(field)s must be between %(low)s and %(high)s.", field=field, low=low, high=high)
+        raise invalid(field, message)
     return value
 
 
@@ -96,16 +99,22 @@ def json_depth(value: object) -> int:
 def check_custom_fields(value: object, field: str) -> dict:
     """A free-form JSON object the organization keeps on its records, within the limits above."""
     if not isinstance(value, dict):
-        raise invalid(field, f"{field} must be a JSON object.")
+        raise invalid(field, _("%(field)s must be a JSON object.", field=field))
     if len(value) > MAX_JSON_KEYS:
-        raise invalid(field, f"{field} has more than {MAX_JSON_KEYS} keys.")
+        raise invalid(field, _("%(field)s has more than %(n)s keys.", field=field, n=MAX_JSON_KEYS))
     if json_depth(value) > MAX_JSON_DEPTH + 1:
-        raise invalid(field, f"{field} nests objects and arrays deeper than {MAX_JSON_DEPTH} levels.")
+        raise invalid(
+            field, _("%(field)s nests objects and arrays deeper than %(n)s levels.", field=field, n=MAX_JSON_DEPTH)
+        )
     for key, item in value.items():
         if not key or len(key) > MAX_JSON_KEY_LENGTH:
-            raise invalid(field, f"Keys of {field} must be 1 to {MAX_JSON_KEY_LENGTH} characters.")
+            message = _("Keys of %(field)s must be 1 to %(n)s characters.", field=field, n=MAX_JSON_KEY_LENGTH)
+            raise invalid(field, message)
         if len(json.dumps(item, ensure_ascii=False)) > MAX_JSON_VALUE_SIZE:
-            raise invalid(f"{field}.{key}", f"A value of {field} is longer than {MAX_JSON_VALUE_SIZE} characters.")
+            raise invalid(
+                f"{field}.{key}",
+                _("A value of %(field)s is longer than %(n)s characters.", field=field, n=MAX_JSON_VALUE_SIZE),
+            )
     if len(json.dumps(value, ensure_ascii=False)) > MAX_JSON_SIZE:
-        raise invalid(field, f"{field} is larger than {MAX_JSON_SIZE} characters.")
+        raise invalid(field, _("%(field)s is larger than %(n)s characters.", field=field, n=MAX_JSON_SIZE))
     return value

@@ -15,6 +15,7 @@ from server.core.errors import UserInputError, UserInputErrors
 from server.core.text import invalid, json_depth, number_problem, text_problem
 from server.graphql import ids
 from server.graphql.errors import user_error
+from server.i18n import _
 
 # Bounds on any input, before a service applies its own, smaller ones (see docs/api.md).
 MAX_INPUT_JSON_DEPTH = 20
@@ -66,18 +67,18 @@ def input_problems(kwargs: dict[str, Any]) -> list[UserInputError]:
         elif isinstance(value, Decimal):
             message = number_problem(value)
         elif isinstance(value, float) and not math.isfinite(value):
-            message = "Must be a finite number."
+            message = _("Must be a finite number.")
         elif isinstance(value, dict):
             if json_depth(value) > MAX_INPUT_JSON_DEPTH:
-                message = f"JSON nests deeper than {MAX_INPUT_JSON_DEPTH} levels."
+                message = _("JSON nests deeper than %(n)s levels.", n=MAX_INPUT_JSON_DEPTH)
             elif len(value) > MAX_INPUT_JSON_KEYS:
-                message = f"A JSON object has more than {MAX_INPUT_JSON_KEYS} keys."
+                message = _("A JSON object has more than %(n)s keys.", n=MAX_INPUT_JSON_KEYS)
             else:
                 stack.extend((k, path) for k in value)  # keys are text too
                 stack.extend((v, _join(path, str(k))) for k, v in value.items())
         elif isinstance(value, list):
             if len(value) > MAX_INPUT_LIST:
-                message = f"A list has more than {MAX_INPUT_LIST} entries."
+                message = _("A list has more than %(n)s entries.", n=MAX_INPUT_LIST)
             else:
                 stack.extend((v, _join(path, str(i))) for i, v in enumerate(value))
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -25,6 +25,7 @@ from server.core.serialize import snapshot
 from server.core.text import limited_text, one_of, required_text
 from server.core.text import position as check_position
 from server.core.versioning import update_versioned
+from server.i18n import _
 from server.orders.models import (
     PAYMENT_STATUSES,
     STATUS_GROUPS,
@@ -59,7 +60,7 @@ SOURCE_MAX = 32
 def _clean_items(items: list[dict], problems: Problems) -> list[dict]:
     """The order's lines with their totals; every invalid field goes to ``problems``."""
     if not items:
-        problems.add(ErrorCode.REQUIRED, "An order needs at least one item.", "items")
+        problems.add(ErrorCode.REQUIRED, _("An order needs at least one item."), "items")
         return []
     if len(items) > MAX_ITEMS:
         problems.add(ErrorCode.INVALID, f"An order has at most {MAX_ITEMS} items.", "items")
@@ -82,13 +83,13 @@ def _clean_items(items: list[dict], problems: Problems) -> list[dict]:
             continue
         gross = quantize(line["quantity"] * line["unit_price"])
         if gross >= MAX_AMOUNT:
-            problems.add(ErrorCode.INVALID, "The line amount is too large.", f"{path}.quantity")
+            problems.add(ErrorCode.INVALID, _("The line amount is too large."), f"{path}.quantity")
         elif line["discount"] > gross:
             problems.add(ErrorCode.INVALID, "Discount is larger than the line amount.", f"{path}.discount")
         else:
             out.append({**line, "total": gross - line["discount"]})
     if not problems.has("items") and totals(out)["subtotal"] >= MAX_AMOUNT:
-        problems.add(ErrorCode.INVALID, "The order total is too large.", "items")
+        problems.add(ErrorCode.INVALID, _("The order total is too large."), "items")
     return out
 
 
@@ -97,7 +98,7 @@ def _quantity(value: object, field: str) -> Decimal:
     if not quantity.is_finite() or quantity <= 0 or quantity.as_tuple().exponent < -3:  # type: ignore[operator]
         raise UserInputError(ErrorCode.INVALID, "Quantity must be positive, at most 3 decimals.", field)
     if quantity > MAX_QUANTITY:
-        raise UserInputError(ErrorCode.INVALID, f"Quantity must be at most {MAX_QUANTITY}.", field)
+        raise UserInputError(ErrorCode.INVALID, _("Quantity must be at most %(n)s.", n=MAX_QUANTITY), field)
     return quantity
 
 
@@ -365,7 +366,7 @@ async def update_status(scope: Scope, status_id: UUID, data: dict) -> OrderStatu
             status.group = one_of(data["group"], STATUS_GROUPS, "group")
         if "position" in data:
             if data["position"] is None:
-                raise UserInputError(ErrorCode.REQUIRED, "position cannot be cleared.", "position")
+                raise UserInputError(ErrorCode.REQUIRED, _("position cannot be cleared."), "position")
             status.position = check_position(data["position"])
         if data.get("is_initial"):
             await OrderStatus.filter(organization_id=scope.organization_id).update(is_initial=False)
