@@ -260,3 +260,34 @@ async def test_custom_fields_at_the_limits_are_kept(api, tenants):
     custom = {f"k{i}": i for i in range(98)} | {"k" * 100: [[[[1]]]], "note": "x" * 9_990}
     account = await make_account(t.owner, api, customFields=custom)
     assert account["customFields"] == custom
+
+
+async def test_settings_and_members_report_every_invalid_field(api, tenants):
+    t = await tenants.create(("owner",))
+    org = await t.owner.data(
+        api,
+        f"""mutation {{ updateOrganization(input: {{currency: "ZZZ", locale: "de", timezone: "Mars/Olympus"}}) {{
+            organization {{ name }} {ERRORS} }} }}""",
+    )
+    assert problems(org["updateOrganization"]) == {"currency": "INVALID", "locale": "INVALID", "timezone": "INVALID"}
+    settings = await t.owner.data(
+        api,
+        f"""mutation {{ updateNotificationSettings(input: {{quietStart: "25:00", sendDelaySeconds: 99999,
+            supportPhone: "{"0" * 21}"}}) {{ settings {{ quietStart }} {ERRORS} }} }}""",
+    )
+    assert problems(settings["updateNotificationSettings"]) == {
+        "quietStart": "INVALID",
+        "sendDelaySeconds": "INVALID",
+        "supportPhone": "INVALID",
+    }
+    member = await t.owner.data(
+        api,
+        f"""mutation {{ createMember(input: {{email: "not-an-email", role: "boss", name: "{"n" * 201}"}}) {{
+            member {{ id }} {ERRORS} }} }}""",
+    )
+    assert problems(member["createMember"]) == {"email": "INVALID", "role": "INVALID", "name": "INVALID"}
+    after = await t.owner.data(
+        api, "{ me { organization { name } } members { id } notificationSettings { quietStart } }"
+    )
+    assert len(after["members"]) == 1
+    assert after["notificationSettings"]["quietStart"] == "21:00"

@@ -25,14 +25,19 @@ ACCOUNT_FIELDS = ["kind", "name", "phones", "emails", "addresses", "tags", "sour
 CONTACT_FIELDS = ["name", "position", "phones", "emails"]
 
 
+def normalize_email(raw: str, field: str = "email") -> str:
+    email = raw.strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise UserInputError(ErrorCode.INVALID, f"'{raw[:254]}' is not an e-mail address.", field)
+    return email
+
+
 def normalize_emails(raws: list[str], field: str = "emails") -> list[str]:
     out: dict[str, None] = {}
     problems = Problems()
     for i, raw in enumerate(raws):
-        email = raw.strip().lower()
-        if not EMAIL_RE.match(email) or len(email) > 254:
-            problems.add(ErrorCode.INVALID, f"'{raw}' is not an e-mail address.", f"{field}.{i}")
-        out.setdefault(email, None)
+        with problems:
+            out.setdefault(normalize_email(raw, f"{field}.{i}"), None)
     problems.raise_if_any()
     return list(out)
 

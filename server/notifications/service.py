@@ -14,7 +14,7 @@ from server.accounts.models import Account
 from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import outbox
-from server.core.errors import ErrorCode, UserInputError
+from server.core.errors import ErrorCode, Problems, UserInputError
 from server.core.text import limited_text, required_text
 from server.notifications import templates
 from server.notifications.defaults import CHANNELS, DEFAULTS, LOCALES
@@ -184,18 +184,21 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
     scope.require("settings:write")
     current = await settings_of(scope.organization_id)
     values = {}
+    problems = Problems()
     for key in ("quiet_start", "quiet_end"):
         if data.get(key) is not None:
             if not _CLOCK.match(data[key]):
-                raise UserInputError(ErrorCode.INVALID, "Use HH:MM, 24-hour clock.", _camel(key))
+                problems.add(ErrorCode.INVALID, "Use HH:MM, 24-hour clock.", _camel(key))
             values[key] = data[key]
     if data.get("send_delay_seconds") is not None:
         if not 0 <= data["send_delay_seconds"] <= 3600:
-            raise UserInputError(ErrorCode.INVALID, "From 0 to 3600 seconds.", "sendDelaySeconds")
+            problems.add(ErrorCode.INVALID, "From 0 to 3600 seconds.", "sendDelaySeconds")
         values["send_delay_seconds"] = data["send_delay_seconds"]
     for key, most in (("support_phone", 20), ("support_email", 200)):
         if data.get(key) is not None:
-            values[key] = limited_text(data[key], _camel(key), most)
+            with problems:
+                values[key] = limited_text(data[key], _camel(key), most)
+    problems.raise_if_any()
     async with in_transaction():
         changes = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
         if changes:
