@@ -73,7 +73,7 @@ HOSTILE: dict[str, list] = {
         1e308,
         {"": None},
     ],
-    "ENUM": ["NOT_A_VALUE", ""],
+    "ENUM": ["NOT_A_VALUE", "\ud800", ""],
 }
 BASELINE = {
     "String": "fuzz",
