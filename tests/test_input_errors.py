@@ -291,3 +291,22 @@ async def test_settings_and_members_report_every_invalid_field(api, tenants):
     )
     assert len(after["members"]) == 1
     assert after["notificationSettings"]["quietStart"] == "21:00"
+
+
+async def test_a_pipeline_reports_every_invalid_stage(api, tenants):
+    t = await tenants.create(("owner",))
+    before = await t.owner.data(api, "{ pipelines { id } }")
+    payload = await t.owner.data(
+        api,
+        f"""mutation {{ createPipeline(input: {{name: " ", position: 2000000, stages: [
+              {{name: "Нова", probability: 10}}, {{name: "", probability: 150}}, {{name: "Виграно", position: -2000000}}]}}) {{
+            pipeline {{ id }} {ERRORS} }} }}""",
+    )
+    assert problems(payload["createPipeline"]) == {
+        "name": "REQUIRED",
+        "position": "INVALID",
+        "stages.1.name": "REQUIRED",
+        "stages.1.probability": "INVALID",
+        "stages.2.position": "INVALID",
+    }
+    assert await t.owner.data(api, "{ pipelines { id } }") == before

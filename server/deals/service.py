@@ -48,6 +48,9 @@ async def create_pipeline(
         name = required_text(name, "name", 200)
     with problems:
         check_position(position)
+    for i, stage in enumerate(stages or []):  # every stage's problems too, before anything is written
+        with problems:
+            _check_new_stage(stage, f"stages.{i}")
     problems.raise_if_any()
     async with in_transaction():
         if is_default:
@@ -133,13 +136,19 @@ def _clean_stage(data: dict, path: str = "") -> dict:
     return values
 
 
-async def _create_stage(scope: Scope, pipeline: Pipeline, data: dict, path: str = "") -> Stage:
+def _check_new_stage(data: dict, path: str = "") -> dict:
     problems = Problems()
+    values: dict = {}
     with problems:
         values = _clean_stage(data, path)
     if data.get("name") is None:
         problems.add(ErrorCode.REQUIRED, "name is required.", f"{path}.name" if path else "name")
     problems.raise_if_any()
+    return values
+
+
+async def _create_stage(scope: Scope, pipeline: Pipeline, data: dict, path: str = "") -> Stage:
+    values = _check_new_stage(data, path)
     return await Stage.create(organization_id=scope.organization_id, pipeline_id=pipeline.id, **values)
 
 
