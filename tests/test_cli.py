@@ -484,7 +484,7 @@ def _demo_integrations_connect(url: str, token: str) -> dict[str, bool]:
 
 # -- serve behind a reverse proxy --------------------------------------------------------------
 
-WRONG_LOGIN = 'mutation($e: String!) { login(input: {email: $e, password: "wrong"}) { errors { code } } }'
+WRONG_LOGIN = "mutation($e: String!) { login(input: {email: $e, password: \"wrong\"}) { errors { code } } }"
 
 
 @pytest.mark.parametrize(("trusted", "third_login"), [(None, "INVALID_CREDENTIALS"), ("", "RATE_LIMITED")])
@@ -520,7 +520,6 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(fresh_db, tmp_path,
 
 
 # -- jobs --------------------------------------------------------------------------------------
-
 
 def orm_program(body: str) -> str:
     """A small program that runs ``body`` (indented 8 spaces, may use sys.argv) with the ORM
