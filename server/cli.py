@@ -422,13 +422,13 @@ def user_create(
 
     The password is asked for twice (hidden) in a terminal, or read from the first line of stdin
     in scripts: `echo "$PASSWORD" | crm user create --org my-shop --email anna@shop.ua --role owner`"""
-    from server.accounts.service import normalize_emails
+    from server.accounts.service import normalize_email
     from server.auth.passwords import MIN_LENGTH
 
     if role not in ROLES:
         raise fail(f"Unknown role '{role}'. Role must be one of: {', '.join(ROLES)}.")
     try:
-        [email] = normalize_emails([email], "email")
+        email = normalize_email(email)
     except UserInputError as exc:
         raise fail(exc.message) from None
     settings = Settings()

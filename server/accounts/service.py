@@ -14,10 +14,10 @@ from server.analytics import figures
 from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import idempotency, outbox
-from server.core.errors import ErrorCode, UserInputError, version_conflict
+from server.core.errors import ErrorCode, Problems, UserInputError, version_conflict
 from server.core.phones import normalize_phones, try_e164
 from server.core.serialize import snapshot
-from server.core.text import limited_text, one_of, required_text
+from server.core.text import check_custom_fields, limited_text, one_of, required_text
 from server.core.versioning import update_versioned
 
 KINDS = ("person", "company")
@@ -26,37 +26,56 @@ ACCOUNT_FIELDS = ["kind", "name", "phones", "emails", "addresses", "tags", "sour
 CONTACT_FIELDS = ["name", "position", "phones", "emails"]
 
 
+def normalize_email(raw: str, field: str = "email") -> str:
+    email = raw.strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise UserInputError(ErrorCode.INVALID, f"'{raw[:254]}' is not an e-mail address.", field)
+    return email
+
+
 def normalize_emails(raws: list[str], field: str = "emails") -> list[str]:
     out: dict[str, None] = {}
+    problems = Problems()
     for i, raw in enumerate(raws):
-        email = raw.strip().lower()
-        if not EMAIL_RE.match(email) or len(email) > 254:
-            raise UserInputError(ErrorCode.INVALID, f"'{raw}' is not an e-mail address.", f"{field}.{i}")
-        out.setdefault(email, None)
+        with problems:
+            out.setdefault(normalize_email(raw, f"{field}.{i}"), None)
+    problems.raise_if_any()
     return list(out)
 
 
-def _clean_account(data: dict) -> dict:
+def _texts(raws: list[str], field: str, max_length: int, problems: Problems) -> list[str]:
+    out = []
+    for i, raw in enumerate(raws):
+        with problems:
+            out.append(required_text(raw, f"{field}.{i}", max_length))
+    return out
+
+
+def _clean_account(data: dict, problems: Problems) -> dict:
+    """The values to store; every invalid field goes to ``problems``."""
     values: dict = {}
-    if "kind" in data:
-        values["kind"] = one_of(data["kind"], KINDS, "kind")
-    if "name" in data:
-        values["name"] = required_text(data["name"], "name", 300)
-    if "phones" in data:
-        values["phones"] = normalize_phones(data["phones"] or [])
-    if "emails" in data:
-        values["emails"] = normalize_emails(data["emails"] or [])
+    with problems:
+        if "kind" in data:
+            values["kind"] = one_of(data["kind"], KINDS, "kind")
+    with problems:
+        if "name" in data:
+            values["name"] = required_text(data["name"], "name", 300)
+    with problems:
+        if "phones" in data:
+            values["phones"] = normalize_phones(data["phones"] or [])
+    with problems:
+        if "emails" in data:
+            values["emails"] = normalize_emails(data["emails"] or [])
     if "addresses" in data:
-        values["addresses"] = [required_text(a, f"addresses.{i}", 500) for i, a in enumerate(data["addresses"] or [])]
+        values["addresses"] = _texts(data["addresses"] or [], "addresses", 500, problems)
     if "tags" in data:
-        values["tags"] = sorted({required_text(t, f"tags.{i}", 64).lower() for i, t in enumerate(data["tags"] or [])})
-    if "source" in data:
-        values["source"] = limited_text(data["source"], "source", 64) or None
-    if "custom_fields" in data:
-        custom = data["custom_fields"] or {}
-        if not isinstance(custom, dict):
-            raise UserInputError(ErrorCode.INVALID, "customFields must be a JSON object.", "customFields")
-        values["custom_fields"] = custom
+        values["tags"] = sorted({t.lower() for t in _texts(data["tags"] or [], "tags", 64, problems)})
+    with problems:
+        if "source" in data:
+            values["source"] = limited_text(data["source"], "source", 64) or None
+    with problems:
+        if "custom_fields" in data:
+            values["custom_fields"] = check_custom_fields(data["custom_fields"] or {}, "customFields")
     return values
 
 
@@ -88,12 +107,16 @@ async def _sync_identifiers(account: Account) -> None:
 
 async def create_account(scope: Scope, data: dict, idempotency_key: str | None = None) -> Account:
     scope.require("accounts:write")
-    idempotency.check_key(idempotency_key)
-    values = _clean_account(data)
-    if "name" not in values:
-        raise UserInputError(ErrorCode.REQUIRED, "name is required.", "name")
+    problems = Problems()
+    with problems:
+        idempotency.check_key(idempotency_key)
+    values = _clean_account(data, problems)
+    if "name" not in data:
+        problems.add(ErrorCode.REQUIRED, "name is required.", "name")
     values["owner_id"] = data.get("owner_id", scope.user_id)
-    await _check_owner(scope, values["owner_id"])
+    with problems:
+        await _check_owner(scope, values["owner_id"])
+    problems.raise_if_any()
 
     async def create() -> Account:
         account = await Account.create(organization_id=scope.organization_id, **values)
@@ -113,10 +136,13 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
 
 async def update_account(scope: Scope, account_id: UUID, version: int, data: dict) -> Account:
     scope.require("accounts:write")  # before validating: a read-only role learns nothing from its input
-    values = _clean_account(data)
+    problems = Problems()
+    values = _clean_account(data, problems)
     if "owner_id" in data:
         values["owner_id"] = data["owner_id"]
-        await _check_owner(scope, values["owner_id"])
+        with problems:
+            await _check_owner(scope, values["owner_id"])
+    problems.raise_if_any()
     async with in_transaction():
         account = await scope.get(Account, account_id, "write", field="id")
         changes = await update_versioned(account, version, values)
@@ -209,25 +235,32 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
 # -- contacts ---------------------------------------------------------------
 
 
-def _clean_contact(data: dict) -> dict:
+def _clean_contact(data: dict, problems: Problems) -> dict:
     values: dict = {}
-    if "name" in data:
-        values["name"] = required_text(data["name"], "name", 300)
-    if "position" in data:
-        values["position"] = limited_text(data["position"], "position", 200) or None
-    if "phones" in data:
-        values["phones"] = normalize_phones(data["phones"] or [])
-    if "emails" in data:
-        values["emails"] = normalize_emails(data["emails"] or [])
+    with problems:
+        if "name" in data:
+            values["name"] = required_text(data["name"], "name", 300)
+    with problems:
+        if "position" in data:
+            values["position"] = limited_text(data["position"], "position", 200) or None
+    with problems:
+        if "phones" in data:
+            values["phones"] = normalize_phones(data["phones"] or [])
+    with problems:
+        if "emails" in data:
+            values["emails"] = normalize_emails(data["emails"] or [])
     return values
 
 
 async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency_key: str | None = None) -> Contact:
     scope.require("accounts:write")
-    idempotency.check_key(idempotency_key)
-    values = _clean_contact(data)
-    if "name" not in values:
-        raise UserInputError(ErrorCode.REQUIRED, "name is required.", "name")
+    problems = Problems()
+    with problems:
+        idempotency.check_key(idempotency_key)
+    values = _clean_contact(data, problems)
+    if "name" not in data:
+        problems.add(ErrorCode.REQUIRED, "name is required.", "name")
+    problems.raise_if_any()
 
     async def create() -> Contact:
         account = await scope.get(Account, account_id, "write", field="accountId")
@@ -249,7 +282,9 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
 
 async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dict) -> Contact:
     scope.require("accounts:write")
-    values = _clean_contact(data)
+    problems = Problems()
+    values = _clean_contact(data, problems)
+    problems.raise_if_any()
     async with in_transaction():
         contact = await scope.get(Contact, contact_id, "write", field="id")
         changes = await update_versioned(contact, version, values)

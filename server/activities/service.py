@@ -18,7 +18,7 @@ from server.activities.models import MANUAL_KINDS, SYSTEM_KINDS, Activity
 from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import idempotency, outbox
-from server.core.errors import ErrorCode, UserInputError, version_conflict
+from server.core.errors import ErrorCode, Problems, UserInputError, version_conflict
 from server.core.serialize import snapshot
 from server.core.text import limited_text
 from server.core.versioning import update_versioned
@@ -97,31 +97,39 @@ def _clean_data(value) -> dict:
     return data
 
 
-def _clean(data: dict, kind: str) -> dict:
-    """Values to store from the fields the caller sent (create: all of them, update: some)."""
+def _clean(data: dict, kind: str, problems: Problems) -> dict:
+    """Values to store from the fields the caller sent (create: all of them, update: some);
+    every invalid field goes to ``problems``."""
     values: dict = {}
-    if "subject" in data:
-        values["subject"] = limited_text(data["subject"], "subject", SUBJECT_MAX) or ""
-    if "body" in data:
-        values["body"] = limited_text(data["body"], "body", BODY_MAX) or ""
-    if "occurred_at" in data:
-        if data["occurred_at"] is None:
-            raise UserInputError(ErrorCode.REQUIRED, "occurredAt cannot be cleared.", "occurredAt")
-        values["occurred_at"] = _utc(data["occurred_at"], "occurredAt")
-    if "due_at" in data:
-        if data["due_at"] is not None and kind != "task":
-            raise UserInputError(ErrorCode.INVALID, "Only tasks have a due date.", "dueAt")
-        values["due_at"] = _utc(data["due_at"], "dueAt")
-    if "data" in data:
-        values["data"] = _clean_data(data["data"])
+    with problems:
+        if "subject" in data:
+            values["subject"] = limited_text(data["subject"], "subject", SUBJECT_MAX) or ""
+    with problems:
+        if "body" in data:
+            values["body"] = limited_text(data["body"], "body", BODY_MAX) or ""
+    with problems:
+        if "occurred_at" in data:
+            if data["occurred_at"] is None:
+                raise UserInputError(ErrorCode.REQUIRED, "occurredAt cannot be cleared.", "occurredAt")
+            values["occurred_at"] = _utc(data["occurred_at"], "occurredAt")
+    with problems:
+        if "due_at" in data:
+            if data["due_at"] is not None and kind != "task":
+                raise UserInputError(ErrorCode.INVALID, "Only tasks have a due date.", "dueAt")
+            values["due_at"] = _utc(data["due_at"], "dueAt")
+    with problems:
+        if "data" in data:
+            values["data"] = _clean_data(data["data"])
     return values
 
 
-def _check_content(kind: str, subject: str, body: str) -> None:
+def _check_content(kind: str, subject: str, body: str, problems: Problems) -> None:
+    if problems.has("subject") or problems.has("body"):
+        return  # already said what is wrong with them
     if kind == "task" and not subject:
-        raise UserInputError(ErrorCode.REQUIRED, "A task needs a subject: what is to be done.", "subject")
-    if not subject and not body:
-        raise UserInputError(ErrorCode.REQUIRED, "Give a subject or a body.", "subject")
+        problems.add(ErrorCode.REQUIRED, "A task needs a subject: what is to be done.", "subject")
+    elif not subject and not body:
+        problems.add(ErrorCode.REQUIRED, "Give a subject or a body.", "subject")
 
 
 def _check_manual(activity: Activity, doing: str) -> None:
@@ -169,19 +177,23 @@ async def _resolve_links(scope: Scope, data: dict) -> dict:
 async def create_activity(scope: Scope, data: dict, idempotency_key: str | None = None) -> Activity:
     """A manual timeline item: a note, call, SMS, e-mail, message or task."""
     scope.require("activities:write")
-    key = idempotency.check_key(idempotency_key)
+    problems = Problems()
+    key = None
+    with problems:
+        key = idempotency.check_key(idempotency_key)
     kind = data.get("kind")
     if kind in SYSTEM_KINDS:
-        raise UserInputError(
+        problems.add(
             ErrorCode.INVALID, f"{kind} entries are written by the system, not through createActivity.", "kind"
         )
-    if kind not in MANUAL_KINDS:
-        raise UserInputError(ErrorCode.INVALID, f"kind must be one of: {', '.join(MANUAL_KINDS)}.", "kind")
-    values = _clean({**data, "occurred_at": data.get("occurred_at") or datetime.now(UTC)}, kind)
+    elif kind not in MANUAL_KINDS:
+        problems.add(ErrorCode.INVALID, f"kind must be one of: {', '.join(MANUAL_KINDS)}.", "kind")
+    values = _clean({**data, "occurred_at": data.get("occurred_at") or datetime.now(UTC)}, kind, problems)
     values.setdefault("subject", "")
     values.setdefault("body", "")
     values.setdefault("data", {})
-    _check_content(kind, values["subject"], values["body"])
+    _check_content(kind, values["subject"], values["body"], problems)
+    problems.raise_if_any()
     async with in_transaction():
         existing = await idempotency.find(scope.organization_id, "createActivity", key, data)
         if existing:
@@ -210,8 +222,12 @@ async def update_activity(scope: Scope, activity_id: UUID, version: int, data: d
     async with in_transaction():
         activity = await scope.get(Activity, activity_id, "write", what="Activity", field="id")
         _check_manual(activity, "edited")
-        values = _clean(data, activity.kind)
-        _check_content(activity.kind, values.get("subject", activity.subject), values.get("body", activity.body))
+        problems = Problems()
+        values = _clean(data, activity.kind, problems)
+        _check_content(
+            activity.kind, values.get("subject", activity.subject), values.get("body", activity.body), problems
+        )
+        problems.raise_if_any()
         changes = await update_versioned(activity, version, values)
         if changes:
             await audit.record(scope, "activity.update", activity, changes)

@@ -8,7 +8,7 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.accounts.service import normalize_emails
+from server.accounts.service import normalize_email
 from server.audit import service as audit
 from server.auth import tokens
 from server.auth.models import Membership, Team, User
@@ -16,7 +16,7 @@ from server.auth.passwords import MIN_LENGTH, hash_password, verify_password
 from server.auth.roles import ROLES
 from server.auth.scope import Scope
 from server.auth.throttle import LoginThrottle
-from server.core.errors import ErrorCode, UserInputError
+from server.core.errors import ErrorCode, Problems, UserInputError
 from server.core.text import limited_text, required_text
 from server.organizations.models import Organization
 
@@ -29,7 +29,7 @@ def _check_password(password: str) -> None:
 
 
 async def create_user(email: str, password: str, name: str = "") -> User:
-    [email] = normalize_emails([email], "email")
+    email = normalize_email(email)
     _check_password(password)
     if await User.filter(email=email).exists():
         raise UserInputError(ErrorCode.DUPLICATE, f"A user with e-mail {email} already exists.", "email")
@@ -63,9 +63,14 @@ async def is_member(organization_id: UUID, user_id: UUID, permission: str | None
     return permission is None or ROLES[membership.role].allows(permission)
 
 
+MAX_EMAIL = 254  # as long as an e-mail address can be (RFC 5321)
+
+
 async def login(email: str, password: str, ttl_hours: int, throttle: LoginThrottle, address: str | None) -> str:
     await throttle.check(email, address)
-    user = await User.get_or_none(email=email.strip().lower(), is_active=True)
+    email = email.strip().lower()
+    # Longer than any stored address (the column's limit): no such user, the same answer.
+    user = await User.get_or_none(email=email, is_active=True) if len(email) <= MAX_EMAIL else None
     if not verify_password(user.password_hash if user else None, password) or user is None:
         await throttle.failed(email, address)
         raise UserInputError(ErrorCode.INVALID_CREDENTIALS, "Wrong e-mail or password.")
@@ -94,8 +99,14 @@ async def create_member(
     """Add a person to the organization. A new e-mail needs an initial password; an existing
     user keeps theirs and just gains the membership."""
     scope.require("members:write")
-    _check_role(scope, role)
-    [email] = normalize_emails([email], "email")
+    problems = Problems()
+    with problems:
+        _check_role(scope, role)
+    with problems:
+        email = normalize_email(email)
+    with problems:
+        limited_text(name, "name", 200)
+    problems.raise_if_any()
     async with in_transaction():
         team = await _team(scope, team_id)
         user = await User.get_or_none(email=email)

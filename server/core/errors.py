@@ -34,11 +34,60 @@ class UserInputError(Exception):
 
 
 class UserInputErrors(UserInputError):
-    """Several problems with one input, reported together so the user fixes them in one go."""
+    """Several problems with one input, reported together so the user fixes them in one go.
+    Behaves as its first problem where only one is shown (the CLI, a GraphQL error)."""
 
     def __init__(self, errors: list[UserInputError]):
-        super().__init__(errors[0].code, errors[0].message, errors[0].field)
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field)
         self.errors = errors
+
+
+def problems_of(exc: UserInputError) -> list[UserInputError]:
+    return list(exc.errors) if isinstance(exc, UserInputErrors) else [exc]
+
+
+class Problems:
+    """Collects the problems of one input instead of stopping at the first::
+
+        problems = Problems()
+        with problems:
+            values["name"] = required_text(data["name"], "name", 300)
+        with problems:
+            values["phones"] = normalize_phones(data["phones"])
+        problems.raise_if_any()  # UserInputErrors with both, before anything is written
+
+    Each ``with`` block swallows only ``UserInputError`` (anything else propagates), so a
+    value set in a failed block is simply missing; ``raise_if_any`` must run before it is used.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[UserInputError] = []
+
+    def __enter__(self) -> Problems:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if isinstance(exc, UserInputError):
+            self.errors.extend(problems_of(exc))
+            return True
+        return False
+
+    def add(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        self.errors.append(UserInputError(code, message, field))
+
+    def has(self, field: str) -> bool:
+        """Whether ``field`` (or something inside it, ``items.0.sku``) already has a problem."""
+        return any(e.field == field or (e.field or "").startswith(field + ".") for e in self.errors)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def raise_if_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise UserInputErrors(self.errors)
 
 
 class PublicError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-from server.core.errors import ErrorCode, UserInputError
+from server.core.errors import ErrorCode, Problems, UserInputError
 
 DEFAULT_REGION = "UA"
 
@@ -31,8 +31,11 @@ def to_e164(raw: str, field: str = "phone", region: str = DEFAULT_REGION) -> str
 def normalize_phones(raws: list[str], field: str = "phones") -> list[str]:
     """E.164, duplicates dropped, the caller's order kept (the first is the primary)."""
     seen: dict[str, None] = {}
+    problems = Problems()
     for i, raw in enumerate(raws):
-        seen.setdefault(to_e164(raw, f"{field}.{i}"), None)
+        with problems:
+            seen.setdefault(to_e164(raw, f"{field}.{i}"), None)
+    problems.raise_if_any()
     return list(seen)
 
 

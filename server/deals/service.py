@@ -12,10 +12,11 @@ from server.activities import service as activities
 from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import idempotency, outbox
-from server.core.errors import ErrorCode, UserInputError, version_conflict
+from server.core.errors import ErrorCode, Problems, UserInputError, version_conflict
 from server.core.money import check_currency, parse_amount
 from server.core.serialize import diff, snapshot
 from server.core.text import limited_text, one_of, required_text
+from server.core.text import position as check_position
 from server.core.versioning import update_versioned
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
 
@@ -42,7 +43,15 @@ async def create_pipeline(
     scope: Scope, name: str, position: int = 0, is_default: bool = False, stages: list[dict] | None = None
 ) -> Pipeline:
     scope.require("pipelines:write")
-    name = required_text(name, "name", 200)
+    problems = Problems()
+    with problems:
+        name = required_text(name, "name", 200)
+    with problems:
+        check_position(position)
+    for i, stage in enumerate(stages or []):  # every stage's problems too, before anything is written
+        with problems:
+            _check_new_stage(stage, f"stages.{i}")
+    problems.raise_if_any()
     async with in_transaction():
         if is_default:
             await Pipeline.filter(organization_id=scope.organization_id).update(is_default=False)
@@ -73,7 +82,7 @@ async def update_pipeline(scope: Scope, pipeline_id: UUID, data: dict) -> Pipeli
         if data.get("name") is not None:
             pipeline.name = required_text(data["name"], "name", 200)
         if data.get("position") is not None:
-            pipeline.position = data["position"]
+            pipeline.position = check_position(data["position"])
         if data.get("is_default") is True:
             await Pipeline.filter(organization_id=scope.organization_id).update(is_default=False)
             pipeline.is_default = True
@@ -109,23 +118,37 @@ async def delete_pipeline(scope: Scope, pipeline_id: UUID) -> Pipeline:
 def _clean_stage(data: dict, path: str = "") -> dict:
     prefix = f"{path}." if path else ""
     values: dict = {}
-    if data.get("name") is not None:
-        values["name"] = required_text(data["name"], f"{prefix}name", 200)
-    if data.get("position") is not None:
-        values["position"] = data["position"]
+    problems = Problems()
+    with problems:
+        if data.get("name") is not None:
+            values["name"] = required_text(data["name"], f"{prefix}name", 200)
+    with problems:
+        if data.get("position") is not None:
+            values["position"] = check_position(data["position"], f"{prefix}position")
     if data.get("probability") is not None:
         if not 0 <= data["probability"] <= 100:
-            raise UserInputError(ErrorCode.INVALID, "Probability is a percentage, 0 to 100.", f"{prefix}probability")
+            problems.add(ErrorCode.INVALID, "Probability is a percentage, 0 to 100.", f"{prefix}probability")
         values["probability"] = data["probability"]
-    if data.get("kind") is not None:
-        values["kind"] = one_of(data["kind"], KINDS, f"{prefix}kind")
+    with problems:
+        if data.get("kind") is not None:
+            values["kind"] = one_of(data["kind"], KINDS, f"{prefix}kind")
+    problems.raise_if_any()
+    return values
+
+
+def _check_new_stage(data: dict, path: str = "") -> dict:
+    problems = Problems()
+    values: dict = {}
+    with problems:
+        values = _clean_stage(data, path)
+    if data.get("name") is None:
+        problems.add(ErrorCode.REQUIRED, "name is required.", f"{path}.name" if path else "name")
+    problems.raise_if_any()
     return values
 
 
 async def _create_stage(scope: Scope, pipeline: Pipeline, data: dict, path: str = "") -> Stage:
-    values = _clean_stage(data, path)
-    if "name" not in values:
-        raise UserInputError(ErrorCode.REQUIRED, "name is required.", f"{path}.name" if path else "name")
+    values = _check_new_stage(data, path)
     return await Stage.create(organization_id=scope.organization_id, pipeline_id=pipeline.id, **values)
 
 
@@ -180,18 +203,23 @@ async def _check_owner(scope: Scope, owner_id: UUID | None) -> None:
     scope.check_owner(owner_id)
 
 
-def _clean_deal(data: dict) -> dict:
+def _clean_deal(data: dict, problems: Problems) -> dict:
+    """The values to store; every invalid field goes to ``problems``."""
     values: dict = {}
-    if "title" in data:
-        values["title"] = required_text(data["title"], "title", 300)
-    if data.get("amount") is not None:
-        values["amount"] = parse_amount(data["amount"], "amount")
-    if data.get("currency") is not None:
-        values["currency"] = check_currency(data["currency"])
+    with problems:
+        if "title" in data:
+            values["title"] = required_text(data["title"], "title", 300)
+    with problems:
+        if data.get("amount") is not None:
+            values["amount"] = parse_amount(data["amount"], "amount")
+    with problems:
+        if data.get("currency") is not None:
+            values["currency"] = check_currency(data["currency"])
     if "expected_close_date" in data:
         values["expected_close_date"] = data["expected_close_date"]
-    if "source" in data:
-        values["source"] = limited_text(data["source"], "source", 64) or None
+    with problems:
+        if "source" in data:
+            values["source"] = limited_text(data["source"], "source", 64) or None
     if "owner_id" in data:
         values["owner_id"] = data["owner_id"]
     return values
@@ -221,12 +249,19 @@ async def _default_stage(scope: Scope, pipeline_id: UUID | None) -> Stage:
 
 async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = None) -> Deal:
     scope.require("deals:write")
-    values = _clean_deal(data)
-    if "title" not in values:
-        raise UserInputError(ErrorCode.REQUIRED, "title is required.", "title")
+    problems = Problems()
+    with problems:
+        idempotency.check_key(idempotency_key)
+    values = _clean_deal(data, problems)
+    if "title" not in data:
+        problems.add(ErrorCode.REQUIRED, "title is required.", "title")
     values.setdefault("owner_id", scope.user_id)
-    await _check_owner(scope, values["owner_id"])
-    lost_reason = limited_text(data.get("lost_reason"), "lostReason", 2000) or None
+    with problems:
+        await _check_owner(scope, values["owner_id"])
+    lost_reason = None
+    with problems:
+        lost_reason = limited_text(data.get("lost_reason"), "lostReason", 2000) or None
+    problems.raise_if_any()
 
     async def create() -> Deal:
         account = await scope.get(Account, data.get("account_id"), field="accountId")
@@ -272,9 +307,12 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
 
 async def update_deal(scope: Scope, deal_id: UUID, version: int, data: dict) -> Deal:
     scope.require("deals:write")
-    values = _clean_deal(data)
+    problems = Problems()
+    values = _clean_deal(data, problems)
     if "owner_id" in values:
-        await _check_owner(scope, values["owner_id"])
+        with problems:
+            await _check_owner(scope, values["owner_id"])
+    problems.raise_if_any()
     async with in_transaction():
         deal = await scope.get(Deal, deal_id, "write", field="id")
         if "contact_id" in data:

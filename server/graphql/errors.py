@@ -16,7 +16,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from server.core.errors import ErrorCode, PublicError, UserInputError
+from server.core.errors import ErrorCode, PublicError, UserInputError, problems_of
 
 log = logging.getLogger("crm.errors")
 
@@ -42,7 +42,7 @@ async def run_mutation(payload: Callable[..., P], action: Callable[[], Awaitable
     try:
         values = await action()
     except UserInputError as exc:
-        return payload(errors=[user_error(e) for e in getattr(exc, "errors", [exc])])
+        return payload(errors=[user_error(e) for e in problems_of(exc)])
     return payload(errors=[], **values)
 
 

@@ -12,6 +12,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
+from strawberry.types.base import StrawberryOptional
 
 from server.accounts.schema import AccountMutations, AccountQueries
 from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
@@ -24,6 +25,7 @@ from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.graphql import ids
 from server.graphql.errors import AuthFailure, PublicErrors
+from server.graphql.inputs import RefuseHostileInput
 from server.graphql.introspection import HideSchemaFromAnonymous
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
@@ -90,54 +92,76 @@ def merge_types(name: str, types: tuple[type, ...]) -> type:
     return strawberry.type(type(name, types, {}))
 
 
-Query = merge_types(
-    "Query",
-    (
-        NodeQueries,
-        AuthQueries,
-        MemberQueries,
-        AccountQueries,
-        DealQueries,
-        OrderQueries,
-        TicketQueries,
-        ActivityQueries,
-        AuditQueries,
-        PluginQueries,
-        MarketplaceQueries,
-        TelephonyQueries,
-        ShipmentQueries,
-        NotificationQueries,
-        OAuthQueries,
-        SurveyQueries,
-        AnalyticsQueries,
-        AnalyticsFiguresQueries,
-        SegmentQueries,
-        ApiKeyQueries,
-    ),
+def refusing_hostile_input(merged: type) -> type:
+    """Values no field can store are refused at every root field (server/graphql/inputs.py)."""
+    for field in merged.__strawberry_definition__.fields:
+        field.extensions.append(RefuseHostileInput())
+    return merged
+
+
+def nullable_fields(merged: type) -> type:
+    """Every root query field may be null, so one field's error (a FORBIDDEN list, a bad
+    argument) nulls only that field: the rest of the response keeps its data."""
+    for field in merged.__strawberry_definition__.fields:
+        if not isinstance(field.type, StrawberryOptional):
+            field.type = StrawberryOptional(field.type)
+    return merged
+
+
+Query = refusing_hostile_input(
+    nullable_fields(
+        merge_types(
+            "Query",
+            (
+                NodeQueries,
+                AuthQueries,
+                MemberQueries,
+                AccountQueries,
+                DealQueries,
+                OrderQueries,
+                TicketQueries,
+                ActivityQueries,
+                AuditQueries,
+                PluginQueries,
+                MarketplaceQueries,
+                TelephonyQueries,
+                ShipmentQueries,
+                NotificationQueries,
+                OAuthQueries,
+                SurveyQueries,
+                AnalyticsQueries,
+                AnalyticsFiguresQueries,
+                SegmentQueries,
+                ApiKeyQueries,
+            ),
+        )
+    )
 )
-Mutation = merge_types(
-    "Mutation",
-    (
-        AuthMutations,
-        OrganizationMutations,
-        MemberMutations,
-        AccountMutations,
-        DealMutations,
-        OrderMutations,
-        TicketMutations,
-        ActivityMutations,
-        PluginMutations,
-        MarketplaceMutations,
-        TelephonyMutations,
-        ShipmentMutations,
-        NotificationMutations,
-        OAuthMutations,
-        SurveyMutations,
-        AnalyticsMutations,
-        AnalyticsFiguresMutations,
-        SegmentMutations,
-        ApiKeyMutations,
-    ),
+Mutation = refusing_hostile_input(
+    merge_types(
+        "Mutation",
+        (
+            AuthMutations,
+            OrganizationMutations,
+            MemberMutations,
+            AccountMutations,
+            DealMutations,
+            OrderMutations,
+            TicketMutations,
+            ActivityMutations,
+            PluginMutations,
+            MarketplaceMutations,
+            TelephonyMutations,
+            ShipmentMutations,
+            NotificationMutations,
+            OAuthMutations,
+            SurveyMutations,
+            AnalyticsMutations,
+            AnalyticsFiguresMutations,
+            SegmentMutations,
+            ApiKeyMutations,
+        ),
+    )
 )
 
 # Types reached only through `node` or lazily must still be in the schema.

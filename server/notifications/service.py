@@ -14,7 +14,8 @@ from server.accounts.models import Account
 from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import outbox
-from server.core.errors import ErrorCode, UserInputError
+from server.core.errors import ErrorCode, Problems, UserInputError
+from server.core.text import limited_text, required_text
 from server.notifications import templates
 from server.notifications.defaults import CHANNELS, DEFAULTS, LOCALES
 from server.notifications.models import (
@@ -29,6 +30,7 @@ from server.organizations.models import Organization
 
 TRACKING_LINK = "https://novaposhta.ua/tracking/?cargo_number={waybill}"
 KNOWN_CHANNELS = ("sms", "viber", "telegram", "whatsapp")
+TRIGGER_MAX = 32  # an order status code, as the rule and template columns hold it
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -110,6 +112,11 @@ async def render_for(organization_id: UUID, trigger: str, channel: str, locale: 
 
 
 async def preview(scope: Scope, order_id: UUID, trigger: str | None, channel: str, locale: str) -> str:
+    if locale not in LOCALES:
+        raise UserInputError(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
+    [channel] = _channels([channel])
+    if trigger is not None:
+        trigger = required_text(trigger, "trigger", TRIGGER_MAX)
     order = await scope.get(Order, order_id, field="orderId")
     await ensure_defaults(scope.organization_id)
     if trigger is None:
@@ -137,6 +144,7 @@ async def update_rule(
     scope: Scope, trigger: str, *, channels: list[str] | None, enabled: bool | None, urgent: bool | None
 ) -> NotificationRule:
     scope.require("settings:write")
+    trigger = required_text(trigger, "trigger", TRIGGER_MAX)
     await ensure_defaults(scope.organization_id)
     values = {}
     if channels is not None:
@@ -162,6 +170,7 @@ async def update_rule(
 
 async def update_template(scope: Scope, trigger: str, channel: str, locale: str, body: str) -> NotificationTemplate:
     scope.require("settings:write")
+    trigger = required_text(trigger, "trigger", TRIGGER_MAX)
     if locale not in LOCALES:
         raise UserInputError(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
     [channel] = _channels([channel])
@@ -186,18 +195,21 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
     scope.require("settings:write")
     current = await settings_of(scope.organization_id)
     values = {}
+    problems = Problems()
     for key in ("quiet_start", "quiet_end"):
         if data.get(key) is not None:
             if not _CLOCK.match(data[key]):
-                raise UserInputError(ErrorCode.INVALID, "Use HH:MM, 24-hour clock.", _camel(key))
+                problems.add(ErrorCode.INVALID, "Use HH:MM, 24-hour clock.", _camel(key))
             values[key] = data[key]
     if data.get("send_delay_seconds") is not None:
         if not 0 <= data["send_delay_seconds"] <= 3600:
-            raise UserInputError(ErrorCode.INVALID, "From 0 to 3600 seconds.", "sendDelaySeconds")
+            problems.add(ErrorCode.INVALID, "From 0 to 3600 seconds.", "sendDelaySeconds")
         values["send_delay_seconds"] = data["send_delay_seconds"]
-    for key in ("support_phone", "support_email"):
+    for key, most in (("support_phone", 20), ("support_email", 200)):
         if data.get(key) is not None:
-            values[key] = data[key].strip()[:200]
+            with problems:
+                values[key] = limited_text(data[key], _camel(key), most)
+    problems.raise_if_any()
     async with in_transaction():
         changes = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
         if changes:

@@ -19,12 +19,14 @@ from server.audit import service as audit
 from server.auth.roles import DELIVERY_FIELDS
 from server.auth.scope import Scope
 from server.core import idempotency, outbox, sequences
-from server.core.errors import ErrorCode, UserInputError, not_found, version_conflict
+from server.core.errors import ErrorCode, Problems, UserInputError, not_found, version_conflict
 from server.core.money import check_currency, parse_amount, quantize
 from server.core.phones import to_e164
 from server.core.serialize import snapshot
 from server.core.text import limited_text, one_of, required_text
+from server.core.text import position as check_position
 from server.core.versioning import update_versioned
+from server.i18n import _
 from server.orders.models import (
     PAYMENT_STATUSES,
     STATUS_GROUPS,
@@ -36,6 +38,8 @@ from server.orders.models import (
 )
 
 MAX_ITEMS = 500
+MAX_QUANTITY = 1_000_000
+MAX_AMOUNT = Decimal("1e12")  # money columns hold 12 digits before the point
 ORDER_FIELDS = [
     "number",
     "account_id",
@@ -54,34 +58,49 @@ ORDER_FIELDS = [
 SOURCE_MAX = 32
 
 
-def _clean_items(items: list[dict]) -> list[dict]:
+def _clean_items(items: list[dict], problems: Problems) -> list[dict]:
+    """The order's lines with their totals; every invalid field goes to ``problems``."""
+    if not items:
+        problems.add(ErrorCode.REQUIRED, _("An order needs at least one item."), "items")
+        return []
     if len(items) > MAX_ITEMS:
-        raise UserInputError(ErrorCode.INVALID, f"An order has at most {MAX_ITEMS} items.", "items")
+        problems.add(ErrorCode.INVALID, f"An order has at most {MAX_ITEMS} items.", "items")
+        return []
     out = []
     for i, item in enumerate(items):
         path = f"items.{i}"
-        quantity = Decimal(str(item["quantity"]))
-        if quantity <= 0 or quantity.as_tuple().exponent < -3:  # type: ignore[operator]
-            raise UserInputError(
-                ErrorCode.INVALID, "Quantity must be positive, at most 3 decimals.", f"{path}.quantity"
-            )
-        unit_price = parse_amount(item["unit_price"], f"{path}.unitPrice")
-        discount = parse_amount(item.get("discount") or 0, f"{path}.discount")
-        gross = quantize(quantity * unit_price)
-        if discount > gross:
-            raise UserInputError(ErrorCode.INVALID, "Discount is larger than the line amount.", f"{path}.discount")
-        out.append(
-            {
-                "position": i,
-                "sku": required_text(item["sku"], f"{path}.sku", 64),
-                "title": required_text(item["title"], f"{path}.title", 300),
-                "quantity": quantity,
-                "unit_price": unit_price,
-                "discount": discount,
-                "total": gross - discount,
-            }
-        )
+        line: dict = {"position": i}
+        with problems:
+            line["sku"] = required_text(item["sku"], f"{path}.sku", 64)
+        with problems:
+            line["title"] = required_text(item["title"], f"{path}.title", 300)
+        with problems:
+            line["quantity"] = _quantity(item["quantity"], f"{path}.quantity")
+        with problems:
+            line["unit_price"] = parse_amount(item["unit_price"], f"{path}.unitPrice")
+        with problems:
+            line["discount"] = parse_amount(item.get("discount") or 0, f"{path}.discount")
+        if problems.has(path):
+            continue
+        gross = quantize(line["quantity"] * line["unit_price"])
+        if gross >= MAX_AMOUNT:
+            problems.add(ErrorCode.INVALID, _("The line amount is too large."), f"{path}.quantity")
+        elif line["discount"] > gross:
+            problems.add(ErrorCode.INVALID, "Discount is larger than the line amount.", f"{path}.discount")
+        else:
+            out.append({**line, "total": gross - line["discount"]})
+    if not problems.has("items") and totals(out)["subtotal"] >= MAX_AMOUNT:
+        problems.add(ErrorCode.INVALID, _("The order total is too large."), "items")
     return out
+
+
+def _quantity(value: object, field: str) -> Decimal:
+    quantity = Decimal(str(value))
+    if not quantity.is_finite() or quantity <= 0 or quantity.as_tuple().exponent < -3:  # type: ignore[operator]
+        raise UserInputError(ErrorCode.INVALID, "Quantity must be positive, at most 3 decimals.", field)
+    if quantity > MAX_QUANTITY:
+        raise UserInputError(ErrorCode.INVALID, _("Quantity must be at most %(n)s.", n=MAX_QUANTITY), field)
+    return quantity
 
 
 def totals(items: list[dict]) -> dict:
@@ -90,23 +109,30 @@ def totals(items: list[dict]) -> dict:
     return {"subtotal": subtotal, "discount_total": discount, "total": subtotal - discount}
 
 
-def _clean_order(data: dict) -> dict:
+def _clean_order(data: dict, problems: Problems) -> dict:
+    """The values to store; every invalid field goes to ``problems``."""
     values: dict = {}
     for name in ("delivery_method", "delivery_city", "delivery_branch", "delivery_address", "waybill_number"):
         if name in data:
-            values[name] = limited_text(data[name], name, 500 if name == "delivery_address" else 200) or None
-    if "recipient_name" in data:
-        values["recipient_name"] = limited_text(data["recipient_name"], "recipientName", 300) or None
-    if "recipient_phone" in data:
-        values["recipient_phone"] = (
-            to_e164(data["recipient_phone"], "recipientPhone") if data["recipient_phone"] else None
-        )
-    if "comment" in data:
-        values["comment"] = limited_text(data["comment"], "comment", 5000) or None
-    if "payment_status" in data:
-        values["payment_status"] = one_of(data["payment_status"], PAYMENT_STATUSES, "paymentStatus")
-    if "currency" in data and data["currency"] is not None:
-        values["currency"] = check_currency(data["currency"])
+            with problems:
+                values[name] = limited_text(data[name], name, 500 if name == "delivery_address" else 200) or None
+    with problems:
+        if "recipient_name" in data:
+            values["recipient_name"] = limited_text(data["recipient_name"], "recipientName", 300) or None
+    with problems:
+        if "recipient_phone" in data:
+            values["recipient_phone"] = (
+                to_e164(data["recipient_phone"], "recipientPhone") if data["recipient_phone"] else None
+            )
+    with problems:
+        if "comment" in data:
+            values["comment"] = limited_text(data["comment"], "comment", 5000) or None
+    with problems:
+        if "payment_status" in data:
+            values["payment_status"] = one_of(data["payment_status"], PAYMENT_STATUSES, "paymentStatus")
+    with problems:
+        if "currency" in data and data["currency"] is not None:
+            values["currency"] = check_currency(data["currency"])
     if "manager_id" in data:
         values["manager_id"] = data["manager_id"]
     return values
@@ -122,14 +148,21 @@ async def _check_manager(scope: Scope, manager_id: UUID | None) -> None:
 
 async def create_order(scope: Scope, data: dict, idempotency_key: str | None = None) -> Order:
     scope.require("orders:write")
-    values = _clean_order(data)
-    items = _clean_items(data.get("items") or [])
+    problems = Problems()
+    with problems:
+        idempotency.check_key(idempotency_key)
+    values = _clean_order(data, problems)
+    items = _clean_items(data.get("items") or [], problems)
     source = (data.get("source") or "manual").strip().lower()
     if not source or len(source) > SOURCE_MAX:
-        raise UserInputError(ErrorCode.INVALID, "source must be 1-32 characters.", "source")
-    external_id = limited_text(data.get("external_id"), "externalId", 128) or None
+        problems.add(ErrorCode.INVALID, "source must be 1-32 characters.", "source")
+    external_id = None
+    with problems:
+        external_id = limited_text(data.get("external_id"), "externalId", 128) or None
     values.setdefault("manager_id", scope.user_id)
-    await _check_manager(scope, values["manager_id"])
+    with problems:
+        await _check_manager(scope, values["manager_id"])
+    problems.raise_if_any()
 
     async def create() -> Order:
         account = await scope.get(Account, data.get("account_id"), field="accountId")
@@ -187,11 +220,15 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
 
 
 async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -> Order:
-    values = _clean_order(data)
+    problems = Problems()
+    values = _clean_order(data, problems)
     scope.check_writable("orders", [*values, *(["items"] if "items" in data else [])])
     if "manager_id" in values:
-        await _check_manager(scope, values["manager_id"])
-    items = _clean_items(data["items"]) if data.get("items") is not None else None
+        with problems:
+            await _check_manager(scope, values["manager_id"])
+    # Replacing the items with none would leave an order of nothing: refused like on create.
+    items = _clean_items(data["items"], problems) if data.get("items") is not None else None
+    problems.raise_if_any()
     if items is not None:
         values.update(totals(items))
     async with in_transaction():
@@ -299,7 +336,16 @@ async def create_status(
     scope: Scope, code: str, name: str, group: str, position: int = 0, is_initial: bool = False
 ) -> OrderStatus:
     scope.require("order_statuses:write")
-    code = required_text(code, "code", 48).lower()
+    problems = Problems()
+    with problems:
+        code = required_text(code, "code", 48).lower()
+    with problems:
+        name = required_text(name, "name", 200)
+    with problems:
+        group = one_of(group, STATUS_GROUPS, "group")
+    with problems:
+        check_position(position)
+    problems.raise_if_any()
     async with in_transaction():
         if await OrderStatus.filter(organization_id=scope.organization_id, code=code).exists():
             raise UserInputError(ErrorCode.DUPLICATE, f"Status '{code}' exists.", "code")
@@ -308,8 +354,8 @@ async def create_status(
         status = await OrderStatus.create(
             organization_id=scope.organization_id,
             code=code,
-            name=required_text(name, "name", 200),
-            group=one_of(group, STATUS_GROUPS, "group"),
+            name=name,
+            group=group,
             position=position,
             is_initial=is_initial,
         )
@@ -326,7 +372,9 @@ async def update_status(scope: Scope, status_id: UUID, data: dict) -> OrderStatu
         if "group" in data:
             status.group = one_of(data["group"], STATUS_GROUPS, "group")
         if "position" in data:
-            status.position = data["position"]
+            if data["position"] is None:
+                raise UserInputError(ErrorCode.REQUIRED, _("position cannot be cleared."), "position")
+            status.position = check_position(data["position"])
         if data.get("is_initial"):
             await OrderStatus.filter(organization_id=scope.organization_id).update(is_initial=False)
             status.is_initial = True

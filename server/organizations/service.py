@@ -6,7 +6,7 @@ import re
 
 from tortoise.transactions import in_transaction
 
-from server.core.errors import ErrorCode, UserInputError
+from server.core.errors import ErrorCode, Problems, UserInputError
 from server.core.models import Sequence
 from server.core.money import check_currency
 from server.core.text import required_text
@@ -80,20 +80,24 @@ async def update_organization(scope, data: dict) -> Organization:
     scope.require("settings:write")
     org = await Organization.get(id=scope.organization_id)
     values: dict = {}
-    if data.get("name") is not None:
-        values["name"] = required_text(data["name"], "name", 200)
-    if data.get("currency") is not None:
-        values["currency"] = check_currency(data["currency"])
+    problems = Problems()
+    with problems:
+        if data.get("name") is not None:
+            values["name"] = required_text(data["name"], "name", 200)
+    with problems:
+        if data.get("currency") is not None:
+            values["currency"] = check_currency(data["currency"])
     if data.get("locale") is not None:
         if data["locale"] not in LOCALES:
-            raise UserInputError(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
+            problems.add(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
         values["locale"] = data["locale"]
     if data.get("timezone") is not None:
         try:
             ZoneInfo(data["timezone"])
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise UserInputError(ErrorCode.INVALID, f"Unknown timezone '{data['timezone']}'.", "timezone") from exc
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.add(ErrorCode.INVALID, f"Unknown timezone '{data['timezone'][:64]}'.", "timezone")
         values["timezone"] = data["timezone"]
+    problems.raise_if_any()
     async with in_transaction():
         changes = {k: [getattr(org, k), v] for k, v in values.items() if getattr(org, k) != v}
         if changes:

@@ -392,6 +392,7 @@ async def cancel_shipment(
 
 async def status_rules(scope: Scope, carrier: str) -> dict[str, str | None]:
     """The organization's overrides for ``carrier``: carrier code -> order status (None: ignore)."""
+    carrier = required_text(carrier, "carrier", 64)
     rows = await scope.queryset(DeliveryStatusRule).filter(carrier=carrier).order_by("carrier_status")
     return {r.carrier_status: r.order_status for r in rows}
 

@@ -21,7 +21,7 @@ from server.audit import service as audit
 from server.auth.roles import RowScope
 from server.auth.scope import Scope
 from server.core import idempotency, outbox, sequences
-from server.core.errors import ErrorCode, UserInputError, version_conflict
+from server.core.errors import ErrorCode, Problems, UserInputError, version_conflict
 from server.core.serialize import snapshot
 from server.core.text import limited_text, one_of, required_text
 from server.core.versioning import update_versioned
@@ -162,20 +162,23 @@ async def update_sla_policy(
 # -- validation ----------------------------------------------------------------------
 
 
-def _clean(data: dict) -> dict:
+def _clean(data: dict, problems: Problems) -> dict:
+    """The values to store; every invalid field goes to ``problems``."""
     values: dict = {}
-    if "subject" in data:
-        values["subject"] = required_text(data["subject"], "subject", SUBJECT_MAX)
-    if "description" in data:
-        values["description"] = limited_text(data["description"], "description", DESCRIPTION_MAX) or ""
-    if "channel" in data:
-        if data["channel"] is None:
-            raise UserInputError(ErrorCode.REQUIRED, "channel cannot be cleared.", "channel")
-        values["channel"] = one_of(data["channel"], CHANNELS, "channel")
-    if "priority" in data:
-        if data["priority"] is None:
-            raise UserInputError(ErrorCode.REQUIRED, "priority cannot be cleared.", "priority")
-        values["priority"] = one_of(data["priority"], PRIORITIES, "priority")
+    with problems:
+        if "subject" in data:
+            values["subject"] = required_text(data["subject"], "subject", SUBJECT_MAX)
+    with problems:
+        if "description" in data:
+            values["description"] = limited_text(data["description"], "description", DESCRIPTION_MAX) or ""
+    for name, allowed in (("channel", CHANNELS), ("priority", PRIORITIES)):
+        if name not in data:
+            continue
+        if data[name] is None:
+            problems.add(ErrorCode.REQUIRED, f"{name} cannot be cleared.", name)
+        else:
+            with problems:
+                values[name] = one_of(data[name], allowed, name)
     return values
 
 
@@ -245,14 +248,19 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
     Without ``assignee_id`` it waits unassigned in the queue, except for callers who see only
     their team's or their own tickets: it is theirs, so they still see it."""
     scope.require("tickets:write")
-    values = {"channel": "web", "priority": "normal", "description": "", **_clean(data)}
-    if "subject" not in values:
-        raise UserInputError(ErrorCode.REQUIRED, "subject is required.", "subject")
+    problems = Problems()
+    with problems:
+        idempotency.check_key(idempotency_key)
+    values = {"channel": "web", "priority": "normal", "description": "", **_clean(data, problems)}
+    if "subject" not in data:
+        problems.add(ErrorCode.REQUIRED, "subject is required.", "subject")
     if "assignee_id" in data:
         assignee_id = data["assignee_id"]
     else:
         assignee_id = None if scope.row_scope() is RowScope.ALL else scope.user_id
-    await _check_assignee(scope, assignee_id)
+    with problems:
+        await _check_assignee(scope, assignee_id)
+    problems.raise_if_any()
 
     async def create() -> Ticket:
         links = await _links(scope, data)
@@ -299,7 +307,9 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
 async def update_ticket(scope: Scope, ticket_id: UUID, version: int, data: dict) -> Ticket:
     """Change subject, description, channel, priority (due dates follow) or account/contact."""
     scope.require("tickets:write")  # before validating: a read-only role learns nothing from its input
-    values = _clean(data)
+    problems = Problems()
+    values = _clean(data, problems)
+    problems.raise_if_any()
     scope.check_writable("tickets", [*values, *(k for k in ("account_id", "contact_id") if k in data)])
     async with in_transaction():
         ticket = await scope.get(Ticket, ticket_id, "write", field="id")
