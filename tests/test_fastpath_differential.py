@@ -497,3 +497,21 @@ async def test_a_failure_inside_the_fast_path_still_gets_the_stock_answer(http, 
     assert response.json()["data"]["orders"]["edges"]
     assert stats["fallback"] == before + 1
     assert "fast path failed" in caplog.text  # operators see it
+
+
+async def test_hostile_filters_and_deleted_orders_answer_the_same(http, stock_http, shop):
+    callers, _data = shop
+    owner = callers["owner"]
+    page = "query($w: OrderWhere, $d: Boolean!) { orders(first: 5, where: $w, includeDeleted: $d) { edges { node { id number } } } }"
+    for where in (
+        {"waybillNumber": {"contains": "a\u0000b"}},  # NUL: no column can store it
+        {"externalId": {"eq": "x" * 200_000}},  # longer than any text field
+    ):
+        response = await both(http, stock_http, owner, page, {"w": where, "d": False})
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", where
+    stats = graphql_view(http).fast_path.stats
+    before = stats["planned"]
+    listed = await both(http, stock_http, owner, page, {"w": None, "d": True})
+    assert stats["planned"] == before + 1  # includeDeleted is planned too
+    shown = await both(http, stock_http, owner, page, {"w": None, "d": False})
+    assert len(listed.json()["data"]["orders"]["edges"]) >= len(shown.json()["data"]["orders"]["edges"])
