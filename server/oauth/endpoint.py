@@ -15,7 +15,7 @@ import secrets
 from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -108,7 +108,7 @@ class _FormRequest(OAuth2Request):
     """The token request, read in full beforehand (Authlib's calls are synchronous)."""
 
     def __init__(self, method: str, uri: str, headers, form: dict[str, str]):
-        super().__init__(method, uri, headers=headers)  # refuses http:// (InsecureTransportError)
+        super().__init__(method, uri, headers=headers)
         self._form = form
         self.payload = BasicOAuth2Payload(form)
 
@@ -121,14 +121,28 @@ class _FormRequest(OAuth2Request):
         return {}
 
 
-def _oauth_request(request: Request, form: dict[str, str]) -> OAuth2Request:
-    # Tokens must travel over TLS. Behind a TLS proxy the scheme comes from X-Forwarded-Proto of
-    # a trusted proxy (crm serve --trusted-proxies); debug and demo runs are plain http.
+def transport_refused(request: Request) -> bool:
+    """True when a token may not travel over this request's transport.
+
+    Decided from the scheme alone: ``request.url.scheme`` is https only over TLS, or when a
+    trusted proxy (``crm serve --trusted-proxies``, uvicorn's proxy headers) said
+    ``X-Forwarded-Proto: https``. Authlib's own check also lets http through for a loopback
+    host, and that host comes from the client's Host header: a reverse proxy forwarding to
+    127.0.0.1 would switch the check off for everyone. Debug and demo runs (and the tests,
+    which run with debug) accept plain http on purpose.
+    """
     settings = request.app.state.settings
-    uri = str(request.url)
-    if settings.debug or settings.demo:
-        uri = uri.replace("http://", "https://", 1)
+    return request.url.scheme != "https" and not (settings.debug or settings.demo)
+
+
+def _oauth_request(request: Request, form: dict[str, str]) -> OAuth2Request:
+    # transport_refused() has decided already; Authlib is shown https so that its
+    # Host-based loopback exception can never matter.
+    uri = str(request.url.replace(scheme="https"))
     return _FormRequest(request.method, uri, request.headers, form)
+
+
+INSECURE = {"error": "invalid_request", "error_description": "OAuth 2 requires https: this request came over plain http."}
 
 
 async def _read_form(request: Request) -> dict[str, str] | None:
@@ -147,10 +161,9 @@ async def token(request: Request) -> Response:
     client_id = form.get("client_id") or (extract_basic_authorization(request.headers)[0] or "")
     client = await service.active_client(client_id)
     server = _Server(client)
-    try:
-        oauth_request = _oauth_request(request, form)
-    except InsecureTransportError as exc:
-        return JSONResponse({"error": "invalid_request", "error_description": str(exc)}, 400)
+    if transport_refused(request):
+        return JSONResponse(INSECURE, 400)
+    oauth_request = _oauth_request(request, form)
     status, payload, headers = server.create_token_response(oauth_request)
     if status == 200 and server.issued:
         issued, issued_to = server.issued[0]
