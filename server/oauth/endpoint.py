@@ -142,7 +142,10 @@ def _oauth_request(request: Request, form: dict[str, str]) -> OAuth2Request:
     return _FormRequest(request.method, uri, request.headers, form)
 
 
-INSECURE = {"error": "invalid_request", "error_description": "OAuth 2 requires https: this request came over plain http."}
+INSECURE = {
+    "error": "invalid_request",
+    "error_description": "OAuth 2 requires https: this request came over plain http.",
+}
 
 
 async def _read_form(request: Request) -> dict[str, str] | None:
