@@ -33,6 +33,7 @@ from server.jobs import load_job_modules
 from server.jobs.arq_worker import connect as arq_connect
 from server.jobs.inprocess import InProcessWorker
 from server.jobs.registry import set_backend
+from server.oauth import consent as oauth_consent
 from server.oauth import endpoint as oauth_endpoint
 from server.oauth import service as oauth
 from server.plugins import webhooks
@@ -144,10 +145,12 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/health", health),
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
+            Route("/oauth/authorize", oauth_consent.authorize, methods=["GET", "POST"]),
         ],
         middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},
         lifespan=lifespan,
     )
     app.state.settings = settings  # webhooks and the token endpoint read it
+    app.state.login_throttle = graphql.throttle  # the OAuth consent page signs people in too
     return app

@@ -418,7 +418,9 @@ def test_serve_demo_serves_the_demo_organization(tmp_path):
         assert f"http://127.0.0.1:{port}/graphql" in output
         # An SPA dev server on this machine may call the demo (CORS), another site may not.
         preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
-        dev = httpx.options(f"http://127.0.0.1:{port}/graphql", headers={**preflight, "Origin": "http://localhost:5173"})
+        dev = httpx.options(
+            f"http://127.0.0.1:{port}/graphql", headers={**preflight, "Origin": "http://localhost:5173"}
+        )
         assert dev.headers.get("access-control-allow-origin") == "http://localhost:5173"
         other = httpx.options(f"http://127.0.0.1:{port}/graphql", headers={**preflight, "Origin": "https://x.example"})
         assert "access-control-allow-origin" not in other.headers
@@ -490,7 +492,7 @@ def _demo_integrations_connect(url: str, token: str) -> dict[str, bool]:
 
 # -- serve behind a reverse proxy --------------------------------------------------------------
 
-WRONG_LOGIN = "mutation($e: String!) { login(input: {email: $e, password: \"wrong\"}) { errors { code } } }"
+WRONG_LOGIN = 'mutation($e: String!) { login(input: {email: $e, password: "wrong"}) { errors { code } } }'
 
 
 @pytest.mark.parametrize(("trusted", "third_login"), [(None, "INVALID_CREDENTIALS"), ("", "RATE_LIMITED")])
@@ -526,6 +528,7 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(fresh_db, tmp_path,
 
 
 # -- jobs --------------------------------------------------------------------------------------
+
 
 def orm_program(body: str) -> str:
     """A small program that runs ``body`` (indented 8 spaces, may use sys.argv) with the ORM

@@ -34,9 +34,7 @@ def test_every_marked_text_is_translated_in_both_languages():
     marked = _marked_messages()
     for locale in LOCALES:
         catalog = _catalog(locale)
-        untranslated = sorted(
-            m for m in marked if m not in catalog or not catalog[m].string or catalog[m].fuzzy
-        )
+        untranslated = sorted(m for m in marked if m not in catalog or not catalog[m].string or catalog[m].fuzzy)
         assert not untranslated, f"{locale}: no translation for {untranslated[:10]} (docs/i18n.md)"
 
 

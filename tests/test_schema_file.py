@@ -25,6 +25,12 @@ async def test_introspection_matches_schema_file(api):
 
 def test_frontend_contract_names_exist():
     text = SCHEMA_FILE.read_text(encoding="utf-8")
-    for fragment in ("login(input: LoginInput!): LoginPayload!", "me: Me", "phone: String", "number: Int!",
-                     "unitPrice: Money!", "orders("):
+    for fragment in (
+        "login(input: LoginInput!): LoginPayload!",
+        "me: Me",
+        "phone: String",
+        "number: Int!",
+        "unitPrice: Money!",
+        "orders(",
+    ):
         assert fragment in text, fragment

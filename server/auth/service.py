@@ -63,13 +63,20 @@ async def is_member(organization_id: UUID, user_id: UUID, permission: str | None
     return permission is None or ROLES[membership.role].allows(permission)
 
 
-async def login(email: str, password: str, ttl_hours: int, throttle: LoginThrottle, address: str | None) -> str:
+async def authenticate(email: str, password: str, throttle: LoginThrottle, address: str | None) -> User:
+    """The user with this e-mail and password; failures count towards the login throttle.
+    Also used by the OAuth consent page (server/oauth/consent.py)."""
     await throttle.check(email, address)
     user = await User.get_or_none(email=email.strip().lower(), is_active=True)
     if not verify_password(user.password_hash if user else None, password) or user is None:
         await throttle.failed(email, address)
         raise UserInputError(ErrorCode.INVALID_CREDENTIALS, "Wrong e-mail or password.")
     await throttle.succeeded(email)
+    return user
+
+
+async def login(email: str, password: str, ttl_hours: int, throttle: LoginThrottle, address: str | None) -> str:
+    user = await authenticate(email, password, throttle, address)
     token, _ = await tokens.issue(user, ttl_hours)
     return token
 

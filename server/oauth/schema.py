@@ -24,6 +24,10 @@ class OAuthClientType(Node):
     name: str
     client_id: str = strawberry.field(description="Sent with the secret to POST /oauth/token.")
     scopes: list[str] = strawberry.field(description="The permissions its tokens may carry, e.g. orders:read.")
+    redirect_uris: list[str] = strawberry.field(
+        description="Where /oauth/authorize may send a person back with a code (authorization code grant); "
+        "a request's redirect_uri must equal one of these exactly."
+    )
     revoked_at: datetime | None = strawberry.field(description="Set once revoked: no tokens, old ones stop working.")
     last_used_at: datetime | None = strawberry.field(description="When it last got an access token.")
     created_at: datetime
@@ -51,6 +55,15 @@ class CreateOAuthClientInput:
 @strawberry.input
 class RevokeOAuthClientInput:
     id: strawberry.ID
+
+
+@strawberry.input
+class SetOAuthClientRedirectUrisInput:
+    id: strawberry.ID
+    redirect_uris: list[str] = strawberry.field(
+        description="The complete new list (replaces the old one): https:// addresses, or http:// to "
+        "127.0.0.1/localhost for apps on the person's own computer; no #fragment; at most 10."
+    )
 
 
 @strawberry.type
@@ -89,5 +102,19 @@ class OAuthMutations:
         async def act():
             pk = ids.decode(input.id, "OAuthClient", "id")[1]
             return {"client": await service.revoke_client(info.context.scope, pk)}
+
+        return await run_mutation(OAuthClientPayload, act)
+
+    @strawberry.mutation(
+        name="setOAuthClientRedirectUris",
+        description="Owners and admins: the redirect URIs a partner application may use in the "
+        "authorization code flow (docs/partners.md).",
+    )
+    async def set_oauth_client_redirect_uris(
+        self, info: Info, input: SetOAuthClientRedirectUrisInput
+    ) -> OAuthClientPayload:
+        async def act():
+            pk = ids.decode(input.id, "OAuthClient", "id")[1]
+            return {"client": await service.set_redirect_uris(info.context.scope, pk, input.redirect_uris)}
 
         return await run_mutation(OAuthClientPayload, act)

@@ -81,7 +81,9 @@ async def crm_webhook(config, request):
     kind = form.get("requestType", "")
     call_id = form.get("generalCallID", "")
     if kind == "misconfigured":  # a plugin error whose words are for the admin, not the caller
-        raise PluginError(f"Fake PBX company {config['company_id']} has no API access.", retryable=form.get("retry") == "1")
+        raise PluginError(
+            f"Fake PBX company {config['company_id']} has no API access.", retryable=form.get("retry") == "1"
+        )
     ok = WebhookResponse(200, {"status": "success"})
     if kind == "receivedTheCall":
         event = CallEvent(

@@ -1,0 +1,242 @@
+"""OAuth 2 authorization code with PKCE (RFC 6749 4.1, RFC 7636): a partner application acts for
+a person who consented on /oauth/authorize, with the intersection of its scopes and the person's
+role; refresh tokens rotate, and a reused one revokes the whole family. The flow runs with
+Authlib's own client over real HTTP; the negative cases fail as the RFCs say."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from server.oauth.models import OAuthAccessToken, OAuthAuthorizationCode, OAuthRefreshToken
+from tests.helpers import PASSWORD
+from tests.test_oauth import CREATE, ORDERS
+from tests.test_orders import create_order, make_account
+
+SET_URIS = """mutation($i: SetOAuthClientRedirectUrisInput!) { setOAuthClientRedirectUris(input: $i) {
+    client { redirectUris } errors { field code message } } }"""
+
+
+async def register_app(api, member, redirect_uri, scopes=("orders:read", "accounts:read")) -> dict:
+    made = (await member.data(api, CREATE, {"i": {"name": "Call centre", "scopes": list(scopes)}}))["createOAuthClient"]
+    assert made["errors"] == [], made
+    uris = {"i": {"id": made["client"]["id"], "redirectUris": [redirect_uri]}}
+    payload = (await member.data(api, SET_URIS, uris))["setOAuthClientRedirectUris"]
+    assert payload == {"client": {"redirectUris": [redirect_uri]}, "errors": []}
+    return {"client_id": made["client"]["clientId"], "client_secret": made["clientSecret"], "id": made["client"]["id"]}
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def authorize_params(app: dict, redirect_uri: str, challenge: str, **extra) -> dict:
+    return {
+        "response_type": "code",
+        "client_id": app["client_id"],
+        "redirect_uri": redirect_uri,
+        "scope": "orders:read",
+        "state": "xyz",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
+
+
+async def consent(http, params: dict, email: str, decision="approve", password=PASSWORD):
+    """A person submits the consent form (what the browser does, for the negative cases)."""
+    page = await http.get("/oauth/authorize", params=params)
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    form = {"csrf_token": csrf, "email": email, "password": password, "decision": decision}
+    return await http.post("/oauth/authorize", params=params, data=form)
+
+
+def code_from(response) -> str:
+    assert response.status_code == 302, response.text
+    query = parse_qs(urlsplit(response.headers["location"]).query)
+    assert query["state"] == ["xyz"]
+    return query["code"][0]
+
+
+async def exchange(http, app, code, verifier, redirect_uri):
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "code_verifier": verifier}
+    return await http.post("/oauth/token", data=form, auth=(app["client_id"], app["client_secret"]))
+
+
+@pytest.fixture
+async def shop(api, tenants):
+    shop = await tenants.create(("owner", "manager"))
+    account = await make_account(shop.owner, api)
+    await create_order(shop.owner, api, account)
+    return shop
+
+
+REDIRECT = "https://partner.example/callback"
+
+
+@pytest.fixture
+async def partner(api, shop):
+    return await register_app(api, shop.owner, REDIRECT)
+
+
+async def tokens_for(http, partner, email, **extra):
+    verifier, challenge = pkce()
+    code = code_from(await consent(http, authorize_params(partner, REDIRECT, challenge, **extra), email))
+    response = await exchange(http, partner, code, verifier, REDIRECT)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_codes_and_tokens_are_stored_hashed(http, partner, shop):
+    token = await tokens_for(http, partner, shop.owner.email)
+    hashes = {hashlib.sha256(token[k].encode()).hexdigest() for k in ("access_token", "refresh_token")}
+    assert await OAuthAccessToken.filter(token_hash__in=hashes).count() == 1
+    assert await OAuthRefreshToken.filter(token_hash__in=hashes).count() == 1
+    assert await OAuthAuthorizationCode.filter(code_hash__startswith="crm_").count() == 0
+
+
+async def test_a_wrong_verifier_is_invalid_grant(http, partner, shop):
+    _verifier, challenge = pkce()
+    code = code_from(await consent(http, authorize_params(partner, REDIRECT, challenge), shop.owner.email))
+    response = await exchange(http, partner, code, "x" * 50, REDIRECT)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+async def test_pkce_is_required_and_plain_is_refused(http, partner):
+    for params in (
+        {"code_challenge": None, "code_challenge_method": None},
+        {"code_challenge": "a" * 50, "code_challenge_method": "plain"},
+    ):
+        query = {k: v for k, v in (authorize_params(partner, REDIRECT, "c" * 43) | params).items() if v}
+        response = await http.get("/oauth/authorize", params=query)
+        assert response.status_code == 302, response.text
+        error = parse_qs(urlsplit(response.headers["location"]).query)
+        assert error["error"] == ["invalid_request"] and error["state"] == ["xyz"]
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [REDIRECT + "/", REDIRECT + "?x=1", "https://evil.example/callback", "HTTPS://partner.example/callback"],
+)
+async def test_a_redirect_uri_must_match_exactly_and_is_never_followed_otherwise(http, partner, redirect_uri):
+    _v, challenge = pkce()
+    response = await http.get("/oauth/authorize", params=authorize_params(partner, redirect_uri, challenge))
+    assert response.status_code == 400 and "location" not in response.headers
+    assert "redirect" in response.text.lower()
+
+
+async def test_the_token_request_must_repeat_the_same_redirect_uri(http, partner, shop):
+    for wrong in ("https://partner.example/other", None):
+        verifier, challenge = pkce()
+        code = code_from(await consent(http, authorize_params(partner, REDIRECT, challenge), shop.owner.email))
+        form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+        if wrong:
+            form["redirect_uri"] = wrong
+        response = await http.post("/oauth/token", data=form, auth=(partner["client_id"], partner["client_secret"]))
+        assert response.status_code == 400 and response.json()["error"] == "invalid_grant", response.text
+
+
+async def test_a_code_works_once_and_replaying_it_revokes_what_it_gave(http, api, partner, shop):
+    verifier, challenge = pkce()
+    code = code_from(await consent(http, authorize_params(partner, REDIRECT, challenge), shop.owner.email))
+    first = await exchange(http, partner, code, verifier, REDIRECT)
+    assert first.status_code == 200
+    replay = await exchange(http, partner, code, verifier, REDIRECT)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    gone = await api.execute(ORDERS, token=first.json()["access_token"])
+    assert gone["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_an_expired_code_is_invalid_grant(http, partner, shop):
+    verifier, challenge = pkce()
+    code = code_from(await consent(http, authorize_params(partner, REDIRECT, challenge), shop.owner.email))
+    await OAuthAuthorizationCode.all().update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    response = await exchange(http, partner, code, verifier, REDIRECT)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+async def refresh(http, partner, refresh_token):
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return await http.post("/oauth/token", data=form, auth=(partner["client_id"], partner["client_secret"]))
+
+
+async def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_family(http, api, partner, shop):
+    first = await tokens_for(http, partner, shop.owner.email)
+    second = await refresh(http, partner, first["refresh_token"])
+    assert second.status_code == 200, second.text
+    second = second.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (await api.data(ORDERS, token=second["access_token"]))["orders"]["totalCount"] == 1
+    # The old refresh token again: someone has a copy. Everything from this consent stops.
+    reuse = await refresh(http, partner, first["refresh_token"])
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    for token in (first["access_token"], second["access_token"]):
+        assert (await api.execute(ORDERS, token=token))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await refresh(http, partner, second["refresh_token"])).json()["error"] == "invalid_grant"
+
+
+async def test_a_delegated_token_has_the_intersection_of_scopes_and_role(http, api, tenants):
+    shop = await tenants.create(("owner", "analyst"))
+    partner = await register_app(api, shop.owner, REDIRECT, scopes=("orders:read", "orders:write"))
+    token = await tokens_for(http, partner, shop.analyst.email, scope="orders:read orders:write")
+    assert token["scope"] == "orders:read orders:write"
+    write = await api.execute(
+        'mutation { createAccount(input: {kind: PERSON, name: "X"}) { errors { code } } }', token=token["access_token"]
+    )
+    assert write["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_scope_the_app_was_not_given_is_invalid_scope(http, partner):
+    _v, challenge = pkce()
+    response = await http.get(
+        "/oauth/authorize", params=authorize_params(partner, REDIRECT, challenge, scope="deals:read")
+    )
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.headers["location"]).query)["error"] == ["invalid_scope"]
+
+
+async def test_a_delegated_token_sees_only_its_organization(http, api, partner, shop, tenants):
+    other = await tenants.create(("owner",))
+    await create_order(other.owner, api, await make_account(other.owner, api))
+    token = await tokens_for(http, partner, shop.owner.email)
+    for org in (None, other.slug):
+        orders = await api.data(ORDERS, token=token["access_token"], org=org)
+        assert orders["orders"]["totalCount"] == 1  # its own order only, whatever X-Organization says
+
+
+async def test_only_members_of_the_apps_organization_can_consent(http, partner, tenants):
+    stranger = (await tenants.create(("owner",))).owner
+    _v, challenge = pkce()
+    response = await consent(http, authorize_params(partner, REDIRECT, challenge), stranger.email)
+    assert response.status_code == 403 and "location" not in response.headers
+
+
+async def test_a_wrong_password_stays_on_the_page(http, partner, shop):
+    _v, challenge = pkce()
+    response = await consent(http, authorize_params(partner, REDIRECT, challenge), shop.owner.email, password="nope")
+    assert response.status_code == 400 and "location" not in response.headers
+
+
+async def test_a_forged_form_is_refused(http, partner, shop):
+    _v, challenge = pkce()
+    params = authorize_params(partner, REDIRECT, challenge)
+    form = {"csrf_token": "1.abc", "email": shop.owner.email, "password": PASSWORD, "decision": "approve"}
+    response = await http.post("/oauth/authorize", params=params, data=form)
+    assert response.status_code == 400 and "location" not in response.headers
+
+
+async def test_the_token_endpoint_says_what_is_wrong_with_a_json_body(http, partner):
+    response = await http.post(
+        "/oauth/token", json={"grant_type": "client_credentials"}, auth=(partner["client_id"], partner["client_secret"])
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert "x-www-form-urlencoded" in response.json()["error_description"]
