@@ -35,6 +35,7 @@ from server.jobs.inprocess import InProcessWorker
 from server.jobs.registry import set_backend
 from server.oauth import consent as oauth_consent
 from server.oauth import endpoint as oauth_endpoint
+from server.oauth import rfc_endpoints as oauth_rfc
 from server.oauth import service as oauth
 from server.plugins import webhooks
 
@@ -146,6 +147,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
             Route("/oauth/authorize", oauth_consent.authorize, methods=["GET", "POST"]),
+            Route("/oauth/revoke", oauth_rfc.revoke, methods=["POST"]),
+            Route("/oauth/introspect", oauth_rfc.introspect, methods=["POST"]),
+            Route("/.well-known/oauth-authorization-server", oauth_rfc.metadata, methods=["GET"]),
         ],
         middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},

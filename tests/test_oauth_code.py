@@ -240,3 +240,54 @@ async def test_the_token_endpoint_says_what_is_wrong_with_a_json_body(http, part
     )
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     assert "x-www-form-urlencoded" in response.json()["error_description"]
+
+
+async def test_revoking_a_delegated_token_ends_the_whole_grant(http, api, partner, shop):
+    token = await tokens_for(http, partner, shop.owner.email)
+    auth = (partner["client_id"], partner["client_secret"])
+    response = await http.post("/oauth/revoke", data={"token": token["refresh_token"]}, auth=auth)
+    assert response.status_code == 200
+    gone = await api.execute(ORDERS, token=token["access_token"])
+    assert gone["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await refresh(http, partner, token["refresh_token"])).json()["error"] == "invalid_grant"
+    # Revoking what is unknown or already revoked is no error (RFC 7009 2.2).
+    assert (await http.post("/oauth/revoke", data={"token": "nothing"}, auth=auth)).status_code == 200
+
+
+async def test_revocation_and_introspection_need_the_client_and_its_own_tokens(http, api, partner, shop):
+    token = await tokens_for(http, partner, shop.owner.email)
+    other = await register_app(api, shop.owner, REDIRECT)
+    for path in ("/oauth/revoke", "/oauth/introspect"):
+        wrong = await http.post(path, data={"token": token["access_token"]}, auth=(partner["client_id"], "bad"))
+        assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    foreign = await http.post(
+        "/oauth/introspect", data={"token": token["access_token"]}, auth=(other["client_id"], other["client_secret"])
+    )
+    assert foreign.json() == {"active": False}
+    await http.post(
+        "/oauth/revoke", data={"token": token["access_token"]}, auth=(other["client_id"], other["client_secret"])
+    )
+    assert (await api.data(ORDERS, token=token["access_token"]))["orders"]["totalCount"] == 1  # untouched
+
+
+async def test_introspection_describes_an_active_token(http, partner, shop):
+    token = await tokens_for(http, partner, shop.owner.email)
+    auth = (partner["client_id"], partner["client_secret"])
+    body = (await http.post("/oauth/introspect", data={"token": token["access_token"]}, auth=auth)).json()
+    assert body["active"] is True and body["scope"] == "orders:read" and body["client_id"] == partner["client_id"]
+    assert body["organization"] == shop.slug and body["username"] == shop.owner.email and body["exp"] > body["iat"]
+    await http.post("/oauth/revoke", data={"token": token["access_token"]}, auth=auth)
+    assert (await http.post("/oauth/introspect", data={"token": token["access_token"]}, auth=auth)).json() == {
+        "active": False
+    }
+
+
+async def test_the_metadata_document_names_the_endpoints(http):
+    body = (await http.get("/.well-known/oauth-authorization-server")).json()
+    assert body["token_endpoint"].endswith("/oauth/token") and body["authorization_endpoint"].endswith(
+        "/oauth/authorize"
+    )
+    assert body["code_challenge_methods_supported"] == ["S256"]
+    assert body["revocation_endpoint"].endswith("/oauth/revoke")
+    assert body["introspection_endpoint"].endswith("/oauth/introspect")
+    assert "orders:read" in body["scopes_supported"]

@@ -270,3 +270,60 @@ async def _delegated_principal(row: OAuthAccessToken) -> Principal | None:
         return None
     principal.role = delegated_role(principal.role, row.scopes, client)
     return principal
+
+
+# -- revocation (RFC 7009) and introspection (RFC 7662): only of a client's own tokens --------
+
+
+async def authenticated_client(client_id: str, secret: str) -> OAuthClient | None:
+    client = await active_client(client_id)
+    return client if client is not None and secret_matches(client, secret) else None
+
+
+async def revoke_token(client: OAuthClient, token: str) -> None:
+    """Revokes an access or refresh token of this client; with a delegated one, everything from
+    the same consent goes (RFC 7009 2.1). Unknown tokens are no error: nothing to revoke."""
+    hashed = digest(token or "")
+    access = await OAuthAccessToken.get_or_none(token_hash=hashed, client_id=client.id)
+    refresh = await OAuthRefreshToken.get_or_none(token_hash=hashed, client_id=client.id)
+    family = (refresh.family if refresh else None) or (access.family if access else None)
+    if family is not None:
+        await revoke_family(family)
+    elif access is not None:
+        await access.delete()
+
+
+async def introspect(client: OAuthClient, token: str) -> dict:
+    """RFC 7662 2.2. Another client's token, like an unknown one, is just inactive."""
+    hashed, now = digest(token or ""), datetime.now(UTC)
+    access = (
+        await OAuthAccessToken.filter(token_hash=hashed, client_id=client.id, expires_at__gt=now)
+        .select_related("user")
+        .first()
+    )
+    if access is not None:
+        row, is_refresh = access, False
+    else:
+        row = (
+            await OAuthRefreshToken.filter(
+                token_hash=hashed, client_id=client.id, expires_at__gt=now, used_at=None, revoked_at=None
+            )
+            .select_related("user")
+            .first()
+        )
+        is_refresh = True
+    if row is None or client.revoked_at is not None:
+        return {"active": False}
+    await client.fetch_related("organization")
+    answer = {
+        "active": True,
+        "scope": " ".join(row.scopes),
+        "client_id": client.client_id,
+        "token_type": "refresh_token" if is_refresh else "Bearer",
+        "exp": int(row.expires_at.timestamp()),
+        "iat": int(row.created_at.timestamp()),
+        "organization": client.organization.slug,
+    }
+    if row.user_id is not None:
+        answer |= {"sub": str(row.user_id), "username": row.user.email}
+    return answer
