@@ -291,3 +291,76 @@ async def test_the_metadata_document_names_the_endpoints(http):
     assert body["revocation_endpoint"].endswith("/oauth/revoke")
     assert body["introspection_endpoint"].endswith("/oauth/introspect")
     assert "orders:read" in body["scopes_supported"]
+
+
+GRANTS = "{ oauthGrants { id client { clientId } user { email } scopes grantedAt lastRefreshedAt } }"
+REVOKE_GRANT = "mutation($i: RevokeOAuthGrantInput!) { revokeOAuthGrant(input: $i) { revoked errors { code } } }"
+
+
+async def test_owners_see_and_revoke_the_grants_people_gave(http, api, partner, shop, tenants):
+    token = await tokens_for(http, partner, shop.manager.email)
+    grants = (await shop.owner.data(api, GRANTS))["oauthGrants"]
+    assert [(g["client"]["clientId"], g["user"]["email"], g["scopes"]) for g in grants] == [
+        (partner["client_id"], shop.manager.email, ["orders:read"])
+    ]
+    # Managers do not, and another organization sees nothing and cannot revoke it.
+    assert (await shop.manager.execute(api, GRANTS))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    other = await tenants.create(("owner",))
+    assert (await other.owner.data(api, GRANTS))["oauthGrants"] == []
+    elsewhere = await other.owner.data(api, REVOKE_GRANT, {"i": {"id": grants[0]["id"]}})
+    assert elsewhere["revokeOAuthGrant"] == {"revoked": False, "errors": [{"code": "NOT_FOUND"}]}
+    # Still working (a manager sees only their own orders: none here, within the role's row scope).
+    assert (await api.data(ORDERS, token=token["access_token"]))["orders"]["totalCount"] == 0
+
+    revoked = await shop.owner.data(api, REVOKE_GRANT, {"i": {"id": grants[0]["id"]}})
+    assert revoked["revokeOAuthGrant"] == {"revoked": True, "errors": []}
+    gone = await api.execute(ORDERS, token=token["access_token"])
+    assert gone["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await shop.owner.data(api, GRANTS))["oauthGrants"] == []
+
+
+UPDATE = """mutation($i: UpdateOAuthClientInput!) { updateOAuthClient(input: $i) {
+    client { name scopes } errors { field code } } }"""
+ROTATE = """mutation($i: OAuthClientIdInput!) { rotateOAuthClientSecret(input: $i) { clientSecret errors { code } } }"""
+APP = "{ oauthApp { clientId name scopes organization { slug } actingFor { email } } me { permissions } }"
+
+
+async def test_an_apps_scopes_change_and_its_secret_rotates_without_deleting_it(http, api, partner, shop):
+    token = await tokens_for(http, partner, shop.owner.email)
+    narrowed = await shop.owner.data(api, UPDATE, {"i": {"id": partner["id"], "scopes": ["accounts:read"]}})
+    assert narrowed["updateOAuthClient"] == {
+        "client": {"name": "Call centre", "scopes": ["accounts:read"]},
+        "errors": [],
+    }
+    # A token already issued loses what its app no longer has.
+    lost = await api.execute(ORDERS, token=token["access_token"])
+    assert lost["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    rotated = (await shop.owner.data(api, ROTATE, {"i": {"id": partner["id"]}}))["rotateOAuthClientSecret"]
+    assert rotated["errors"] == [] and rotated["clientSecret"] != partner["client_secret"]
+    form = {"grant_type": "client_credentials"}
+    old = await http.post("/oauth/token", data=form, auth=(partner["client_id"], partner["client_secret"]))
+    assert old.status_code == 401 and old.json()["error"] == "invalid_client"
+    assert "does not exist" not in old.json()["error_description"]
+    new = await http.post("/oauth/token", data=form, auth=(partner["client_id"], rotated["clientSecret"]))
+    assert new.status_code == 200
+
+
+async def test_an_app_token_can_ask_who_it_is(http, api, partner, shop):
+    delegated = await tokens_for(http, partner, shop.owner.email)
+    body = await api.data(APP, token=delegated["access_token"])
+    assert body["oauthApp"] == {
+        "clientId": partner["client_id"],
+        "name": "Call centre",
+        "scopes": ["orders:read"],
+        "organization": {"slug": shop.slug},
+        "actingFor": {"email": shop.owner.email},
+    }
+    assert body["me"]["permissions"] == ["orders:read"]  # the person's role narrowed to the token's scopes
+    form = {"grant_type": "client_credentials"}
+    app_token = (
+        await http.post("/oauth/token", data=form, auth=(partner["client_id"], partner["client_secret"]))
+    ).json()
+    app = (await api.data(APP, token=app_token["access_token"]))["oauthApp"]
+    assert app["actingFor"] is None and app["scopes"] == ["accounts:read", "orders:read"]
+    assert (await shop.owner.data(api, "{ oauthApp { name } }"))["oauthApp"] is None

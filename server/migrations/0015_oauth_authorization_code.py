@@ -45,7 +45,6 @@ class Migration(migrations.Migration):
                 ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('last_used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'oauth_refresh_token', 'app': 'crm', 'pk_attr': 'id', 'table_description': 'A refresh token (its SHA-256). Each use rotates it, and a used one presented again means it'},
             bases=['BaseModel'],

@@ -317,5 +317,8 @@ async def token(request: Request) -> Response:
             await service.store_user_tokens(issued_to.row, user, issued, preloaded.family)
         log.info("access token issued to OAuth client %s (%s)", issued_to.row.client_id, issued.get("scope", ""))
     elif status != 200:
+        if payload.get("error") == "invalid_client":
+            # Authlib says "does not exist" even for a revoked client or a wrong secret.
+            payload["error_description"] = "Unknown client, revoked client or wrong secret."
         log.info("token request refused: %s", payload.get("error"))
     return JSONResponse(payload, status_code=status, headers=headers)

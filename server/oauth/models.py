@@ -71,7 +71,6 @@ class OAuthRefreshToken(BaseModel):
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
-    last_used_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "oauth_refresh_token"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
@@ -327,3 +327,98 @@ async def introspect(client: OAuthClient, token: str) -> dict:
     if row.user_id is not None:
         answer |= {"sub": str(row.user_id), "username": row.user.email}
     return answer
+
+
+# -- what owners see and change: grants people gave, and the apps themselves ------------------
+
+
+@dataclass
+class Grant:
+    """One person's consent to one app: the current refresh token of a family."""
+
+    family: UUID
+    client: OAuthClient
+    user: object
+    scopes: list[str]
+    granted_at: datetime
+    last_refreshed_at: datetime
+
+
+async def list_grants(scope: Scope) -> list[Grant]:
+    scope.require("settings:write")  # owners and admins, like the apps themselves
+    now = datetime.now(UTC)
+    heads = await OAuthRefreshToken.filter(
+        client__organization_id=scope.organization_id, used_at=None, revoked_at=None, expires_at__gt=now
+    ).select_related("client", "user")
+    if not heads:
+        return []
+    families = [row.family for row in heads]
+    first = {}
+    for family, created in await OAuthRefreshToken.filter(family__in=families).values_list("family", "created_at"):
+        first[family] = min(created, first.get(family, created))
+    return sorted(
+        (Grant(row.family, row.client, row.user, row.scopes, first[row.family], row.created_at) for row in heads),
+        key=lambda grant: grant.granted_at,
+    )
+
+
+async def revoke_grant(scope: Scope, family: UUID) -> None:
+    scope.require("settings:write")
+    row = (
+        await OAuthRefreshToken.filter(family=family, client__organization_id=scope.organization_id)
+        .select_related("client", "user")
+        .first()
+    )
+    if row is None:  # another organization's grant looks the same as none
+        raise UserInputError(ErrorCode.NOT_FOUND, _("No such grant."), "id")
+    async with in_transaction():
+        await revoke_family(family)
+        await audit.record(scope, "oauth_grant.revoke", row.client, {"grant": [f"{row.user.email} {family}", None]})
+
+
+async def update_client(scope: Scope, client_pk: UUID, name: str | None, scopes: list[str] | None) -> OAuthClient:
+    """Narrowing takes effect at once: a token's rights are always within its client's scopes."""
+    scope.require("settings:write")
+    new_name = required_text(name, "name", 200) if name is not None else None
+    new_scopes = _clean_scopes(scopes) if scopes is not None else None
+    async with in_transaction():
+        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        changes = {}
+        if new_name is not None and new_name != client.name:
+            changes["name"] = [client.name, new_name]
+            client.name = new_name
+        if new_scopes is not None and new_scopes != client.scopes:
+            changes["scopes"] = [client.scopes, new_scopes]
+            client.scopes = new_scopes
+        if changes:
+            await client.save(update_fields=["name", "scopes", "updated_at"])
+            await audit.record(scope, "oauth_client.update", client, changes)
+    return client
+
+
+async def rotate_secret(scope: Scope, client_pk: UUID) -> tuple[OAuthClient, str]:
+    """A new secret at once; the old one stops working. Tokens already issued keep working."""
+    scope.require("settings:write")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    async with in_transaction():
+        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        client.secret_hash = digest(secret)
+        await client.save(update_fields=["secret_hash", "updated_at"])
+        await audit.record(scope, "oauth_client.rotate_secret", client, {"secret": ["***", "***"]})
+    return client, secret
+
+
+async def app_behind(token: str):
+    """(client, scopes, user or None) for an OAuth access token that works now, else None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = (
+        await OAuthAccessToken.filter(
+            token_hash=digest(token), expires_at__gt=datetime.now(UTC), client__revoked_at=None
+        )
+        .select_related("client", "user")
+        .first()
+    )
+    if row is None:
+        return None
+    return row.client, [s for s in row.scopes if s in row.client.scopes], row.user
