@@ -104,6 +104,14 @@ async def test_codes_and_tokens_are_stored_hashed(http, partner, shop):
     assert await OAuthAuthorizationCode.filter(code_hash__startswith="crm_").count() == 0
 
 
+async def test_the_consent_page_allows_no_script_and_posts_only_here_and_to_the_app(http, partner):
+    _v, challenge = pkce()
+    page = await http.get("/oauth/authorize", params=authorize_params(partner, REDIRECT, challenge))
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert "form-action 'self' https://partner.example;" in csp and "frame-ancestors 'none'" in csp
+
+
 async def test_a_wrong_verifier_is_invalid_grant(http, partner, shop):
     _verifier, challenge = pkce()
     code = code_from(await consent(http, authorize_params(partner, REDIRECT, challenge), shop.owner.email))

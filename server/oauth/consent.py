@@ -14,7 +14,7 @@ import hmac
 import secrets
 import time
 from pathlib import Path
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -74,7 +74,7 @@ def _csrf_ok(request: Request, token: str) -> bool:
     return hmac.compare_digest(mac, expected)
 
 
-def _page(request: Request, status: int = 200, **values) -> HTMLResponse:
+def _page(request: Request, status: int = 200, return_to: str = "", **values) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
     defaults = {"email": "", "error": None, "fatal": None}
     html = _env.get_template("consent.html").render(
@@ -84,7 +84,8 @@ def _page(request: Request, status: int = 200, **values) -> HTMLResponse:
         html,
         status,
         headers={
-            "Content-Security-Policy": f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; "
+            # Chromium applies form-action to the redirect after the POST too: the app's origin is allowed.
+            "Content-Security-Policy": f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'{return_to}; "
             "frame-ancestors 'none'; base-uri 'none'",
             "X-Frame-Options": "DENY",
             "Referrer-Policy": "no-referrer",
@@ -122,7 +123,9 @@ async def authorize(request: Request) -> Response:
         )
     await client.fetch_related("organization")
     scopes = (grant.request.payload.scope or "").split() or list(client.scopes)
+    target = urlsplit(grant.redirect_uri)
     values = {
+        "return_to": f" {target.scheme}://{target.netloc}",
         "app_name": client.name,
         "organization": client.organization.name,
         "scope_texts": [_(SCOPE_TEXTS.get(s, s)) for s in scopes],
