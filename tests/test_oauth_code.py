@@ -372,3 +372,13 @@ async def test_an_app_token_can_ask_who_it_is(http, api, partner, shop):
     app = (await api.data(APP, token=app_token["access_token"]))["oauthApp"]
     assert app["actingFor"] is None and app["scopes"] == ["accounts:read", "orders:read"]
     assert (await shop.owner.data(api, "{ oauthApp { name } }"))["oauthApp"] is None
+
+
+async def test_the_consent_page_counts_wrong_passwords_like_login(http, partner, shop):
+    _v, challenge = pkce()
+    params = authorize_params(partner, REDIRECT, challenge)
+    for _ in range(10):  # login_failures_per_email = 10 per 15 minutes
+        await consent(http, params, shop.owner.email, password="wrong")
+    blocked = await consent(http, params, shop.owner.email)  # even the right password, for now
+    assert blocked.status_code == 400 and "location" not in blocked.headers
+    assert "Wrong e-mail or password" not in blocked.text

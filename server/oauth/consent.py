@@ -27,7 +27,7 @@ from server.core.errors import UserInputError
 from server.http.body import BodyTooLarge, read_body
 from server.i18n import N_, _, current_locale
 from server.oauth import service
-from server.oauth.endpoint import _oauth_request, _Server, transport_refused
+from server.oauth.endpoint import OAuthServer, oauth_request_for, transport_refused
 
 CSRF_MAX_AGE = 600
 MAX_FORM = 4096
@@ -107,8 +107,8 @@ async def authorize(request: Request) -> Response:
         return _page(request, 400, fatal=_("This page only works over https."))
     params = dict(request.query_params)
     client = await service.active_client(params.get("client_id", ""))
-    server = _Server(client)
-    oauth_request = _oauth_request(request, params)
+    server = OAuthServer(client)
+    oauth_request = oauth_request_for(request, params)
     oauth_request.method = "GET"
     try:
         grant = server.get_consent_grant(oauth_request)

@@ -180,7 +180,7 @@ class _RefreshGrant(RefreshTokenGrant):
         pass  # claimed after Authlib is done (service.claim), atomically
 
 
-class _Server(AuthorizationServer):
+class OAuthServer(AuthorizationServer):
     def __init__(self, client: OAuthClient | None, preloaded=None):
         super().__init__(scopes_supported=list(service.PARTNER_SCOPES))
         self._client = _Client(client) if client is not None else None
@@ -247,7 +247,7 @@ def transport_refused(request: Request) -> bool:
     return request.url.scheme != "https" and not (settings.debug or settings.demo)
 
 
-def _oauth_request(request: Request, form: dict[str, str]) -> OAuth2Request:
+def oauth_request_for(request: Request, form: dict[str, str]) -> OAuth2Request:
     # transport_refused() has decided already; Authlib is shown https so that its
     # Host-based loopback exception can never matter.
     uri = str(request.url.replace(scheme="https"))
@@ -260,7 +260,7 @@ INSECURE = {
 }
 
 
-async def _read_form(request: Request) -> dict[str, str] | None:
+async def read_form(request: Request) -> dict[str, str] | None:
     """The url-encoded form, or None past MAX_BODY (read no further: nobody sends more)."""
     try:
         body = await read_body(request, MAX_BODY)
@@ -293,14 +293,14 @@ async def token(request: Request) -> Response:
             },
             400,
         )
-    form = await _read_form(request)
+    form = await read_form(request)
     if form is None:
         return JSONResponse({"error": "invalid_request", "error_description": "Request too large."}, 400)
     client_id = form.get("client_id") or (extract_basic_authorization(request.headers)[0] or "")
     client = await service.active_client(client_id)
     preloaded = await _preload(form)
-    server = _Server(client, preloaded)
-    status, payload, headers = server.create_token_response(_oauth_request(request, form))
+    server = OAuthServer(client, preloaded)
+    status, payload, headers = server.create_token_response(oauth_request_for(request, form))
     if server.replayed is not None:
         await service.revoke_family(server.replayed)
         log.warning("OAuth client %s reused a code or refresh token: its family is revoked", client_id)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.oauth import service
-from server.oauth.endpoint import INSECURE, _read_form, transport_refused
+from server.oauth.endpoint import INSECURE, read_form, transport_refused
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -16,7 +16,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 async def _client_and_form(request: Request):
     if transport_refused(request):
         return None, JSONResponse(INSECURE, 400)
-    form = await _read_form(request)
+    form = await read_form(request)
     if form is None:
         return None, JSONResponse({"error": "invalid_request", "error_description": "Request too large."}, 400)
     client_id, secret = extract_basic_authorization(request.headers)
