@@ -284,7 +284,7 @@ INVALID_GRANT = {"error": "invalid_grant", "error_description": "The code or ref
 async def token(request: Request) -> Response:
     if transport_refused(request):
         return JSONResponse(INSECURE, 400)
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    if not request.headers.get("content-type", "").lower().startswith("application/x-www-form-urlencoded"):
         # RFC 6749 4.1.3 / 4.4.2: a form, not JSON (which Authlib would call an unknown grant type).
         return JSONResponse(
             {
