@@ -39,7 +39,9 @@ from server.jobs import load_job_modules
 from server.jobs.arq_worker import connect as arq_connect
 from server.jobs.inprocess import InProcessWorker
 from server.jobs.registry import set_backend
+from server.oauth import consent as oauth_consent
 from server.oauth import endpoint as oauth_endpoint
+from server.oauth import rfc_endpoints as oauth_rfc
 from server.plugins import webhooks
 from server.segments import export as segment_export
 from server.surveys import pages as survey_pages
@@ -189,10 +191,15 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
+            Route("/oauth/authorize", oauth_consent.authorize, methods=["GET", "POST"]),
+            Route("/oauth/revoke", oauth_rfc.revoke, methods=["POST"]),
+            Route("/oauth/introspect", oauth_rfc.introspect, methods=["POST"]),
+            Route("/.well-known/oauth-authorization-server", oauth_rfc.metadata, methods=["GET"]),
         ],
         middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},
         lifespan=lifespan,
     )
     app.state.settings = settings  # webhooks and the token endpoint read it
+    app.state.login_throttle = graphql.throttle  # the OAuth consent page signs people in too
     return app

@@ -199,3 +199,26 @@ async def test_tokens_are_only_issued_over_https(database, api, tenants):
     assert refused.status_code == 400 and "https" in refused.json()["error_description"]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://crm.example") as tls:
         assert (await token_request(tls, form, basic=basic)).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1:8000", "127.5.6.7", "[::1]:8000"])
+async def test_a_loopback_host_header_does_not_switch_tls_off(database, api, tenants, host):
+    # A reverse proxy forwarding to 127.0.0.1 passes on whatever Host the caller sent; a plain
+    # http request must be refused whatever that header says (Authlib alone would let it pass).
+    import httpx
+
+    from server.app import create_app
+
+    shop = await tenants.create(("owner",))
+    client = await register(shop.owner, api)
+    production = database.model_copy(update={"debug": False, "demo": False, "secret_key": "k" * 40})
+    app = create_app(production, manage_db=False)
+    basic = (client["client"]["clientId"], client["clientSecret"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://crm.example") as plain:
+        refused = await plain.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Host": host, "Authorization": "Basic " + base64.b64encode(":".join(basic).encode()).decode()},
+        )
+    assert refused.status_code == 400, refused.text
+    assert "access_token" not in refused.json() and "https" in refused.json()["error_description"]

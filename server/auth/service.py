@@ -66,7 +66,9 @@ async def is_member(organization_id: UUID, user_id: UUID, permission: str | None
 MAX_EMAIL = 254  # as long as an e-mail address can be (RFC 5321)
 
 
-async def login(email: str, password: str, ttl_hours: int, throttle: LoginThrottle, address: str | None) -> str:
+async def authenticate(email: str, password: str, throttle: LoginThrottle, address: str | None) -> User:
+    """The user with this e-mail and password; failures count towards the login throttle.
+    Also used by the OAuth consent page (server/oauth/consent.py)."""
     await throttle.check(email, address)
     email = email.strip().lower()
     # Longer than any stored address (the column's limit): no such user, the same answer.
@@ -75,6 +77,11 @@ async def login(email: str, password: str, ttl_hours: int, throttle: LoginThrott
         await throttle.failed(email, address)
         raise UserInputError(ErrorCode.INVALID_CREDENTIALS, "Wrong e-mail or password.")
     await throttle.succeeded(email)
+    return user
+
+
+async def login(email: str, password: str, ttl_hours: int, throttle: LoginThrottle, address: str | None) -> str:
+    user = await authenticate(email, password, throttle, address)
     token, _ = await tokens.issue(user, ttl_hours)
     return token
 

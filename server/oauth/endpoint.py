@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidScopeError
-from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, AuthorizationServer, ClientMixin, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7636 import CodeChallenge
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.http.body import BodyTooLarge, read_body
 from server.oauth import service
-from server.oauth.models import OAuthClient
+from server.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthRefreshToken
 
 log = logging.getLogger("crm.oauth")
 MAX_BODY = 4096
@@ -41,14 +43,14 @@ class _Client(ClientMixin):
         return self.row.client_id
 
     def get_default_redirect_uri(self):
-        return None
+        return None  # a redirect_uri is required in every authorization request
 
     def get_allowed_scope(self, scope):
         asked = scope.split() if scope else self.row.scopes
         return " ".join(sorted(set(asked) & set(self.row.scopes)))
 
     def check_redirect_uri(self, redirect_uri):
-        return False
+        return redirect_uri in self.row.redirect_uris  # exact match, RFC 6749 3.1.2 / OAuth 2.1
 
     def check_client_secret(self, client_secret):
         return service.secret_matches(self.row, client_secret)
@@ -57,15 +59,13 @@ class _Client(ClientMixin):
         return endpoint == "token" and method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type):
-        return False
+        return response_type == "code"
 
     def check_grant_type(self, grant_type):
-        return grant_type == "client_credentials"
+        return grant_type in ("client_credentials", "authorization_code", "refresh_token")
 
 
-class _Grant(ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
-
+class _OwnScopes:
     def validate_requested_scope(self):
         # More than the client was given is an error, not a silently smaller token.
         super().validate_requested_scope()
@@ -74,16 +74,128 @@ class _Grant(ClientCredentialsGrant):
             raise InvalidScopeError("The client was not given some of these permissions.")
 
 
-class _Server(AuthorizationServer):
-    def __init__(self, client: OAuthClient | None):
+class _Grant(_OwnScopes, ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class _S256Only(CodeChallenge):
+    # "plain" sends the secret itself through the browser: refused (OAuth 2.1). Authlib lets a
+    # confidential client skip PKCE and takes a missing method as "plain": both refused here.
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge': PKCE with S256 is required.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Unsupported 'code_challenge_method': only S256 is accepted.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class _Code(AuthorizationCodeMixin):
+    code_challenge_method = "S256"
+
+    def __init__(self, row: OAuthAuthorizationCode):
+        self.row = row
+        self.code_challenge = row.code_challenge  # read by Authlib's CodeChallenge
+
+    def get_redirect_uri(self):
+        return self.row.redirect_uri
+
+    def get_scope(self):
+        return " ".join(self.row.scopes)
+
+    def get_code_challenge(self):
+        return self.row.code_challenge
+
+    def get_code_challenge_method(self):
+        return "S256"
+
+
+class _CodeGrant(_OwnScopes, AuthorizationCodeGrant):
+    """Authlib's checks on preloaded rows; the endpoint stores what it issued afterwards."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def generate_authorization_code(self):
+        return service.CODE_PREFIX + secrets.token_urlsafe(32)
+
+    def save_authorization_code(self, code, request):
+        self.server.codes.append((code, request))
+
+    def query_authorization_code(self, code, client):
+        row = self.server.preloaded
+        if not isinstance(row, OAuthAuthorizationCode) or row.client_id != client.row.id:
+            return None
+        if row.used_at is not None:
+            self.server.replayed = row.family
+            return None
+        if row.expires_at <= datetime.now(UTC):
+            return None
+        return _Code(row)
+
+    def delete_authorization_code(self, authorization_code):
+        pass  # claimed after Authlib is done (service.claim), atomically
+
+    def authenticate_user(self, authorization_code):
+        return authorization_code.row.user
+
+
+class _Refresh:
+    def __init__(self, row: OAuthRefreshToken):
+        self.row = row
+
+    def check_client(self, client):
+        return client.row.id == self.row.client_id
+
+    def get_scope(self):
+        return " ".join(self.row.scopes)
+
+    def is_expired(self):
+        return self.row.expires_at <= datetime.now(UTC)
+
+    def is_revoked(self):
+        return self.row.revoked_at is not None
+
+
+class _RefreshGrant(RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    INCLUDE_NEW_REFRESH_TOKEN = True  # rotation
+
+    def authenticate_refresh_token(self, refresh_token):
+        row = self.server.preloaded
+        if not isinstance(row, OAuthRefreshToken) or row.revoked_at is not None:
+            return None
+        if row.used_at is not None:
+            self.server.replayed = row.family  # a rotated-out token again: someone copied it
+            return None
+        if row.expires_at <= datetime.now(UTC):
+            return None
+        return _Refresh(row)
+
+    def authenticate_user(self, refresh_token):
+        return refresh_token.row.user
+
+    def revoke_old_credential(self, refresh_token):
+        pass  # claimed after Authlib is done (service.claim), atomically
+
+
+class OAuthServer(AuthorizationServer):
+    def __init__(self, client: OAuthClient | None, preloaded=None):
         super().__init__(scopes_supported=list(service.PARTNER_SCOPES))
         self._client = _Client(client) if client is not None else None
+        self.preloaded = preloaded  # the code or refresh token row the request names
+        self.replayed = None  # family of a code or refresh token presented a second time
         self.issued: list[tuple[dict, _Client]] = []
+        self.codes: list[tuple[str, OAuth2Request]] = []
         self.register_grant(_Grant)
+        self.register_grant(_CodeGrant, [_S256Only(required=True)])
+        self.register_grant(_RefreshGrant)
         self.register_token_generator(
             "default",
             BearerTokenGenerator(
                 access_token_generator=lambda **_: service.TOKEN_PREFIX + secrets.token_urlsafe(32),
+                refresh_token_generator=lambda **_: service.REFRESH_PREFIX + secrets.token_urlsafe(32),
                 expires_generator=lambda client, grant_type: int(service.TOKEN_TTL.total_seconds()),
             ),
         )
@@ -92,7 +204,7 @@ class _Server(AuthorizationServer):
         return self._client if self._client and self._client.get_client_id() == client_id else None
 
     def save_token(self, token, request):
-        self.issued.append((token, request.client))
+        self.issued.append((token, request.client, getattr(request, "user", None)))
 
     def create_oauth2_request(self, request):
         return request
@@ -108,7 +220,7 @@ class _FormRequest(OAuth2Request):
     """The token request, read in full beforehand (Authlib's calls are synchronous)."""
 
     def __init__(self, method: str, uri: str, headers, form: dict[str, str]):
-        super().__init__(method, uri, headers=headers)  # refuses http:// (InsecureTransportError)
+        super().__init__(method, uri, headers=headers)
         self._form = form
         self.payload = BasicOAuth2Payload(form)
 
@@ -121,17 +233,34 @@ class _FormRequest(OAuth2Request):
         return {}
 
 
-def _oauth_request(request: Request, form: dict[str, str]) -> OAuth2Request:
-    # Tokens must travel over TLS. Behind a TLS proxy the scheme comes from X-Forwarded-Proto of
-    # a trusted proxy (crm serve --trusted-proxies); debug and demo runs are plain http.
+def transport_refused(request: Request) -> bool:
+    """True when a token may not travel over this request's transport.
+
+    Decided from the scheme alone: ``request.url.scheme`` is https only over TLS, or when a
+    trusted proxy (``crm serve --trusted-proxies``, uvicorn's proxy headers) said
+    ``X-Forwarded-Proto: https``. Authlib's own check also lets http through for a loopback
+    host, and that host comes from the client's Host header: a reverse proxy forwarding to
+    127.0.0.1 would switch the check off for everyone. Debug and demo runs (and the tests,
+    which run with debug) accept plain http on purpose.
+    """
     settings = request.app.state.settings
-    uri = str(request.url)
-    if settings.debug or settings.demo:
-        uri = uri.replace("http://", "https://", 1)
+    return request.url.scheme != "https" and not (settings.debug or settings.demo)
+
+
+def oauth_request_for(request: Request, form: dict[str, str]) -> OAuth2Request:
+    # transport_refused() has decided already; Authlib is shown https so that its
+    # Host-based loopback exception can never matter.
+    uri = str(request.url.replace(scheme="https"))
     return _FormRequest(request.method, uri, request.headers, form)
 
 
-async def _read_form(request: Request) -> dict[str, str] | None:
+INSECURE = {
+    "error": "invalid_request",
+    "error_description": "OAuth 2 requires https: this request came over plain http.",
+}
+
+
+async def read_form(request: Request) -> dict[str, str] | None:
     """The url-encoded form, or None past MAX_BODY (read no further: nobody sends more)."""
     try:
         body = await read_body(request, MAX_BODY)
@@ -140,24 +269,56 @@ async def _read_form(request: Request) -> dict[str, str] | None:
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
+async def _preload(form: dict[str, str]):
+    grant_type = form.get("grant_type")
+    if grant_type == "authorization_code":
+        return await service.find_code(form.get("code", ""))
+    if grant_type == "refresh_token":
+        return await service.find_refresh_token(form.get("refresh_token", ""))
+    return None
+
+
+INVALID_GRANT = {"error": "invalid_grant", "error_description": "The code or refresh token was already used."}
+
+
 async def token(request: Request) -> Response:
-    form = await _read_form(request)
+    if transport_refused(request):
+        return JSONResponse(INSECURE, 400)
+    if not request.headers.get("content-type", "").lower().startswith("application/x-www-form-urlencoded"):
+        # RFC 6749 4.1.3 / 4.4.2: a form, not JSON (which Authlib would call an unknown grant type).
+        return JSONResponse(
+            {
+                "error": "invalid_request",
+                "error_description": "Send the token request as application/x-www-form-urlencoded.",
+            },
+            400,
+        )
+    form = await read_form(request)
     if form is None:
         return JSONResponse({"error": "invalid_request", "error_description": "Request too large."}, 400)
     client_id = form.get("client_id") or (extract_basic_authorization(request.headers)[0] or "")
     client = await service.active_client(client_id)
-    server = _Server(client)
-    try:
-        oauth_request = _oauth_request(request, form)
-    except InsecureTransportError as exc:
-        return JSONResponse({"error": "invalid_request", "error_description": str(exc)}, 400)
-    status, payload, headers = server.create_token_response(oauth_request)
+    preloaded = await _preload(form)
+    server = OAuthServer(client, preloaded)
+    status, payload, headers = server.create_token_response(oauth_request_for(request, form))
+    if server.replayed is not None:
+        await service.revoke_family(server.replayed)
+        log.warning("OAuth client %s reused a code or refresh token: its family is revoked", client_id)
     if status == 200 and server.issued:
-        issued, issued_to = server.issued[0]
-        await service.store_token(
-            issued_to.row, issued["access_token"], issued.get("scope", "").split(), issued["expires_in"]
-        )
+        issued, issued_to, user = server.issued[0]
+        if user is None:
+            await service.store_token(
+                issued_to.row, issued["access_token"], issued.get("scope", "").split(), issued["expires_in"]
+            )
+        else:
+            if not await service.claim(type(preloaded), preloaded):  # a concurrent request used it first
+                await service.revoke_family(preloaded.family)
+                return JSONResponse(INVALID_GRANT, 400)
+            await service.store_user_tokens(issued_to.row, user, issued, preloaded.family)
         log.info("access token issued to OAuth client %s (%s)", issued_to.row.client_id, issued.get("scope", ""))
     elif status != 200:
+        if payload.get("error") == "invalid_client":
+            # Authlib says "does not exist" even for a revoked client or a wrong secret.
+            payload["error_description"] = "Unknown client, revoked client or wrong secret."
         log.info("token request refused: %s", payload.get("error"))
     return JSONResponse(payload, status_code=status, headers=headers)

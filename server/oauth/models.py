@@ -13,6 +13,8 @@ class OAuthClient(TenantModel):
     client_id = fields.CharField(max_length=64, unique=True)
     secret_hash = fields.CharField(max_length=64)
     scopes = fields.JSONField(default=list)  # permissions granted, e.g. ["orders:read"]
+    # Where /oauth/authorize may send a person back with a code: exact strings, compared as such.
+    redirect_uris = fields.JSONField(default=list)
     created_by = fields.ForeignKeyField("crm.User", related_name=False, null=True, on_delete=fields.SET_NULL)
     revoked_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)
@@ -30,6 +32,45 @@ class OAuthAccessToken(BaseModel):
     client = fields.ForeignKeyField("crm.OAuthClient", related_name="tokens", on_delete=fields.CASCADE)
     scopes = fields.JSONField(default=list)
     expires_at = fields.DatetimeField(db_index=True)
+    # Set when a person consented (authorization code): the token acts for that user, within
+    # the user's role. The family ties it to its refresh tokens, so a stolen one revokes all.
+    user = fields.ForeignKeyField("crm.User", related_name=False, null=True, on_delete=fields.CASCADE)
+    family = fields.UUIDField(null=True, db_index=True)
 
     class Meta:
         table = "oauth_access_token"
+
+
+class OAuthAuthorizationCode(BaseModel):
+    """A code from the consent page (its SHA-256): single use, one minute, bound to the
+    redirect URI and the PKCE challenge it was asked with."""
+
+    code_hash = fields.CharField(max_length=64, unique=True)
+    client = fields.ForeignKeyField("crm.OAuthClient", related_name=False, on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField("crm.User", related_name=False, on_delete=fields.CASCADE)
+    scopes = fields.JSONField(default=list)
+    redirect_uri = fields.CharField(max_length=2000)
+    code_challenge = fields.CharField(max_length=128)
+    family = fields.UUIDField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "oauth_authorization_code"
+
+
+class OAuthRefreshToken(BaseModel):
+    """A refresh token (its SHA-256). Each use rotates it, and a used one presented again means it
+    was copied, and its whole family (every token from one consent) is revoked."""
+
+    token_hash = fields.CharField(max_length=64, unique=True)
+    client = fields.ForeignKeyField("crm.OAuthClient", related_name=False, on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField("crm.User", related_name=False, on_delete=fields.CASCADE)
+    scopes = fields.JSONField(default=list)
+    family = fields.UUIDField(db_index=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "oauth_refresh_token"

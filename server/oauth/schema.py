@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
-from server.graphql.types import Node, model_type
+from server.graphql.types import Node, OrganizationType, UserType, model_type
 from server.oauth import service
 from server.oauth.models import OAuthClient
 
@@ -24,13 +24,81 @@ class OAuthClientType(Node):
     name: str
     client_id: str = strawberry.field(description="Sent with the secret to POST /oauth/token.")
     scopes: list[str] = strawberry.field(description="The permissions its tokens may carry, e.g. orders:read.")
+    redirect_uris: list[str] = strawberry.field(
+        description="Where /oauth/authorize may send a person back with a code (authorization code grant); "
+        "a request's redirect_uri must equal one of these exactly."
+    )
     revoked_at: datetime | None = strawberry.field(description="Set once revoked: no tokens, old ones stop working.")
     last_used_at: datetime | None = strawberry.field(description="When it last got an access token.")
     created_at: datetime
 
 
+@strawberry.type(
+    name="OAuthGrant",
+    description="A person's consent to a partner application (authorization code flow): the app acts for "
+    "that person, within both its scopes and the person's role, until revoked.",
+)
+class OAuthGrantType:
+    id: strawberry.ID
+    client: OAuthClientType = strawberry.field(description="The application.")
+    user: UserType = strawberry.field(description="The person who consented.")
+    scopes: list[str] = strawberry.field(description="The permissions granted.")
+    granted_at: datetime = strawberry.field(description="When the person consented.")
+    last_refreshed_at: datetime = strawberry.field(
+        description="When the app last exchanged its refresh token (it does so at least hourly while in use)."
+    )
+
+    @staticmethod
+    def of(grant: service.Grant) -> OAuthGrantType:
+        return OAuthGrantType(
+            id=strawberry.ID(ids.encode("OAuthGrant", grant.family)),
+            client=grant.client,
+            user=grant.user,
+            scopes=grant.scopes,
+            granted_at=grant.granted_at,
+            last_refreshed_at=grant.last_refreshed_at,
+        )
+
+
+@strawberry.type(
+    name="OAuthApp",
+    description="The partner application behind the caller's OAuth access token.",
+)
+class OAuthAppType:
+    client_id: str
+    name: str
+    organization: OrganizationType = strawberry.field(description="The one organization the token works in.")
+    scopes: list[str] = strawberry.field(
+        description="What the token may do; for a token a person gave, also limited by that person's role (see me)."
+    )
+    acting_for: UserType | None = strawberry.field(
+        description="The person who consented (authorization code flow); null for client credentials."
+    )
+
+
 @strawberry.type
 class OAuthQueries:
+    @strawberry.field(
+        description="The partner application calling, for a request with an OAuth access token; null otherwise."
+    )
+    async def oauth_app(self, info: Info) -> OAuthAppType | None:
+        found = await service.app_behind(info.context.token or "")
+        if found is None:
+            return None
+        client, scopes, user = found
+        await client.fetch_related("organization")
+        return OAuthAppType(
+            client_id=client.client_id,
+            name=client.name,
+            organization=client.organization,
+            scopes=scopes,
+            acting_for=user,
+        )
+
+    @strawberry.field(description="Owners and admins: every consent people gave to partner applications.")
+    async def oauth_grants(self, info: Info) -> list[OAuthGrantType]:
+        return [OAuthGrantType.of(grant) for grant in await service.list_grants(info.context.scope)]
+
     @strawberry.field(description="Owners and admins: the partner applications of this organization.")
     async def oauth_clients(self, info: Info) -> list[OAuthClientType]:
         return await service.list_clients(info.context.scope)
@@ -51,6 +119,41 @@ class CreateOAuthClientInput:
 @strawberry.input
 class RevokeOAuthClientInput:
     id: strawberry.ID
+
+
+@strawberry.input
+class SetOAuthClientRedirectUrisInput:
+    id: strawberry.ID
+    redirect_uris: list[str] = strawberry.field(
+        description="The complete new list (replaces the old one): https:// addresses, or http:// to "
+        "127.0.0.1/localhost for apps on the person's own computer; no #fragment; at most 10."
+    )
+
+
+@strawberry.input
+class UpdateOAuthClientInput:
+    id: strawberry.ID
+    name: str | None = strawberry.field(default=None, description="A new name; unchanged when null.")
+    scopes: list[str] | None = strawberry.field(
+        default=None,
+        description="The complete new permissions; unchanged when null. Narrowing applies to tokens already issued.",
+    )
+
+
+@strawberry.input
+class OAuthClientIdInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class RevokeOAuthGrantInput:
+    id: strawberry.ID = strawberry.field(description="An OAuthGrant id.")
+
+
+@strawberry.type
+class RevokeOAuthGrantPayload:
+    revoked: bool = strawberry.field(default=False, description="True once the grant's tokens stopped working.")
+    errors: list[UserError]
 
 
 @strawberry.type
@@ -91,3 +194,54 @@ class OAuthMutations:
             return {"client": await service.revoke_client(info.context.scope, pk)}
 
         return await run_mutation(OAuthClientPayload, act)
+
+    @strawberry.mutation(
+        name="setOAuthClientRedirectUris",
+        description="Owners and admins: the redirect URIs a partner application may use in the "
+        "authorization code flow (docs/partners.md).",
+    )
+    async def set_oauth_client_redirect_uris(
+        self, info: Info, input: SetOAuthClientRedirectUrisInput
+    ) -> OAuthClientPayload:
+        async def act():
+            pk = ids.decode(input.id, "OAuthClient", "id")[1]
+            return {"client": await service.set_redirect_uris(info.context.scope, pk, input.redirect_uris)}
+
+        return await run_mutation(OAuthClientPayload, act)
+
+    @strawberry.mutation(
+        name="updateOAuthClient",
+        description="Owners and admins: rename a partner application or change its permissions, keeping its id "
+        "and secret.",
+    )
+    async def update_oauth_client(self, info: Info, input: UpdateOAuthClientInput) -> OAuthClientPayload:
+        async def act():
+            pk = ids.decode(input.id, "OAuthClient", "id")[1]
+            return {"client": await service.update_client(info.context.scope, pk, input.name, input.scopes)}
+
+        return await run_mutation(OAuthClientPayload, act)
+
+    @strawberry.mutation(
+        name="rotateOAuthClientSecret",
+        description="Owners and admins: a new secret for a partner application, shown once; the old secret stops "
+        "working at once, tokens already issued keep working.",
+    )
+    async def rotate_oauth_client_secret(self, info: Info, input: OAuthClientIdInput) -> CreateOAuthClientPayload:
+        async def act():
+            pk = ids.decode(input.id, "OAuthClient", "id")[1]
+            client, secret = await service.rotate_secret(info.context.scope, pk)
+            return {"client": client, "client_secret": secret}
+
+        return await run_mutation(CreateOAuthClientPayload, act)
+
+    @strawberry.mutation(
+        name="revokeOAuthGrant",
+        description="Owners and admins: revoke a person's consent to a partner application; its tokens stop working.",
+    )
+    async def revoke_oauth_grant(self, info: Info, input: RevokeOAuthGrantInput) -> RevokeOAuthGrantPayload:
+        async def act():
+            family = ids.decode(input.id, "OAuthGrant", "id")[1]
+            await service.revoke_grant(info.context.scope, family)
+            return {"revoked": True}
+
+        return await run_mutation(RevokeOAuthGrantPayload, act)

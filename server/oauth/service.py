@@ -15,18 +15,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from urllib.parse import urlsplit
+from uuid import UUID, uuid4
 
 from tortoise.transactions import in_transaction
 
 from server.audit import service as audit
+from server.auth import principal as principals
 from server.auth.principal import Principal
 from server.auth.roles import BUSINESS, RW, Role
 from server.auth.scope import Scope
-from server.core.errors import ErrorCode, UserInputError
+from server.core.errors import ErrorCode, PublicError, UserInputError
 from server.core.text import required_text
-from server.oauth.models import OAuthAccessToken, OAuthClient
+from server.i18n import _
+from server.oauth.models import OAuthAccessToken, OAuthAuthorizationCode, OAuthClient, OAuthRefreshToken
 
 # What a partner may be given: business data, read or write, and the lists it needs to write
 # orders and deals correctly. Deleting and configuration stay with people.
@@ -131,11 +135,13 @@ async def principal_for(token: str) -> Principal | None:
         await OAuthAccessToken.filter(
             token_hash=digest(token), expires_at__gt=datetime.now(UTC), client__revoked_at=None
         )
-        .select_related("client", "client__organization")
+        .select_related("client", "client__organization", "user")
         .first()
     )
     if row is None:
         return None
+    if row.user_id is not None:
+        return await _delegated_principal(row)
     client = row.client
     return Principal(
         kind="app",
@@ -143,3 +149,276 @@ async def principal_for(token: str) -> Principal | None:
         organization=client.organization,
         role=partner_role(client, row.scopes),
     )
+
+
+# -- the authorization code grant: a person consents, the app acts for that person -----------
+
+CODE_TTL = timedelta(seconds=60)
+REFRESH_TTL = timedelta(days=30)
+CODE_PREFIX, REFRESH_PREFIX = "crm_oac_", "crm_ort_"
+MAX_REDIRECT_URIS = 10
+
+
+def _clean_redirect_uri(value: str, field: str) -> str:
+    parts = urlsplit(value.strip())
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    # https, or http to the app's own machine (a native app, RFC 8252 section 7.3); no fragment (RFC 6749 3.1.2).
+    if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback) or not parts.hostname:
+        raise UserInputError(ErrorCode.INVALID, _("A redirect URI must be an https:// address."), field)
+    if parts.fragment or "#" in value:
+        raise UserInputError(ErrorCode.INVALID, _("A redirect URI cannot have a #fragment."), field)
+    return value.strip()
+
+
+async def set_redirect_uris(scope: Scope, client_pk: UUID, uris: list[str]) -> OAuthClient:
+    """Replaces the client's redirect URIs; /oauth/authorize accepts exactly these strings."""
+    scope.require("settings:write")
+    if len(uris) > MAX_REDIRECT_URIS:
+        raise UserInputError(ErrorCode.INVALID, _("At most 10 redirect URIs."), "redirectUris")
+    cleaned = [_clean_redirect_uri(uri, f"redirectUris.{i}") for i, uri in enumerate(uris)]
+    async with in_transaction():
+        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        before = client.redirect_uris
+        client.redirect_uris = list(dict.fromkeys(cleaned))
+        await client.save(update_fields=["redirect_uris", "updated_at"])
+        await audit.record(
+            scope, "oauth_client.redirect_uris", client, {"redirect_uris": [before, client.redirect_uris]}
+        )
+    return client
+
+
+async def store_code(
+    client: OAuthClient, user, code: str, scopes: list[str], redirect_uri: str, challenge: str
+) -> None:
+    await OAuthAuthorizationCode.create(
+        code_hash=digest(code),
+        client=client,
+        user=user,
+        scopes=scopes,
+        redirect_uri=redirect_uri,
+        code_challenge=challenge,
+        family=uuid4(),
+        expires_at=datetime.now(UTC) + CODE_TTL,
+    )
+
+
+async def find_code(code: str) -> OAuthAuthorizationCode | None:
+    if not code or not code.startswith(CODE_PREFIX):
+        return None
+    return await OAuthAuthorizationCode.filter(code_hash=digest(code)).select_related("user").first()
+
+
+async def claim(model, row) -> bool:
+    """Marks a code or refresh token used, once: of two requests racing, one wins."""
+    return await model.filter(id=row.id, used_at=None).update(used_at=datetime.now(UTC)) == 1
+
+
+async def find_refresh_token(token: str) -> OAuthRefreshToken | None:
+    if not token or not token.startswith(REFRESH_PREFIX):
+        return None
+    return await OAuthRefreshToken.filter(token_hash=digest(token)).select_related("user").first()
+
+
+async def revoke_family(family: UUID) -> None:
+    """Every token from one consent stops working: a code or refresh token was used twice."""
+    async with in_transaction():
+        await OAuthAccessToken.filter(family=family).delete()
+        await OAuthRefreshToken.filter(family=family, revoked_at=None).update(revoked_at=datetime.now(UTC))
+
+
+async def store_user_tokens(client: OAuthClient, user, issued: dict, family: UUID) -> None:
+    now = datetime.now(UTC)
+    scopes = issued.get("scope", "").split()
+    async with in_transaction():
+        await OAuthAccessToken.create(
+            token_hash=digest(issued["access_token"]),
+            client=client,
+            user=user,
+            family=family,
+            scopes=scopes,
+            expires_at=now + timedelta(seconds=issued["expires_in"]),
+        )
+        if issued.get("refresh_token"):
+            await OAuthRefreshToken.create(
+                token_hash=digest(issued["refresh_token"]),
+                client=client,
+                user=user,
+                scopes=scopes,
+                family=family,
+                expires_at=now + REFRESH_TTL,
+            )
+        await OAuthClient.filter(id=client.id).update(last_used_at=now)
+
+
+def delegated_role(role: Role, scopes: list[str], client: OAuthClient) -> Role:
+    """What a person's consent gives an app: the scopes it was granted, within the person's role."""
+    grants: dict[str, tuple[str, ...]] = {}
+    for permission in scopes:
+        if permission in client.scopes and role.allows(permission):
+            resource, _sep, action = permission.partition(":")
+            grants[resource] = (*grants.get(resource, ()), action)
+    return replace(role, name=f"{role.name} via {client.name}", grants=grants)
+
+
+async def _delegated_principal(row: OAuthAccessToken) -> Principal | None:
+    client = row.client
+    try:
+        principal = await principals.for_user(row.user, client.organization.slug)
+    except PublicError:  # no longer a member: the consent is void
+        return None
+    if principal.role is None or not row.user.is_active:
+        return None
+    principal.role = delegated_role(principal.role, row.scopes, client)
+    return principal
+
+
+# -- revocation (RFC 7009) and introspection (RFC 7662): only of a client's own tokens --------
+
+
+async def authenticated_client(client_id: str, secret: str) -> OAuthClient | None:
+    client = await active_client(client_id)
+    return client if client is not None and secret_matches(client, secret) else None
+
+
+async def revoke_token(client: OAuthClient, token: str) -> None:
+    """Revokes an access or refresh token of this client; with a delegated one, everything from
+    the same consent goes (RFC 7009 2.1). Unknown tokens are no error: nothing to revoke."""
+    hashed = digest(token or "")
+    access = await OAuthAccessToken.get_or_none(token_hash=hashed, client_id=client.id)
+    refresh = await OAuthRefreshToken.get_or_none(token_hash=hashed, client_id=client.id)
+    family = (refresh.family if refresh else None) or (access.family if access else None)
+    if family is not None:
+        await revoke_family(family)
+    elif access is not None:
+        await access.delete()
+
+
+async def introspect(client: OAuthClient, token: str) -> dict:
+    """RFC 7662 2.2. Another client's token, like an unknown one, is just inactive."""
+    hashed, now = digest(token or ""), datetime.now(UTC)
+    access = (
+        await OAuthAccessToken.filter(token_hash=hashed, client_id=client.id, expires_at__gt=now)
+        .select_related("user")
+        .first()
+    )
+    if access is not None:
+        row, is_refresh = access, False
+    else:
+        row = (
+            await OAuthRefreshToken.filter(
+                token_hash=hashed, client_id=client.id, expires_at__gt=now, used_at=None, revoked_at=None
+            )
+            .select_related("user")
+            .first()
+        )
+        is_refresh = True
+    if row is None or client.revoked_at is not None:
+        return {"active": False}
+    await client.fetch_related("organization")
+    answer = {
+        "active": True,
+        "scope": " ".join(row.scopes),
+        "client_id": client.client_id,
+        "token_type": "refresh_token" if is_refresh else "Bearer",
+        "exp": int(row.expires_at.timestamp()),
+        "iat": int(row.created_at.timestamp()),
+        "organization": client.organization.slug,
+    }
+    if row.user_id is not None:
+        answer |= {"sub": str(row.user_id), "username": row.user.email}
+    return answer
+
+
+# -- what owners see and change: grants people gave, and the apps themselves ------------------
+
+
+@dataclass
+class Grant:
+    """One person's consent to one app: the current refresh token of a family."""
+
+    family: UUID
+    client: OAuthClient
+    user: object
+    scopes: list[str]
+    granted_at: datetime
+    last_refreshed_at: datetime
+
+
+async def list_grants(scope: Scope) -> list[Grant]:
+    scope.require("settings:write")  # owners and admins, like the apps themselves
+    now = datetime.now(UTC)
+    heads = await OAuthRefreshToken.filter(
+        client__organization_id=scope.organization_id, used_at=None, revoked_at=None, expires_at__gt=now
+    ).select_related("client", "user")
+    if not heads:
+        return []
+    families = [row.family for row in heads]
+    first = {}
+    for family, created in await OAuthRefreshToken.filter(family__in=families).values_list("family", "created_at"):
+        first[family] = min(created, first.get(family, created))
+    return sorted(
+        (Grant(row.family, row.client, row.user, row.scopes, first[row.family], row.created_at) for row in heads),
+        key=lambda grant: grant.granted_at,
+    )
+
+
+async def revoke_grant(scope: Scope, family: UUID) -> None:
+    scope.require("settings:write")
+    row = (
+        await OAuthRefreshToken.filter(family=family, client__organization_id=scope.organization_id)
+        .select_related("client", "user")
+        .first()
+    )
+    if row is None:  # another organization's grant looks the same as none
+        raise UserInputError(ErrorCode.NOT_FOUND, _("No such grant."), "id")
+    async with in_transaction():
+        await revoke_family(family)
+        await audit.record(scope, "oauth_grant.revoke", row.client, {"grant": [f"{row.user.email} {family}", None]})
+
+
+async def update_client(scope: Scope, client_pk: UUID, name: str | None, scopes: list[str] | None) -> OAuthClient:
+    """Narrowing takes effect at once: a token's rights are always within its client's scopes."""
+    scope.require("settings:write")
+    new_name = required_text(name, "name", 200) if name is not None else None
+    new_scopes = _clean_scopes(scopes) if scopes is not None else None
+    async with in_transaction():
+        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        changes = {}
+        if new_name is not None and new_name != client.name:
+            changes["name"] = [client.name, new_name]
+            client.name = new_name
+        if new_scopes is not None and new_scopes != client.scopes:
+            changes["scopes"] = [client.scopes, new_scopes]
+            client.scopes = new_scopes
+        if changes:
+            await client.save(update_fields=["name", "scopes", "updated_at"])
+            await audit.record(scope, "oauth_client.update", client, changes)
+    return client
+
+
+async def rotate_secret(scope: Scope, client_pk: UUID) -> tuple[OAuthClient, str]:
+    """A new secret at once; the old one stops working. Tokens already issued keep working."""
+    scope.require("settings:write")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    async with in_transaction():
+        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        client.secret_hash = digest(secret)
+        await client.save(update_fields=["secret_hash", "updated_at"])
+        await audit.record(scope, "oauth_client.rotate_secret", client, {"secret": ["***", "***"]})
+    return client, secret
+
+
+async def app_behind(token: str):
+    """(client, scopes, user or None) for an OAuth access token that works now, else None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = (
+        await OAuthAccessToken.filter(
+            token_hash=digest(token), expires_at__gt=datetime.now(UTC), client__revoked_at=None
+        )
+        .select_related("client", "user")
+        .first()
+    )
+    if row is None:
+        return None
+    return row.client, [s for s in row.scopes if s in row.client.scopes], row.user
