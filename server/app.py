@@ -38,6 +38,7 @@ from server.jobs.inprocess import InProcessWorker
 from server.jobs.registry import set_backend
 from server.oauth import endpoint as oauth_endpoint
 from server.plugins import webhooks
+from server.reports import pages as report_pages
 from server.segments import export as segment_export
 from server.surveys import pages as survey_pages
 
@@ -176,6 +177,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
+            Route("/reports", report_pages.report_page, methods=["GET"]),
+            Route("/reports/login", report_pages.login_page, methods=["GET", "POST"]),
+            Route("/reports/logout", report_pages.logout, methods=["POST"]),
         ],
         middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},
