@@ -30,6 +30,15 @@ async def demo_shop(database) -> Organization:
     return org
 
 
+async def sign_in_form(http, lang: str) -> tuple[str, dict]:
+    """The sign-in form's token and the cookie it goes with (sent by hand: httpx keeps a
+    Secure cookie only over https, the browser also over http://127.0.0.1)."""
+    form = await http.get(f"/reports/login?lang={lang}")
+    assert form.status_code == 200 and "default-src 'self'" in form.headers["content-security-policy"]
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
+    return csrf, {"Cookie": f"crm_report_csrf={form.cookies['crm_report_csrf']}"}
+
+
 async def drawn_shapes(page, section: str) -> list[int]:
     """For each <svg> in the section: how many shapes it draws."""
     return await page.eval_on_selector_all(
@@ -37,7 +46,7 @@ async def drawn_shapes(page, section: str) -> list[int]:
     )
 
 
-async def test_an_owner_signs_in_and_sees_every_chart_drawn_offline(database, live_server, browser_page):
+async def test_an_owner_signs_in_and_sees_every_chart_drawn_offline(database, live_server, browser_page, tmp_path):
     await demo_shop(database)
     page = browser_page
     await page.goto(live_server + "/reports?lang=en")
@@ -60,7 +69,7 @@ async def test_an_owner_signs_in_and_sees_every_chart_drawn_offline(database, li
         )
     assert "Hibernating → Champions" in await page.text_content("#rfm")
     assert "Coming soon" in await page.text_content("#campaigns")
-    await page.screenshot(path="/tmp/report-en.png", full_page=True)
+    await page.screenshot(path=tmp_path / "report-en.png", full_page=True)
 
     # Ukrainian, from the switch on the page
     async with page.expect_navigation():
@@ -68,7 +77,7 @@ async def test_an_owner_signs_in_and_sees_every_chart_drawn_offline(database, li
     assert "Ключові показники" in await page.text_content("#key-figures")
     assert "Когортне утримання" in await page.text_content("#cohorts")
     assert all(n > 0 for n in await drawn_shapes(page, "funnel"))
-    await page.screenshot(path="/tmp/report-uk.png", full_page=True)
+    await page.screenshot(path=tmp_path / "report-uk.png", full_page=True)
 
     assert page.blocked_requests == []  # nothing left the server: no CDN, no font, no script
 
@@ -82,16 +91,20 @@ async def test_an_owner_signs_in_and_sees_every_chart_drawn_offline(database, li
 
 async def test_the_session_cookie_is_secure_httponly_and_strict(database, http):
     await seed_demo(postgres=database.is_postgres)
-    form = await http.get("/reports/login?lang=en")
-    assert form.status_code == 200 and "default-src 'self'" in form.headers["content-security-policy"]
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
+    csrf, cookie = await sign_in_form(http, "en")
     answer = await http.post(
-        "/reports/login?lang=en", data={"email": demo_email("analyst"), "password": DEMO_PASSWORD, "csrf": csrf}
+        "/reports/login?lang=en",
+        data={"email": demo_email("analyst"), "password": DEMO_PASSWORD, "csrf": csrf},
+        headers=cookie,
     )
     assert answer.status_code == 303 and answer.headers["location"].startswith("/reports?")
-    cookie = answer.headers["set-cookie"].lower()
-    assert "crm_report_session=crm_" in cookie
-    assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
+    session = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("crm_report_session="))
+    assert session.startswith("crm_report_session=crm_")
+    assert all(flag in session.lower() for flag in ("httponly", "secure", "samesite=strict"))
+    # The cookie is an ordinary session token: it opens the report (and GraphQL) as the analyst.
+    token = session.split(";")[0].split("=", 1)[1]
+    page = await http.get("/reports?lang=en", headers={"Cookie": f"crm_report_session={token}"})
+    assert page.status_code == 200 and "Key figures" in page.text
     http.cookies.clear()
 
 
@@ -106,10 +119,11 @@ async def test_a_sign_in_without_the_forms_token_is_refused(database, http):
 
 
 async def test_a_wrong_password_is_said_on_the_page_in_ukrainian(database, http):
-    form = await http.get("/reports/login?lang=uk")
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
+    csrf, cookie = await sign_in_form(http, "uk")
     answer = await http.post(
-        "/reports/login?lang=uk", data={"email": "nobody@example.com", "password": "wrong-password", "csrf": csrf}
+        "/reports/login?lang=uk",
+        data={"email": "nobody@example.com", "password": "wrong-password", "csrf": csrf},
+        headers=cookie,
     )
     assert answer.status_code == 401 and "Неправильна адреса або пароль." in answer.text
     http.cookies.clear()

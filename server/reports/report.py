@@ -16,6 +16,7 @@ from server.analytics import service as rfm_service
 from server.analytics.metrics_sql import Filter, Period, make_period
 from server.analytics.metrics_types import Cohort, CustomerMetrics, FunnelGroup
 from server.auth.scope import Scope
+from server.i18n import N_
 from server.surveys import service as surveys
 from server.surveys.service import Figures
 
@@ -91,17 +92,20 @@ async def build(scope: Scope, period: Period, previous: Period) -> Report:
 
     report = Report(period=period, previous=previous, currency=organization.currency)
     report.key_figures = [
-        KeyFigure("Revenue", "money", money_of(cur, "revenue"), money_of(prev, "revenue")),
-        KeyFigure("Orders", "count", now.orders, before.orders),
-        KeyFigure("Customers who ordered", "count", now.customers_who_ordered, before.customers_who_ordered),
-        KeyFigure("New customers", "count", now.new_customers, before.new_customers),
+        KeyFigure(N_("Revenue"), "money", money_of(cur, "revenue"), money_of(prev, "revenue")),
+        KeyFigure(N_("Orders placed"), "count", now.orders, before.orders),
+        KeyFigure(N_("Customers who ordered"), "count", now.customers_who_ordered, before.customers_who_ordered),
+        KeyFigure(N_("New customers"), "count", now.new_customers, before.new_customers),
         KeyFigure(
-            "Average order value", "money", money_of(cur, "average_order_value"), money_of(prev, "average_order_value")
+            N_("Average order value"),
+            "money",
+            money_of(cur, "average_order_value"),
+            money_of(prev, "average_order_value"),
         ),
-        KeyFigure("Repeat purchase rate", "percent", now.repeat_purchase_rate, before.repeat_purchase_rate),
-        KeyFigure("Retention rate", "percent", now.retention_rate, before.retention_rate),
-        KeyFigure("NPS", "score", answers_now.nps, answers_before.nps),
-        KeyFigure("CSAT", "percent", answers_now.csat, answers_before.csat),
+        KeyFigure(N_("Repeat purchase rate"), "percent", now.repeat_purchase_rate, before.repeat_purchase_rate),
+        KeyFigure(N_("Retention rate"), "percent", now.retention_rate, before.retention_rate),
+        KeyFigure(N_("NPS"), "score", answers_now.nps, answers_before.nps),
+        KeyFigure(N_("CSAT"), "percent", answers_now.csat, answers_before.csat),
     ]
     year_start = (period.last.replace(day=1) - timedelta(days=31 * (COHORT_MONTHS - 1))).replace(day=1)
     report.cohorts = await cohort_service.cohorts(
