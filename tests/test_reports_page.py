@@ -172,3 +172,34 @@ async def test_another_organizations_figures_never_show(database, api, tenants, 
         f"/reports?lang=en&org={other.org}", headers={"Authorization": f"Bearer {demo['login']['token']}"}
     )
     assert probe.status_code == 403 and "<svg" not in probe.text
+
+
+def test_chart_labels_are_escaped_and_every_chart_is_well_formed_svg():
+    from xml.etree import ElementTree
+
+    from server.reports import charts
+
+    hostile = '<script>alert("x")</script> & Co'
+    drawn = [
+        charts.bar_chart(hostile, hostile, [(hostile, 3), ("b", 0)]),
+        charts.line_chart(hostile, hostile, [hostile, "b"], [(hostile, [10, None])]),
+        charts.heatmap(hostile, hostile, [hostile], ["0", hostile], [[100.0, None]]),
+        charts.funnel(hostile, hostile, [(hostile, 4), ("won", 1)]),
+    ]
+    for svg in drawn:
+        assert "<script" not in svg
+        root = ElementTree.fromstring(svg)  # noqa: S314 - our own output; well-formed: every label escaped
+        assert root.find("{http://www.w3.org/2000/svg}title").text == hostile
+        assert hostile in "".join(root.itertext())
+
+
+async def test_a_wrong_date_is_said_on_the_page(api, tenants, http):
+    owner = (await tenants.create(("owner",))).owner
+    headers = {"Authorization": f"Bearer {owner.token}"}
+    bad = await http.get("/reports?lang=en&from=2026-13-01", headers=headers)
+    assert bad.status_code == 400 and "Give the date as YYYY-MM-DD: 2026-13-01" in bad.text
+    backwards = await http.get("/reports?lang=uk&from=2026-03-01&to=2026-02-01", headers=headers)
+    assert backwards.status_code == 400 and "<svg" not in backwards.text
+    chosen = await http.get("/reports?lang=en&from=2026-02-01&to=2026-02-28", headers=headers)
+    assert chosen.status_code == 200
+    assert "Feb 1, 2026 – Feb 28, 2026, compared with Jan 4, 2026 – Jan 31, 2026" in chosen.text

@@ -56,7 +56,7 @@ def line_chart(
     high: float = 100,
 ) -> str:
     """Lines over shared x labels; a None value leaves a gap. Values between ``low`` and ``high``."""
-    left, right, top, bottom, height = 44, 20, 30, 30, 240
+    left, right, top, bottom, height = 44, 34, 30, 30, 240
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     span = (high - low) or 1
 
