@@ -65,7 +65,9 @@ async def browser():
     """Headless Debian Chromium. Missing Chromium fails the test: CI must install it."""
     from playwright.async_api import async_playwright
 
-    assert shutil.which(CHROMIUM), f"{CHROMIUM} not found: install Debian's chromium package (.ci/run does)"
+    assert shutil.which(CHROMIUM), (
+        f"{CHROMIUM} not found: install Debian's chromium package (.ci/run does)"
+    )
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser

@@ -418,9 +418,7 @@ def test_serve_demo_serves_the_demo_organization(tmp_path):
         assert f"http://127.0.0.1:{port}/graphql" in output
         # An SPA dev server on this machine may call the demo (CORS), another site may not.
         preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
-        dev = httpx.options(
-            f"http://127.0.0.1:{port}/graphql", headers={**preflight, "Origin": "http://localhost:5173"}
-        )
+        dev = httpx.options(f"http://127.0.0.1:{port}/graphql", headers={**preflight, "Origin": "http://localhost:5173"})
         assert dev.headers.get("access-control-allow-origin") == "http://localhost:5173"
         other = httpx.options(f"http://127.0.0.1:{port}/graphql", headers={**preflight, "Origin": "https://x.example"})
         assert "access-control-allow-origin" not in other.headers

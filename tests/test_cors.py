@@ -61,9 +61,7 @@ async def test_the_actual_request_from_an_allowed_origin_carries_allow_origin(co
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == SPA
     assert response.json()["data"]["me"]["email"] == tenant.manager.email
-    foreign = await configured.post(
-        "/graphql", json={"query": "{ __typename }"}, headers={"Origin": "https://x.example"}
-    )
+    foreign = await configured.post("/graphql", json={"query": "{ __typename }"}, headers={"Origin": "https://x.example"})
     assert "access-control-allow-origin" not in foreign.headers
 
 

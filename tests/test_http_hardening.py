@@ -71,9 +71,7 @@ async def test_a_deep_cursor_is_a_bad_request_not_an_internal_error(api, tenants
 
     tenant = await tenants.create(roles=("owner",))
     cursor = base64.urlsafe_b64encode(DEEP).decode()
-    body = await tenant.owner.execute(
-        api, "query($c: String) { orders(first: 1, after: $c) { totalCount } }", {"c": cursor}
-    )
+    body = await tenant.owner.execute(api, "query($c: String) { orders(first: 1, after: $c) { totalCount } }", {"c": cursor})
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
