@@ -43,6 +43,7 @@ from server.oauth import consent as oauth_consent
 from server.oauth import endpoint as oauth_endpoint
 from server.oauth import rfc_endpoints as oauth_rfc
 from server.plugins import webhooks
+from server.reports import pages as report_pages
 from server.segments import export as segment_export
 from server.surveys import pages as survey_pages
 
@@ -195,6 +196,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/oauth/revoke", oauth_rfc.revoke, methods=["POST"]),
             Route("/oauth/introspect", oauth_rfc.introspect, methods=["POST"]),
             Route("/.well-known/oauth-authorization-server", oauth_rfc.metadata, methods=["GET"]),
+            Route("/reports", report_pages.report_page, methods=["GET"]),
+            Route("/reports/login", report_pages.login_page, methods=["GET", "POST"]),
+            Route("/reports/logout", report_pages.logout, methods=["POST"]),
         ],
         middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},

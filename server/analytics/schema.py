@@ -10,7 +10,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 from tortoise.expressions import Q
-from tortoise.functions import Coalesce, Count
+from tortoise.functions import Coalesce
 
 from server.analytics import service
 from server.analytics.models import DEFAULT_RFM_WINDOW_DAYS, CustomerFigures
@@ -213,18 +213,9 @@ class RfmSettingsType:
 class AnalyticsFiguresQueries:
     @strawberry.field(description="The RFM groups with their sizes, in the order marketers list them.")
     async def rfm_groups(self, info: Info) -> list[RfmGroupSize]:
-        scope = info.context.scope
-        rows = (
-            await scope.queryset(CustomerFigures)
-            .filter(rfm_group__isnull=False, account__deleted_at=None)
-            .group_by("rfm_group")
-            .annotate(n=Count("id"))
-            .values("rfm_group", "n")
-        )
-        sizes = {row["rfm_group"]: row["n"] for row in rows}
+        sizes = await service.rfm_group_sizes(info.context.scope)
         return [
-            RfmGroupSize(group=RfmGroup(code), name=_(name), accounts=sizes.get(code, 0))
-            for code, name in GROUPS.items()
+            RfmGroupSize(group=RfmGroup(code), name=_(name), accounts=sizes[code]) for code, name in GROUPS.items()
         ]
 
     @strawberry.field(description="The organization's RFM settings.")

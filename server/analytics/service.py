@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime
 from uuid import UUID
 
 from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from server.activities import service as activities
+from server.activities.models import Activity
 from server.analytics import figures as figures_service
 from server.analytics.models import CustomerFigures, RfmSettings
 from server.analytics.rfm import GROUPS, Move, score_organization
@@ -56,6 +58,38 @@ async def figures_for(scope: Scope, account_ids: list[UUID]) -> dict[UUID, Custo
     """The figures of the accounts the caller may read (for DataLoaders)."""
     rows = await scope.queryset(CustomerFigures).filter(account_id__in=account_ids)
     return {row.account_id: row for row in rows}
+
+
+# -- RFM groups as read by the API and the report ------------------------------------
+
+
+async def rfm_group_sizes(scope: Scope) -> dict[str, int]:
+    """Customers (not deleted) in each RFM group, every group listed (0 when empty)."""
+    rows = (
+        await scope.queryset(CustomerFigures)
+        .filter(rfm_group__isnull=False, account__deleted_at=None)
+        .group_by("rfm_group")
+        .annotate(n=Count("id"))
+        .values("rfm_group", "n")
+    )
+    sizes = {row["rfm_group"]: row["n"] for row in rows}
+    return {code: sizes.get(code, 0) for code in GROUPS}
+
+
+async def rfm_moves(scope: Scope, start: datetime, end: datetime) -> dict[tuple[str, str], int]:
+    """(from group, to group) -> customers moved, from the timeline's ``rfm_group`` entries
+    between the UTC instants ``start`` (included) and ``end`` (not)."""
+    rows = (
+        await scope.queryset(Activity)
+        .filter(kind="rfm_group", occurred_at__gte=start, occurred_at__lt=end)
+        .values_list("data", flat=True)
+    )
+    moves: dict[tuple[str, str], int] = {}
+    for data in rows:
+        key = (data.get("from"), data.get("to"))
+        if key[0] in GROUPS and key[1] in GROUPS:
+            moves[key] = moves.get(key, 0) + 1
+    return moves
 
 
 # -- RFM recompute ------------------------------------------------------------------
