@@ -59,16 +59,15 @@ _env = Environment(
     extensions=["jinja2.ext.i18n"],
 )
 _env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)
-_throttles: dict[int, LoginThrottle] = {}
 
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _throttle(settings: Settings) -> LoginThrottle:
-    # One per app, as the GraphQL login keeps one: the counters are shared per process (or in Redis).
-    return _throttles.setdefault(id(settings), LoginThrottle.from_settings(settings))
+def _throttle(request: Request) -> LoginThrottle:
+    # The app's one login throttle: sign-ins here, in GraphQL and on the OAuth consent page count together.
+    return request.app.state.login_throttle
 
 
 def _render(name: str, status: int = 200, **context) -> HTMLResponse:
@@ -145,7 +144,7 @@ async def login_page(request: Request) -> Response:
         address = request.client.host if request.client else None
         try:
             token = await auth_service.login(
-                email, form.get("password", ""), settings.token_ttl_hours, _throttle(settings), address
+                email, form.get("password", ""), settings.token_ttl_hours, _throttle(request), address
             )
         except UserInputError as exc:
             if exc.code == ErrorCode.RATE_LIMITED:
