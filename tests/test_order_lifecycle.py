@@ -111,6 +111,7 @@ async def test_from_order_to_delivery_the_customer_hears_at_each_step_once(api, 
         ("shipped", "sent"),
         ("arrived", "sent"),
         ("delivered", "sent"),
+        ("survey_nps", "queued"),  # the NPS survey waits its 3 days after delivery (docs/surveys.md)
     ]
     account = await owner.data(api, "query($id: ID!) { order(id: $id) { account { id } } }", {"id": order["id"]})
     account_id = account["order"]["account"]["id"]
