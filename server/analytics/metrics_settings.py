@@ -14,6 +14,7 @@ from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
 from server.core.money import check_currency, parse_amount
 from server.core.serialize import diff, snapshot
+from server.core.text import camel_case
 from server.i18n import _
 
 SETTING_FIELDS = (
@@ -55,7 +56,7 @@ def _check(values: dict) -> list[UserInputError]:
     for name in ("gross_margin_percent", "lifetime_years", "discount_rate_percent"):
         value = values.get(name)
         if isinstance(value, Decimal) and value.as_tuple().exponent < -2:  # type: ignore[operator]
-            bad(_camel(name), _("At most 2 decimal places."))
+            bad(camel_case(name), _("At most 2 decimal places."))
     return problems
 
 
@@ -149,7 +150,3 @@ class ProblemList(Exception):
         super().__init__(problems[0].message)
         self.problems = problems
 
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)

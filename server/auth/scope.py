@@ -17,6 +17,7 @@ from server.auth.principal import Principal, require_organization
 from server.auth.roles import RowScope
 from server.core.errors import ErrorCode, Forbidden, Unauthenticated, UserInputError, not_found
 from server.core.models import TenantModel
+from server.core.text import camel_case
 from server.organizations.models import Organization
 
 M = TypeVar("M", bound=TenantModel)
@@ -77,7 +78,7 @@ class Scope:
         role = self.principal.role
         allowed = role.writable_fields.get(resource) if role else None
         if allowed is not None:
-            refused = sorted(_camel(f) for f in set(fields) - allowed)
+            refused = sorted(camel_case(f) for f in set(fields) - allowed)
             if refused:
                 # Named as the API names them (paymentStatus, managerId), like every UserError.field.
                 raise UserInputError(
@@ -138,7 +139,3 @@ class Scope:
         if not allowed:
             raise UserInputError(ErrorCode.FORBIDDEN, "You may not assign records outside your row scope.", field)
 
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)

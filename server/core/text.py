@@ -118,3 +118,9 @@ def check_custom_fields(value: object, field: str) -> dict:
     if len(json.dumps(value, ensure_ascii=False)) > MAX_JSON_SIZE:
         raise invalid(field, _("%(field)s is larger than %(n)s characters.", field=field, n=MAX_JSON_SIZE))
     return value
+
+
+def camel_case(name: str) -> str:
+    """A Python field name as the API spells it: ``nps_delay_days`` -> ``npsDelayDays``."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

@@ -12,7 +12,7 @@ import strawberry
 from strawberry.extensions import FieldExtension
 
 from server.core.errors import UserInputError, UserInputErrors
-from server.core.text import invalid, json_depth, number_problem, text_problem
+from server.core.text import camel_case, invalid, json_depth, number_problem, text_problem
 from server.graphql import ids
 from server.graphql.errors import user_error
 from server.i18n import _
@@ -39,14 +39,10 @@ def given(
         if f.name in exclude or value is strawberry.UNSET:
             continue
         if f.name in id_fields:
-            value = ids.decode_pk(value, id_fields[f.name], _camel(f.name))
+            value = ids.decode_pk(value, id_fields[f.name], camel_case(f.name))
         out[f.name] = value
     return out
 
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
 
 
 # -- hostile values, refused in one place before any resolver runs ----------------------
@@ -58,7 +54,9 @@ def input_problems(kwargs: dict[str, Any]) -> list[UserInputError]:
     JSON nested deeper than anything we store. Paths are relative to ``input`` (as in
     ``UserError.field``), or start with the argument's name for other arguments."""
     problems: list[UserInputError] = []
-    stack: list[tuple[Any, str]] = [(value, "" if name == "input" else _camel(name)) for name, value in kwargs.items()]
+    stack: list[tuple[Any, str]] = [
+        (value, "" if name == "input" else camel_case(name)) for name, value in kwargs.items()
+    ]
     while stack:
         value, path = stack.pop()
         message = None
@@ -83,7 +81,7 @@ def input_problems(kwargs: dict[str, Any]) -> list[UserInputError]:
                 stack.extend((v, _join(path, str(i))) for i, v in enumerate(value))
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             stack.extend(
-                (getattr(value, f.name), _join(path, _camel(f.name)))
+                (getattr(value, f.name), _join(path, camel_case(f.name)))
                 for f in dataclasses.fields(value)
                 if getattr(value, f.name) is not strawberry.UNSET
             )

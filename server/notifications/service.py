@@ -15,7 +15,7 @@ from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import outbox
 from server.core.errors import ErrorCode, Problems, UserInputError
-from server.core.text import limited_text, required_text
+from server.core.text import camel_case, limited_text, required_text
 from server.notifications import templates
 from server.notifications.defaults import CHANNELS, DEFAULTS, LOCALES
 from server.notifications.models import (
@@ -199,7 +199,7 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
     for key in ("quiet_start", "quiet_end"):
         if data.get(key) is not None:
             if not _CLOCK.match(data[key]):
-                problems.add(ErrorCode.INVALID, "Use HH:MM, 24-hour clock.", _camel(key))
+                problems.add(ErrorCode.INVALID, "Use HH:MM, 24-hour clock.", camel_case(key))
             values[key] = data[key]
     if data.get("send_delay_seconds") is not None:
         if not 0 <= data["send_delay_seconds"] <= 3600:
@@ -208,7 +208,7 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
     for key, most in (("support_phone", 20), ("support_email", 200)):
         if data.get(key) is not None:
             with problems:
-                values[key] = limited_text(data[key], _camel(key), most)
+                values[key] = limited_text(data[key], camel_case(key), most)
     problems.raise_if_any()
     async with in_transaction():
         changes = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
@@ -219,10 +219,6 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
             await audit.record(scope, "notification_settings.update", current, changes)
     return current
 
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def in_quiet_hours(options: NotificationSettings, timezone: str, now: datetime) -> datetime | None:

@@ -24,7 +24,8 @@ from server.audit import service as audit
 from server.auth.scope import Scope
 from server.config import Settings
 from server.core import outbox
-from server.core.errors import ErrorCode, UserInputError
+from server.core.errors import ErrorCode, UserInputError, UserInputErrors
+from server.core.text import camel_case
 from server.i18n import N_, gettext_in
 from server.notifications.service import settings_of as notification_settings
 from server.orders.models import Order
@@ -78,7 +79,7 @@ async def update_settings(scope: Scope, data: dict) -> SurveySettings:
         if key in LIMITS:
             low, high = LIMITS[key]
             if not low <= value <= high:
-                problems.append(UserInputError(ErrorCode.INVALID, f"From {low} to {high}.", _camel(key)))
+                problems.append(UserInputError(ErrorCode.INVALID, f"From {low} to {high}.", camel_case(key)))
                 continue
         if key == "nps_status":
             value = value.strip()
@@ -87,7 +88,7 @@ async def update_settings(scope: Scope, data: dict) -> SurveySettings:
                 continue
         values[key] = value
     if problems:
-        raise problems[0]  # the API shows one error per field; the first is enough to fix
+        raise UserInputErrors(problems)  # every problem at once, nothing saved
     async with in_transaction():
         changes = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
         if changes:
@@ -97,10 +98,6 @@ async def update_settings(scope: Scope, data: dict) -> SurveySettings:
             await audit.record(scope, "survey_settings.update", current, changes)
     return current
 
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 # -- opening (from events) ---------------------------------------------------------------------
