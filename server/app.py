@@ -98,11 +98,12 @@ class CRMGraphQL(GraphQLOverHTTP):
 
     def encode_json(self, data: object) -> bytes:
         # orjson for every answer (planned or not), so both paths write the same bytes; the
-        # stdlib for what orjson refuses (integers beyond 64 bits in a JSON field).
+        # stdlib for what orjson refuses (integers beyond 64 bits, lone surrogates).
         try:
             return orjson.dumps(data)
         except TypeError:
-            return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+            # Escaped ASCII also carries a lone surrogate echoed back in an error message.
+            return json.dumps(data, separators=(",", ":")).encode()
 
     async def run(self, request, context=UNSET, root_value=UNSET) -> Response:
         try:

@@ -165,17 +165,26 @@ def last_order_q(f: DateTimeFilter) -> Q:
     return _range_q("figures__last_order_at", f)
 
 
+MAX_DAYS = 36_500  # a hundred years: further back than any order
+
+
 def days_since_last_order_q(f: IntFilter) -> Q:
     """More days since the last order = an earlier last order; never ordered: not matched."""
     now = datetime.now(UTC)
+
+    def ago(days: int) -> datetime:
+        if not 0 <= days <= MAX_DAYS:
+            raise BadRequest(_("`daysSinceLastOrder` takes 0 to %(most)s days.", most=MAX_DAYS))
+        return now - timedelta(days=days)
+
     parts = []
     if f.eq is not None:
-        parts.append(Q(figures__last_order_at__lte=now - timedelta(days=f.eq)))
-        parts.append(Q(figures__last_order_at__gt=now - timedelta(days=f.eq + 1)))
+        parts.append(Q(figures__last_order_at__lte=ago(f.eq)))
+        parts.append(Q(figures__last_order_at__gt=ago(f.eq) - timedelta(days=1)))
     if f.gte is not None:
-        parts.append(Q(figures__last_order_at__lte=now - timedelta(days=f.gte)))
+        parts.append(Q(figures__last_order_at__lte=ago(f.gte)))
     if f.lte is not None:
-        parts.append(Q(figures__last_order_at__gt=now - timedelta(days=f.lte + 1)))
+        parts.append(Q(figures__last_order_at__gt=ago(f.lte) - timedelta(days=1)))
     if f.in_:
         raise BadRequest("`daysSinceLastOrder` takes eq, gte and lte.")
     return Q(*parts) if parts else Q()

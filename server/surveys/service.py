@@ -66,6 +66,7 @@ async def settings_of(organization_id: UUID) -> SurveySettings:
     return await SurveySettings.get(organization_id=organization_id)
 
 
+MAX_STATUS_CODE = 48  # as long as an order status code can be
 LIMITS = {"nps_delay_days": (0, 60), "support_delay_minutes": (0, 7 * 24 * 60), "link_days": (1, 365)}
 
 
@@ -85,6 +86,11 @@ async def update_settings(scope: Scope, data: dict) -> SurveySettings:
             value = value.strip()
             if not value:
                 problems.append(UserInputError(ErrorCode.REQUIRED, "An order status code.", "npsStatus"))
+                continue
+            if len(value) > MAX_STATUS_CODE:
+                problems.append(
+                    UserInputError(ErrorCode.INVALID, f"At most {MAX_STATUS_CODE} characters.", "npsStatus")
+                )
                 continue
         values[key] = value
     if problems:
