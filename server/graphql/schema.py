@@ -19,6 +19,7 @@ from server.analytics.metrics_schema import AnalyticsMutations, AnalyticsQueries
 from server.analytics.schema import AnalyticsFiguresMutations, AnalyticsFiguresQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
+from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.graphql import ids
@@ -108,6 +109,7 @@ Query = merge_types(
         AnalyticsQueries,
         AnalyticsFiguresQueries,
         SegmentQueries,
+        CampaignQueries,
     ),
 )
 Mutation = merge_types(
@@ -131,6 +133,7 @@ Mutation = merge_types(
         AnalyticsMutations,
         AnalyticsFiguresMutations,
         SegmentMutations,
+        CampaignMutations,
     ),
 )
 
