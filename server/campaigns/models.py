@@ -41,8 +41,8 @@ class Campaign(TenantModel):
 
 
 class CampaignStep(TenantModel):
-    """A message of a campaign. ``delay`` means: winback, months after the last order;
-    birthday, days before the birthday; review, days after the order was delivered.
+    """A message of a campaign. ``delay`` means, for winback: months after the last order, for
+    birthday: days before the birthday, for review: days after the order was delivered.
     ``variants``: [{"key": "A", "texts": {"uk": ..., "en": ...}}, ...] (A/B when two or more)."""
 
     resource = "settings"

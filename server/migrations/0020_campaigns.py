@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 ('offer_days', fields.IntField(default=0)),
                 ('variants', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
             ],
-            options={'table': 'campaign_step', 'app': 'crm', 'unique_together': (('campaign', 'position'),), 'pk_attr': 'id', 'table_description': 'A message of a campaign. ``delay`` means: winback, months after the last order;'},
+            options={'table': 'campaign_step', 'app': 'crm', 'unique_together': (('campaign', 'position'),), 'pk_attr': 'id', 'table_description': 'A message of a campaign. ``delay`` means, for winback: months after the last order, for'},
             bases=['TenantModel'],
         ),
         ops.CreateModel(
