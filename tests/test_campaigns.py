@@ -9,7 +9,6 @@ import asyncio
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -23,7 +22,7 @@ from server.i18n import use_locale
 from server.notifications.models import Notification
 from tests.provider_plugins import install
 from tests.test_notifications import Shop
-from tests.test_orders import make_account
+from tests.test_orders import create_order, make_account
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000/u/([A-Za-z0-9_-]+)")
 CAMPAIGN = """mutation($i: UpdateCampaignInput!) { updateCampaign(input: $i) {
@@ -314,3 +313,20 @@ async def test_only_owners_and_admins_change_campaigns_and_other_organizations_s
     assert theirs["campaignResults"][0]["total"]["sent"] == 0
     listed = await other.owner.data(shop.api, "{ campaigns { kind enabled } }")
     assert {c["kind"]: c["enabled"] for c in listed["campaigns"]}["WINBACK"] is False
+
+
+async def test_a_campaign_limited_to_a_segment_reaches_only_its_members(shop):
+    loyal = await customer(shop, PHONES[0])
+    await create_order(shop.owner, shop.api, loyal["id"])  # a second order: in the segment
+    once = await customer(shop, PHONES[1])
+    segment = await shop.owner.data(
+        shop.api,
+        """mutation($i: CreateSegmentInput!) { createSegment(input: $i) { segment { id } errors { code } } }""",
+        {"i": {"name": "Two orders or more", "rules": {"orderCount": {"gte": 2}}}},
+    )
+    segment_id = segment["createSegment"]["segment"]["id"]
+    await mutate(shop, CAMPAIGN, {"kind": "WINBACK", "enabled": True, "segmentId": segment_id})
+    now = datetime.now(UTC)
+    await run_and_send(shop, datetime.combine(add_months(now.date(), 9), now.time(), UTC) + timedelta(days=1))
+    assert len(campaign_texts(shop, loyal["phone"])) == 1
+    assert campaign_texts(shop, once["phone"]) == []
