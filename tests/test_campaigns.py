@@ -330,3 +330,21 @@ async def test_a_campaign_limited_to_a_segment_reaches_only_its_members(shop):
     await run_and_send(shop, datetime.combine(add_months(now.date(), 9), now.time(), UTC) + timedelta(days=1))
     assert len(campaign_texts(shop, loyal["phone"])) == 1
     assert campaign_texts(shop, once["phone"]) == []
+
+
+async def test_the_demo_shop_shows_campaign_results(api, database):
+    from server.demo.seed import DEMO_PASSWORD, DEMO_SLUG, demo_email, seed_demo
+    from tests.helpers import Member
+
+    result = await seed_demo(postgres=database.is_postgres)
+    assert not result.created or result.campaign_messages > 20
+    login = await api.data(
+        "mutation($e: String!, $p: String!) { login(input: {email: $e, password: $p}) { token } }",
+        {"e": demo_email("analyst"), "p": DEMO_PASSWORD},
+    )
+    analyst = Member(demo_email("analyst"), "analyst", login["login"]["token"], "", DEMO_SLUG)
+    found = {r["kind"]: r for r in (await analyst.data(api, RESULTS))["campaignResults"]}
+    assert found["WINBACK"]["total"]["sent"] > 0 and found["REVIEW"]["total"]["sent"] > 0
+    assert found["WINBACK"]["total"]["delivered"] > 0
+    first = found["WINBACK"]["steps"][0]
+    assert [v["key"] for v in first["variants"]] == ["A", "B"] and first["verdict"]
