@@ -348,3 +348,20 @@ async def test_the_demo_shop_shows_campaign_results(api, database):
     assert found["WINBACK"]["total"]["delivered"] > 0
     first = found["WINBACK"]["steps"][0]
     assert [v["key"] for v in first["variants"]] == ["A", "B"] and first["verdict"]
+
+
+async def test_a_review_request_goes_once_five_days_after_delivery(shop):
+    order = await shop.order(phone=PHONES[0], name="Клієнт 00")
+    await mutate(shop, MARKETING, {"accountId": order["accountId"], "optedIn": True})
+    await shop.move(order, "processing", "picking", "packed", "shipped", "delivered")
+    await mutate(shop, CAMPAIGN, {"kind": "REVIEW", "enabled": True})
+    now = datetime.now(UTC)
+    await run_and_send(shop, now + timedelta(days=4))
+    assert campaign_texts(shop, PHONES[0]) == []
+    await asyncio.gather(
+        campaign_jobs.run(now=now + timedelta(days=5, minutes=1)),
+        campaign_jobs.run(now=now + timedelta(days=5, minutes=1)),
+    )
+    await run_and_send(shop, now + timedelta(days=6))
+    [text] = campaign_texts(shop, PHONES[0])
+    assert "Залиште відгук" in text
