@@ -395,10 +395,16 @@ async def run_organization(organization: Organization, now: datetime) -> int:
             accounts &= set(await segment_account_ids(scope, campaign.segment_id))
         live = set(await Account.filter(id__in=list(accounts), deleted_at=None).values_list("id", flat=True))
         rows = {r.account_id: r for r in await CustomerMarketing.filter(account_id__in=list(live))}
+        # What earlier runs already sent, in one query (the unique row decides races anyway).
+        done = set(
+            await CampaignMessage.filter(step_id__in=[s.id for s in steps], account_id__in=list(live)).values_list(
+                "step_id", "account_id", "occurrence"
+            )
+        )
         for step, account_id, occurrence, _ in candidates:
             if account_id not in live or not accepts(rows.get(account_id), options):
                 continue
-            if await CampaignMessage.filter(step_id=step.id, account_id=account_id, occurrence=occurrence).exists():
+            if (step.id, account_id, occurrence) in done:
                 continue
             claimed += await claim(organization.id, step, account_id, occurrence, options, now)
     return claimed
