@@ -23,6 +23,7 @@ from server import logging_redaction
 from server.analytics import csv_export
 from server.auth import request as request_auth
 from server.auth.throttle import ActionThrottle, LoginThrottle
+from server.campaigns import pages as campaign_pages
 from server.config import Settings
 from server.db import close_db, init_db
 from server.graphql import graphiql
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
+            Route("/u/{token}", campaign_pages.unsubscribe_page, methods=["GET", "POST"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
             Route("/oauth/authorize", oauth_consent.authorize, methods=["GET", "POST"]),

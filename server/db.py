@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "server.analytics.metrics_models",
     "server.analytics.models",
     "server.segments.models",
+    "server.campaigns.models",
     "server.graphql.models",
     "server.apikeys.models",
 ]

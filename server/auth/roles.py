@@ -142,6 +142,11 @@ APP_ROLES: dict[str, Role] = {
             writable_fields={"orders": frozenset({"status"})},
         ),
         Role(
+            "campaigns",
+            "Retention campaigns: picks the audience of a step (accounts, saved segments) and records opt-outs.",
+            {"accounts": (R,)},
+        ),
+        Role(
             "survey-answer",
             "A customer's answer on the public survey page: writes its timeline entry.",
             {"activities": RW},

@@ -1,6 +1,6 @@
 """The demo organization that ``crm serve --demo`` loads once: one user per built-in role,
 customers with contacts, orders in every status, a few deals, tickets, timeline items and
-answered surveys."""
+answered surveys, campaign results."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from server.auth.service import add_member, create_user
 from server.core.models import Sequence
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
 from server.demo.bulk import LoadResult, load_demo_data
+from server.demo.campaigns import seed_campaigns
 from server.demo.surveys import seed_surveys
 from server.organizations.models import Organization
 from server.organizations.service import create_organization
@@ -60,6 +61,7 @@ class DemoResult:
     tickets: int = 0
     activities: int = 0
     surveys: int = 0
+    campaign_messages: int = 0
     segments: int = 0
     integrations: list = field(default_factory=list)  # DemoIntegration, filled by `crm serve --demo`
 
@@ -91,6 +93,7 @@ async def seed_demo(*, postgres: bool = False) -> DemoResult:
         result.tickets = await _tickets(org, accounts, users, rng, now)
         result.activities = await _activities(org, accounts, users, rng, now)
         result.surveys = await seed_surveys(org, rng, now)
+        result.campaign_messages = await seed_campaigns(org, rng, now)
         result.segments = await _segments(org, users["owner"])
     return result
 

@@ -21,6 +21,7 @@ from server.analytics.schema import AnalyticsFiguresMutations, AnalyticsFiguresQ
 from server.apikeys.schema import ApiKeyMutations, ApiKeyQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
+from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.graphql import ids
@@ -133,6 +134,7 @@ Query = refusing_hostile_input(
                 AnalyticsFiguresQueries,
                 SegmentQueries,
                 ApiKeyQueries,
+                CampaignQueries,
             ),
         )
     )
@@ -160,6 +162,7 @@ Mutation = refusing_hostile_input(
             AnalyticsFiguresMutations,
             SegmentMutations,
             ApiKeyMutations,
+            CampaignMutations,
         ),
     )
 )

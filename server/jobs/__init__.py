@@ -15,6 +15,7 @@ JOB_MODULES = (
     "server.shipments.service",
     "server.notifications.jobs",
     "server.surveys.jobs",
+    "server.campaigns.jobs",
     "server.analytics.jobs",
 )
 

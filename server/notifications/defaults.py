@@ -108,4 +108,16 @@ DEFAULTS: dict[str, tuple[bool, dict[str, str]]] = {
             "{{ survey_link }} {{ shop_name }}",
         },
     ),
+    # Retention campaigns (server/campaigns, docs/campaigns.md): the step's own text, then the
+    # opt-out link every marketing message carries. The campaign switches them on and off.
+    **{
+        f"campaign_{kind}": (
+            True,
+            {
+                "uk": "{{ campaign_text }} Відписатися: {{ opt_out_link }}",
+                "en": "{{ campaign_text }} Unsubscribe: {{ opt_out_link }}",
+            },
+        )
+        for kind in ("winback", "birthday", "review")
+    },
 }

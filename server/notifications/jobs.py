@@ -16,6 +16,8 @@ from tortoise.transactions import in_transaction
 
 from server.accounts.models import Account
 from server.activities.models import Activity
+from server.campaigns import service as campaigns
+from server.campaigns.models import CampaignMessage
 from server.config import Settings
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, periodic
@@ -116,7 +118,18 @@ async def on_retry(event: Event) -> None:
         await schedule(notification, datetime.now(UTC), tag=f"retry-{event.id}")
 
 
+def _is_campaign(notification: Notification) -> bool:
+    return notification.trigger.startswith("campaign_")
+
+
 async def _next_channel(notification: Notification, now: datetime) -> None:
+    if _is_campaign(notification):
+        from server.campaigns.jobs import next_channel  # it imports this module
+
+        message = await CampaignMessage.get_or_none(id=notification.source_event_id)
+        if message is not None:
+            await next_channel(message, notification.position + 1, now)
+        return
     rule = await NotificationRule.get_or_none(
         organization_id=notification.organization_id, trigger=notification.trigger
     )
@@ -192,7 +205,15 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     if notification is None or notification.state != "queued":
         return notification.state if notification else "missing"
     survey = await Survey.get_or_none(id=notification.survey_id) if notification.survey_id else None
-    if notification.survey_id is not None:
+    campaign = None
+    if _is_campaign(notification):  # a retention campaign's message (server/campaigns)
+        order = None
+        campaign = await CampaignMessage.get_or_none(id=notification.source_event_id)
+        problem = await campaigns.why_not_send(campaign)
+        if problem:
+            await _finish(notification, "skipped", problem)
+            return "skipped"
+    elif notification.survey_id is not None:
         order = None
         problem = await surveys.why_not_send(survey, now)
         if problem:
@@ -216,7 +237,10 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             await Notification.filter(id=notification.id).update(scheduled_for=morning)
             await schedule(notification, morning, tag=morning.strftime("%Y%m%d%H%M"))
             return "deferred"
-    recipient = await (surveys.recipient(survey) if survey else _recipient(order))
+    if campaign is not None:
+        recipient = await campaigns.recipient(campaign)
+    else:
+        recipient = await (surveys.recipient(survey) if survey else _recipient(order))
     if not recipient:
         await _finish(notification, "skipped", "no phone number for the customer")
         return "skipped"
@@ -232,6 +256,11 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         # A fresh link per message; the stored copy of the text never holds a working one.
         token = surveys.new_token()
         context = await surveys.message_context(survey, surveys.link(settings, token))
+        text = await service.render_for(organization.id, notification.trigger, notification.channel, locale, context)
+    elif campaign is not None:
+        # A fresh opt-out link per message, stored only as its hash (like a survey link).
+        token = campaigns.new_token()
+        context = await campaigns.message_context(campaign, campaigns.link(settings, token), locale, now)
         text = await service.render_for(organization.id, notification.trigger, notification.channel, locale, context)
     else:
         reason = await _status_reason(order)
@@ -254,8 +283,10 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     )
     if not claimed:
         return "taken"
-    if token:  # only the worker that claimed it makes its link the one that opens the survey
+    if token and survey is not None:  # only the worker that claimed it makes its link the one that opens the survey
         await surveys.link_sent(survey.id, token, notification.channel, now)
+    if token and campaign is not None:
+        await campaigns.link_sent(campaign.id, token, now)
     notification.attempts += 1
     notification.text, notification.recipient = text.replace(token, "…") if token else text, recipient
     message = OutgoingMessage(to=recipient, text=text, channel=notification.channel, reference=str(notification.id))

@@ -30,6 +30,9 @@ VARIABLES = (
     "shop_name",
     "survey_link",  # survey messages only (survey_nps, survey_support)
     "ticket_number",  # survey_support only
+    "campaign_text",  # campaign_* only: the step's text (which knows customer_name, shop_name, offer_until)
+    "opt_out_link",  # campaign_* only
+    "offer_until",  # campaign_* only
 )
 
 
