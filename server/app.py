@@ -63,8 +63,10 @@ class CRMGraphQL(GraphQLOverHTTP):
         self.rate_limiter = CostRateLimiter(settings, self.throttle.limiter)
 
     async def parse_http_body(self, request):
-        # Automatic persisted queries: a hash stands for a document registered earlier.
-        return await self.persisted.resolve(await super().parse_http_body(request))
+        # Automatic persisted queries: a hash stands for a document registered earlier; only
+        # signed-in callers register documents (get_context ran first and says who is calling).
+        signed_in = getattr(request.state, "signed_in", False)
+        return await self.persisted.resolve(await super().parse_http_body(request), may_register=signed_in)
 
     def should_render_graphql_ide(self, request) -> bool:
         # A GET with only a persisted query's hash is an API call, whatever it accepts.
@@ -74,6 +76,7 @@ class CRMGraphQL(GraphQLOverHTTP):
         principal, token, auth_error = await request_auth.principal_for(request)
         budgets = self.rate_limiter.for_request(principal, token, request.client.host if request.client else None)
         request.state.rate_limits = budgets  # for run(): headers on every response
+        request.state.signed_in = principal.is_authenticated
         return Context(
             rate_limits=budgets,
             request=request,

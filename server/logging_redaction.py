@@ -1,12 +1,13 @@
-"""Webhook URLs carry their installation's secret token (/hooks/<plugin>/<token>/...): access
-log lines show it as *** so logs never hold a credential that lets anyone post events."""
+"""Some URLs carry a secret token: webhooks (/hooks/<plugin>/<token>/...), a customer's survey
+link (/s/<token>) and unsubscribe link (/u/<token>). Access log lines show it as *** so logs
+never hold a credential that lets anyone post events or answer for a customer."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-_TOKEN = re.compile(r"(/hooks/[^/\s]+/)[^/\s?]+")
+_TOKEN = re.compile(r"(/hooks/[^/\s]+/|/[su]/)[^/\s?]+")
 
 
 def redact(text: str) -> str:

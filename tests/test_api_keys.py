@@ -14,6 +14,7 @@ from server.apikeys.models import ApiKey
 from server.audit.models import AuditEntry
 from server.auth.roles import ROLES
 from server.graphql import ids
+from tests.helpers import Tenant
 from tests.test_orders import make_account
 
 # The pattern docs/partners.md gives secret scanners.
@@ -53,6 +54,11 @@ async def test_only_owners_and_admins_list_partner_apps_and_api_keys(api, tenant
             assert "errors" not in body, body
         else:
             assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", (role, query, body)
+    # Nor can they be read one by one through node(id), given an ID from the audit trail.
+    owner = (await tenants.add(Tenant(slug=member.org), f"owner-{role}", "owner")) if role != "owner" else member
+    key_id = (await make_key(owner, api))["apiKey"]["id"]
+    node = (await member.data(api, "query($id: ID!) { node(id: $id) { id } }", {"id": key_id}))["node"]
+    assert (node is not None) == (role in ("owner", "admin")), role
 
 
 async def test_a_key_is_shown_once_matches_the_documented_pattern_and_only_its_hash_is_stored(http, api, tenants):

@@ -118,3 +118,21 @@ async def test_expired_documents_are_forgotten_and_registered_again(database, ht
     )
     assert await forget_expired(database) >= 1
     assert not await PersistedQuery.filter(sha256=ext["persistedQuery"]["sha256Hash"]).exists()
+
+
+async def test_anonymous_callers_and_non_graphql_text_register_nothing(api, tenants, http):
+    """Nobody can fill the shared store without an account, nor with text that is not GraphQL."""
+    t = await tenants.create(("owner",))
+    member = {"Authorization": f"Bearer {t.owner.token}", "X-Organization": t.owner.org}
+    anonymous_query = "query Anonymous_" + t.owner.org.replace("-", "_") + " { __typename }"
+    ext = extensions(anonymous_query)
+    ran = await http.post("/graphql", json={"query": anonymous_query, "extensions": ext})
+    assert ran.json()["data"] == {"__typename": "Query"}  # it runs, but is not kept
+    assert not await PersistedQuery.filter(sha256=ext["persistedQuery"]["sha256Hash"]).exists()
+    again = await http.post("/graphql", json={"extensions": ext}, headers=member)
+    assert again.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+    junk = "x" * 5000 + t.owner.org
+    refused = await http.post("/graphql", json={"query": junk, "extensions": extensions(junk)}, headers=member)
+    assert refused.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert not await PersistedQuery.filter(sha256=extensions(junk)["persistedQuery"]["sha256Hash"]).exists()

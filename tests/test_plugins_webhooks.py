@@ -270,3 +270,11 @@ async def test_json_nested_a_thousand_levels_deep_is_handed_over_raw_not_a_crash
     assert response.status_code < 500, response.text
     assert "error" in response.json()
     assert await WebhookDelivery.filter(installation_id=pk).count() == 0
+
+
+def test_access_log_lines_never_show_a_customers_survey_or_unsubscribe_token():
+    from server.logging_redaction import redact
+
+    assert redact('"GET /s/Xy_9-secret HTTP/1.1" 200') == '"GET /s/*** HTTP/1.1" 200'
+    assert redact('"POST /u/Ab-12secret?lang=en HTTP/1.1" 303') == '"POST /u/***?lang=en HTTP/1.1" 303'
+    assert redact('"GET /reports/login HTTP/1.1" 200') == '"GET /reports/login HTTP/1.1" 200'

@@ -320,6 +320,16 @@ async def test_another_organization_sees_no_survey_and_no_figures(shop, api, ten
     assert (await sales.data(api, SURVEYS, {"w": None}))["surveys"]["totalCount"] == 0
 
 
+async def test_a_role_that_may_not_see_account_sources_may_not_split_figures_by_them(shop, api, tenants):
+    logistics = await shop_member(shop, tenants, "logistics")
+    today = datetime.now(ZoneInfo("Europe/Kyiv")).date().isoformat()
+    by_source = await logistics.execute(api, FIGURES, {"p": {"from": today, "to": today}, "by": ["SOURCE"]})
+    assert by_source["data"]["surveyFigures"] is None
+    assert by_source["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    by_channel = await logistics.data(api, FIGURES, {"p": {"from": today, "to": today}, "by": ["CHANNEL"]})
+    assert isinstance(by_channel["surveyFigures"], list)
+
+
 async def shop_member(shop: Shop, tenants, role: str):
     from tests.helpers import Tenant
 

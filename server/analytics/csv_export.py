@@ -20,12 +20,17 @@ from server.analytics.metrics_sql import Filter, Period, make_period
 from server.auth import request as request_auth
 from server.auth.scope import Scope
 from server.core.errors import ErrorCode, Forbidden, PublicError, Unauthenticated, UserInputError
+from server.core.text import spreadsheet_safe
 from server.i18n import _
 
 Rows = Iterable[list]
 
 
 def _text(value) -> str:
+    # Text someone typed (a source, a stage name) must not run as a spreadsheet formula; numbers,
+    # negative ones included, stay numbers.
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
     return "" if value is None else str(value)
 
 

@@ -124,3 +124,8 @@ def camel_case(name: str) -> str:
     """A Python field name as the API spells it: ``nps_delay_days`` -> ``npsDelayDays``."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A spreadsheet runs a cell starting with = + - @ as a formula: not in our CSV exports."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

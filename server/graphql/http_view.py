@@ -44,6 +44,11 @@ class CappedRequestAdapter(StarletteRequestAdapter):
         super().__init__(request)
         self.limit = limit
 
+    @property
+    def state(self):
+        """The Starlette request's state (what ``get_context`` learnt about the caller)."""
+        return self._request.state
+
     async def get_body(self) -> bytes:
         try:
             return await read_body(self._request, self.limit)

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from cachetools import LRUCache
+from graphql import GraphQLError, parse
 from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
 
@@ -107,10 +108,12 @@ class PersistedQueries:
             await PersistedQuery.filter(sha256=digest).update(query=query, created_at=datetime.now(UTC))
 
     # -- the protocol ----------------------------------------------------------------------
-    async def resolve(self, data):
-        """The request with its document filled in from the store (or stored from it)."""
+    async def resolve(self, data, *, may_register: bool = True):
+        """The request with its document filled in from the store (or stored from it).
+        ``may_register``: whether this caller may add documents (signed-in callers only, so an
+        anonymous client cannot fill the store; anyone may run what is registered)."""
         if isinstance(data, list):
-            return [await self.resolve(item) for item in data]
+            return [await self.resolve(item, may_register=may_register) for item in data]
         persisted = (data.extensions or {}).get("persistedQuery")
         if persisted is None:
             return data
@@ -127,9 +130,23 @@ class PersistedQueries:
             return replace(data, query=query)
         if not hmac.compare_digest(sha256(data.query), digest):
             raise _bad_request("provided sha does not match query")
-        if len(data.query) <= self.settings.persisted_query_max_chars and self.local.get(digest) != data.query:
+        if (
+            may_register
+            and len(data.query) <= self.settings.persisted_query_max_chars
+            and self.local.get(digest) != data.query
+            and _parses(data.query)
+        ):
             await self.put(digest, data.query)
         return data
+
+
+def _parses(query: str) -> bool:
+    """Only documents that are GraphQL are kept (the request's own validation still runs)."""
+    try:
+        parse(query)
+    except GraphQLError:
+        return False
+    return True
 
 
 async def forget_expired(settings: Settings, now: datetime | None = None) -> int:

@@ -76,6 +76,8 @@ def _node_models() -> dict[str, type]:
 
 
 NODE_MODELS = _node_models()
+# Types whose list needs more than their resource's read permission.
+NODE_PERMISSIONS = {"OAuthClient": "settings:write", "ApiKey": "settings:write"}
 
 
 @strawberry.type
@@ -86,6 +88,9 @@ class NodeQueries:
         model = NODE_MODELS.get(type_name)
         if model is None:
             return None
+        needed = NODE_PERMISSIONS.get(type_name)
+        if needed is not None and not info.context.scope.can(needed):
+            return None  # as their own lists: partners' apps and API keys are for owners and admins
         return await load_by_id(info.context, model, pk)
 
 

@@ -19,6 +19,7 @@ from server.auth import request as request_auth
 from server.auth.scope import Scope
 from server.core.errors import PublicError, UserInputError
 from server.core.money import quantize
+from server.core.text import spreadsheet_safe
 from server.graphql import ids
 from server.i18n import _
 from server.segments import service
@@ -28,23 +29,18 @@ BATCH = 500
 STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
 
 
-def _safe(text: str) -> str:
-    """A spreadsheet runs a cell starting with = + - @ as a formula: not in our exports."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _columns(scope: Scope) -> list[tuple[str, object]]:
     """(header, value of a row) for each column the caller may see."""
     columns: list[tuple[str, object]] = [
         (_("ID"), lambda r: ids.encode("Account", r["id"])),
-        (_("Name"), lambda r: _safe(r["name"])),
+        (_("Name"), lambda r: spreadsheet_safe(r["name"])),
         (_("Phone"), lambda r: (r["phones"] or [""])[0]),
     ]
     if scope.can_see_field("Account", "emails"):
-        columns.append((_("E-mail"), lambda r: _safe((r["emails"] or [""])[0])))
-    columns.append((_("Address"), lambda r: _safe((r["addresses"] or [""])[0])))
+        columns.append((_("E-mail"), lambda r: spreadsheet_safe((r["emails"] or [""])[0])))
+    columns.append((_("Address"), lambda r: spreadsheet_safe((r["addresses"] or [""])[0])))
     if scope.can_see_field("Account", "tags"):
-        columns.append((_("Tags"), lambda r: _safe(", ".join(r["tags"] or []))))
+        columns.append((_("Tags"), lambda r: spreadsheet_safe(", ".join(r["tags"] or []))))
     currency = scope.organization.currency
     columns += [
         (_("Orders"), lambda r: r["figures_order_count"]),

@@ -24,9 +24,9 @@ from server.audit import service as audit
 from server.auth.scope import Scope
 from server.config import Settings
 from server.core import outbox
-from server.core.errors import ErrorCode, UserInputError, UserInputErrors
+from server.core.errors import ErrorCode, Forbidden, UserInputError, UserInputErrors
 from server.core.text import camel_case
-from server.i18n import N_, gettext_in
+from server.i18n import N_, _, gettext_in
 from server.notifications.service import settings_of as notification_settings
 from server.orders.models import Order
 from server.organizations.models import Organization
@@ -425,6 +425,10 @@ async def figures(scope: Scope, start: date, end: date, by: list[str]) -> list[F
     if "channel" in by:
         columns.append("channel")
     if "source" in by:
+        if not scope.can_see_field("Account", "source"):  # as the accounts list and its aggregate
+            raise Forbidden(
+                _("Your role may not see %(field)s, so it may not group by it either.", field="Account.source")
+            )
         columns.append("account__source")
     rows = (
         await scope.queryset(Survey)
