@@ -68,7 +68,13 @@ async def test_an_owner_signs_in_and_sees_every_chart_drawn_offline(database, li
             f"#{section} svg", "els => els.every(e => e.querySelector('title').textContent && e.querySelector('desc'))"
         )
     assert "Hibernating → Champions" in await page.text_content("#rfm")
-    assert "Coming soon" in await page.text_content("#campaigns")
+    campaigns = await page.text_content("#campaigns")
+    assert "Win-back" in campaigns and "Review request" in campaigns
+    sent = await page.eval_on_selector_all(
+        "#campaigns table tr:last-child th:nth-child(2)", "els => els.map(e => Number(e.textContent))"
+    )
+    assert sent and max(sent) > 0, sent  # the demo's campaigns have reached customers
+    assert "A: " in campaigns and "B: " in campaigns  # the win-back's A/B test with its verdict
     await page.screenshot(path=tmp_path / "report-en.png", full_page=True)
 
     # Ukrainian, from the switch on the page

@@ -376,5 +376,11 @@ def _view(r: report.Report) -> dict:
         "funnels": funnels,
         "trend": trend,
         "trend_rows": list(zip(trend_labels, r.trend, strict=True)),
+        "campaigns": r.campaigns,
+        "campaign_names": {
+            "winback": gettext("Win-back"),
+            "birthday": gettext("Birthday greetings"),
+            "review": gettext("Review request"),
+        },
         "fmt": lambda v, kind="count": _number(v, kind, r.currency),
     }

@@ -16,6 +16,8 @@ from server.analytics import service as rfm_service
 from server.analytics.metrics_sql import Filter, Period, make_period
 from server.analytics.metrics_types import Cohort, CustomerMetrics, FunnelGroup
 from server.auth.scope import Scope
+from server.campaigns import results as campaign_results
+from server.campaigns.results import CampaignResult
 from server.i18n import N_
 from server.surveys import service as surveys
 from server.surveys.service import Figures
@@ -55,6 +57,7 @@ class Report:
     funnel: list[FunnelGroup] = field(default_factory=list)
     trend_unit: str = "week"
     trend: list[Figures] = field(default_factory=list)
+    campaigns: list[CampaignResult] = field(default_factory=list)
 
 
 def periods(first: date | None, last: date | None, today: date, timezone: str) -> tuple[Period, Period]:
@@ -117,6 +120,7 @@ async def build(scope: Scope, period: Period, previous: Period) -> Report:
     days = (period.last - period.first).days + 1
     report.trend_unit = "week" if days <= 120 else "month"
     report.trend = await surveys.figures(scope, period.first, period.last, [report.trend_unit])
+    report.campaigns = await campaign_results.results(scope)
     return report
 
 
