@@ -212,4 +212,5 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
     )
     app.state.settings = settings  # webhooks and the token endpoint read it
     app.state.login_throttle = graphql.throttle  # the OAuth consent page signs people in too
+    app.state.rate_limiter = graphql.rate_limiter  # CSV downloads and the report page spend from it too
     return app

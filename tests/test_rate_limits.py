@@ -260,3 +260,22 @@ async def test_a_browser_app_may_read_the_rate_limit_headers(database):
     exposed = {h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
     assert {"ratelimit", "ratelimit-policy", "retry-after"} <= exposed
     assert parse(response.headers["RateLimit"])["address"]["r"] >= 0
+
+
+async def test_csv_downloads_and_the_report_page_spend_the_same_budget(database, tenants):
+    from server.graphql.rate_limits import EXPORT_COST
+
+    shop = await tenants.create(("owner",))
+    headers = {"Authorization": f"Bearer {shop.owner.token}", "X-Organization": shop.owner.org}
+    async with limited_app(database, rate_limit_per_token=f"{EXPORT_COST + 500}/minute") as http:
+        first = await http.get("/analytics/customers.csv?from=2026-01-01&to=2026-01-31", headers=headers)
+        assert first.status_code == 200, first.text
+        second = await http.get("/analytics/customers.csv?from=2026-01-01&to=2026-01-31", headers=headers)
+        assert second.status_code == 429
+        assert second.json()["error"]["code"] == "RATE_LIMITED"
+        assert 1 <= int(second.headers["Retry-After"]) <= 60
+        assert parse(second.headers["RateLimit"])["token"]["r"] == 500
+        page = await http.get("/reports", headers=headers)
+        assert page.status_code == 429
+        # Queries cheaper than what is left still run.
+        assert (await post(http, ME, shop.owner)).status_code == 200

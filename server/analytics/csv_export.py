@@ -21,6 +21,7 @@ from server.auth import request as request_auth
 from server.auth.scope import Scope
 from server.core.errors import ErrorCode, Forbidden, PublicError, Unauthenticated, UserInputError
 from server.core.text import spreadsheet_safe
+from server.graphql.rate_limits import refuse_over_budget
 from server.i18n import _
 
 Rows = Iterable[list]
@@ -194,12 +195,15 @@ async def download(request: Request) -> Response:
     export = EXPORTS.get(request.path_params["metric"])
     if export is None:
         return _error(404, "NOT_FOUND", _("No such metric. Try: %(names)s.", names=", ".join(EXPORTS)))
-    principal, _token, auth_error = await request_auth.principal_for(request)
+    principal, token, auth_error = await request_auth.principal_for(request)
     scope = Scope(principal)
     try:
         if auth_error is not None:
             raise auth_error
         scope.organization  # noqa: B018 - unauthenticated callers stop here
+        refused = await refuse_over_budget(request, principal, token)
+        if refused is not None:
+            return refused
         flt = make_filter(
             AnalyticsFilter(
                 source=request.query_params.get("source"),

@@ -29,7 +29,8 @@ from limits import RateLimitItem, RateLimitItemPerMinute, parse
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 from redis.exceptions import RedisError
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from strawberry.extensions import SchemaExtension
 
 from server.auth.principal import Principal
@@ -159,3 +160,33 @@ class RateLimit(SchemaExtension):
                 extensions={"code": "RATE_LIMITED", "retryAfter": retry_after, "cost": cost},
             )
         yield
+
+
+# A CSV download or the report page: about what a GraphQL page of 50 rich rows costs.
+EXPORT_COST = 1000
+
+
+async def refuse_over_budget(
+    request: Request, principal: Principal, token: str | None, cost: int = EXPORT_COST
+) -> Response | None:
+    """For endpoints outside GraphQL (CSV downloads, the report page): spend ``cost`` from the
+    caller's budgets, as a query would; a 429 with Retry-After and the RateLimit headers when
+    one of them cannot afford it, else None."""
+    limiter: CostRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        return None
+    budgets = limiter.for_request(principal, token, request.client.host if request.client else None)
+    if await budgets.charge(cost):
+        return None
+    seconds = budgets.retry_after()
+    message = _(
+        "Rate limit reached: this request would cost %(cost)s. Try again in %(seconds)s seconds.",
+        cost=cost,
+        seconds=seconds,
+    )
+    response = JSONResponse(
+        {"error": {"code": "RATE_LIMITED", "message": message}}, status_code=429, headers={"Retry-After": str(seconds)}
+    )
+    await budgets.write_headers(response)
+    return response
+

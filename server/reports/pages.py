@@ -35,6 +35,7 @@ from server.auth.scope import Scope
 from server.auth.throttle import LoginThrottle
 from server.config import Settings
 from server.core.errors import ErrorCode, PublicError, UserInputError
+from server.graphql.rate_limits import refuse_over_budget
 from server.i18n import LOCALES, current_locale, gettext, ngettext, use_locale
 from server.reports import charts, report
 
@@ -221,6 +222,9 @@ async def report_page(request: Request) -> Response:
         if not scope.can("analytics:read"):
             message = gettext("Your role does not allow reading the reports. Ask an owner or admin.")
             return _page(request, "report_message.html", 403, message=message, org=principal.organization, **common)
+        refused = await refuse_over_budget(request, principal, token)
+        if refused is not None:
+            return refused
         organization = principal.organization
         try:
             period, previous = report.periods(

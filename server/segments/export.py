@@ -21,6 +21,7 @@ from server.core.errors import PublicError, UserInputError
 from server.core.money import quantize
 from server.core.text import spreadsheet_safe
 from server.graphql import ids
+from server.graphql.rate_limits import refuse_over_budget
 from server.i18n import _
 from server.segments import service
 from server.segments.models import Segment
@@ -94,9 +95,11 @@ def _error(code: str, message: str, status: int) -> JSONResponse:
 
 
 async def members_csv(request: Request) -> Response:
-    principal, _token, auth_error = await request_auth.principal_for(request)
+    principal, token, auth_error = await request_auth.principal_for(request)
     if auth_error is not None:
         return _error(auth_error.code, auth_error.message, STATUS.get(auth_error.code, 400))
+    if principal.is_authenticated and (refused := await refuse_over_budget(request, principal, token)) is not None:
+        return refused
     scope = Scope(principal)
     try:
         segment_id = ids.decode(request.path_params["id"], "Segment")[1]
