@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import secrets
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -33,12 +32,12 @@ from server.campaigns.models import (
 from server.config import Settings
 from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
+from server.core.public_links import digest, public_link
 from server.notifications import templates
 from server.orders.models import OrderStatusChange
 from server.organizations.models import Organization
 from server.segments.service import segment_account_ids
 
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 REVIEW_CATCH_UP_DAYS = 7  # a review step still goes out this many days late (e.g. a missed run)
 TOPIC = "campaign.message"
 LIMITS = {"frequency_cap_days": (0, 365), "conversion_window_days": (1, 90)}
@@ -49,16 +48,8 @@ def trigger(kind: str) -> str:
     return f"campaign_{kind}"
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 def link(settings: Settings, token: str) -> str:
-    return f"{(settings.public_url or DEFAULT_PUBLIC_URL).rstrip('/')}/u/{token}"
+    return public_link(settings, "u", token)
 
 
 def add_months(day: date, months: int) -> date:

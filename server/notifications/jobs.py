@@ -19,6 +19,7 @@ from server.activities.models import Activity
 from server.campaigns import service as campaigns
 from server.campaigns.models import CampaignMessage
 from server.config import Settings
+from server.core.public_links import new_token
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, periodic
 from server.notifications import service
@@ -254,12 +255,12 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     token = None
     if survey is not None:
         # A fresh link per message; the stored copy of the text never holds a working one.
-        token = surveys.new_token()
+        token = new_token()
         context = await surveys.message_context(survey, surveys.link(settings, token))
         text = await service.render_for(organization.id, notification.trigger, notification.channel, locale, context)
     elif campaign is not None:
         # A fresh opt-out link per message, stored only as its hash (like a survey link).
-        token = campaigns.new_token()
+        token = new_token()
         context = await campaigns.message_context(campaign, campaigns.link(settings, token), locale, now)
         text = await service.render_for(organization.id, notification.trigger, notification.channel, locale, context)
     else:

@@ -134,7 +134,7 @@ def clean_rules(raw: dict) -> dict:
             errors.add("customFields", _("Give a JSON object of field names and values."))
         else:
             for key, value in custom.items():
-                if not CUSTOM_FIELD_KEY.match(str(key)):
+                if not CUSTOM_FIELD_KEY.fullmatch(str(key)):
                     errors.add("customFields", _("'%(key)s' is not a custom field name (letters, digits, _).", key=key))
                 elif not isinstance(value, str | int | float | bool) or value is None:
                     errors.add(

@@ -7,8 +7,6 @@ working link and a retried or fallen-back message carries a fresh one."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
@@ -25,6 +23,7 @@ from server.auth.scope import Scope
 from server.config import Settings
 from server.core import outbox
 from server.core.errors import ErrorCode, Forbidden, UserInputError, UserInputErrors
+from server.core.public_links import digest, public_link
 from server.core.text import camel_case
 from server.i18n import N_, _, gettext_in
 from server.notifications.service import settings_of as notification_settings
@@ -33,7 +32,6 @@ from server.organizations.models import Organization
 from server.surveys.models import Survey, SurveySettings
 from server.tickets.models import Ticket
 
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 COMMENT_MAX = 2000
 TRIGGERS = {"nps": "survey_nps", "support": "survey_support"}  # notification rule per kind
 # What a question accepts, and which answers count as unhappy (a follow-up task).
@@ -42,16 +40,8 @@ DETRACTOR_MAX = {"nps": 6, "csat": 2, "ces": 2}
 TASK_DUE = timedelta(days=1)
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 def link(settings: Settings, token: str) -> str:
-    return f"{(settings.public_url or DEFAULT_PUBLIC_URL).rstrip('/')}/s/{token}"
+    return public_link(settings, "s", token)
 
 
 def questions(kind: str) -> tuple[str, ...]:
