@@ -24,6 +24,7 @@ from server.analytics import csv_export
 from server.auth import request as request_auth
 from server.auth.throttle import ActionThrottle, LoginThrottle
 from server.campaigns import pages as campaign_pages
+from server.clicks import pages as click_pages
 from server.config import Settings
 from server.db import close_db, init_db
 from server.graphql import graphiql
@@ -196,6 +197,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
             Route("/u/{token}", campaign_pages.unsubscribe_page, methods=["GET", "POST"]),
+            Route("/c/{token}", click_pages.follow, methods=["GET"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
             Route("/oauth/authorize", oauth_consent.authorize, methods=["GET", "POST"]),

@@ -31,6 +31,7 @@ MODEL_MODULES = [
     "server.analytics.models",
     "server.segments.models",
     "server.campaigns.models",
+    "server.clicks.models",
     "server.graphql.models",
     "server.apikeys.models",
 ]

@@ -1,5 +1,6 @@
 """What campaigns achieved, per step and message variant: sent, delivered (from the
-notifications' statuses), converted (the customer ordered within the conversion window after
+notifications' statuses, or a click: it proves the message arrived), clicked (a tracked link in
+the message opened at least once, server/clicks), converted (the customer ordered within the conversion window after
 the message) and the revenue of those orders; and whether one variant's conversion is better
 than another's by more than chance (a two-proportion z-test, docs/campaigns.md)."""
 
@@ -17,6 +18,7 @@ from server.analytics.figures import counted_orders
 from server.auth.scope import Scope
 from server.campaigns.models import Campaign, CampaignMessage, CampaignStep
 from server.campaigns.service import ensure_defaults, settings_of
+from server.clicks.models import TrackedLink
 from server.i18n import N_, gettext
 from server.notifications.models import Notification
 from server.organizations.models import Organization
@@ -30,6 +32,7 @@ class Counts:
     key: str
     sent: int = 0
     delivered: int = 0
+    clicked: int = 0
     converted: int = 0
     revenue: Decimal = Decimal("0.00")
 
@@ -112,6 +115,13 @@ async def results(scope: Scope, kind: str | None = None) -> list[CampaignResult]
         organization_id=organization.id, source_event_id__in=[m["id"] for m in messages]
     ).values("source_event_id", "state"):
         states[row["source_event_id"]].add(row["state"])
+    clicked = set(
+        await TrackedLink.filter(
+            organization_id=organization.id, campaign_message_id__in=[m["id"] for m in messages], clicks__gt=0
+        )
+        .distinct()
+        .values_list("campaign_message_id", flat=True)
+    )
     orders: dict[UUID, list[tuple[datetime, Decimal]]] = defaultdict(list)
     if messages:
         since = min(_dt(m["sent_at"]) for m in messages)
@@ -132,7 +142,8 @@ async def results(scope: Scope, kind: str | None = None) -> list[CampaignResult]
             continue
         c = counts.setdefault((message["step_id"], message["variant"]), Counts(message["variant"]))
         c.sent += 1
-        c.delivered += "delivered" in got
+        c.clicked += message["id"] in clicked
+        c.delivered += "delivered" in got or message["id"] in clicked
         sent_at = _dt(message["sent_at"])
         following = [total for at, total in orders[message["account_id"]] if sent_at < at <= sent_at + window]
         if following:
@@ -157,6 +168,7 @@ def _sum(key: str, parts: list[Counts]) -> Counts:
         key,
         sum(p.sent for p in parts),
         sum(p.delivered for p in parts),
+        sum(p.clicked for p in parts),
         sum(p.converted for p in parts),
         sum((p.revenue for p in parts), Decimal("0.00")),
     )

@@ -18,6 +18,7 @@ from server.accounts.models import Account
 from server.activities.models import Activity
 from server.campaigns import service as campaigns
 from server.campaigns.models import CampaignMessage
+from server.clicks import service as clicks
 from server.config import Settings
 from server.core.public_links import new_token
 from server.jobs.per_installation import enqueue_per_installation
@@ -271,17 +272,28 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             notification, "failed", f"no {notification.channel} template for '{notification.trigger}'", now
         )
         return "failed"
+    # The stored copy: the addresses as the template wrote them, never a working customer link.
+    stored = text.replace(token, "…") if token else text
+    links: list[clicks.Link] = []
+    if (await service.settings_of(organization.id)).track_links:
+        text, links = clicks.rewrite(text, clicks.base_url(settings))
     # Claim it: of two workers holding the same job, one moves it to "sending" and sends, the
-    # other stops. A worker that dies while "sending" leaves it there: see _interrupted.
-    claimed = await Notification.filter(id=notification.id, state="queued", attempts=notification.attempts).update(
-        state="sending",
-        attempts=F("attempts") + 1,
-        recipient=recipient,
-        locale=locale,
-        text=text.replace(token, "…") if token else text,
-        installation_id=installation.id,
-        updated_at=now,
-    )
+    # other stops. A worker that dies while "sending" leaves it there: see _interrupted. The
+    # tracked links are stored with the claim, so a sent link always leads somewhere.
+    async with in_transaction():
+        claimed = await Notification.filter(id=notification.id, state="queued", attempts=notification.attempts).update(
+            state="sending",
+            attempts=F("attempts") + 1,
+            recipient=recipient,
+            locale=locale,
+            text=stored,
+            installation_id=installation.id,
+            updated_at=now,
+        )
+        if claimed and links:
+            await clicks.store(
+                organization.id, notification.id, notification.account_id, campaign.id if campaign else None, links
+            )
     if not claimed:
         return "taken"
     if token and survey is not None:  # only the worker that claimed it makes its link the one that opens the survey
@@ -289,7 +301,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     if token and campaign is not None:
         await campaigns.link_sent(campaign.id, token, now)
     notification.attempts += 1
-    notification.text, notification.recipient = text.replace(token, "…") if token else text, recipient
+    notification.text, notification.recipient = stored, recipient
     message = OutgoingMessage(to=recipient, text=text, channel=notification.channel, reference=str(notification.id))
     try:
         sent: SentMessage = await plugins.call(settings, installation, "crm_messaging_send", message=message)

@@ -209,6 +209,8 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
         if data.get(key) is not None:
             with problems:
                 values[key] = limited_text(data[key], camel_case(key), most)
+    if data.get("track_links") is not None:
+        values["track_links"] = bool(data["track_links"])
     problems.raise_if_any()
     async with in_transaction():
         changes = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
@@ -218,7 +220,6 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
                 setattr(current, k, v)
             await audit.record(scope, "notification_settings.update", current, changes)
     return current
-
 
 
 def in_quiet_hours(options: NotificationSettings, timezone: str, now: datetime) -> datetime | None:
