@@ -391,6 +391,8 @@ async def test_the_demo_shop_shows_campaign_results(api, database):
     found = {r["kind"]: r for r in (await analyst.data(api, RESULTS))["campaignResults"]}
     assert found["WINBACK"]["total"]["sent"] > 0 and found["REVIEW"]["total"]["sent"] > 0
     assert found["WINBACK"]["total"]["delivered"] > 0
+    clicked = (await analyst.data(api, CLICKS, {"k": "WINBACK"}))["campaignResults"][0]["total"]
+    assert 0 < clicked["clicked"] < clicked["delivered"]  # about one in five delivered messages
     first = found["WINBACK"]["steps"][0]
     assert [v["key"] for v in first["variants"]] == ["A", "B"] and first["verdict"]
 
