@@ -49,7 +49,7 @@ from server.oauth import endpoint as oauth_endpoint
 from server.oauth import rfc_endpoints as oauth_rfc
 from server.plugins import webhooks
 from server.realtime import bus as live_bus
-from server.realtime.connection import Connections, LiveConnectionHandler
+from server.realtime.connection import Connections, LiveConnectionHandler, TextFrames
 from server.reports import pages as report_pages
 from server.segments import export as segment_export
 from server.surveys import pages as survey_pages
@@ -61,6 +61,7 @@ class CRMGraphQL(GraphQLOverHTTP):
     # Subscriptions (server/realtime): graphql-transport-ws only; the older graphql-ws protocol
     # has no pings and is deprecated by its own authors.
     graphql_transport_ws_handler_class = LiveConnectionHandler
+    websocket_adapter_class = TextFrames
 
     def __init__(self, settings: Settings, **kwargs):
         super().__init__(
@@ -213,7 +214,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
                 await close_db()
 
     async def health(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        # How many live subscriptions this process holds: for operators (and the tests that
+        # wait for a subscriber on another process before causing an event).
+        return JSONResponse({"status": "ok", "live_subscriptions": live_bus.bus_for(settings).count()})
 
     async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"error": _("Page not found")}, status_code=404)

@@ -39,7 +39,9 @@ class LiveClient:
     async def receive(self, wait: float = 15) -> dict:
         """The next message other than the server's pings (answered, as graphql-ws does)."""
         while True:
-            message = json.loads(await asyncio.wait_for(self.socket.recv(), wait))
+            frame = await asyncio.wait_for(self.socket.recv(), wait)
+            assert isinstance(frame, str), f"the protocol sends text frames, not {frame!r}"
+            message = json.loads(frame)
             if message["type"] == "ping":
                 self.pings += 1
                 await self.send({"type": "pong"})

@@ -75,6 +75,9 @@ class LocalBus:
     async def publish(self, events: list[LiveEvent]) -> None:
         self.deliver(events)
 
+    def count(self) -> int:
+        return sum(len(subscriptions) for subscriptions in self.subscribers.values())
+
     def deliver(self, events: list[LiveEvent]) -> None:
         for event in events:
             for subscription in tuple(self.subscribers.get(event.organization_id, ())):

@@ -21,7 +21,10 @@ import logging
 import time
 from collections import Counter
 
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from server.auth import request as request_auth
@@ -89,6 +92,17 @@ async def recheck(context: Context) -> None:
         raise Unauthenticated(_("Your sign-in has ended: connect again with a valid token."))
     context.sign_in(principal, token)
     context.signed_in_at = time.monotonic()
+
+
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames: the view writes JSON as bytes (orjson),
+    which strawberry would send as binary frames that clients (graphql-ws) cannot read."""
+
+    async def send_json(self, message) -> None:
+        try:
+            await self.ws.send_text(self.view.encode_json_string(message))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 class LiveConnectionHandler(BaseGraphQLTransportWSHandler):
