@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     # (`crm serve`), comma separated, "*" for any; empty: none, the peer address is the client.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
+    # Live events over websockets (docs/realtime.md).
+    ws_heartbeat_seconds: float = 15.0  # the server pings this often
+    ws_recheck_seconds: float = 60.0  # a connection's credential is checked again this often
+    ws_max_connections_per_credential: int = 10  # per API process
+    ws_max_subscriptions_per_connection: int = 20
+    ws_connection_init_timeout_seconds: float = 10.0
+
     # Background jobs (docs/jobs.md).
     job_max_tries: int = 5
     job_retry_base_seconds: float = 5.0

@@ -38,6 +38,7 @@ from server.oauth.schema import OAuthMutations, OAuthQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
+from server.realtime.schema import Subscription
 from server.segments.schema import SegmentMutations, SegmentQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
@@ -187,6 +188,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=EXTRA_TYPES,
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[

@@ -20,6 +20,7 @@ from server.campaigns import service as campaigns
 from server.campaigns.models import CampaignMessage
 from server.clicks import service as clicks
 from server.config import Settings
+from server.core import outbox
 from server.core.public_links import new_token
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, periodic
@@ -154,10 +155,26 @@ async def _finish_and_fall_back(notification: Notification, state: str, reason: 
 
 
 async def _finish(notification: Notification, state: str, reason: str = "", **values) -> None:
-    async with in_transaction():  # the state and its timeline entry together
+    async with in_transaction():  # the state, its timeline entry and its event together
         await Notification.filter(id=notification.id).update(state=state, reason=reason[:2000], **values)
         await _timeline(notification, state, reason)
+        await _state_changed(notification, state)
     notification.state, notification.reason = state, reason
+
+
+async def _state_changed(notification: Notification, state: str) -> None:
+    """For live subscribers (``notificationStateChanged``) and partners' webhooks."""
+    await outbox.emit(
+        notification.organization_id,  # type: ignore[attr-defined]
+        "notification.state_changed",
+        {
+            "notification_id": notification.id,
+            "order_id": notification.order_id,  # type: ignore[attr-defined]
+            "account_id": notification.account_id,  # type: ignore[attr-defined]
+            "channel": notification.channel,
+            "state": state,
+        },
+    )
 
 
 async def _timeline(notification: Notification, state: str, reason: str) -> None:
@@ -355,18 +372,24 @@ async def apply_status(installation_id, provider_message_id: str, status: str, p
     """A delivery report: a sent notification becomes delivered, or failed and the next channel."""
     if not provider_message_id or status not in ("delivered", "read", "failed", "undelivered"):
         return
-    query = Notification.filter(installation_id=installation_id, provider_message_id=provider_message_id)
-    if status in ("delivered", "read"):
-        await query.filter(state="sent").update(state="delivered", delivered_at=datetime.now(UTC))
+    notification = await Notification.filter(
+        installation_id=installation_id, provider_message_id=provider_message_id, state="sent"
+    ).first()
+    if notification is None:  # unknown, or a second report of the same outcome: changes nothing
         return
-    notification = await query.filter(state="sent").first()
-    if notification is not None:
-        async with in_transaction():
-            failed = await Notification.filter(id=notification.id, state="sent").update(
-                state="failed", reason=f"not delivered ({provider_status or status})"
-            )
-            if failed:  # a second report of the same failure changes nothing
-                await _next_channel(notification, datetime.now(UTC))
+    async with in_transaction():
+        if status in ("delivered", "read"):
+            if await Notification.filter(id=notification.id, state="sent").update(
+                state="delivered", delivered_at=datetime.now(UTC)
+            ):
+                await _state_changed(notification, "delivered")
+            return
+        failed = await Notification.filter(id=notification.id, state="sent").update(
+            state="failed", reason=f"not delivered ({provider_status or status})"
+        )
+        if failed:
+            await _state_changed(notification, "failed")
+            await _next_channel(notification, datetime.now(UTC))
 
 
 @on_event("message.status", name="notifications.on_message_status")
