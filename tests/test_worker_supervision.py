@@ -16,12 +16,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import pytest
 import redis
 
 from server.jobs.health import read_health_file
 from tests import test_jobs_faults as faults
-from tests.test_cli import ok
+from tests.test_cli import ON_POSTGRES, ok
 from tests.test_jobs_faults import (
     NOTIFICATIONS,
     ROOT,
@@ -250,3 +252,43 @@ def test_workers_outlive_a_redis_cut_longer_than_their_reconnect_interval(env, r
     assert len(note_runs) == 9 and set(note_runs.values()) == {1}, note_runs
     assert len(result["notes"]) == 9 and result["undispatched"] == 0
     assert all("lost Redis" in log.read_text() for log in logs)  # both really were cut off
+
+
+# -- the database cut for a while --------------------------------------------------------------
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="a network cut needs a database server: PostgreSQL runs only")
+def test_workers_outlive_a_database_cut_and_relay_what_was_written_meanwhile(env, tmp_path):
+    direct = urlsplit(env["DATABASE_URL"])
+    outage = Outage((direct.hostname or "127.0.0.1", direct.port or 5432))
+    proxied = urlunsplit(direct._replace(netloc=f"{direct.username}@127.0.0.1:{outage.port}"))
+    worker_env = {**env, "DATABASE_URL": proxied, "JOB_RETRY_BASE_SECONDS": "1", "JOB_RETRY_MAX_SECONDS": "2"}
+    health = tmp_path / "worker.health"
+    log = tmp_path / "worker.log"
+    worker = start_worker({**worker_env, "WORKER_HEALTH_FILE": str(health)}, log)
+    try:
+        seed(env, "job-test before", 2)  # seeds and checks go straight to the database
+        wait_for(lambda: len(state(env)["notes"]) >= 2, "2 notes before the cut", 60, [log])
+        wait_for(lambda: health_of(health), "the worker healthy", 30, [log])
+
+        outage.cut()
+        wait_for(lambda: not health_of(health), "the worker unhealthy", 20, [log])
+        assert "database" in read_health_file(health)[1]
+        seed(env, "job-test during", 3)
+        time.sleep(6)
+        assert worker.poll() is None and len(state(env)["notes"]) == 2
+        outage.restore()
+
+        wait_for(lambda: len(state(env)["notes"]) >= 5, "the 3 events of the cut delivered", 60, [log])
+        wait_for(lambda: health_of(health), "the worker healthy again", 30, [log])
+        time.sleep(1.5)
+        result = state(env)
+        assert worker.poll() is None  # the same process
+    finally:
+        stop(worker)
+        outage.close()
+    assert worker.returncode == 0
+    markers = Path(env["CRM_TEST_MARKERS"])
+    note_runs = {p.name: runs(markers, p.name) for p in markers.iterdir() if p.name.startswith("note-")}
+    assert len(note_runs) == 5 and set(note_runs.values()) == {1}, note_runs
+    assert len(result["notes"]) == 5 and result["undispatched"] == 0

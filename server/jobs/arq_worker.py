@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,18 +110,37 @@ def _cron_fields(seconds: float) -> dict:
 
 
 async def relay_loop(settings: Settings, backend: ArqBackend, health: Health) -> None:
-    """Relay the outbox until cancelled; each pass that reaches the database is a heartbeat."""
+    """Relay the outbox until cancelled; each pass that reaches the database is a heartbeat.
+    While the database is away, passes back off like reconnects do, and only the first failure
+    is logged with its traceback."""
+    failures = 0
     while True:
         try:
             while await relay_once(settings, backend):
                 pass
-            health.ok("database")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("outbox relay failed; trying again")
-            health.down("database", f"the outbox relay failed: {type(exc).__name__}: {exc}")
-        await asyncio.sleep(settings.relay_interval_seconds)
+            failures += 1
+            problem = f"{type(exc).__name__}: {exc}"
+            if failures == 1:
+                log.exception("outbox relay failed; trying again")
+            else:
+                log.warning("outbox relay failed again (%d in a row): %s", failures, problem)
+            health.down("database", f"the outbox relay failed: {problem}")
+        else:
+            if failures:
+                log.info("outbox relay works again")
+            failures = 0
+            health.ok("database")
+        await asyncio.sleep(_relay_pause(settings, failures))
+
+
+def _relay_pause(settings: Settings, failures: int) -> float:
+    if not failures:
+        return settings.relay_interval_seconds
+    ceiling = min(settings.worker_reconnect_max_seconds, settings.worker_reconnect_min_seconds * 2 ** (failures - 1))
+    return max(settings.relay_interval_seconds, random.uniform(ceiling / 2, ceiling))
 
 
 class CrmWorker(Worker):
