@@ -137,10 +137,13 @@ async def relay_loop(settings: Settings, backend: ArqBackend, health: Health) ->
 
 
 def _relay_pause(settings: Settings, failures: int) -> float:
+    """The relay interval, or after failures a doubling, jittered pause of at most ten intervals
+    (a pass is one cheap query: the database's return is noticed soon)."""
+    interval = settings.relay_interval_seconds
     if not failures:
-        return settings.relay_interval_seconds
-    ceiling = min(settings.worker_reconnect_max_seconds, settings.worker_reconnect_min_seconds * 2 ** (failures - 1))
-    return max(settings.relay_interval_seconds, random.uniform(ceiling / 2, ceiling))
+        return interval
+    ceiling = min(10 * interval, interval * 2 ** (failures - 1))
+    return random.uniform(max(interval, ceiling / 2), max(interval, ceiling))
 
 
 class CrmWorker(Worker):
