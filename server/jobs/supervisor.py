@@ -66,6 +66,9 @@ class Supervisor:
                     pool = await self._connect_with_backoff()
                 except _Stopping:
                     break
+                if self.stopping.is_set():  # SIGTERM while connecting
+                    await pool.aclose()
+                    break
                 ended_cleanly = await self._session(pool)
                 if ended_cleanly or self.burst:
                     break
