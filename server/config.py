@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = 1.0
     worker_concurrency: int = 10
     arq_queue_name: str = "crm:queue"
+    # `crm worker` (docs/jobs.md, "Running workers under a supervisor").
+    worker_lease_seconds: float = 10.0  # a killed worker's jobs run again this long after
+    worker_reconnect_min_seconds: float = 1.0  # backoff while Redis or the database is away...
+    worker_reconnect_max_seconds: float = 30.0  # ...doubling (jittered) up to this
+    worker_health_file: str = ""  # heartbeat file for `crm worker health`; empty: none
+    worker_health_port: int = 0  # GET /health and /live on this port; 0: none
+    worker_health_host: str = "127.0.0.1"  # 0.0.0.0 for a Kubernetes httpGet probe
 
     @field_validator("old_secret_keys", "trusted_proxies", "cors_allowed_origins", mode="before")
     @classmethod

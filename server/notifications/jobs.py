@@ -345,8 +345,15 @@ async def _interrupted(notification: Notification, settings: Settings, now: date
     """The job runs again while the notification says "sending": either another worker is
     sending it right now, or a worker died during the provider call. In the second case the
     provider may or may not have the message, and sending again could give the customer two:
-    it is marked failed with that explanation instead, for a person to check and retry."""
-    if now - notification.updated_at < timedelta(seconds=settings.job_timeout_seconds):
+    it is marked failed with that explanation instead, for a person to check and retry.
+
+    Which case it is shows once a sender still at work would have hit its time limit: a dead
+    worker's job comes back within seconds (server/jobs/leases.py), sooner than that, so
+    the question is asked again then, by a job of its own."""
+    limit = notification.updated_at + timedelta(seconds=settings.job_timeout_seconds)
+    if now < limit:
+        check_at = limit + timedelta(seconds=1)
+        await schedule(notification, check_at, tag=f"sending-since-{notification.updated_at.timestamp():.0f}")
         return "taken"
     reason = (
         "Sending was interrupted (the worker stopped during the provider call): the customer may or may "
