@@ -278,6 +278,20 @@ async def _preload(form: dict[str, str]):
     return None
 
 
+async def client_refusal(request: Request, form: dict[str, str]) -> str:
+    """Why client authentication failed, as precisely as is safe: that a client was revoked is
+    said only to a caller holding its secret; who lacks it learns nothing about the client id."""
+    client_id, secret = extract_basic_authorization(request.headers)
+    if not client_id:
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+    if await service.revoked_client(client_id or "", secret or ""):
+        return (
+            "This client was revoked by the organization's admin: it gets no tokens any more. "
+            "Ask them to register the app again (or to give you a new client)."
+        )
+    return "Unknown client or wrong secret (check the client id and secret, sent with HTTP Basic or in the form)."
+
+
 INVALID_GRANT = {"error": "invalid_grant", "error_description": "The code or refresh token was already used."}
 
 
@@ -289,7 +303,9 @@ async def token(request: Request) -> Response:
         return JSONResponse(
             {
                 "error": "invalid_request",
-                "error_description": "Send the token request as application/x-www-form-urlencoded.",
+                "error_description": "Send the token request as a form (Content-Type: "
+                "application/x-www-form-urlencoded, RFC 6749 section 4), not JSON: "
+                "e.g. curl -d grant_type=client_credentials.",
             },
             400,
         )
@@ -302,7 +318,7 @@ async def token(request: Request) -> Response:
     server = OAuthServer(client, preloaded)
     status, payload, headers = server.create_token_response(oauth_request_for(request, form))
     if server.replayed is not None:
-        await service.revoke_family(server.replayed)
+        await service.revoke_family(server.replayed, reason="a used code or refresh token was presented again")
         log.warning("OAuth client %s reused a code or refresh token: its family is revoked", client_id)
     if status == 200 and server.issued:
         issued, issued_to, user = server.issued[0]
@@ -312,13 +328,14 @@ async def token(request: Request) -> Response:
             )
         else:
             if not await service.claim(type(preloaded), preloaded):  # a concurrent request used it first
-                await service.revoke_family(preloaded.family)
+                await service.revoke_family(preloaded.family, reason="one code or refresh token used twice at once")
                 return JSONResponse(INVALID_GRANT, 400)
-            await service.store_user_tokens(issued_to.row, user, issued, preloaded.family)
+            previous = preloaded if isinstance(preloaded, OAuthRefreshToken) else None
+            await service.store_user_tokens(issued_to.row, user, issued, preloaded.family, previous)
         log.info("access token issued to OAuth client %s (%s)", issued_to.row.client_id, issued.get("scope", ""))
     elif status != 200:
         if payload.get("error") == "invalid_client":
             # Authlib says "does not exist" even for a revoked client or a wrong secret.
-            payload["error_description"] = "Unknown client, revoked client or wrong secret."
+            payload["error_description"] = await client_refusal(request, form)
         log.info("token request refused: %s", payload.get("error"))
     return JSONResponse(payload, status_code=status, headers=headers)

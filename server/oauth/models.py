@@ -71,6 +71,9 @@ class OAuthRefreshToken(BaseModel):
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # When the person consented, carried from token to token: rotated-out rows are deleted after
+    # a while (server/oauth/housekeeping.py), the consent's date stays. Null on rows made before.
+    granted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "oauth_refresh_token"
