@@ -20,7 +20,6 @@ from server.graphql.filters import DateTimeFilter, IDFilter, Lookup, StringFilte
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import UserType, model_type
 
-
 AuditActorKind = strawberry.enum(
     ActorKind,
     name="AuditActorKind",
