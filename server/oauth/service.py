@@ -30,7 +30,13 @@ from server.auth.scope import Scope
 from server.core.errors import ErrorCode, PublicError, UserInputError
 from server.core.text import required_text
 from server.i18n import _
-from server.oauth.models import OAuthAccessToken, OAuthAuthorizationCode, OAuthClient, OAuthRefreshToken
+from server.oauth.models import (
+    OAuthAccessToken,
+    OAuthAuthorizationCode,
+    OAuthClient,
+    OAuthInstallation,
+    OAuthRefreshToken,
+)
 
 # What a partner may be given: business data, read or write, and the lists it needs to write
 # orders and deals correctly. Deleting and configuration stay with people.
@@ -74,7 +80,9 @@ def _clean_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
-async def create_client(scope: Scope, name: str, scopes: list[str]) -> tuple[OAuthClient, str]:
+async def create_client(
+    scope: Scope, name: str, scopes: list[str], installable: bool = False
+) -> tuple[OAuthClient, str]:
     """The new client and its secret (shown this once)."""
     scope.require("settings:write")
     name = required_text(name, "name", 200)
@@ -88,8 +96,14 @@ async def create_client(scope: Scope, name: str, scopes: list[str]) -> tuple[OAu
             secret_hash=digest(secret),
             scopes=granted,
             created_by_id=scope.user_id,
+            installable=installable,
         )
-        await audit.record(scope, "oauth_client.create", client, {"name": [None, name], "scopes": [None, granted]})
+        await audit.record(
+            scope,
+            "oauth_client.create",
+            client,
+            {"name": [None, name], "scopes": [None, granted], "installable": [None, installable]},
+        )
     return client, secret
 
 
@@ -120,10 +134,18 @@ async def active_client(client_id: str) -> OAuthClient | None:
     return await OAuthClient.get_or_none(client_id=client_id, revoked_at=None)
 
 
-async def store_token(client: OAuthClient, access_token: str, scopes: list[str], expires_in: int) -> None:
+async def store_token(
+    client: OAuthClient, access_token: str, scopes: list[str], expires_in: int, installation=None, family=None
+) -> None:
+    """``family``: the code an installation's first token came from (a replayed code revokes it)."""
     now = datetime.now(UTC)
     await OAuthAccessToken.create(
-        token_hash=digest(access_token), client=client, scopes=scopes, expires_at=now + timedelta(seconds=expires_in)
+        token_hash=digest(access_token),
+        client=client,
+        scopes=scopes,
+        expires_at=now + timedelta(seconds=expires_in),
+        installation=installation,
+        family=family,
     )
     await OAuthClient.filter(id=client.id).update(last_used_at=now)
 
@@ -166,12 +188,19 @@ async def principal_for(token: str) -> Principal | None:
         return None
     if row.user_id is not None:
         return await _delegated_principal(row)
-    client = row.client
+    client, organization, scopes = row.client, row.client.organization, row.scopes
+    if row.installation_id is not None:  # an installed app, in the organization that installed it
+        installation = await OAuthInstallation.get_or_none(id=row.installation_id, revoked_at=None).select_related(
+            "organization"
+        )
+        if installation is None:
+            return None
+        organization, scopes = installation.organization, [s for s in scopes if s in installation.scopes]
     return Principal(
         kind="app",
         id=f"oauth:{client.client_id}"[:64],
-        organization=client.organization,
-        role=partner_role(client, row.scopes),
+        organization=organization,
+        role=partner_role(client, scopes),
     )
 
 
@@ -212,7 +241,7 @@ async def set_redirect_uris(scope: Scope, client_pk: UUID, uris: list[str]) -> O
 
 
 async def store_code(
-    client: OAuthClient, user, code: str, scopes: list[str], redirect_uri: str, challenge: str
+    client: OAuthClient, user, code: str, scopes: list[str], redirect_uri: str, challenge: str, install_into=None
 ) -> None:
     await OAuthAuthorizationCode.create(
         code_hash=digest(code),
@@ -223,13 +252,14 @@ async def store_code(
         code_challenge=challenge,
         family=uuid4(),
         expires_at=datetime.now(UTC) + CODE_TTL,
+        install_into=install_into,
     )
 
 
 async def find_code(code: str) -> OAuthAuthorizationCode | None:
     if not code or not code.startswith(CODE_PREFIX):
         return None
-    return await OAuthAuthorizationCode.filter(code_hash=digest(code)).select_related("user").first()
+    return await OAuthAuthorizationCode.filter(code_hash=digest(code)).select_related("user", "install_into").first()
 
 
 async def claim(model, row) -> bool:
@@ -388,6 +418,14 @@ async def introspect(client: OAuthClient, token: str) -> dict:
     if row is None or client.revoked_at is not None:
         return {"active": False}
     await client.fetch_related("organization")
+    organization = client.organization
+    if not is_refresh and row.installation_id is not None:
+        installation = await OAuthInstallation.get_or_none(id=row.installation_id, revoked_at=None).select_related(
+            "organization"
+        )
+        if installation is None:
+            return {"active": False}
+        organization = installation.organization
     answer = {
         "active": True,
         "scope": " ".join(row.scopes),
@@ -395,7 +433,7 @@ async def introspect(client: OAuthClient, token: str) -> dict:
         "token_type": "refresh_token" if is_refresh else "Bearer",
         "exp": int(row.expires_at.timestamp()),
         "iat": int(row.created_at.timestamp()),
-        "organization": client.organization.slug,
+        "organization": organization.slug,
     }
     if row.user_id is not None:
         answer |= {"sub": str(row.user_id), "username": row.user.email}
@@ -451,7 +489,9 @@ async def revoke_grant(scope: Scope, family: UUID) -> None:
     await revoke_family(family, audit_as=scope, reason="revoked by an admin")
 
 
-async def update_client(scope: Scope, client_pk: UUID, name: str | None, scopes: list[str] | None) -> OAuthClient:
+async def update_client(
+    scope: Scope, client_pk: UUID, name: str | None, scopes: list[str] | None, installable: bool | None = None
+) -> OAuthClient:
     """Narrowing takes effect at once: a token's rights are always within its client's scopes."""
     scope.require("settings:write")
     new_name = required_text(name, "name", 200) if name is not None else None
@@ -465,8 +505,12 @@ async def update_client(scope: Scope, client_pk: UUID, name: str | None, scopes:
         if new_scopes is not None and new_scopes != client.scopes:
             changes["scopes"] = [client.scopes, new_scopes]
             client.scopes = new_scopes
+        if installable is not None and installable != client.installable:
+            # Turning it off keeps existing installations: each organization uninstalls its own.
+            changes["installable"] = [client.installable, installable]
+            client.installable = installable
         if changes:
-            await client.save(update_fields=["name", "scopes", "updated_at"])
+            await client.save(update_fields=["name", "scopes", "installable", "updated_at"])
             await audit.record(scope, "oauth_client.update", client, changes)
     return client
 
