@@ -88,6 +88,10 @@ async def test_a_shop_installs_the_app_and_the_app_reads_that_shop_only(http, ap
         "organization": {"slug": shop.slug},
         "user": None,
     }
+    introspected = await http.post(
+        "/oauth/introspect", data={"token": body["access_token"]}, auth=(app["client_id"], app["client_secret"])
+    )
+    assert introspected.json()["active"] is True and introspected.json()["organization"] == shop.slug
     # An X-Organization header naming another shop changes nothing.
     elsewhere = await api.data(ORDERS, token=body["access_token"], org=other_shop.slug)
     assert elsewhere == orders

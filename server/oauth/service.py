@@ -540,4 +540,10 @@ async def app_behind(token: str):
     )
     if row is None:
         return None
-    return row.client, [s for s in row.scopes if s in row.client.scopes], row.user
+    scopes = [s for s in row.scopes if s in row.client.scopes]
+    if row.installation_id is not None:  # within what the installing organization approved
+        installation = await OAuthInstallation.get_or_none(id=row.installation_id, revoked_at=None)
+        if installation is None:
+            return None
+        scopes = [s for s in scopes if s in installation.scopes]
+    return row.client, scopes, row.user
