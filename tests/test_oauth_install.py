@@ -174,3 +174,15 @@ async def test_a_private_app_still_acts_for_members_of_its_own_organization_only
     app = await register_app(api, home.owner, REDIRECT)
     refused = await consent_with(http, authorize_params(app, REDIRECT, pkce()[1]), stranger.owner.email)
     assert refused.status_code == 403 and "not a member" in refused.text
+
+
+async def test_an_install_code_used_twice_revokes_the_token_it_gave(http, api, world):
+    _partner_org, app, (shop, _other) = world
+    verifier, challenge = pkce()
+    code = code_from(await consent_with(http, authorize_params(app, REDIRECT, challenge), shop.owner.email))
+    first = await exchange(http, app, code, verifier, REDIRECT)
+    assert first.status_code == 200
+    again = await exchange(http, app, code, verifier, REDIRECT)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    replayed = await api.execute(ORDERS, token=first.json()["access_token"])
+    assert replayed["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

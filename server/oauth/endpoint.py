@@ -364,7 +364,8 @@ async def token(request: Request) -> Response:
             if installation is not None:
                 payload["organization"] = installation.organization.slug
         elif isinstance(preloaded, OAuthAuthorizationCode) and preloaded.install_into_id is not None:
-            if not await service.claim(OAuthAuthorizationCode, preloaded):
+            if not await service.claim(OAuthAuthorizationCode, preloaded):  # a concurrent request used it first
+                await service.revoke_family(preloaded.family, reason="one code used twice at once")
                 return JSONResponse(INVALID_GRANT, 400)
             # A person installed the app into their organization: a token for that installation.
             installed = await installations.install(issued_to.row, preloaded.install_into, user, scopes)
