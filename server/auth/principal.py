@@ -19,6 +19,9 @@ class Principal:
     organization: Organization | None = None
     role: Role | None = None
     team_member_ids: list[UUID] = field(default_factory=list)
+    # The app a person acts through (a token they gave it on the consent page), e.g.
+    # "oauth:crm_client_...": the audit trail names both.
+    via: str | None = None
 
     @property
     def user_id(self) -> UUID | None:

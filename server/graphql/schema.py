@@ -21,6 +21,7 @@ from server.analytics.schema import AnalyticsFiguresMutations, AnalyticsFiguresQ
 from server.apikeys.schema import ApiKeyMutations, ApiKeyQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
+from server.auth.viewer import ViewerQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
@@ -122,6 +123,7 @@ Query = refusing_hostile_input(
             (
                 NodeQueries,
                 AuthQueries,
+                ViewerQueries,
                 MemberQueries,
                 AccountQueries,
                 DealQueries,
