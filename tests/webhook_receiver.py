@@ -25,7 +25,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 receiver.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
                 status, delay = receiver.script.pop(0) if receiver.script else (200, 0.0)

@@ -18,7 +18,7 @@ from server.config import Settings
 from server.core.errors import ErrorCode, Problems, UserInputError, version_conflict
 from server.core.text import limited_text
 from server.core.versioning import update_versioned
-from server.i18n import _
+from server.i18n import N_, _
 from server.plugins.egress import check_url
 from server.webhooks import delivery, events
 from server.webhooks.models import MESSAGE_STATES, WebhookEndpoint, WebhookMessage
@@ -27,6 +27,14 @@ from server.webhooks.secrets import new_secret, seal, signing_secrets
 MAX_OVERLAP_HOURS = 7 * 24
 MAX_FILTER_VALUES = 50
 URL_MAX = 2000
+# server/plugins/egress.py's reasons, as sentences for the admin in their language.
+EGRESS_REASONS = {
+    "must be an https:// address": N_("The URL must be an https:// address."),
+    "must be a public address, not a local name": N_("The URL must be a public address, not a local name."),
+    "must be a public address, not a loopback, private or link-local one": N_(
+        "The URL must be a public address, not a loopback, private or link-local one."
+    ),
+}
 
 
 def _clean(settings: Settings, data: dict, problems: Problems) -> dict:
@@ -41,7 +49,7 @@ def _clean(settings: Settings, data: dict, problems: Problems) -> dict:
             # The egress rules of plugins: public https addresses only (server/plugins/egress.py).
             why = check_url(url, allow_local=settings.allow_local_providers)
             if why:
-                problems.add(ErrorCode.INVALID, _("The URL %(why)s.", why=why), "url")
+                problems.add(ErrorCode.INVALID, _(EGRESS_REASONS.get(why, N_("The URL is not allowed."))), "url")
             values["url"] = url
     if data.get("description") is not None:
         with problems:
