@@ -230,6 +230,29 @@ async def test_failing_endpoint_is_disabled_admins_told_and_enabling_resumes(api
     assert await deliveries(api, shop.admin, endpoint["id"], s="failed") == []
 
 
+async def test_a_try_due_while_disabled_goes_once_enabled_again(api, shop, receiver, database):
+    receiver.script = [(500, 0)]
+    endpoint, secret = await add_endpoint(api, shop.admin, receiver.url)
+    await new_account(api, shop.manager, "Paused")
+    await run_until_idle(database)  # a 500: the retry is queued for 5 s later
+    data = await shop.admin.data(api, UPDATE, {"i": {"id": endpoint["id"], "version": 1, "enabled": False}})
+    endpoint = data["updateWebhookEndpoint"]["endpoint"]
+    assert endpoint["enabled"] is False
+    await run_until_idle(database, now=later(minutes=10))  # the retry comes due: nothing is sent
+    assert len(receiver.requests) == 1
+
+    data = await shop.admin.data(
+        api, UPDATE, {"i": {"id": endpoint["id"], "version": endpoint["version"], "enabled": True}}
+    )
+    assert data["updateWebhookEndpoint"]["errors"] == []
+    await run_until_idle(database)
+    await run_until_idle(database, now=later(days=4))
+    assert len(receiver.requests) == 2
+    assert verified(secret, receiver.requests[1])["data"]["name"] == "Paused"
+    [message] = await deliveries(api, shop.admin, endpoint["id"])
+    assert message["status"] == "succeeded" and message["attemptCount"] == 2
+
+
 async def test_receiver_down_for_a_while_then_delivered_once(api, shop, database):
     receiver = Receiver().start()
     port, url = receiver.port, receiver.url

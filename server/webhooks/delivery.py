@@ -3,9 +3,9 @@
 - Signature: Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)
   made by the ``standardwebhooks`` package; during a secret rotation's overlap the header
   carries two signatures, space separated, and a receiver accepts either.
-- Tries: one job per try, with the job id ``webhooks.deliver:<message>:<tries so far>``, so a
-  try is enqueued at most once however often it is scheduled. A try that finds the message
-  moved on (delivered, redelivered, tried by someone else) does nothing.
+- Tries: one job per try, with the job id ``webhooks.deliver:<message>:<tries so far>:<due
+  time>``, so a try is enqueued at most once however often it is scheduled. A try that finds
+  the message moved on (delivered, redelivered, resumed, tried by someone else) does nothing.
 - Retries: any answer but 2xx, a timeout or a connection error is tried again after
   ``RETRY_SCHEDULE`` (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 20 h: ten tries over three
   days); then the message has failed.
@@ -140,27 +140,39 @@ async def try_once(settings: Settings, message: WebhookMessage, endpoint: Webhoo
     return ok
 
 
-async def deliver(message_id: str, tries: int, settings: Settings) -> str:
-    """The job of one try; ``tries`` is how many tries the message had when it was scheduled."""
+async def deliver(message_id: str, tries: int, settings: Settings, due: int | None = None) -> str:
+    """The job of one try, scheduled when the message had ``tries`` tries and was due at
+    ``due`` (ms): if either changed since (tried, redelivered, resumed), this job is stale."""
     message = await WebhookMessage.get_or_none(id=message_id)
     if message is None or message.status != "pending" or message.attempt_count != tries:
+        return "stale"
+    if due is not None and due_key(message.next_attempt_at) != due:
         return "stale"
     endpoint = await WebhookEndpoint.get_or_none(id=message.endpoint_id)
     if endpoint is None:
         return "stale"
     if not endpoint.enabled:
-        return "paused"  # stays pending: enabling the endpoint sends it
+        return "paused"  # stays pending: enabling the endpoint schedules it again
     return "delivered" if await try_once(settings, message, endpoint, trigger="scheduled") else "failed"
 
 
+def due_key(moment: datetime | None) -> int:
+    return round(moment.timestamp() * 1000) if moment else 0
+
+
 async def schedule(message: WebhookMessage) -> None:
-    """Hand the message's next try to the job backend (at its ``next_attempt_at``)."""
+    """Hand the message's next try to the job backend (at its ``next_attempt_at``). The job id
+    names the message, its tries so far and its due time: scheduling the same try again (the
+    sweeper) is a no-op, while a resumed or redelivered message (a new due time) gets a new job
+    even if the old one already ran."""
+    due = due_key(message.next_attempt_at)
     await enqueue(
         DELIVER_JOB,
-        job_id=f"{DELIVER_JOB}:{message.id}:{message.attempt_count}",
+        job_id=f"{DELIVER_JOB}:{message.id}:{message.attempt_count}:{due}",
         defer_until=message.next_attempt_at,
         message_id=str(message.id),
         tries=message.attempt_count,
+        due=due,
     )
 
 

@@ -70,8 +70,8 @@ async def fan_out(event: Event) -> int:
 
 
 @job(name=delivery.DELIVER_JOB)
-async def deliver(message_id: str, tries: int, settings: Settings) -> str:
-    return await delivery.deliver(message_id, tries, settings)
+async def deliver(message_id: str, tries: int, settings: Settings, due: int | None = None) -> str:
+    return await delivery.deliver(message_id, tries, settings, due)
 
 
 @periodic(seconds=60, name="webhooks.sweep")
