@@ -22,8 +22,10 @@ from server.jobs.inprocess import DatabaseBackend, run_until_idle
 from server.jobs.registry import set_backend
 from server.jobs.relay import relay_once
 from server.organizations.models import Organization
+from server.plugins.crypto import SecretsUnreadable
 from server.webhooks import delivery, jobs
 from server.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
+from server.webhooks.secrets import rotate_all, signing_secrets
 from tests.helpers import Client
 from tests.webhook_receiver import Receiver
 
@@ -345,6 +347,23 @@ async def test_secret_rotation_signs_with_both_during_the_overlap(api, shop, rec
 
     data = await shop.admin.data(api, ROTATE, {"i": {"id": endpoint["id"], "version": 99, "overlapHours": 500}})
     assert [e["field"] for e in data["rotateWebhookSecret"]["errors"]] == ["overlapHours"]
+
+
+async def test_signing_secrets_follow_a_secret_key_rotation(api, shop, database):
+    endpoint, secret = await add_endpoint(api, shop.admin, "https://erp.example.com/hooks")
+    row = await WebhookEndpoint.get(id=ids.decode(endpoint["id"])[1])
+    new = database.model_copy(
+        update={"secret_key": "next-secret-key-of-32-characters!", "old_secret_keys": [database.secret_key]}
+    )
+    assert await rotate_all(new) >= 1
+    await row.refresh_from_db()
+    only_new = database.model_copy(update={"secret_key": new.secret_key, "old_secret_keys": []})
+    assert signing_secrets(only_new, row, datetime.now(UTC)) == [secret]
+    with pytest.raises(SecretsUnreadable):
+        signing_secrets(database, row, datetime.now(UTC))  # the old key alone no longer reads it
+    # Back to the suite's key, for the endpoints of the other tests.
+    back = database.model_copy(update={"old_secret_keys": [new.secret_key]})
+    assert await rotate_all(back) >= 1
 
 
 async def test_event_types_and_filters_choose_what_is_sent(api, shop, receiver, database):

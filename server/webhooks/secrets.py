@@ -34,3 +34,15 @@ def signing_secrets(settings, endpoint: WebhookEndpoint, now: datetime) -> list[
     if values.get("previous") and endpoint.previous_expires_at and endpoint.previous_expires_at > now:
         result.append(values["previous"])
     return result
+
+
+async def rotate_all(settings) -> int:
+    """Re-encrypt every endpoint's secrets with the current SECRET_KEY (``crm plugins
+    rotate-secrets`` does it with the plugins' secrets). Returns how many rows were rewritten."""
+    count = 0
+    for endpoint in await WebhookEndpoint.exclude(secrets=""):
+        rotated = crypto.rotate(settings, endpoint.secrets)
+        if rotated != endpoint.secrets:
+            # Only if nobody rotated them meanwhile: never write back an old secret.
+            count += await WebhookEndpoint.filter(id=endpoint.id, secrets=endpoint.secrets).update(secrets=rotated)
+    return count
