@@ -65,7 +65,7 @@ async def test_the_documented_receiver_verifies_and_deduplicates(api, shop, data
         account = await new_account(api, shop.manager, "Docs")
         await run_until_idle(database)
         [delivered] = await deliveries(api, shop.admin, endpoint["id"])
-        assert delivered["status"] == "succeeded"
+        assert delivered["status"] == "SUCCEEDED"
         assert delivered["attempts"][0]["statusCode"] == 204
 
         # A redelivery (same webhook-id) is answered but not applied twice.

@@ -29,7 +29,9 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from server.activities.models import Activity
+from server.audit import service as audit
 from server.auth.models import Membership
+from server.auth.scope import Scope
 from server.config import Settings
 from server.i18n import N_, gettext_in
 from server.jobs.registry import enqueue
@@ -46,6 +48,11 @@ RETRY_SCHEDULE = tuple(
 )
 USER_AGENT = "crm-webhooks/1"
 ADMIN_ROLES = ("owner", "admin")
+
+
+def app_scope(organization: Organization) -> Scope:
+    """The CRM's own webhook work in ``organization`` (the app role ``webhooks``)."""
+    return Scope.for_app(organization, "webhooks", "webhooks")
 
 
 def body_of(message: WebhookMessage) -> str:
@@ -221,6 +228,12 @@ async def disable(endpoint: WebhookEndpoint) -> bool:
         )
         if not disabled:
             return False
+        await audit.record(
+            app_scope(organization),
+            "webhook_endpoint.disable",
+            endpoint,
+            {"enabled": [True, False], "disabled_reason": ["", reason[:300]]},
+        )
         subject = gettext_in(locale, N_("Webhook endpoint disabled: %(url)s"), url=endpoint.url)
         body = gettext_in(
             locale,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from server.auth.scope import Scope
 from server.config import Settings
 from server.jobs.registry import Event, job, on_event, periodic
 from server.organizations.models import Organization
@@ -25,13 +24,8 @@ from server.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessa
 
 log = logging.getLogger("crm.webhooks")
 
-APP_ID = "webhooks"
 SWEEP_BATCH = 500
 CLEANUP_MAX_BATCHES = 100  # per run; the next run goes on
-
-
-def app_scope(organization: Organization) -> Scope:
-    return Scope.for_app(organization, APP_ID, "webhooks")
 
 
 @on_event(*events.EVENT_TYPES, name="webhooks.fan_out")
@@ -44,7 +38,7 @@ async def fan_out(event: Event) -> int:
     if not endpoints:
         return 0
     organization = await Organization.get(id=event.organization_id)
-    payload = await events.build_payload(app_scope(organization), event.topic, event.payload, event.created_at)
+    payload = await events.build_payload(delivery.app_scope(organization), event.topic, event.payload, event.created_at)
     if payload is None:
         return 0
     chosen = [e for e in endpoints if events.matches(e.filters, payload)]

@@ -7,6 +7,7 @@ Secrets go out twice only: when an endpoint is made and when its secret is rotat
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -16,9 +17,24 @@ from strawberry.types import Info
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
-from server.webhooks import changes, service
+from server.webhooks import changes, events, service
 
 ENDPOINT = "WebhookEndpoint"
+
+
+@strawberry.enum(description="Where a webhook delivery stands.")
+class WebhookDeliveryStatus(Enum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@strawberry.type(name="WebhookEventType", description="An event type endpoints may subscribe to.")
+class WebhookEventTypeType:
+    name: str = strawberry.field(description="E.g. `order.status_changed`: pass it in `eventTypes`.")
+    object_type: str = strawberry.field(description="The type of object its `data` describes, e.g. `Order`.")
+
+
 DELIVERY = "WebhookDelivery"
 
 
@@ -66,7 +82,11 @@ class WebhookDeliveryType:
         description="The event's id; the `webhook-id` header is `msg_` + it without dashes, the same on every try."
     )
     event_type: str = strawberry.field(description="E.g. `order.status_changed`, or `webhook.test`.")
-    status: str = strawberry.field(description="pending, succeeded or failed (after all retries).")
+
+    @strawberry.field(description="PENDING (a try is due, or waits for the endpoint), SUCCEEDED, or FAILED.")
+    def status(self) -> WebhookDeliveryStatus:
+        return WebhookDeliveryStatus(self.status)  # type: ignore[attr-defined]
+
     attempt_count: int = strawberry.field(description="Requests sent so far, redeliveries included.")
     next_attempt_at: datetime | None = strawberry.field(description="When the next try is due (pending only).")
     last_attempt_at: datetime | None = strawberry.field(description="When it was last sent.")
@@ -113,19 +133,24 @@ class WebhookQueries:
     async def webhook_endpoints(self, info: Info) -> list[WebhookEndpointType]:
         return await service.list_endpoints(info.context.scope)  # type: ignore[return-value]
 
+    @strawberry.field(description="The event types endpoints may subscribe to (docs/webhooks.md).")
+    def webhook_event_types(self, info: Info) -> list[WebhookEventTypeType]:
+        info.context.scope.require("settings:read")
+        return [WebhookEventTypeType(name=n, object_type=s.type_name) for n, s in events.EVENT_TYPES.items()]
+
     @strawberry.field(description="Owners and admins (settings:write): deliveries, newest first.")
     async def webhook_deliveries(
         self,
         info: Info,
         endpoint_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only this endpoint's.")] = None,
-        status: Annotated[str | None, strawberry.argument(description="pending, succeeded or failed.")] = None,
+        status: Annotated[WebhookDeliveryStatus | None, strawberry.argument(description="Only these.")] = None,
         since: Annotated[datetime | None, strawberry.argument(description="Only those recorded since.")] = None,
         first: Annotated[int | None, strawberry.argument(description="Page size.")] = None,
         after: Annotated[str | None, strawberry.argument(description="`pageInfo.endCursor` of the last page.")] = None,
     ) -> WebhookDeliveryConnection:  # type: ignore[valid-type]
         ctx = info.context
         pk = ids.decode_pk(endpoint_id, ENDPOINT, "endpointId")
-        qs = service.messages_query(ctx.scope, pk, status, since)
+        qs = service.messages_query(ctx.scope, pk, status.value if status else None, since)
         first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
         return await paginate(
             WebhookDeliveryConnection, qs, first=first, after=after, sort=Sort("created_at", datetime, Direction.DESC)

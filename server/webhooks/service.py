@@ -8,6 +8,7 @@ on the way (Redis down) is handed on again by the sweeper (server/webhooks/jobs.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 from tortoise.transactions import in_transaction
@@ -48,7 +49,10 @@ def _clean(settings: Settings, data: dict, problems: Problems) -> dict:
         else:
             # The egress rules of plugins: public https addresses only (server/plugins/egress.py).
             why = check_url(url, allow_local=settings.allow_local_providers)
-            if why:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                problems.add(ErrorCode.INVALID, _("The URL must be an https:// address."), "url")
+            elif why:
                 problems.add(ErrorCode.INVALID, _(EGRESS_REASONS.get(why, N_("The URL is not allowed."))), "url")
             values["url"] = url
     if data.get("description") is not None:
