@@ -25,7 +25,7 @@ from server.plugins.crypto import SecretsUnreadable
 from server.webhooks import delivery, jobs
 from server.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from server.webhooks.secrets import rotate_all, signing_secrets
-from tests.helpers import Client
+from tests.helpers import Client, QueryCounter
 from tests.webhook_receiver import Receiver
 
 ENDPOINT = "id url enabled disabledReason failureStreak version eventTypes filters"
@@ -52,6 +52,8 @@ UPDATE_ACCOUNT = """mutation($i: UpdateAccountInput!) { updateAccount(input: $i)
 EN = {"Accept-Language": "en"}
 AUDIT = """query($id: ID!) { auditEntries(first: 10, where: {entityId: {eq: $id}}) {
     edges { node { action actorKind } } } }"""
+LOG_PAGE = """query($e: ID!, $n: Int!) { webhookDeliveries(endpointId: $e, first: $n) {
+    edges { node { id status attempts { statusCode durationMs } } } } }"""
 EVENT_TYPES = "{ webhookEventTypes { name objectType } }"
 MY_TASKS = """query($me: ID!) { activities(first: 50, where: {actor: {eq: $me}, done: false}) {
     edges { node { subject body dueAt } } } }"""
@@ -464,6 +466,14 @@ async def test_cleanup_deletes_old_records_in_batches(api, shop, receiver, datab
     await run_until_idle(database)
     pk = ids.decode(endpoint["id"])[1]
     assert await WebhookMessage.filter(endpoint_id=pk, status="succeeded").count() == 3
+    # The log of a page of deliveries with their attempts takes the same statements for 1 or 3.
+    counts = {}
+    for first in (1, 3):
+        with QueryCounter() as queries:
+            data = await shop.admin.data(api, LOG_PAGE, {"e": endpoint["id"], "n": first})
+        assert [len(e["node"]["attempts"]) for e in data["webhookDeliveries"]["edges"]] == [1] * first
+        counts[first] = queries.count
+    assert counts[1] == counts[3]
     pending = await WebhookMessage.create(
         organization_id=(await Organization.get(slug=shop.slug)).id,
         endpoint_id=pk,

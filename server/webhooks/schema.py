@@ -6,6 +6,7 @@ Secrets go out twice only: when an endpoint is made and when its secret is rotat
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from enum import Enum
 from typing import Annotated
@@ -18,6 +19,7 @@ from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.webhooks import changes, events, service
+from server.webhooks.models import WebhookAttempt
 
 ENDPOINT = "WebhookEndpoint"
 
@@ -106,8 +108,23 @@ class WebhookDeliveryType:
         return self.payload  # type: ignore[attr-defined]
 
     @strawberry.field(description="Every request, oldest first.")
-    async def attempts(self) -> list[WebhookAttemptType]:
-        return await self.attempts.all().order_by("attempted_at", "id")  # type: ignore[attr-defined]
+    async def attempts(self, info: Info) -> list[WebhookAttemptType]:
+        return await info.context.loader("webhook_attempts", _attempts_of).load(self.id)  # type: ignore[attr-defined]
+
+
+def _attempts_of(_ctx):
+    """Attempts of a page of deliveries in one query. The deliveries were read through the
+    caller's scope; attempts belong to them, so they need no scope of their own."""
+
+    async def load(message_ids: list) -> list[list[WebhookAttempt]]:
+        grouped: dict = defaultdict(list)
+        for attempt in await WebhookAttempt.filter(message_id__in=list(set(message_ids))).order_by(
+            "attempted_at", "id"
+        ):
+            grouped[attempt.message_id].append(attempt)  # type: ignore[attr-defined]
+        return [grouped.get(m, []) for m in message_ids]
+
+    return load
 
 
 WebhookDeliveryConnection = connection_of(WebhookDeliveryType, "WebhookDeliveryConnection")
