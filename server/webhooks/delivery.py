@@ -113,7 +113,8 @@ async def try_once(settings: Settings, message: WebhookMessage, endpoint: Webhoo
     elif trigger == "test" or round_tries > len(RETRY_SCHEDULE):
         values = {"status": "failed", "next_attempt_at": None}
     else:
-        values = {"next_attempt_at": now + RETRY_SCHEDULE[round_tries - 1]}
+        # Counted from the answer (or the timeout), so a slow receiver still gets its pause.
+        values = {"next_attempt_at": datetime.now(UTC) + RETRY_SCHEDULE[round_tries - 1]}
     values |= {"last_attempt_at": now, "last_status_code": status, "round_attempts": round_tries}
     async with in_transaction():
         await WebhookAttempt.create(
