@@ -141,10 +141,7 @@ async def try_once(settings: Settings, message: WebhookMessage, endpoint: Webhoo
     elif message.status == "failed":
         await _count_failure(settings, endpoint)
     else:
-        try:
-            await schedule(message)
-        except Exception as exc:  # the backend is down: the sweeper hands the try on later
-            log.warning("webhook message %s: next try not scheduled yet: %s", message.id, exc)
+        await schedule_or_leave_to_sweeper(message)
     return ok
 
 
@@ -184,6 +181,15 @@ async def schedule(message: WebhookMessage) -> None:
     )
 
 
+async def schedule_or_leave_to_sweeper(message: WebhookMessage) -> None:
+    """``schedule`` after a commit: if the job backend is down (Redis away), the message is
+    recorded as due all the same and the sweeper (server/webhooks/jobs.py) hands it on later."""
+    try:
+        await schedule(message)
+    except Exception as exc:
+        log.warning("webhook message %s: its try is not queued yet (the sweeper will): %s", message.id, exc)
+
+
 async def restart(message: WebhookMessage) -> None:
     """A new round of tries from now (redelivery); call in a transaction, then ``schedule``."""
     now = datetime.now(UTC)
@@ -201,7 +207,7 @@ async def resume(endpoint: WebhookEndpoint) -> int:
         # Spread by a millisecond each so a queue ordered by due time keeps the events' order.
         message.next_attempt_at = now + timedelta(milliseconds=position)
         await WebhookMessage.filter(id=message.id).update(next_attempt_at=message.next_attempt_at)
-        await schedule(message)
+        await schedule_or_leave_to_sweeper(message)
     return len(pending)
 
 

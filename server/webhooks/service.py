@@ -99,7 +99,7 @@ async def create_endpoint(scope: Scope, settings: Settings, data: dict) -> tuple
             id=endpoint_id,
             organization_id=scope.organization_id,
             secrets=seal(settings, endpoint_id, secret),
-            enabled=bool(data.get("enabled", True)),
+            enabled=data.get("enabled") is not False,
             **values,
         )
         await audit.record(scope, "webhook_endpoint.create", endpoint, {k: [None, v] for k, v in values.items()})
@@ -205,7 +205,7 @@ async def redeliver(scope: Scope, pk: UUID) -> WebhookMessage:
     async with in_transaction():
         await delivery.restart(message)
         await audit.record(scope, "webhook_message.redeliver", message, {"status": [message.status, "pending"]})
-    await delivery.schedule(message)
+    await delivery.schedule_or_leave_to_sweeper(message)
     return message
 
 
@@ -220,7 +220,7 @@ async def redeliver_failed(scope: Scope, endpoint_id: UUID, since: datetime) -> 
             await delivery.restart(message)
         await audit.record(scope, "webhook_endpoint.redeliver_failed", endpoint, {"redelivered": [None, len(messages)]})
     for message in messages:
-        await delivery.schedule(message)
+        await delivery.schedule_or_leave_to_sweeper(message)
     return len(messages)
 
 
