@@ -190,7 +190,6 @@ async def test_redeliver_one_delivery(api, shop, receiver, database):
 
 async def test_failing_endpoint_is_disabled_admins_told_and_enabling_resumes(api, shop, tenants, receiver, database):
     settings = database.model_copy(update={"webhook_disable_after_failed": 1})
-    start = datetime.now(UTC)
     receiver.script = [(500, 0)] * 10  # ten tries over three days, all failing
     endpoint, _secret = await add_endpoint(api, shop.admin, receiver.url)
     first = await new_account(api, shop.manager, "First")
@@ -231,14 +230,31 @@ async def test_failing_endpoint_is_disabled_admins_told_and_enabling_resumes(api
     assert data["updateWebhookEndpoint"]["endpoint"]["failureStreak"] == 0
     await run_until_idle(settings)
     sent = [json.loads(r.body)["data"]["id"] for r in receiver.requests[11:]]
-    assert sent == [second, third]  # the backlog, oldest first
-
-    # The one that failed for good comes with redeliverFailedWebhooks.
-    data = await shop.admin.data(api, REDELIVER_FAILED, {"e": endpoint["id"], "since": start.isoformat()})
-    assert data["redeliverFailedWebhooks"]["count"] == 1
-    await run_until_idle(settings)
-    assert json.loads(receiver.requests[-1].body)["data"]["id"] == first
+    # The backlog, oldest first: the one that failed for good in the outage, then those kept.
+    assert sent == [first, second, third]
     assert await deliveries(api, shop.admin, endpoint["id"], s="FAILED") == []
+    assert {d["status"] for d in await deliveries(api, shop.admin, endpoint["id"])} == {"SUCCEEDED"}
+
+
+async def test_redeliver_the_failed_ones_since_a_moment(api, shop, receiver, database):
+    receiver.script = [(500, 0)] * 10
+    endpoint, secret = await add_endpoint(api, shop.admin, receiver.url)
+    before = datetime.now(UTC)
+    account = await new_account(api, shop.manager, "Gave up")
+    await run_until_idle(database, now=later(days=4))
+    [failed] = await deliveries(api, shop.admin, endpoint["id"], s="FAILED")
+    [state] = (await shop.admin.data(api, ENDPOINTS))["webhookEndpoints"]
+    assert state["enabled"] is True and state["failureStreak"] == 1  # one is not enough to disable
+
+    later_only = {"e": endpoint["id"], "since": later(minutes=1).isoformat()}
+    assert (await shop.admin.data(api, REDELIVER_FAILED, later_only))["redeliverFailedWebhooks"]["count"] == 0
+    data = await shop.admin.data(api, REDELIVER_FAILED, {"e": endpoint["id"], "since": before.isoformat()})
+    assert data["redeliverFailedWebhooks"]["count"] == 1
+    await run_until_idle(database)
+    assert verified(secret, receiver.requests[-1])["data"]["id"] == account
+    assert receiver.requests[-1].headers["webhook-id"] == "msg_" + failed["eventId"].replace("-", "")
+    [state] = (await shop.admin.data(api, ENDPOINTS))["webhookEndpoints"]
+    assert state["failureStreak"] == 0
 
 
 async def test_a_try_due_while_disabled_goes_once_enabled_again(api, shop, receiver, database):

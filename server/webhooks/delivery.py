@@ -37,6 +37,7 @@ from server.i18n import N_, gettext_in
 from server.jobs.registry import enqueue
 from server.organizations.models import Organization
 from server.plugins.egress import EgressRefused, EgressTransport
+from server.webhooks.events import TEST_EVENT
 from server.webhooks.models import RESPONSE_EXCERPT_CHARS, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from server.webhooks.secrets import signing_secrets
 
@@ -200,15 +201,27 @@ async def restart(message: WebhookMessage) -> None:
 
 
 async def resume(endpoint: WebhookEndpoint) -> int:
-    """Send the backlog of an endpoint enabled again: its pending messages, oldest first."""
+    """Send the backlog of an endpoint enabled again, oldest first: its pending messages and
+    those that failed for good since its last delivered one (the outage that disabled it).
+    Older failures stay failed (``redeliverFailedWebhooks`` sends them)."""
     now = datetime.now(UTC)
-    pending = await WebhookMessage.filter(endpoint_id=endpoint.id, status="pending").order_by("created_at", "id")
-    for position, message in enumerate(pending):
+    last_delivered = (
+        await WebhookMessage.filter(endpoint_id=endpoint.id, status="succeeded")
+        .exclude(event_type=TEST_EVENT)  # the admin's test before enabling is no delivery of the backlog
+        .order_by("-last_attempt_at")
+        .first()
+    )
+    failed = WebhookMessage.filter(endpoint_id=endpoint.id, status="failed").exclude(event_type=TEST_EVENT)
+    if last_delivered is not None and last_delivered.last_attempt_at is not None:
+        failed = failed.filter(last_attempt_at__gt=last_delivered.last_attempt_at)
+    await failed.update(status="pending", round_attempts=0, updated_at=now)
+    backlog = await WebhookMessage.filter(endpoint_id=endpoint.id, status="pending").order_by("created_at", "id")
+    for position, message in enumerate(backlog):
         # Spread by a millisecond each so a queue ordered by due time keeps the events' order.
         message.next_attempt_at = now + timedelta(milliseconds=position)
         await WebhookMessage.filter(id=message.id).update(next_attempt_at=message.next_attempt_at)
         await schedule_or_leave_to_sweeper(message)
-    return len(pending)
+    return len(backlog)
 
 
 async def _count_failure(settings: Settings, endpoint: WebhookEndpoint) -> None:
