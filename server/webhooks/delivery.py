@@ -11,7 +11,8 @@
   days); then the message has failed.
 - Disabling: an endpoint whose last ``WEBHOOK_DISABLE_AFTER_FAILED`` messages in a row failed
   (each after three days of tries) is disabled and its organization's owners and admins get a
-  task. Messages keep being recorded for it (pending); enabling it again sends them, oldest first.
+  task. Messages keep being recorded for it (pending); enabling it again sends them, and those
+  that failed since its last delivered one, oldest first (``resume``).
 - Egress: the same rules as plugins (public https only, checked when connecting:
   server/plugins/egress.py), no redirects followed.
 """

@@ -118,7 +118,7 @@ async def get_endpoint(scope: Scope, pk: UUID | None, field: str = "id") -> Webh
 
 async def update_endpoint(scope: Scope, settings: Settings, pk: UUID, version: int, data: dict) -> WebhookEndpoint:
     """Change an endpoint. ``enabled: true`` on a disabled one clears the failure record and
-    resumes its backlog: messages still pending are sent oldest first."""
+    resumes its backlog, oldest first (``delivery.resume``)."""
     endpoint = await get_endpoint(scope, pk)
     problems = Problems()
     values = _clean(settings, data, problems)
