@@ -218,7 +218,9 @@ class UpdateWebhookEndpointInput:
     event_types: list[str] | None = strawberry.field(default=None, description="Event types; empty: every type.")
     filters: JSON | None = strawberry.field(default=None, description="Replaces the filters; {} for none.")
     enabled: bool | None = strawberry.field(
-        default=None, description="true on a disabled endpoint resumes it: its pending deliveries go, oldest first."
+        default=None,
+        description="true on a disabled endpoint resumes it: its backlog (pending, and failed since "
+        "its last delivery) goes, oldest first.",
     )
 
 
