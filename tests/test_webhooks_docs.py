@@ -16,6 +16,7 @@ import pytest
 
 from server.app import create_app
 from server.jobs.inprocess import run_until_idle
+from server.webhooks.models import WebhookEndpoint
 from tests.test_webhooks import REDELIVER, UPDATE_ACCOUNT, add_endpoint, deliveries, new_account
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "webhooks.md"
@@ -48,7 +49,9 @@ async def wait_listening(port: int, process: asyncio.subprocess.Process) -> None
 
 @pytest.fixture
 async def shop(tenants):
-    return await tenants.create(("admin", "manager"))
+    tenant = await tenants.create(("admin", "manager"))
+    yield tenant
+    await WebhookEndpoint.filter(organization__slug=tenant.slug).delete()  # its receiver is gone
 
 
 async def test_the_documented_receiver_verifies_and_deduplicates(api, shop, database, tmp_path):
