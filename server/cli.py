@@ -688,19 +688,27 @@ def plugins_list(
 
 @plugins_app.command("rotate-secrets")
 def plugins_rotate_secrets() -> None:
-    """Re-encrypt every installation's secrets with the current SECRET_KEY.
+    """Re-encrypt every installation's and webhook endpoint's secrets with the current SECRET_KEY.
 
     Rotate like this: set the new SECRET_KEY, put the old one in OLD_SECRET_KEYS, restart, run this,
     then remove OLD_SECRET_KEYS."""
     from server.plugins.service import rotate_all_secrets
+    from server.webhooks.secrets import rotate_all as rotate_webhook_secrets
 
     settings = Settings()
     try:
         settings.require_secret_key()
     except InsecureSettings as exc:
         raise fail(str(exc)) from None
-    count = run_db(settings, lambda: rotate_all_secrets(settings))
-    out.print(f"Re-encrypted the secrets of {count} installation(s) with the current SECRET_KEY.")
+
+    async def rotate() -> tuple[int, int]:
+        return await rotate_all_secrets(settings), await rotate_webhook_secrets(settings)
+
+    count, endpoints = run_db(settings, rotate)
+    out.print(
+        f"Re-encrypted the secrets of {count} installation(s) and {endpoints} webhook endpoint(s) "
+        "with the current SECRET_KEY."
+    )
 
 
 # -- jobs ------------------------------------------------------------------------------------

@@ -125,6 +125,14 @@ class Settings(BaseSettings):
     worker_health_port: int = 0  # GET /health and /live on this port; 0: none
     worker_health_host: str = "127.0.0.1"  # 0.0.0.0 for a Kubernetes httpGet probe
 
+    # Partner webhooks (docs/webhooks.md): how long a receiver may take to answer, how many
+    # messages in a row may fail (each after three days of retries) before the endpoint is
+    # disabled, and how long delivery records are kept (deleted this many rows at a time).
+    webhook_timeout_seconds: float = 10.0
+    webhook_disable_after_failed: int = 3
+    webhook_retention_days: int = 30
+    webhook_cleanup_batch: int = 1000
+
     @field_validator("old_secret_keys", "trusted_proxies", "cors_allowed_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value):

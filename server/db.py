@@ -34,6 +34,7 @@ MODEL_MODULES = [
     "server.clicks.models",
     "server.graphql.models",
     "server.apikeys.models",
+    "server.webhooks.models",
 ]
 
 

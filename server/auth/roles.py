@@ -147,6 +147,12 @@ APP_ROLES: dict[str, Role] = {
             {"accounts": (R,)},
         ),
         Role(
+            "webhooks",
+            "Partner webhooks: reads what an owner reads to build payloads, pauses failing endpoints "
+            "and gives the admins a task about it.",
+            {**_grant(("accounts", "deals", "orders", "tickets"), (R,)), "settings": RW, "activities": RW},
+        ),
+        Role(
             "survey-answer",
             "A customer's answer on the public survey page: writes its timeline entry.",
             {"activities": RW},

@@ -45,6 +45,7 @@ from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
 from server.telephony.schema import TelephonyMutations, TelephonyQueries
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
+from server.webhooks.schema import WebhookMutations, WebhookQueries
 
 
 def _node_models() -> dict[str, type]:
@@ -143,6 +144,7 @@ Query = refusing_hostile_input(
                 SegmentQueries,
                 ApiKeyQueries,
                 CampaignQueries,
+                WebhookQueries,
             ),
         )
     )
@@ -171,6 +173,7 @@ Mutation = refusing_hostile_input(
             SegmentMutations,
             ApiKeyMutations,
             CampaignMutations,
+            WebhookMutations,
         ),
     )
 )
