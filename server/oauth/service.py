@@ -33,11 +33,13 @@ from server.i18n import _
 from server.oauth.models import OAuthAccessToken, OAuthAuthorizationCode, OAuthClient, OAuthRefreshToken
 
 # What a partner may be given: business data, read or write, and the lists it needs to write
-# orders and deals correctly. Deleting and configuration stay with people.
+# orders and deals correctly; ``pii:read`` shows customers' phones, e-mails and addresses in full
+# (without it the partner sees them masked). Deleting and configuration stay with people.
 PARTNER_SCOPES: tuple[str, ...] = (
     *sorted(f"{resource}:{action}" for resource in BUSINESS for action in RW),
     "order_statuses:read",
     "pipelines:read",
+    "pii:read",
 )
 TOKEN_TTL = timedelta(hours=1)
 CLIENT_ID_PREFIX, SECRET_PREFIX, TOKEN_PREFIX = "crm_client_", "crm_secret_", "crm_oat_"
@@ -251,13 +253,17 @@ async def store_user_tokens(client: OAuthClient, user, issued: dict, family: UUI
 
 
 def delegated_role(role: Role, scopes: list[str], client: OAuthClient) -> Role:
-    """What a person's consent gives an app: the scopes it was granted, within the person's role."""
+    """What a person's consent gives an app: the scopes it was granted, within the person's role.
+    Without the ``pii:read`` scope the app sees every customer phone, e-mail and address masked,
+    even the ones the person's role shows in full for their work (logistics: the recipient)."""
     grants: dict[str, tuple[str, ...]] = {}
     for permission in scopes:
         if permission in client.scopes and role.allows(permission):
             resource, _sep, action = permission.partition(":")
             grants[resource] = (*grants.get(resource, ()), action)
-    return replace(role, name=f"{role.name} via {client.name}", grants=grants)
+    pii_consented = "pii:read" in scopes and "pii:read" in client.scopes
+    unmasked = role.unmasked_fields if pii_consented else frozenset()
+    return replace(role, name=f"{role.name} via {client.name}", grants=grants, unmasked_fields=unmasked)
 
 
 async def _delegated_principal(row: OAuthAccessToken) -> Principal | None:
