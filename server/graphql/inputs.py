@@ -44,6 +44,7 @@ def given(
     return out
 
 
+
 # -- hostile values, refused in one place before any resolver runs ----------------------
 
 

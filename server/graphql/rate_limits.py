@@ -189,3 +189,4 @@ async def refuse_over_budget(
     )
     await budgets.write_headers(response)
     return response
+
