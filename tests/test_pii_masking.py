@@ -153,6 +153,29 @@ async def test_timeline_texts_and_call_details_are_masked_without_pii_read(api, 
         }
 
 
+async def test_ticket_texts_are_masked_without_pii_read(api, shop):
+    t, account = shop
+    create = """mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id } errors { code } } }"""
+    comment = """mutation($i: CommentOnTicketInput!) { commentOnTicket(input: $i) { errors { code } } }"""
+    ticket = {"subject": "Дзвінок з 0671234599", "description": "Пише з olena@gmail.com", "accountId": account["id"]}
+    created = (await t.support.data(api, create, {"i": ticket}))["createTicket"]
+    assert created["errors"] == []
+    gid = created["ticket"]["id"]
+    note = {"ticketId": gid, "body": "Новий номер: +380 50 765 43 21"}
+    assert (await t.support.data(api, comment, {"i": note}))["commentOnTicket"]["errors"] == []
+    read = "query($id: ID!) { ticket(id: $id) { subject description comments { body } } }"
+    assert (await t.support.data(api, read, {"id": gid}))["ticket"] == {
+        "subject": "Дзвінок з 0671234599",
+        "description": "Пише з olena@gmail.com",
+        "comments": [{"body": "Новий номер: +380 50 765 43 21"}],
+    }
+    assert (await t.analyst.data(api, read, {"id": gid}))["ticket"] == {
+        "subject": "Дзвінок з +38067*****99",
+        "description": "Пише з o***@gmail.com",
+        "comments": [{"body": "Новий номер: +38050*****21"}],
+    }
+
+
 async def test_search_by_the_full_number_finds_the_customer_with_the_number_masked(api, shop):
     t, _account = shop
     analyst = t.analyst
