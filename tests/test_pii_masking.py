@@ -176,6 +176,21 @@ async def test_ticket_texts_are_masked_without_pii_read(api, shop):
     }
 
 
+async def test_the_audit_trail_masks_customers_data_without_pii_read(api, shop):
+    t, account = shop
+    query = """query($id: ID!) { auditEntries(where: {entityId: {eq: $id}, action: {eq: "account.create"}}) {
+        edges { node { changes } } } }"""
+    [owner] = (await t.owner.data(api, query, {"id": account["id"]}))["auditEntries"]["edges"]
+    [analyst] = (await t.analyst.data(api, query, {"id": account["id"]}))["auditEntries"]["edges"]
+    assert owner["node"]["changes"]["phones"] == [None, FULL["phones"]]
+    assert owner["node"]["changes"]["addresses"] == [None, FULL["addresses"]]
+    changes = analyst["node"]["changes"]
+    assert changes["phones"] == [None, MASKED["phones"]]
+    assert changes["emails"] == [None, MASKED["emails"]]
+    assert changes["addresses"] == [None, MASKED["addresses"]]
+    assert changes["name"] == [None, "Олена Коваль"]
+
+
 async def test_search_by_the_full_number_finds_the_customer_with_the_number_masked(api, shop):
     t, _account = shop
     analyst = t.analyst

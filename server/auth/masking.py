@@ -12,7 +12,8 @@ Formats (docs/roles.md, "Masked fields"):
 - address ``Київ, вул. Хрещатик, 1`` -> ``Київ, ***``: the city (the first part, by the CRM's
   "city, street, house" convention), the rest hidden; a delivery street address is hidden whole
   (its city is a field of its own);
-- free text (timeline entries, messages): every phone number and e-mail recognised in it.
+- free text (timeline entries, messages): every phone number and e-mail recognised in it;
+- an audit entry's changes: the fields above by their stored names, other texts as free text.
 """
 
 from __future__ import annotations
@@ -108,6 +109,31 @@ def mask_json(value):
     return value
 
 
+# Stored field names in an audit entry's changes ({field: [before, after]}) -> their mask;
+# any other value's texts are masked like free text.
+AUDITED: dict[str, Callable[[str], str]] = {
+    "phones": mask_phone,
+    "emails": mask_email,
+    "addresses": mask_address,
+    "recipient_phone": mask_phone,
+    "delivery_address": mask_street,
+}
+
+
+def mask_changes(changes):
+    """An audit entry's ``{field: [before, after]}`` with customers' data masked."""
+    if not isinstance(changes, dict):
+        return mask_json(changes)
+    out = {}
+    for key, pair in changes.items():
+        mask = AUDITED.get(key)
+        if mask is None or not isinstance(pair, list):
+            out[key] = mask_json(pair)
+        else:
+            out[key] = [masked(mask, value) for value in pair]
+    return out
+
+
 Masker = Callable[[str], str]
 
 
@@ -138,10 +164,11 @@ PII_FIELDS: dict[tuple[str, str], Callable] = {
     ("Ticket", "description"): mask_text,
     ("Notification", "recipient"): mask_phone,
     ("Notification", "text"): mask_text,
+    ("AuditEntry", "changes"): mask_changes,
 }
 
 
 def mask_field(type_name: str, field_name: str, value):
     """The value of a PII field as a caller without ``pii:read`` sees it."""
     mask = PII_FIELDS[(type_name, field_name)]
-    return mask(value) if mask is mask_json else masked(mask, value)
+    return mask(value) if mask in (mask_json, mask_changes) else masked(mask, value)

@@ -179,11 +179,21 @@ EXTRA_TYPES = [DealType, TicketType, ActivityType]
 
 def _pii_types() -> tuple[type, ...]:
     from server.accounts.schema import AccountType, ContactType
+    from server.audit.schema import AuditEntryType
     from server.notifications.schema import NotificationType
     from server.orders.schema import Delivery
     from server.tickets.schema import TicketCommentType
 
-    return (AccountType, ContactType, Delivery, ActivityType, TicketType, TicketCommentType, NotificationType)
+    return (
+        AccountType,
+        ContactType,
+        Delivery,
+        ActivityType,
+        TicketType,
+        TicketCommentType,
+        NotificationType,
+        AuditEntryType,
+    )
 
 
 # Customers' phones, e-mails and addresses: masked for callers without pii:read (server/auth/masking.py).
