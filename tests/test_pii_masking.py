@@ -191,6 +191,30 @@ async def test_the_audit_trail_masks_customers_data_without_pii_read(api, shop):
     assert changes["name"] == [None, "Олена Коваль"]
 
 
+async def test_masked_values_sent_back_are_refused_not_stored(api, http, shop):
+    """A partner that may write accounts but not see PII reads masked values; saving them back
+    would overwrite the customer's real e-mail and address."""
+    t, account = shop
+    client = await register(t.owner, api, scopes=("accounts:read", "accounts:write", "orders:write"), name="editor")
+    token = await access_token(http, client)
+    update = """mutation($i: UpdateAccountInput!) { updateAccount(input: $i) { errors { field code } } }"""
+    read = "query($id: ID!) { account(id: $id) { version emails addresses } }"
+    seen = (await api.data(read, {"id": account["id"]}, token=token))["account"]
+    change = {"id": account["id"], "version": seen["version"], "emails": seen["emails"], "addresses": seen["addresses"]}
+    body = await api.data(update, {"i": change}, token=token)
+    assert body["updateAccount"]["errors"] == [
+        {"field": "emails.0", "code": "INVALID"},
+        {"field": "addresses.0", "code": "INVALID"},
+    ]
+    order = """mutation($i: CreateOrderInput!) { createOrder(input: $i) { errors { field code } } }"""
+    items = [{"sku": "A", "title": "Чашка", "quantity": "1", "unitPrice": "10"}]
+    new = {"accountId": account["id"], "items": items, "delivery": {"address": "***"}}
+    assert (await api.data(order, {"i": new}, token=token))["createOrder"]["errors"] == [
+        {"field": "delivery_address", "code": "INVALID"}
+    ]
+    assert (await t.owner.data(api, read, {"id": account["id"]}))["account"]["emails"] == FULL["emails"]
+
+
 async def test_search_by_the_full_number_finds_the_customer_with_the_number_masked(api, shop):
     t, _account = shop
     analyst = t.analyst

@@ -23,7 +23,9 @@ from collections.abc import Callable
 
 import phonenumbers
 
+from server.core.errors import ErrorCode, UserInputError
 from server.core.phones import DEFAULT_REGION
+from server.i18n import _
 
 HIDDEN = "***"
 STAR = "*"
@@ -132,6 +134,15 @@ def mask_changes(changes):
         else:
             out[key] = [masked(mask, value) for value in pair]
     return out
+
+
+def refuse_masked(value: str | None, field: str) -> None:
+    """A masked e-mail or address sent back (read, edited, saved by a caller without pii:read)
+    would overwrite the real one: refused. Masked phones are not phone numbers anyway."""
+    if value and HIDDEN in value:
+        raise UserInputError(
+            ErrorCode.INVALID, _("This is a masked value, as shown without pii:read: give the full one."), field
+        )
 
 
 Masker = Callable[[str], str]
