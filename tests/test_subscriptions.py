@@ -106,16 +106,17 @@ async def test_status_changes_of_one_order(live_server, database, api, tenants):
 
 
 async def test_a_ringing_call_pops_the_callers_card_for_those_who_may_see_it(live_server, database, api, tenants):
-    shop = await tenants.create(("owner", "sales"))
+    shop = await tenants.create(("owner", "sales", "analyst"))
     await make_account(shop.owner, api, "Ірина Дзвінок", phones=("0509876543",))
     org = await Organization.get(slug=shop.slug)
     async with (
         LiveClient.connect(live_server, LiveClient.credentials(shop.owner)) as owner,
         LiveClient.connect(live_server, LiveClient.credentials(shop.sales)) as sales,
+        LiveClient.connect(live_server, LiveClient.credentials(shop.analyst)) as analyst,
     ):
-        await owner.subscribe("calls", CALLS)
-        await sales.subscribe("calls", CALLS)
-        await subscribed(database, shop.slug, 2)
+        for client in (owner, sales, analyst):
+            await client.subscribe("calls", CALLS)
+        await subscribed(database, shop.slug, 3)
         await outbox.emit(
             org.id,
             "call.ringing",
@@ -124,6 +125,7 @@ async def test_a_ringing_call_pops_the_callers_card_for_those_who_may_see_it(liv
         await run_until_idle(database)
         seen_by_owner = (await owner.next("calls"))["payload"]["data"]["incomingCall"]
         seen_by_sales = (await sales.next("calls"))["payload"]["data"]["incomingCall"]
+        seen_by_analyst = (await analyst.next("calls"))["payload"]["data"]["incomingCall"]
     assert seen_by_owner == {
         "callId": "c-1",
         "state": "ringing",
@@ -131,6 +133,11 @@ async def test_a_ringing_call_pops_the_callers_card_for_those_who_may_see_it(liv
     }
     # The account is the owner's: the sales rep hears the call ring but sees no account.
     assert seen_by_sales["caller"] == {"phone": "+380509876543", "matches": []}
+    # An analyst (no pii:read) sees the account, and the number masked.
+    assert seen_by_analyst["caller"] == {
+        "phone": "+38050*****43",
+        "matches": [{"account": {"name": "Ірина Дзвінок"}, "openOrders": 0}],
+    }
 
 
 async def test_timeline_items_of_one_account(live_server, database, api, tenants):

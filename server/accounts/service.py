@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from server.accounts.models import Account, AccountIdentifier, Contact
 from server.analytics import figures
 from server.audit import service as audit
+from server.auth.masking import refuse_masked
 from server.auth.scope import Scope
 from server.core import idempotency, outbox
 from server.core.errors import ErrorCode, Problems, UserInputError, version_conflict
@@ -28,6 +29,7 @@ CONTACT_FIELDS = ["name", "position", "phones", "emails"]
 
 def normalize_email(raw: str, field: str = "email") -> str:
     email = raw.strip().lower()
+    refuse_masked(email, field)
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise UserInputError(ErrorCode.INVALID, f"'{raw[:254]}' is not an e-mail address.", field)
     return email
@@ -68,6 +70,9 @@ def _clean_account(data: dict, problems: Problems) -> dict:
             values["emails"] = normalize_emails(data["emails"] or [])
     if "addresses" in data:
         values["addresses"] = _texts(data["addresses"] or [], "addresses", 500, problems)
+        for i, raw in enumerate(data["addresses"] or []):
+            with problems:
+                refuse_masked(raw, f"addresses.{i}")
     if "tags" in data:
         values["tags"] = sorted({t.lower() for t in _texts(data["tags"] or [], "tags", 64, problems)})
     with problems:

@@ -3,6 +3,8 @@
 A permission is ``<resource>:<action>`` with action ``read``, ``write`` or ``delete``.
 ``analytics:read`` lets a role read the business metrics (server/analytics); the support
 figures need only ``tickets:read``, so support agents see those and nothing else.
+``pii:read`` shows customers' phones, e-mails and addresses in full; without it they are masked
+(server/auth/masking.py), except the ``unmasked_fields`` a role needs for its work.
 Row scope applies to resources whose model has an owner (``TenantModel.owner_path``):
 ``all`` rows, the ``team``'s rows (owner is a member of the caller's team), or ``own`` rows.
 This table is the single source of truth; docs/roles.md describes it for people.
@@ -37,6 +39,8 @@ class Role:
     hidden_fields: frozenset[str] = field(default_factory=frozenset)
     # resource -> the only fields this role may change there (absent: any field).
     writable_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Type.field entries of server/auth/masking.PII_FIELDS this role sees in full without pii:read.
+    unmasked_fields: frozenset[str] = field(default_factory=frozenset)
 
     def allows(self, permission: str) -> bool:
         resource, _, action = permission.partition(":")
@@ -53,6 +57,11 @@ def _grant(resources, actions) -> dict[str, tuple[str, ...]]:
 
 # Marketing data that warehouse staff do not need to ship an order.
 MARKETING_FIELDS = frozenset({"Account.tags", "Account.source", "Account.customFields", "Account.emails"})
+
+PII = {"pii": (R,)}  # customers' phones, e-mails and addresses in full
+
+# What warehouse staff need to hand a parcel over: the recipient's phone and street address.
+DELIVERY_RECIPIENT = frozenset({"Delivery.recipientPhone", "Delivery.address"})
 
 DELIVERY_FIELDS = frozenset(
     {
@@ -72,17 +81,17 @@ ROLES: dict[str, Role] = {
         Role(
             "owner",
             "Everything, including members and configuration.",
-            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,), "analytics": (R,)},
+            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,), "analytics": (R,), **PII},
         ),
         Role(
             "admin",
             "Everything, including members and configuration (pipelines, order statuses).",
-            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,), "analytics": (R,)},
+            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,), "analytics": (R,), **PII},
         ),
         Role(
             "manager",
             "Accounts, deals, orders, tickets and activities owned by their team.",
-            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, (R,)), "analytics": (R,)},
+            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, (R,)), "analytics": (R,), **PII},
             scope=RowScope.TEAM,
         ),
         Role(
@@ -91,24 +100,27 @@ ROLES: dict[str, Role] = {
             {
                 **_grant(("accounts", "deals", "orders", "activities"), RW),
                 **_grant(("pipelines", "order_statuses"), (R,)),
+                **PII,
             },
             scope=RowScope.OWN,
         ),
         Role(
             "support",
             "Tickets; reads accounts and orders; logs activities.",
-            {"tickets": CRUD, "activities": RW, "accounts": (R,), "orders": (R,), "order_statuses": (R,)},
+            {"tickets": CRUD, "activities": RW, "accounts": (R,), "orders": (R,), "order_statuses": (R,), **PII},
         ),
         Role(
             "logistics",
-            "Orders and their delivery; reads accounts without marketing data.",
+            "Orders and their delivery; reads accounts without marketing data and with masked phones and "
+            "addresses (an order's delivery recipient in full).",
             {"orders": RW, "accounts": (R,), "activities": RW, "order_statuses": (R,)},
             hidden_fields=MARKETING_FIELDS,
+            unmasked_fields=DELIVERY_RECIPIENT,
             writable_fields={"orders": DELIVERY_FIELDS | {"status", "comment"}},
         ),
         Role(
             "analyst",
-            "Reads everything, changes nothing.",
+            "Reads everything, changes nothing; customers' phones, e-mails and addresses masked.",
             {**_grant(BUSINESS, (R,)), **_grant(CONFIG, (R,)), "audit": (R,), "analytics": (R,)},
         ),
     )
@@ -123,12 +135,12 @@ APP_ROLES: dict[str, Role] = {
         Role(
             "plugin-webhook",
             "An inbound plugin webhook: finds or creates accounts by phone and writes timeline entries.",
-            {"accounts": RW, "activities": RW},
+            {"accounts": RW, "activities": RW, **PII},
         ),
         Role(
             "marketplace-sync",
             "A marketplace plugin importing orders: finds or creates accounts by phone, creates and moves orders.",
-            {"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,)},
+            {"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,), **PII},
         ),
         Role(
             "analytics",
@@ -144,7 +156,7 @@ APP_ROLES: dict[str, Role] = {
         Role(
             "campaigns",
             "Retention campaigns: picks the audience of a step (accounts, saved segments) and records opt-outs.",
-            {"accounts": (R,)},
+            {"accounts": (R,), **PII},
         ),
         Role(
             "webhooks",

@@ -31,6 +31,7 @@ from server.graphql.inputs import RefuseHostileInput
 from server.graphql.introspection import HideSchemaFromAnonymous
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
+from server.graphql.masking import mask_pii_fields
 from server.graphql.rate_limits import RateLimit
 from server.graphql.types import Node
 from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
@@ -180,6 +181,31 @@ Mutation = refusing_hostile_input(
 
 # Types reached only through `node` or lazily must still be in the schema.
 EXTRA_TYPES = [DealType, TicketType, ActivityType]
+
+
+def _pii_types() -> tuple[type, ...]:
+    from server.accounts.schema import AccountType, ContactType
+    from server.audit.schema import AuditEntryType
+    from server.notifications.schema import NotificationType
+    from server.orders.schema import Delivery
+    from server.telephony.schema import CallerLookup
+    from server.tickets.schema import TicketCommentType
+
+    return (
+        AccountType,
+        ContactType,
+        Delivery,
+        ActivityType,
+        TicketType,
+        TicketCommentType,
+        NotificationType,
+        AuditEntryType,
+        CallerLookup,
+    )
+
+
+# Customers' phones, e-mails and addresses: masked for callers without pii:read (server/auth/masking.py).
+mask_pii_fields(*_pii_types())
 
 
 class Schema(strawberry.Schema):

@@ -51,6 +51,7 @@ SCOPE_TEXTS = {
     "activities:write": N_("Create and change activities"),
     "order_statuses:read": N_("See the list of order statuses"),
     "pipelines:read": N_("See the sales pipelines"),
+    "pii:read": N_("See customers' phone numbers, e-mails and addresses in full"),
 }
 
 

@@ -39,11 +39,13 @@ from server.oauth.models import (
 )
 
 # What a partner may be given: business data, read or write, and the lists it needs to write
-# orders and deals correctly. Deleting and configuration stay with people.
+# orders and deals correctly; ``pii:read`` shows customers' phones, e-mails and addresses in full
+# (without it the partner sees them masked). Deleting and configuration stay with people.
 PARTNER_SCOPES: tuple[str, ...] = (
     *sorted(f"{resource}:{action}" for resource in BUSINESS for action in RW),
     "order_statuses:read",
     "pipelines:read",
+    "pii:read",
 )
 # Scopes come in groups a partner can use: an order is not readable without its status (a
 # non-null field: without `order_statuses:read` a whole list of orders fails), nor a deal
@@ -348,9 +350,15 @@ async def store_user_tokens(client: OAuthClient, user, issued: dict, family: UUI
 
 
 def delegated_role(role: Role, scopes: list[str], client: OAuthClient) -> Role:
-    """What a person's consent gives an app: the scopes it was granted, within the person's role."""
+    """What a person's consent gives an app: the scopes it was granted, within the person's role.
+    Without the ``pii:read`` scope the app sees every customer phone, e-mail and address masked,
+    even the ones the person's role shows in full for their work (logistics: the recipient)."""
     allowed = [p for p in effective_scopes(client, scopes) if role.allows(p)]
-    return replace(role, name=f"{role.name} via {client.name}", grants=_grants(allowed))
+    pii_consented = "pii:read" in scopes and "pii:read" in client.scopes
+    unmasked = role.unmasked_fields if pii_consented else frozenset()
+    return replace(
+        role, name=f"{role.name} via {client.name}", grants=_grants(allowed), unmasked_fields=unmasked
+    )
 
 
 async def _delegated_principal(row: OAuthAccessToken) -> Principal | None:

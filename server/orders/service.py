@@ -16,6 +16,7 @@ from server.accounts.models import Account
 from server.activities import service as activities
 from server.analytics import figures
 from server.audit import service as audit
+from server.auth.masking import refuse_masked
 from server.auth.roles import DELIVERY_FIELDS
 from server.auth.scope import Scope
 from server.core import idempotency, outbox, sequences
@@ -116,6 +117,8 @@ def _clean_order(data: dict, problems: Problems) -> dict:
         if name in data:
             with problems:
                 values[name] = limited_text(data[name], name, 500 if name == "delivery_address" else 200) or None
+                if name == "delivery_address":
+                    refuse_masked(values[name], name)
     with problems:
         if "recipient_name" in data:
             values["recipient_name"] = limited_text(data["recipient_name"], "recipientName", 300) or None

@@ -70,7 +70,8 @@ async def fetch_relations(call: Call, plan: ObjectPlan, rows: list[dict]) -> Non
             row[nested.slot] = None if page is None else await run_connection(call, nested.child, *page)
 
 
-def write(plan: ObjectPlan, row: dict) -> dict:
+def write(plan: ObjectPlan, row: dict, scope: Scope) -> dict:
+    """One object from its row; PII fields through ``Scope.mask``, as the stock path's MaskPii."""
     out = {}
     for key, w in plan.writers:
         kind = w[0]
@@ -81,7 +82,7 @@ def write(plan: ObjectPlan, row: dict) -> dict:
                     raise Fallback(f"null in non-null {plan.type_name}.{key}")
                 out[key] = None
             else:
-                out[key] = w[2](value)
+                out[key] = w[2](value) if w[4] is None else scope.mask(*w[4], w[2](value))
         elif kind == "computed":
             value = w[1](row)
             if value is None:
@@ -89,11 +90,11 @@ def write(plan: ObjectPlan, row: dict) -> dict:
                     raise Fallback(f"null in non-null {plan.type_name}.{key}")
                 out[key] = None
             else:
-                out[key] = w[2](value)
+                out[key] = w[2](value) if w[4] is None else scope.mask(*w[4], w[2](value))
         elif kind == "typename":
             out[key] = w[1]
         elif kind == "object":
-            out[key] = write(w[1], row)
+            out[key] = write(w[1], row, scope)
         elif kind == "one":
             child = row[w[1]]
             if child is None:
@@ -101,9 +102,9 @@ def write(plan: ObjectPlan, row: dict) -> dict:
                     raise Fallback(f"null in non-null {plan.type_name}.{key}")
                 out[key] = None
             else:
-                out[key] = write(w[2], child)
+                out[key] = write(w[2], child, scope)
         elif kind == "many":
-            out[key] = [write(w[2], child) for child in row[w[1]]]
+            out[key] = [write(w[2], child, scope) for child in row[w[1]]]
         else:  # nested: the connection, already written
             if row[w[1]] is None and w[2]:
                 raise Fallback(f"null in non-null {plan.type_name}.{key}")
@@ -117,7 +118,7 @@ async def run_by_id(call: Call, model, plan: ObjectPlan, pk) -> dict | None:
     if not rows:
         return None
     await fetch_relations(call, plan, rows)
-    return write(plan, rows[0])
+    return write(plan, rows[0], call.scope)
 
 
 async def run_connection(call: Call, plan: ConnectionPlan, qs, sort, first: int, after: str | None) -> dict:
@@ -160,7 +161,7 @@ async def run_connection(call: Call, plan: ConnectionPlan, qs, sort, first: int,
                     elif ew[0] == "cursor":
                         edge[ekey] = cursor
                     else:
-                        edge[ekey] = write(plan.node, row)
+                        edge[ekey] = write(plan.node, row, call.scope)
                 edges.append(edge)
             out[key] = edges
     return out
