@@ -513,3 +513,41 @@ def test_retry_schedule_spans_three_days():
     total = sum(delivery.RETRY_SCHEDULE, timedelta())
     assert timedelta(days=2, hours=23) <= total <= timedelta(days=3)
     assert list(delivery.RETRY_SCHEDULE) == sorted(delivery.RETRY_SCHEDULE)
+
+
+async def test_customers_data_is_masked_unless_the_endpoint_includes_it(api, shop, receiver, database, tenants):
+    await add_endpoint(api, shop.admin, receiver.url, eventTypes=["account.created"])
+    await add_endpoint(api, shop.admin, receiver.url + "-full", eventTypes=["account.created"], includePii=True)
+    data = await shop.manager.data(
+        api,
+        "mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id } errors { code } } }",
+        {"i": {"name": "Олена", "phones": ["0671234599"], "emails": ["olena@gmail.com"]}},
+    )
+    assert data["createAccount"]["errors"] == []
+    await run_until_idle(database)
+    by_path = {r.path: json.loads(r.body) for r in receiver.requests}
+    masked, full = by_path["/hooks/crm"]["data"], by_path["/hooks/crm-full"]["data"]
+    assert (masked["phones"], masked["emails"]) == (["+38067*****99"], ["o***@gmail.com"])
+    assert (full["phones"], full["emails"]) == (["+380671234599"], ["olena@gmail.com"])
+
+    # changesSince follows the caller's own right: an analyst reads the same account masked.
+    analyst = await tenants.add(shop, "analyst-pii", "analyst")
+    analyst_view = await analyst.data(api, CHANGES, {"t": ["Account"]})
+    [change] = [c for c in analyst_view["changesSince"]["changes"] if c["id"] == data["createAccount"]["account"]["id"]]
+    assert change["data"]["phones"] == ["+38067*****99"]
+    owner_view = await shop.owner.data(api, CHANGES, {"t": ["Account"]})
+    [change] = [c for c in owner_view["changesSince"]["changes"] if c["id"] == data["createAccount"]["account"]["id"]]
+    assert change["data"]["phones"] == ["+380671234599"]
+
+
+async def test_only_a_role_with_pii_read_may_send_customers_data_in_full(shop, database):
+    from server.auth.scope import Scope
+    from server.core.errors import UserInputError, problems_of
+    from server.organizations.models import Organization
+    from server.webhooks import service
+
+    # The webhooks app role manages endpoints (settings:write) but does not see customers' data.
+    scope = Scope.for_app(await Organization.get(slug=shop.slug), "test", "webhooks")
+    with pytest.raises(UserInputError) as refused:
+        await service.create_endpoint(scope, database, {"url": "https://erp.example.com/hook", "include_pii": True})
+    assert [(p.code.value, p.field) for p in problems_of(refused.value)] == [("FORBIDDEN", "includePii")]

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Received:
     headers: dict[str, str]
     body: bytes
+    path: str = ""
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body, self.path))
                 status, delay = receiver.script.pop(0) if receiver.script else (200, 0.0)
                 time.sleep(delay)
                 try:

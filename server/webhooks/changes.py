@@ -23,7 +23,7 @@ from tortoise.expressions import Q
 from server.auth.scope import Scope
 from server.core.errors import ErrorCode, UserInputError
 from server.i18n import _
-from server.webhooks.events import SUBJECTS, describe
+from server.webhooks.events import SUBJECTS, describe, mask_payload
 
 
 @dataclass(frozen=True)
@@ -88,5 +88,7 @@ async def changes_since(scope: Scope, types: list[str], cursor: str | None, firs
     found.sort(key=lambda item: item[0])
     page = found[:first]
     changes = [Change(type_name, describe(SUBJECTS[type_name], row.id, row)) for _key, type_name, row in page]
+    if not scope.can("pii:read"):  # the partner's own right decides, as in its queries
+        changes = [Change(c.type, mask_payload({"data": c.data})["data"]) for c in changes]
     next_cursor = encode_cursor(*page[-1][0]) if page else (cursor or encode_cursor(*START))
     return ChangesPage(changes=changes, cursor=next_cursor, has_more=len(found) > first)

@@ -18,7 +18,9 @@ from uuid import UUID
 from tortoise.models import Model
 
 from server.accounts.models import Account
+from server.auth.masking import mask_address, mask_email, mask_json, mask_phone, mask_street, mask_text, masked
 from server.auth.scope import Scope
+from server.core.errors import UserInputError
 from server.core.serialize import jsonable
 from server.core.text import camel_case
 from server.deals.models import Deal
@@ -96,6 +98,31 @@ def object_data(obj: Model) -> dict:
     return data
 
 
+# Customers' phones, e-mails and addresses in payloads, by type and payload key: masked for
+# receivers without pii:read as the API masks them (server/auth/masking.py, docs/roles.md).
+PII_DATA: dict[str, dict[str, object]] = {
+    "Account": {"phones": mask_phone, "emails": mask_email, "addresses": mask_address},
+    "Order": {"recipientPhone": mask_phone, "deliveryAddress": mask_street},
+    "Ticket": {"subject": mask_text, "description": mask_text},
+}
+
+
+def mask_payload(payload: dict) -> dict:
+    """A payload (or a changesSince item's data) with customers' data masked; the object's type
+    comes from its global ID."""
+    data = dict(payload.get("data") or {})
+    try:
+        type_name = ids.decode(str(data.get("id")))[0]
+    except UserInputError:  # a test event: no object
+        type_name = ""
+    for key, mask in PII_DATA.get(type_name, {}).items():
+        if data.get(key) is not None:
+            data[key] = masked(mask, data[key])
+    if "change" in data:
+        data["change"] = mask_json(data["change"])
+    return {**payload, "data": data}
+
+
 def version_of(obj: Model) -> int | str:
     """A counter where the object has one, else its last change time (both only grow)."""
     version = getattr(obj, "version", None)
@@ -106,8 +133,6 @@ def describe(subject: Subject, pk: UUID, obj: Model | None) -> dict:
     """``data`` of a payload: the object (or only its ID when it is gone)."""
     if obj is None:
         return {"id": ids.encode(subject.type_name, pk), "version": None, "deleted": True}
-    # TODO(pii): mask personal fields here for receivers without `pii:read` (PII masking is
-    # being built separately); every payload and every changesSince item passes through here.
     return {
         "id": ids.encode(subject.type_name, obj.id),
         "version": version_of(obj),

@@ -48,7 +48,7 @@ async def fan_out(event: Event) -> int:
             endpoint_id=endpoint.id,
             event_id=event.id,
             event_type=event.topic,
-            payload=payload,
+            payload=payload if endpoint.include_pii else events.mask_payload(payload),
             next_attempt_at=datetime.now(UTC),
         )
         for endpoint in chosen

@@ -28,6 +28,8 @@ class WebhookEndpoint(TenantModel):
     description = fields.CharField(max_length=300, default="")
     event_types = fields.JSONField(default=list)  # empty: every event type
     filters = fields.JSONField(default=dict)  # {"source": ["rozetka"]}: data field -> allowed values
+    # Customers' phones, e-mails and addresses in full; masked otherwise (set only by pii:read).
+    include_pii = fields.BooleanField(default=False)
     secrets = fields.TextField(default="")
     previous_expires_at = fields.DatetimeField(null=True)
     enabled = fields.BooleanField(default=True)

@@ -45,6 +45,9 @@ class WebhookEndpointType:
     url: str = strawberry.field(description="Where events are POSTed (public https only, like plugins' addresses).")
     description: str = strawberry.field(description="What the endpoint is for, for people.")
     event_types: list[str] = strawberry.field(description="The event types it receives; empty: every type.")
+    include_pii: bool = strawberry.field(
+        description="Whether payloads carry customers' phones, e-mails and addresses in full (else masked)."
+    )
     enabled: bool = strawberry.field(
         description="Disabled: nothing is sent, events are kept for it (pending) and sent once enabled again."
     )
@@ -207,6 +210,11 @@ class CreateWebhookEndpointInput:
         default=None, description='Only events whose data has these values, e.g. {"source": ["rozetka"]}.'
     )
     enabled: bool = strawberry.field(default=True, description="False: record events but send nothing yet.")
+    include_pii: bool = strawberry.field(
+        default=False,
+        description="Send customers' phones, e-mails and addresses in full; false: masked as for roles without "
+        "`pii:read` (docs/roles.md). Setting it needs `pii:read`.",
+    )
 
 
 @strawberry.input(description="Changes to a webhook endpoint; omitted fields stay.")
@@ -221,6 +229,9 @@ class UpdateWebhookEndpointInput:
         default=None,
         description="true on a disabled endpoint resumes it: its backlog (pending, and failed since "
         "its last delivery) goes, oldest first.",
+    )
+    include_pii: bool | None = strawberry.field(
+        default=None, description="Customers' data in full (needs `pii:read`) or masked, from the next event on."
     )
 
 
@@ -279,6 +290,7 @@ class WebhookMutations:
                 "event_types": input.event_types,
                 "filters": input.filters,
                 "enabled": input.enabled,
+                "include_pii": input.include_pii,
             }
             endpoint, secret = await service.create_endpoint(ctx.scope, ctx.settings, data)
             return {"endpoint": endpoint, "secret": secret}
@@ -297,6 +309,7 @@ class WebhookMutations:
                 "event_types": input.event_types,
                 "filters": input.filters,
                 "enabled": input.enabled,
+                "include_pii": input.include_pii,
             }
             data = {k: v for k, v in data.items() if v is not None}
             return {"endpoint": await service.update_endpoint(ctx.scope, ctx.settings, pk, input.version, data)}

@@ -38,8 +38,17 @@ EGRESS_REASONS = {
 }
 
 
-def _clean(settings: Settings, data: dict, problems: Problems) -> dict:
+def _clean(scope: Scope, settings: Settings, data: dict, problems: Problems) -> dict:
     values: dict = {}
+    if data.get("include_pii") is not None:
+        # Only someone who sees customers' data in full may send it to a partner in full.
+        if data["include_pii"] and not scope.can("pii:read"):
+            problems.add(
+                ErrorCode.FORBIDDEN,
+                _("Only a role with pii:read may send customers' phones, e-mails and addresses in full."),
+                "includePii",
+            )
+        values["include_pii"] = bool(data["include_pii"])
     if "url" in data:
         url = (data["url"] or "").strip()
         if not url:
@@ -90,7 +99,7 @@ async def create_endpoint(scope: Scope, settings: Settings, data: dict) -> tuple
     """The new endpoint and its signing secret (shown this once)."""
     scope.require("settings:write")
     problems = Problems()
-    values = _clean(settings, {"url": data.get("url")} | data, problems)
+    values = _clean(scope, settings, {"url": data.get("url")} | data, problems)
     problems.raise_if_any()
     secret = new_secret()
     endpoint_id = uuid4()
@@ -121,7 +130,7 @@ async def update_endpoint(scope: Scope, settings: Settings, pk: UUID, version: i
     resumes its backlog, oldest first (``delivery.resume``)."""
     endpoint = await get_endpoint(scope, pk)
     problems = Problems()
-    values = _clean(settings, data, problems)
+    values = _clean(scope, settings, data, problems)
     problems.raise_if_any()
     resumed = False
     if "enabled" in data and data["enabled"] is not None and data["enabled"] != endpoint.enabled:
