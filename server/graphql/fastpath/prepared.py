@@ -3,11 +3,8 @@
 The planned path reads related rows with statements of one shape: the caller's
 ``Scope.queryset(model)`` + ``<key>__in=[...]`` (+ an order), selecting the plan's columns.
 Building that through Tortoise and pypika every time cost about a third of a planned request's
-CPU. Here it is built once by Tortoise itself, with placeholder keys, and kept: the SQL text,
-its parameters and Tortoise's value converters. A request then only substitutes its keys for the
-placeholders and sends the statement through Tortoise's connection (so transactions, logging and
-the statement counter of the tests see it as before), and converts the values as ``.values()``
-does.
+CPU. Here it is built once by Tortoise itself, with placeholder keys (server/core/prepared.py),
+and kept; a request only puts its keys in their place.
 
 Why the answer cannot change: the cache key holds everything ``Scope.queryset`` builds the SQL
 from (model, soft-deleted rows or not, the organization, the role's row scope with the user or
@@ -19,29 +16,15 @@ statements per shape cover every page size.
 
 from __future__ import annotations
 
-import types
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 from cachetools import LRUCache
-from tortoise.router import router
 
 from server.auth.roles import RowScope
 from server.auth.scope import Scope
+from server.core.prepared import Prepared, placeholder_uuid, prepare
 
 CACHE_SIZE = 2048  # statements; one per (caller's organization and row scope, shape, size)
-
-
-@dataclass(frozen=True)
-class Statement:
-    sql: str
-    params: tuple  # Tortoise's parameters, the placeholders at ``slots``
-    slots: tuple[int, ...]
-    as_text: tuple[bool, ...]  # per slot: Tortoise sent that key as text (SQLite's UUIDs)
-    converters: tuple[tuple[str, Callable], ...]  # column -> to Python, as ValuesQuery does
-
 
 _cache: LRUCache = LRUCache(maxsize=CACHE_SIZE)
 
@@ -57,7 +40,7 @@ def _scope_key(scope: Scope, model: type) -> tuple:
     """What of the caller ``Scope.queryset`` puts into the SQL (see ``Scope._row_filter``)."""
     row_scope = scope.row_scope()
     if row_scope is RowScope.ALL or model.owner_path is None:
-        who: Any = None
+        who: object = None
     elif row_scope is RowScope.OWN:
         who = scope.user_id
     else:
@@ -67,31 +50,12 @@ def _scope_key(scope: Scope, model: type) -> tuple:
 
 def _build(
     scope: Scope, model: type, with_deleted: bool, key: str, size: int, order_by: tuple, columns: tuple
-) -> Statement:
-    placeholders = [uuid.uuid4() for _ in range(size)]
+) -> Prepared:
+    placeholders = [placeholder_uuid() for _ in range(size)]
     query = scope.queryset(model, with_deleted=with_deleted).filter(**{f"{key}__in": placeholders})
     if order_by:
         query = query.order_by(*order_by)
-    values = query.values(*columns)
-    values._choose_db_if_not_chosen()
-    values._make_query()
-    sql, params = values.query.get_parameterized_sql()
-    wanted = {str(p): i for i, p in enumerate(placeholders)}
-    slots, as_text = [0] * size, [False] * size
-    for position, param in enumerate(params):
-        found = wanted.get(str(param))
-        if found is not None:
-            slots[found], as_text[found] = position, isinstance(param, str)
-    if sorted(slots) != sorted({*slots}) or len({str(params[s]) for s in slots}) != size:
-        raise RuntimeError(f"placeholder keys not found in the SQL of {model.__name__}")
-    converters = tuple(
-        (alias, func)
-        for alias, func in (
-            (alias, values.resolve_to_python_value(model, field)) for alias, field in values._fields_for_select.items()
-        )
-        if not isinstance(func, types.LambdaType)
-    )
-    return Statement(sql, tuple(params), tuple(slots), tuple(as_text), converters)
+    return prepare(query.values(*columns), placeholders)
 
 
 async def rows_by_keys(
@@ -108,18 +72,10 @@ async def rows_by_keys(
     from a statement built once per shape."""
     scope.require(f"{model.resource}:read")
     size = _bucket(len(keys))
-    cache_key = (model, with_deleted, key, size, order_by, tuple(columns), _scope_key(scope, model))
+    dialect = model._meta.db.capabilities.dialect
+    cache_key = (dialect, model, with_deleted, key, size, order_by, tuple(columns), _scope_key(scope, model))
     statement = _cache.get(cache_key)
     if statement is None:
         statement = _cache[cache_key] = _build(scope, model, with_deleted, key, size, order_by, tuple(columns))
-    params = list(statement.params)
     padded = list(keys) + [keys[-1]] * (size - len(keys))
-    for slot, text, value in zip(statement.slots, statement.as_text, padded, strict=True):
-        params[slot] = str(value) if text else value
-    db = router.db_for_read(model) or model._meta.db
-    rows = await db.execute_query_dict(statement.sql, params)
-    if statement.converters:
-        for row in rows:
-            for column, convert in statement.converters:
-                row[column] = convert(row[column])
-    return rows
+    return await statement.fetch(*padded)
