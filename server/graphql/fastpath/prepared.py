@@ -16,9 +16,10 @@ statements per shape cover every page size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cachetools import LRUCache
+from tortoise.queryset import ValuesQuery
 
 from server.auth.roles import RowScope
 from server.auth.scope import Scope
@@ -79,3 +80,33 @@ async def rows_by_keys(
         statement = _cache[cache_key] = _build(scope, model, with_deleted, key, size, order_by, tuple(columns))
     padded = list(keys) + [keys[-1]] * (size - len(keys))
     return await statement.fetch(*padded)
+
+
+def page_key(scope: Scope, query_function, model: type, arguments: dict, sort, first: int, after) -> tuple | None:
+    """The key of a list's first page without a filter (``orders(first:, orderBy:)``, the pages a
+    frontend opens most): its SQL is then fixed by the list, the sort, ``first``, soft-deleted
+    rows or not and the caller, so it is built once. Anything else (``where``, a cursor) is built
+    per request as before; None then."""
+    if after is not None or arguments.get("where") is not None:
+        return None
+    if set(arguments) - {"first", "after", "where", "order_by", "include_deleted"}:
+        return None
+    return (
+        "page",
+        query_function,
+        sort.field,
+        sort.direction,
+        first,
+        bool(arguments.get("include_deleted")),
+        _scope_key(scope, model),
+    )
+
+
+async def rows_once(key: tuple, model: type, columns: Sequence[str], build: Callable[[], ValuesQuery]) -> list[dict]:
+    """The rows of ``build()`` (a ``.values(*columns)`` query of ``model`` without placeholders)
+    from a statement built once per ``key`` (which names everything its SQL depends on)."""
+    cache_key = (key, model._meta.db.capabilities.dialect, tuple(columns))
+    statement = _cache.get(cache_key)
+    if statement is None:
+        statement = _cache[cache_key] = prepare(build(), [])
+    return await statement.fetch()

@@ -12,7 +12,7 @@ from server.auth.scope import Scope
 from server.config import Settings
 from server.graphql.fastpath.describe import Many, One
 from server.graphql.fastpath.plan import ConnectionPlan, Fallback, ObjectPlan
-from server.graphql.fastpath.prepared import rows_by_keys
+from server.graphql.fastpath.prepared import rows_by_keys, rows_once
 from server.graphql.pagination import cursor_of, page_queryset
 
 
@@ -126,10 +126,18 @@ async def run_by_id(call: Call, model, plan: ObjectPlan, pk) -> dict | None:
     return write(plan, rows[0])
 
 
-async def run_connection(call: Call, plan: ConnectionPlan, qs, sort, first: int, after: str | None) -> dict:
-    """As ``paginate``: the same keyset page and cursors, from plain rows."""
+async def run_connection(
+    call: Call, plan: ConnectionPlan, qs, sort, first: int, after: str | None, page_key: tuple | None = None
+) -> dict:
+    """As ``paginate``: the same keyset page and cursors, from plain rows. With ``page_key``
+    (prepared.page_key), the page's statement is built once for that key."""
     columns = _select(plan.node.columns | {"id", sort.field})
-    rows = await page_queryset(qs, first=first, after=after, sort=sort).values(*columns)
+    if page_key is None:
+        rows = await page_queryset(qs, first=first, after=after, sort=sort).values(*columns)
+    else:
+        rows = await rows_once(
+            page_key, qs.model, columns, lambda: page_queryset(qs, first=first, after=after, sort=sort).values(*columns)
+        )
     has_next = len(rows) > first
     rows = rows[:first]
     await fetch_relations(call, plan.node, rows)
