@@ -33,6 +33,7 @@ MODEL_MODULES = [
     "server.campaigns.models",
     "server.graphql.models",
     "server.apikeys.models",
+    "server.roles.models",
 ]
 
 

@@ -138,4 +138,3 @@ class Scope:
         )
         if not allowed:
             raise UserInputError(ErrorCode.FORBIDDEN, "You may not assign records outside your row scope.", field)
-

@@ -38,6 +38,7 @@ from server.oauth.schema import OAuthMutations, OAuthQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
+from server.roles.schema import RoleMutations, RoleQueries
 from server.segments.schema import SegmentMutations, SegmentQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
@@ -122,6 +123,7 @@ Query = refusing_hostile_input(
                 NodeQueries,
                 AuthQueries,
                 MemberQueries,
+                RoleQueries,
                 AccountQueries,
                 DealQueries,
                 OrderQueries,
@@ -151,6 +153,7 @@ Mutation = refusing_hostile_input(
             AuthMutations,
             OrganizationMutations,
             MemberMutations,
+            RoleMutations,
             AccountMutations,
             DealMutations,
             OrderMutations,
