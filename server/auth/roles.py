@@ -183,7 +183,7 @@ APP_ROLES: dict[str, Role] = {
         Role(
             "marketplace-sync",
             "A marketplace plugin importing orders: finds or creates accounts by phone, creates and moves orders.",
-            {"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,)},
+            _merge({"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,)}, _special(REFUND)),
         ),
         Role(
             "analytics",

@@ -109,7 +109,7 @@ async def create_member(
 ) -> Membership:
     """Add a person to the organization. A new e-mail needs an initial password; an existing
     user keeps theirs and just gains the membership."""
-    scope.require("members:write")
+    scope.require("members:create")
     problems = Problems()
     with problems:
         role = await _check_role(scope, role)
@@ -144,7 +144,7 @@ async def _owners_left(organization_id: UUID, excluding: UUID) -> int:
 
 async def update_member(scope: Scope, membership_id: UUID, data: dict) -> Membership:
     async with in_transaction():
-        membership = await scope.get(Membership, membership_id, "write", field="id")
+        membership = await scope.get(Membership, membership_id, "update", field="id")
         before = {
             "role": membership.role,
             "team_id": membership.team_id,
@@ -207,7 +207,7 @@ async def _free_extension(scope: Scope, membership: Membership, value: str | Non
 
 
 async def create_team(scope: Scope, name: str) -> Team:
-    scope.require("members:write")
+    scope.require("members:create")
     name = required_text(name, "name", 200)
     async with in_transaction():
         if await Team.filter(organization_id=scope.organization_id, name=name).exists():

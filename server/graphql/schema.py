@@ -30,6 +30,9 @@ from server.graphql.inputs import RefuseHostileInput
 from server.graphql.introspection import HideSchemaFromAnonymous
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
+from server.graphql.needs import MUTATION as MUTATION_NEEDS
+from server.graphql.needs import QUERY as QUERY_NEEDS
+from server.graphql.needs import documented
 from server.graphql.rate_limits import RateLimit
 from server.graphql.types import Node
 from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
@@ -117,61 +120,67 @@ def nullable_fields(merged: type) -> type:
 
 Query = refusing_hostile_input(
     nullable_fields(
-        merge_types(
-            "Query",
-            (
-                NodeQueries,
-                AuthQueries,
-                MemberQueries,
-                RoleQueries,
-                AccountQueries,
-                DealQueries,
-                OrderQueries,
-                TicketQueries,
-                ActivityQueries,
-                AuditQueries,
-                PluginQueries,
-                MarketplaceQueries,
-                TelephonyQueries,
-                ShipmentQueries,
-                NotificationQueries,
-                OAuthQueries,
-                SurveyQueries,
-                AnalyticsQueries,
-                AnalyticsFiguresQueries,
-                SegmentQueries,
-                ApiKeyQueries,
-                CampaignQueries,
+        documented(
+            merge_types(
+                "Query",
+                (
+                    NodeQueries,
+                    AuthQueries,
+                    MemberQueries,
+                    RoleQueries,
+                    AccountQueries,
+                    DealQueries,
+                    OrderQueries,
+                    TicketQueries,
+                    ActivityQueries,
+                    AuditQueries,
+                    PluginQueries,
+                    MarketplaceQueries,
+                    TelephonyQueries,
+                    ShipmentQueries,
+                    NotificationQueries,
+                    OAuthQueries,
+                    SurveyQueries,
+                    AnalyticsQueries,
+                    AnalyticsFiguresQueries,
+                    SegmentQueries,
+                    ApiKeyQueries,
+                    CampaignQueries,
+                ),
             ),
+            QUERY_NEEDS,
         )
     )
 )
 Mutation = refusing_hostile_input(
-    merge_types(
-        "Mutation",
-        (
-            AuthMutations,
-            OrganizationMutations,
-            MemberMutations,
-            RoleMutations,
-            AccountMutations,
-            DealMutations,
-            OrderMutations,
-            TicketMutations,
-            ActivityMutations,
-            PluginMutations,
-            MarketplaceMutations,
-            TelephonyMutations,
-            ShipmentMutations,
-            NotificationMutations,
-            OAuthMutations,
-            SurveyMutations,
-            AnalyticsMutations,
-            AnalyticsFiguresMutations,
-            SegmentMutations,
-            ApiKeyMutations,
-            CampaignMutations,
+    documented(
+        merge_types(
+            "Mutation",
+            (
+                AuthMutations,
+                OrganizationMutations,
+                MemberMutations,
+                RoleMutations,
+                AccountMutations,
+                DealMutations,
+                OrderMutations,
+                TicketMutations,
+                ActivityMutations,
+                PluginMutations,
+                MarketplaceMutations,
+                TelephonyMutations,
+                ShipmentMutations,
+                NotificationMutations,
+                OAuthMutations,
+                SurveyMutations,
+                AnalyticsMutations,
+                AnalyticsFiguresMutations,
+                SegmentMutations,
+                ApiKeyMutations,
+                CampaignMutations,
+            ),
         ),
+        MUTATION_NEEDS,
     )
 )
 
