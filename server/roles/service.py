@@ -85,7 +85,7 @@ def check_within(scope: Scope, role: Role, field: str) -> None:
         problems.add(
             ErrorCode.FORBIDDEN,
             _(
-                "You may change only some fields of %(names)s, so you cannot give changing them.",
+                "You may change only some fields of %(names)s, so you cannot give that.",
                 names=", ".join(limited),
             ),
             field,
