@@ -199,6 +199,12 @@ async def test_a_changed_or_renamed_role_applies_on_the_next_request(api, tenant
     body = await desk.execute(api, ORDERS)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await desk.data(api, ME))["me"] == {"role": "desk", "permissions": []}
+    # A custom role may be given by its ID as well as by its name.
+    reader = await make_role(t.owner, api, "reader", permissions=["orders:read"])
+    by_id = (await t.owner.data(api, UPDATE_MEMBER, {"i": {"id": desk_id, "role": reader["id"]}}))["updateMember"]
+    assert by_id == {"member": {"id": desk_id, "role": "reader"}, "errors": []}
+    unknown = (await t.owner.data(api, UPDATE_MEMBER, {"i": {"id": desk_id, "role": "x" * 40}}))["updateMember"]
+    assert [(e["field"], e["code"]) for e in unknown["errors"]] == [("role", "INVALID")]
 
 
 async def test_a_role_in_use_is_not_deleted(api, tenants, http):

@@ -11,6 +11,7 @@ it is made or changed and when it is given to a member or a key.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
@@ -94,11 +95,14 @@ def check_within(scope: Scope, role: Role, field: str) -> None:
 
 
 async def role_for_assignment(scope: Scope, name: str | None, field: str = "role") -> Role:
-    """The built-in or custom role ``name`` that the caller may give to a member or a key."""
+    """The built-in or custom role ``name`` (or a custom role's ID) that the caller may give to a
+    member or a key."""
     name = (name or "").strip()
     role = ROLES.get(name)
     if role is None and name:
-        row = await scope.queryset(CustomRole).get_or_none(name=name)
+        row = await _by_name(scope, name)
+        if row is None and (pk := _custom_role_pk(name)) is not None:
+            row = await scope.queryset(CustomRole).get_or_none(id=pk)
         role = row.as_role() if row else None
     if role is None:
         raise UserInputError(
@@ -108,6 +112,23 @@ async def role_for_assignment(scope: Scope, name: str | None, field: str = "role
         )
     check_within(scope, role, field)
     return role
+
+
+async def _by_name(scope: Scope, name: str, action: str = "read", *, lock: bool = False) -> CustomRole | None:
+    if len(name) > MAX_NAME:  # no such name can exist (and the column would refuse the filter)
+        return None
+    qs = scope.queryset(CustomRole, action)
+    return await (qs.select_for_update() if lock else qs).get_or_none(name=name)
+
+
+def _custom_role_pk(value: str) -> UUID | None:
+    """The id in a custom role's global ID (``Role.id``), or None for anything else."""
+    from server.graphql import ids  # the API's ID format; services otherwise take plain values
+
+    try:
+        return ids.decode(value, "CustomRole")[1]
+    except UserInputError:
+        return None
 
 
 def _clean_permissions(values: list[str], problems: Problems) -> list[str]:
@@ -164,7 +185,7 @@ async def _clean_name(scope: Scope, value: str | None, problems: Problems, curre
 async def _source(scope: Scope, name: str) -> Role:
     role = ROLES.get(name)
     if role is None:
-        row = await scope.queryset(CustomRole).get_or_none(name=name)
+        row = await _by_name(scope, name)
         role = row.as_role() if row else None
     if role is None:
         raise UserInputError(ErrorCode.NOT_FOUND, _("Role '%(name)s' does not exist.", name=name), "copyFrom")
@@ -228,7 +249,7 @@ async def _custom(scope: Scope, name: str, action: str) -> CustomRole:
             _("Built-in roles cannot be changed; copy one with createRole(copyFrom: ...)."),
             "name",
         )
-    row = await scope.queryset(CustomRole, action).select_for_update().get_or_none(name=name)
+    row = await _by_name(scope, name, action, lock=True)
     if row is None:
         raise UserInputError(ErrorCode.NOT_FOUND, _("Role '%(name)s' does not exist.", name=name), "name")
     return row
