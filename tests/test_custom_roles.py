@@ -11,8 +11,14 @@ import uuid
 
 import pytest
 
+from server.auth.principal import Principal
+from server.auth.roles import ROLES as BUILT_IN
+from server.auth.roles import Role
+from server.auth.scope import Scope
+from server.core.errors import ErrorCode, UserInputErrors
 from server.graphql.needs import MUTATION, PERMISSION_RE, QUERY
 from server.roles.catalogue import NAMES
+from server.roles.service import check_within
 from tests.helpers import PASSWORD, QueryCounter
 from tests.test_accounts import make_account, make_order
 from tests.test_api_keys import CREATE as CREATE_KEY
@@ -318,3 +324,13 @@ async def test_every_root_field_says_what_it_needs(api, tenants, root):
         for resource, action in named:
             write = action == "write" and {f"{resource}:create", f"{resource}:update"} <= NAMES
             assert f"{resource}:{action}" in NAMES or write, (f["name"], resource, action)
+
+
+def test_a_caller_limited_to_some_fields_gives_that_limit_at_most():
+    """Logistics may change only delivery fields of orders: it may pass on its own role, never
+    a role that changes orders freely or reads what is hidden from it."""
+    logistics = Scope(Principal(kind="user", id="x", role=BUILT_IN["logistics"]))
+    check_within(logistics, BUILT_IN["logistics"], "role")
+    with pytest.raises(UserInputErrors) as refused:
+        check_within(logistics, Role("free", "", {"orders": ("read", "update")}), "role")
+    assert [e.code for e in refused.value.errors] == [ErrorCode.FORBIDDEN, ErrorCode.FORBIDDEN]

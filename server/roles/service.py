@@ -80,7 +80,10 @@ def check_within(scope: Scope, role: Role, field: str) -> None:
             field,
         )
     limited = sorted(
-        res for res in mine.writable_fields if role.allows(f"{res}:create") or role.allows(f"{res}:update")
+        res
+        for res, fields in mine.writable_fields.items()
+        if (role.allows(f"{res}:create") or role.allows(f"{res}:update"))
+        and not role.writable_fields.get(res, fields | {"*"}) <= fields  # the same limit (or tighter) is fine
     )
     if limited:
         problems.add(
