@@ -36,6 +36,7 @@ MODEL_MODULES = [
     "server.graphql.models",
     "server.apikeys.models",
     "server.webhooks.models",
+    "server.roles.models",
 ]
 
 

@@ -111,7 +111,7 @@ async def _sync_identifiers(account: Account) -> None:
 
 
 async def create_account(scope: Scope, data: dict, idempotency_key: str | None = None) -> Account:
-    scope.require("accounts:write")
+    scope.require("accounts:create")
     problems = Problems()
     with problems:
         idempotency.check_key(idempotency_key)
@@ -140,7 +140,7 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
 
 
 async def update_account(scope: Scope, account_id: UUID, version: int, data: dict) -> Account:
-    scope.require("accounts:write")  # before validating: a read-only role learns nothing from its input
+    scope.require("accounts:update")  # before validating: a read-only role learns nothing from its input
     problems = Problems()
     values = _clean_account(data, problems)
     if "owner_id" in data:
@@ -149,7 +149,7 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
             await _check_owner(scope, values["owner_id"])
     problems.raise_if_any()
     async with in_transaction():
-        account = await scope.get(Account, account_id, "write", field="id")
+        account = await scope.get(Account, account_id, "update", field="id")
         changes = await update_versioned(account, version, values)
         if {"phones", "emails", "tags"} & changes.keys():
             await _sync_identifiers(account)
@@ -200,7 +200,7 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
         found = {}
         for pk in sorted({keep_id, merge_id}, key=str):
             if pk == keep_id:
-                found[pk] = await scope.get(Account, keep_id, "write", field="id", for_update=True)
+                found[pk] = await scope.get(Account, keep_id, "update", field="id", for_update=True)
             else:
                 found[pk] = await scope.get(Account, merge_id, "delete", field="mergeId", for_update=True)
         keep, dup = found[keep_id], found[merge_id]
@@ -258,7 +258,7 @@ def _clean_contact(data: dict, problems: Problems) -> dict:
 
 
 async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency_key: str | None = None) -> Contact:
-    scope.require("accounts:write")
+    scope.require("accounts:create")
     problems = Problems()
     with problems:
         idempotency.check_key(idempotency_key)
@@ -268,7 +268,7 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
     problems.raise_if_any()
 
     async def create() -> Contact:
-        account = await scope.get(Account, account_id, "write", field="accountId")
+        account = await scope.get(Account, account_id, "create", field="accountId")
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
         await audit.record(
             scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
@@ -286,12 +286,12 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
 
 
 async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dict) -> Contact:
-    scope.require("accounts:write")
+    scope.require("accounts:update")
     problems = Problems()
     values = _clean_contact(data, problems)
     problems.raise_if_any()
     async with in_transaction():
-        contact = await scope.get(Contact, contact_id, "write", field="id")
+        contact = await scope.get(Contact, contact_id, "update", field="id")
         changes = await update_versioned(contact, version, values)
         if changes:
             await audit.record(scope, "contact.update", contact, changes)

@@ -212,6 +212,7 @@ async def download(request: Request) -> Response:
         if auth_error is not None:
             raise auth_error
         scope.organization  # noqa: B018 - unauthenticated callers stop here
+        scope.require("data:export")  # a CSV download is a special right (docs/roles.md)
         refused = await refuse_over_budget(request, principal, token)
         if refused is not None:
             return refused

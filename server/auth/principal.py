@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from server.auth.models import Membership, User
-from server.auth.roles import ROLES, Role, RowScope
+from server.auth.roles import Role, RowScope
 from server.core.errors import Forbidden, OrganizationRequired
 from server.core.prepared import once, placeholder_text, placeholder_uuid
 from server.organizations.models import Organization
@@ -68,10 +68,18 @@ async def for_user(user: User, organization_hint: str | None) -> Principal:
     if membership is None:
         return principal
     principal.organization = membership.organization
-    principal.role = ROLES[membership.role]
+    principal.role = await role_named(membership.organization_id, membership.role)
+    if principal.role is None:  # a role that no longer exists: the member can do nothing
+        return principal
     if principal.role.scope is RowScope.TEAM:
         principal.team_member_ids = await _team_member_ids(membership)
     return principal
+
+
+async def role_named(organization_id: UUID, name: str) -> Role | None:
+    from server.roles.lookup import role_named as lookup  # roles build on auth, not the reverse
+
+    return await lookup(organization_id, name)
 
 
 async def _team_member_ids(membership: Membership) -> list[UUID]:

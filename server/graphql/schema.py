@@ -32,6 +32,9 @@ from server.graphql.introspection import HideSchemaFromAnonymous
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
 from server.graphql.masking import mask_pii_fields
+from server.graphql.needs import MUTATION as MUTATION_NEEDS
+from server.graphql.needs import QUERY as QUERY_NEEDS
+from server.graphql.needs import documented
 from server.graphql.rate_limits import RateLimit
 from server.graphql.types import Node
 from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
@@ -41,6 +44,7 @@ from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
 from server.realtime.schema import Subscription
+from server.roles.schema import RoleMutations, RoleQueries
 from server.segments.schema import SegmentMutations, SegmentQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
@@ -120,62 +124,70 @@ def nullable_fields(merged: type) -> type:
 
 Query = refusing_hostile_input(
     nullable_fields(
-        merge_types(
-            "Query",
-            (
-                NodeQueries,
-                AuthQueries,
-                ViewerQueries,
-                MemberQueries,
-                AccountQueries,
-                DealQueries,
-                OrderQueries,
-                TicketQueries,
-                ActivityQueries,
-                AuditQueries,
-                PluginQueries,
-                MarketplaceQueries,
-                TelephonyQueries,
-                ShipmentQueries,
-                NotificationQueries,
-                OAuthQueries,
-                SurveyQueries,
-                AnalyticsQueries,
-                AnalyticsFiguresQueries,
-                SegmentQueries,
-                ApiKeyQueries,
-                CampaignQueries,
-                WebhookQueries,
+        documented(
+            merge_types(
+                "Query",
+                (
+                    NodeQueries,
+                    AuthQueries,
+                    ViewerQueries,
+                    MemberQueries,
+                    RoleQueries,
+                    AccountQueries,
+                    DealQueries,
+                    OrderQueries,
+                    TicketQueries,
+                    ActivityQueries,
+                    AuditQueries,
+                    PluginQueries,
+                    MarketplaceQueries,
+                    TelephonyQueries,
+                    ShipmentQueries,
+                    NotificationQueries,
+                    OAuthQueries,
+                    SurveyQueries,
+                    AnalyticsQueries,
+                    AnalyticsFiguresQueries,
+                    SegmentQueries,
+                    ApiKeyQueries,
+                    CampaignQueries,
+                    WebhookQueries,
+                ),
             ),
+            QUERY_NEEDS,
         )
     )
 )
 Mutation = refusing_hostile_input(
-    merge_types(
-        "Mutation",
-        (
-            AuthMutations,
-            OrganizationMutations,
-            MemberMutations,
-            AccountMutations,
-            DealMutations,
-            OrderMutations,
-            TicketMutations,
-            ActivityMutations,
-            PluginMutations,
-            MarketplaceMutations,
-            TelephonyMutations,
-            ShipmentMutations,
-            NotificationMutations,
-            OAuthMutations,
-            SurveyMutations,
-            AnalyticsMutations,
-            AnalyticsFiguresMutations,
-            SegmentMutations,
-            ApiKeyMutations,
-            CampaignMutations,
-            WebhookMutations,
+    documented(
+        merge_types(
+            "Mutation",
+            (
+                AuthMutations,
+                OrganizationMutations,
+                MemberMutations,
+                RoleMutations,
+                AccountMutations,
+                DealMutations,
+                OrderMutations,
+                TicketMutations,
+                ActivityMutations,
+                PluginMutations,
+                MarketplaceMutations,
+                TelephonyMutations,
+                ShipmentMutations,
+                NotificationMutations,
+                OAuthMutations,
+                SurveyMutations,
+                AnalyticsMutations,
+                AnalyticsFiguresMutations,
+                SegmentMutations,
+                ApiKeyMutations,
+                CampaignMutations,
+                WebhookMutations,
+            ),
         ),
+        MUTATION_NEEDS,
     )
 )
 

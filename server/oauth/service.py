@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 from server.audit import service as audit
 from server.auth import principal as principals
 from server.auth.principal import Principal
-from server.auth.roles import BUSINESS, RW, Role
+from server.auth.roles import BUSINESS, Role
 from server.auth.scope import Scope
 from server.core.errors import ErrorCode, PublicError, UserInputError
 from server.core.text import required_text
@@ -40,9 +40,10 @@ from server.oauth.models import (
 
 # What a partner may be given: business data, read or write, and the lists it needs to write
 # orders and deals correctly; ``pii:read`` shows customers' phones, e-mails and addresses in full
-# (without it the partner sees them masked). Deleting and configuration stay with people.
+# (without it the partner sees them masked). Deleting and configuration stay with people. A
+# ``write`` scope (kept from before create and update were separate permissions) means both.
 PARTNER_SCOPES: tuple[str, ...] = (
-    *sorted(f"{resource}:{action}" for resource in BUSINESS for action in RW),
+    *sorted(f"{resource}:{action}" for resource in BUSINESS for action in ("read", "write")),
     "order_statuses:read",
     "pipelines:read",
     "pii:read",

@@ -108,6 +108,7 @@ async def members_csv(request: Request) -> Response:
         return refused
     scope = Scope(principal)
     try:
+        scope.require("data:export")  # a CSV download is a special right (docs/roles.md)
         segment_id = ids.decode(request.path_params["id"], "Segment")[1]
         segment = await scope.get(Segment, segment_id, what="Segment")
         service.members(scope, segment)  # refuses before the first byte when the role may not use it

@@ -75,7 +75,7 @@ async def _check_unique_name(scope: Scope, name: str, exclude: UUID | None = Non
 
 
 async def create_segment(scope: Scope, data: dict, idempotency_key: str | None = None) -> Segment:
-    scope.require("accounts:write")
+    scope.require("accounts:create")
     idempotency.check_key(idempotency_key)
     values = _clean(scope, data, creating=True)
 
@@ -93,10 +93,10 @@ async def create_segment(scope: Scope, data: dict, idempotency_key: str | None =
 
 
 async def update_segment(scope: Scope, segment_id: UUID, version: int, data: dict) -> Segment:
-    scope.require("accounts:write")
+    scope.require("accounts:update")
     values = _clean(scope, data, creating=False)
     async with in_transaction():
-        segment = await scope.get(Segment, segment_id, "write", what="Segment", field="id")
+        segment = await scope.get(Segment, segment_id, "update", what="Segment", field="id")
         if "name" in values:
             await _check_unique_name(scope, values["name"], exclude=segment.id)
         changes = await update_versioned(segment, version, values)
