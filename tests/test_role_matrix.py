@@ -498,5 +498,7 @@ def test_field_columns_see_both_outcomes():
         wanted = {"visible", "forbidden", "masked"} if column.masked_value is not None else {"visible", "forbidden"}
         assert outcomes == wanted, (column, outcomes)
     # Custom roles are masked or not by their own pii:read, like the presets.
-    custom = {n: _pii("Account", "phones", "accounts")(r) for n, r in zip(CUSTOM_ROLES, roles[len(ROLES) :])}
+    custom = {
+        n: _pii("Account", "phones", "accounts")(r) for n, r in zip(CUSTOM_ROLES, roles[len(ROLES) :], strict=True)
+    }
     assert custom == {"clerk": "visible", "desk": "masked", "dispatcher": "forbidden"}
