@@ -48,6 +48,15 @@ class LiveClient:
                 continue
             return message
 
+    async def heartbeat(self, wait: float = 10) -> None:
+        """Wait for the server's next ping (answered like any other)."""
+        seen = self.pings
+        while self.pings == seen:
+            message = json.loads(await asyncio.wait_for(self.socket.recv(), wait))
+            if message["type"] == "ping":
+                self.pings += 1
+                await self.send({"type": "pong"})
+
     async def subscribe(self, id_: str, query: str, variables: dict | None = None) -> None:
         await self.send({"id": id_, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
 

@@ -7,6 +7,7 @@ these tests fail unless CRM_TESTS_WITHOUT_REDIS=1 says to skip them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -324,29 +325,7 @@ asyncio.run(main())
 
 def test_events_wait_in_the_outbox_while_redis_is_away_then_go_once(env, redis_url, tmp_path):
     seed(env, "job-test outage", 3)
-    url = redis.connection.parse_url(redis_url)
-    outage = Outage((url.get("host", "127.0.0.1"), int(url.get("port", 6379))))
-    proxied = f"redis://127.0.0.1:{outage.port}/{url.get('db', 0)}"
-    relay = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", RELAY, proxied],
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=(tmp_path / "relay.log").open("w"),
-        text=True,
-    )
-
-    def relay_pass() -> dict:
-        relay.stdin.write("go\n")
-        relay.stdin.flush()
-        line = relay.stdout.readline()
-        assert line, (tmp_path / "relay.log").read_text()
-        return json.loads(line)
-
-    try:
-        assert json.loads(relay.stdout.readline() or "{}").get("ready"), (tmp_path / "relay.log").read_text()
-        outage.cut()
+    with relay_behind_outage(env, redis_url, tmp_path) as (outage, relay_pass):
         away = relay_pass()
         assert away["undispatched"] == 3  # nothing lost, nothing marked as sent
         assert relay_pass()["undispatched"] == 3  # still waiting on the next pass
@@ -354,10 +333,6 @@ def test_events_wait_in_the_outbox_while_redis_is_away_then_go_once(env, redis_u
         back = relay_pass()
         assert (back["relayed"], back["undispatched"]) == (3, 0)
         assert relay_pass()["relayed"] == 0
-    finally:
-        relay.stdin.close()
-        relay.wait(timeout=30)
-        outage.close()
     # Exactly one job per (event, handler) in the queue: a worker now runs each once.
     worker_log = tmp_path / "worker.log"
     worker = start_worker(env, worker_log)
@@ -460,3 +435,38 @@ def test_a_worker_killed_while_sending_a_notification_never_gives_the_customer_t
     assert len(sim.requests_to("/message/send.json")) == 1  # and the CRM never sent it again
     assert [(r["channel"], r["state"]) for r in rows] == [("viber", "failed")]
     assert "interrupted" in rows[0]["reason"]
+
+
+@contextlib.contextmanager
+def relay_behind_outage(env: dict, redis_url: str, tmp_path: Path):
+    """A relay process that reaches Redis through an ``Outage`` proxy, already cut: yields the
+    proxy and ``relay_pass()``, which runs one relay pass and returns what it reported."""
+    url = redis.connection.parse_url(redis_url)
+    outage = Outage((url.get("host", "127.0.0.1"), int(url.get("port", 6379))))
+    proxied = f"redis://127.0.0.1:{outage.port}/{url.get('db', 0)}"
+    log = tmp_path / "relay.log"
+    relay = subprocess.Popen(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-c", RELAY, proxied],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+    )
+
+    def relay_pass() -> dict:
+        relay.stdin.write("go\n")
+        relay.stdin.flush()
+        line = relay.stdout.readline()
+        assert line, log.read_text()
+        return json.loads(line)
+
+    try:
+        assert json.loads(relay.stdout.readline() or "{}").get("ready"), log.read_text()
+        outage.cut()
+        yield outage, relay_pass
+    finally:
+        relay.stdin.close()
+        relay.wait(timeout=30)
+        outage.close()

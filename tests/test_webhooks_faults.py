@@ -7,15 +7,12 @@ Needs Redis like tests/test_jobs_faults.py (whose fixtures and helpers it shares
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-import redis
 from standardwebhooks import Webhook
 
 from server.graphql import ids
 from tests import test_jobs_faults
-from tests.test_jobs_faults import RELAY, ROOT, Outage, crm_python, ok, start_worker, stop, wait_for
+from tests.test_jobs_faults import crm_python, ok, relay_behind_outage, start_worker, stop, wait_for
 from tests.webhook_receiver import Receiver
 
 fresh_db = test_jobs_faults.fresh_db
@@ -52,36 +49,10 @@ def test_webhooks_survive_redis_going_away_and_a_failing_receiver(env, redis_url
     receiver = Receiver(script=[(503, 0)] * 3).start()  # the first try of each: "down for maintenance"
     try:
         seeded = json.loads(ok(crm_python(SEED, [receiver.url, "3"], env)))
-        url = redis.connection.parse_url(redis_url)
-        outage = Outage((url.get("host", "127.0.0.1"), int(url.get("port", 6379))))
-        proxied = f"redis://127.0.0.1:{outage.port}/{url.get('db', 0)}"
-        relay = subprocess.Popen(  # noqa: S603 - this interpreter, our own code
-            [sys.executable, "-c", RELAY, proxied],
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=(tmp_path / "relay.log").open("w"),
-            text=True,
-        )
-
-        def relay_pass() -> dict:
-            relay.stdin.write("go\n")
-            relay.stdin.flush()
-            line = relay.stdout.readline()
-            assert line, (tmp_path / "relay.log").read_text()
-            return json.loads(line)
-
-        try:
-            assert json.loads(relay.stdout.readline() or "{}").get("ready"), (tmp_path / "relay.log").read_text()
-            outage.cut()
+        with relay_behind_outage(env, redis_url, tmp_path) as (outage, relay_pass):
             assert relay_pass()["undispatched"] == 3  # Redis away: the events wait in the outbox
             outage.restore()
             assert relay_pass()["undispatched"] == 0
-        finally:
-            relay.stdin.close()
-            relay.wait(timeout=30)
-            outage.close()
 
         log = tmp_path / "worker.log"
         worker = start_worker(env, log)
