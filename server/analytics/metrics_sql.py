@@ -38,6 +38,15 @@ class Dialect:
             return f"ROUND(EXTRACT(EPOCH FROM ({end} - {start})))"
         return f"ROUND((julianday({end}) - julianday({start})) * 86400.0)"
 
+    def within_days(self, later: str, earlier: str, days_param: str) -> str:
+        """SQL: timestamp ``later`` is at most ``:days_param`` (whole days) after ``earlier``.
+        SQLite compares both instants as UTC text with milliseconds (``strftime`` applies the
+        stored offsets), so no floating-point day fractions are involved."""
+        if self.postgres:
+            return f"{later} <= {earlier} + make_interval(days => CAST(:{days_param} AS INTEGER))"
+        fmt = "'%Y-%m-%d %H:%M:%f'"
+        return f"strftime({fmt}, {later}) <= strftime({fmt}, {earlier}, '+' || :{days_param} || ' days')"
+
     def ts(self, param: str) -> str:
         """A timestamp parameter where nothing else tells PostgreSQL its type (VALUES lists)."""
         return f"CAST(:{param} AS TIMESTAMPTZ)" if self.postgres else f":{param}"
