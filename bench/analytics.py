@@ -213,7 +213,7 @@ async def measure(engine: str, today: date, now: datetime) -> dict:
             "funnel": lambda: funnel.funnel(scope, period, flt),
             "funnel by source": lambda: funnel.funnel(scope, period, flt, "source"),
             "funnel by manager": lambda: funnel.funnel(scope, period, flt, "manager"),
-            "support (overall, by priority, by agent)": lambda: support.support_metrics(scope, period),
+            "support (overall, by priority, by agent)": lambda: support.support_metrics(scope, period, now),
             "surveys NPS/CSAT/CES by month": lambda: surveys.figures(scope, period.first, period.last, ["month"]),
             "campaign results (per step and variant)": campaigns,
         }

@@ -23,7 +23,7 @@ from server.graphql import ids
 MINUTE = Decimal(60)
 
 
-def _tickets(scope: Scope, period: Period) -> tuple[str, dict]:
+def _tickets(scope: Scope, period: Period, now: datetime) -> tuple[str, dict]:
     d = dialect()
     where = Where().add("t.organization_id = :org", org=scope.organization_id)
     where.add("t.created_at >= :start AND t.created_at < :end", start=period.start, end=period.end)
@@ -49,7 +49,7 @@ def _tickets(scope: Scope, period: Period) -> tuple[str, dict]:
         tk AS (SELECT 'all' AS dim, '' AS grp, {columns} FROM base
                UNION ALL SELECT 'priority', priority, {columns} FROM base
                UNION ALL SELECT 'agent', agent, {columns} FROM base)"""
-    return cte, {**where.params, "now": datetime.now(UTC)}
+    return cte, {**where.params, "now": now}
 
 
 def _rank(column: str) -> str:
@@ -69,10 +69,11 @@ def _minutes(seconds, count) -> Decimal | None:
     return quantize(Decimal(round(float(seconds or 0))) / MINUTE / count) if count else None
 
 
-async def support_metrics(scope: Scope, period: Period) -> SupportMetrics:
-    """Needs ``tickets:read`` only: support agents see these and no other metric."""
+async def support_metrics(scope: Scope, period: Period, now: datetime | None = None) -> SupportMetrics:
+    """Needs ``tickets:read`` only: support agents see these and no other metric. Open tickets
+    are judged against their due dates at ``now`` (default: now)."""
     scope.require("tickets:read")
-    cte, params = _tickets(scope, period)
+    cte, params = _tickets(scope, period, now or datetime.now(UTC))
     # One statement: the counts, sums and both medians (the mean of the middle one or two
     # values) of every group.
     main = await fetch(

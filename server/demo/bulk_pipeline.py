@@ -94,6 +94,9 @@ async def write_deals(loader: _Loader, count: int, pool: list[_PoolAccount]) -> 
             scale /= (times[-1] - created).total_seconds()
             times = [created + (t - created) * scale for t in times]
         times = [t.replace(microsecond=0) for t in times]
+        for i in range(1, len(times)):
+            # Moves a second apart at least: the history's order must not hang on random IDs.
+            times[i] = max(times[i], times[i - 1] + timedelta(seconds=1))
         stage = path[-1]
         owner = account.owner_id if account.owner_id and rng.random() < 0.85 else None
         if owner is None and loader.member_ids:
