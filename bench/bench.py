@@ -1,4 +1,4 @@
-"""The OrdersPage benchmark: our server, PostGraphile 5 and an asyncpg baseline, in one run.
+"""The page benchmark: our server, PostGraphile 5 and an asyncpg baseline, in one run.
 
 Run it with ``bash bench/run.sh`` (which installs what is missing and cleans up); this script
 does the work. Every step talks to 127.0.0.1 only, every load run lasts a fixed time, and only
@@ -13,7 +13,11 @@ as a Markdown table.
 
 Settings (environment): PG_URL (postgres://postgres@127.0.0.1:5432), BENCH_DB (crm_bench),
 DURATION (30, seconds per measured run), WARMUP (5), CONCURRENCY ("10 50"), PROFILE_SECONDS
-(15), SERVERS ("ours postgraphile baseline"), KEEP_DB (1: do not drop the database at the end).
+(15), SERVERS ("ours postgraphile baseline"), PAGES ("orders order account": the OrdersPage, an
+order by id, an account's 360° view; the baseline serves the OrdersPage only), KEEP_DB (1: do not
+drop the database at the end), ACCOUNTS (20000) and ORDERS (100000) for a quick smoke run of
+the script (its figures then mean nothing), e.g.
+``ACCOUNTS=200 ORDERS=1000 DURATION=2 WARMUP=1 CONCURRENCY=4 PROFILE_SECONDS=0 bash bench/run.sh``.
 """
 
 # ruff: noqa: S603, S607 - runs the tools it benchmarks (crm, wrk, py-spy, node) by design
@@ -55,7 +59,9 @@ WARMUP = int(os.environ.get("WARMUP", "5"))
 CONCURRENCY = [int(c) for c in os.environ.get("CONCURRENCY", "10 50").split()]
 PROFILE_SECONDS = int(os.environ.get("PROFILE_SECONDS", "15"))
 SERVERS = os.environ.get("SERVERS", "ours postgraphile baseline").split()
-ACCOUNTS, ORDERS = 20_000, 100_000
+ACCOUNTS = int(os.environ.get("ACCOUNTS", "20000"))  # smaller for a smoke run of the script
+ORDERS = int(os.environ.get("ORDERS", "100000"))
+PAGES = os.environ.get("PAGES", "orders order account").split()
 POOL = 5  # connections: Tortoise's default pool size; the other two are set to the same
 EMAIL, PASSWORD = "owner@bench.example", "bench-password-1"
 PORTS = {"ours": 8190, "postgraphile": 8191, "baseline": 8192}
@@ -92,6 +98,64 @@ PGL_ORDERS_PAGE = """query OrdersPage($org: UUID!) {
     pageInfo { hasNextPage endCursor }
   }
 }"""
+
+# An order by id: what the order's page shows (ours; PostGraphile's below).
+ORDER_PAGE = """query OrderPage($id: ID!) {
+  order(id: $id) {
+    id number createdAt currency comment
+    status { code name group }
+    subtotal { amount currency }
+    total { amount currency }
+    account { id name phone }
+    items { sku title quantity unitPrice { amount currency } total { amount currency } }
+  }
+}"""
+
+PGL_ORDER_PAGE = """query OrderPage($id: UUID!) {
+  order(rowId: $id) {
+    id number createdAt currency comment
+    status { code name group }
+    subtotal
+    total
+    account { id name phones }
+    orderItems(orderBy: [POSITION_ASC, PRIMARY_KEY_ASC]) { nodes { sku title quantity unitPrice total } }
+  }
+}"""
+
+# The account's 360° view: its contacts and its last 10 orders with their items.
+ACCOUNT_PAGE = """query AccountPage($id: ID!) {
+  account(id: $id) {
+    id name phone phones emails createdAt
+    contacts { id name phones emails }
+    orders(first: 10) {
+      edges { cursor node {
+        id number createdAt
+        status { code name group }
+        total { amount currency }
+        items { sku title quantity unitPrice { amount currency } }
+      } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}"""
+
+PGL_ACCOUNT_PAGE = """query AccountPage($id: UUID!) {
+  account(rowId: $id) {
+    id name phones emails createdAt
+    contacts(orderBy: [NAME_ASC, PRIMARY_KEY_ASC]) { nodes { id name phones emails } }
+    orders(first: 10, orderBy: [CREATED_AT_DESC, PRIMARY_KEY_DESC]) {
+      edges { cursor node {
+        id number createdAt
+        status { code name group }
+        total currency
+        orderItems(orderBy: [POSITION_ASC, PRIMARY_KEY_ASC]) { nodes { sku title quantity unitPrice } }
+      } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}"""
+
+PAGE_LABELS = {"orders": "OrdersPage (50 orders)", "order": "order by id", "account": "account 360°"}
 
 _started: list[subprocess.Popen] = []
 
@@ -306,6 +370,31 @@ def check_answer(name: str, data: dict, reference: dict | None) -> None:
             assert data == reference, f"{name}: the page differs from our server's"
 
 
+def check_page(name: str, page: str, data: dict, reference: dict | None) -> None:
+    """The order and account pages: the right record with its items and orders; PostGraphile's
+    the same order numbers and item counts as ours."""
+    if page == "order":
+        order = data["order"]
+        items = order["orderItems"]["nodes"] if name == "postgraphile" else order["items"]
+        assert items, f"{name}: an order without items"
+        if reference is not None:
+            assert order["number"] == reference["order"]["number"], f"{name}: another order"
+            assert len(items) == len(reference["order"]["items"]), f"{name}: other items"
+    else:
+        account = data["account"]
+        numbers = [e["node"]["number"] for e in account["orders"]["edges"]]
+        assert numbers, f"{name}: an account without orders"
+        if reference is not None:
+            assert account["name"] == reference["account"]["name"], f"{name}: another account"
+            ours = [e["node"]["number"] for e in reference["account"]["orders"]["edges"]]
+            assert numbers == ours, f"{name}: other orders than our server's"
+
+
+def _uuid_of(global_id: str) -> str:
+    """The row id inside one of our global IDs (base64 of "Type:uuid")."""
+    return base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode().partition(":")[2]
+
+
 # -- load ---------------------------------------------------------------------------
 
 RESULT_RE = re.compile(r"(\w+)=([\d.]+(?:\.\.\d+)?)")
@@ -397,9 +486,9 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(name: str, proc: subprocess.Popen, body_file: Path, token: str | None) -> list[dict]:
+def measure(name: str, proc: subprocess.Popen, body_file: Path, token: str | None, page: str = "orders") -> list[dict]:
     port = PORTS[name]
-    log(f"{name}: warm-up {WARMUP} s at concurrency 10")
+    log(f"{name} {page}: warm-up {WARMUP} s at concurrency 10")
     wrk(port, body_file, token, 10, WARMUP)
     rows = []
     for c in CONCURRENCY:
@@ -425,10 +514,10 @@ def measure(name: str, proc: subprocess.Popen, body_file: Path, token: str | Non
         r["others_cpu_pct"] = max(
             0, r["machine_cpu_pct"] - r["server_cpu_pct"] - r["postgres_cpu_pct"] - r["wrk_cpu_pct"]
         )
-        r |= {"server": name, "concurrency": c}
-        (RESULTS / f"wrk-{name}-c{c}.txt").write_text(r.pop("wrk_output"))
+        r |= {"server": name, "concurrency": c, "page": page}
+        (RESULTS / f"wrk-{name}-{page}-c{c}.txt").write_text(r.pop("wrk_output"))
         log(
-            f"{name} c={c}: {r['rps']:.1f} req/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, "
+            f"{name} {page} c={c}: {r['rps']:.1f} req/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, "
             f"errors {r['errors']}, CPU: server {r['server_cpu_pct']}%, postgres {r['postgres_cpu_pct']}%, "
             f"wrk {r['wrk_cpu_pct']}%, others {r['others_cpu_pct']}% (of one core; {os.cpu_count()} cores)"
         )
@@ -570,15 +659,19 @@ def summarize_profile(path: Path, top: int = 25, what: str = "OrdersPage load, c
 
 def table(rows: list[dict]) -> str:
     out = [
-        "| server | concurrency | requests/s | p50 ms | p99 ms | errors | requests "
-        "| CPU % server / postgres / wrk / others |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| page | server | concurrency | requests/s | p50 ms | p99 ms | errors | requests "
+        "| CPU % server / postgres / wrk / others | ratio to PostGraphile |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    pgl = {(r["page"], r["concurrency"]): r["rps"] for r in rows if r["server"] == "postgraphile"}
     for r in rows:
+        theirs = pgl.get((r["page"], r["concurrency"]))
+        ratio = f"{r['rps'] / theirs:.2f}×" if theirs else "–"
         out.append(
-            f"| {LABELS[r['server']]} | {r['concurrency']} | {r['rps']:.1f} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} "
+            f"| {PAGE_LABELS[r['page']]} | {LABELS[r['server']]} | {r['concurrency']} | {r['rps']:.1f} "
+            f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} "
             f"| {r['errors']} | {int(r['requests'])} | {r['server_cpu_pct']} / {r['postgres_cpu_pct']} / "
-            f"{r['wrk_cpu_pct']} / {r['others_cpu_pct']}% |"
+            f"{r['wrk_cpu_pct']} / {r['others_cpu_pct']}% | {ratio} |"
         )
     return "\n".join(out)
 
@@ -603,6 +696,9 @@ def main() -> None:
             json.dumps({"query": PGL_ORDERS_PAGE, "operationName": "OrdersPage", "variables": {"org": org_id}})
         )
         token, reference = None, None
+        # The order and account pages ask for records found in our OrdersPage (first order).
+        bodies: dict[tuple[str, str], Path] = {("ours", "orders"): ours_body, ("postgraphile", "orders"): pgl_body}
+        references: dict[str, dict] = {}
         for name in SERVERS:
             proc = start(name)
             try:
@@ -612,20 +708,51 @@ def main() -> None:
                     reference = post(PORTS[name], ours_body.read_bytes(), token)["data"]
                     check_answer(name, reference, None)
                     (RESULTS / "answer-ours.json").write_text(json.dumps(reference, ensure_ascii=False, indent=1))
-                    rows += measure(name, proc, ours_body, token)
-                    profile(proc, ours_body, token)
+                    first = reference["orders"]["edges"][0]["node"]
+                    for page, query, pgl_query, gid in (
+                        ("order", ORDER_PAGE, PGL_ORDER_PAGE, first["id"]),
+                        ("account", ACCOUNT_PAGE, PGL_ACCOUNT_PAGE, first["account"]["id"]),
+                    ):
+                        bodies["ours", page] = RESULTS / f"body-ours-{page}.json"
+                        bodies["ours", page].write_text(json.dumps({"query": query, "variables": {"id": gid}}))
+                        bodies["postgraphile", page] = RESULTS / f"body-postgraphile-{page}.json"
+                        bodies["postgraphile", page].write_text(
+                            json.dumps({"query": pgl_query, "variables": {"id": _uuid_of(gid)}})
+                        )
+                        answer = post(PORTS[name], bodies["ours", page].read_bytes(), token)
+                        assert not answer.get("errors"), answer["errors"]
+                        check_page(name, page, answer["data"], None)
+                        references[page] = answer["data"]
+                        (RESULTS / f"answer-ours-{page}.json").write_text(
+                            json.dumps(answer, ensure_ascii=False, indent=1)
+                        )
+                    for page in PAGES:
+                        rows += measure(name, proc, bodies[name, page], token, page)
+                    if PROFILE_SECONDS > 0:
+                        profile(proc, ours_body, token)
                 elif name == "postgraphile":
                     answer = post(PORTS[name], pgl_body.read_bytes())
                     assert not answer.get("errors"), answer["errors"]
                     check_answer(name, answer["data"], reference)
                     (RESULTS / "answer-postgraphile.json").write_text(json.dumps(answer, ensure_ascii=False, indent=1))
-                    rows += measure(name, proc, pgl_body, None)
+                    for page in PAGES:
+                        if page != "orders":
+                            if ("postgraphile", page) not in bodies:
+                                raise SystemExit("the order and account pages need 'ours' in SERVERS before them")
+                            answer = post(PORTS[name], bodies[name, page].read_bytes())
+                            assert not answer.get("errors"), answer["errors"]
+                            check_page(name, page, answer["data"], references[page])
+                            (RESULTS / f"answer-postgraphile-{page}.json").write_text(
+                                json.dumps(answer, ensure_ascii=False, indent=1)
+                            )
+                        rows += measure(name, proc, bodies[name, page], None, page)
                 else:
                     if token is None:  # the baseline checks the token like the server does
                         raise SystemExit("the baseline needs our server's token: keep 'ours' in SERVERS before it")
                     answer = post(PORTS[name], ours_body.read_bytes(), token)
                     check_answer(name, answer["data"], reference)
-                    rows += measure(name, proc, ours_body, token)
+                    if "orders" in PAGES:  # the baseline serves the OrdersPage only
+                        rows += measure(name, proc, ours_body, token)
             finally:
                 stop(proc)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from datetime import timedelta
 
 import orjson
 from cross_web import HTTPException
@@ -14,16 +15,20 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from server import logging_redaction
 from server.analytics import csv_export
 from server.auth import request as request_auth
+from server.auth.principal import ANONYMOUS
 from server.auth.throttle import ActionThrottle, LoginThrottle
 from server.campaigns import pages as campaign_pages
+from server.clicks import pages as click_pages
 from server.config import Settings
 from server.db import close_db, init_db
 from server.graphql import graphiql
@@ -33,7 +38,7 @@ from server.graphql.http_view import GraphQLOverHTTP
 from server.graphql.persisted import PersistedQueries, PersistedQueryError
 from server.graphql.rate_limits import CostRateLimiter
 from server.graphql.schema import build_schema
-from server.http.cors import cors_middleware
+from server.http.cors import cors_middleware, origin_allowed
 from server.i18n import _
 from server.i18n.asgi import LocaleMiddleware
 from server.jobs import load_job_modules
@@ -44,6 +49,8 @@ from server.oauth import consent as oauth_consent
 from server.oauth import endpoint as oauth_endpoint
 from server.oauth import rfc_endpoints as oauth_rfc
 from server.plugins import webhooks
+from server.realtime import bus as live_bus
+from server.realtime.connection import Connections, LiveConnectionHandler, TextFrames
 from server.reports import pages as report_pages
 from server.segments import export as segment_export
 from server.surveys import pages as survey_pages
@@ -52,8 +59,21 @@ log = logging.getLogger("crm")
 
 
 class CRMGraphQL(GraphQLOverHTTP):
+    # Subscriptions (server/realtime): graphql-transport-ws only; the older graphql-ws protocol
+    # has no pings and is deprecated by its own authors.
+    graphql_transport_ws_handler_class = LiveConnectionHandler
+    websocket_adapter_class = TextFrames
+
     def __init__(self, settings: Settings, **kwargs):
-        super().__init__(build_schema(settings), settings, **kwargs)
+        super().__init__(
+            build_schema(settings),
+            settings,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
+            **kwargs,
+        )
+        self.connections = Connections(settings)
         self.fast_path = FastPath(self.schema, settings)
         self.persisted = PersistedQueries(settings)
         self.throttle = LoginThrottle.from_settings(settings)
@@ -72,7 +92,23 @@ class CRMGraphQL(GraphQLOverHTTP):
         # A GET with only a persisted query's hash is an API call, whatever it accepts.
         return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
+    def is_websocket_origin_allowed(self, request, origin: str) -> bool:
+        # A page may open a websocket from where it may call over HTTP (CORS settings).
+        return origin_allowed(self.settings, origin)
+
+    async def on_ws_connect(self, context: Context):
+        await self.connections.sign_in(context)
+
     async def get_context(self, request: Request, response: Response) -> Context:
+        if isinstance(request, WebSocket):  # signed in by connection_init (on_ws_connect)
+            return Context(
+                request=request,
+                response=None,
+                settings=self.settings,
+                throttle=self.throttle,
+                call_throttle=self.call_throttle,
+                principal=ANONYMOUS,
+            )
         principal, token, auth_error = await request_auth.principal_for(request)
         budgets = self.rate_limiter.for_request(principal, token, request.client.host if request.client else None)
         request.state.rate_limits = budgets  # for run(): headers on every response
@@ -174,11 +210,14 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             if pool is not None:
                 await pool.aclose()
             await graphql.persisted.aclose()
+            await live_bus.close_bus(settings)
             if manage_db:
                 await close_db()
 
     async def health(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        # How many live subscriptions this process holds: for operators (and the tests that
+        # wait for a subscriber on another process before causing an event).
+        return JSONResponse({"status": "ok", "live_subscriptions": live_bus.bus_for(settings).count()})
 
     async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"error": _("Page not found")}, status_code=404)
@@ -190,12 +229,14 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
         debug=False,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Mount(graphiql.STATIC_PATH, graphiql.static_files(), name="graphiql-static"),
             Route("/health", health),
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
             Route("/u/{token}", campaign_pages.unsubscribe_page, methods=["GET", "POST"]),
+            Route("/c/{token}", click_pages.follow, methods=["GET"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
             Route("/oauth/authorize", oauth_consent.authorize, methods=["GET", "POST"]),

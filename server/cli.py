@@ -586,15 +586,58 @@ def schema_export(
 # -- worker ----------------------------------------------------------------------------------
 
 
-@app.command()
+worker_app = typer.Typer(
+    help="Run background jobs from Redis (REDIS_URL), or ask a running worker whether it is healthy.",
+    invoke_without_command=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(worker_app, name="worker")
+
+HealthFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--health-file",
+        help="The worker's heartbeat file (rewritten every second; `crm worker health` reads it). "
+        "Default: WORKER_HEALTH_FILE; none when unset.",
+    ),
+]
+
+
+def _health_file(settings: Settings, given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    return Path(settings.worker_health_file) if settings.worker_health_file else None
+
+
+@worker_app.callback()
 def worker(
+    ctx: typer.Context,
     burst: Annotated[bool, typer.Option("--burst", help="Stop when the queue is empty (for scripts).")] = False,
+    health_file: HealthFile = None,
+    health_port: Annotated[
+        int | None,
+        typer.Option(
+            "--health-port",
+            help="Answer GET /health (200 healthy, 503 not) and GET /live on this port. Default: WORKER_HEALTH_PORT.",
+        ),
+    ] = None,
+    health_host: Annotated[
+        str | None,
+        typer.Option(
+            "--health-host",
+            help="Address for --health-port (default WORKER_HEALTH_HOST, 127.0.0.1; 0.0.0.0 for Kubernetes).",
+        ),
+    ] = None,
 ) -> None:
     """Run background jobs from Redis (REDIS_URL): relay the outbox, send notifications, sync
-    marketplaces, track shipments. Run as many as you like; nothing is done twice. See docs/jobs.md."""
+    marketplaces, track shipments. Run as many as you like; nothing is done twice. The worker
+    outlives Redis or the database going away (it reconnects by itself and reports itself
+    unhealthy meanwhile). See docs/jobs.md."""
+    if ctx.invoked_subcommand is not None:
+        return
     import logging
 
-    from server.jobs.arq_worker import build_worker
+    from server.jobs.supervisor import run
 
     settings = Settings()
     if not settings.redis_url:
@@ -609,7 +652,35 @@ def worker(
         f"database {display_url(settings.database_url)}"
     )
     sys.stdout.flush()
-    build_worker(settings, burst=burst).run()
+    run(
+        settings,
+        health_file=_health_file(settings, health_file),
+        health_port=settings.worker_health_port if health_port is None else health_port,
+        health_host=health_host or settings.worker_health_host,
+        burst=burst,
+    )
+
+
+@worker_app.command("health")
+def worker_health(
+    health_file: HealthFile = None,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="Only ask whether the worker runs (also while it waits for Redis)."),
+    ] = False,
+) -> None:
+    """Exit 0 if the worker writing the health file is healthy (it reaches Redis and the
+    database), 1 if not, or if it is dead or hung. Needs neither Redis nor the database: for
+    systemd, Docker HEALTHCHECK and Kubernetes probes."""
+    from server.jobs.health import read_health_file
+
+    path = _health_file(Settings(), health_file)
+    if path is None:
+        raise fail("Name the worker's health file: --health-file (or WORKER_HEALTH_FILE), as given to `crm worker`.")
+    healthy, why = read_health_file(path, live_only=live)
+    if not healthy:
+        raise fail(why)
+    out.print(why)
 
 
 # -- plugins ---------------------------------------------------------------------------------
@@ -643,19 +714,27 @@ def plugins_list(
 
 @plugins_app.command("rotate-secrets")
 def plugins_rotate_secrets() -> None:
-    """Re-encrypt every installation's secrets with the current SECRET_KEY.
+    """Re-encrypt every installation's and webhook endpoint's secrets with the current SECRET_KEY.
 
     Rotate like this: set the new SECRET_KEY, put the old one in OLD_SECRET_KEYS, restart, run this,
     then remove OLD_SECRET_KEYS."""
     from server.plugins.service import rotate_all_secrets
+    from server.webhooks.secrets import rotate_all as rotate_webhook_secrets
 
     settings = Settings()
     try:
         settings.require_secret_key()
     except InsecureSettings as exc:
         raise fail(str(exc)) from None
-    count = run_db(settings, lambda: rotate_all_secrets(settings))
-    out.print(f"Re-encrypted the secrets of {count} installation(s) with the current SECRET_KEY.")
+
+    async def rotate() -> tuple[int, int]:
+        return await rotate_all_secrets(settings), await rotate_webhook_secrets(settings)
+
+    count, endpoints = run_db(settings, rotate)
+    out.print(
+        f"Re-encrypted the secrets of {count} installation(s) and {endpoints} webhook endpoint(s) "
+        "with the current SECRET_KEY."
+    )
 
 
 # -- jobs ------------------------------------------------------------------------------------

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     # (`crm serve`), comma separated, "*" for any; empty: none, the peer address is the client.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
+    # Live events over websockets (docs/realtime.md).
+    ws_heartbeat_seconds: float = 15.0  # the server pings this often
+    ws_recheck_seconds: float = 60.0  # a connection's credential is checked again this often
+    ws_max_connections_per_credential: int = 10  # per API process
+    ws_max_subscriptions_per_connection: int = 20
+    ws_connection_init_timeout_seconds: float = 10.0
+
     # Background jobs (docs/jobs.md).
     job_max_tries: int = 5
     job_retry_base_seconds: float = 5.0
@@ -110,6 +117,21 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = 1.0
     worker_concurrency: int = 10
     arq_queue_name: str = "crm:queue"
+    # `crm worker` (docs/jobs.md, "Running workers under a supervisor").
+    worker_lease_seconds: float = 10.0  # a killed worker's jobs run again this long after
+    worker_reconnect_min_seconds: float = 1.0  # backoff while Redis or the database is away...
+    worker_reconnect_max_seconds: float = 30.0  # ...doubling (jittered) up to this
+    worker_health_file: str = ""  # heartbeat file for `crm worker health`; empty: none
+    worker_health_port: int = 0  # GET /health and /live on this port; 0: none
+    worker_health_host: str = "127.0.0.1"  # 0.0.0.0 for a Kubernetes httpGet probe
+
+    # Partner webhooks (docs/webhooks.md): how long a receiver may take to answer, how many
+    # messages in a row may fail (each after three days of retries) before the endpoint is
+    # disabled, and how long delivery records are kept (deleted this many rows at a time).
+    webhook_timeout_seconds: float = 10.0
+    webhook_disable_after_failed: int = 3
+    webhook_retention_days: int = 30
+    webhook_cleanup_batch: int = 1000
 
     @field_validator("old_secret_keys", "trusted_proxies", "cors_allowed_origins", mode="before")
     @classmethod

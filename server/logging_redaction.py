@@ -1,13 +1,14 @@
 """Some URLs carry a secret token: webhooks (/hooks/<plugin>/<token>/...), a customer's survey
-link (/s/<token>) and unsubscribe link (/u/<token>). Access log lines show it as *** so logs
-never hold a credential that lets anyone post events or answer for a customer."""
+link (/s/<token>), unsubscribe link (/u/<token>) and tracked link in a message (/c/<token>).
+Access log lines show it as *** so logs never hold a credential that lets anyone post events,
+answer for a customer or add clicks to a message."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-_TOKEN = re.compile(r"(/hooks/[^/\s]+/|/[su]/)[^/\s?]+")
+_TOKEN = re.compile(r"(/hooks/[^/\s]+/|/[suc]/)[^/\s?]+")
 
 
 def redact(text: str) -> str:

@@ -34,6 +34,9 @@ SETTINGS = """mutation($i: UpdateCampaignSettingsInput!) { updateCampaignSetting
 MARKETING = """mutation($i: SetCustomerMarketingInput!) { setCustomerMarketing(input: $i) {
   marketing { optedIn birthday } errors { field code message } } }"""
 CONSENT = """mutation($i: SetChannelConsentInput!) { setChannelConsent(input: $i) { errors { code } } }"""
+CLICKS = """query($k: CampaignKind) { campaignResults(kind: $k) {
+  total { sent delivered clicked } steps { total { sent delivered clicked } variants { key sent delivered clicked } } } }"""
+TRACKED = re.compile(r"http://127\.0\.0\.1:8000/c/([A-Za-z0-9_-]+)")
 RESULTS = """query($k: CampaignKind) { campaignResults(kind: $k) { kind
   total { sent delivered converted revenue currency }
   steps { step { position } total { sent delivered converted conversion revenue }
@@ -332,6 +335,48 @@ async def test_a_campaign_limited_to_a_segment_reaches_only_its_members(shop):
     assert campaign_texts(shop, once["phone"]) == []
 
 
+async def test_campaign_results_count_messages_whose_link_was_opened(shop, api):
+    text = "{{ customer_name }}, знижка 5%: https://shop.example/winback до {{ offer_until }}. {{ shop_name }}"
+    await mutate(
+        shop,
+        STEP,
+        {
+            "kind": "WINBACK",
+            "position": 0,
+            "variants": [{"key": "A", "textUk": text, "textEn": text}, {"key": "B", "textUk": text, "textEn": text}],
+        },
+    )
+    people = [await customer(shop, phone) for phone in PHONES]
+    await mutate(shop, CAMPAIGN, {"kind": "WINBACK", "enabled": True})
+    now = datetime.now(UTC)
+    await run_and_send(shop, datetime.combine(add_months(now.date(), 9), now.time(), UTC) + timedelta(days=1))
+    # The split between variants is stable but not ours to choose: read it.
+    variant = {p["phone"]: (await CampaignMessage.get(account_id=p["pk"])).variant for p in people}
+    links = {}
+    for person in people:
+        [message] = campaign_texts(shop, person["phone"])
+        [token] = TRACKED.findall(message)  # the shop's link is tracked, the opt-out link is not
+        assert LINK.search(message)
+        links[person["phone"]] = token
+    # The first customer opens the link three times, the second once; the others not at all.
+    for phone, times in ((PHONES[0], 3), (PHONES[1], 1)):
+        for _ in range(times):
+            opened = await api.http.get(f"/c/{links[phone]}")
+            assert opened.status_code == 302 and opened.headers["location"] == "https://shop.example/winback"
+    data = await shop.tenant.analyst.data(shop.api, CLICKS, {"k": "WINBACK"})
+    [result] = data["campaignResults"]
+    # No delivery report came yet: a click proves delivery.
+    assert result["total"] == {"sent": 4, "delivered": 2, "clicked": 2}
+    assert result["steps"][0]["total"] == {"sent": 4, "delivered": 2, "clicked": 2}
+    expected = {key: {"key": key, "sent": 0, "delivered": 0, "clicked": 0} for key in ("A", "B")}
+    for i, phone in enumerate(PHONES):
+        counts = expected[variant[phone]]
+        counts["sent"] += 1
+        counts["delivered"] += i < 2
+        counts["clicked"] += i < 2
+    assert result["steps"][0]["variants"] == [expected["A"], expected["B"]]
+
+
 async def test_the_demo_shop_shows_campaign_results(api, database):
     from server.demo.seed import DEMO_PASSWORD, DEMO_SLUG, demo_email, seed_demo
     from tests.helpers import Member
@@ -346,6 +391,8 @@ async def test_the_demo_shop_shows_campaign_results(api, database):
     found = {r["kind"]: r for r in (await analyst.data(api, RESULTS))["campaignResults"]}
     assert found["WINBACK"]["total"]["sent"] > 0 and found["REVIEW"]["total"]["sent"] > 0
     assert found["WINBACK"]["total"]["delivered"] > 0
+    clicked = (await analyst.data(api, CLICKS, {"k": "WINBACK"}))["campaignResults"][0]["total"]
+    assert 0 < clicked["clicked"] < clicked["delivered"]  # about one in five delivered messages
     first = found["WINBACK"]["steps"][0]
     assert [v["key"] for v in first["variants"]] == ["A", "B"] and first["verdict"]
 

@@ -6,8 +6,9 @@ the two HTTP answers must be the same bytes (status, content type, body).
 The corpus: the README's OrdersPage, the order/account queries of the docs and tests, and
 generated selections over Order, OrderItem, OrderStatus, Money, Delivery and Account (random
 field subsets, variables, aliases, fragments, @include/@skip, cursors, filters, sorts), asked by
-every role (team and own-rows scopes included), partners with narrow grants (one without order
-read), another organization, anonymous callers and a foreign X-Organization."""
+every role (team and own-rows scopes included; analysts and logistics see customers' phones,
+e-mails and addresses masked), partners with narrow grants (one without order read, one with
+pii:read), another organization, anonymous callers and a foreign X-Organization."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from server.orders.models import Order, OrderStatus
 from tests.helpers import Client, QueryCounter, TenantFactory
 from tests.test_accounts import make_account, make_contact, make_order
 from tests.test_oauth import access_token, register
-from tests.test_roles import build_org
+from tests.test_roles import OWNERS, build_org
 from tests.test_sql_count import ORDERS_PAGE
 
 README_ORDERS_PAGE = """query OrdersPage {
@@ -288,7 +289,15 @@ async def shop(http):
             for j in range(i % 4)
         ] or [{"sku": "ONE", "title": "Один", "quantity": "1", "unitPrice": "5"}]
         delivery = (
-            {"method": "nova_poshta", "city": "Київ", "branch": f"№{i}", "recipientName": "Олена"} if i % 2 else None
+            {
+                "method": "nova_poshta",
+                "city": "Київ",
+                "branch": f"№{i}",
+                "recipientName": "Олена",
+                **({"recipientPhone": f"067555{i:04d}", "address": f"вул. Січова, {i}"} if i % 4 == 1 else {}),
+            }
+            if i % 2
+            else None
         )
         order = await make_order(
             owner,
@@ -314,11 +323,19 @@ async def shop(http):
         owner, api, accounts["owner"]["id"], "Анна", position="бухгалтер", emails=["anna@client.example"]
     )
     await Account.filter(id=ids.decode(gone["id"], "Account")[1]).update(deleted_at=datetime.now(UTC))
-    no_phone = await make_account(owner, api, name="Без телефону", phones=[])
+    no_phone = await make_account(
+        owner, api, name="Без телефону", phones=[], addresses=["Київ, вул. Хрещатик, 1", "Львів"]
+    )
     await make_order(owner, api, no_phone["id"])
 
     callers = {name: {"Authorization": f"Bearer {m.token}", "X-Organization": m.org} for name, m in t.members.items()}
-    for scopes in (("orders:read",), ("accounts:read",), ("orders:read", "accounts:read")):
+    # Partners with and without pii:read: masked PII is the same on both paths, like every role's.
+    for scopes in (
+        ("orders:read",),
+        ("accounts:read",),
+        ("orders:read", "accounts:read"),
+        ("orders:read", "accounts:read", "pii:read"),
+    ):
         client = await register(owner, api, scopes=scopes, name="app " + " ".join(scopes))
         callers["partner " + "+".join(scopes)] = {"Authorization": f"Bearer {await access_token(http, client)}"}
     other = await tenants.create(("owner",))
@@ -515,3 +532,31 @@ async def test_hostile_filters_and_deleted_orders_answer_the_same(http, stock_ht
     assert stats["planned"] == before + 1  # includeDeleted is planned too
     shown = await both(http, stock_http, owner, page, {"w": None, "d": False})
     assert len(listed.json()["data"]["orders"]["edges"]) >= len(shown.json()["data"]["orders"]["edges"])
+
+
+async def test_masked_pii_is_planned_and_the_same_on_both_paths(http, stock_http, shop):
+    """Callers without pii:read (analyst, logistics, a partner without the scope) get masked
+    phones, e-mails and addresses from the planned path exactly as strawberry masks them."""
+    callers, data = shop
+    query = """query($id: ID!) { order(id: $id) { delivery { recipientPhone address }
+        account { phone phones addresses contacts { phones emails } } } }"""
+    stats = graphql_view(http).fast_path.stats
+    orders = data["order_ids"][len(OWNERS) + 1 : len(OWNERS) + 24 : 4]  # the extra orders with a recipient
+    for name in ("owner", "analyst", "logistics", "partner orders:read+accounts:read"):
+        for order_id in orders:
+            before = stats["planned"]
+            body = (await both(http, stock_http, callers[name], query, {"id": order_id})).json()
+            assert stats["planned"] == before + 1, name
+            delivery = body["data"]["order"]["delivery"]
+            phone = body["data"]["order"]["account"]["phone"]
+            if name == "owner":
+                assert delivery["recipientPhone"].startswith("+380675550") and "*" not in phone
+            elif name == "logistics":  # ships the order: the recipient in full, the customer masked
+                assert delivery["recipientPhone"].startswith("+380675550") and "*****" in phone
+            else:
+                assert delivery["recipientPhone"].startswith("+38067*****") and delivery["address"] == "***"
+                assert "*****" in phone
+    query = "query($id: ID!) { account(id: $id) { addresses contacts { emails } } }"
+    for name, addresses in (("owner", ["Київ, вул. Хрещатик, 1", "Львів"]), ("analyst", ["Київ, ***", "Львів"])):
+        body = (await both(http, stock_http, callers[name], query, {"id": data["account_ids"][-1]})).json()
+        assert body["data"]["account"]["addresses"] == addresses

@@ -26,7 +26,8 @@ def _node_tools() -> tuple[str, str]:
 def _install_audit() -> None:
     """`npm ci` from the committed package-lock.json, once (.ci/run does it too)."""
     _, npm = _node_tools()
-    if (AUDIT_PROJECT / "node_modules" / "graphql-http" / "package.json").exists():
+    packages = ("graphql-http", "graphql-ws", "ws")
+    if all((AUDIT_PROJECT / "node_modules" / name / "package.json").exists() for name in packages):
         return
     done = subprocess.run(  # noqa: S603 - npm, fixed arguments
         [npm, "ci", "--no-audit", "--no-fund"], cwd=AUDIT_PROJECT, capture_output=True, text=True, timeout=300

@@ -167,5 +167,5 @@ async def test_the_api_starts_and_serves_while_redis_is_unreachable(database, ca
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-                assert (await client.get("/health")).json() == {"status": "ok"}
+                assert (await client.get("/health")).json()["status"] == "ok"
     assert any("jobs wait in the outbox" in r.getMessage() for r in caplog.records)

@@ -12,6 +12,7 @@ from plugins.simulators.turbosms import STOPLISTED_PHONE, TEST_TOKEN, TurboSMSSi
 from server.activities.models import Activity
 from server.graphql import ids
 from server.jobs.inprocess import run_until_idle
+from server.jobs.models import JobRun
 from server.jobs.registry import Event
 from server.notifications import jobs as notification_jobs
 from server.notifications.models import Notification
@@ -280,6 +281,14 @@ async def test_a_worker_that_died_during_the_provider_call_never_causes_a_second
     row = await Notification.get(order_id=ids.decode(other["id"])[1])
     await Notification.filter(id=row.id).update(state="sending", attempts=1, updated_at=datetime.now(UTC))
     assert await notification_jobs.send(str(row.id), settings=shop.database) == "taken"
+    # ...and looked at again once such a sender would have hit its time limit (a dead worker's job
+    # comes back sooner than that): still "sending" then, nobody is sending it, it is failed.
+    [check] = await JobRun.filter(job_id__startswith=f"notify:{row.id}:sending-since-")
+    assert check.run_after > datetime.now(UTC) + timedelta(seconds=shop.database.job_timeout_seconds - 5)
+    assert await notification_jobs.send(str(row.id), settings=shop.database, now=check.run_after) == "failed"
+    [shown] = await shop.notifications(other)
+    assert shown["state"] == "failed" and "may or may not have received it" in shown["reason"]
+    assert shop.received("+380671234568") == []
 
 
 async def test_a_send_with_an_unknown_outcome_is_not_repeated_on_another_channel(shop):

@@ -78,3 +78,24 @@ async def test_the_page_speaks_ukrainian(live_server, api, tenants, browser):
         assert await page.locator("button[value=approve]").inner_text() == "Увійти й дозволити"
     finally:
         await context.close()
+
+
+async def test_a_shops_owner_installs_a_partners_app_in_the_browser(live_server, api, tenants, browser_page):
+    partner = await tenants.create(("owner",))
+    shop = await tenants.create(("owner",))
+    await create_order(shop.owner, api, await make_account(shop.owner, api))
+    client, url, _state, verifier = await start(live_server, api, partner.owner)
+    update = "mutation($i: UpdateOAuthClientInput!) { updateOAuthClient(input: $i) { errors { code } } }"
+    [app] = (await partner.owner.data(api, "{ oauthClients { id } }"))["oauthClients"]
+    await partner.owner.data(api, update, {"i": {"id": app["id"], "installable": True}})
+    async with client:
+        await browser_page.goto(url)
+        assert await browser_page.locator("h1").inner_text() == "Call centre asks to be installed in your organization"
+        await browser_page.fill("#organization", shop.slug)
+        callback = await sign_in(browser_page, shop.owner.email, "approve")
+        token = await client.fetch_token(
+            live_server + "/oauth/token", authorization_response=callback, code_verifier=verifier
+        )
+    assert token["organization"] == shop.slug and "refresh_token" not in token
+    assert (await api.data(ORDERS, token=token["access_token"]))["orders"]["totalCount"] == 1
+    assert browser_page.blocked_requests == []

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from server.accounts.models import Account, AccountIdentifier, Contact
 from server.analytics import figures
 from server.audit import service as audit
+from server.auth.masking import refuse_masked
 from server.auth.scope import Scope
 from server.core import idempotency, outbox
 from server.core.errors import ErrorCode, Problems, UserInputError, version_conflict
@@ -28,6 +29,7 @@ CONTACT_FIELDS = ["name", "position", "phones", "emails"]
 
 def normalize_email(raw: str, field: str = "email") -> str:
     email = raw.strip().lower()
+    refuse_masked(email, field)
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise UserInputError(ErrorCode.INVALID, f"'{raw[:254]}' is not an e-mail address.", field)
     return email
@@ -68,6 +70,9 @@ def _clean_account(data: dict, problems: Problems) -> dict:
             values["emails"] = normalize_emails(data["emails"] or [])
     if "addresses" in data:
         values["addresses"] = _texts(data["addresses"] or [], "addresses", 500, problems)
+        for i, raw in enumerate(data["addresses"] or []):
+            with problems:
+                refuse_masked(raw, f"addresses.{i}")
     if "tags" in data:
         values["tags"] = sorted({t.lower() for t in _texts(data["tags"] or [], "tags", 64, problems)})
     with problems:
@@ -106,7 +111,7 @@ async def _sync_identifiers(account: Account) -> None:
 
 
 async def create_account(scope: Scope, data: dict, idempotency_key: str | None = None) -> Account:
-    scope.require("accounts:write")
+    scope.require("accounts:create")
     problems = Problems()
     with problems:
         idempotency.check_key(idempotency_key)
@@ -135,7 +140,7 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
 
 
 async def update_account(scope: Scope, account_id: UUID, version: int, data: dict) -> Account:
-    scope.require("accounts:write")  # before validating: a read-only role learns nothing from its input
+    scope.require("accounts:update")  # before validating: a read-only role learns nothing from its input
     problems = Problems()
     values = _clean_account(data, problems)
     if "owner_id" in data:
@@ -144,7 +149,7 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
             await _check_owner(scope, values["owner_id"])
     problems.raise_if_any()
     async with in_transaction():
-        account = await scope.get(Account, account_id, "write", field="id")
+        account = await scope.get(Account, account_id, "update", field="id")
         changes = await update_versioned(account, version, values)
         if {"phones", "emails", "tags"} & changes.keys():
             await _sync_identifiers(account)
@@ -195,7 +200,7 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
         found = {}
         for pk in sorted({keep_id, merge_id}, key=str):
             if pk == keep_id:
-                found[pk] = await scope.get(Account, keep_id, "write", field="id", for_update=True)
+                found[pk] = await scope.get(Account, keep_id, "update", field="id", for_update=True)
             else:
                 found[pk] = await scope.get(Account, merge_id, "delete", field="mergeId", for_update=True)
         keep, dup = found[keep_id], found[merge_id]
@@ -253,7 +258,7 @@ def _clean_contact(data: dict, problems: Problems) -> dict:
 
 
 async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency_key: str | None = None) -> Contact:
-    scope.require("accounts:write")
+    scope.require("accounts:create")
     problems = Problems()
     with problems:
         idempotency.check_key(idempotency_key)
@@ -263,7 +268,7 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
     problems.raise_if_any()
 
     async def create() -> Contact:
-        account = await scope.get(Account, account_id, "write", field="accountId")
+        account = await scope.get(Account, account_id, "create", field="accountId")
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
         await audit.record(
             scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
@@ -281,12 +286,12 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
 
 
 async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dict) -> Contact:
-    scope.require("accounts:write")
+    scope.require("accounts:update")
     problems = Problems()
     values = _clean_contact(data, problems)
     problems.raise_if_any()
     async with in_transaction():
-        contact = await scope.get(Contact, contact_id, "write", field="id")
+        contact = await scope.get(Contact, contact_id, "update", field="id")
         changes = await update_versioned(contact, version, values)
         if changes:
             await audit.record(scope, "contact.update", contact, changes)

@@ -176,7 +176,7 @@ async def _resolve_links(scope: Scope, data: dict) -> dict:
 
 async def create_activity(scope: Scope, data: dict, idempotency_key: str | None = None) -> Activity:
     """A manual timeline item: a note, call, SMS, e-mail, message or task."""
-    scope.require("activities:write")
+    scope.require("activities:create")
     problems = Problems()
     key = None
     with problems:
@@ -220,7 +220,7 @@ async def create_activity(scope: Scope, data: dict, idempotency_key: str | None 
 async def update_activity(scope: Scope, activity_id: UUID, version: int, data: dict) -> Activity:
     """Change the text, times or details of a manual item (system entries are history)."""
     async with in_transaction():
-        activity = await scope.get(Activity, activity_id, "write", what="Activity", field="id")
+        activity = await scope.get(Activity, activity_id, "update", what="Activity", field="id")
         _check_manual(activity, "edited")
         problems = Problems()
         values = _clean(data, activity.kind, problems)
@@ -241,7 +241,7 @@ async def update_activity(scope: Scope, activity_id: UUID, version: int, data: d
 
 async def _set_done(scope: Scope, activity_id: UUID, version: int, done: bool) -> Activity:
     async with in_transaction():
-        activity = await scope.get(Activity, activity_id, "write", what="Activity", field="id")
+        activity = await scope.get(Activity, activity_id, "update", what="Activity", field="id")
         if activity.kind != "task":
             raise UserInputError(ErrorCode.INVALID, "Only tasks can be completed or reopened.", "id")
         if (activity.done_at is not None) == done:

@@ -14,7 +14,7 @@ from datetime import date
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.analytics import cohorts, funnel, ltv, metrics, metrics_settings, support
+from server.analytics import cohorts, engagement, funnel, ltv, metrics, metrics_settings, support
 from server.analytics.metrics_schema import AnalyticsFilter, make_filter
 from server.analytics.metrics_sql import Filter, Period, make_period
 from server.auth import request as request_auth
@@ -165,6 +165,16 @@ async def support_csv(scope: Scope, period: Period, flt: Filter, request: Reques
     return [*header, "resolution_sla_percent"], rows
 
 
+async def messages_csv(scope: Scope, period: Period, flt: Filter, request: Request) -> tuple[list[str], Rows]:
+    m = await engagement.message_engagement(scope, period, flt)
+    rows = [
+        [f.channel or "all", f.sent, f.delivered, f.delivered_rate, f.clicked, f.click_rate, f.with_links]
+        for f in [m.total, *m.by_channel]
+    ]
+    header = ["channel", "sent", "delivered", "delivered_rate_percent", "clicked", "click_rate_percent"]
+    return [*header, "with_links"], rows
+
+
 Export = Callable[[Scope, Period, Filter, Request], Awaitable[tuple[list[str], Rows]]]
 EXPORTS: dict[str, Export] = {
     "customers": customers_csv,
@@ -173,6 +183,7 @@ EXPORTS: dict[str, Export] = {
     "acquisition": acquisition_csv,
     "funnel": funnel_csv,
     "support": support_csv,
+    "messages": messages_csv,
 }
 
 
@@ -201,6 +212,7 @@ async def download(request: Request) -> Response:
         if auth_error is not None:
             raise auth_error
         scope.organization  # noqa: B018 - unauthenticated callers stop here
+        scope.require("data:export")  # a CSV download is a special right (docs/roles.md)
         refused = await refuse_over_budget(request, principal, token)
         if refused is not None:
             return refused

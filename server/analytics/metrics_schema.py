@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from server.analytics import cohorts as cohort_service
+from server.analytics import engagement as engagement_service
 from server.analytics import funnel as funnel_service
 from server.analytics import ltv as ltv_service
 from server.analytics import metrics as metrics_service
@@ -27,6 +28,7 @@ from server.analytics.metrics_types import (
     FunnelGroup,
     LtvFormula,
     LtvReport,
+    MessageEngagement,
     SupportMetrics,
 )
 from server.auth.scope import Scope
@@ -111,6 +113,13 @@ class Analytics:
         ] = FunnelBreakdown.NONE,
     ) -> list[FunnelGroup]:
         return await funnel_service.funnel(self._scope, self._period, self._filter, breakdown.value)
+
+    @strawberry.field(
+        description="Customer messages sent in the period: delivered and delivered rate, clicked (links opened) "
+        "and click rate, in total and per channel. Filters: source and manager (docs/analytics.md)."
+    )
+    async def messages(self) -> MessageEngagement:
+        return await engagement_service.message_engagement(self._scope, self._period, self._filter)
 
     @strawberry.field(description="Response and resolution times and SLA compliance of tickets created in the period.")
     async def support(self) -> SupportMetrics:

@@ -149,4 +149,3 @@ class ProblemList(Exception):
     def __init__(self, problems: list[UserInputError]):
         super().__init__(problems[0].message)
         self.problems = problems
-

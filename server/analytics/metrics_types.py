@@ -207,3 +207,30 @@ class SupportMetrics:
     overall: SupportFigures = strawberry.field(description="All tickets created in the period.")
     by_priority: list[SupportFigures] = strawberry.field(description="One entry per priority.")
     by_agent: list[SupportFigures] = strawberry.field(description="One entry per assignee (null: unassigned).")
+
+
+@strawberry.type(description="Customer messages of a period on one channel (or all): sent, delivered, clicked.")
+class MessageFigures:
+    channel: str | None = strawberry.field(description="sms, viber, …; null for all channels together.")
+    sent: int = strawberry.field(
+        description="Messages the provider took for sending in the period (order messages, surveys, campaigns)."
+    )
+    delivered: int = strawberry.field(
+        description="Of those, reported delivered by the provider, or clicked (a click proves it arrived)."
+    )
+    delivered_rate: Decimal | None = strawberry.field(description="Delivered ÷ sent × 100; null when none was sent.")
+    clicked: int = strawberry.field(
+        description="Of those, messages with at least one click on a tracked link (many clicks count once)."
+    )
+    click_rate: Decimal | None = strawberry.field(
+        description="Clicked ÷ delivered × 100; null when none was delivered."
+    )
+    with_links: int = strawberry.field(
+        description="Of the sent messages, those that carried at least one tracked link (only they can be clicked)."
+    )
+
+
+@strawberry.type(description="How customer messages reached customers and were clicked, in total and per channel.")
+class MessageEngagement:
+    total: MessageFigures = strawberry.field(description="All channels together.")
+    by_channel: list[MessageFigures] = strawberry.field(description="One entry per channel that sent something.")

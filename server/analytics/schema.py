@@ -223,9 +223,7 @@ class AnalyticsFiguresQueries:
     @strawberry.field(description="The RFM groups with their sizes, in the order marketers list them.")
     async def rfm_groups(self, info: Info) -> list[RfmGroupSize]:
         sizes = await service.rfm_group_sizes(info.context.scope)
-        return [
-            RfmGroupSize(group=RfmGroup(code), name=_(name), accounts=sizes[code]) for code, name in GROUPS.items()
-        ]
+        return [RfmGroupSize(group=RfmGroup(code), name=_(name), accounts=sizes[code]) for code, name in GROUPS.items()]
 
     @strawberry.field(description="The organization's RFM settings.")
     async def rfm_settings(self, info: Info) -> RfmSettingsType:

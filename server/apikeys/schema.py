@@ -18,14 +18,16 @@ from server.graphql.types import Node, model_type
     ApiKey,
     name="ApiKey",
     description="A key a simple integration sends as 'Authorization: Bearer crm_live_...' (or X-API-Key): "
-    "it acts in this organization with one built-in role. The key itself is shown once, when it is made.",
+    "it acts in this organization with one role (built-in or custom). The key itself is shown once, when it is made.",
 )
 class ApiKeyType(Node):
     name: str = strawberry.field(description="What the key is for, for people (e.g. 'BI export').")
     prefix: str = strawberry.field(
         description="The key's first characters (crm_live_ and four more), to tell keys apart."
     )
-    role: str = strawberry.field(description="The built-in role the key acts with (see roles).")
+    role: str = strawberry.field(
+        description="The role the key acts with: a built-in or custom role's name (see roles)."
+    )
     expires_at: datetime | None = strawberry.field(description="After this the key stops working; null: never.")
     revoked_at: datetime | None = strawberry.field(description="Set once revoked: the key no longer works.")
     last_used_at: datetime | None = strawberry.field(
@@ -45,7 +47,8 @@ class ApiKeyQueries:
 class CreateApiKeyInput:
     name: str = strawberry.field(description="What the key is for, for people (e.g. 'BI export').")
     role: str = strawberry.field(
-        description="A built-in role that sees all rows: owner (owners only), admin, support, logistics or analyst."
+        description="A role that sees all rows: owner (owners only), admin, support, logistics, analyst, or a "
+        "custom role with row scope all; never more rights than your own."
     )
     expires_at: datetime | None = strawberry.field(default=None, description="When the key stops working; null: never.")
 

@@ -1,6 +1,6 @@
 """API keys: a long-lived credential for a simple integration (a BI export, a script).
 
-An owner or admin makes a key (``createApiKey``) with one built-in role; the key is shown once
+An owner or admin makes a key (``createApiKey``) with one role that sees all rows; the key is shown once
 and acts as an ``app`` principal of that organization with that role (audited ``app apikey:<id>``).
 Keys look like ``crm_live_`` + 43 URL-safe characters (``KEY_PATTERN``) so secret scanners can
 find a leaked one; only the SHA-256 is stored, like OAuth secrets (server/oauth/service.py).
@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from server.apikeys.models import ApiKey
 from server.audit import service as audit
-from server.auth.principal import Principal
+from server.auth.principal import Principal, role_named
 from server.auth.roles import ROLES, RowScope
 from server.auth.scope import Scope
 from server.core.errors import ErrorCode, UserInputError
@@ -43,21 +43,29 @@ def looks_like_key(value: str | None) -> bool:
     return bool(value) and value.startswith(KEY_PREFIX)
 
 
-def _check_role(scope: Scope, role: str) -> None:
-    if role not in KEY_ROLES:
+async def _check_role(scope: Scope, role: str) -> str:
+    """A role that sees all rows (a built-in one of ``KEY_ROLES`` or a custom one), no more than
+    its creator has: a key never gets more than its creator could give a member."""
+    from server.roles.service import role_for_assignment  # roles build on apikeys' model
+
+    found = await role_for_assignment(scope, role)
+    if found.scope is not RowScope.ALL or (found.name in ROLES and found.name not in KEY_ROLES):
         raise UserInputError(
-            ErrorCode.INVALID, _("Role must be one of: %(roles)s.", roles=", ".join(KEY_ROLES)), "role"
+            ErrorCode.INVALID,
+            _(
+                "A key's role must see all rows: %(roles)s, or a custom role with row scope all.",
+                roles=", ".join(KEY_ROLES),
+            ),
+            "role",
         )
-    # A key never gets more than its creator could give a member (see auth.service._check_role).
-    if role == "owner" and scope.principal.role and scope.principal.role.name != "owner":
-        raise UserInputError(ErrorCode.FORBIDDEN, _("Only an owner can make a key with the owner role."), "role")
+    return found.name
 
 
 async def create_key(scope: Scope, name: str, role: str, expires_at: datetime | None = None) -> tuple[ApiKey, str]:
     """The new key's row and the key itself (shown this once)."""
     scope.require("settings:write")
     name = required_text(name, "name", 200)
-    _check_role(scope, role)
+    role = await _check_role(scope, role)
     if expires_at is not None:
         if expires_at.tzinfo is None:
             expires_at = expires_at.replace(tzinfo=UTC)
@@ -110,11 +118,14 @@ async def principal_for(key: str) -> Principal | None:
         .select_related("organization")
         .first()
     )
-    if row is None or row.role not in KEY_ROLES:
+    if row is None:
+        return None
+    role = await role_named(row.organization_id, row.role)
+    if role is None or role.scope is not RowScope.ALL:
         return None
     if row.last_used_at is None or row.last_used_at <= now - LAST_USE_PRECISION:
         # Conditional, so concurrent requests of one key write once.
         await ApiKey.filter(Q(last_used_at=None) | Q(last_used_at__lte=now - LAST_USE_PRECISION), id=row.id).update(
             last_used_at=now
         )
-    return Principal(kind="app", id=f"apikey:{row.id}", organization=row.organization, role=ROLES[row.role])
+    return Principal(kind="app", id=f"apikey:{row.id}", organization=row.organization, role=role)

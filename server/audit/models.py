@@ -10,6 +10,8 @@ class AuditEntry(TenantModel):
 
     actor_kind = fields.CharField(max_length=16)  # user | app | system
     actor_id = fields.CharField(max_length=64, null=True)
+    # A person acting through an app (OAuth authorization code): the app, e.g. "oauth:crm_client_...".
+    actor_via = fields.CharField(max_length=64, null=True)
     action = fields.CharField(max_length=64)  # e.g. "order.update"
     entity_type = fields.CharField(max_length=32)
     entity_id = fields.UUIDField(db_index=True)

@@ -12,11 +12,69 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from tortoise.expressions import Q
 
+from server.audit import actors
+from server.audit.actors import ActorKind
 from server.audit.models import AuditEntry
 from server.graphql import ids
 from server.graphql.filters import DateTimeFilter, IDFilter, Lookup, StringFilter, build_q
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import UserType, model_type
+
+AuditActorKind = strawberry.enum(
+    ActorKind,
+    name="AuditActorKind",
+    description="What kind of caller made a change: a member (USER), a partner's OAuth app (OAUTH_APP), "
+    "an API key (API_KEY), a plugin (PLUGIN: its webhooks, syncs, tracking) or the CRM itself (SYSTEM).",
+)
+
+
+@strawberry.type(name="AuditActor", description="Who made a change, in words: a member, an app, a key or a plugin.")
+class AuditActorType:
+    kind: AuditActorKind = strawberry.field(description="What kind of caller it was.")
+    id: str = strawberry.field(
+        description="Its identifier: the user's UUID, the OAuth client id, the API key's UUID, the plugin's name "
+        "or the CRM component (e.g. campaigns)."
+    )
+    display_name: str = strawberry.field(
+        description="For people: 'Olena Petrenko <olena@example.com>', 'Warehouse app (crm_client_...)', "
+        "'BI export (crm_live_AbCd)', the plugin's title, or the component."
+    )
+    user: UserType | None = strawberry.field(default=None, description="The member, for USER; null otherwise.")
+    client_id: str | None = strawberry.field(default=None, description="The OAuth client id, for OAUTH_APP.")
+    key_prefix: str | None = strawberry.field(
+        default=None, description="The API key's first characters (crm_live_AbCd), for API_KEY."
+    )
+    via: AuditActorType | None = strawberry.field(
+        default=None,
+        description="For a person acting through a partner's app (a token they gave it on the consent page): "
+        "the app. Null when the person acted themselves.",
+    )
+
+
+async def _actor(info: Info, actor_kind: str, actor_id: str | None) -> AuditActorType:
+    from server.auth.schema import load_member
+
+    ctx = info.context
+    ref = actors.parse(actor_kind, actor_id)
+    if ref.kind is ActorKind.USER:
+        try:
+            user = await load_member(ctx, UUID(ref.key))
+        except ValueError:
+            user = None
+        shown = f"{user.name} <{user.email}>" if user is not None else ref.key
+        return AuditActorType(kind=ref.kind, id=ref.key, display_name=shown, user=user)
+    if ref.kind is ActorKind.OAUTH_APP:
+        app = await ctx.loader("audit_oauth_apps", lambda _ctx: actors.oauth_apps).load(ref.key)
+        shown = app.display if app else ref.key
+        return AuditActorType(kind=ref.kind, id=ref.key, display_name=shown, client_id=ref.key)
+    if ref.kind is ActorKind.API_KEY:
+        organization_id = ctx.scope.organization_id
+        key = await ctx.loader("audit_api_keys", lambda _ctx: actors.api_keys_of(organization_id)).load(ref.key)
+        shown = key.display if key else ref.key
+        return AuditActorType(kind=ref.kind, id=ref.key, display_name=shown, key_prefix=key.detail if key else None)
+    if ref.kind is ActorKind.PLUGIN:
+        return AuditActorType(kind=ref.kind, id=ref.key, display_name=actors.plugin_title(ref.key))
+    return AuditActorType(kind=ref.kind, id=ref.key, display_name=ref.key)
 
 
 @model_type(AuditEntry, description="One recorded change. Entries cannot be changed or deleted.")
@@ -46,6 +104,17 @@ class AuditEntryType:
             return None
         return await load_member(info.context, user_id)
 
+    @strawberry.field(
+        name="actedBy",
+        description="Who made the change: a member, a partner's OAuth app, an API key, a plugin or the CRM itself, "
+        "named for people (`actor` gives members only).",
+    )
+    async def acted_by(self, info: Info) -> AuditActorType:
+        found = await _actor(info, self.actor_kind, self.actor_id)  # type: ignore[attr-defined]
+        if self.actor_via:  # type: ignore[attr-defined]
+            found.via = await _actor(info, "app", self.actor_via)  # type: ignore[attr-defined]
+        return found
+
     @strawberry.field(description="{field: [before, after]} of every changed field (null before = created).")
     def changes(self) -> JSON:
         return self.changes  # type: ignore[attr-defined]
@@ -74,6 +143,14 @@ class AuditEntryWhere:
     entity_type: StringFilter | None = strawberry.field(default=None, description="E.g. `Order`.")
     action: StringFilter | None = strawberry.field(default=None, description="E.g. `order.status`.")
     actor: IDFilter | None = strawberry.field(default=None, description="User IDs.")
+    actor_kind: StringFilter | None = strawberry.field(default=None, description="`user`, `app` or `system`.")
+    actor_id: StringFilter | None = strawberry.field(
+        default=None,
+        description="The stored actor: a user's UUID, `oauth:<client id>`, `apikey:<key UUID>`, `plugin:<name>`...",
+    )
+    actor_via: StringFilter | None = strawberry.field(
+        default=None, description="The app a person acted through: `oauth:<client id>`."
+    )
     created_at: DateTimeFilter | None = None
 
 
@@ -82,6 +159,9 @@ AUDIT_LOOKUPS = {
     "entity_type": Lookup("entity_type"),
     "action": Lookup("action"),
     "actor": Lookup("actor_id", convert=lambda v: str(ids.decode(v, "User")[1])),
+    "actor_kind": Lookup("actor_kind"),
+    "actor_id": Lookup("actor_id"),
+    "actor_via": Lookup("actor_via"),
     "created_at": Lookup("created_at"),
 }
 

@@ -15,6 +15,7 @@ async def record(scope: Scope, action: str, entity, changes: dict | None = None)
         organization_id=scope.organization_id,
         actor_kind=kind,
         actor_id=actor_id,
+        actor_via=scope.principal.via,
         action=action,
         entity_type=type(entity).__name__,
         entity_id=entity.id,

@@ -21,11 +21,17 @@ async def principal_for(request: Request) -> tuple[Principal, str | None, Public
     """(principal, token, auth error): a member's session token with an optional
     ``X-Organization``, an API key (bearer or ``X-API-Key``), or a partner's OAuth access token;
     anonymous without any."""
+    token = bearer(request) or request.headers.get("x-api-key", "").strip() or None
+    principal, auth_error = await principal_for_token(token, request.headers.get("x-organization"))
+    return principal, token, auth_error
+
+
+async def principal_for_token(token: str | None, organization_hint: str | None) -> tuple[Principal, PublicError | None]:
+    """The caller a credential stands for (also a websocket's, from its ``connection_init``)."""
     # Those domains build on auth, not the reverse.
     from server.apikeys import service as apikeys
     from server.oauth import service as oauth
 
-    token = bearer(request) or request.headers.get("x-api-key", "").strip() or None
     principal, auth_error = principals.ANONYMOUS, None
     if apikeys.looks_like_key(token):
         principal = await apikeys.principal_for(token) or principals.ANONYMOUS
@@ -33,10 +39,10 @@ async def principal_for(request: Request) -> tuple[Principal, str | None, Public
         user = await tokens.user_for(token)
         if user is not None:
             try:
-                principal = await principals.for_user(user, request.headers.get("x-organization"))
+                principal = await principals.for_user(user, organization_hint)
             except PublicError as exc:  # e.g. X-Organization the user does not belong to
                 auth_error = exc
         else:
             # A partner's OAuth access token: one organization, its granted permissions.
             principal = await oauth.principal_for(token) or principals.ANONYMOUS
-    return principal, token, auth_error
+    return principal, auth_error

@@ -1,8 +1,14 @@
 """Built-in roles: what each may do, on which rows, and which fields it may not see.
 
-A permission is ``<resource>:<action>`` with action ``read``, ``write`` or ``delete``.
+A permission is ``<resource>:<action>``: ``read``, ``create``, ``update`` or ``delete`` per object
+type, plus a few special rights (``orders:refund``, ``data:export``, ``plugins:admin``; the
+catalogue with descriptions is server/roles/catalogue.py). ``write`` is not a permission of its
+own: code that creates-or-changes asks for ``<resource>:write``, which needs both ``create`` and
+``update``; tokens granted before the split (OAuth scopes ``<resource>:write``) mean both.
 ``analytics:read`` lets a role read the business metrics (server/analytics); the support
 figures need only ``tickets:read``, so support agents see those and nothing else.
+``pii:read`` shows customers' phones, e-mails and addresses in full; without it they are masked
+(server/auth/masking.py), except the ``unmasked_fields`` a role needs for its work.
 Row scope applies to resources whose model has an owner (``TenantModel.owner_path``):
 ``all`` rows, the ``team``'s rows (owner is a member of the caller's team), or ``own`` rows.
 This table is the single source of truth; docs/roles.md describes it for people.
@@ -20,9 +26,14 @@ class RowScope(Enum):
     OWN = "own"
 
 
-R, W, D = "read", "write", "delete"
-CRUD = (R, W, D)
-RW = (R, W)
+R, C, U, D = "read", "create", "update", "delete"
+W = (C, U)  # "write": create and update
+CRUD = (R, C, U, D)
+RW = (R, C, U)
+# Special rights: actions beyond read/create/update/delete.
+REFUND = ("orders", "refund")  # mark an order refunded (paymentStatus REFUNDED)
+EXPORT = ("data", "export")  # CSV downloads (segment members, analytics)
+PLUGIN_ADMIN = ("plugins", "admin")  # install, configure, enable, uninstall plugins
 
 BUSINESS = ("accounts", "deals", "orders", "tickets", "activities")
 CONFIG = ("pipelines", "order_statuses", "settings", "members")
@@ -37,10 +48,15 @@ class Role:
     hidden_fields: frozenset[str] = field(default_factory=frozenset)
     # resource -> the only fields this role may change there (absent: any field).
     writable_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Type.field entries of server/auth/masking.PII_FIELDS this role sees in full without pii:read.
+    unmasked_fields: frozenset[str] = field(default_factory=frozenset)
 
     def allows(self, permission: str) -> bool:
         resource, _, action = permission.partition(":")
-        return action in self.grants.get(resource, ())
+        actions = self.grants.get(resource, ())
+        if action == "write":  # a create-or-change: needs both halves (or an old-style write grant)
+            return "write" in actions or (C in actions and U in actions)
+        return action in actions or (action in W and "write" in actions)
 
     @property
     def permissions(self) -> list[str]:
@@ -51,8 +67,32 @@ def _grant(resources, actions) -> dict[str, tuple[str, ...]]:
     return {res: tuple(actions) for res in resources}
 
 
+def _special(*rights: tuple[str, str]) -> dict[str, tuple[str, ...]]:
+    grants: dict[str, tuple[str, ...]] = {}
+    for resource, action in rights:
+        grants[resource] = (*grants.get(resource, ()), action)
+    return grants
+
+
+def _merge(*parts: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    merged: dict[str, tuple[str, ...]] = {}
+    for part in parts:
+        for resource, actions in part.items():
+            merged[resource] = tuple(dict.fromkeys((*merged.get(resource, ()), *actions)))
+    return merged
+
+
 # Marketing data that warehouse staff do not need to ship an order.
 MARKETING_FIELDS = frozenset({"Account.tags", "Account.source", "Account.customFields", "Account.emails"})
+
+PII = {"pii": (R,)}  # customers' phones, e-mails and addresses in full
+
+# What warehouse staff need to hand a parcel over: the recipient's phone and street address.
+DELIVERY_RECIPIENT = frozenset({"Delivery.recipientPhone", "Delivery.address"})
+
+# Fields a role may be denied (``Role.hidden_fields``): the ones the API checks with
+# ``Scope.can_see_field``. Custom roles choose from these (server/roles/service.py).
+HIDEABLE_FIELDS = MARKETING_FIELDS
 
 DELIVERY_FIELDS = frozenset(
     {
@@ -72,44 +112,74 @@ ROLES: dict[str, Role] = {
         Role(
             "owner",
             "Everything, including members and configuration.",
-            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,), "analytics": (R,)},
+            _merge(
+                _grant(BUSINESS, CRUD),
+                _grant(CONFIG, CRUD),
+                {"audit": (R,), "analytics": (R,)},
+                _special(REFUND, EXPORT, PLUGIN_ADMIN),
+                PII,
+            ),
         ),
         Role(
             "admin",
             "Everything, including members and configuration (pipelines, order statuses).",
-            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, CRUD), "audit": (R,), "analytics": (R,)},
+            _merge(
+                _grant(BUSINESS, CRUD),
+                _grant(CONFIG, CRUD),
+                {"audit": (R,), "analytics": (R,)},
+                _special(REFUND, EXPORT, PLUGIN_ADMIN),
+                PII,
+            ),
         ),
         Role(
             "manager",
             "Accounts, deals, orders, tickets and activities owned by their team.",
-            {**_grant(BUSINESS, CRUD), **_grant(CONFIG, (R,)), "analytics": (R,)},
+            _merge(_grant(BUSINESS, CRUD), _grant(CONFIG, (R,)), {"analytics": (R,)}, _special(REFUND, EXPORT), PII),
             scope=RowScope.TEAM,
         ),
         Role(
             "sales",
             "Their own accounts, deals and orders, and the activities on their accounts.",
-            {
-                **_grant(("accounts", "deals", "orders", "activities"), RW),
-                **_grant(("pipelines", "order_statuses"), (R,)),
-            },
+            _merge(
+                _grant(("accounts", "deals", "orders", "activities"), RW),
+                _grant(("pipelines", "order_statuses"), (R,)),
+                _special(REFUND, EXPORT),
+                PII,
+            ),
             scope=RowScope.OWN,
         ),
         Role(
             "support",
             "Tickets; reads accounts and orders; logs activities.",
-            {"tickets": CRUD, "activities": RW, "accounts": (R,), "orders": (R,), "order_statuses": (R,)},
+            {
+                "tickets": CRUD,
+                "activities": RW,
+                "accounts": (R,),
+                "orders": (R,),
+                "order_statuses": (R,),
+                **_special(EXPORT),
+                **PII,
+            },
         ),
         Role(
             "logistics",
-            "Orders and their delivery; reads accounts without marketing data.",
-            {"orders": RW, "accounts": (R,), "activities": RW, "order_statuses": (R,)},
+            "Orders and their delivery; reads accounts without marketing data and with masked phones and "
+            "addresses (an order's delivery recipient in full).",
+            {"orders": RW, "accounts": (R,), "activities": RW, "order_statuses": (R,), **_special(EXPORT)},
             hidden_fields=MARKETING_FIELDS,
+            unmasked_fields=DELIVERY_RECIPIENT,
             writable_fields={"orders": DELIVERY_FIELDS | {"status", "comment"}},
         ),
         Role(
             "analyst",
-            "Reads everything, changes nothing.",
-            {**_grant(BUSINESS, (R,)), **_grant(CONFIG, (R,)), "audit": (R,), "analytics": (R,)},
+            "Reads everything, changes nothing; customers' phones, e-mails and addresses masked.",
+            {
+                **_grant(BUSINESS, (R,)),
+                **_grant(CONFIG, (R,)),
+                "audit": (R,),
+                "analytics": (R,),
+                **_special(EXPORT),
+            },
         ),
     )
 }
@@ -123,12 +193,12 @@ APP_ROLES: dict[str, Role] = {
         Role(
             "plugin-webhook",
             "An inbound plugin webhook: finds or creates accounts by phone and writes timeline entries.",
-            {"accounts": RW, "activities": RW},
+            {"accounts": RW, "activities": RW, **PII},
         ),
         Role(
             "marketplace-sync",
             "A marketplace plugin importing orders: finds or creates accounts by phone, creates and moves orders.",
-            {"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,)},
+            _merge({"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,)}, _special(REFUND), PII),
         ),
         Role(
             "analytics",
@@ -144,7 +214,13 @@ APP_ROLES: dict[str, Role] = {
         Role(
             "campaigns",
             "Retention campaigns: picks the audience of a step (accounts, saved segments) and records opt-outs.",
-            {"accounts": (R,)},
+            {"accounts": (R,), **PII},
+        ),
+        Role(
+            "webhooks",
+            "Partner webhooks: reads what an owner reads to build payloads, pauses failing endpoints "
+            "and gives the admins a task about it.",
+            {**_grant(("accounts", "deals", "orders", "tickets"), (R,)), "settings": RW, "activities": RW},
         ),
         Role(
             "survey-answer",

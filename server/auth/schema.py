@@ -9,7 +9,6 @@ from strawberry.types import Info
 
 from server.auth import service, tokens
 from server.auth.models import Membership, Team, User
-from server.auth.roles import ROLES
 from server.graphql import ids
 from server.graphql.context import Context
 from server.graphql.errors import UserError, run_mutation
@@ -38,7 +37,10 @@ async def load_member(ctx: Context, user_id: UUID) -> User | None:
 class Me:
     user: UserType
     organization: OrganizationType | None
-    role: str | None = strawberry.field(description="owner, admin, manager, sales, support, logistics or analyst.")
+    role: str | None = strawberry.field(
+        description="The caller's role: a built-in one (owner, admin, manager, sales, support, logistics, analyst) "
+        "or one of the organization's custom roles (see roles)."
+    )
     permissions: list[str] = strawberry.field(description="What the role allows, as resource:action.")
 
     @strawberry.field
@@ -86,28 +88,6 @@ class AuthQueries:
             role=role.name if role else None,
             permissions=role.permissions if role else [],
         )
-
-    @strawberry.field(description="The built-in roles and what each may do.")
-    def roles(self) -> list[RoleInfo]:
-        return [
-            RoleInfo(
-                name=r.name,
-                description=r.description,
-                permissions=r.permissions,
-                row_scope=r.scope.value,
-                hidden_fields=sorted(r.hidden_fields),
-            )
-            for r in ROLES.values()
-        ]
-
-
-@strawberry.type(name="Role")
-class RoleInfo:
-    name: str
-    description: str
-    permissions: list[str]
-    row_scope: str = strawberry.field(description="all, team (records owned by the team) or own.")
-    hidden_fields: list[str] = strawberry.field(description="Type.field entries this role may not read.")
 
 
 @strawberry.input
@@ -161,7 +141,10 @@ class TeamType(Node):
 
 @model_type(Membership, name="Member", description="A user in this organization, with a role and a team.")
 class MemberType(Node):
-    role: str = strawberry.field(description="owner, admin, manager, sales, support, logistics or analyst.")
+    role: str = strawberry.field(
+        description="The member's role: a built-in one (owner, admin, manager, sales, support, logistics, analyst) "
+        "or a custom role's name (see roles)."
+    )
     is_active: bool = strawberry.field(description="Inactive members cannot sign in to this organization.")
     phone_extension: str | None = strawberry.field(
         description="The member's internal number at the organization's PBX (e.g. 901): clickToCall rings this "

@@ -73,6 +73,22 @@ class Scope:
         role = self.principal.role
         return role is None or f"{type_name}.{field_name}" not in role.hidden_fields
 
+    def sees_pii(self, type_name: str, field_name: str) -> bool:
+        """Customers' phones, e-mails and addresses in full (``pii:read``, or a field the role needs
+        for its work); otherwise they are masked (server/auth/masking.py)."""
+        role = self.principal.role
+        if role is None:
+            return False
+        return role.allows("pii:read") or f"{type_name}.{field_name}" in role.unmasked_fields
+
+    def mask(self, type_name: str, field_name: str, value):
+        """A PII field's value as this caller may see it: as stored, or masked."""
+        if self.sees_pii(type_name, field_name):
+            return value
+        from server.auth.masking import mask_field
+
+        return mask_field(type_name, field_name, value)
+
     def check_writable(self, resource: str, fields) -> None:
         """Some roles may change only some fields of a resource (logistics: delivery)."""
         role = self.principal.role
@@ -138,4 +154,3 @@ class Scope:
         )
         if not allowed:
             raise UserInputError(ErrorCode.FORBIDDEN, "You may not assign records outside your row scope.", field)
-

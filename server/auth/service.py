@@ -13,6 +13,7 @@ from server.audit import service as audit
 from server.auth import tokens
 from server.auth.models import Membership, Team, User
 from server.auth.passwords import MIN_LENGTH, hash_password, verify_password
+from server.auth.principal import role_named
 from server.auth.roles import ROLES
 from server.auth.scope import Scope
 from server.auth.throttle import LoginThrottle
@@ -60,7 +61,10 @@ async def is_member(organization_id: UUID, user_id: UUID, permission: str | None
     membership = await Membership.get_or_none(organization_id=organization_id, user_id=user_id, is_active=True)
     if membership is None:
         return False
-    return permission is None or ROLES[membership.role].allows(permission)
+    if permission is None:
+        return True
+    role = await role_named(organization_id, membership.role)
+    return role is not None and role.allows(permission)
 
 
 MAX_EMAIL = 254  # as long as an e-mail address can be (RFC 5321)
@@ -89,11 +93,11 @@ async def login(email: str, password: str, ttl_hours: int, throttle: LoginThrott
 # -- members, managed through the API by owners and admins ------------------------
 
 
-def _check_role(scope: Scope, role: str) -> None:
-    if role not in ROLES:
-        raise UserInputError(ErrorCode.INVALID, f"Role must be one of: {', '.join(ROLES)}.", "role")
-    if role == "owner" and scope.principal.role and scope.principal.role.name != "owner":
-        raise UserInputError(ErrorCode.FORBIDDEN, "Only an owner can make someone an owner.", "role")
+async def _check_role(scope: Scope, role: str) -> str:
+    """A built-in or custom role the caller may give (no more than their own, server/roles)."""
+    from server.roles.service import role_for_assignment  # roles build on auth
+
+    return (await role_for_assignment(scope, role)).name
 
 
 async def _team(scope: Scope, team_id: UUID | None) -> Team | None:
@@ -105,10 +109,10 @@ async def create_member(
 ) -> Membership:
     """Add a person to the organization. A new e-mail needs an initial password; an existing
     user keeps theirs and just gains the membership."""
-    scope.require("members:write")
+    scope.require("members:create")
     problems = Problems()
     with problems:
-        _check_role(scope, role)
+        role = await _check_role(scope, role)
     with problems:
         email = normalize_email(email)
     with problems:
@@ -140,7 +144,7 @@ async def _owners_left(organization_id: UUID, excluding: UUID) -> int:
 
 async def update_member(scope: Scope, membership_id: UUID, data: dict) -> Membership:
     async with in_transaction():
-        membership = await scope.get(Membership, membership_id, "write", field="id")
+        membership = await scope.get(Membership, membership_id, "update", field="id")
         before = {
             "role": membership.role,
             "team_id": membership.team_id,
@@ -149,9 +153,13 @@ async def update_member(scope: Scope, membership_id: UUID, data: dict) -> Member
         }
         if membership.role == "owner" and scope.principal.role.name != "owner":
             raise UserInputError(ErrorCode.FORBIDDEN, "Only an owner can change an owner.", "id")
+        current = await role_named(scope.organization_id, membership.role)
+        if current is not None and current.name != "owner":
+            from server.roles.service import check_within
+
+            check_within(scope, current, "id")  # nobody changes a member whose role exceeds their own
         if "role" in data and data["role"] is not None:
-            _check_role(scope, data["role"])
-            membership.role = data["role"]
+            membership.role = await _check_role(scope, data["role"])
         if "team_id" in data:
             membership.team = await _team(scope, data["team_id"])
         if "is_active" in data and data["is_active"] is not None:
@@ -199,7 +207,7 @@ async def _free_extension(scope: Scope, membership: Membership, value: str | Non
 
 
 async def create_team(scope: Scope, name: str) -> Team:
-    scope.require("members:write")
+    scope.require("members:create")
     name = required_text(name, "name", 200)
     async with in_transaction():
         if await Team.filter(organization_id=scope.organization_id, name=name).exists():

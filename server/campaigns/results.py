@@ -1,5 +1,6 @@
 """What campaigns achieved, per step and message variant: sent, delivered (from the
-notifications' statuses), converted (the customer ordered within the conversion window after
+notifications' statuses, or a click: it proves the message arrived), clicked (a tracked link in
+the message opened at least once, server/clicks), converted (the customer ordered within the conversion window after
 the message) and the revenue of those orders; and whether one variant's conversion is better
 than another's by more than chance (a two-proportion z-test, docs/campaigns.md). The counts come
 from one aggregate statement in the database, whatever the number of messages."""
@@ -28,6 +29,7 @@ class Counts:
     key: str
     sent: int = 0
     delivered: int = 0
+    clicked: int = 0
     converted: int = 0
     revenue: Decimal = Decimal("0.00")
 
@@ -96,13 +98,16 @@ def verdict(variants: list[Counts]) -> tuple[float | None, str]:
 
 
 # Per step and variant: messages that went out (a notification of theirs was sent or
-# delivered), delivered ones, converted ones (an order counted like every figure:
+# delivered), delivered ones (a delivery report, or a click: it proves the message arrived),
+# clicked ones (a tracked link opened, server/clicks), converted ones (an order counted like every figure:
 # not deleted, not cancelled, in the organization's currency, after the message and within the
 # window) and those orders' revenue: each message counts the orders in its own window.
 _COUNTS_SQL = """
 WITH msg AS (
     SELECT m.id, m.step_id, m.variant, m.account_id, m.sent_at,
-           MAX(CASE WHEN n.state = 'delivered' THEN 1 ELSE 0 END) AS delivered
+           MAX(CASE WHEN n.state = 'delivered' THEN 1 ELSE 0 END) AS delivered,
+           MAX(CASE WHEN EXISTS (SELECT 1 FROM tracked_link t WHERE t.campaign_message_id = m.id
+                                 AND t.organization_id = :org AND t.clicks > 0) THEN 1 ELSE 0 END) AS clicked
     FROM campaign_message m
     JOIN notification n ON n.source_event_id = m.id AND n.organization_id = :org
                        AND n.state IN ('sent', 'delivered')
@@ -117,8 +122,9 @@ conv AS (
     JOIN order_status st ON st.id = o.status_id AND st."group" <> :cancelled
     GROUP BY msg.id
 )
-SELECT msg.step_id, msg.variant, COUNT(*) AS sent, SUM(msg.delivered) AS delivered,
-       COUNT(conv.id) AS converted, SUM(conv.cents) AS cents
+SELECT msg.step_id, msg.variant, COUNT(*) AS sent,
+       SUM(CASE WHEN msg.delivered = 1 OR msg.clicked = 1 THEN 1 ELSE 0 END) AS delivered,
+       SUM(msg.clicked) AS clicked, COUNT(conv.id) AS converted, SUM(conv.cents) AS cents
 FROM msg LEFT JOIN conv ON conv.id = msg.id
 GROUP BY msg.step_id, msg.variant
 """
@@ -138,7 +144,12 @@ async def _counts(organization: Organization, window_days: int) -> dict[tuple[st
     )
     return {
         (str(r["step_id"]), r["variant"]): Counts(
-            r["variant"], int(r["sent"]), int(r["delivered"] or 0), int(r["converted"]), cents_to_money(r["cents"])
+            r["variant"],
+            sent=int(r["sent"]),
+            delivered=int(r["delivered"] or 0),
+            clicked=int(r["clicked"] or 0),
+            converted=int(r["converted"]),
+            revenue=cents_to_money(r["cents"]),
         )
         for r in rows
     }
@@ -170,6 +181,7 @@ def _sum(key: str, parts: list[Counts]) -> Counts:
         key,
         sum(p.sent for p in parts),
         sum(p.delivered for p in parts),
+        sum(p.clicked for p in parts),
         sum(p.converted for p in parts),
         sum((p.revenue for p in parts), Decimal("0.00")),
     )

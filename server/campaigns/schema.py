@@ -103,7 +103,12 @@ class CustomerMarketingType:
 class CampaignCounts:
     key: str = strawberry.field(description="The variant's key, or `all`.")
     sent: int = strawberry.field(description="Messages that went out (sent or delivered).")
-    delivered: int = strawberry.field(description="Of those, confirmed delivered by the provider.")
+    delivered: int = strawberry.field(
+        description="Of those, confirmed delivered by the provider, or clicked (a click proves it arrived)."
+    )
+    clicked: int = strawberry.field(
+        description="Of those, messages with a tracked link the customer opened at least once (many clicks count once)."
+    )
     converted: int = strawberry.field(description="Customers who ordered within the conversion window after it.")
     conversion: float | None = strawberry.field(description="converted / sent (0-1); null before anything was sent.")
     revenue: Decimal = strawberry.field(description="The total of those orders (organization currency).")
@@ -115,6 +120,7 @@ def _counts(c: campaign_results.Counts, currency: str) -> CampaignCounts:
         key=c.key,
         sent=c.sent,
         delivered=c.delivered,
+        clicked=c.clicked,
         converted=c.converted,
         conversion=c.conversion,
         revenue=c.revenue,
@@ -153,7 +159,7 @@ class CampaignQueries:
         info.context.scope.require("settings:read")
         return await service.settings_of(info.context.scope.organization_id)
 
-    @strawberry.field(description="Sent, delivered, converted and revenue per campaign, step and variant.")
+    @strawberry.field(description="Sent, delivered, clicked, converted and revenue per campaign, step and variant.")
     async def campaign_results(self, info: Info, kind: CampaignKind | None = None) -> list[CampaignResultType]:
         found = await campaign_results.results(info.context.scope, kind.value if kind else None)
         return [

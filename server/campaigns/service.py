@@ -223,7 +223,7 @@ async def set_marketing(
     if birthday is not None and not date(1900, 1, 1) <= birthday <= date.today():
         raise UserInputError(ErrorCode.INVALID, "A birthday between 1900 and today.", "birthday")
     async with in_transaction():
-        account = await scope.get(Account, account_id, "write", field="accountId")
+        account = await scope.get(Account, account_id, "update", field="accountId")
         row = await marketing_of(account.id, scope.organization_id)
         changes: dict = {}
         if opted_in is not None and row.opted_in != opted_in:

@@ -42,7 +42,7 @@ DEAL_FIELDS = [
 async def create_pipeline(
     scope: Scope, name: str, position: int = 0, is_default: bool = False, stages: list[dict] | None = None
 ) -> Pipeline:
-    scope.require("pipelines:write")
+    scope.require("pipelines:create")
     problems = Problems()
     with problems:
         name = required_text(name, "name", 200)
@@ -77,7 +77,7 @@ async def create_pipeline(
 
 async def update_pipeline(scope: Scope, pipeline_id: UUID, data: dict) -> Pipeline:
     async with in_transaction():
-        pipeline = await scope.get(Pipeline, pipeline_id, "write", field="id")
+        pipeline = await scope.get(Pipeline, pipeline_id, "update", field="id")
         before = snapshot(pipeline, ["name", "position", "is_default"])
         if data.get("name") is not None:
             pipeline.name = required_text(data["name"], "name", 200)
@@ -154,7 +154,7 @@ async def _create_stage(scope: Scope, pipeline: Pipeline, data: dict, path: str 
 
 async def create_stage(scope: Scope, pipeline_id: UUID, data: dict) -> Stage:
     async with in_transaction():
-        pipeline = await scope.get(Pipeline, pipeline_id, "write", field="pipelineId")
+        pipeline = await scope.get(Pipeline, pipeline_id, "create", field="pipelineId")
         if data.get("position") is None:
             last = await Stage.filter(pipeline_id=pipeline.id).order_by("-position").first()
             data = {**data, "position": last.position + 1 if last else 0}
@@ -166,7 +166,7 @@ async def create_stage(scope: Scope, pipeline_id: UUID, data: dict) -> Stage:
 async def update_stage(scope: Scope, stage_id: UUID, data: dict) -> Stage:
     values = _clean_stage(data)
     async with in_transaction():
-        stage = await scope.get(Stage, stage_id, "write", field="id")
+        stage = await scope.get(Stage, stage_id, "update", field="id")
         if values.get("kind", stage.kind) != stage.kind and await Deal.filter(stage_id=stage.id).exists():
             # Their closedAt and lostReason follow the kind: move the deals instead.
             raise UserInputError(ErrorCode.CONFLICT, "Deals are in this stage; its kind cannot change.", "kind")
@@ -248,7 +248,7 @@ async def _default_stage(scope: Scope, pipeline_id: UUID | None) -> Stage:
 
 
 async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = None) -> Deal:
-    scope.require("deals:write")
+    scope.require("deals:create")
     problems = Problems()
     with problems:
         idempotency.check_key(idempotency_key)
@@ -306,7 +306,7 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
 
 
 async def update_deal(scope: Scope, deal_id: UUID, version: int, data: dict) -> Deal:
-    scope.require("deals:write")
+    scope.require("deals:update")
     problems = Problems()
     values = _clean_deal(data, problems)
     if "owner_id" in values:
@@ -314,7 +314,7 @@ async def update_deal(scope: Scope, deal_id: UUID, version: int, data: dict) -> 
             await _check_owner(scope, values["owner_id"])
     problems.raise_if_any()
     async with in_transaction():
-        deal = await scope.get(Deal, deal_id, "write", field="id")
+        deal = await scope.get(Deal, deal_id, "update", field="id")
         if "contact_id" in data:
             values["contact_id"] = await _contact_of(scope, data["contact_id"], deal.account_id)
         changes = await update_versioned(deal, version, values)
@@ -327,10 +327,10 @@ async def update_deal(scope: Scope, deal_id: UUID, version: int, data: dict) -> 
 async def move_stage(scope: Scope, deal_id: UUID, version: int, stage_id: UUID, lost_reason: str | None) -> Deal:
     """Move a deal to a stage (of its pipeline or another). Lost needs a reason, won and lost
     close the deal, moving back to an open stage reopens it."""
-    scope.require("deals:write")
+    scope.require("deals:update")
     lost_reason = limited_text(lost_reason, "lostReason", 2000) or None
     async with in_transaction():
-        deal = await scope.get(Deal, deal_id, "write", field="id")
+        deal = await scope.get(Deal, deal_id, "update", field="id")
         if deal.version != version:
             raise version_conflict()
         target = await scope.get(Stage, stage_id, field="stageId")

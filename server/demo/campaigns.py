@@ -1,6 +1,7 @@
 """Campaign results for the demo shop, so the campaign screen is not empty: the win-back and
 review campaigns on (the win-back's first step with an A/B test), some customers with a birthday
-and marketing consent, and past messages with their delivery states. Conversions and revenue
+and marketing consent, and past messages with their delivery states and clicks on their links
+(about one in five delivered messages). Conversions and revenue
 are not invented: they follow from the demo orders the customers placed after a message."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from datetime import datetime, timedelta
 from server.accounts.models import Account
 from server.campaigns import service
 from server.campaigns.models import Campaign, CampaignMessage, CampaignStep, CustomerMarketing
+from server.clicks.models import TrackedLink
+from server.core.public_links import digest
 from server.notifications.models import Notification
 
 VARIANT_B = {
@@ -45,7 +48,7 @@ async def seed_campaigns(org, rng: random.Random, now: datetime) -> int:
         ignore_conflicts=True,
     )
     review = steps[(campaigns["review"].id, 0)]
-    count = 0
+    count, links = 0, []
     for index, account in enumerate(accounts[:240]):
         step = first if index % 2 else review
         sent = now - timedelta(days=rng.randrange(8, 300), hours=rng.randrange(0, 12))
@@ -59,7 +62,7 @@ async def seed_campaigns(org, rng: random.Random, now: datetime) -> int:
             sent_at=sent,
         )
         state = rng.choices(("delivered", "sent", "failed"), (8, 2, 1))[0]
-        await Notification.create(
+        notification = await Notification.create(
             organization_id=org.id,
             account_id=account.id,
             source_event_id=message.id,
@@ -70,5 +73,22 @@ async def seed_campaigns(org, rng: random.Random, now: datetime) -> int:
             sent_at=sent if state != "failed" else None,
             delivered_at=sent + timedelta(minutes=1) if state == "delivered" else None,
         )
+        # Its own generator, so the demo's other random data stays what it was before clicks.
+        clicks = random.Random(f"demo-click-{index}")
+        if state != "failed":
+            opened = state == "delivered" and clicks.random() < 0.2
+            links.append(
+                TrackedLink(
+                    organization_id=org.id,
+                    notification_id=notification.id,
+                    campaign_message_id=message.id,
+                    account_id=account.id,
+                    token_hash=digest(f"demo-{org.id}-{index}"),
+                    url="https://shop.example/offer",
+                    clicks=clicks.randrange(1, 4) if opened else 0,
+                    first_clicked_at=sent + timedelta(minutes=clicks.randrange(2, 600)) if opened else None,
+                )
+            )
         count += 1
+    await TrackedLink.bulk_create(links)
     return count

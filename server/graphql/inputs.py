@@ -44,7 +44,6 @@ def given(
     return out
 
 
-
 # -- hostile values, refused in one place before any resolver runs ----------------------
 
 

@@ -15,11 +15,13 @@ from enum import Enum
 from typing import Generic, TypeVar
 from uuid import UUID
 
+import orjson
 import strawberry
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from server.core.errors import BadRequest
+from server.graphql import ids
 from server.http.body import loads
 
 T = TypeVar("T")
@@ -99,8 +101,13 @@ def encode_cursor(obj, sort: Sort) -> str:
 
 def cursor_of(value, pk) -> str:
     """The cursor of a row from its sort value and id (also for rows read as plain values)."""
-    raw = json.dumps([_encode_value(value), str(pk)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    if isinstance(value, datetime | Decimal | UUID) or (type(value) is int and -(2**63) <= value < 2**63):
+        # Plain ASCII, which orjson writes exactly as json.dumps does, in a fraction of its
+        # time (a page makes one cursor per row).
+        raw = orjson.dumps([_encode_value(value), str(pk)])
+    else:  # text (json.dumps escapes non-ASCII as \uXXXX), and anything else, as before
+        raw = json.dumps([_encode_value(value), str(pk)], separators=(",", ":")).encode()
+    return ids.urlsafe_b64(raw)
 
 
 def decode_cursor(cursor: str, sort: Sort) -> tuple[object, UUID]:

@@ -189,4 +189,3 @@ async def refuse_over_budget(
     )
     await budgets.write_headers(response)
     return response
-

@@ -21,6 +21,7 @@ from server.analytics.schema import AnalyticsFiguresMutations, AnalyticsFiguresQ
 from server.apikeys.schema import ApiKeyMutations, ApiKeyQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
+from server.auth.viewer import ViewerQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
@@ -30,6 +31,10 @@ from server.graphql.inputs import RefuseHostileInput
 from server.graphql.introspection import HideSchemaFromAnonymous
 from server.graphql.limits import QueryCost
 from server.graphql.loaders import load_by_id
+from server.graphql.masking import mask_pii_fields
+from server.graphql.needs import MUTATION as MUTATION_NEEDS
+from server.graphql.needs import QUERY as QUERY_NEEDS
+from server.graphql.needs import documented
 from server.graphql.rate_limits import RateLimit
 from server.graphql.types import Node
 from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
@@ -38,11 +43,14 @@ from server.oauth.schema import OAuthMutations, OAuthQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
+from server.realtime.schema import Subscription
+from server.roles.schema import RoleMutations, RoleQueries
 from server.segments.schema import SegmentMutations, SegmentQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
 from server.telephony.schema import TelephonyMutations, TelephonyQueries
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
+from server.webhooks.schema import WebhookMutations, WebhookQueries
 
 
 def _node_models() -> dict[str, type]:
@@ -116,64 +124,100 @@ def nullable_fields(merged: type) -> type:
 
 Query = refusing_hostile_input(
     nullable_fields(
-        merge_types(
-            "Query",
-            (
-                NodeQueries,
-                AuthQueries,
-                MemberQueries,
-                AccountQueries,
-                DealQueries,
-                OrderQueries,
-                TicketQueries,
-                ActivityQueries,
-                AuditQueries,
-                PluginQueries,
-                MarketplaceQueries,
-                TelephonyQueries,
-                ShipmentQueries,
-                NotificationQueries,
-                OAuthQueries,
-                SurveyQueries,
-                AnalyticsQueries,
-                AnalyticsFiguresQueries,
-                SegmentQueries,
-                ApiKeyQueries,
-                CampaignQueries,
+        documented(
+            merge_types(
+                "Query",
+                (
+                    NodeQueries,
+                    AuthQueries,
+                    ViewerQueries,
+                    MemberQueries,
+                    RoleQueries,
+                    AccountQueries,
+                    DealQueries,
+                    OrderQueries,
+                    TicketQueries,
+                    ActivityQueries,
+                    AuditQueries,
+                    PluginQueries,
+                    MarketplaceQueries,
+                    TelephonyQueries,
+                    ShipmentQueries,
+                    NotificationQueries,
+                    OAuthQueries,
+                    SurveyQueries,
+                    AnalyticsQueries,
+                    AnalyticsFiguresQueries,
+                    SegmentQueries,
+                    ApiKeyQueries,
+                    CampaignQueries,
+                    WebhookQueries,
+                ),
             ),
+            QUERY_NEEDS,
         )
     )
 )
 Mutation = refusing_hostile_input(
-    merge_types(
-        "Mutation",
-        (
-            AuthMutations,
-            OrganizationMutations,
-            MemberMutations,
-            AccountMutations,
-            DealMutations,
-            OrderMutations,
-            TicketMutations,
-            ActivityMutations,
-            PluginMutations,
-            MarketplaceMutations,
-            TelephonyMutations,
-            ShipmentMutations,
-            NotificationMutations,
-            OAuthMutations,
-            SurveyMutations,
-            AnalyticsMutations,
-            AnalyticsFiguresMutations,
-            SegmentMutations,
-            ApiKeyMutations,
-            CampaignMutations,
+    documented(
+        merge_types(
+            "Mutation",
+            (
+                AuthMutations,
+                OrganizationMutations,
+                MemberMutations,
+                RoleMutations,
+                AccountMutations,
+                DealMutations,
+                OrderMutations,
+                TicketMutations,
+                ActivityMutations,
+                PluginMutations,
+                MarketplaceMutations,
+                TelephonyMutations,
+                ShipmentMutations,
+                NotificationMutations,
+                OAuthMutations,
+                SurveyMutations,
+                AnalyticsMutations,
+                AnalyticsFiguresMutations,
+                SegmentMutations,
+                ApiKeyMutations,
+                CampaignMutations,
+                WebhookMutations,
+            ),
         ),
+        MUTATION_NEEDS,
     )
 )
 
 # Types reached only through `node` or lazily must still be in the schema.
 EXTRA_TYPES = [DealType, TicketType, ActivityType]
+
+
+def _pii_types() -> tuple[type, ...]:
+    from server.accounts.schema import AccountType, ContactType
+    from server.audit.schema import AuditEntryType
+    from server.notifications.schema import NotificationType
+    from server.orders.schema import Delivery
+    from server.telephony.schema import CallerLookup
+    from server.tickets.schema import TicketCommentType
+
+    return (
+        AccountType,
+        ContactType,
+        Delivery,
+        ActivityType,
+        TicketType,
+        TicketCommentType,
+        NotificationType,
+        AuditEntryType,
+        CallerLookup,
+    )
+
+
+# Customers' phones, e-mails and addresses: masked for callers without pii:read (server/auth/masking.py).
+mask_pii_fields(*_pii_types())
 
 
 class Schema(strawberry.Schema):
@@ -187,6 +231,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=EXTRA_TYPES,
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[

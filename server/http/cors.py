@@ -8,6 +8,8 @@ anything on its behalf. Origins come from ``cors_allowed_origins`` (exact) and
 
 from __future__ import annotations
 
+import re
+
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
@@ -40,3 +42,13 @@ def cors_middleware(settings: Settings) -> Middleware | None:
         allow_credentials=False,
         max_age=PREFLIGHT_MAX_AGE,
     )
+
+
+def origin_allowed(settings: Settings, origin: str) -> bool:
+    """Whether a page on ``origin`` may call the API: the same rule for websockets (a browser
+    sends no preflight for those, so the server checks the handshake's Origin itself)."""
+    origin = origin.rstrip("/")
+    if origin in {allowed.rstrip("/") for allowed in settings.cors_allowed_origins}:
+        return True
+    regex = settings.cors_allowed_origin_regex
+    return bool(regex) and re.fullmatch(regex, origin) is not None

@@ -17,6 +17,7 @@ JOB_MODULES = (
     "server.surveys.jobs",
     "server.campaigns.jobs",
     "server.analytics.jobs",
+    "server.webhooks.jobs",
 )
 
 

@@ -8,10 +8,13 @@
 - A job that raises is retried with exponential backoff and jitter up to ``job_max_tries``; a
   permanent provider refusal is not retried. After the last try the failure is recorded in
   ``JobRun`` (state ``failed``) and logged.
-- A worker killed mid-job: arq runs the job again once its in-progress lock expires (the job
-  timeout plus 15 s); job functions are idempotent, so the effect happens once. arq is given
-  one try more than ``job_max_tries``: when a worker died during the last try, that extra
-  try records the failure in ``JobRun`` instead of running the job again.
+- A worker killed mid-job: arq's in-progress lock on the job is a short lease the running
+  worker keeps extending (server/jobs/leases.py), so another worker runs the job again a few
+  seconds after the kill; job functions are idempotent, so the effect happens once. arq is
+  given one try more than ``job_max_tries``: when a worker died during the last try, that
+  extra try records the failure in ``JobRun`` instead of running the job again.
+- ``crm worker`` survives Redis or the database going away: server/jobs/supervisor.py
+  reconnects with backoff and reports the worker's health (server/jobs/health.py).
 - A job running longer than ``job_timeout_seconds`` is cancelled by our own time limit, so it
   is retried or recorded like any failure (arq's limit, a few seconds later, is the backstop).
 """
@@ -19,8 +22,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +34,8 @@ from arq.worker import Retry, Worker, func
 
 from server.config import Settings
 from server.jobs import load_job_modules, registry
+from server.jobs.health import Health
+from server.jobs.leases import Leases
 from server.jobs.models import JobRun
 from server.jobs.relay import relay_once
 from server.jobs.runner import backoff_seconds, describe_failure, execute, retryable
@@ -72,7 +77,7 @@ def _job(name: str):
             await _record_failure(ctx["job_id"], name, kwargs, settings.job_max_tries, error)
             return {"failed": error}
         try:
-            async with asyncio.timeout(settings.job_timeout_seconds):
+            async with ctx["leases"].hold(ctx["job_id"]), asyncio.timeout(settings.job_timeout_seconds):
                 return await execute(name, kwargs, settings)
         except Exception as exc:
             error = describe_failure(exc, settings)
@@ -104,55 +109,81 @@ def _cron_fields(seconds: float) -> dict:
     return {"hour": set(range(0, 24, max(1, every // 3600))), "minute": 0, "second": 0}
 
 
-async def _relay_loop(settings: Settings, backend: ArqBackend) -> None:
+async def relay_loop(settings: Settings, backend: ArqBackend, health: Health) -> None:
+    """Relay the outbox until cancelled; each pass that reaches the database is a heartbeat.
+    While the database is away, passes back off like reconnects do, and only the first failure
+    is logged with its traceback."""
+    failures = 0
     while True:
         try:
             while await relay_once(settings, backend):
                 pass
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("outbox relay failed; trying again")
-        await asyncio.sleep(settings.relay_interval_seconds)
+        except Exception as exc:
+            failures += 1
+            problem = f"{type(exc).__name__}: {exc}"
+            if failures == 1:
+                log.exception("outbox relay failed; trying again")
+            else:
+                log.warning("outbox relay failed again (%d in a row): %s", failures, problem)
+            health.down("database", f"the outbox relay failed: {problem}")
+        else:
+            if failures:
+                log.info("outbox relay works again")
+            failures = 0
+            health.ok("database")
+        await asyncio.sleep(_relay_pause(settings, failures))
 
 
-def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
-    from server.db import close_db, init_db
+def _relay_pause(settings: Settings, failures: int) -> float:
+    """The relay interval, or after failures a doubling, jittered pause of at most ten intervals
+    (a pass is one cheap query: the database's return is noticed soon)."""
+    interval = settings.relay_interval_seconds
+    if not failures:
+        return interval
+    ceiling = min(10 * interval, interval * 2 ** (failures - 1))
+    return random.uniform(max(interval, ceiling / 2), max(interval, ceiling))
 
+
+class CrmWorker(Worker):
+    """arq's worker with two changes: each poll of the queue is a heartbeat, and the lock on a
+    running job is a short lease (``Leases``) instead of the job's whole time limit."""
+
+    def __init__(self, *args: Any, health: Health, lease_seconds: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.health = health
+        self.in_progress_timeout_s = lease_seconds  # arq's default: the job time limit + 10 s
+
+    async def _poll_iteration(self) -> None:
+        await super()._poll_iteration()
+        self.health.ok("redis")
+
+
+def build_worker(
+    settings: Settings, pool: ArqRedis, *, health: Health, leases: Leases, burst: bool = False
+) -> CrmWorker:
+    """One arq worker over an open connection; a new one after each reconnect (supervisor.py)."""
     load_job_modules()
     jobs = registry.REGISTRY.jobs
-
-    async def startup(ctx: dict) -> None:
-        await init_db(settings)
-        backend = ArqBackend(ctx["redis"], settings.arq_queue_name)
-        registry.set_backend(backend)
-        ctx["settings"] = settings
-        ctx["relay"] = asyncio.create_task(_relay_loop(settings, backend), name="crm-relay")
-
-    async def shutdown(ctx: dict) -> None:
-        task = ctx.get("relay")
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await close_db()
-
     tries = settings.job_max_tries + 1  # the extra one records a failure (see above)
     functions = [func(_job(name), name=name, max_tries=tries) for name in jobs]
     crons = [
         cron(_job(name), name=f"cron:{name}", **_cron_fields(seconds), run_at_startup=False)
         for name, seconds in registry.REGISTRY.schedules.items()
     ]
-    return Worker(
+    return CrmWorker(
         functions=functions,
         cron_jobs=crons,
-        redis_settings=redis_settings(settings),
+        redis_pool=pool,
         queue_name=settings.arq_queue_name,
-        on_startup=startup,
-        on_shutdown=shutdown,
+        ctx={"settings": settings, "leases": leases},
+        handle_signals=False,  # the supervisor handles SIGTERM/SIGINT across reconnects
         max_jobs=settings.worker_concurrency,
         job_timeout=settings.job_timeout_seconds + ARQ_TIMEOUT_MARGIN_SECONDS,
         keep_result=KEEP_RESULT_SECONDS,
         max_tries=tries,
         burst=burst,
+        health=health,
+        lease_seconds=settings.worker_lease_seconds,
     )

@@ -1,7 +1,8 @@
 """Keeping the bookkeeping tables small: finished jobs, relayed outbox events and webhook
 delivery records are kept for a while (to answer "did this run?", and as the memory that
 makes a redelivered webhook a no-op), then deleted, and so are partners' expired access
-tokens, and persisted queries (without Redis). Failed jobs stay until someone looks."""
+tokens, their used or expired authorization codes and expired or revoked refresh tokens, and
+persisted queries (without Redis). Failed jobs stay until someone looks."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from server.core.models import OutboxEvent
 from server.graphql.persisted import forget_expired
 from server.jobs.models import JobRun
 from server.jobs.registry import periodic
+from server.oauth.housekeeping import forget_oauth_rows
 from server.oauth.models import OAuthAccessToken
 from server.plugins.models import WebhookDelivery
 
@@ -29,6 +31,7 @@ async def housekeeping(now: datetime | None = None) -> dict[str, int]:
         "outbox": await OutboxEvent.filter(dispatched_at__lt=now - KEEP_OUTBOX).delete(),
         "webhook_deliveries": await WebhookDelivery.filter(last_received_at__lt=now - KEEP_WEBHOOK_DELIVERIES).delete(),
         "oauth_tokens": await OAuthAccessToken.filter(expires_at__lt=now).delete(),  # useless once expired
+        **await forget_oauth_rows(now),
         # Clients register a forgotten persisted query again by themselves (docs/api.md).
         "persisted_queries": await forget_expired(Settings(), now),
     }

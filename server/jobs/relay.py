@@ -19,13 +19,14 @@ from server.config import Settings
 from server.core.models import OutboxEvent
 from server.jobs.registry import Backend, handlers_for
 from server.jobs.runner import event_kwargs
+from server.realtime import bus
 
 log = logging.getLogger("crm.jobs.relay")
 
 
 async def relay_once(settings: Settings, backend: Backend, limit: int = 100) -> int:
     """Hand at most ``limit`` undispatched events to ``backend``; returns how many went."""
-    relayed = 0
+    relayed: list[OutboxEvent] = []
     async with in_transaction() as connection:
         query = OutboxEvent.filter(dispatched_at=None).order_by("created_at", "id").limit(limit)
         if settings.is_postgres:
@@ -44,5 +45,10 @@ async def relay_once(settings: Settings, backend: Backend, limit: int = 100) -> 
                 .using_db(connection)
                 .update(dispatched_at=datetime.now(UTC), attempts=event.attempts + 1)
             )
-            relayed += 1
-    return relayed
+            relayed.append(event)
+    # Subscribers hear of an event once it is committed and handed on; never before.
+    await bus.publish(
+        settings,
+        [bus.LiveEvent(str(e.id), str(e.organization_id), e.topic, e.payload or {}) for e in relayed],
+    )
+    return len(relayed)

@@ -325,7 +325,7 @@ async def import_order(
     link.external_status = order.status
     link.external_changed_at = order.changed_at
     await link.save(update_fields=["external_status", "external_changed_at", "updated_at"])
-    current = await scope.queryset(Order, "write").get_or_none(id=link.order_id)  # type: ignore[attr-defined]
+    current = await scope.queryset(Order, "update").get_or_none(id=link.order_id)  # type: ignore[attr-defined]
     if current is None:
         return "unchanged"  # deleted in the CRM on purpose: leave it deleted
     waybill = (order.delivery or {}).get("waybill_number") or None

@@ -18,7 +18,9 @@ from server.accounts.models import Account
 from server.activities.models import Activity
 from server.campaigns import service as campaigns
 from server.campaigns.models import CampaignMessage
+from server.clicks import service as clicks
 from server.config import Settings
+from server.core import outbox
 from server.core.public_links import new_token
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, periodic
@@ -153,10 +155,26 @@ async def _finish_and_fall_back(notification: Notification, state: str, reason: 
 
 
 async def _finish(notification: Notification, state: str, reason: str = "", **values) -> None:
-    async with in_transaction():  # the state and its timeline entry together
+    async with in_transaction():  # the state, its timeline entry and its event together
         await Notification.filter(id=notification.id).update(state=state, reason=reason[:2000], **values)
         await _timeline(notification, state, reason)
+        await _state_changed(notification, state)
     notification.state, notification.reason = state, reason
+
+
+async def _state_changed(notification: Notification, state: str) -> None:
+    """For live subscribers (``notificationStateChanged``) and partners' webhooks."""
+    await outbox.emit(
+        notification.organization_id,  # type: ignore[attr-defined]
+        "notification.state_changed",
+        {
+            "notification_id": notification.id,
+            "order_id": notification.order_id,  # type: ignore[attr-defined]
+            "account_id": notification.account_id,  # type: ignore[attr-defined]
+            "channel": notification.channel,
+            "state": state,
+        },
+    )
 
 
 async def _timeline(notification: Notification, state: str, reason: str) -> None:
@@ -271,17 +289,28 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             notification, "failed", f"no {notification.channel} template for '{notification.trigger}'", now
         )
         return "failed"
+    # The stored copy: the addresses as the template wrote them, never a working customer link.
+    stored = text.replace(token, "…") if token else text
+    links: list[clicks.Link] = []
+    if (await service.settings_of(organization.id)).track_links:
+        text, links = clicks.rewrite(text, clicks.base_url(settings))
     # Claim it: of two workers holding the same job, one moves it to "sending" and sends, the
-    # other stops. A worker that dies while "sending" leaves it there: see _interrupted.
-    claimed = await Notification.filter(id=notification.id, state="queued", attempts=notification.attempts).update(
-        state="sending",
-        attempts=F("attempts") + 1,
-        recipient=recipient,
-        locale=locale,
-        text=text.replace(token, "…") if token else text,
-        installation_id=installation.id,
-        updated_at=now,
-    )
+    # other stops. A worker that dies while "sending" leaves it there: see _interrupted. The
+    # tracked links are stored with the claim, so a sent link always leads somewhere.
+    async with in_transaction():
+        claimed = await Notification.filter(id=notification.id, state="queued", attempts=notification.attempts).update(
+            state="sending",
+            attempts=F("attempts") + 1,
+            recipient=recipient,
+            locale=locale,
+            text=stored,
+            installation_id=installation.id,
+            updated_at=now,
+        )
+        if claimed and links:
+            await clicks.store(
+                organization.id, notification.id, notification.account_id, campaign.id if campaign else None, links
+            )
     if not claimed:
         return "taken"
     if token and survey is not None:  # only the worker that claimed it makes its link the one that opens the survey
@@ -289,7 +318,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     if token and campaign is not None:
         await campaigns.link_sent(campaign.id, token, now)
     notification.attempts += 1
-    notification.text, notification.recipient = text.replace(token, "…") if token else text, recipient
+    notification.text, notification.recipient = stored, recipient
     message = OutgoingMessage(to=recipient, text=text, channel=notification.channel, reference=str(notification.id))
     try:
         sent: SentMessage = await plugins.call(settings, installation, "crm_messaging_send", message=message)
@@ -316,8 +345,15 @@ async def _interrupted(notification: Notification, settings: Settings, now: date
     """The job runs again while the notification says "sending": either another worker is
     sending it right now, or a worker died during the provider call. In the second case the
     provider may or may not have the message, and sending again could give the customer two:
-    it is marked failed with that explanation instead, for a person to check and retry."""
-    if now - notification.updated_at < timedelta(seconds=settings.job_timeout_seconds):
+    it is marked failed with that explanation instead, for a person to check and retry.
+
+    Which case it is shows once a sender still at work would have hit its time limit: a dead
+    worker's job comes back within seconds (server/jobs/leases.py), sooner than that, so
+    the question is asked again then, by a job of its own."""
+    limit = notification.updated_at + timedelta(seconds=settings.job_timeout_seconds)
+    if now < limit:
+        check_at = limit + timedelta(seconds=1)
+        await schedule(notification, check_at, tag=f"sending-since-{notification.updated_at.timestamp():.0f}")
         return "taken"
     reason = (
         "Sending was interrupted (the worker stopped during the provider call): the customer may or may "
@@ -343,18 +379,24 @@ async def apply_status(installation_id, provider_message_id: str, status: str, p
     """A delivery report: a sent notification becomes delivered, or failed and the next channel."""
     if not provider_message_id or status not in ("delivered", "read", "failed", "undelivered"):
         return
-    query = Notification.filter(installation_id=installation_id, provider_message_id=provider_message_id)
-    if status in ("delivered", "read"):
-        await query.filter(state="sent").update(state="delivered", delivered_at=datetime.now(UTC))
+    notification = await Notification.filter(
+        installation_id=installation_id, provider_message_id=provider_message_id, state="sent"
+    ).first()
+    if notification is None:  # unknown, or a second report of the same outcome: changes nothing
         return
-    notification = await query.filter(state="sent").first()
-    if notification is not None:
-        async with in_transaction():
-            failed = await Notification.filter(id=notification.id, state="sent").update(
-                state="failed", reason=f"not delivered ({provider_status or status})"
-            )
-            if failed:  # a second report of the same failure changes nothing
-                await _next_channel(notification, datetime.now(UTC))
+    async with in_transaction():
+        if status in ("delivered", "read"):
+            if await Notification.filter(id=notification.id, state="sent").update(
+                state="delivered", delivered_at=datetime.now(UTC)
+            ):
+                await _state_changed(notification, "delivered")
+            return
+        failed = await Notification.filter(id=notification.id, state="sent").update(
+            state="failed", reason=f"not delivered ({provider_status or status})"
+        )
+        if failed:
+            await _state_changed(notification, "failed")
+            await _next_channel(notification, datetime.now(UTC))
 
 
 @on_event("message.status", name="notifications.on_message_status")

@@ -50,6 +50,8 @@ class NotificationSettings(TenantModel):
     send_delay_seconds = fields.IntField(default=60)
     support_phone = fields.CharField(max_length=20, default="")
     support_email = fields.CharField(max_length=200, default="")
+    # Links in messages go out as short tracked links of the CRM (server/clicks).
+    track_links = fields.BooleanField(default=True)
 
     class Meta:
         table = "notification_settings"

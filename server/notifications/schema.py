@@ -56,6 +56,10 @@ class NotificationSettingsType:
     )
     support_phone: str = strawberry.field(description="`support_phone` in templates.")
     support_email: str = strawberry.field(description="`support_email` in templates.")
+    track_links: bool = strawberry.field(
+        description="Links in messages go out as short tracked links of the CRM (`<public URL>/c/<token>`) that "
+        "count clicks and lead on to the address; the CRM's own survey and unsubscribe links stay as they are."
+    )
 
 
 @model_type(Notification, description="One message to a customer about an order, on one channel.")
@@ -148,6 +152,9 @@ class UpdateNotificationSettingsInput:
     send_delay_seconds: int | None = None
     support_phone: str | None = None
     support_email: str | None = None
+    track_links: bool | None = strawberry.field(
+        default=None, description="Turn click tracking of links in messages on or off (on by default)."
+    )
 
 
 @strawberry.input
@@ -160,7 +167,7 @@ class SetChannelConsentInput:
 def _settings_data(data: UpdateNotificationSettingsInput) -> dict:
     return {
         k: getattr(data, k)
-        for k in ("quiet_start", "quiet_end", "send_delay_seconds", "support_phone", "support_email")
+        for k in ("quiet_start", "quiet_end", "send_delay_seconds", "support_phone", "support_email", "track_links")
     }
 
 

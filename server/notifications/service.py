@@ -209,6 +209,8 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
         if data.get(key) is not None:
             with problems:
                 values[key] = limited_text(data[key], camel_case(key), most)
+    if data.get("track_links") is not None:
+        values["track_links"] = bool(data["track_links"])
     problems.raise_if_any()
     async with in_transaction():
         changes = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
@@ -218,7 +220,6 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
                 setattr(current, k, v)
             await audit.record(scope, "notification_settings.update", current, changes)
     return current
-
 
 
 def in_quiet_hours(options: NotificationSettings, timezone: str, now: datetime) -> datetime | None:
@@ -244,7 +245,7 @@ def in_quiet_hours(options: NotificationSettings, timezone: str, now: datetime) 
 async def set_consent(scope: Scope, account_id: UUID, channel: str, opted_in: bool) -> ChannelConsent:
     [channel] = _channels([channel])
     async with in_transaction():
-        account = await scope.get(Account, account_id, "write", field="accountId")
+        account = await scope.get(Account, account_id, "update", field="accountId")
         consent = await ChannelConsent.get_or_none(account_id=account.id, channel=channel)
         if consent is None:
             consent = await ChannelConsent.create(
@@ -267,7 +268,7 @@ async def retry(scope: Scope, notification_id: UUID) -> Notification:
     """Send a failed message again (a new attempt on the same channel, now). The send is asked
     for through the outbox, in this transaction: it happens even if the job queue is down now."""
     async with in_transaction():
-        notification = await scope.get(Notification, notification_id, "write", field="id")
+        notification = await scope.get(Notification, notification_id, "update", field="id")
         if notification.state != "failed":
             raise UserInputError(ErrorCode.INVALID, "Only a failed notification can be retried.", "id")
         now = datetime.now(UTC)

@@ -23,10 +23,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from server.auth import service as auth_service
 from server.auth.models import Membership
-from server.core.errors import UserInputError
+from server.core.errors import ErrorCode, UserInputError
 from server.http.body import BodyTooLarge, read_body
 from server.i18n import N_, _, current_locale
-from server.oauth import service
+from server.oauth import installations, service
 from server.oauth.endpoint import OAuthServer, oauth_request_for, transport_refused
 
 CSRF_MAX_AGE = 600
@@ -51,6 +51,7 @@ SCOPE_TEXTS = {
     "activities:write": N_("Create and change activities"),
     "order_statuses:read": N_("See the list of order statuses"),
     "pipelines:read": N_("See the sales pipelines"),
+    "pii:read": N_("See customers' phone numbers, e-mails and addresses in full"),
 }
 
 
@@ -129,6 +130,9 @@ async def authorize(request: Request) -> Response:
         "app_name": client.name,
         "organization": client.organization.name,
         "scope_texts": [_(SCOPE_TEXTS.get(s, s)) for s in scopes],
+        "installable": client.installable,
+        # The app may name the organization it expects (it is still the person who chooses).
+        "organization_slug": params.get("organization", ""),
     }
     if request.method == "GET":
         return _page(request, **values)
@@ -152,8 +156,15 @@ async def authorize(request: Request) -> Response:
         )
     except UserInputError as exc:
         return _page(request, 400, error=exc.message, email=email, **values)
-    member = await Membership.exists(user=user, organization_id=client.organization_id, is_active=True)
-    if not member:
+    install_into = None
+    if client.installable:  # installed by an organization, not acting for this person
+        try:
+            install_into = await installations.organization_to_install_into(user, form.get("organization", ""))
+        except UserInputError as exc:
+            values["organization_slug"] = form.get("organization", "")
+            status = 403 if exc.code == ErrorCode.FORBIDDEN else 400
+            return _page(request, status, error=exc.message, email=email, **values)
+    elif not await Membership.exists(user=user, organization_id=client.organization_id, is_active=True):
         return _page(
             request,
             403,
@@ -165,6 +176,12 @@ async def authorize(request: Request) -> Response:
     result = server.create_authorization_response(oauth_request, grant_user=user, grant=grant)
     for code, req in server.codes:
         await service.store_code(
-            client, user, code, scopes, req.payload.redirect_uri, req.payload.data.get("code_challenge", "")
+            client,
+            user,
+            code,
+            scopes,
+            req.payload.redirect_uri,
+            req.payload.data.get("code_challenge", ""),
+            install_into,
         )
     return _redirect(result)

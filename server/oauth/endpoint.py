@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.http.body import BodyTooLarge, read_body
-from server.oauth import service
+from server.oauth import installations, service
 from server.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthRefreshToken
 
 log = logging.getLogger("crm.oauth")
@@ -36,8 +36,11 @@ MAX_BODY = 4096
 class _Client(ClientMixin):
     """Authlib's view of an ``OAuthClient`` row."""
 
-    def __init__(self, row: OAuthClient):
+    def __init__(self, row: OAuthClient, scopes: list[str] | None = None, refresh: bool = True):
         self.row = row
+        # An installation's token: within what the installing organization approved.
+        self.scopes = [s for s in row.scopes if scopes is None or s in scopes]
+        self.refresh = refresh  # an installation gets no refresh token: client credentials do
 
     def get_client_id(self):
         return self.row.client_id
@@ -46,8 +49,8 @@ class _Client(ClientMixin):
         return None  # a redirect_uri is required in every authorization request
 
     def get_allowed_scope(self, scope):
-        asked = scope.split() if scope else self.row.scopes
-        return " ".join(sorted(set(asked) & set(self.row.scopes)))
+        asked = scope.split() if scope else self.scopes
+        return " ".join(sorted(set(asked) & set(self.scopes)))
 
     def check_redirect_uri(self, redirect_uri):
         return redirect_uri in self.row.redirect_uris  # exact match, RFC 6749 3.1.2 / OAuth 2.1
@@ -62,7 +65,9 @@ class _Client(ClientMixin):
         return response_type == "code"
 
     def check_grant_type(self, grant_type):
-        return grant_type in ("client_credentials", "authorization_code", "refresh_token")
+        return grant_type in ("client_credentials", "authorization_code") or (
+            grant_type == "refresh_token" and self.refresh
+        )
 
 
 class _OwnScopes:
@@ -70,8 +75,8 @@ class _OwnScopes:
         # More than the client was given is an error, not a silently smaller token.
         super().validate_requested_scope()
         asked = set((self.request.payload.scope or "").split())
-        if asked - set(self.request.client.row.scopes):
-            raise InvalidScopeError("The client was not given some of these permissions.")
+        if asked - set(self.request.client.scopes):
+            raise InvalidScopeError("The client was not given some of these permissions (here).")
 
 
 class _Grant(_OwnScopes, ClientCredentialsGrant):
@@ -181,9 +186,12 @@ class _RefreshGrant(RefreshTokenGrant):
 
 
 class OAuthServer(AuthorizationServer):
-    def __init__(self, client: OAuthClient | None, preloaded=None):
+    def __init__(self, client: OAuthClient | None, preloaded=None, installation=None):
         super().__init__(scopes_supported=list(service.PARTNER_SCOPES))
-        self._client = _Client(client) if client is not None else None
+        installing = isinstance(preloaded, OAuthAuthorizationCode) and preloaded.install_into_id is not None
+        only = installation.scopes if installation is not None else None
+        refresh = installation is None and not installing
+        self._client = _Client(client, only, refresh) if client is not None else None
         self.preloaded = preloaded  # the code or refresh token row the request names
         self.replayed = None  # family of a code or refresh token presented a second time
         self.issued: list[tuple[dict, _Client]] = []
@@ -278,6 +286,43 @@ async def _preload(form: dict[str, str]):
     return None
 
 
+async def client_refusal(request: Request, form: dict[str, str]) -> str:
+    """Why client authentication failed, as precisely as is safe: that a client was revoked is
+    said only to a caller holding its secret; who lacks it learns nothing about the client id."""
+    if await service.revoked_client(*_credentials(request, form)):
+        return (
+            "This client was revoked by the organization's admin: it gets no tokens any more. "
+            "Ask them to register the app again (or to give you a new client)."
+        )
+    return "Unknown client or wrong secret (check the client id and secret, sent with HTTP Basic or in the form)."
+
+
+def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    client_id, secret = extract_basic_authorization(request.headers)
+    if not client_id:
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+    return client_id or "", secret or ""
+
+
+async def _installation(request: Request, form: dict[str, str], client: OAuthClient):
+    """(installation or None, refusal or None) for client credentials with ``organization``:
+    a token for an organization that installed the app. Its own organization needs none."""
+    if not service.secret_matches(client, _credentials(request, form)[1]):
+        return None, None  # Authlib answers invalid_client; nothing said about installations
+    slug = form["organization"].strip()
+    await client.fetch_related("organization")
+    if slug == client.organization.slug:
+        return None, None
+    found = await installations.installation_for(client, slug)
+    if found is None:
+        description = (
+            f"The app is not installed in organization '{slug}' (or it was uninstalled): an owner or admin "
+            "there installs it on the consent page (/oauth/authorize)."
+        )
+        return None, JSONResponse({"error": "invalid_request", "error_description": description}, 400)
+    return found, None
+
+
 INVALID_GRANT = {"error": "invalid_grant", "error_description": "The code or refresh token was already used."}
 
 
@@ -289,7 +334,9 @@ async def token(request: Request) -> Response:
         return JSONResponse(
             {
                 "error": "invalid_request",
-                "error_description": "Send the token request as application/x-www-form-urlencoded.",
+                "error_description": "Send the token request as a form (Content-Type: "
+                "application/x-www-form-urlencoded, RFC 6749 section 4), not JSON: "
+                "e.g. curl -d grant_type=client_credentials.",
             },
             400,
         )
@@ -299,26 +346,43 @@ async def token(request: Request) -> Response:
     client_id = form.get("client_id") or (extract_basic_authorization(request.headers)[0] or "")
     client = await service.active_client(client_id)
     preloaded = await _preload(form)
-    server = OAuthServer(client, preloaded)
+    installation = None
+    if client is not None and form.get("organization") and form.get("grant_type") == "client_credentials":
+        installation, refused = await _installation(request, form, client)
+        if refused is not None:
+            return refused
+    server = OAuthServer(client, preloaded, installation)
     status, payload, headers = server.create_token_response(oauth_request_for(request, form))
     if server.replayed is not None:
-        await service.revoke_family(server.replayed)
+        await service.revoke_family(server.replayed, reason="a used code or refresh token was presented again")
         log.warning("OAuth client %s reused a code or refresh token: its family is revoked", client_id)
     if status == 200 and server.issued:
         issued, issued_to, user = server.issued[0]
+        scopes = issued.get("scope", "").split()
         if user is None:
+            await service.store_token(issued_to.row, issued["access_token"], scopes, issued["expires_in"], installation)
+            if installation is not None:
+                payload["organization"] = installation.organization.slug
+        elif isinstance(preloaded, OAuthAuthorizationCode) and preloaded.install_into_id is not None:
+            if not await service.claim(OAuthAuthorizationCode, preloaded):  # a concurrent request used it first
+                await service.revoke_family(preloaded.family, reason="one code used twice at once")
+                return JSONResponse(INVALID_GRANT, 400)
+            # A person installed the app into their organization: a token for that installation.
+            installed = await installations.install(issued_to.row, preloaded.install_into, user, scopes)
             await service.store_token(
-                issued_to.row, issued["access_token"], issued.get("scope", "").split(), issued["expires_in"]
+                issued_to.row, issued["access_token"], scopes, issued["expires_in"], installed, preloaded.family
             )
+            payload["organization"] = preloaded.install_into.slug
         else:
             if not await service.claim(type(preloaded), preloaded):  # a concurrent request used it first
-                await service.revoke_family(preloaded.family)
+                await service.revoke_family(preloaded.family, reason="one code or refresh token used twice at once")
                 return JSONResponse(INVALID_GRANT, 400)
-            await service.store_user_tokens(issued_to.row, user, issued, preloaded.family)
+            previous = preloaded if isinstance(preloaded, OAuthRefreshToken) else None
+            await service.store_user_tokens(issued_to.row, user, issued, preloaded.family, previous)
         log.info("access token issued to OAuth client %s (%s)", issued_to.row.client_id, issued.get("scope", ""))
     elif status != 200:
         if payload.get("error") == "invalid_client":
             # Authlib says "does not exist" even for a revoked client or a wrong secret.
-            payload["error_description"] = "Unknown client, revoked client or wrong secret."
+            payload["error_description"] = await client_refusal(request, form)
         log.info("token request refused: %s", payload.get("error"))
     return JSONResponse(payload, status_code=status, headers=headers)

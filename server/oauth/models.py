@@ -18,11 +18,31 @@ class OAuthClient(TenantModel):
     created_by = fields.ForeignKeyField("crm.User", related_name=False, null=True, on_delete=fields.SET_NULL)
     revoked_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)
+    # Other organizations may install it through the consent page (OAuthInstallation); its own
+    # organization registered it and manages it. Off: it works in its own organization only.
+    installable = fields.BooleanField(default=False)
 
     resource = "settings"
 
     class Meta:
         table = "oauth_client"
+
+
+class OAuthInstallation(TenantModel):
+    """An installable app (``OAuthClient.installable``) let into this organization by one of its
+    owners or admins on the consent page, with the scopes they approved. The app's tokens for
+    this organization carry this installation; the app's own organization sees nothing here."""
+
+    client = fields.ForeignKeyField("crm.OAuthClient", related_name="installations", on_delete=fields.CASCADE)
+    scopes = fields.JSONField(default=list)
+    installed_by = fields.ForeignKeyField("crm.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    revoked_at = fields.DatetimeField(null=True)
+
+    resource = "settings"
+
+    class Meta:
+        table = "oauth_installation"
+        unique_together = (("client", "organization"),)
 
 
 class OAuthAccessToken(BaseModel):
@@ -36,6 +56,10 @@ class OAuthAccessToken(BaseModel):
     # the user's role. The family ties it to its refresh tokens, so a stolen one revokes all.
     user = fields.ForeignKeyField("crm.User", related_name=False, null=True, on_delete=fields.CASCADE)
     family = fields.UUIDField(null=True, db_index=True)
+    # Set for a token of an installed app: it works in the installation's organization.
+    installation = fields.ForeignKeyField(
+        "crm.OAuthInstallation", related_name=False, null=True, on_delete=fields.CASCADE
+    )
 
     class Meta:
         table = "oauth_access_token"
@@ -54,6 +78,8 @@ class OAuthAuthorizationCode(BaseModel):
     family = fields.UUIDField()
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
+    # For an installable app: the organization the person (an owner or admin) installs it into.
+    install_into = fields.ForeignKeyField("crm.Organization", related_name=False, null=True, on_delete=fields.CASCADE)
 
     class Meta:
         table = "oauth_authorization_code"
@@ -71,6 +97,9 @@ class OAuthRefreshToken(BaseModel):
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # When the person consented, carried from token to token: rotated-out rows are deleted after
+    # a while (server/oauth/housekeeping.py), the consent's date stays. Null on rows made before.
+    granted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "oauth_refresh_token"

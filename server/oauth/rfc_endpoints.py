@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.oauth import service
-from server.oauth.endpoint import INSECURE, read_form, transport_refused
+from server.oauth.endpoint import INSECURE, client_refusal, read_form, transport_refused
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -24,7 +24,7 @@ async def _client_and_form(request: Request):
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
     client = await service.authenticated_client(client_id or "", secret or "")
     if client is None:
-        error = {"error": "invalid_client", "error_description": "Unknown client, revoked client or wrong secret."}
+        error = {"error": "invalid_client", "error_description": await client_refusal(request, form)}
         return None, JSONResponse(error, 401, headers={"WWW-Authenticate": 'Basic realm="oauth"'})
     if not form.get("token"):
         return None, JSONResponse({"error": "invalid_request", "error_description": "Missing 'token'."}, 400)

@@ -10,8 +10,8 @@ from strawberry.types import Info
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.types import Node, OrganizationType, UserType, model_type
-from server.oauth import service
-from server.oauth.models import OAuthClient
+from server.oauth import installations, service
+from server.oauth.models import OAuthClient, OAuthInstallation
 
 
 @model_type(
@@ -30,7 +30,41 @@ class OAuthClientType(Node):
     )
     revoked_at: datetime | None = strawberry.field(description="Set once revoked: no tokens, old ones stop working.")
     last_used_at: datetime | None = strawberry.field(description="When it last got an access token.")
+    installable: bool = strawberry.field(
+        description="Whether other organizations may install it on the consent page (one app for many shops)."
+    )
     created_at: datetime
+
+
+@model_type(
+    OAuthInstallation,
+    name="OAuthInstallation",
+    description="A partner's app installed into this organization by an owner or admin (consent page): it acts "
+    "as itself here, with the scopes approved, until uninstalled.",
+)
+class OAuthInstallationType(Node):
+    scopes: list[str] = strawberry.field(description="The permissions approved for this organization.")
+    revoked_at: datetime | None = strawberry.field(description="Set once uninstalled: its tokens stopped working.")
+    created_at: datetime = strawberry.field(description="When it was first installed.")
+
+    @strawberry.field(description="The app's name.")
+    def app_name(self) -> str:
+        return self.client.name  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The app's client id (what the audit trail names it by).")
+    def client_id(self) -> str:
+        return self.client.client_id  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The name of the organization that registered the app (the partner).")
+    def developer(self) -> str:
+        return self.client.organization.name  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Who installed it (or installed it again last); null for a former member.")
+    async def installed_by(self, info: Info) -> UserType | None:
+        from server.auth.schema import load_member
+
+        user_id = self.installed_by_id  # type: ignore[attr-defined]
+        return await load_member(info.context, user_id) if user_id else None
 
 
 @strawberry.type(
@@ -86,11 +120,10 @@ class OAuthQueries:
         if found is None:
             return None
         client, scopes, user = found
-        await client.fetch_related("organization")
         return OAuthAppType(
             client_id=client.client_id,
             name=client.name,
-            organization=client.organization,
+            organization=info.context.principal.organization,  # the installation's, for an installed app
             scopes=scopes,
             acting_for=user,
         )
@@ -103,6 +136,12 @@ class OAuthQueries:
     async def oauth_clients(self, info: Info) -> list[OAuthClientType]:
         return await service.list_clients(info.context.scope)
 
+    @strawberry.field(
+        description="Owners and admins: the partners' apps installed into this organization (consent page)."
+    )
+    async def oauth_installations(self, info: Info) -> list[OAuthInstallationType]:
+        return await installations.list_installations(info.context.scope)
+
     @strawberry.field(description="The permissions a partner application can be given.")
     def partner_scopes(self) -> list[str]:
         return list(service.PARTNER_SCOPES)
@@ -113,6 +152,10 @@ class CreateOAuthClientInput:
     name: str = strawberry.field(description="Who the partner is, for people (e.g. 'Warehouse app').")
     scopes: list[str] = strawberry.field(
         description='Permissions from partnerScopes, e.g. ["orders:read", "orders:write"]: business data only.'
+    )
+    installable: bool = strawberry.field(
+        default=False,
+        description="Other organizations may install it on the consent page (a partner serving many shops).",
     )
 
 
@@ -138,6 +181,11 @@ class UpdateOAuthClientInput:
         default=None,
         description="The complete new permissions; unchanged when null. Narrowing applies to tokens already issued.",
     )
+    installable: bool | None = strawberry.field(
+        default=None,
+        description="Whether other organizations may install it; unchanged when null. Turning it off stops new "
+        "installations; existing ones stay until their organizations uninstall them.",
+    )
 
 
 @strawberry.input
@@ -148,6 +196,17 @@ class OAuthClientIdInput:
 @strawberry.input
 class RevokeOAuthGrantInput:
     id: strawberry.ID = strawberry.field(description="An OAuthGrant id.")
+
+
+@strawberry.input
+class UninstallOAuthAppInput:
+    id: strawberry.ID = strawberry.field(description="An OAuthInstallation id.")
+
+
+@strawberry.type
+class UninstallOAuthAppPayload:
+    installation: OAuthInstallationType | None = strawberry.field(default=None, description="The installation.")
+    errors: list[UserError]
 
 
 @strawberry.type
@@ -179,7 +238,9 @@ class OAuthMutations:
     )
     async def create_oauth_client(self, info: Info, input: CreateOAuthClientInput) -> CreateOAuthClientPayload:
         async def act():
-            client, secret = await service.create_client(info.context.scope, input.name, input.scopes)
+            client, secret = await service.create_client(
+                info.context.scope, input.name, input.scopes, input.installable
+            )
             return {"client": client, "client_secret": secret}
 
         return await run_mutation(CreateOAuthClientPayload, act)
@@ -217,7 +278,8 @@ class OAuthMutations:
     async def update_oauth_client(self, info: Info, input: UpdateOAuthClientInput) -> OAuthClientPayload:
         async def act():
             pk = ids.decode(input.id, "OAuthClient", "id")[1]
-            return {"client": await service.update_client(info.context.scope, pk, input.name, input.scopes)}
+            updated = await service.update_client(info.context.scope, pk, input.name, input.scopes, input.installable)
+            return {"client": updated}
 
         return await run_mutation(OAuthClientPayload, act)
 
@@ -233,6 +295,18 @@ class OAuthMutations:
             return {"client": client, "client_secret": secret}
 
         return await run_mutation(CreateOAuthClientPayload, act)
+
+    @strawberry.mutation(
+        name="uninstallOAuthApp",
+        description="Owners and admins: uninstall a partner's app from this organization; its tokens here stop "
+        "working at once (audited). It can be installed again on the consent page.",
+    )
+    async def uninstall_oauth_app(self, info: Info, input: UninstallOAuthAppInput) -> UninstallOAuthAppPayload:
+        async def act():
+            pk = ids.decode(input.id, "OAuthInstallation", "id")[1]
+            return {"installation": await installations.uninstall(info.context.scope, pk)}
+
+        return await run_mutation(UninstallOAuthAppPayload, act)
 
     @strawberry.mutation(
         name="revokeOAuthGrant",

@@ -25,20 +25,39 @@ from tortoise.transactions import in_transaction
 from server.audit import service as audit
 from server.auth import principal as principals
 from server.auth.principal import Principal
-from server.auth.roles import BUSINESS, RW, Role
+from server.auth.roles import BUSINESS, Role
 from server.auth.scope import Scope
 from server.core.errors import ErrorCode, PublicError, UserInputError
 from server.core.text import required_text
 from server.i18n import _
-from server.oauth.models import OAuthAccessToken, OAuthAuthorizationCode, OAuthClient, OAuthRefreshToken
+from server.oauth.models import (
+    OAuthAccessToken,
+    OAuthAuthorizationCode,
+    OAuthClient,
+    OAuthInstallation,
+    OAuthRefreshToken,
+)
 
 # What a partner may be given: business data, read or write, and the lists it needs to write
-# orders and deals correctly. Deleting and configuration stay with people.
+# orders and deals correctly; ``pii:read`` shows customers' phones, e-mails and addresses in full
+# (without it the partner sees them masked). Deleting and configuration stay with people. A
+# ``write`` scope (kept from before create and update were separate permissions) means both.
 PARTNER_SCOPES: tuple[str, ...] = (
-    *sorted(f"{resource}:{action}" for resource in BUSINESS for action in RW),
+    *sorted(f"{resource}:{action}" for resource in BUSINESS for action in ("read", "write")),
     "order_statuses:read",
     "pipelines:read",
+    "pii:read",
 )
+# Scopes come in groups a partner can use: an order is not readable without its status (a
+# non-null field: without `order_statuses:read` a whole list of orders fails), nor a deal
+# usefully without its pipeline and stage. So these scopes bring the lists along, for tokens
+# of clients registered before as well; the client's own `scopes` stay as the admin gave them.
+IMPLIED_SCOPES: dict[str, tuple[str, ...]] = {
+    "orders:read": ("order_statuses:read",),
+    "orders:write": ("order_statuses:read",),
+    "deals:read": ("pipelines:read",),
+    "deals:write": ("pipelines:read",),
+}
 TOKEN_TTL = timedelta(hours=1)
 CLIENT_ID_PREFIX, SECRET_PREFIX, TOKEN_PREFIX = "crm_client_", "crm_secret_", "crm_oat_"
 
@@ -64,7 +83,9 @@ def _clean_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
-async def create_client(scope: Scope, name: str, scopes: list[str]) -> tuple[OAuthClient, str]:
+async def create_client(
+    scope: Scope, name: str, scopes: list[str], installable: bool = False
+) -> tuple[OAuthClient, str]:
     """The new client and its secret (shown this once)."""
     scope.require("settings:write")
     name = required_text(name, "name", 200)
@@ -78,8 +99,14 @@ async def create_client(scope: Scope, name: str, scopes: list[str]) -> tuple[OAu
             secret_hash=digest(secret),
             scopes=granted,
             created_by_id=scope.user_id,
+            installable=installable,
         )
-        await audit.record(scope, "oauth_client.create", client, {"name": [None, name], "scopes": [None, granted]})
+        await audit.record(
+            scope,
+            "oauth_client.create",
+            client,
+            {"name": [None, name], "scopes": [None, granted], "installable": [None, installable]},
+        )
     return client, secret
 
 
@@ -110,21 +137,43 @@ async def active_client(client_id: str) -> OAuthClient | None:
     return await OAuthClient.get_or_none(client_id=client_id, revoked_at=None)
 
 
-async def store_token(client: OAuthClient, access_token: str, scopes: list[str], expires_in: int) -> None:
+async def store_token(
+    client: OAuthClient, access_token: str, scopes: list[str], expires_in: int, installation=None, family=None
+) -> None:
+    """``family``: the code an installation's first token came from (a replayed code revokes it)."""
     now = datetime.now(UTC)
     await OAuthAccessToken.create(
-        token_hash=digest(access_token), client=client, scopes=scopes, expires_at=now + timedelta(seconds=expires_in)
+        token_hash=digest(access_token),
+        client=client,
+        scopes=scopes,
+        expires_at=now + timedelta(seconds=expires_in),
+        installation=installation,
+        family=family,
     )
     await OAuthClient.filter(id=client.id).update(last_used_at=now)
 
 
-def partner_role(client: OAuthClient, scopes: list[str]) -> Role:
+def with_implied(scopes) -> list[str]:
+    """The scopes and what they bring along (IMPLIED_SCOPES), sorted."""
+    return sorted({*scopes, *(implied for scope in scopes for implied in IMPLIED_SCOPES.get(scope, ()))})
+
+
+def effective_scopes(client: OAuthClient, scopes: list[str]) -> list[str]:
+    """What a token may do: its scopes within its client's (a token never outgrows its client), with
+    what they bring along."""
+    return with_implied([s for s in scopes if s in client.scopes])
+
+
+def _grants(permissions) -> dict[str, tuple[str, ...]]:
     grants: dict[str, tuple[str, ...]] = {}
-    for permission in scopes:
-        if permission in client.scopes:  # a token never outgrows its client
-            resource, _, action = permission.partition(":")
-            grants[resource] = (*grants.get(resource, ()), action)
-    return Role("partner", f"The partner application '{client.name}'.", grants)
+    for permission in permissions:
+        resource, _sep, action = permission.partition(":")
+        grants[resource] = (*grants.get(resource, ()), action)
+    return grants
+
+
+def partner_role(client: OAuthClient, scopes: list[str]) -> Role:
+    return Role("partner", f"The partner application '{client.name}'.", _grants(effective_scopes(client, scopes)))
 
 
 async def principal_for(token: str) -> Principal | None:
@@ -142,12 +191,19 @@ async def principal_for(token: str) -> Principal | None:
         return None
     if row.user_id is not None:
         return await _delegated_principal(row)
-    client = row.client
+    client, organization, scopes = row.client, row.client.organization, row.scopes
+    if row.installation_id is not None:  # an installed app, in the organization that installed it
+        installation = await OAuthInstallation.get_or_none(id=row.installation_id, revoked_at=None).select_related(
+            "organization"
+        )
+        if installation is None:
+            return None
+        organization, scopes = installation.organization, [s for s in scopes if s in installation.scopes]
     return Principal(
         kind="app",
         id=f"oauth:{client.client_id}"[:64],
-        organization=client.organization,
-        role=partner_role(client, row.scopes),
+        organization=organization,
+        role=partner_role(client, scopes),
     )
 
 
@@ -188,7 +244,7 @@ async def set_redirect_uris(scope: Scope, client_pk: UUID, uris: list[str]) -> O
 
 
 async def store_code(
-    client: OAuthClient, user, code: str, scopes: list[str], redirect_uri: str, challenge: str
+    client: OAuthClient, user, code: str, scopes: list[str], redirect_uri: str, challenge: str, install_into=None
 ) -> None:
     await OAuthAuthorizationCode.create(
         code_hash=digest(code),
@@ -199,13 +255,14 @@ async def store_code(
         code_challenge=challenge,
         family=uuid4(),
         expires_at=datetime.now(UTC) + CODE_TTL,
+        install_into=install_into,
     )
 
 
 async def find_code(code: str) -> OAuthAuthorizationCode | None:
     if not code or not code.startswith(CODE_PREFIX):
         return None
-    return await OAuthAuthorizationCode.filter(code_hash=digest(code)).select_related("user").first()
+    return await OAuthAuthorizationCode.filter(code_hash=digest(code)).select_related("user", "install_into").first()
 
 
 async def claim(model, row) -> bool:
@@ -219,17 +276,59 @@ async def find_refresh_token(token: str) -> OAuthRefreshToken | None:
     return await OAuthRefreshToken.filter(token_hash=digest(token)).select_related("user").first()
 
 
-async def revoke_family(family: UUID) -> None:
-    """Every token from one consent stops working: a code or refresh token was used twice."""
+async def revoke_family(family: UUID, audit_as: Scope | None = None, reason: str = "revoked") -> None:
+    """Every token from one consent stops working: revoked, or a code or refresh token was used twice.
+    Audited (before/after) when the grant was still live, as ``audit_as`` or the app itself."""
     async with in_transaction():
         await OAuthAccessToken.filter(family=family).delete()
+        head = (
+            await OAuthRefreshToken.filter(family=family, revoked_at=None, used_at=None)
+            .select_related("client__organization", "user")
+            .first()
+        )
         await OAuthRefreshToken.filter(family=family, revoked_at=None).update(revoked_at=datetime.now(UTC))
+        if head is not None:
+            await audit.record(
+                audit_as or app_scope(head.client),
+                "oauth_grant.revoke",
+                head.client,
+                {"grant": [f"{head.user.email} {family}", None], "reason": [None, reason]},
+            )
 
 
-async def store_user_tokens(client: OAuthClient, user, issued: dict, family: UUID) -> None:
+def app_scope(client: OAuthClient, user=None) -> Scope:
+    """For the audit trail: the app itself acting (revoking), or a person through it (consenting)."""
+    app_id = f"oauth:{client.client_id}"[:64]
+    if user is None:
+        return Scope(Principal(kind="app", id=app_id, organization=client.organization))
+    return Scope(Principal(kind="user", id=str(user.id), user=user, organization=client.organization, via=app_id))
+
+
+async def _granted_at(previous: OAuthRefreshToken) -> datetime:
+    if previous.granted_at is not None:
+        return previous.granted_at
+    # A row from before granted_at was kept: the family's oldest row says it.
+    created = await OAuthRefreshToken.filter(family=previous.family).values_list("created_at", flat=True)
+    return min(created, default=previous.created_at)
+
+
+async def store_user_tokens(client: OAuthClient, user, issued: dict, family: UUID, previous=None) -> None:
+    """``previous``: the refresh token being rotated; without one (a code was exchanged) this is a
+    new grant, audited."""
     now = datetime.now(UTC)
+    first = previous is None
+    granted_at = now if first else await _granted_at(previous)
     scopes = issued.get("scope", "").split()
+    if first:
+        await client.fetch_related("organization")
     async with in_transaction():
+        if first:
+            await audit.record(
+                app_scope(client, user),
+                "oauth_grant.create",
+                client,
+                {"grant": [None, f"{user.email} {family}"], "scopes": [None, scopes]},
+            )
         await OAuthAccessToken.create(
             token_hash=digest(issued["access_token"]),
             client=client,
@@ -246,18 +345,21 @@ async def store_user_tokens(client: OAuthClient, user, issued: dict, family: UUI
                 scopes=scopes,
                 family=family,
                 expires_at=now + REFRESH_TTL,
+                granted_at=granted_at,
             )
         await OAuthClient.filter(id=client.id).update(last_used_at=now)
 
 
 def delegated_role(role: Role, scopes: list[str], client: OAuthClient) -> Role:
-    """What a person's consent gives an app: the scopes it was granted, within the person's role."""
-    grants: dict[str, tuple[str, ...]] = {}
-    for permission in scopes:
-        if permission in client.scopes and role.allows(permission):
-            resource, _sep, action = permission.partition(":")
-            grants[resource] = (*grants.get(resource, ()), action)
-    return replace(role, name=f"{role.name} via {client.name}", grants=grants)
+    """What a person's consent gives an app: the scopes it was granted, within the person's role.
+    Without the ``pii:read`` scope the app sees every customer phone, e-mail and address masked,
+    even the ones the person's role shows in full for their work (logistics: the recipient)."""
+    allowed = [p for p in effective_scopes(client, scopes) if role.allows(p)]
+    pii_consented = "pii:read" in scopes and "pii:read" in client.scopes
+    unmasked = role.unmasked_fields if pii_consented else frozenset()
+    return replace(
+        role, name=f"{role.name} via {client.name}", grants=_grants(allowed), unmasked_fields=unmasked
+    )
 
 
 async def _delegated_principal(row: OAuthAccessToken) -> Principal | None:
@@ -269,10 +371,19 @@ async def _delegated_principal(row: OAuthAccessToken) -> Principal | None:
     if principal.role is None or not row.user.is_active:
         return None
     principal.role = delegated_role(principal.role, row.scopes, client)
+    principal.via = f"oauth:{client.client_id}"[:64]
     return principal
 
 
 # -- revocation (RFC 7009) and introspection (RFC 7662): only of a client's own tokens --------
+
+
+async def revoked_client(client_id: str, secret: str) -> bool:
+    """True for a revoked client presented with its right secret (to say why it was refused)."""
+    if not client_id.startswith(CLIENT_ID_PREFIX):
+        return False
+    client = await OAuthClient.get_or_none(client_id=client_id, revoked_at__not_isnull=True)
+    return client is not None and secret_matches(client, secret)
 
 
 async def authenticated_client(client_id: str, secret: str) -> OAuthClient | None:
@@ -288,7 +399,8 @@ async def revoke_token(client: OAuthClient, token: str) -> None:
     refresh = await OAuthRefreshToken.get_or_none(token_hash=hashed, client_id=client.id)
     family = (refresh.family if refresh else None) or (access.family if access else None)
     if family is not None:
-        await revoke_family(family)
+        await client.fetch_related("organization")
+        await revoke_family(family, audit_as=app_scope(client), reason="revoked by the app")
     elif access is not None:
         await access.delete()
 
@@ -315,6 +427,14 @@ async def introspect(client: OAuthClient, token: str) -> dict:
     if row is None or client.revoked_at is not None:
         return {"active": False}
     await client.fetch_related("organization")
+    organization = client.organization
+    if not is_refresh and row.installation_id is not None:
+        installation = await OAuthInstallation.get_or_none(id=row.installation_id, revoked_at=None).select_related(
+            "organization"
+        )
+        if installation is None:
+            return {"active": False}
+        organization = installation.organization
     answer = {
         "active": True,
         "scope": " ".join(row.scopes),
@@ -322,7 +442,7 @@ async def introspect(client: OAuthClient, token: str) -> dict:
         "token_type": "refresh_token" if is_refresh else "Bearer",
         "exp": int(row.expires_at.timestamp()),
         "iat": int(row.created_at.timestamp()),
-        "organization": client.organization.slug,
+        "organization": organization.slug,
     }
     if row.user_id is not None:
         answer |= {"sub": str(row.user_id), "username": row.user.email}
@@ -352,12 +472,16 @@ async def list_grants(scope: Scope) -> list[Grant]:
     ).select_related("client", "user")
     if not heads:
         return []
-    families = [row.family for row in heads]
     first = {}
-    for family, created in await OAuthRefreshToken.filter(family__in=families).values_list("family", "created_at"):
-        first[family] = min(created, first.get(family, created))
+    legacy = [row.family for row in heads if row.granted_at is None]  # rows from before granted_at
+    if legacy:
+        for family, created in await OAuthRefreshToken.filter(family__in=legacy).values_list("family", "created_at"):
+            first[family] = min(created, first.get(family, created))
     return sorted(
-        (Grant(row.family, row.client, row.user, row.scopes, first[row.family], row.created_at) for row in heads),
+        (
+            Grant(row.family, row.client, row.user, row.scopes, row.granted_at or first[row.family], row.created_at)
+            for row in heads
+        ),
         key=lambda grant: grant.granted_at,
     )
 
@@ -371,12 +495,12 @@ async def revoke_grant(scope: Scope, family: UUID) -> None:
     )
     if row is None:  # another organization's grant looks the same as none
         raise UserInputError(ErrorCode.NOT_FOUND, _("No such grant."), "id")
-    async with in_transaction():
-        await revoke_family(family)
-        await audit.record(scope, "oauth_grant.revoke", row.client, {"grant": [f"{row.user.email} {family}", None]})
+    await revoke_family(family, audit_as=scope, reason="revoked by an admin")
 
 
-async def update_client(scope: Scope, client_pk: UUID, name: str | None, scopes: list[str] | None) -> OAuthClient:
+async def update_client(
+    scope: Scope, client_pk: UUID, name: str | None, scopes: list[str] | None, installable: bool | None = None
+) -> OAuthClient:
     """Narrowing takes effect at once: a token's rights are always within its client's scopes."""
     scope.require("settings:write")
     new_name = required_text(name, "name", 200) if name is not None else None
@@ -390,8 +514,12 @@ async def update_client(scope: Scope, client_pk: UUID, name: str | None, scopes:
         if new_scopes is not None and new_scopes != client.scopes:
             changes["scopes"] = [client.scopes, new_scopes]
             client.scopes = new_scopes
+        if installable is not None and installable != client.installable:
+            # Turning it off keeps existing installations: each organization uninstalls its own.
+            changes["installable"] = [client.installable, installable]
+            client.installable = installable
         if changes:
-            await client.save(update_fields=["name", "scopes", "updated_at"])
+            await client.save(update_fields=["name", "scopes", "installable", "updated_at"])
             await audit.record(scope, "oauth_client.update", client, changes)
     return client
 
@@ -421,4 +549,10 @@ async def app_behind(token: str):
     )
     if row is None:
         return None
-    return row.client, [s for s in row.scopes if s in row.client.scopes], row.user
+    scopes = [s for s in row.scopes if s in row.client.scopes]
+    if row.installation_id is not None:  # within what the installing organization approved
+        installation = await OAuthInstallation.get_or_none(id=row.installation_id, revoked_at=None)
+        if installation is None:
+            return None
+        scopes = [s for s in scopes if s in installation.scopes]
+    return row.client, scopes, row.user

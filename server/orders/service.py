@@ -16,6 +16,7 @@ from server.accounts.models import Account
 from server.activities import service as activities
 from server.analytics import figures
 from server.audit import service as audit
+from server.auth.masking import refuse_masked
 from server.auth.roles import DELIVERY_FIELDS
 from server.auth.scope import Scope
 from server.core import idempotency, outbox, sequences
@@ -109,6 +110,12 @@ def totals(items: list[dict]) -> dict:
     return {"subtotal": subtotal, "discount_total": discount, "total": subtotal - discount}
 
 
+def _check_refund(scope: Scope, values: dict, problems: Problems) -> None:
+    """Marking an order refunded is a special right (``orders:refund``), apart from changing it."""
+    if values.get("payment_status") == "refunded" and not scope.can("orders:refund"):
+        problems.add(ErrorCode.FORBIDDEN, _("Your role may not mark orders refunded."), "paymentStatus")
+
+
 def _clean_order(data: dict, problems: Problems) -> dict:
     """The values to store; every invalid field goes to ``problems``."""
     values: dict = {}
@@ -116,6 +123,8 @@ def _clean_order(data: dict, problems: Problems) -> dict:
         if name in data:
             with problems:
                 values[name] = limited_text(data[name], name, 500 if name == "delivery_address" else 200) or None
+                if name == "delivery_address":
+                    refuse_masked(values[name], name)
     with problems:
         if "recipient_name" in data:
             values["recipient_name"] = limited_text(data["recipient_name"], "recipientName", 300) or None
@@ -147,11 +156,12 @@ async def _check_manager(scope: Scope, manager_id: UUID | None) -> None:
 
 
 async def create_order(scope: Scope, data: dict, idempotency_key: str | None = None) -> Order:
-    scope.require("orders:write")
+    scope.require("orders:create")
     problems = Problems()
     with problems:
         idempotency.check_key(idempotency_key)
     values = _clean_order(data, problems)
+    _check_refund(scope, values, problems)
     items = _clean_items(data.get("items") or [], problems)
     source = (data.get("source") or "manual").strip().lower()
     if not source or len(source) > SOURCE_MAX:
@@ -223,6 +233,7 @@ async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -
     problems = Problems()
     values = _clean_order(data, problems)
     scope.check_writable("orders", [*values, *(["items"] if "items" in data else [])])
+    _check_refund(scope, values, problems)
     if "manager_id" in values:
         with problems:
             await _check_manager(scope, values["manager_id"])
@@ -232,7 +243,7 @@ async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -
     if items is not None:
         values.update(totals(items))
     async with in_transaction():
-        order = await scope.get(Order, order_id, "write", field="id")
+        order = await scope.get(Order, order_id, "update", field="id")
         changes = await update_versioned(order, version, values)
         if items is not None:
             old = (
@@ -268,7 +279,7 @@ async def change_status(
     """Move an order along one of the organization's allowed transitions."""
     reason = limited_text(reason, "reason", 2000) or None
     async with in_transaction():
-        order = await scope.get(Order, order_id, "write", field="id")
+        order = await scope.get(Order, order_id, "update", field="id")
         scope.check_writable("orders", ["status"])
         if order.version != version:
             raise version_conflict()
@@ -335,7 +346,7 @@ async def delete_order(scope: Scope, order_id: UUID, version: int) -> Order:
 async def create_status(
     scope: Scope, code: str, name: str, group: str, position: int = 0, is_initial: bool = False
 ) -> OrderStatus:
-    scope.require("order_statuses:write")
+    scope.require("order_statuses:create")
     problems = Problems()
     with problems:
         code = required_text(code, "code", 48).lower()
@@ -365,7 +376,7 @@ async def create_status(
 
 async def update_status(scope: Scope, status_id: UUID, data: dict) -> OrderStatus:
     async with in_transaction():
-        status = await scope.get(OrderStatus, status_id, "write", field="id")
+        status = await scope.get(OrderStatus, status_id, "update", field="id")
         before = snapshot(status, ["name", "group", "position", "is_initial"])
         if "name" in data:
             status.name = required_text(data["name"], "name", 200)
@@ -404,7 +415,7 @@ async def delete_status(scope: Scope, status_id: UUID) -> OrderStatus:
 async def set_transitions(scope: Scope, from_id: UUID, to_ids: list[UUID]) -> OrderStatus:
     """Replace the statuses an order may move to from ``from_id``."""
     async with in_transaction():
-        source = await scope.get(OrderStatus, from_id, "write", field="fromId")
+        source = await scope.get(OrderStatus, from_id, "update", field="fromId")
         targets = await scope.queryset(OrderStatus).filter(id__in=to_ids)
         if len(targets) != len(set(to_ids)):
             raise not_found("Order status", "toIds")

@@ -6,8 +6,9 @@ token. Secrets are encrypted before they reach the database and are never return
 or audited: the API, the audit trail and the events only name which secret fields are set.
 
 Every write runs in one transaction with its audit entry and outbox event, like every
-domain service. Managing installations needs ``settings:write`` (owner, admin); reading
-them ``settings:read``.
+domain service. Managing installations (install, configure, enable, uninstall, rotate the
+webhook token, test the connection) is the special right ``plugins:admin`` (owner, admin);
+reading them ``settings:read``.
 """
 
 from __future__ import annotations
@@ -319,7 +320,7 @@ async def install_plugin(
     idempotency_key: str | None = None,
     manager: PluginManager | None = None,
 ) -> Issued:
-    scope.require("settings:write")
+    scope.require("plugins:admin")
     plugin = _plugin(_manager(manager), plugin_name)
     label = limited_text(label, "label", LABEL_MAX) or ""
     clean_config, _ = _merge(plugin, {}, config or {}, secret=False)
@@ -388,7 +389,8 @@ def _readable_secrets(settings, installation: PluginInstallation) -> dict:
         return {}
 
 
-async def _for_update(scope: Scope, installation_id: UUID, version: int, action: str = "write") -> PluginInstallation:
+async def _for_update(scope: Scope, installation_id: UUID, version: int, action: str = "read") -> PluginInstallation:
+    # Callers required ``plugins:admin``; the row itself is a setting the caller must see.
     installation = await scope.get(
         PluginInstallation, installation_id, action, what="Plugin installation", field="id", for_update=True
     )
@@ -411,7 +413,7 @@ async def configure_plugin(
 ) -> PluginInstallation:
     """Change settings. ``config`` and ``secrets`` are merged into the stored ones (a key with
     a null value removes that setting); ``allowedIps`` and ``label`` replace."""
-    scope.require("settings:write")
+    scope.require("plugins:admin")
     async with in_transaction():
         installation = await _for_update(scope, installation_id, version)
         plugin = _plugin(_manager(manager), installation.plugin, "id")
@@ -462,7 +464,7 @@ async def configure_plugin(
 async def set_enabled(
     scope: Scope, installation_id: UUID, version: int, enabled: bool, *, manager: PluginManager | None = None
 ) -> PluginInstallation:
-    scope.require("settings:write")
+    scope.require("plugins:admin")
     async with in_transaction():
         installation = await _for_update(scope, installation_id, version)
         if enabled:
@@ -479,9 +481,9 @@ async def set_enabled(
 
 async def uninstall_plugin(scope: Scope, installation_id: UUID, version: int) -> PluginInstallation:
     """Delete the installation with its secrets and delivery log; the audit trail keeps what it was."""
-    scope.require("settings:write")
+    scope.require("plugins:admin")
     async with in_transaction():
-        installation = await _for_update(scope, installation_id, version, "delete")
+        installation = await _for_update(scope, installation_id, version)
         if not await PluginInstallation.filter(id=installation.id, version=version).delete():
             raise version_conflict()
         await audit.record(
@@ -493,7 +495,7 @@ async def uninstall_plugin(scope: Scope, installation_id: UUID, version: int) ->
 
 async def rotate_webhook_token(scope: Scope, installation_id: UUID, version: int) -> Issued:
     """A new webhook token; the old URL stops working at once."""
-    scope.require("settings:write")
+    scope.require("plugins:admin")
     token = new_token()
     async with in_transaction():
         installation = await _for_update(scope, installation_id, version)
@@ -535,8 +537,8 @@ async def call(
 async def test_connection(
     scope: Scope, settings, installation_id: UUID, *, manager: PluginManager | None = None
 ) -> tuple[PluginInstallation, ConnectionResult]:
-    scope.require("settings:write")  # it uses the secrets
-    installation = await scope.get(PluginInstallation, installation_id, "write", what="Plugin installation", field="id")
+    scope.require("plugins:admin")  # it uses the secrets
+    installation = await scope.get(PluginInstallation, installation_id, what="Plugin installation", field="id")
     manager = _manager(manager)
     _plugin(manager, installation.plugin, "id")
     if not manager.implements(installation.plugin, "crm_test_connection"):

@@ -2,7 +2,8 @@
 ``BATCH`` rows (keyset by id), so a big segment never sits in memory.
 
 Authenticated like the API (``Authorization: Bearer``, ``X-Organization``) and read through the
-caller's Scope: only the accounts they may see, without the columns their role may not see."""
+caller's Scope: only the accounts they may see, without the columns their role may not see, and
+with phones, e-mails and addresses masked for callers without ``pii:read`` (``Scope.mask``)."""
 
 from __future__ import annotations
 
@@ -32,14 +33,19 @@ STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
 
 def _columns(scope: Scope) -> list[tuple[str, object]]:
     """(header, value of a row) for each column the caller may see."""
+
+    def first(row, column: str, field: str, safe=spreadsheet_safe) -> str:
+        value = (row[column] or [""])[0]
+        return safe(scope.mask("Account", field, value) if value else "")
+
     columns: list[tuple[str, object]] = [
         (_("ID"), lambda r: ids.encode("Account", r["id"])),
         (_("Name"), lambda r: spreadsheet_safe(r["name"])),
-        (_("Phone"), lambda r: (r["phones"] or [""])[0]),
+        (_("Phone"), lambda r: first(r, "phones", "phone", str)),  # E.164: never a formula
     ]
     if scope.can_see_field("Account", "emails"):
-        columns.append((_("E-mail"), lambda r: spreadsheet_safe((r["emails"] or [""])[0])))
-    columns.append((_("Address"), lambda r: spreadsheet_safe((r["addresses"] or [""])[0])))
+        columns.append((_("E-mail"), lambda r: first(r, "emails", "emails")))
+    columns.append((_("Address"), lambda r: first(r, "addresses", "addresses")))
     if scope.can_see_field("Account", "tags"):
         columns.append((_("Tags"), lambda r: spreadsheet_safe(", ".join(r["tags"] or []))))
     currency = scope.organization.currency
@@ -102,6 +108,7 @@ async def members_csv(request: Request) -> Response:
         return refused
     scope = Scope(principal)
     try:
+        scope.require("data:export")  # a CSV download is a special right (docs/roles.md)
         segment_id = ids.decode(request.path_params["id"], "Segment")[1]
         segment = await scope.get(Segment, segment_id, what="Segment")
         service.members(scope, segment)  # refuses before the first byte when the role may not use it

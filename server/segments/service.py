@@ -27,7 +27,7 @@ NAME_MAX, DESCRIPTION_MAX = 200, 2000
 SEGMENT_FIELDS = ["name", "description", "rules"]
 
 
-def _clean(data: dict, *, creating: bool) -> dict:
+def _clean(scope: Scope, data: dict, *, creating: bool) -> dict:
     """Every problem with the input at once."""
     errors: list[UserInputError] = []
     values: dict = {}
@@ -52,6 +52,15 @@ def _clean(data: dict, *, creating: bool) -> dict:
             values["rules"] = clean_rules(data.get("rules") or {})
         except UserInputErrors as exc:
             errors.extend(exc.errors)
+        if (values.get("rules") or {}).get("cities") and not scope.sees_pii("Account", "addresses"):
+            # "An address mentions ..." would probe the street a masked address hides.
+            errors.append(
+                UserInputError(
+                    ErrorCode.FORBIDDEN,
+                    _("Only roles that see customers' addresses in full may choose customers by city."),
+                    "rules.cities",
+                )
+            )
     if errors:
         raise UserInputErrors(errors)
     return values
@@ -66,9 +75,9 @@ async def _check_unique_name(scope: Scope, name: str, exclude: UUID | None = Non
 
 
 async def create_segment(scope: Scope, data: dict, idempotency_key: str | None = None) -> Segment:
-    scope.require("accounts:write")
+    scope.require("accounts:create")
     idempotency.check_key(idempotency_key)
-    values = _clean(data, creating=True)
+    values = _clean(scope, data, creating=True)
 
     async def create() -> Segment:
         await _check_unique_name(scope, values["name"])
@@ -84,10 +93,10 @@ async def create_segment(scope: Scope, data: dict, idempotency_key: str | None =
 
 
 async def update_segment(scope: Scope, segment_id: UUID, version: int, data: dict) -> Segment:
-    scope.require("accounts:write")
-    values = _clean(data, creating=False)
+    scope.require("accounts:update")
+    values = _clean(scope, data, creating=False)
     async with in_transaction():
-        segment = await scope.get(Segment, segment_id, "write", what="Segment", field="id")
+        segment = await scope.get(Segment, segment_id, "update", what="Segment", field="id")
         if "name" in values:
             await _check_unique_name(scope, values["name"], exclude=segment.id)
         changes = await update_versioned(segment, version, values)

@@ -97,7 +97,7 @@ def _provider_error(exc: PluginError, field: str | None = None) -> UserInputErro
 
 
 def _can_edit_delivery(scope: Scope) -> None:
-    scope.require("orders:write")
+    scope.require("orders:update")
     scope.check_writable("orders", ["waybill_number"])
 
 
@@ -251,7 +251,7 @@ async def create_shipment(
     first = await idempotency.find(scope.organization_id, "createShipment", key, given)
     if first is not None:
         return await scope.get(Shipment, first)
-    order = await scope.get(Order, order_id, "write", field="orderId")
+    order = await scope.get(Order, order_id, "update", field="orderId")
     installation = await delivery_installation(scope, data.get("installation_id"), manager=manager)
     open_one = await Shipment.filter(order_id=order.id, closed=False).first()
     if open_one is not None:
@@ -269,7 +269,7 @@ async def create_shipment(
         raise _provider_error(exc) from None
 
     async def create() -> Shipment:
-        current = await scope.get(Order, order.id, "write", field="orderId", for_update=True)
+        current = await scope.get(Order, order.id, "update", field="orderId", for_update=True)
         # Checked again under the order's row lock: of two concurrent requests without an
         # idempotency key, the second finds the first's shipment and its waybill is cancelled.
         if await Shipment.filter(order_id=current.id, closed=False).exists():
@@ -350,7 +350,7 @@ async def cancel_shipment(
     """Cancel the waybill at the carrier (only before it is handed over), then close the
     shipment and clear the order's waybill number if it is this one."""
     _can_edit_delivery(scope)
-    shipment = await scope.get(Shipment, shipment_id, "write", field="id")
+    shipment = await scope.get(Shipment, shipment_id, "update", field="id")
     if shipment.version != version:
         raise version_conflict()
     if shipment.closed:
@@ -399,7 +399,7 @@ async def status_rules(scope: Scope, carrier: str) -> dict[str, str | None]:
 
 async def set_status_rules(scope: Scope, carrier: str, rules: dict[str, str | None]) -> dict[str, str | None]:
     """Replace the organization's overrides for ``carrier`` (owners, admins: order_statuses:write)."""
-    scope.require("order_statuses:write")
+    scope.require("order_statuses:update")
     carrier = required_text(carrier, "carrier", 64)
     if len(rules) > 200:
         raise UserInputError(ErrorCode.INVALID, "At most 200 rules.", "rules")

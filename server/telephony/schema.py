@@ -43,6 +43,25 @@ class CallerLookup:
     )
 
 
+async def lookup(scope, phone: str) -> CallerLookup:
+    """The pop-up's data for ``phone``: the query's answer, and a ringing call's (server/realtime)."""
+    found = await service.caller_lookup(scope, phone)
+    return CallerLookup(
+        phone=found.phone,
+        matches=[
+            CallerMatch(
+                account=m.account,  # type: ignore[arg-type]
+                primary_contact=m.primary_contact,  # type: ignore[arg-type]
+                open_orders=m.open_orders,
+                open_deals=m.open_deals,
+                open_tickets=m.open_tickets,
+                last_activity=m.last_activity,  # type: ignore[arg-type]
+            )
+            for m in found.matches
+        ],
+    )
+
+
 @strawberry.type
 class TelephonyQueries:
     @strawberry.field(
@@ -53,21 +72,7 @@ class TelephonyQueries:
     async def caller_lookup(
         self, info: Info, phone: Annotated[str, strawberry.argument(description="The caller's number, in any format.")]
     ) -> CallerLookup:
-        found = await service.caller_lookup(info.context.scope, phone)
-        return CallerLookup(
-            phone=found.phone,
-            matches=[
-                CallerMatch(
-                    account=m.account,  # type: ignore[arg-type]
-                    primary_contact=m.primary_contact,  # type: ignore[arg-type]
-                    open_orders=m.open_orders,
-                    open_deals=m.open_deals,
-                    open_tickets=m.open_tickets,
-                    last_activity=m.last_activity,  # type: ignore[arg-type]
-                )
-                for m in found.matches
-            ],
-        )
+        return await lookup(info.context.scope, phone)
 
 
 @strawberry.input(description="Ring an employee's phone, then dial a customer.")

@@ -126,7 +126,7 @@ async def _extension_to_ring(scope: Scope, asked: str | None) -> str:
                 "extension",
             )
         return own
-    if not scope.can("members:write"):
+    if not scope.can("members:update"):
         raise UserInputError(
             ErrorCode.FORBIDDEN, f"You can only call from your own extension ({own or 'none set'}).", "extension"
         )
@@ -148,7 +148,7 @@ async def click_to_call(
     """Ring the caller's extension at the PBX (``_extension_to_ring``), then dial ``phone``;
     the provider's call id. The call's events come back through the plugin's webhook like any
     other call. ``throttle`` limits the calls one member places (CLICK_TO_CALL_PER_USER)."""
-    scope.require("activities:write")
+    scope.require("activities:create")
     if scope.user_id is None:
         raise UserInputError(
             ErrorCode.FORBIDDEN, "Click-to-call rings a member's phone: only a signed-in member can place a call."

@@ -247,7 +247,7 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
 
     Without ``assignee_id`` it waits unassigned in the queue, except for callers who see only
     their team's or their own tickets: it is theirs, so they still see it."""
-    scope.require("tickets:write")
+    scope.require("tickets:create")
     problems = Problems()
     with problems:
         idempotency.check_key(idempotency_key)
@@ -306,13 +306,13 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
 
 async def update_ticket(scope: Scope, ticket_id: UUID, version: int, data: dict) -> Ticket:
     """Change subject, description, channel, priority (due dates follow) or account/contact."""
-    scope.require("tickets:write")  # before validating: a read-only role learns nothing from its input
+    scope.require("tickets:update")  # before validating: a read-only role learns nothing from its input
     problems = Problems()
     values = _clean(data, problems)
     problems.raise_if_any()
     scope.check_writable("tickets", [*values, *(k for k in ("account_id", "contact_id") if k in data)])
     async with in_transaction():
-        ticket = await scope.get(Ticket, ticket_id, "write", field="id")
+        ticket = await scope.get(Ticket, ticket_id, "update", field="id")
         if ticket.version != version:
             raise version_conflict()
         values.update(await _links(scope, data, ticket))
@@ -354,10 +354,10 @@ async def _move(scope: Scope, ticket: Ticket, target: str, extra: dict | None = 
 
 async def change_status(scope: Scope, ticket_id: UUID, version: int, status: str) -> Ticket:
     """Move a ticket along ``TRANSITIONS``; anything else is a FORBIDDEN_TRANSITION."""
-    scope.require("tickets:write")
+    scope.require("tickets:update")
     target = one_of(status, STATUSES, "status")
     async with in_transaction():
-        ticket = await scope.get(Ticket, ticket_id, "write", field="id")
+        ticket = await scope.get(Ticket, ticket_id, "update", field="id")
         if ticket.version != version:
             raise version_conflict()
         if target not in TRANSITIONS[ticket.status]:
@@ -374,10 +374,10 @@ async def change_status(scope: Scope, ticket_id: UUID, version: int, status: str
 
 async def assign_ticket(scope: Scope, ticket_id: UUID, version: int, assignee_id: UUID | None) -> Ticket:
     """Give the ticket to an active member within the caller's row scope, or to nobody."""
-    scope.require("tickets:write")
+    scope.require("tickets:update")
     await _check_assignee(scope, assignee_id)
     async with in_transaction():
-        ticket = await scope.get(Ticket, ticket_id, "write", field="id")
+        ticket = await scope.get(Ticket, ticket_id, "update", field="id")
         previous = ticket.assignee_id
         changes = await update_versioned(ticket, version, {"assignee_id": assignee_id})
         await audit.record(scope, "ticket.assign", ticket, changes)
@@ -394,10 +394,10 @@ async def comment_on_ticket(scope: Scope, ticket_id: UUID, body: str, is_public:
 
     The first public reply by a member is the ticket's first response: it sets
     ``first_response_at`` and moves a NEW ticket to OPEN."""
-    scope.require("tickets:write")
+    scope.require("tickets:update")
     body = required_text(body, "body", COMMENT_MAX)
     async with in_transaction():
-        ticket = await scope.get(Ticket, ticket_id, "write", field="ticketId", for_update=True)
+        ticket = await scope.get(Ticket, ticket_id, "update", field="ticketId", for_update=True)
         comment = await TicketComment.create(
             organization_id=scope.organization_id,
             ticket_id=ticket.id,

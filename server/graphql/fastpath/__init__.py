@@ -51,6 +51,7 @@ from server.graphql.fastpath.plan import (
     plan_connection,
     plan_object,
 )
+from server.graphql.fastpath.prepared import page_key
 from server.graphql.fastpath.run import Call, run_by_id, run_connection
 from server.graphql.inputs import input_problems
 from server.graphql.limits import estimate
@@ -164,8 +165,9 @@ class FastPath:
                 if data[root.key] is None and isinstance(root.field_def.type, GraphQLNonNull):
                     return None  # null in a non-null root: strawberry's error
             else:
-                page = root.spec.query(call.scope, self.settings, **arguments)
-                data[root.key] = await run_connection(call, root.plan, *page)
+                qs, sort, first, after = root.spec.query(call.scope, self.settings, **arguments)
+                key = page_key(call.scope, root.spec.query, qs.model, arguments, sort, first, after)
+                data[root.key] = await run_connection(call, root.plan, qs, sort, first, after, key)
         return ExecutionResult(
             data=data, errors=None, extensions={"cost": {"requested": cost, "maximum": self.settings.max_query_cost}}
         )

@@ -3,7 +3,8 @@
 The planner (plan.py) reads these together with the GraphQL schema (for types, nullability,
 enums and scalars); a field that is not described here is not planned, and a query that asks
 for it is answered by strawberry as before. Permissions are not described here: every read
-goes through ``Scope.queryset`` and hidden fields through ``Scope.can_see_field``.
+goes through ``Scope.queryset`` and hidden fields through ``Scope.can_see_field``; customers'
+phones, e-mails and addresses are masked by their (type, field) in ``server.auth.masking.PII_FIELDS``.
 """
 
 from __future__ import annotations

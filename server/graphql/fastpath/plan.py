@@ -29,6 +29,7 @@ from graphql import (
 )
 from graphql.execution.values import get_directive_values
 
+from server.auth.masking import PII_FIELDS
 from server.graphql.fastpath.describe import TYPES, Column, Computed, Embedded, Many, Nested, One
 
 
@@ -85,7 +86,8 @@ class ConnectionPlan:
 
 
 # Writers: small tuples interpreted by run.py. Kinds:
-#   ("typename", name) | ("scalar", column, convert, nonnull) | ("computed", fn, convert, nonnull)
+#   ("typename", name) | ("scalar", column, convert, nonnull, pii) | ("computed", fn, convert, nonnull, pii)
+#   where pii is the (type, field) of a masked PII field (server/auth/masking.py), else None
 #   ("object", ObjectPlan, nonnull) for embedded | ("one", slot, ObjectPlan, nonnull)
 #   ("many", slot, ObjectPlan) | ("nested", slot, nonnull): a connection already written
 
@@ -285,17 +287,18 @@ def plan_object(
             plan.writers.append((key, ("nested", slot, nonnull)))
             continue
         _no_arguments(field_nodes)
+        pii = (gtype.name, name) if (gtype.name, name) in PII_FIELDS else None
         if isinstance(how, Column):
             column = rename.get(name, how.column) if rename else how.column
             plan.columns.add(column)
             if how.hidden_as:
                 plan.hidden_checks.add(how.hidden_as)
-            plan.writers.append((key, ("scalar", column, _scalar_converter(named, is_list), nonnull)))
+            plan.writers.append((key, ("scalar", column, _scalar_converter(named, is_list), nonnull, pii)))
         elif isinstance(how, Computed):
             if rename:
                 raise Unsupported("computed field of an embedded type")
             plan.columns.update(how.columns)
-            plan.writers.append((key, ("computed", how.make, _scalar_converter(named, is_list), nonnull)))
+            plan.writers.append((key, ("computed", how.make, _scalar_converter(named, is_list), nonnull, pii)))
         elif isinstance(how, Embedded):
             if is_list or not isinstance(named, GraphQLObjectType):
                 raise Unsupported("embedded list")

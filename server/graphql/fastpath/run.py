@@ -1,5 +1,6 @@
 """Running a plan: a fixed number of set-based reads through ``Scope.queryset`` (rows as plain
-dicts from ``.values()``, no model objects), then the response written straight from the rows."""
+dicts, no model objects; reads by keys from statements built once, prepared.py), then the
+response written straight from the rows."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from server.auth.scope import Scope
 from server.config import Settings
 from server.graphql.fastpath.describe import Many, One
 from server.graphql.fastpath.plan import ConnectionPlan, Fallback, ObjectPlan
+from server.graphql.fastpath.prepared import rows_by_keys, rows_once
 from server.graphql.pagination import cursor_of, page_queryset
 
 
@@ -43,8 +45,12 @@ async def fetch_relations(call: Call, plan: ObjectPlan, rows: list[dict]) -> Non
             keys = {row[spec.fk] for row in rows if row[spec.fk] is not None}
             found: dict = {}
             if keys:
-                qs = scope.queryset(spec.model, with_deleted=spec.with_deleted).filter(id__in=list(keys))
-                found = {child["id"]: child for child in await qs.values(*columns)}
+                found = {
+                    child["id"]: child
+                    for child in await rows_by_keys(
+                        scope, spec.model, "id", list(keys), columns, with_deleted=spec.with_deleted
+                    )
+                }
             for row in rows:
                 row[rel.slot] = found.get(row[spec.fk])
             children = list(found.values())
@@ -52,8 +58,8 @@ async def fetch_relations(call: Call, plan: ObjectPlan, rows: list[dict]) -> Non
             groups: dict = defaultdict(list)
             keys = {row["id"] for row in rows}
             if keys:
-                qs = scope.queryset(spec.model).filter(**{f"{spec.fk}__in": list(keys)}).order_by(*spec.order_by)
-                for child in await qs.values(*columns):
+                found = await rows_by_keys(scope, spec.model, spec.fk, list(keys), columns, order_by=spec.order_by)
+                for child in found:
                     groups[child[spec.fk]].append(child)
             for row in rows:
                 kids = groups.get(row["id"], [])
@@ -70,7 +76,8 @@ async def fetch_relations(call: Call, plan: ObjectPlan, rows: list[dict]) -> Non
             row[nested.slot] = None if page is None else await run_connection(call, nested.child, *page)
 
 
-def write(plan: ObjectPlan, row: dict) -> dict:
+def write(plan: ObjectPlan, row: dict, scope: Scope) -> dict:
+    """One object from its row; PII fields through ``Scope.mask``, as the stock path's MaskPii."""
     out = {}
     for key, w in plan.writers:
         kind = w[0]
@@ -81,7 +88,7 @@ def write(plan: ObjectPlan, row: dict) -> dict:
                     raise Fallback(f"null in non-null {plan.type_name}.{key}")
                 out[key] = None
             else:
-                out[key] = w[2](value)
+                out[key] = w[2](value) if w[4] is None else scope.mask(*w[4], w[2](value))
         elif kind == "computed":
             value = w[1](row)
             if value is None:
@@ -89,11 +96,11 @@ def write(plan: ObjectPlan, row: dict) -> dict:
                     raise Fallback(f"null in non-null {plan.type_name}.{key}")
                 out[key] = None
             else:
-                out[key] = w[2](value)
+                out[key] = w[2](value) if w[4] is None else scope.mask(*w[4], w[2](value))
         elif kind == "typename":
             out[key] = w[1]
         elif kind == "object":
-            out[key] = write(w[1], row)
+            out[key] = write(w[1], row, scope)
         elif kind == "one":
             child = row[w[1]]
             if child is None:
@@ -101,9 +108,9 @@ def write(plan: ObjectPlan, row: dict) -> dict:
                     raise Fallback(f"null in non-null {plan.type_name}.{key}")
                 out[key] = None
             else:
-                out[key] = write(w[2], child)
+                out[key] = write(w[2], child, scope)
         elif kind == "many":
-            out[key] = [write(w[2], child) for child in row[w[1]]]
+            out[key] = [write(w[2], child, scope) for child in row[w[1]]]
         else:  # nested: the connection, already written
             if row[w[1]] is None and w[2]:
                 raise Fallback(f"null in non-null {plan.type_name}.{key}")
@@ -113,17 +120,25 @@ def write(plan: ObjectPlan, row: dict) -> dict:
 
 async def run_by_id(call: Call, model, plan: ObjectPlan, pk) -> dict | None:
     """As ``load_by_id``: the row if the caller may see it, else null."""
-    rows = await call.scope.queryset(model).filter(id__in=[pk]).values(*_select(plan.columns))
+    rows = await rows_by_keys(call.scope, model, "id", [pk], _select(plan.columns))
     if not rows:
         return None
     await fetch_relations(call, plan, rows)
-    return write(plan, rows[0])
+    return write(plan, rows[0], call.scope)
 
 
-async def run_connection(call: Call, plan: ConnectionPlan, qs, sort, first: int, after: str | None) -> dict:
-    """As ``paginate``: the same keyset page and cursors, from plain rows."""
+async def run_connection(
+    call: Call, plan: ConnectionPlan, qs, sort, first: int, after: str | None, page_key: tuple | None = None
+) -> dict:
+    """As ``paginate``: the same keyset page and cursors, from plain rows. With ``page_key``
+    (prepared.page_key), the page's statement is built once for that key."""
     columns = _select(plan.node.columns | {"id", sort.field})
-    rows = await page_queryset(qs, first=first, after=after, sort=sort).values(*columns)
+    if page_key is None:
+        rows = await page_queryset(qs, first=first, after=after, sort=sort).values(*columns)
+    else:
+        rows = await rows_once(
+            page_key, qs.model, columns, lambda: page_queryset(qs, first=first, after=after, sort=sort).values(*columns)
+        )
     has_next = len(rows) > first
     rows = rows[:first]
     await fetch_relations(call, plan.node, rows)
@@ -160,7 +175,7 @@ async def run_connection(call: Call, plan: ConnectionPlan, qs, sort, first: int,
                     elif ew[0] == "cursor":
                         edge[ekey] = cursor
                     else:
-                        edge[ekey] = write(plan.node, row)
+                        edge[ekey] = write(plan.node, row, call.scope)
                 edges.append(edge)
             out[key] = edges
     return out

@@ -1,0 +1,164 @@
+"""What each root field of the API needs, appended to its description (``documented``) so the
+schema itself says it: "Needs `orders:read`." or "Public.". tests/test_schema_permissions.py
+checks that every root field is listed here and names real permissions. The checks themselves
+live in the services, through ``Scope``; this table only documents them (docs/roles.md).
+
+``write`` below is ``create`` and ``update`` together (settings are created and changed in one go).
+"""
+
+from __future__ import annotations
+
+import re
+
+PUBLIC = "Public."
+
+
+def needs(*permissions: str, note: str = "") -> str:
+    named = " and ".join(f"`{p}`" for p in permissions)
+    return f"Needs {named}{note}."
+
+
+QUERY: dict[str, str] = {
+    "node": "Needs the read permission of the object's type (e.g. `orders:read` for an Order).",
+    "me": PUBLIC,
+    "members": needs("members:read"),
+    "teams": needs("members:read"),
+    "roles": PUBLIC,
+    "permissions": PUBLIC,
+    **dict.fromkeys(("accounts", "accountsAggregate", "account", "contacts"), needs("accounts:read")),
+    **dict.fromkeys(("deals", "dealsAggregate", "deal"), needs("deals:read")),
+    **dict.fromkeys(("pipelines", "pipeline"), needs("pipelines:read")),
+    **dict.fromkeys(("orders", "ordersAggregate", "order"), needs("orders:read")),
+    "orderStatuses": needs("order_statuses:read"),
+    **dict.fromkeys(("tickets", "ticketsAggregate", "ticket", "slaPolicies"), needs("tickets:read")),
+    **dict.fromkeys(("activities", "activity"), needs("activities:read")),
+    "auditEntries": needs("audit:read"),
+    **dict.fromkeys(
+        ("plugins", "pluginInstallations", "pluginInstallation", "marketplaceSyncStatus"), needs("settings:read")
+    ),
+    "marketplacePushes": needs("orders:read"),
+    "callerLookup": needs("accounts:read", note="; orders, deals, tickets and activities need their read"),
+    **dict.fromkeys(("deliveryCities", "deliveryBranches"), needs("orders:read")),
+    "deliveryStatusRules": needs("order_statuses:read"),
+    **dict.fromkeys(("notificationRules", "notificationTemplates", "notificationSettings"), needs("settings:read")),
+    **dict.fromkeys(("orderNotifications", "previewNotification"), needs("orders:read")),
+    "oauthApp": "Public: the application behind the request's OAuth token, null without one.",
+    **dict.fromkeys(("oauthGrants", "oauthClients", "apiKeys"), needs("settings:write")),
+    "partnerScopes": PUBLIC,
+    **dict.fromkeys(("surveys", "surveyFigures"), needs("accounts:read")),
+    "surveySettings": needs("settings:read"),
+    "analytics": needs("analytics:read", "orders:read", note="; the support figures need only `tickets:read`"),
+    **dict.fromkeys(("analyticsSettings", "acquisitionCosts", "campaignResults"), needs("analytics:read")),
+    "rfmGroups": needs("accounts:read"),
+    **dict.fromkeys(("rfmSettings", "campaigns", "campaignSettings"), needs("settings:read")),
+    **dict.fromkeys(("segments", "segment"), needs("accounts:read")),
+    "viewer": "Public: who the request's credential (session, OAuth token, API key) stands for; null without one.",
+    **dict.fromkeys(("oauthInstallations", "webhookEndpoints", "webhookDeliveries"), needs("settings:write")),
+    "webhookEventTypes": needs("settings:read"),
+    "changesSince": "Needs the read permission of each type asked for (e.g. `orders:read` for Order).",
+}
+
+MUTATION: dict[str, str] = {
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "updateOrganization": needs("settings:write"),
+    **dict.fromkeys(("createMember", "createTeam", "createRole"), needs("members:create")),
+    **dict.fromkeys(("updateMember", "updateRole"), needs("members:update")),
+    "deleteRole": needs("members:delete"),
+    **dict.fromkeys(("createAccount", "createContact", "createSegment"), needs("accounts:create")),
+    **dict.fromkeys(
+        ("updateAccount", "updateContact", "updateSegment", "setChannelConsent", "setCustomerMarketing"),
+        needs("accounts:update"),
+    ),
+    **dict.fromkeys(("deleteAccount", "deleteContact", "deleteSegment"), needs("accounts:delete")),
+    "mergeAccounts": needs("accounts:update", "accounts:delete"),
+    "createDeal": needs("deals:create"),
+    **dict.fromkeys(("updateDeal", "moveDealStage"), needs("deals:update")),
+    "deleteDeal": needs("deals:delete"),
+    **dict.fromkeys(("createPipeline", "createStage"), needs("pipelines:create")),
+    **dict.fromkeys(("updatePipeline", "updateStage"), needs("pipelines:update")),
+    **dict.fromkeys(("deletePipeline", "deleteStage"), needs("pipelines:delete")),
+    "createOrder": needs("orders:create", note="; a REFUNDED payment status also `orders:refund`"),
+    "updateOrder": needs("orders:update", note="; setting payment status REFUNDED also `orders:refund`"),
+    **dict.fromkeys(
+        ("changeOrderStatus", "createShipment", "cancelShipment", "retryNotification"), needs("orders:update")
+    ),
+    "deleteOrder": needs("orders:delete"),
+    "createOrderStatus": needs("order_statuses:create"),
+    **dict.fromkeys(
+        ("updateOrderStatus", "setOrderStatusTransitions", "setDeliveryStatusRules"), needs("order_statuses:update")
+    ),
+    "deleteOrderStatus": needs("order_statuses:delete"),
+    "createTicket": needs("tickets:create"),
+    **dict.fromkeys(("updateTicket", "changeTicketStatus", "assignTicket", "commentOnTicket"), needs("tickets:update")),
+    "deleteTicket": needs("tickets:delete"),
+    "createActivity": needs("activities:create"),
+    "clickToCall": needs("activities:create", note="; ringing another member's extension also `members:update`"),
+    **dict.fromkeys(("updateActivity", "completeTask", "reopenTask"), needs("activities:update")),
+    "deleteActivity": needs("activities:delete"),
+    **dict.fromkeys(
+        (
+            "installPlugin",
+            "configurePlugin",
+            "enablePlugin",
+            "disablePlugin",
+            "uninstallPlugin",
+            "testPluginConnection",
+            "rotateWebhookToken",
+        ),
+        needs("plugins:admin"),
+    ),
+    **dict.fromkeys(
+        (
+            "syncMarketplace",
+            "updateSlaPolicy",
+            "updateNotificationRule",
+            "updateNotificationTemplate",
+            "updateNotificationSettings",
+            "createOAuthClient",
+            "revokeOAuthClient",
+            "setOAuthClientRedirectUris",
+            "updateOAuthClient",
+            "rotateOAuthClientSecret",
+            "revokeOAuthGrant",
+            "updateSurveySettings",
+            "setAcquisitionCost",
+            "updateAnalyticsSettings",
+            "updateRfmSettings",
+            "recomputeRfm",
+            "createApiKey",
+            "revokeApiKey",
+            "updateCampaign",
+            "updateCampaignStep",
+            "updateCampaignSettings",
+            "uninstallOAuthApp",
+            "createWebhookEndpoint",
+            "updateWebhookEndpoint",
+            "deleteWebhookEndpoint",
+            "rotateWebhookSecret",
+            "redeliverWebhook",
+            "redeliverFailedWebhooks",
+            "sendTestWebhook",
+        ),
+        needs("settings:write"),
+    ),
+}
+
+PERMISSION_RE = re.compile(r"`([a-z_]+):([a-z]+)`")
+
+
+def documented(merged: type, table: dict[str, str]) -> type:
+    """Append each root field's need to its description (fields missing from ``table`` are
+    left as they are; the test names them)."""
+    for field in merged.__strawberry_definition__.fields:
+        need = table.get(field.graphql_name or _camel(field.python_name))
+        if need is None:
+            continue
+        text = (field.description or "").strip()
+        field.description = f"{text} {need}".strip() if need not in text else text
+    return merged
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

@@ -1,0 +1,283 @@
+"""Sending webhooks: sign, POST, record the attempt, and decide what comes next.
+
+- Signature: Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)
+  made by the ``standardwebhooks`` package; during a secret rotation's overlap the header
+  carries two signatures, space separated, and a receiver accepts either.
+- Tries: one job per try, with the job id ``webhooks.deliver:<message>:<tries so far>:<due
+  time>``, so a try is enqueued at most once however often it is scheduled. A try that finds
+  the message moved on (delivered, redelivered, resumed, tried by someone else) does nothing.
+- Retries: any answer but 2xx, a timeout or a connection error is tried again after
+  ``RETRY_SCHEDULE`` (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 20 h: ten tries over three
+  days); then the message has failed.
+- Disabling: an endpoint whose last ``WEBHOOK_DISABLE_AFTER_FAILED`` messages in a row failed
+  (each after three days of tries) is disabled and its organization's owners and admins get a
+  task. Messages keep being recorded for it (pending); enabling it again sends them, and those
+  that failed since its last delivered one, oldest first (``resume``).
+- Egress: the same rules as plugins (public https only, checked when connecting:
+  server/plugins/egress.py), no redirects followed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from standardwebhooks import Webhook
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from server.activities.models import Activity
+from server.audit import service as audit
+from server.auth.models import Membership
+from server.auth.scope import Scope
+from server.config import Settings
+from server.i18n import N_, gettext_in
+from server.jobs.registry import enqueue
+from server.organizations.models import Organization
+from server.plugins.egress import EgressRefused, EgressTransport
+from server.webhooks.events import TEST_EVENT
+from server.webhooks.models import RESPONSE_EXCERPT_CHARS, WebhookAttempt, WebhookEndpoint, WebhookMessage
+from server.webhooks.secrets import signing_secrets
+
+log = logging.getLogger("crm.webhooks")
+
+DELIVER_JOB = "webhooks.deliver"
+RETRY_SCHEDULE = tuple(
+    timedelta(seconds=s) for s in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 20 * 3600)
+)
+USER_AGENT = "crm-webhooks/1"
+ADMIN_ROLES = ("owner", "admin")
+
+
+def app_scope(organization: Organization) -> Scope:
+    """The CRM's own webhook work in ``organization`` (the app role ``webhooks``)."""
+    return Scope.for_app(organization, "webhooks", "webhooks")
+
+
+def body_of(message: WebhookMessage) -> str:
+    """The exact bytes that are signed and sent (compact JSON)."""
+    return json.dumps(message.payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def sign(secrets: list[str], message_id: str, moment: datetime, body: str) -> str:
+    """``v1,<base64>`` per secret, space separated (Standard Webhooks)."""
+    return " ".join(Webhook(secret).sign(message_id, moment, body) for secret in secrets)
+
+
+def message_id(message: WebhookMessage) -> str:
+    return f"msg_{message.event_id.hex}"
+
+
+async def _post(settings: Settings, url: str, headers: dict, body: str) -> tuple[int | None, str, str]:
+    """(status code or None, the answer's first KB, error)."""
+    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
+    transport = EgressTransport(allow_local=settings.allow_local_providers)
+    async with httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False) as client:
+        try:
+            async with client.stream("POST", url, content=body.encode(), headers=headers) as response:
+                excerpt = b""
+                async for chunk in response.aiter_bytes():
+                    excerpt += chunk
+                    if len(excerpt) >= RESPONSE_EXCERPT_CHARS:
+                        break  # the rest is not read: an answer's size is the receiver's business
+                text = excerpt.decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
+                return response.status_code, text, ""
+        except EgressRefused as exc:
+            return None, "", f"address refused: {exc}"
+        except httpx.TimeoutException:
+            return None, "", f"no answer within {settings.webhook_timeout_seconds:g} s"
+        except httpx.HTTPError as exc:
+            return None, "", f"{type(exc).__name__}: {exc}"[:300]
+
+
+async def try_once(settings: Settings, message: WebhookMessage, endpoint: WebhookEndpoint, *, trigger: str) -> bool:
+    """One signed POST of ``message``, recorded; True when the receiver answered 2xx. The
+    message's state moves on only if nobody else tried it meanwhile."""
+    now = datetime.now(UTC)
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": message_id(message),
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": sign(signing_secrets(settings, endpoint, now), message_id(message), now, body_of(message)),
+    }
+    started = time.perf_counter()
+    status, excerpt, error = await _post(settings, endpoint.url, headers, body_of(message))
+    duration_ms = int((time.perf_counter() - started) * 1000)
+    ok = status is not None and 200 <= status < 300
+    tries = message.attempt_count
+    round_tries = message.round_attempts + 1
+    if ok:
+        values = {"status": "succeeded", "next_attempt_at": None}
+    elif trigger == "test" or round_tries > len(RETRY_SCHEDULE):
+        values = {"status": "failed", "next_attempt_at": None}
+    else:
+        # Counted from the answer (or the timeout), so a slow receiver still gets its pause.
+        values = {"next_attempt_at": datetime.now(UTC) + RETRY_SCHEDULE[round_tries - 1]}
+    values |= {"last_attempt_at": now, "last_status_code": status, "round_attempts": round_tries}
+    async with in_transaction():
+        await WebhookAttempt.create(
+            message_id=message.id,
+            attempted_at=now,
+            status_code=status,
+            duration_ms=duration_ms,
+            response_excerpt=excerpt,
+            error=error,
+            trigger=trigger,
+        )
+        moved = await WebhookMessage.filter(id=message.id, attempt_count=tries, status="pending").update(
+            attempt_count=tries + 1, updated_at=now, **values
+        )
+    if not moved:
+        return ok  # someone else moved it on (a redelivery meanwhile): their state stands
+    for name, value in values.items():
+        setattr(message, name, value)
+    message.attempt_count = tries + 1
+    if trigger == "test":
+        return ok
+    if ok:
+        await WebhookEndpoint.filter(id=endpoint.id, failure_streak__gt=0).update(failure_streak=0)
+    elif message.status == "failed":
+        await _count_failure(settings, endpoint)
+    else:
+        await schedule_or_leave_to_sweeper(message)
+    return ok
+
+
+async def deliver(message_id: str, tries: int, settings: Settings, due: int | None = None) -> str:
+    """The job of one try, scheduled when the message had ``tries`` tries and was due at
+    ``due`` (ms): if either changed since (tried, redelivered, resumed), this job is stale."""
+    message = await WebhookMessage.get_or_none(id=message_id)
+    if message is None or message.status != "pending" or message.attempt_count != tries:
+        return "stale"
+    if due is not None and due_key(message.next_attempt_at) != due:
+        return "stale"
+    endpoint = await WebhookEndpoint.get_or_none(id=message.endpoint_id)
+    if endpoint is None:
+        return "stale"
+    if not endpoint.enabled:
+        return "paused"  # stays pending: enabling the endpoint schedules it again
+    return "delivered" if await try_once(settings, message, endpoint, trigger="scheduled") else "failed"
+
+
+def due_key(moment: datetime | None) -> int:
+    return round(moment.timestamp() * 1000) if moment else 0
+
+
+async def schedule(message: WebhookMessage) -> None:
+    """Hand the message's next try to the job backend (at its ``next_attempt_at``). The job id
+    names the message, its tries so far and its due time: scheduling the same try again (the
+    sweeper) is a no-op, while a resumed or redelivered message (a new due time) gets a new job
+    even if the old one already ran."""
+    due = due_key(message.next_attempt_at)
+    await enqueue(
+        DELIVER_JOB,
+        job_id=f"{DELIVER_JOB}:{message.id}:{message.attempt_count}:{due}",
+        defer_until=message.next_attempt_at,
+        message_id=str(message.id),
+        tries=message.attempt_count,
+        due=due,
+    )
+
+
+async def schedule_or_leave_to_sweeper(message: WebhookMessage) -> None:
+    """``schedule`` after a commit: if the job backend is down (Redis away), the message is
+    recorded as due all the same and the sweeper (server/webhooks/jobs.py) hands it on later."""
+    try:
+        await schedule(message)
+    except Exception as exc:
+        log.warning("webhook message %s: its try is not queued yet (the sweeper will): %s", message.id, exc)
+
+
+async def restart(message: WebhookMessage) -> None:
+    """A new round of tries from now (redelivery); call in a transaction, then ``schedule``."""
+    now = datetime.now(UTC)
+    message.status, message.round_attempts, message.next_attempt_at = "pending", 0, now
+    await WebhookMessage.filter(id=message.id).update(
+        status="pending", round_attempts=0, next_attempt_at=now, updated_at=now
+    )
+
+
+async def resume(endpoint: WebhookEndpoint) -> int:
+    """Send the backlog of an endpoint enabled again, oldest first: its pending messages and
+    those that failed for good since its last delivered one (the outage that disabled it).
+    Older failures stay failed (``redeliverFailedWebhooks`` sends them)."""
+    now = datetime.now(UTC)
+    last_delivered = (
+        await WebhookMessage.filter(endpoint_id=endpoint.id, status="succeeded")
+        .exclude(event_type=TEST_EVENT)  # the admin's test before enabling is no delivery of the backlog
+        .order_by("-last_attempt_at")
+        .first()
+    )
+    failed = WebhookMessage.filter(endpoint_id=endpoint.id, status="failed").exclude(event_type=TEST_EVENT)
+    if last_delivered is not None and last_delivered.last_attempt_at is not None:
+        failed = failed.filter(last_attempt_at__gt=last_delivered.last_attempt_at)
+    await failed.update(status="pending", round_attempts=0, updated_at=now)
+    backlog = await WebhookMessage.filter(endpoint_id=endpoint.id, status="pending").order_by("created_at", "id")
+    for position, message in enumerate(backlog):
+        # Spread by a millisecond each so a queue ordered by due time keeps the events' order.
+        message.next_attempt_at = now + timedelta(milliseconds=position)
+        await WebhookMessage.filter(id=message.id).update(next_attempt_at=message.next_attempt_at)
+        await schedule_or_leave_to_sweeper(message)
+    return len(backlog)
+
+
+async def _count_failure(settings: Settings, endpoint: WebhookEndpoint) -> None:
+    await WebhookEndpoint.filter(id=endpoint.id).update(failure_streak=F("failure_streak") + 1)
+    await endpoint.refresh_from_db(fields=["failure_streak", "enabled"])
+    if endpoint.enabled and endpoint.failure_streak >= settings.webhook_disable_after_failed:
+        await disable(endpoint)
+
+
+async def disable(endpoint: WebhookEndpoint) -> bool:
+    """Disable a failing endpoint and give each owner and admin a task about it (once: only
+    the call that actually disables it writes the tasks)."""
+    organization = await Organization.get(id=endpoint.organization_id)
+    locale = organization.locale
+    now = datetime.now(UTC)
+    reason = gettext_in(
+        locale,
+        N_("%(count)s webhooks in a row could not be delivered in three days of retries."),
+        count=endpoint.failure_streak,
+    )
+    async with in_transaction():
+        disabled = await WebhookEndpoint.filter(id=endpoint.id, enabled=True).update(
+            enabled=False, disabled_reason=reason[:300], disabled_at=now, updated_at=now, version=F("version") + 1
+        )
+        if not disabled:
+            return False
+        await audit.record(
+            app_scope(organization),
+            "webhook_endpoint.disable",
+            endpoint,
+            {"enabled": [True, False], "disabled_reason": ["", reason[:300]]},
+        )
+        subject = gettext_in(locale, N_("Webhook endpoint disabled: %(url)s"), url=endpoint.url)
+        body = gettext_in(
+            locale,
+            N_(
+                "%(reason)s Check the receiver (sendTestWebhook), then enable the endpoint again: "
+                "the webhooks recorded meanwhile are sent then, oldest first."
+            ),
+            reason=reason,
+        )
+        admins = await Membership.filter(
+            organization_id=endpoint.organization_id, role__in=ADMIN_ROLES, is_active=True
+        ).values_list("user_id", flat=True)
+        for user_id in admins:
+            await Activity.create(
+                organization_id=endpoint.organization_id,
+                kind="task",
+                actor_id=user_id,
+                subject=subject[:300],
+                body=body,
+                data={"webhook_endpoint_id": str(endpoint.id)},
+                occurred_at=now,
+                due_at=now,
+            )
+    log.warning("webhook endpoint %s disabled after %d failed messages", endpoint.id, endpoint.failure_streak)
+    endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = False, reason[:300], now
+    return True
