@@ -35,6 +35,7 @@ def _deals(scope: Scope, period: Period, flt: Filter, breakdown: str) -> tuple[s
         where.add("d.owner_id = :f_manager", f_manager=flt.manager_id)
     if flt.pipeline_id is not None:
         where.add("d.pipeline_id = :f_pipeline", f_pipeline=flt.pipeline_id)
+    flt.accounts("d.account_id", where)
     cte = f"""dd AS (SELECT d.id, d.pipeline_id, d.stage_id, d.created_at, d.closed_at, {GROUPS[breakdown]} AS grp
                      FROM deal d WHERE {where.sql})"""
     return cte, where.params

@@ -150,6 +150,14 @@ class Filter:
     channel: str | None = None  # where the order came from (Order.source)
     manager_id: UUID | None = None  # the order's manager / the deal's owner
     pipeline_id: UUID | None = None  # deals only
+    # A saved segment: a subquery selecting its account ids, built by the segment's own rules
+    # through the caller's scope (segments.service.members) with its values inlined.
+    segment_sql: str | None = None
+
+    def accounts(self, column: str, where: Where) -> None:
+        """Narrow ``column`` (an account id) to the segment's accounts, if one is chosen."""
+        if self.segment_sql is not None:
+            where.add(f"{column} IN ({self.segment_sql})")
 
 
 @dataclass
@@ -196,6 +204,7 @@ def order_where(scope: Scope, flt: Filter) -> Where:
         where.add("o.source = :f_channel", f_channel=flt.channel)
     if flt.manager_id is not None:
         where.add("o.manager_id = :f_manager", f_manager=flt.manager_id)
+    flt.accounts("o.account_id", where)
     return where
 
 
