@@ -14,6 +14,7 @@ import random
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -473,17 +474,34 @@ def demo_data(
     org: Annotated[str, typer.Option("--org", help="Slug of the organization to fill.")],
     accounts: Annotated[int, typer.Option(min=0, help="Customers to add (0: use the existing ones).")] = 100,
     orders: Annotated[int, typer.Option(min=0, help="Orders to add.")] = 1000,
+    deals: Annotated[
+        int, typer.Option(min=0, help="Deals to add, moving through the pipelines with their stage history.")
+    ] = 0,
+    tickets: Annotated[
+        int, typer.Option(min=0, help="Support tickets to add, with first responses, resolutions and SLA due dates.")
+    ] = 0,
     seed: Annotated[
         int | None, typer.Option(help="Random seed: the same seed gives the same data. Default: a new one.")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, hidden=True, help="Rows per insert batch.")] = 2000,
+    now: Annotated[
+        datetime | None,
+        typer.Option(
+            hidden=True,
+            formats=["%Y-%m-%dT%H:%M:%S%z"],
+            help="The moment the history ends (default: now). Two loads with the same seed and moment "
+            "hold the same data (the analytics bench compares SQLite with PostgreSQL this way).",
+        ),
+    ] = None,
 ) -> None:
-    """Add realistic Ukrainian customers and orders to an organization, fast.
+    """Add realistic Ukrainian customers, orders, deals and tickets to an organization, fast.
 
     Names, +380 mobile phones (E.164), e-mails, cities and Nova Poshta branches; orders with items,
     totals, statuses along the allowed transitions with their history, and timeline entries, over
-    the last 180 days. 100,000 orders take well under a minute on PostgreSQL. All or nothing: one
-    transaction. No audit entries or notifications are written."""
+    the last 180 days; with --deals and --tickets also deals moving through the pipelines (stage
+    history) and support tickets (first responses, resolutions, SLA due dates). 100,000 orders
+    take well under a minute on PostgreSQL. All or nothing: one transaction. No audit entries or
+    notifications are written."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from server.demo import load_demo_data
@@ -504,6 +522,10 @@ def demo_data(
             tasks["accounts"] = progress.add_task("accounts", total=accounts)
         if orders:
             tasks["orders"] = progress.add_task("orders", total=orders)
+        if deals:
+            tasks["deals"] = progress.add_task("deals", total=deals)
+        if tickets:
+            tasks["tickets"] = progress.add_task("tickets", total=tickets)
 
         def advance(task: str, n: int) -> None:
             if task in tasks:
@@ -522,6 +544,9 @@ def demo_data(
                     postgres=settings.is_postgres,
                     progress=advance,
                     batch_size=batch_size,
+                    deals=deals,
+                    tickets=tickets,
+                    now=now,
                 )
             except ValueError as exc:
                 raise CLIError(str(exc)) from None
@@ -534,7 +559,8 @@ def demo_data(
     numbers = f" #{result.first_number}–#{result.last_number}" if result.orders else ""
     out.print(
         f"Added {result.accounts} accounts ({result.contacts} contacts) and {result.orders} orders{numbers} "
-        f"({result.items} items, {result.status_changes} status changes, {result.activities} timeline entries) "
+        f"({result.items} items, {result.status_changes} status changes, {result.activities} timeline entries), "
+        f"{result.deals} deals ({result.deal_stage_changes} stage changes) and {result.tickets} tickets "
         f"to '{org}' in {result.seconds:.1f} s. Seed {result.seed}: the same --seed gives the same data."
     )
 

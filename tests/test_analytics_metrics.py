@@ -233,3 +233,29 @@ async def test_bad_periods_and_settings_are_refused_clearly(api, tenants):
     assert sorted(e["field"] for e in payload["errors"]) == ["grossMarginPercent", "lostAfterDays"]
     settings = await tenant.owner.data(api, "{ analyticsSettings { lostAfterDays npvYears } }")
     assert settings["analyticsSettings"] == {"lostAfterDays": 365, "npvYears": 3}  # nothing half-written
+
+
+async def test_filter_by_saved_segment(api, tenants):
+    from server.accounts.models import Account
+
+    tenant, other = await february_shop(tenants)
+    for name in ("A", "E"):
+        await Account.filter(organization__slug=tenant.slug, name=name).update(addresses=["Київ, вул. Хрещатик, 1"])
+    create = (
+        """mutation($i: CreateSegmentInput!) { createSegment(input: $i) { segment { id count } errors { code } } }"""
+    )
+    made = await tenant.owner.data(api, create, {"i": {"name": "Київ", "rules": {"cities": ["Київ"]}}})
+    segment = made["createSegment"]["segment"]
+    assert segment["count"] == 2
+    kyiv = (await tenant.owner.data(api, CUSTOMERS, {**FEB, "filter": {"segmentId": segment["id"]}}))["analytics"]
+    # A: 300 + 500 UAH in February, E: 50 USD; nobody else's orders.
+    assert kyiv["customers"]["orders"] == 3
+    assert sorted((x["revenue"]["currency"], x["revenue"]["amount"]) for x in kyiv["customers"]["byCurrency"]) == [
+        ("UAH", "800.00"),
+        ("USD", "50.00"),
+    ]
+    # Another organization's segment is not found, as any row of theirs.
+    body = await other.owner.execute(api, CUSTOMERS, {**FEB, "filter": {"segmentId": segment["id"]}})
+    assert body["data"]["analytics"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "not found" in error["message"], error

@@ -18,6 +18,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -359,6 +360,108 @@ def test_demo_data_is_deterministic_and_keeps_the_invariants(fresh_db):
     assert a["identifiers"] == identifiers
     cyrillic = sum(bool(re.search("[а-яіїєґ]", n.lower())) for n, *_ in a["accounts"])
     assert cyrillic == len(a["accounts"])
+
+
+# Deals and tickets of a load, read through the ORM.
+INSPECT_PIPELINE = r"""
+import asyncio, json, sys
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    await init_db(Settings())
+    try:
+        from server.core import sequences
+        from server.deals.models import Deal, DealStageChange, Stage
+        from server.organizations.models import Organization
+        from server.tickets.models import Ticket
+        org = await Organization.get(slug=sys.argv[1])
+        stages = {s.id: s for s in await Stage.filter(organization_id=org.id)}
+        history = {}
+        for c in await DealStageChange.filter(organization_id=org.id).order_by("created_at", "id"):
+            history.setdefault(c.deal_id, []).append(c)
+        deals = []
+        for d in await Deal.filter(organization_id=org.id).order_by("created_at", "title"):
+            moves = history.get(d.id, [])
+            deals.append({
+                "title": d.title, "amount": str(d.amount), "created": d.created_at.isoformat(),
+                "stage": stages[d.stage_id].name, "kind": stages[d.stage_id].kind, "version": d.version,
+                "closed": d.closed_at.isoformat() if d.closed_at else None,
+                "path": [[stages[m.from_stage_id].name if m.from_stage_id else None, stages[m.to_stage_id].name,
+                          stages[m.to_stage_id].position, m.created_at.isoformat()] for m in moves],
+            })
+        tickets = [
+            {"number": t.number, "status": t.status, "priority": t.priority, "created": t.created_at.isoformat(),
+             "first_response": t.first_response_at.isoformat() if t.first_response_at else None,
+             "resolved": t.resolved_at.isoformat() if t.resolved_at else None,
+             "due_minutes": [(t.first_response_due_at - t.created_at).total_seconds() / 60,
+                             (t.resolution_due_at - t.created_at).total_seconds() / 60]}
+            for t in await Ticket.filter(organization_id=org.id).order_by("number")
+        ]
+        first_open = min((s for s in stages.values() if s.kind == "open"), key=lambda s: s.position).name
+        print(json.dumps({"deals": deals, "tickets": tickets, "first_open": first_open,
+                          "next_ticket": await sequences.next_value(org.id, "ticket")}))
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+
+def test_demo_deals_and_tickets_move_like_the_services_move_them(fresh_db):
+    first, second = fresh_db("first"), fresh_db("second")
+    moment = "2026-11-30T12:00:00+00:00"
+
+    def fill(env: dict) -> None:
+        new_org(env)
+        ok(crm(["user", "create", "--org", "shop", "--email", "s@shop.ua", "--role", "sales"], env, input=PASSWORD))
+        out = _load(
+            env,
+            "--accounts",
+            "40",
+            "--orders",
+            "60",
+            "--deals",
+            "120",
+            "--tickets",
+            "90",
+            "--seed",
+            "5",
+            "--now",
+            moment,
+        )
+        assert "120 deals" in out and "90 tickets" in out, out
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(fill, [first, second]))
+    a = json.loads(ok(python(["-c", INSPECT_PIPELINE, "shop"], first)))
+    b = json.loads(ok(python(["-c", INSPECT_PIPELINE, "shop"], second)))
+    assert a == b  # the same seed and moment: the same deals and tickets
+
+    end = moment
+    kinds = set()
+    for deal in a["deals"]:
+        path = deal["path"]
+        assert path[0][0] is None and path[0][1] == a["first_open"] and path[0][3] == deal["created"], deal
+        assert all(later[0] == earlier[1] for earlier, later in pairwise(path)), deal
+        assert [p[3] for p in path] == sorted(p[3] for p in path) and path[-1][3] <= end, deal
+        assert [p[2] for p in path] == sorted(p[2] for p in path), deal  # forward only
+        assert path[-1][1] == deal["stage"] and deal["version"] == len(path), deal
+        assert deal["closed"] == (path[-1][3] if deal["kind"] != "open" else None), deal
+        kinds.add(deal["kind"])
+    assert kinds == {"open", "won", "lost"}
+
+    sla = {"urgent": [30, 240], "high": [60, 480], "normal": [240, 1440], "low": [480, 4320]}
+    assert [t["number"] for t in a["tickets"]] == list(range(1, 91)) and a["next_ticket"] == 91
+    statuses = set()
+    for t in a["tickets"]:
+        assert t["due_minutes"] == sla[t["priority"]], t
+        assert (t["resolved"] is not None) == (t["status"] in ("resolved", "closed")), t
+        for moment_at in (t["first_response"], t["resolved"]):
+            assert moment_at is None or t["created"] <= moment_at <= end, t
+        statuses.add(t["status"])
+    assert {"new", "resolved", "closed"} <= statuses
+    assert sum(t["first_response"] is not None for t in a["tickets"]) > 60  # most got an answer
 
 
 # -- serve --demo ----------------------------------------------------------------------------

@@ -216,13 +216,15 @@ async def download(request: Request) -> Response:
         refused = await refuse_over_budget(request, principal, token)
         if refused is not None:
             return refused
-        flt = make_filter(
+        flt = await make_filter(
+            scope,
             AnalyticsFilter(
                 source=request.query_params.get("source"),
                 channel=request.query_params.get("channel"),
                 manager_id=request.query_params.get("managerId"),
                 pipeline_id=request.query_params.get("pipelineId"),
-            )
+                segment_id=request.query_params.get("segmentId"),
+            ),
         )
         period = make_period(_day(request, "from"), _day(request, "to"), scope.organization.timezone)
         header, rows = await export(scope, period, flt, request)

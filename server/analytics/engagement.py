@@ -32,6 +32,7 @@ def _where(scope: Scope, period: Period, flt: Filter) -> Where:
         where.add("a.source = :f_source", f_source=flt.source)
     if flt.manager_id is not None:
         where.add(f"{OWNER} = :f_manager", f_manager=flt.manager_id)
+    flt.accounts("n.account_id", where)
     return where
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from server.analytics.metrics_sql import ORDERS_FROM, Filter, Period, cents_to_money, dialect, fetch, order_where
+from server.analytics.metrics_sql import Filter, Period, cents_to_money, dialect, fetch, order_where, orders_from
 from server.analytics.metrics_types import CurrencyFigures, CustomerMetrics, rate
 from server.auth.scope import Scope
 from server.core.money import quantize
@@ -42,7 +42,7 @@ async def currency_rows(scope: Scope, period: Period, flt: Filter, by_source: bo
     return await fetch(
         f"""SELECT {group} AS grp, o.currency AS currency, COUNT(*) AS orders,
                    COUNT(DISTINCT o.account_id) AS customers, SUM(ROUND(o.total * 100)) AS cents
-            {ORDERS_FROM} WHERE {where.sql} GROUP BY {group_by}o.currency ORDER BY 1, 2""",
+            {orders_from(flt, by_source)} WHERE {where.sql} GROUP BY {group_by}o.currency ORDER BY 1, 2""",
         where.params,
     )
 
@@ -81,7 +81,7 @@ async def lifecycle_rows(
                      MAX(CASE WHEN o.created_at < :start THEN o.created_at END) AS last_before_start,
                      MAX(o.created_at) AS last_at,
                      SUM(CASE WHEN o.created_at >= :start THEN 1 ELSE 0 END) AS in_period
-              {ORDERS_FROM} WHERE {where.sql} GROUP BY o.account_id{group_by})
+              {orders_from(flt, by_source)} WHERE {where.sql} GROUP BY o.account_id{group_by})
             SELECT grp,
               SUM(in_period) AS orders,
               SUM(CASE WHEN in_period > 0 THEN 1 ELSE 0 END) AS ordered,

@@ -38,6 +38,15 @@ class Dialect:
             return f"ROUND(EXTRACT(EPOCH FROM ({end} - {start})))"
         return f"ROUND((julianday({end}) - julianday({start})) * 86400.0)"
 
+    def within_days(self, later: str, earlier: str, days_param: str) -> str:
+        """SQL: timestamp ``later`` is at most ``:days_param`` (whole days) after ``earlier``.
+        SQLite compares both instants as UTC text with milliseconds (``strftime`` applies the
+        stored offsets), so no floating-point day fractions are involved."""
+        if self.postgres:
+            return f"{later} <= {earlier} + make_interval(days => CAST(:{days_param} AS INTEGER))"
+        fmt = "'%Y-%m-%d %H:%M:%f'"
+        return f"strftime({fmt}, {later}) <= strftime({fmt}, {earlier}, '+' || :{days_param} || ' days')"
+
     def ts(self, param: str) -> str:
         """A timestamp parameter where nothing else tells PostgreSQL its type (VALUES lists)."""
         return f"CAST(:{param} AS TIMESTAMPTZ)" if self.postgres else f":{param}"
@@ -141,6 +150,14 @@ class Filter:
     channel: str | None = None  # where the order came from (Order.source)
     manager_id: UUID | None = None  # the order's manager / the deal's owner
     pipeline_id: UUID | None = None  # deals only
+    # A saved segment: a subquery selecting its account ids, built by the segment's own rules
+    # through the caller's scope (segments.service.members) with its values inlined.
+    segment_sql: str | None = None
+
+    def accounts(self, column: str, where: Where) -> None:
+        """Narrow ``column`` (an account id) to the segment's accounts, if one is chosen."""
+        if self.segment_sql is not None:
+            where.add(f"{column} IN ({self.segment_sql})")
 
 
 @dataclass
@@ -175,7 +192,8 @@ def owner_filter(scope: Scope, column: str, where: Where) -> None:
 
 def order_where(scope: Scope, flt: Filter) -> Where:
     """Live, non-cancelled orders of the caller's organization and rows, narrowed by ``flt``.
-    Expects ``o`` for the order, ``a`` for its account and ``st`` for its status."""
+    Expects ``o`` for the order, ``st`` for its status and, with a source filter, ``a`` for its
+    account (``orders_from``)."""
     scope.require("orders:read")
     where = Where().add("o.organization_id = :org", org=scope.organization_id)
     where.add("o.deleted_at IS NULL").add("st.\"group\" <> 'cancelled'")
@@ -186,16 +204,31 @@ def order_where(scope: Scope, flt: Filter) -> Where:
         where.add("o.source = :f_channel", f_channel=flt.channel)
     if flt.manager_id is not None:
         where.add("o.manager_id = :f_manager", f_manager=flt.manager_id)
+    flt.accounts("o.account_id", where)
     return where
 
 
 ORDERS_FROM = 'FROM "order" o JOIN account a ON a.id = o.account_id JOIN order_status st ON st.id = o.status_id'
 
 
-def month_values(period: Period, params: dict, d: Dialect) -> str:
-    """A VALUES list ``(idx, starts, ends)`` of the period's calendar months, parameters added."""
-    rows = []
-    for i, (_first, start, end) in enumerate(period.months()):
-        params[f"m{i}_s"], params[f"m{i}_e"] = start, end
-        rows.append(f"({i}, {d.ts(f'm{i}_s')}, {d.ts(f'm{i}_e')})")
-    return ", ".join(rows)
+def orders_from(flt: Filter, by_source: bool = False) -> str:
+    """``ORDERS_FROM``, without the join to the account when nothing needs ``a`` (no filter or
+    grouping by the account's source): one hash join less over every order."""
+    if by_source or flt.source is not None:
+        return ORDERS_FROM
+    return 'FROM "order" o JOIN order_status st ON st.id = o.status_id'
+
+
+def month_index(column: str, period: Period, params: dict) -> str:
+    """A CASE expression: the index of the period's calendar month that ``column`` (a timestamp)
+    falls in, -1 before the first month. (The caller keeps ``column`` before the last month's
+    end.) Thresholds are UTC instants computed in Python, parameters added to ``params``; a
+    comparison per month instead of a join against a table of months, so the database buckets
+    each row in one pass."""
+    months = period.months()
+    params["m0_s"] = months[0][1]
+    whens = [f"WHEN {column} < :m0_s THEN -1"]
+    for i, (_first, start, _end) in enumerate(months[1:], start=1):
+        params[f"m{i}_s"] = start
+        whens.append(f"WHEN {column} < :m{i}_s THEN {i - 1}")
+    return f"CASE {' '.join(whens)} ELSE {len(months) - 1} END"

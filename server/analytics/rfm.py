@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from tortoise import connections
-
 from server.analytics.figures import CANCELLED_GROUP
-from server.analytics.models import CustomerFigures
+from server.analytics.metrics_sql import dialect, fetch
 from server.i18n import N_
 
 # code -> name (translated with _() where shown), in the order marketers list them.
@@ -65,53 +63,57 @@ def group_of(recency: int, frequency: int, monetary: int) -> str:
     return GRID[(recency, fm_score(frequency, monetary))]
 
 
-@dataclass(frozen=True)
-class Scores:
-    recency: int
-    frequency: int
-    monetary: int
-
-    @property
-    def group(self) -> str:
-        return group_of(self.recency, self.frequency, self.monetary)
+def _grid_values() -> str:
+    """GRID as the rows of a VALUES list: (recency, fm, group code)."""
+    return ", ".join(f"({r}, {fm}, '{code}')" for (r, fm), code in sorted(GRID.items()))
 
 
-LOST = Scores(1, 1, 1)
-
-_SCORES_SQL = """
-WITH base AS (
+# Every account's new scores and group, next to its current ones, in one set of CTEs: the
+# window's aggregate per customer, their quintiles (window functions), the Lost default for
+# customers whose orders are all older than the window, the group from the grid.
+_TARGET_CTES = f"""
+base AS (
     SELECT o.account_id AS account_id,
            MAX(o.created_at) AS last_at,
            COUNT(*) AS orders,
-           ROUND(SUM(CASE WHEN o.currency = {currency} THEN o.total ELSE 0 END), 2) AS revenue
+           ROUND(SUM(CASE WHEN o.currency = :currency THEN o.total ELSE 0 END), 2) AS revenue
     FROM "order" o
     JOIN order_status s ON s.id = o.status_id
     JOIN account a ON a.id = o.account_id
-    WHERE o.organization_id = {org} AND o.deleted_at IS NULL AND a.deleted_at IS NULL
-      AND s."group" <> {cancelled} AND o.created_at >= {since}
+    WHERE o.organization_id = :org AND o.deleted_at IS NULL AND a.deleted_at IS NULL
+      AND s."group" <> :cancelled AND o.created_at >= :since
     GROUP BY o.account_id
-)
-SELECT account_id,
-       1 + (RANK() OVER (ORDER BY last_at) - 1) * 5 / COUNT(*) OVER () AS recency,
-       1 + (RANK() OVER (ORDER BY orders) - 1) * 5 / COUNT(*) OVER () AS frequency,
-       1 + (RANK() OVER (ORDER BY revenue) - 1) * 5 / COUNT(*) OVER () AS monetary
-FROM base
-"""
+),
+scored AS (
+    SELECT account_id,
+           1 + (RANK() OVER (ORDER BY last_at) - 1) * 5 / COUNT(*) OVER () AS recency,
+           1 + (RANK() OVER (ORDER BY orders) - 1) * 5 / COUNT(*) OVER () AS frequency,
+           1 + (RANK() OVER (ORDER BY revenue) - 1) * 5 / COUNT(*) OVER () AS monetary
+    FROM base
+),
+grid(r, fm, code) AS (VALUES {_grid_values()}),
+target AS (
+    SELECT cf.id, cf.account_id, cf.rfm_group AS before,
+           COALESCE(sc.recency, CASE WHEN cf.order_count > 0 THEN 1 END) AS r,
+           COALESCE(sc.frequency, CASE WHEN cf.order_count > 0 THEN 1 END) AS f,
+           COALESCE(sc.monetary, CASE WHEN cf.order_count > 0 THEN 1 END) AS m
+    FROM customer_figures cf
+    JOIN account acc ON acc.id = cf.account_id
+    LEFT JOIN scored sc ON sc.account_id = cf.account_id
+    -- Deleted (and merged) accounts keep their last scores: no timeline entries for them.
+    WHERE cf.organization_id = :org AND acc.deleted_at IS NULL
+),
+grouped AS (
+    SELECT t.id, t.account_id, t.before, t.r, t.f, t.m, g.code AS after
+    FROM target t LEFT JOIN grid g ON g.r = t.r AND g.fm = (t.f + t.m + 1) / 2
+)"""
 
 
-async def window_scores(organization_id: UUID, currency: str, window_days: int, now: datetime) -> dict[UUID, Scores]:
-    """The scores of the customers who ordered in the window, from one SQL statement."""
-    conn = connections.get("default")
-    postgres = conn.capabilities.dialect == "postgres"
-    names = ("currency", "org", "cancelled", "since")
-    marks = {n: (f"${i}" if postgres else "?") for i, n in enumerate(names, start=1)}
-    params = [currency, organization_id if postgres else str(organization_id), CANCELLED_GROUP]
-    params.append(now - timedelta(days=window_days))
-    rows = await conn.execute_query_dict(_SCORES_SQL.format(**marks), params)
-    return {
-        UUID(str(row["account_id"])): Scores(int(row["recency"]), int(row["frequency"]), int(row["monetary"]))
-        for row in rows
-    }
+def _changed(d, row: str, new: str) -> str:
+    """SQL: the stored scores of ``row`` (customer_figures) differ from ``new`` (grouped)."""
+    pairs = (("rfm_recency", "r"), ("rfm_frequency", "f"), ("rfm_monetary", "m"), ("rfm_group", "after"))
+    op = "IS DISTINCT FROM" if d.postgres else "IS NOT"
+    return "(" + " OR ".join(f"{row}.{old} {op} {new}.{col}" for old, col in pairs) + ")"
 
 
 @dataclass(frozen=True)
@@ -126,29 +128,35 @@ async def score_organization(
 ) -> tuple[int, list[Move]]:
     """Write every account's scores and group; (accounts scored, moves between groups).
 
-    Only rows whose scores changed are written, so a second run on the same data writes nothing.
-    A first group (from none) is not a move."""
+    Two set-based statements, whatever the number of customers: one reads how many were
+    scored and who moves between groups, one UPDATE ... FROM writes the rows whose scores
+    changed (so a second run on the same data writes nothing). A first group (from none) is
+    not a move. Call it inside a transaction."""
     now = now or datetime.now(UTC)
-    scored = await window_scores(organization_id, currency, window_days, now)
-    # Deleted (and merged) accounts keep their last scores: no timeline entries for them.
-    current = await CustomerFigures.filter(organization_id=organization_id, account__deleted_at=None).values(
-        "id", "account_id", "order_count", "rfm_recency", "rfm_frequency", "rfm_monetary", "rfm_group"
+    d = dialect()
+    params = {
+        "currency": currency,
+        "org": organization_id,
+        "cancelled": CANCELLED_GROUP,
+        "since": now - timedelta(days=window_days),
+        "now": now,
+    }
+    rows = await fetch(
+        f"""WITH {_TARGET_CTES}
+            SELECT NULL AS account_id, NULL AS before, NULL AS after, COUNT(*) AS scored FROM scored
+            UNION ALL
+            SELECT g.account_id, g.before, g.after, NULL FROM grouped g
+            WHERE g.before IS NOT NULL AND g.after IS NOT NULL AND g.before <> g.after""",
+        params,
     )
-    changed: list[CustomerFigures] = []
-    moves: list[Move] = []
-    for row in current:
-        new = scored.get(row["account_id"]) or (LOST if row["order_count"] else None)
-        old = (row["rfm_recency"], row["rfm_frequency"], row["rfm_monetary"], row["rfm_group"])
-        values = (new.recency, new.frequency, new.monetary, new.group) if new else (None, None, None, None)
-        if old == values:
-            continue
-        figures = CustomerFigures(id=row["id"], organization_id=organization_id, account_id=row["account_id"])
-        figures.rfm_recency, figures.rfm_frequency, figures.rfm_monetary, figures.rfm_group = values
-        figures.rfm_computed_at = now
-        changed.append(figures)
-        if row["rfm_group"] and values[3] and row["rfm_group"] != values[3]:
-            moves.append(Move(row["account_id"], row["rfm_group"], values[3]))
-    if changed:
-        fields = ["rfm_recency", "rfm_frequency", "rfm_monetary", "rfm_group", "rfm_computed_at"]
-        await CustomerFigures.bulk_update(changed, fields, batch_size=500)
-    return len(scored), moves
+    scored = next(int(r["scored"]) for r in rows if r["scored"] is not None)
+    moves = [Move(UUID(str(r["account_id"])), r["before"], r["after"]) for r in rows if r["scored"] is None]
+    await fetch(
+        f"""WITH {_TARGET_CTES}
+            UPDATE customer_figures
+            SET rfm_recency = grouped.r, rfm_frequency = grouped.f, rfm_monetary = grouped.m,
+                rfm_group = grouped.after, rfm_computed_at = :now
+            FROM grouped WHERE customer_figures.id = grouped.id AND {_changed(d, "customer_figures", "grouped")}""",
+        params,
+    )
+    return scored, moves

@@ -10,7 +10,6 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from server.activities import service as activities
 from server.activities.models import Activity
 from server.analytics import figures as figures_service
 from server.analytics.models import CustomerFigures, RfmSettings
@@ -111,14 +110,29 @@ async def _recompute(scope: Scope, settings: RfmSettings, now: datetime) -> int:
     """Inside the caller's transaction: score, note the moves, stamp the settings."""
     organization = scope.organization
     scored, moves = await score_organization(organization.id, organization.currency, settings.rfm_window_days, now)
+    # One timeline entry per move, as activities.log writes it, inserted in batches: a recompute
+    # after a quiet month can move thousands of customers.
+    subjects: dict[tuple[str, str], str] = {}
+    occurred_at = datetime.now(UTC)
+    entries = []
     for move in moves:
-        await activities.log(
-            scope,
-            "rfm_group",
-            account_id=move.account_id,
-            subject=move_text(organization.locale, move),
-            data={"from": move.before, "to": move.after},
+        key = (move.before, move.after)
+        if key not in subjects:
+            subjects[key] = move_text(organization.locale, move)[:300]
+        entries.append(
+            Activity(
+                organization_id=organization.id,
+                kind="rfm_group",
+                account_id=move.account_id,
+                actor_id=scope.user_id,
+                subject=subjects[key],
+                body="",
+                data={"from": move.before, "to": move.after},
+                occurred_at=occurred_at,
+            )
         )
+    if entries:
+        await Activity.bulk_create(entries, batch_size=1000)
     await RfmSettings.filter(id=settings.id).update(rfm_computed_at=now, updated_at=now)
     return scored
 

@@ -142,6 +142,13 @@ def members(scope: Scope, segment: Segment) -> QuerySet[Account]:
     return apply_rules(with_figures(scope.queryset(Account)), scope.organization_id, segment.rules)
 
 
+async def members_sql(scope: Scope, segment_id: UUID) -> str:
+    """A subquery of the segment's account ids (the caller's scope applies), values inlined, for
+    the analytics SQL to narrow its rows with (``filter.segmentId``)."""
+    segment = await scope.get(Segment, segment_id, what="Segment", field="filter.segmentId")
+    return members(scope, segment).values_list("id", flat=True).sql(params_inline=True)
+
+
 async def segment_account_ids(scope: Scope, segment_id: UUID) -> list[UUID]:
     """The ids of the segment's accounts, for a campaign's audience (the caller's row scope
     applies: a campaign run by the organization should use an ``all``-rows scope)."""
