@@ -283,6 +283,17 @@ async def test_nps_csat_and_ces_are_computed_exactly(api, tenants):
     bad = await owner.execute(api, FIGURES, {"p": {"from": "2026-11-30", "to": "2026-10-01"}})
     assert bad["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
+    # A saved segment's customers only: "Реклама" lives in Київ.
+    await Account.filter(id=ads).update(addresses=["Київ, вул. Садова, 3"])
+    create = "mutation($i: CreateSegmentInput!) { createSegment(input: $i) { segment { id } errors { code } } }"
+    made = await owner.data(api, create, {"i": {"name": "Київ", "rules": {"cities": ["Київ"]}}})
+    segment_id = made["createSegment"]["segment"]["id"]
+    by_segment = """query($p: SurveyPeriod!, $s: ID) { surveyFigures(period: $p, segmentId: $s) {
+      nps { score responses promoters passives detractors } csat { responses } } }"""
+    [kyiv] = (await owner.data(api, by_segment, {"p": period, "s": segment_id}))["surveyFigures"]
+    assert kyiv["nps"] == {"score": 25.0, "responses": 4, "promoters": 2, "passives": 1, "detractors": 1}
+    assert kyiv["csat"]["responses"] == 0  # the support answers were the other customer's
+
 
 async def test_an_answer_after_midnight_in_kyiv_counts_in_the_new_month(shop):
     order = await delivered(shop)
@@ -340,7 +351,11 @@ async def test_survey_settings_switch_nps_off_and_reject_bad_values(shop):
     update = """mutation($i: UpdateSurveySettingsInput!) { updateSurveySettings(input: $i) {
       settings { npsEnabled npsDelayDays linkDays } errors { field code } } }"""
     bad = await shop.owner.data(shop.api, update, {"i": {"npsDelayDays": 99, "linkDays": 0, "npsStatus": " "}})
-    assert sorted(e["field"] for e in bad["updateSurveySettings"]["errors"]) == ["linkDays", "npsDelayDays", "npsStatus"]
+    assert sorted(e["field"] for e in bad["updateSurveySettings"]["errors"]) == [
+        "linkDays",
+        "npsDelayDays",
+        "npsStatus",
+    ]
     off = await shop.owner.data(shop.api, update, {"i": {"npsEnabled": False}})
     assert off["updateSurveySettings"]["settings"] == {"npsEnabled": False, "npsDelayDays": 3, "linkDays": 30}
     order = await delivered(shop)

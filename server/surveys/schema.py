@@ -277,10 +277,20 @@ class SurveyQueries:
         "optionally split by one of DAY/WEEK/MONTH and by CHANNEL and/or SOURCE. Groups without answers are left out."
     )
     async def survey_figures(
-        self, info: Info, period: SurveyPeriod, by: list[SurveyGrouping] | None = None
+        self,
+        info: Info,
+        period: SurveyPeriod,
+        by: list[SurveyGrouping] | None = None,
+        segment_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the answers of this saved segment's customers (as you see it)."),
+        ] = None,
     ) -> list[SurveyFigures]:
+        segment = ids.decode_pk(segment_id, "Segment", "segmentId")
         try:
-            groups = await service.figures(info.context.scope, period.from_, period.to, [g.value for g in by or []])
+            groups = await service.figures(
+                info.context.scope, period.from_, period.to, [g.value for g in by or []], segment
+            )
         except UserInputError as exc:
             raise BadRequest(exc.message) from exc
         if not by and not groups:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -28,6 +29,7 @@ from server.core.text import camel_case
 from server.i18n import N_, _, gettext_in
 from server.notifications.service import settings_of as notification_settings
 from server.orders.models import Order
+from server.segments.models import Segment
 from server.organizations.models import Organization
 from server.surveys.models import Survey, SurveySettings
 from server.tickets.models import Ticket
@@ -93,7 +95,6 @@ async def update_settings(scope: Scope, data: dict) -> SurveySettings:
                 setattr(current, k, v)
             await audit.record(scope, "survey_settings.update", current, changes)
     return current
-
 
 
 # -- opening (from events) ---------------------------------------------------------------------
@@ -397,11 +398,12 @@ def _bucket(day: date, grouping: str) -> date:
     return day
 
 
-async def figures(scope: Scope, start: date, end: date, by: list[str]) -> list[Figures]:
+async def figures(scope: Scope, start: date, end: date, by: list[str], segment_id: UUID | None = None) -> list[Figures]:
     """NPS, CSAT and CES of the answers given from ``start`` to ``end`` (days in the
     organization's time zone, both included), grouped by at most one period and by channel
-    and/or the account's source. The database counts answers per (day, channel, source, score);
-    those few rows are folded into the groups here."""
+    and/or the account's source, of a saved segment's customers only with ``segment_id``. The
+    database counts answers per (day, channel, source, score); those few rows are folded into
+    the groups here."""
     if end < start:
         raise UserInputError(ErrorCode.INVALID, "The period ends before it starts.", "period")
     if end - start > timedelta(days=3660):
@@ -420,9 +422,14 @@ async def figures(scope: Scope, start: date, end: date, by: list[str]) -> list[F
                 _("Your role may not see %(field)s, so it may not group by it either.", field="Account.source")
             )
         columns.append("account__source")
+    answers = scope.queryset(Survey)
+    if segment_id is not None:
+        from server.segments import service as segments  # segments build on accounts and figures
+
+        segment = await scope.get(Segment, segment_id, what="Segment", field="segmentId")
+        answers = answers.filter(account_id__in=Subquery(segments.members(scope, segment).values("id")))
     rows = (
-        await scope.queryset(Survey)
-        .filter(answered_at__not_isnull=True, answered_on__gte=start, answered_on__lte=end)
+        await answers.filter(answered_at__not_isnull=True, answered_on__gte=start, answered_on__lte=end)
         .annotate(n=Count("id"))
         .group_by(*columns)
         .values(*columns, "n")
