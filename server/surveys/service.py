@@ -29,8 +29,8 @@ from server.core.text import camel_case
 from server.i18n import N_, _, gettext_in
 from server.notifications.service import settings_of as notification_settings
 from server.orders.models import Order
-from server.segments.models import Segment
 from server.organizations.models import Organization
+from server.segments.models import Segment
 from server.surveys.models import Survey, SurveySettings
 from server.tickets.models import Ticket
 
