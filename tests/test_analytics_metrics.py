@@ -254,6 +254,13 @@ async def test_filter_by_saved_segment(api, tenants):
         ("UAH", "800.00"),
         ("USD", "50.00"),
     ]
+    # Rules whose SQL has parameters of its own (tags), or values that look like SQL or like
+    # the analytics' parameters, are just values: nobody matches, nothing breaks.
+    for rules in ({"tags": ["vip"]}, {"cities": ["O'Brien :f_source \\' --"]}):
+        made = await tenant.owner.data(api, create, {"i": {"name": str(rules)[:60], "rules": rules}})
+        odd = made["createSegment"]["segment"]["id"]
+        none = (await tenant.owner.data(api, CUSTOMERS, {**FEB, "filter": {"segmentId": odd}}))["analytics"]
+        assert none["customers"]["orders"] == 0
     # Another organization's segment is not found, as any row of theirs.
     body = await other.owner.execute(api, CUSTOMERS, {**FEB, "filter": {"segmentId": segment["id"]}})
     assert body["data"]["analytics"] is None

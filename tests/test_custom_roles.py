@@ -334,3 +334,30 @@ def test_a_caller_limited_to_some_fields_gives_that_limit_at_most():
     with pytest.raises(UserInputErrors) as refused:
         check_within(logistics, Role("free", "", {"orders": ("read", "update")}), "role")
     assert [e.code for e in refused.value.errors] == [ErrorCode.FORBIDDEN, ErrorCode.FORBIDDEN]
+
+
+async def test_a_settings_role_may_not_give_an_app_more_than_it_has(api, tenants):
+    """An app's token reaches every row and field: a custom role with settings rights but
+    without pii:read (or orders) may not mint one with them."""
+    shop = await tenants.create(("owner",))
+    spec = {
+        "name": "settings-clerk",
+        "permissions": ["settings:read", "settings:create", "settings:update", "accounts:read"],
+        "rowScope": "all",
+    }
+    made = await shop.owner.data(
+        api, "mutation($i: CreateRoleInput!) { createRole(input: $i) { errors { field code } } }", {"i": spec}
+    )
+    assert made["createRole"]["errors"] == []
+    clerk = await tenants.add(shop, "clerk", "owner")
+    from server.auth.models import Membership
+    from server.graphql import ids
+
+    await Membership.filter(user_id=ids.decode(clerk.user_id)[1]).update(role="settings-clerk")
+    create = """mutation($i: CreateOAuthClientInput!) { createOAuthClient(input: $i) {
+        clientSecret errors { field code message } } }"""
+    too_much = await clerk.data(api, create, {"i": {"name": "Leak", "scopes": ["accounts:read", "pii:read"]}})
+    assert too_much["createOAuthClient"]["clientSecret"] is None
+    assert [(e["field"], e["code"]) for e in too_much["createOAuthClient"]["errors"]] == [("scopes", "FORBIDDEN")]
+    within = await clerk.data(api, create, {"i": {"name": "Sync", "scopes": ["accounts:read"]}})
+    assert within["createOAuthClient"]["errors"] == [] and within["createOAuthClient"]["clientSecret"]

@@ -246,3 +246,17 @@ async def test_the_graphql_ws_example_in_the_docs_runs(live_server, database, ap
     order = json.loads(stdout)
     assert order["number"] == 1 and order["account"] == {"name": "Клієнтка з прикладу"}
     assert order["total"] == {"amount": "2849.48", "currency": "UAH"}
+
+
+async def test_queries_and_mutations_are_refused_on_the_socket(live_server, tenants):
+    """Only subscriptions run over the websocket: a query there would keep the credential of
+    connection_init (a deactivated member would still read) and skip the HTTP rate limits."""
+    shop = await tenants.create(("owner",))
+    async with LiveClient.connect(live_server, LiveClient.credentials(shop.owner)) as owner:
+        await owner.subscribe("q", "{ me { user { id } } }")
+        refused = await owner.next("q")
+        await owner.subscribe("m", "mutation { logout }")
+        refused_mutation = await owner.next("m")
+        await owner.subscribe("s", ORDER_CREATED)  # a subscription on the same socket still works
+    for answer in (refused, refused_mutation):
+        assert answer["type"] == "error" and "Only subscriptions" in answer["payload"][0]["message"], answer

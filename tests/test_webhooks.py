@@ -551,3 +551,48 @@ async def test_only_a_role_with_pii_read_may_send_customers_data_in_full(shop, d
     with pytest.raises(UserInputError) as refused:
         await service.create_endpoint(scope, database, {"url": "https://erp.example.com/hook", "include_pii": True})
     assert [(p.code.value, p.field) for p in problems_of(refused.value)] == [("FORBIDDEN", "includePii")]
+
+
+async def test_who_may_send_what_to_an_endpoint(api, shop, receiver, database, tenants):
+    from server.auth.models import Membership
+    from server.auth.scope import Scope
+    from server.core.errors import UserInputError, problems_of
+    from server.organizations.models import Organization
+    from server.webhooks import service
+
+    # A filter on customers' data would let deliveries confirm a guessed phone number.
+    body = await shop.admin.data(api, CREATE, {"i": {"url": receiver.url, "filters": {"phones": ["+380671234599"]}}})
+    assert [(e["field"], e["code"]) for e in body["createWebhookEndpoint"]["errors"]] == [("filters", "INVALID")]
+
+    # An endpoint with customers' data in full is changed only by someone who sees it.
+    endpoint, _secret = await add_endpoint(api, shop.admin, receiver.url, includePii=True)
+    settings_only = Scope.for_app(await Organization.get(slug=shop.slug), "test", "webhooks")  # no pii:read
+    with pytest.raises(UserInputError) as refused:
+        await service.update_endpoint(
+            settings_only, database, ids.decode(endpoint["id"])[1], endpoint["version"], {"url": receiver.url + "-x"}
+        )
+    assert [(p.code.value, p.field) for p in problems_of(refused.value)] == [("FORBIDDEN", "includePii")]
+
+    # A role with settings rights receives only what it may read itself.
+    role = {
+        "name": "hooks",
+        "permissions": ["settings:read", "settings:create", "settings:update", "accounts:read"],
+        "rowScope": "all",
+    }
+    made = await shop.owner.data(
+        api, "mutation($i: CreateRoleInput!) { createRole(input: $i) { errors { code } } }", {"i": role}
+    )
+    assert made["createRole"]["errors"] == []
+    hooks = await tenants.add(shop, "hooks", "admin")
+    await Membership.filter(user_id=ids.decode(hooks.user_id)[1]).update(role="hooks")
+    orders = await hooks.data(api, CREATE, {"i": {"url": receiver.url, "eventTypes": ["order.created"]}})
+    assert [(e["field"], e["code"]) for e in orders["createWebhookEndpoint"]["errors"]] == [("eventTypes", "FORBIDDEN")]
+    accounts = await hooks.data(api, CREATE, {"i": {"url": receiver.url, "eventTypes": ["account.created"]}})
+    assert accounts["createWebhookEndpoint"]["errors"] == []
+
+
+async def test_changes_since_leaves_out_fields_the_role_may_not_see(api, shop, tenants):
+    logistics = await tenants.add(shop, "logistics-sync", "logistics")
+    await new_account(api, shop.manager, "Клієнт")
+    [change, *_] = (await logistics.data(api, CHANGES, {"t": ["Account"]}))["changesSince"]["changes"]
+    assert "name" in change["data"] and not {"tags", "source", "customFields", "emails"} & set(change["data"])

@@ -75,7 +75,7 @@ async def make_filter(scope: Scope, flt: AnalyticsFilter | None) -> Filter:
         channel=flt.channel,
         manager_id=ids.decode_pk(flt.manager_id, "User", "filter.managerId"),
         pipeline_id=ids.decode_pk(flt.pipeline_id, "Pipeline", "filter.pipelineId"),
-        segment_sql=await segments.members_sql(scope, segment_pk) if segment_pk is not None else None,
+        segment_ids=await segments.member_ids(scope, segment_pk) if segment_pk is not None else None,
     )
 
 

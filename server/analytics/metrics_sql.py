@@ -10,6 +10,7 @@ give the same numbers.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,6 +38,13 @@ class Dialect:
         if self.postgres:
             return f"ROUND(EXTRACT(EPOCH FROM ({end} - {start})))"
         return f"ROUND((julianday({end}) - julianday({start})) * 86400.0)"
+
+    def in_json_ids(self, column: str, param: str) -> str:
+        """SQL: ``column`` (an id) is one of the ids in the JSON array bound to ``:param``: one
+        parameter however many ids (a segment's members), no SQL built from values."""
+        if self.postgres:
+            return f"{column} IN (SELECT CAST(value AS uuid) FROM json_array_elements_text(CAST(:{param} AS json)))"
+        return f"{column} IN (SELECT value FROM json_each(:{param}))"
 
     def within_days(self, later: str, earlier: str, days_param: str) -> str:
         """SQL: timestamp ``later`` is at most ``:days_param`` (whole days) after ``earlier``.
@@ -150,14 +158,14 @@ class Filter:
     channel: str | None = None  # where the order came from (Order.source)
     manager_id: UUID | None = None  # the order's manager / the deal's owner
     pipeline_id: UUID | None = None  # deals only
-    # A saved segment: a subquery selecting its account ids, built by the segment's own rules
-    # through the caller's scope (segments.service.members) with its values inlined.
-    segment_sql: str | None = None
+    # A saved segment: the ids of its accounts as the caller sees them (segments.service.members),
+    # read once when the filter is made; bound as one JSON parameter, never spliced into SQL.
+    segment_ids: tuple[str, ...] | None = None
 
     def accounts(self, column: str, where: Where) -> None:
         """Narrow ``column`` (an account id) to the segment's accounts, if one is chosen."""
-        if self.segment_sql is not None:
-            where.add(f"{column} IN ({self.segment_sql})")
+        if self.segment_ids is not None:
+            where.add(dialect().in_json_ids(column, "f_segment"), f_segment=json.dumps(self.segment_ids))
 
 
 @dataclass

@@ -25,6 +25,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from server.core.errors import UserInputError
 from server.http.body import BodyTooLarge, read_body
 from server.oauth import installations, service
 from server.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthRefreshToken
@@ -368,7 +369,10 @@ async def token(request: Request) -> Response:
                 await service.revoke_family(preloaded.family, reason="one code used twice at once")
                 return JSONResponse(INVALID_GRANT, 400)
             # A person installed the app into their organization: a token for that installation.
-            installed = await installations.install(issued_to.row, preloaded.install_into, user, scopes)
+            try:
+                installed = await installations.install(issued_to.row, preloaded.install_into, user, scopes)
+            except UserInputError as exc:  # the person's role lacks some of the scopes (custom roles)
+                return JSONResponse({"error": "invalid_scope", "error_description": exc.message}, 400)
             await service.store_token(
                 issued_to.row, issued["access_token"], scopes, issued["expires_in"], installed, preloaded.family
             )

@@ -71,6 +71,10 @@ async def install(client: OAuthClient, organization: Organization, user, scopes:
     """Installs (or installs again, with the newly approved scopes) and audits it in the
     installing organization, as the person who approved."""
     scope = Scope(Principal(kind="user", id=str(user.id), user=user, organization=organization))
+    installer = await principals.for_user(user, organization.slug)
+    from server.oauth.service import check_within_role  # the service builds on installations
+
+    check_within_role(installer.role, scopes, "scope")  # nobody installs an app with more than they have
     async with in_transaction():
         row = await OAuthInstallation.get_or_none(client=client, organization=organization)
         before = None if row is None or row.revoked_at is not None else row.scopes

@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 from server.audit import service as audit
 from server.auth import principal as principals
 from server.auth.principal import Principal
-from server.auth.roles import BUSINESS, Role
+from server.auth.roles import BUSINESS, Role, RowScope
 from server.auth.scope import Scope
 from server.core.errors import ErrorCode, PublicError, UserInputError
 from server.core.text import required_text
@@ -83,6 +83,23 @@ def _clean_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
+def check_within_role(role: Role | None, scopes: list[str], field: str = "scopes") -> None:
+    """An app's rights reach every row and field of the organization: nobody gives an app more
+    than their own role has (a custom role with settings rights but without, say, ``pii:read``
+    could otherwise mint a token with it)."""
+    if role is None or role.scope is not RowScope.ALL or role.hidden_fields:
+        raise UserInputError(
+            ErrorCode.FORBIDDEN, _("Only a role that reads all rows and every field may give an app rights."), field
+        )
+    beyond = [s for s in scopes if not role.allows(s)]
+    if beyond:
+        raise UserInputError(
+            ErrorCode.FORBIDDEN,
+            _("Your role does not have %(scopes)s, so it may not give them to an app.", scopes=", ".join(beyond)),
+            field,
+        )
+
+
 async def create_client(
     scope: Scope, name: str, scopes: list[str], installable: bool = False
 ) -> tuple[OAuthClient, str]:
@@ -90,6 +107,7 @@ async def create_client(
     scope.require("settings:write")
     name = required_text(name, "name", 200)
     granted = _clean_scopes(scopes)
+    check_within_role(scope.principal.role, granted)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     async with in_transaction():
         client = await OAuthClient.create(
@@ -505,6 +523,8 @@ async def update_client(
     scope.require("settings:write")
     new_name = required_text(name, "name", 200) if name is not None else None
     new_scopes = _clean_scopes(scopes) if scopes is not None else None
+    if new_scopes is not None:
+        check_within_role(scope.principal.role, new_scopes)
     async with in_transaction():
         client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
         changes = {}

@@ -21,6 +21,7 @@ import logging
 import time
 from collections import Counter
 
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -94,6 +95,21 @@ async def recheck(context: Context) -> None:
     context.signed_in_at = time.monotonic()
 
 
+def _is_subscription(message) -> bool:
+    """Whether the operation a ``subscribe`` message asks to run is a subscription (a document
+    that does not parse is left to strawberry, which answers it with its own error)."""
+    payload = message.get("payload") or {}
+    try:
+        document = parse(payload.get("query") or "")
+    except GraphQLError:
+        return True
+    name = payload.get("operationName")
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is not None:
+        operations = [o for o in operations if o.name and o.name.value == name]
+    return bool(operations) and all(o.operation is OperationType.SUBSCRIPTION for o in operations)
+
+
 class TextFrames(ASGIWebSocketAdapter):
     """graphql-transport-ws messages are text frames: the view writes JSON as bytes (orjson),
     which strawberry would send as binary frames that clients (graphql-ws) cannot read."""
@@ -118,6 +134,16 @@ class LiveConnectionHandler(BaseGraphQLTransportWSHandler):
             return
         if self.connection_acknowledged and self.heartbeat is None:
             self.heartbeat = asyncio.create_task(self._ping(self.view.settings.ws_heartbeat_seconds))
+
+    async def handle_subscribe(self, message) -> None:
+        # Only subscriptions on the socket: a query or mutation sent here would run with the
+        # credential as it was at connection_init (never checked again) and outside the
+        # HTTP rate limits. Queries and mutations go over HTTP.
+        if self.connection_acknowledged and not _is_subscription(message):
+            error = {"message": _("Only subscriptions run over the websocket: send queries and mutations over HTTP.")}
+            await self.send_message({"id": message.get("id"), "type": "error", "payload": [error]})
+            return
+        await super().handle_subscribe(message)
 
     async def _ping(self, every: float) -> None:
         with contextlib.suppress(Exception):  # the socket is gone: the handler is shutting down

@@ -139,14 +139,18 @@ def members(scope: Scope, segment: Segment) -> QuerySet[Account]:
         raise Forbidden(
             _("Your role may not see Account.%(field)s, so it may not use segments on it.", field=hidden[0])
         )
+    if segment.rules.get("cities") and not scope.sees_pii("Account", "addresses"):
+        # A city rule matches any part of an address: used by someone who sees addresses masked,
+        # it would tell what the mask hides (docs/roles.md, "Masked fields").
+        raise Forbidden(_("Your role sees addresses masked, so it may not use segments on cities."))
     return apply_rules(with_figures(scope.queryset(Account)), scope.organization_id, segment.rules)
 
 
-async def members_sql(scope: Scope, segment_id: UUID) -> str:
-    """A subquery of the segment's account ids (the caller's scope applies), values inlined, for
-    the analytics SQL to narrow its rows with (``filter.segmentId``)."""
+async def member_ids(scope: Scope, segment_id: UUID) -> tuple[str, ...]:
+    """The segment's account ids the caller may see, as text, for the analytics filter
+    (``filter.segmentId``)."""
     segment = await scope.get(Segment, segment_id, what="Segment", field="filter.segmentId")
-    return members(scope, segment).values_list("id", flat=True).sql(params_inline=True)
+    return tuple(str(pk) for pk in await members(scope, segment).values_list("id", flat=True))
 
 
 async def segment_account_ids(scope: Scope, segment_id: UUID) -> list[UUID]:

@@ -90,5 +90,7 @@ async def changes_since(scope: Scope, types: list[str], cursor: str | None, firs
     changes = [Change(type_name, describe(SUBJECTS[type_name], row.id, row)) for _key, type_name, row in page]
     if not scope.can("pii:read"):  # the partner's own right decides, as in its queries
         changes = [Change(c.type, mask_payload({"data": c.data})["data"]) for c in changes]
+    # Fields the caller's role may not see (e.g. logistics: an account's tags, source, e-mails).
+    changes = [Change(c.type, {k: v for k, v in c.data.items() if scope.can_see_field(c.type, k)}) for c in changes]
     next_cursor = encode_cursor(*page[-1][0]) if page else (cursor or encode_cursor(*START))
     return ChangesPage(changes=changes, cursor=next_cursor, has_more=len(found) > first)

@@ -106,9 +106,13 @@ class WebhookDeliveryType:
     def endpoint_id(self) -> strawberry.ID:
         return ids.encode(ENDPOINT, self.endpoint_id)  # type: ignore[attr-defined]
 
-    @strawberry.field(description="The JSON body that is signed and sent.")
-    def payload(self) -> JSON:
-        return self.payload  # type: ignore[attr-defined]
+    @strawberry.field(
+        description="The JSON body that is signed and sent; customers' phones, e-mails and addresses "
+        "masked for you without `pii:read`."
+    )
+    def payload(self, info: Info) -> JSON:
+        stored = self.payload  # type: ignore[attr-defined]
+        return stored if info.context.scope.can("pii:read") else events.mask_payload(stored)
 
     @strawberry.field(description="Every request, oldest first.")
     async def attempts(self, info: Info) -> list[WebhookAttemptType]:

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 from tortoise.transactions import in_transaction
 
 from server.audit import service as audit
+from server.auth.roles import RowScope
 from server.auth.scope import Scope
 from server.config import Settings
 from server.core.errors import ErrorCode, Problems, UserInputError, version_conflict
@@ -36,6 +37,31 @@ EGRESS_REASONS = {
         "The URL must be a public address, not a loopback, private or link-local one."
     ),
 }
+
+
+def _check_reader(scope: Scope, event_types: list[str], problems: Problems) -> None:
+    """An endpoint receives whole objects of every row (built as an owner reads them): whoever
+    sets one up must read those objects, on all rows and with every field, themselves."""
+    role = scope.principal.role
+    if role is None or role.scope is not RowScope.ALL or role.hidden_fields:
+        problems.add(
+            ErrorCode.FORBIDDEN,
+            _("Only a role that reads all rows and every field may send them to a webhook."),
+            "eventTypes",
+        )
+        return
+    chosen = [events.EVENT_TYPES[t] for t in event_types or events.EVENT_TYPES if t in events.EVENT_TYPES]
+    resources = sorted({subject.model.resource for subject in chosen})
+    missing = [f"{r}:read" for r in resources if not scope.can(f"{r}:read")]
+    if missing:
+        problems.add(
+            ErrorCode.FORBIDDEN,
+            _(
+                "Your role does not have %(permissions)s: choose event types you may read.",
+                permissions=", ".join(missing),
+            ),
+            "eventTypes",
+        )
 
 
 def _clean(scope: Scope, settings: Settings, data: dict, problems: Problems) -> dict:
@@ -91,6 +117,11 @@ def _clean(scope: Scope, settings: Settings, data: dict, problems: Problems) -> 
                 _('Filters are an object of field name to a list of allowed values, e.g. {"source": ["rozetka"]}.'),
                 "filters",
             )
+        elif any(key in fields for fields in events.PII_DATA.values() for key in filters):
+            # A filter on a phone or an address would tell, delivery by delivery, whether a guess is right.
+            problems.add(
+                ErrorCode.INVALID, _("Filters cannot be on customers' phones, e-mails or addresses."), "filters"
+            )
         values["filters"] = filters
     return values
 
@@ -100,6 +131,7 @@ async def create_endpoint(scope: Scope, settings: Settings, data: dict) -> tuple
     scope.require("settings:write")
     problems = Problems()
     values = _clean(scope, settings, {"url": data.get("url")} | data, problems)
+    _check_reader(scope, values.get("event_types") or [], problems)
     problems.raise_if_any()
     secret = new_secret()
     endpoint_id = uuid4()
@@ -130,7 +162,15 @@ async def update_endpoint(scope: Scope, settings: Settings, pk: UUID, version: i
     resumes its backlog, oldest first (``delivery.resume``)."""
     endpoint = await get_endpoint(scope, pk)
     problems = Problems()
+    if endpoint.include_pii and not scope.can("pii:read"):
+        # It sends customers' data in full: only someone who sees it may point it elsewhere.
+        problems.add(
+            ErrorCode.FORBIDDEN,
+            _("This endpoint receives customers' data in full: only a role with pii:read may change it."),
+            "includePii",
+        )
     values = _clean(scope, settings, data, problems)
+    _check_reader(scope, values.get("event_types", endpoint.event_types), problems)
     problems.raise_if_any()
     resumed = False
     if "enabled" in data and data["enabled"] is not None and data["enabled"] != endpoint.enabled:
