@@ -152,9 +152,10 @@ async def test_5xx_and_timeouts_are_retried_with_backoff(api, shop, receiver, da
     waited = row.next_attempt_at - row.last_attempt_at
     assert timedelta(seconds=4) < waited < timedelta(seconds=6)  # the first retry: 5 s
 
-    await run_until_idle(settings, now=later(seconds=3))  # not due yet
+    # Times from the try itself, not from the test's clock: a slow machine must not make it due.
+    await run_until_idle(settings, now=row.last_attempt_at + timedelta(seconds=3))  # not due yet
     assert len(receiver.requests) == 1
-    await run_until_idle(settings, now=later(seconds=10))  # the timeout
+    await run_until_idle(settings, now=row.next_attempt_at + timedelta(seconds=1))  # the timeout
     row = await WebhookMessage.get(id=row.id)
     assert timedelta(minutes=4) < row.next_attempt_at - row.last_attempt_at < timedelta(minutes=6)
     await run_until_idle(settings, now=later(minutes=10))
