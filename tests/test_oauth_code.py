@@ -242,6 +242,27 @@ async def test_a_forged_form_is_refused(http, partner, shop):
     assert response.status_code == 400 and "location" not in response.headers
 
 
+async def test_a_form_token_from_another_browser_is_refused(http, partner, shop):
+    """The form's token is bound to the browser that opened the page (its consent cookie): a page
+    fetched by someone else cannot be replayed from the victim's browser, nor the reverse."""
+    _v, challenge = pkce()
+    params = authorize_params(partner, REDIRECT, challenge)
+    http.cookies.clear()  # a browser that never opened the page
+    page = await http.get("/oauth/authorize", params=params)
+    assert page.status_code == 200 and "crm_consent_browser" in page.cookies
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    form = {"csrf_token": csrf, "email": shop.owner.email, "password": PASSWORD, "decision": "approve"}
+    other_browser = {"Cookie": "crm_consent_browser=" + secrets.token_urlsafe(24)}
+    refused = await http.post("/oauth/authorize", params=params, data=form, headers=other_browser)
+    assert refused.status_code == 400 and "location" not in refused.headers
+    http.cookies.clear()
+    refused = await http.post("/oauth/authorize", params=params, data=form)
+    assert refused.status_code == 400 and "location" not in refused.headers
+    http.cookies.update(page.cookies)
+    allowed = await http.post("/oauth/authorize", params=params, data=form)
+    assert allowed.status_code == 302 and "code=" in allowed.headers["location"]
+
+
 async def test_the_token_endpoint_says_what_is_wrong_with_a_json_body(http, partner):
     response = await http.post(
         "/oauth/token", json={"grant_type": "client_credentials"}, auth=(partner["client_id"], partner["client_secret"])

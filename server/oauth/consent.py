@@ -4,7 +4,8 @@ Authlib checks the request (client, exact redirect URI, scope, PKCE with S256); 
 the application, the organization and the permissions in words, and takes the person's e-mail
 and password (the same check and throttle as ``login``) with "allow" or "deny". Server-rendered,
 no JavaScript, a strict Content-Security-Policy, and a CSRF token: an HMAC of the authorization
-request and the time, so a form posted from elsewhere or for another request is refused.
+request, the time and a random value kept in a cookie of this browser, so a form posted from
+elsewhere, for another request or with a token taken from another browser's page is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from server.oauth import installations, service
 from server.oauth.endpoint import OAuthServer, oauth_request_for, transport_refused
 
 CSRF_MAX_AGE = 600
+BROWSER_COOKIE = "crm_consent_browser"
 MAX_FORM = 4096
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -59,29 +61,41 @@ def _canonical(request: Request) -> bytes:
     return "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items())).encode()
 
 
-def _csrf_token(request: Request) -> str:
-    stamp = str(int(time.time()))
+def browser_id(request: Request) -> tuple[str, bool]:
+    """(this browser's consent cookie value, whether it is new and must be set)."""
+    value = request.cookies.get(BROWSER_COOKIE, "")
+    if 20 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum():
+        return value, False
+    return secrets.token_urlsafe(24), True
+
+
+def _mac(request: Request, stamp: str, browser: str) -> str:
     key = request.app.state.settings.secret_key.encode()
-    mac = hmac.new(key, stamp.encode() + b"|" + _canonical(request), hashlib.sha256).hexdigest()
-    return f"{stamp}.{mac}"
+    message = b"|".join((stamp.encode(), browser.encode(), _canonical(request)))
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _csrf_token(request: Request, browser: str) -> str:
+    stamp = str(int(time.time()))
+    return f"{stamp}.{_mac(request, stamp, browser)}"
 
 
 def _csrf_ok(request: Request, token: str) -> bool:
     stamp, _sep, mac = token.partition(".")
-    if not stamp.isdigit() or time.time() - int(stamp) > CSRF_MAX_AGE:
+    browser = request.cookies.get(BROWSER_COOKIE, "")
+    if not browser or not stamp.isdigit() or time.time() - int(stamp) > CSRF_MAX_AGE:
         return False
-    key = request.app.state.settings.secret_key.encode()
-    expected = hmac.new(key, stamp.encode() + b"|" + _canonical(request), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(mac, expected)
+    return hmac.compare_digest(mac, _mac(request, stamp, browser))
 
 
 def _page(request: Request, status: int = 200, return_to: str = "", **values) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
+    browser, new_browser = browser_id(request)
     defaults = {"email": "", "error": None, "fatal": None}
     html = _env.get_template("consent.html").render(
-        lang=current_locale(), nonce=nonce, csrf_token=_csrf_token(request), **(defaults | values)
+        lang=current_locale(), nonce=nonce, csrf_token=_csrf_token(request, browser), **(defaults | values)
     )
-    return HTMLResponse(
+    response = HTMLResponse(
         html,
         status,
         headers={
@@ -93,6 +107,17 @@ def _page(request: Request, status: int = 200, return_to: str = "", **values) ->
             "Cache-Control": "no-store",
         },
     )
+    if new_browser:
+        response.set_cookie(
+            BROWSER_COOKIE,
+            browser,
+            max_age=CSRF_MAX_AGE * 6,
+            path="/oauth/authorize",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="lax",
+        )
+    return response
 
 
 def _redirect(result) -> Response:
