@@ -415,7 +415,9 @@ def _read_password() -> str:
 def user_create(
     org: Annotated[str, typer.Option("--org", help="Slug of the organization the user joins.")],
     email: Annotated[str, typer.Option("--email", help="E-mail, used to sign in.")],
-    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
+    role: Annotated[
+        str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}, or a custom role of the organization.")
+    ],
     name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
     team: Annotated[str | None, typer.Option("--team", help="Team to join (created if missing).")] = None,
 ) -> None:
@@ -426,8 +428,6 @@ def user_create(
     from server.accounts.service import normalize_email
     from server.auth.passwords import MIN_LENGTH
 
-    if role not in ROLES:
-        raise fail(f"Unknown role '{role}'. Role must be one of: {', '.join(ROLES)}.")
     try:
         email = normalize_email(email)
     except UserInputError as exc:
@@ -442,6 +442,12 @@ def user_create(
             raise CLIError(f"Organization '{org}' not found. Create it with: crm org create {org} --name NAME")
         if await User.filter(email=email).exists():
             raise CLIError(f"A user with e-mail {email} already exists.")
+        if role not in ROLES:
+            from server.roles.models import CustomRole
+
+            custom = await CustomRole.filter(organization__slug=org).order_by("name").values_list("name", flat=True)
+            if role not in custom:
+                raise CLIError(f"Unknown role '{role}'. Role must be one of: {', '.join([*ROLES, *custom])}.")
 
     # Check before asking for a password, so nobody types one only to learn the e-mail is taken.
     run_db(settings, check)

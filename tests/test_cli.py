@@ -168,12 +168,44 @@ def test_schema_export_prints_the_served_schema(tmp_path):
     assert target.read_text(encoding="utf-8") == sdl(build_schema())
 
 
-def test_bad_role_is_refused_before_anything_else():
-    result = runner.invoke(app, ["user", "create", "--org", "shop", "--email", "a@shop.ua", "--role", "boss"])
-    assert result.exit_code == 1
-    assert isinstance(result.exception, SystemExit)  # a clean exit, not a crash
-    assert "Unknown role 'boss'" in result.output
-    assert "owner, admin, manager, sales, support, logistics, analyst" in " ".join(result.output.split())
+ADD_CUSTOM_ROLE = r"""
+import asyncio, sys
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    await init_db(Settings())
+    try:
+        from server.organizations.models import Organization
+        from server.roles.models import CustomRole
+        org = await Organization.get(slug=sys.argv[1])
+        await CustomRole.create(organization=org, name=sys.argv[2], permissions=["orders:read"], hidden_fields=[])
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+
+def test_a_role_must_be_built_in_or_the_organizations_own(fresh_db):
+    env = fresh_db()
+    new_org(env)
+    result = crm(["user", "create", "--org", "shop", "--email", "a@shop.ua", "--role", "boss"], env, input="")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    message = " ".join((result.stdout + result.stderr).split())
+    assert "Unknown role 'boss'" in message and "No password" not in message  # refused before the password
+    assert "owner, admin, manager, sales, support, logistics, analyst" in message
+    ok(python(["-c", ADD_CUSTOM_ROLE, "shop", "warehouse-night"], env))
+    ok(
+        crm(
+            ["user", "create", "--org", "shop", "--email", "n@shop.ua", "--role", "warehouse-night"],
+            env,
+            input=PASSWORD + "\n",
+        )
+    )
+    assert ok(python(["-c", LOGIN, "n@shop.ua", PASSWORD], env)).split()[3] == "warehouse-night"
+    refused = crm(["user", "create", "--org", "shop", "--email", "b@shop.ua", "--role", "boss"], env, input="")
+    assert "analyst, warehouse-night" in " ".join((refused.stdout + refused.stderr).split())
 
 
 # -- refusing to run unprotected -------------------------------------------------------------

@@ -39,9 +39,16 @@ async def create_user(email: str, password: str, name: str = "") -> User:
     )
 
 
+async def _custom_role_names(org: Organization) -> list[str]:
+    from server.roles.models import CustomRole  # roles build on auth, not the reverse
+
+    return sorted(await CustomRole.filter(organization=org).values_list("name", flat=True))
+
+
 async def add_member(org: Organization, user: User, role: str, team_name: str | None = None) -> Membership:
-    if role not in ROLES:
-        raise UserInputError(ErrorCode.INVALID, f"Role must be one of: {', '.join(ROLES)}.", "role")
+    if role not in ROLES and await role_named(org.id, role) is None:
+        names = ", ".join([*ROLES, *await _custom_role_names(org)])
+        raise UserInputError(ErrorCode.INVALID, f"Role must be one of: {names}.", "role")
     async with in_transaction():
         team = None
         if team_name:
