@@ -62,6 +62,9 @@ SERVERS = os.environ.get("SERVERS", "ours postgraphile baseline").split()
 ACCOUNTS = int(os.environ.get("ACCOUNTS", "20000"))  # smaller for a smoke run of the script
 ORDERS = int(os.environ.get("ORDERS", "100000"))
 PAGES = os.environ.get("PAGES", "orders order account").split()
+# After the measured runs, our server keeps serving the pages in turn for this long (concurrency
+# 10), and its memory (RSS) is read at the end: the issue asks for RSS after 10 minutes (600).
+SOAK_SECONDS = int(os.environ.get("SOAK_SECONDS", "0"))
 POOL = 5  # connections: Tortoise's default pool size; the other two are set to the same
 EMAIL, PASSWORD = "owner@bench.example", "bench-password-1"
 PORTS = {"ours": 8190, "postgraphile": 8191, "baseline": 8192}
@@ -412,6 +415,42 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of the processes, in MiB (VmRSS from /proc)."""
+    total_kb = 0
+    for pid in pids:
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return round(total_kb / 1024, 1)
+
+
+def soak(proc: subprocess.Popen, bodies: list[Path], token: str) -> dict:
+    """Our server under load for SOAK_SECONDS (the pages in turn, concurrency 10): its RSS before and after."""
+    before = rss_mb(process_tree(proc.pid))
+    log(f"ours: soak for {SOAK_SECONDS} s over {len(bodies)} pages (RSS now {before} MiB)")
+    began, requests, errors = time.monotonic(), 0, 0
+    while time.monotonic() - began < SOAK_SECONDS:
+        for body in bodies:
+            left = SOAK_SECONDS - (time.monotonic() - began)
+            if left < 1:
+                break
+            r = wrk(PORTS["ours"], body, token, 10, min(60, int(left)))
+            requests, errors = requests + int(r["requests"]), errors + int(r["errors"])
+    after = rss_mb(process_tree(proc.pid))
+    log(f"ours: after {SOAK_SECONDS} s of load ({requests} requests, {errors} errors) RSS {after} MiB")
+    return {
+        "soak_seconds": SOAK_SECONDS,
+        "soak_requests": requests,
+        "soak_errors": errors,
+        "rss_before_soak_mib": before,
+        "rss_after_soak_mib": after,
+    }
+
+
 def bench_backends() -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend serving the benchmark database (other
     databases on the same server, e.g. someone's test run, count as "others")."""
@@ -507,6 +546,7 @@ def measure(name: str, proc: subprocess.Popen, body_file: Path, token: str | Non
             return round(100 * seconds / elapsed)
 
         r["server_cpu_pct"] = pct(cpu_seconds(process_tree(proc.pid)) - cpu0)
+        r["server_rss_mib"] = rss_mb(process_tree(proc.pid))
         r["postgres_cpu_pct"] = pct(backends_cpu_since(pg0))
         r["wrk_cpu_pct"] = pct(children_cpu_seconds() - wrk0)
         r["machine_cpu_pct"] = pct(machine_busy_seconds() - all0)
@@ -518,7 +558,8 @@ def measure(name: str, proc: subprocess.Popen, body_file: Path, token: str | Non
         (RESULTS / f"wrk-{name}-{page}-c{c}.txt").write_text(r.pop("wrk_output"))
         log(
             f"{name} {page} c={c}: {r['rps']:.1f} req/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, "
-            f"errors {r['errors']}, CPU: server {r['server_cpu_pct']}%, postgres {r['postgres_cpu_pct']}%, "
+            f"errors {r['errors']}, RSS {r['server_rss_mib']} MiB, "
+            f"CPU: server {r['server_cpu_pct']}%, postgres {r['postgres_cpu_pct']}%, "
             f"wrk {r['wrk_cpu_pct']}%, others {r['others_cpu_pct']}% (of one core; {os.cpu_count()} cores)"
         )
         if r["others_cpu_pct"] > 15:
@@ -660,8 +701,8 @@ def summarize_profile(path: Path, top: int = 25, what: str = "OrdersPage load, c
 def table(rows: list[dict]) -> str:
     out = [
         "| page | server | concurrency | requests/s | p50 ms | p99 ms | errors | requests "
-        "| CPU % server / postgres / wrk / others | ratio to PostGraphile |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| CPU % server / postgres / wrk / others | RSS MiB | ratio to PostGraphile |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     pgl = {(r["page"], r["concurrency"]): r["rps"] for r in rows if r["server"] == "postgraphile"}
     for r in rows:
@@ -671,7 +712,7 @@ def table(rows: list[dict]) -> str:
             f"| {PAGE_LABELS[r['page']]} | {LABELS[r['server']]} | {r['concurrency']} | {r['rps']:.1f} "
             f"| {r['p50_ms']:.0f} | {r['p99_ms']:.0f} "
             f"| {r['errors']} | {int(r['requests'])} | {r['server_cpu_pct']} / {r['postgres_cpu_pct']} / "
-            f"{r['wrk_cpu_pct']} / {r['others_cpu_pct']}% | {ratio} |"
+            f"{r['wrk_cpu_pct']} / {r['others_cpu_pct']}% | {r.get('server_rss_mib', '–')} | {ratio} |"
         )
     return "\n".join(out)
 
@@ -728,6 +769,8 @@ def main() -> None:
                         )
                     for page in PAGES:
                         rows += measure(name, proc, bodies[name, page], token, page)
+                    if SOAK_SECONDS > 0:
+                        info["ours_soak"] = soak(proc, [bodies["ours", page] for page in PAGES], token)
                     if PROFILE_SECONDS > 0:
                         profile(proc, ours_body, token)
                 elif name == "postgraphile":
