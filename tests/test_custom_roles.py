@@ -74,7 +74,7 @@ async def test_catalogue_groups_every_permission_per_object_type_with_a_descript
     by_type = {g["objectType"]: [p["action"] for p in g["permissions"]] for g in groups}
     assert by_type["orders"] == ["read", "create", "update", "delete", "refund"]
     assert by_type["accounts"] == ["read", "create", "update", "delete"]
-    assert by_type["data"] == ["export"] and by_type["plugins"] == ["admin"]
+    assert by_type["data"] == ["export", "import"] and by_type["plugins"] == ["admin"]
     assert all(p["description"] and g["label"] for g in groups for p in g["permissions"])
     ukrainian = await api.http.post("/graphql", json={"query": CATALOGUE}, headers={"Accept-Language": "uk"})
     english = await api.http.post("/graphql", json={"query": CATALOGUE}, headers={"Accept-Language": "en"})

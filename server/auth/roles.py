@@ -1,7 +1,7 @@
 """Built-in roles: what each may do, on which rows, and which fields it may not see.
 
 A permission is ``<resource>:<action>``: ``read``, ``create``, ``update`` or ``delete`` per object
-type, plus a few special rights (``orders:refund``, ``data:export``, ``plugins:admin``; the
+type, plus a few special rights (``orders:refund``, ``data:export``, ``data:import``, ``plugins:admin``; the
 catalogue with descriptions is server/roles/catalogue.py). ``write`` is not a permission of its
 own: code that creates-or-changes asks for ``<resource>:write``, which needs both ``create`` and
 ``update``; tokens granted before the split (OAuth scopes ``<resource>:write``) mean both.
@@ -33,6 +33,7 @@ RW = (R, C, U)
 # Special rights: actions beyond read/create/update/delete.
 REFUND = ("orders", "refund")  # mark an order refunded (paymentStatus REFUNDED)
 EXPORT = ("data", "export")  # CSV downloads (segment members, analytics)
+IMPORT = ("data", "import")  # spreadsheet imports from other systems (server/imports), and undoing them
 PLUGIN_ADMIN = ("plugins", "admin")  # install, configure, enable, uninstall plugins
 
 BUSINESS = ("accounts", "deals", "orders", "tickets", "activities")
@@ -116,7 +117,7 @@ ROLES: dict[str, Role] = {
                 _grant(BUSINESS, CRUD),
                 _grant(CONFIG, CRUD),
                 {"audit": (R,), "analytics": (R,)},
-                _special(REFUND, EXPORT, PLUGIN_ADMIN),
+                _special(REFUND, EXPORT, IMPORT, PLUGIN_ADMIN),
                 PII,
             ),
         ),
@@ -127,7 +128,7 @@ ROLES: dict[str, Role] = {
                 _grant(BUSINESS, CRUD),
                 _grant(CONFIG, CRUD),
                 {"audit": (R,), "analytics": (R,)},
-                _special(REFUND, EXPORT, PLUGIN_ADMIN),
+                _special(REFUND, EXPORT, IMPORT, PLUGIN_ADMIN),
                 PII,
             ),
         ),

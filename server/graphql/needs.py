@@ -56,9 +56,13 @@ QUERY: dict[str, str] = {
     **dict.fromkeys(("oauthInstallations", "webhookEndpoints", "webhookDeliveries"), needs("settings:write")),
     "webhookEventTypes": needs("settings:read"),
     "changesSince": "Needs the read permission of each type asked for (e.g. `orders:read` for Order).",
+    **dict.fromkeys(("importBatch", "importBatches"), needs("data:import")),
+    **dict.fromkeys(("importPresets", "importFields"), PUBLIC),
 }
 
 MUTATION: dict[str, str] = {
+    "startImport": needs("data:import", note=", and the rights to create what the file holds"),
+    "undoImport": needs("data:import", note=", and the rights to delete what the import made"),
     "login": PUBLIC,
     "logout": PUBLIC,
     "updateOrganization": needs("settings:write"),

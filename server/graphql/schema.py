@@ -37,6 +37,7 @@ from server.graphql.needs import QUERY as QUERY_NEEDS
 from server.graphql.needs import documented
 from server.graphql.rate_limits import RateLimit
 from server.graphql.types import Node
+from server.imports.schema import ImportMutations, ImportQueries
 from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.notifications.schema import NotificationMutations, NotificationQueries
 from server.oauth.schema import OAuthMutations, OAuthQueries
@@ -152,6 +153,7 @@ Query = refusing_hostile_input(
                     ApiKeyQueries,
                     CampaignQueries,
                     WebhookQueries,
+                    ImportQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -185,6 +187,7 @@ Mutation = refusing_hostile_input(
                 ApiKeyMutations,
                 CampaignMutations,
                 WebhookMutations,
+                ImportMutations,
             ),
         ),
         MUTATION_NEEDS,

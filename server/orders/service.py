@@ -229,6 +229,68 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
     )
 
 
+async def import_order(
+    scope: Scope,
+    account: Account | None,
+    data: dict,
+    *,
+    status: OrderStatus | None,
+    created_at: datetime | None,
+    source: str,
+    external_id: str,
+    problems: Problems | None = None,
+) -> Order:
+    """An order from another system's history (server/imports): checked like ``create_order``,
+    but with its own status and date, and announced as ``order.imported``, which no notification
+    rule or webhook listens to, so no customer hears about an order of years ago. ``problems``
+    already found by the caller (the customer, the status, the date) are reported with these."""
+    scope.require("orders:create")
+    problems = problems if problems is not None else Problems()
+    values = _clean_order(data, problems)
+    _check_refund(scope, values, problems)
+    items = _clean_items(data.get("items") or [], problems)
+    problems.raise_if_any()
+    values.setdefault("currency", scope.organization.currency)
+    async with in_transaction():
+        order = await Order.create(
+            organization_id=scope.organization_id,
+            number=await sequences.next_value(scope.organization_id, "order"),
+            account_id=account.id,
+            status_id=status.id,
+            source=source,
+            external_id=external_id,
+            manager_id=scope.user_id,
+            **values,
+            **totals(items),
+        )
+        # auto_now_add ignores a given value: the historical date is set afterwards.
+        await Order.filter(id=order.id).update(created_at=created_at)
+        order.created_at = created_at
+        await OrderItem.bulk_create(
+            [OrderItem(organization_id=scope.organization_id, order_id=order.id, **it) for it in items]
+        )
+        change = await OrderStatusChange.create(
+            organization_id=scope.organization_id, order_id=order.id, to_status_id=status.id, actor_id=scope.user_id
+        )
+        await OrderStatusChange.filter(id=change.id).update(created_at=created_at)
+        await figures.refresh_account(scope.organization_id, account.id, scope.organization.currency)
+        await activities.log(
+            scope,
+            "order",
+            account_id=account.id,
+            order_id=order.id,
+            subject=f"Order #{order.number}",
+            data={"total": str(order.total), "currency": order.currency, "imported_from": source},
+        )
+        await audit.record(
+            scope, "order.import", order, {k: [None, v] for k, v in snapshot(order, ORDER_FIELDS).items()}
+        )
+        await outbox.emit(
+            scope.organization_id, "order.imported", {"order_id": order.id, "number": order.number, "source": source}
+        )
+    return order
+
+
 async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -> Order:
     problems = Problems()
     values = _clean_order(data, problems)

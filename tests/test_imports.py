@@ -1,0 +1,205 @@
+"""Importing a Bitrix24 contacts export and a KeyCRM orders export (sample files shipped in
+tests/data/imports, written to look like the real exports): the dry run, the import, the same
+file again, undo, and what a role without the right, or another organization, gets."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import Workbook
+
+from server.accounts.models import Account
+from server.core.models import OutboxEvent
+from server.jobs.inprocess import run_until_idle
+from server.notifications.models import Notification
+from server.orders.models import Order
+from server.organizations.models import Organization
+
+DATA = Path(__file__).parent / "data" / "imports"
+
+START = """mutation($i: StartImportInput!) { startImport(input: $i) {
+  batch { id status dryRun rowsTotal } errors { field code message } } }"""
+BATCH = """query($id: ID!) { importBatch(id: $id) {
+  id kind system status dryRun rowsTotal rowsDone createdCount matchedCount failedCount error
+  problems { row field code message } } }"""
+UNDO = """mutation($id: ID!) { undoImport(id: $id) { batch { id status } errors { field code message } } }"""
+CREATE_ACCOUNT = """mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id } errors { code } } }"""
+ACCOUNTS = """query($s: String!) { accounts(first: 20, where: {search: {contains: $s}}) {
+  edges { node { name phones emails } } } }"""
+
+
+def _file(name: str, content: bytes) -> dict:
+    return {"fileName": name, "contentBase64": base64.b64encode(content).decode()}
+
+
+def keycrm_orders_xlsx() -> bytes:
+    """The KeyCRM sample as the workbook KeyCRM downloads (same rows as the CSV)."""
+    book = Workbook()
+    sheet = book.active
+    with (DATA / "keycrm_orders.csv").open(encoding="utf-8") as handle:
+        for row in csv.reader(handle):
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture
+async def shop(tenants):
+    return await tenants.create(("owner", "sales", "analyst"))
+
+
+async def _import(api, member, database, kind: str, preset: str, file: dict, dry_run: bool = False) -> dict:
+    started = await member.data(api, START, {"i": {"kind": kind, "preset": preset, "dryRun": dry_run, **file}})
+    assert started["startImport"]["errors"] == [], started
+    batch = started["startImport"]["batch"]
+    assert batch["status"] == "queued" and batch["dryRun"] is dry_run
+    await run_until_idle(database)
+    return (await member.data(api, BATCH, {"id": batch["id"]}))["importBatch"]
+
+
+async def _accounts(org_slug: str) -> int:
+    org = await Organization.get(slug=org_slug)
+    return await Account.filter(organization_id=org.id, deleted_at=None).count()
+
+
+async def test_bitrix24_contacts_dry_run_then_import_then_again(api, database, shop):
+    owner = shop.owner
+    made = await owner.data(api, CREATE_ACCOUNT, {"i": {"name": "Наталія Т.", "phones": ["+380935556677"]}})
+    assert made["createAccount"]["errors"] == []
+    contacts = _file("contacts.csv", (DATA / "bitrix24_contacts.csv").read_bytes())  # Windows-1251, ";"
+    before = await _accounts(shop.slug)
+
+    dry = await _import(api, owner, database, "ACCOUNTS", "bitrix24", contacts, dry_run=True)
+    assert (dry["status"], dry["rowsTotal"], dry["rowsDone"]) == ("done", 5, 5)
+    assert (dry["createdCount"], dry["matchedCount"], dry["failedCount"]) == (3, 1, 1)
+    assert [(p["row"], p["field"], p["code"]) for p in dry["problems"]] == [(5, "emails.0", "INVALID")]
+    assert "not-an-email" in dry["problems"][0]["message"]
+    assert await _accounts(shop.slug) == before  # a dry run keeps nothing
+
+    done = await _import(api, owner, database, "ACCOUNTS", "bitrix24", contacts)
+    assert (done["system"], done["createdCount"], done["matchedCount"], done["failedCount"]) == ("bitrix24", 3, 1, 1)
+    assert await _accounts(shop.slug) == before + 3
+    olena = (await owner.data(api, ACCOUNTS, {"s": "Коваль"}))["accounts"]["edges"][0]["node"]
+    assert olena == {
+        "name": "Олена Іванівна Коваль",
+        "phones": ["+380441234567", "+380671112233"],
+        "emails": ["olena.koval@example.com"],
+    }
+
+    again = await _import(api, owner, database, "ACCOUNTS", "bitrix24", contacts)
+    assert (again["createdCount"], again["matchedCount"], again["failedCount"]) == (0, 4, 1)
+    assert await _accounts(shop.slug) == before + 3  # running it twice changes nothing
+
+
+async def test_keycrm_orders_from_xlsx_keep_their_history_and_tell_no_customer(api, database, shop):
+    owner = shop.owner
+    await _import(
+        api, owner, database, "ACCOUNTS", "bitrix24", _file("c.csv", (DATA / "bitrix24_contacts.csv").read_bytes())
+    )
+    org = await Organization.get(slug=shop.slug)
+    events_before = await OutboxEvent.filter(organization_id=org.id, topic="order.created").count()
+
+    batch = await _import(api, owner, database, "ORDERS", "keycrm", _file("orders.xlsx", keycrm_orders_xlsx()))
+    assert (batch["rowsTotal"], batch["createdCount"], batch["matchedCount"], batch["failedCount"]) == (5, 2, 0, 2)
+    problems = {(p["row"], p["field"], p["code"]) for p in batch["problems"]}
+    assert (5, "status", "INVALID") in problems  # 5003: a status the organization does not have
+    assert {(6, "items.0.title", "REQUIRED"), (6, "items.0.unitPrice", "INVALID")} <= problems  # 5004: both at once
+
+    orders = {o.external_id: o for o in await Order.filter(organization_id=org.id, source="keycrm")}
+    assert set(orders) == {"5001", "5002"}
+    first = orders["5001"]
+    await first.fetch_related("status", "account", "items")
+    assert first.status.code == "delivered" and str(first.total) == "484.00"
+    assert first.created_at == datetime(2024, 1, 10, 9, 15, tzinfo=ZoneInfo("Europe/Kyiv"))
+    assert first.waybill_number == "20450000000001" and len(first.items) == 2
+    assert first.account.name == "Олена Іванівна Коваль"  # the imported contact, matched by phone
+    new_buyer = await orders["5002"].account
+    assert new_buyer.phones == ["+380977778899"] and new_buyer.name == "Петро Сидоренко"
+    # History, not news: no notification, no order.created for notification rules or webhooks.
+    assert await Notification.filter(organization_id=org.id).count() == 0
+    assert await OutboxEvent.filter(organization_id=org.id, topic="order.created").count() == events_before
+    assert await OutboxEvent.filter(organization_id=org.id, topic="order.imported").count() == 2
+
+    undone = await owner.data(api, UNDO, {"id": batch["id"]})
+    assert undone["undoImport"]["errors"] == [] and undone["undoImport"]["batch"]["status"] == "undoing"
+    await run_until_idle(database)
+    after = (await owner.data(api, BATCH, {"id": batch["id"]}))["importBatch"]
+    assert after["status"] == "undone" and after["problems"] == []
+    assert await Order.filter(organization_id=org.id, source="keycrm", deleted_at=None).count() == 0
+    assert not await Account.filter(id=new_buyer.id, deleted_at=None).exists()  # made by the import: gone
+    assert await Account.filter(id=first.account.id, deleted_at=None).exists()  # the contacts import's: kept
+
+    redo = await _import(api, owner, database, "ORDERS", "keycrm", _file("orders.xlsx", keycrm_orders_xlsx()))
+    assert (redo["createdCount"], redo["failedCount"]) == (2, 2)  # undone ids can be imported again
+
+
+async def test_a_changed_order_is_kept_by_undo(api, database, shop):
+    owner = shop.owner
+    batch = await _import(
+        api, owner, database, "ORDERS", "keycrm", _file("o.csv", (DATA / "keycrm_orders.csv").read_bytes())
+    )
+    org = await Organization.get(slug=shop.slug)
+    changed = await Order.get(organization_id=org.id, external_id="5002")
+    await Order.filter(id=changed.id).update(version=2, comment="called the customer")
+    await owner.data(api, UNDO, {"id": batch["id"]})
+    await run_until_idle(database)
+    after = (await owner.data(api, BATCH, {"id": batch["id"]}))["importBatch"]
+    assert after["status"] == "undone"
+    # The changed order stays, and so does the customer the import made for it; the rest is gone.
+    assert [(p["field"], p["code"], p["message"]) for p in after["problems"]] == [
+        ("order", "KEPT", str(changed.id)),
+        ("account", "KEPT", str(changed.account_id)),
+    ]
+    assert await Order.filter(id=changed.id, deleted_at=None).exists()
+    assert await Order.filter(organization_id=org.id, source="keycrm", deleted_at=None).count() == 1
+
+
+async def test_bad_files_say_everything_at_once_and_start_nothing(api, shop):
+    bad = await shop.owner.data(
+        api,
+        START,
+        {
+            "i": {
+                "kind": "ORDERS",
+                "mapping": {"Телефон": "customer_phone", "X": "nonsense"},
+                **_file("o.csv", b"a,b\n1,2\n"),
+            }
+        },
+    )
+    errors = bad["startImport"]["errors"]
+    assert bad["startImport"]["batch"] is None
+    messages = " | ".join(e["message"] for e in errors)
+    assert "«nonsense» — не поле для orders" in messages and "немає стовпця «Телефон»" in messages  # uk by default
+    assert {e["code"] for e in errors} == {"INVALID", "REQUIRED"}  # and the unmapped required fields
+    wrong = await shop.owner.data(api, START, {"i": {"kind": "ACCOUNTS", **_file("contacts.pdf", b"%PDF")}})
+    assert wrong["startImport"]["errors"][0]["field"] == "fileName"
+
+
+async def test_roles_without_the_right_and_other_organizations_see_nothing(api, database, tenants, shop):
+    file = _file("contacts.csv", (DATA / "bitrix24_contacts.csv").read_bytes())
+    for member in (shop.sales, shop.analyst):
+        refused = await member.execute(api, START, {"i": {"kind": "ACCOUNTS", "preset": "bitrix24", **file}})
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    batch = await _import(api, shop.owner, database, "ACCOUNTS", "bitrix24", file)
+    stranger = (await tenants.create(("owner",))).owner
+    assert (await stranger.data(api, BATCH, {"id": batch["id"]}))["importBatch"] is None
+    refused = await shop.sales.execute(api, BATCH, {"id": batch["id"]})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_an_import_in_ukrainian_and_english(api, shop):
+    body = {"query": START, "variables": {"i": {"kind": "ACCOUNTS", **_file("contacts.txt", b"x")}}}
+    auth = {"Authorization": f"Bearer {shop.owner.token}", "X-Organization": shop.slug}
+    said = {}
+    for lang in ("uk", "en"):
+        response = await api.http.post("/graphql", json=body, headers={**auth, "Accept-Language": lang})
+        said[lang] = response.json()["data"]["startImport"]["errors"][0]["message"]
+    assert said["uk"].startswith("Імпортувати можна лише файли .csv і .xlsx")
+    assert said["en"] == "Only .csv and .xlsx files can be imported, not 'contacts.txt'."
