@@ -599,6 +599,10 @@ worker_app = typer.Typer(
 )
 app.add_typer(worker_app, name="worker")
 
+from server.imports.cli import import_command  # noqa: E402 - registered with the others
+
+app.command("import")(import_command)
+
 HealthFile = Annotated[
     Path | None,
     typer.Option(

@@ -208,6 +208,22 @@ def test_a_role_must_be_built_in_or_the_organizations_own(fresh_db):
     assert "analyst, warehouse-night" in " ".join((refused.stdout + refused.stderr).split())
 
 
+def test_crm_import_shows_progress_and_every_problem_and_changes_nothing_the_second_time(fresh_db):
+    env = fresh_db()
+    new_org(env)
+    ok(crm(["user", "create", "--org", "shop", "--email", "o@shop.ua", "--role", "owner"], env, input=PASSWORD))
+    sample = str(Path(__file__).parent / "data" / "imports" / "keycrm_orders.csv")
+    command = ["import", sample, "--org", "shop", "--as", "o@shop.ua", "--kind", "orders", "--preset", "keycrm"]
+    first = " ".join(ok(crm(command, env)).split())
+    assert "5/5" in first  # the progress bar, finished
+    assert "row 5: status INVALID" in first and "row 6: items.0.unitPrice INVALID" in first
+    assert "2 created, 0 already there, 2 left out" in first
+    again = " ".join(ok(crm(command, env)).split())
+    assert "0 created, 2 already there, 2 left out" in again
+    refused = crm([*command[:5], "nobody@shop.ua", *command[6:]], env)
+    assert refused.returncode == 1 and "No active user with e-mail nobody@shop.ua" in refused.stdout + refused.stderr
+
+
 # -- refusing to run unprotected -------------------------------------------------------------
 
 

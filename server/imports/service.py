@@ -46,8 +46,10 @@ async def start(
     preset: str | None = None,
     mapping: dict[str, str] | None = None,
     dry_run: bool = False,
+    queue: bool = True,
 ) -> ImportBatch:
-    """Check the file and its mapping (every problem at once) and queue the import."""
+    """Check the file and its mapping (every problem at once) and queue the import (``queue=False``:
+    the caller runs it, as ``crm import`` does)."""
     scope.require("data:import")
     problems = Problems()
     fmt = header = data = chosen = None
@@ -82,7 +84,8 @@ async def start(
         await audit.record(
             scope, "import.start", batch, {"kind": [None, kind], "file": [None, file_name], "dryRun": [None, dry_run]}
         )
-        await outbox.emit(scope.organization_id, REQUESTED, {"batch_id": batch.id, "start_at": 0})
+        if queue:
+            await outbox.emit(scope.organization_id, REQUESTED, {"batch_id": batch.id, "start_at": 0})
     return batch
 
 
@@ -138,26 +141,28 @@ class _DryRun(Exception):
     """Raised at the end of a dry run's slice: everything it wrote is rolled back."""
 
 
-async def run(batch_id: UUID, start_at: int | None = None) -> None:
+async def run(
+    batch_id: UUID, start_at: int | None = None, *, slice_seconds: float = SLICE_SECONDS, queue_rest: bool = True
+) -> ImportBatch | None:
     """The job: at most ``SLICE_SECONDS`` of rows, then it queues itself to go on (so no job runs
     into the worker's time limit). Idempotent: a finished batch, or an event for a slice already
     done, is left alone; a slice cut short runs again, and rows it had already imported are found
     by their records, not made twice."""
     batch = await ImportBatch.get_or_none(id=batch_id)
     if batch is None or batch.status not in ("queued", "running"):
-        return
+        return batch
     if start_at is not None and start_at != batch.next_group:
-        return
+        return batch
     try:
         scope = await member_scope(batch)
     except (UserInputError, PublicError) as exc:
         await ImportBatch.filter(id=batch.id).update(status="failed", error=exc.message, finished_at=datetime.now(UTC))
-        return
+        return await ImportBatch.get(id=batch.id)
     statuses = await OrderStatus.filter(organization_id=scope.organization_id).order_by("position")
     groups = _groups(batch)
     progress = {"next": batch.next_group, "rows": batch.rows_done, "ok": batch.ok_count, "failed": batch.failed_count}
     problems: list[dict] = list(batch.problems)
-    deadline = time.monotonic() + SLICE_SECONDS
+    deadline = time.monotonic() + slice_seconds
 
     async def one(number: int, key: str, group: list) -> None:
         try:
@@ -207,14 +212,15 @@ async def run(batch_id: UUID, start_at: int | None = None) -> None:
         created = await _created(batch)
         await save(created_count=created)
     if progress["next"] < len(groups):
-        async with in_transaction():
+        if queue_rest:
             await outbox.emit(scope.organization_id, REQUESTED, {"batch_id": batch.id, "start_at": progress["next"]})
-        return
+        return await ImportBatch.get(id=batch.id)
     await ImportBatch.filter(id=batch.id).update(
         status="done",
         matched_count=progress["ok"] - created,
         finished_at=datetime.now(UTC),
     )
+    return await ImportBatch.get(id=batch.id)
 
 
 async def _created(batch: ImportBatch) -> int:
