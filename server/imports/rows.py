@@ -189,9 +189,15 @@ def _line(values: dict[str, list[str]]) -> dict:
 
 
 async def order_rows(
-    scope: Scope, batch: ImportBatch, statuses: list[OrderStatus], external_id: str, rows: list[dict[str, list[str]]]
+    scope: Scope,
+    batch: ImportBatch,
+    statuses: list[OrderStatus],
+    external_id: str,
+    rows: list[dict[str, list[str]]],
+    touched: set[UUID],
 ) -> Outcome:
-    """One order from its rows (a row per line, the order's own columns on the first)."""
+    """One order from its rows (a row per line, the order's own columns on the first); its
+    customer's id goes into ``touched``, whose figures the caller refreshes."""
     known = await _recorded(scope, batch.system, "order", external_id)
     if known is not None:
         return Outcome(known.object_id, False)
@@ -239,7 +245,9 @@ async def order_rows(
         source=batch.system,
         external_id=external_id,
         problems=problems,
+        refresh_figures=False,  # once per customer per chunk of rows (service.run)
     )
+    touched.add(account.id)
     outcome = Outcome(order.id, True)
     await _record(scope, batch, "order", external_id, outcome)
     return outcome

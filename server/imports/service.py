@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from server.accounts import service as accounts
 from server.accounts.models import Account
+from server.analytics import figures
 from server.audit import service as audit
 from server.auth import principal as principals
 from server.auth.models import User
@@ -32,7 +33,7 @@ from server.orders.models import Order, OrderStatus
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_PROBLEMS = 1_000  # kept per batch; the counts cover them all
-PROGRESS_EVERY = 100  # accounts or orders between progress writes
+PROGRESS_EVERY = 100  # accounts or orders per transaction (and progress write)
 SLICE_SECONDS = 60  # one job's share of a big file, well inside the worker's job time limit
 REQUESTED, UNDO_REQUESTED = "import.requested", "import.undo_requested"
 
@@ -163,16 +164,17 @@ async def run(
     progress = {"next": batch.next_group, "rows": batch.rows_done, "ok": batch.ok_count, "failed": batch.failed_count}
     problems: list[dict] = list(batch.problems)
     deadline = time.monotonic() + slice_seconds
+    touched: set[UUID] = set()  # customers whose figures to refresh at the end of the chunk
 
     async def one(number: int, key: str, group: list) -> None:
         try:
-            async with in_transaction():  # a savepoint in a dry run: a bad row leaves nothing
+            async with in_transaction():  # a savepoint in the chunk's transaction: a bad row leaves nothing
                 if batch.kind == "accounts":
                     await rows.account_row(scope, batch, group[0])
                 else:
                     if not key:
                         raise UserInputError(ErrorCode.REQUIRED, _("The row has no order id."), "externalId")
-                    await rows.order_rows(scope, batch, statuses, key, group)
+                    await rows.order_rows(scope, batch, statuses, key, group, touched)
             progress["ok"] += 1
         except (UserInputError, PublicError) as exc:
             progress["failed"] += 1
@@ -192,6 +194,11 @@ async def run(
             **extra,
         )
 
+    async def refresh_figures() -> None:
+        for account_id in sorted(touched):  # one lock order for every chunk
+            await figures.refresh_account(scope.organization_id, account_id, scope.organization.currency)
+        touched.clear()
+
     if batch.dry_run:
         try:
             async with in_transaction():
@@ -205,12 +212,16 @@ async def run(
         created += batch.created_count
         await save(created_count=created)
     else:
+        # Chunks of rows, each one transaction with its place in the file: a worker killed
+        # mid-chunk leaves nothing of it, and the next job starts where the last chunk ended.
         while progress["next"] < len(groups) and time.monotonic() < deadline:
-            await one(*groups[progress["next"]])
-            if progress["next"] % PROGRESS_EVERY == 0:
-                await save()
+            async with in_transaction():
+                end = min(progress["next"] + PROGRESS_EVERY, len(groups))
+                while progress["next"] < end:
+                    await one(*groups[progress["next"]])
+                await refresh_figures()
+                await save(created_count=await _created(batch))
         created = await _created(batch)
-        await save(created_count=created)
     if progress["next"] < len(groups):
         if queue_rest:
             await outbox.emit(scope.organization_id, REQUESTED, {"batch_id": batch.id, "start_at": progress["next"]})

@@ -239,11 +239,13 @@ async def import_order(
     source: str,
     external_id: str,
     problems: Problems | None = None,
+    refresh_figures: bool = True,
 ) -> Order:
     """An order from another system's history (server/imports): checked like ``create_order``,
     but with its own status and date, and announced as ``order.imported``, which no notification
     rule or webhook listens to, so no customer hears about an order of years ago. ``problems``
-    already found by the caller (the customer, the status, the date) are reported with these."""
+    already found by the caller (the customer, the status, the date) are reported with these.
+    ``refresh_figures=False``: the caller refreshes the customer's figures once for many orders."""
     scope.require("orders:create")
     problems = problems if problems is not None else Problems()
     values = _clean_order(data, problems)
@@ -273,7 +275,8 @@ async def import_order(
             organization_id=scope.organization_id, order_id=order.id, to_status_id=status.id, actor_id=scope.user_id
         )
         await OrderStatusChange.filter(id=change.id).update(created_at=created_at)
-        await figures.refresh_account(scope.organization_id, account.id, scope.organization.currency)
+        if refresh_figures:
+            await figures.refresh_account(scope.organization_id, account.id, scope.organization.currency)
         await activities.log(
             scope,
             "order",
