@@ -4,6 +4,24 @@ from tortoise.fields.base import OnDelete
 from uuid import uuid4
 from tortoise import fields
 
+# SQLite cannot widen a column in place: Tortoise rebuilds the notification table for the
+# AlterField below and the copy loses its unique constraints and indexes (as in 0010). Put them
+# back with the names they had; PostgreSQL alters the column in place and keeps them.
+SQLITE_NOTIFICATION_INDEXES = (
+    'CREATE UNIQUE INDEX IF NOT EXISTS "uid_notificatio_survey__dbbfc4" ON "notification" ("survey_id", "position")',
+    'CREATE UNIQUE INDEX IF NOT EXISTS "uid_notificatio_order_i_8969ab" ON "notification" ("order_id", "source_event_id", "position")',
+    'CREATE INDEX IF NOT EXISTS "idx_notificatio_created_0db009" ON "notification" ("created_at")',
+    'CREATE INDEX IF NOT EXISTS "idx_notificatio_state_8da97a" ON "notification" ("state")',
+    'CREATE INDEX IF NOT EXISTS "idx_notificatio_provide_7556dd" ON "notification" ("provider_message_id")',
+)
+
+
+async def restore_sqlite_indexes(apps, schema_editor) -> None:
+    if schema_editor.client.capabilities.dialect != "sqlite":
+        return
+    for sql in SQLITE_NOTIFICATION_INDEXES:
+        await schema_editor.client.execute_script(sql)
+
 class Migration(migrations.Migration):
     dependencies = [('crm', '0021_custom_roles')]
 
@@ -46,4 +64,5 @@ class Migration(migrations.Migration):
             name='recipient',
             field=fields.CharField(default='', max_length=254),
         ),
+        ops.RunPython(restore_sqlite_indexes, ops.RunPython.noop),
     ]
