@@ -509,3 +509,20 @@ async def test_starttls_and_login_with_the_encrypted_password(api, tenants, data
         await call(database, checked, "crm_messaging_send", message=_message())
     assert tls.value.retryable is False
     assert len(tls_server.handler.messages) == 1
+
+
+async def test_the_smtp_server_must_be_a_public_address_unless_local_providers_are_allowed(smtp_server, mailbox):
+    from server.plugins import egress
+
+    config = smtp_config(smtp_server)
+    with egress.allowing_local(False), pytest.raises(PluginError) as refused:
+        await email_plugin.crm_messaging_send(config, {}, _message())
+    assert (refused.value.code, refused.value.retryable) == ("EGRESS", False)
+    assert mailbox.messages == []
+
+
+def test_an_e_mail_recipient_is_masked_as_an_e_mail_for_roles_without_pii():
+    from server.auth.masking import mask_field
+
+    assert mask_field("Notification", "recipient", ADDRESS) == "o***@example.org"
+    assert mask_field("Notification", "recipient", "+380671234599") == "+38067*****99"

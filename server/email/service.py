@@ -91,10 +91,13 @@ def _html_text(text: str) -> str:
     return "".join(out).replace("\n", "<br>\n")
 
 
-def render(text: str, locale: str, shop: str, unsubscribe_url: str) -> tuple[str, str]:
+def render(text: str, locale: str, shop: str, unsubscribe_url: str, marketing: bool = False) -> tuple[str, str]:
     """(plain text, HTML) of an e-mail: the message and a footer with the unsubscribe link."""
     with use_locale(locale):
-        footer = gettext("You get this e-mail about your orders at %(shop)s.", shop=shop)
+        if marketing:  # a retention campaign's e-mail (server/campaigns)
+            footer = gettext("You get this e-mail as a customer of %(shop)s.", shop=shop)
+        else:
+            footer = gettext("You get this e-mail about your orders at %(shop)s.", shop=shop)
         unsubscribe = gettext("Unsubscribe from these e-mails")
     plain = f"{text}\n\n-- \n{footer}\n{unsubscribe}: {unsubscribe_url}\n"
     page = (

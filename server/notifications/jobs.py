@@ -312,7 +312,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         unsubscribe_token, url = email.unsubscribe_link(settings)
         number = order.number if order is not None else None
         message.subject = email.subject(notification.trigger, locale, organization.name, number)
-        message.text, message.html = email.render(text, locale, organization.name, url)
+        message.text, message.html = email.render(text, locale, organization.name, url, campaign is not None)
         message.headers = email.unsubscribe_headers(url)
     # Claim it: of two workers holding the same job, one moves it to "sending" and sends, the
     # other stops. A worker that dies while "sending" leaves it there: see _interrupted. The
