@@ -289,6 +289,53 @@ async def test_a_hard_bounce_at_rcpt_marks_the_address_and_it_gets_no_more_e_mai
     assert row["state"] == "skipped" and "bounced" in row["reason"]
 
 
+DELIVERABILITY = """query($id: ID!) { emailDeliverability(accountId: $id) {
+  address undeliverable bounceStatus bouncedAt unsubscribed } }"""
+CLEAR = """mutation($i: ClearUndeliverableEmailInput!) { clearUndeliverableEmail(input: $i) {
+  addresses { address undeliverable } errors { field code message } } }"""
+
+
+async def test_managers_see_the_bounce_and_clear_it_once_the_mailbox_works(
+    api, tenants, database, smtp_server, mailbox
+):
+    tenant = await tenants.create(("owner", "analyst", "logistics"))
+    installed = await install(tenant.owner, api, "email", smtp_config(smtp_server), {})
+    await tenant.owner.data(api, SETTINGS, {"i": {"quietStart": "00:00", "quietEnd": "00:00", "sendDelaySeconds": 0}})
+    await tenant.owner.data(api, RULE, {"i": {"trigger": "new", "channels": ["email"]}})
+    shop = EmailShop(tenant.owner, api, database, installed, None)
+    mailbox.refuse[ADDRESS] = "550 5.1.1 User unknown"
+    account = await shop.customer()
+    await shop.order(account)
+    await shop.drain()
+
+    [row] = (await tenant.owner.data(api, DELIVERABILITY, {"id": account}))["emailDeliverability"]
+    assert (row["address"], row["undeliverable"], row["bounceStatus"], row["unsubscribed"]) == (
+        ADDRESS,
+        True,
+        "550",
+        False,
+    )
+    assert row["bouncedAt"]
+    # Without pii:read the address is masked; clearing needs accounts:update.
+    [masked] = (await tenant.analyst.data(api, DELIVERABILITY, {"id": account}))["emailDeliverability"]
+    assert masked["address"] == "o***@example.org" and masked["undeliverable"] is True
+    refused = await tenant.logistics.execute(api, CLEAR, {"i": {"accountId": account, "address": ADDRESS}})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    wrong = await tenant.owner.data(api, CLEAR, {"i": {"accountId": account, "address": "other@example.org"}})
+    assert [(e["field"], e["code"]) for e in wrong["clearUndeliverableEmail"]["errors"]] == [("address", "NOT_FOUND")]
+    cleared = await tenant.owner.data(api, CLEAR, {"i": {"accountId": account, "address": " Olena@Example.org "}})
+    assert cleared["clearUndeliverableEmail"] == {
+        "addresses": [{"address": ADDRESS, "undeliverable": False}],
+        "errors": [],
+    }
+    # The mailbox works again: the next order's e-mail arrives.
+    mailbox.refuse.clear()
+    await shop.order(account)
+    await shop.drain()
+    assert len(mailbox.to(ADDRESS)) == 1
+
+
 def _dsn(message_id: str, to: str, status: str = "5.1.1", action: str = "failed") -> bytes:
     return (
         "From: MAILER-DAEMON@mx.example.net\r\n"

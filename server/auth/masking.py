@@ -179,6 +179,7 @@ PII_FIELDS: dict[tuple[str, str], Callable] = {
     ("Ticket", "subject"): mask_text,
     ("Ticket", "description"): mask_text,
     ("Notification", "recipient"): mask_recipient,
+    ("EmailDeliverability", "address"): mask_email,
     ("Notification", "text"): mask_text,
     ("AuditEntry", "changes"): mask_changes,
     # A ringing call's number (the incomingCall subscription) and the lookup's echo of it.

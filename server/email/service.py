@@ -21,9 +21,10 @@ from server.audit import service as audit
 from server.auth.scope import Scope
 from server.config import Settings
 from server.core import outbox
+from server.core.errors import ErrorCode, UserInputError
 from server.core.public_links import digest, new_token, public_link
 from server.email.models import EmailUnsubscribeLink, UndeliverableEmail
-from server.i18n import N_, gettext, use_locale
+from server.i18n import N_, _, gettext, use_locale
 from server.notifications.models import ChannelConsent
 from server.organizations.models import Organization
 
@@ -205,3 +206,48 @@ async def mark_undeliverable(organization_id: UUID, address: str, status: str, d
     except IntegrityError:  # the same bounce reported twice at once: the other one recorded it
         return False
     return True
+
+
+# -- what managers see and fix ------------------------------------------------------------------
+
+
+async def deliverability(scope: Scope, account_id: UUID) -> list[dict]:
+    """Each e-mail address of the account: whether it bounced for good, and whether the customer
+    unsubscribed from e-mail (accounts:read)."""
+    account = await scope.get(Account, account_id, field="accountId")
+    return await _deliverability(account)
+
+
+async def _deliverability(account: Account) -> list[dict]:
+    addresses = [normalize(e) for e in account.emails or [] if e]
+    bounced = {
+        b.address: b
+        for b in await UndeliverableEmail.filter(organization_id=account.organization_id, address__in=addresses)
+    }
+    unsubscribed = await ChannelConsent.filter(account_id=account.id, channel=CHANNEL, opted_in=False).exists()
+    return [
+        {
+            "address": address,
+            "undeliverable": address in bounced,
+            "bounce_status": bounced[address].status if address in bounced else None,
+            "bounced_at": bounced[address].created_at if address in bounced else None,
+            "unsubscribed": unsubscribed,
+        }
+        for address in addresses
+    ]
+
+
+async def clear_undeliverable(scope: Scope, account_id: UUID, address: str) -> list[dict]:
+    """The customer fixed their mailbox: e-mail may go to the address again (accounts:update)."""
+    async with in_transaction():
+        account = await scope.get(Account, account_id, "update", field="accountId")
+        address = normalize(address)
+        if address not in [normalize(e) for e in account.emails or []]:
+            raise UserInputError(ErrorCode.NOT_FOUND, _("The account has no such e-mail address."), "address")
+        mark = await UndeliverableEmail.get_or_none(organization_id=account.organization_id, address=address)
+        if mark is None:
+            raise UserInputError(ErrorCode.INVALID, _("The address is not marked undeliverable."), "address")
+        await UndeliverableEmail.filter(id=mark.id).delete()
+        await audit.record(scope, "account.email_deliverable", account, {"undeliverable": [address, None]})
+        await outbox.emit(account.organization_id, "email.deliverable", {"account_id": account.id})
+    return await _deliverability(account)
