@@ -356,12 +356,12 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             await _finish_and_fall_back(notification, "failed", exc.message, now)
         return "failed"
     if sent.status == "failed":
-        if notification.channel == email.CHANNEL and sent.error_code.startswith("5"):
-            # A 5xx to RCPT or DATA is a hard bounce (email.md): never e-mail this address again.
-            await email.mark_undeliverable(organization.id, recipient, sent.error_code, sent.error_message, "smtp")
-        await _finish_and_fall_back(
-            notification, "failed", sent.error_message or sent.error_code or "refused by the provider", now
-        )
+        reason = sent.error_message or sent.error_code or "refused by the provider"
+        async with in_transaction():  # the bounce mark, the failure and the next channel together
+            if notification.channel == email.CHANNEL and sent.error_code.startswith("5"):
+                # A 5xx to RCPT or DATA is a hard bounce (email.md): never e-mail this address again.
+                await email.mark_undeliverable(organization.id, recipient, sent.error_code, sent.error_message, "smtp")
+            await _finish_and_fall_back(notification, "failed", reason, now)
         return "failed"
     await _finish(notification, "sent", provider_message_id=sent.provider_message_id, sent_at=now)
     return "sent"
