@@ -31,6 +31,7 @@ from server.campaigns import pages as campaign_pages
 from server.clicks import pages as click_pages
 from server.config import Settings
 from server.db import close_db, init_db
+from server.email import pages as email_pages
 from server.graphql import graphiql
 from server.graphql.context import Context
 from server.graphql.fastpath import FastPath
@@ -236,6 +237,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
             Route("/u/{token}", campaign_pages.unsubscribe_page, methods=["GET", "POST"]),
+            Route("/e/{token}", email_pages.unsubscribe_page, methods=["GET", "POST"]),
             Route("/c/{token}", click_pages.follow, methods=["GET"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),

@@ -32,6 +32,7 @@ MODEL_MODULES = [
     "server.analytics.models",
     "server.segments.models",
     "server.campaigns.models",
+    "server.email.models",
     "server.clicks.models",
     "server.graphql.models",
     "server.apikeys.models",

@@ -1,5 +1,5 @@
 """Some URLs carry a secret token: webhooks (/hooks/<plugin>/<token>/...), a customer's survey
-link (/s/<token>), unsubscribe link (/u/<token>) and tracked link in a message (/c/<token>).
+link (/s/<token>), unsubscribe links (/u/<token>, /e/<token>) and tracked link in a message (/c/<token>).
 Access log lines show it as *** so logs never hold a credential that lets anyone post events,
 answer for a customer or add clicks to a message."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 
-_TOKEN = re.compile(r"(/hooks/[^/\s]+/|/[suc]/)[^/\s?]+")
+_TOKEN = re.compile(r"(/hooks/[^/\s]+/|/[suce]/)[^/\s?]+")
 
 
 def redact(text: str) -> str:

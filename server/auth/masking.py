@@ -70,6 +70,11 @@ def mask_email(value: str) -> str:
     return f"{local[:1]}{HIDDEN}@{domain}"
 
 
+def mask_recipient(value: str) -> str:
+    """A message's recipient: an e-mail address (the e-mail channel) or a phone number."""
+    return mask_email(value) if "@" in value else mask_phone(value)
+
+
 def mask_address(value: str) -> str:
     """``Київ, вул. Хрещатик, 1`` -> ``Київ, ***``; a bare city name (no digits, no comma) stays."""
     city, comma, _rest = value.partition(",")
@@ -173,7 +178,8 @@ PII_FIELDS: dict[tuple[str, str], Callable] = {
     ("TicketComment", "body"): mask_text,
     ("Ticket", "subject"): mask_text,
     ("Ticket", "description"): mask_text,
-    ("Notification", "recipient"): mask_phone,
+    ("Notification", "recipient"): mask_recipient,
+    ("EmailDeliverability", "address"): mask_email,
     ("Notification", "text"): mask_text,
     ("AuditEntry", "changes"): mask_changes,
     # A ringing call's number (the incomingCall subscription) and the lookup's echo of it.

@@ -42,6 +42,7 @@ QUERY: dict[str, str] = {
     "deliveryStatusRules": needs("order_statuses:read"),
     **dict.fromkeys(("notificationRules", "notificationTemplates", "notificationSettings"), needs("settings:read")),
     **dict.fromkeys(("orderNotifications", "previewNotification"), needs("orders:read")),
+    "emailDeliverability": needs("accounts:read"),
     "oauthApp": "Public: the application behind the request's OAuth token, null without one.",
     **dict.fromkeys(("oauthGrants", "oauthClients", "apiKeys"), needs("settings:write")),
     "partnerScopes": PUBLIC,
@@ -71,7 +72,14 @@ MUTATION: dict[str, str] = {
     "deleteRole": needs("members:delete"),
     **dict.fromkeys(("createAccount", "createContact", "createSegment"), needs("accounts:create")),
     **dict.fromkeys(
-        ("updateAccount", "updateContact", "updateSegment", "setChannelConsent", "setCustomerMarketing"),
+        (
+            "updateAccount",
+            "updateContact",
+            "updateSegment",
+            "setChannelConsent",
+            "setCustomerMarketing",
+            "clearUndeliverableEmail",
+        ),
         needs("accounts:update"),
     ),
     **dict.fromkeys(("deleteAccount", "deleteContact", "deleteSegment"), needs("accounts:delete")),

@@ -25,6 +25,7 @@ from server.auth.viewer import ViewerQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
+from server.email.schema import EmailMutations, EmailQueries
 from server.graphql import ids
 from server.graphql.errors import AuthFailure, PublicErrors
 from server.graphql.inputs import RefuseHostileInput
@@ -145,6 +146,7 @@ Query = refusing_hostile_input(
                     TelephonyQueries,
                     ShipmentQueries,
                     NotificationQueries,
+                    EmailQueries,
                     OAuthQueries,
                     SurveyQueries,
                     AnalyticsQueries,
@@ -179,6 +181,7 @@ Mutation = refusing_hostile_input(
                 TelephonyMutations,
                 ShipmentMutations,
                 NotificationMutations,
+                EmailMutations,
                 OAuthMutations,
                 SurveyMutations,
                 AnalyticsMutations,
@@ -201,6 +204,7 @@ EXTRA_TYPES = [DealType, TicketType, ActivityType]
 def _pii_types() -> tuple[type, ...]:
     from server.accounts.schema import AccountType, ContactType
     from server.audit.schema import AuditEntryType
+    from server.email.schema import EmailDeliverability
     from server.notifications.schema import NotificationType
     from server.orders.schema import Delivery
     from server.telephony.schema import CallerLookup
@@ -214,6 +218,7 @@ def _pii_types() -> tuple[type, ...]:
         TicketType,
         TicketCommentType,
         NotificationType,
+        EmailDeliverability,
         AuditEntryType,
         CallerLookup,
     )

@@ -19,6 +19,7 @@ JOB_MODULES = (
     "server.analytics.jobs",
     "server.webhooks.jobs",
     "server.imports.jobs",
+    "server.email.jobs",
 )
 
 

@@ -22,6 +22,7 @@ from server.clicks import service as clicks
 from server.config import Settings
 from server.core import outbox
 from server.core.public_links import new_token
+from server.email import service as email
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, periodic
 from server.notifications import service
@@ -44,7 +45,7 @@ POLL_DAYS = 3  # providers keep reports about this long; older messages are not 
 OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
 # Which channels a messaging plugin serves; a third-party messaging plugin is taken for SMS.
-PLUGIN_CHANNELS = {"turbosms": ("sms", "viber"), "twilio": ("sms",)}
+PLUGIN_CHANNELS = {"turbosms": ("sms", "viber"), "twilio": ("sms",), "email": ("email",)}
 
 
 async def schedule(notification: Notification, when: datetime, tag: str = "") -> None:
@@ -179,7 +180,7 @@ async def _state_changed(notification: Notification, state: str) -> None:
 
 async def _timeline(notification: Notification, state: str, reason: str) -> None:
     if state in ("sent", "failed") and notification.account_id:
-        kind = "sms" if notification.channel == "sms" else "message"
+        kind = notification.channel if notification.channel in ("sms", "email") else "message"
         verb = "sent" if state == "sent" else f"failed: {reason}"
         await Activity.create(
             organization_id=notification.organization_id,
@@ -256,7 +257,17 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             await Notification.filter(id=notification.id).update(scheduled_for=morning)
             await schedule(notification, morning, tag=morning.strftime("%Y%m%d%H%M"))
             return "deferred"
-    if campaign is not None:
+    if notification.channel == email.CHANNEL:
+        recipient = await email.recipient(notification.account_id)
+        if not recipient:
+            await _finish_and_fall_back(notification, "skipped", "no e-mail address for the customer", now)
+            return "skipped"
+        bounced = await email.undeliverable(organization.id, recipient)
+        if bounced is not None:
+            reason = f"the address {recipient} bounced ({bounced.status}): e-mail is not sent to it again"
+            await _finish_and_fall_back(notification, "skipped", reason, now)
+            return "skipped"
+    elif campaign is not None:
         recipient = await campaigns.recipient(campaign)
     else:
         recipient = await (surveys.recipient(survey) if survey else _recipient(order))
@@ -294,6 +305,15 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     links: list[clicks.Link] = []
     if (await service.settings_of(organization.id)).track_links:
         text, links = clicks.rewrite(text, clicks.base_url(settings))
+    message = OutgoingMessage(to=recipient, text=text, channel=notification.channel, reference=str(notification.id))
+    unsubscribe_token = None
+    if notification.channel == email.CHANNEL:
+        # A fresh one-click unsubscribe link per e-mail (RFC 8058), stored with the claim.
+        unsubscribe_token, url = email.unsubscribe_link(settings)
+        number = order.number if order is not None else None
+        message.subject = email.subject(notification.trigger, locale, organization.name, number)
+        message.text, message.html = email.render(text, locale, organization.name, url, campaign is not None)
+        message.headers = email.unsubscribe_headers(url)
     # Claim it: of two workers holding the same job, one moves it to "sending" and sends, the
     # other stops. A worker that dies while "sending" leaves it there: see _interrupted. The
     # tracked links are stored with the claim, so a sent link always leads somewhere.
@@ -311,6 +331,10 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             await clicks.store(
                 organization.id, notification.id, notification.account_id, campaign.id if campaign else None, links
             )
+        if claimed and unsubscribe_token:
+            await email.store_link(
+                organization.id, notification.account_id, notification.id, recipient, unsubscribe_token
+            )
     if not claimed:
         return "taken"
     if token and survey is not None:  # only the worker that claimed it makes its link the one that opens the survey
@@ -319,7 +343,6 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         await campaigns.link_sent(campaign.id, token, now)
     notification.attempts += 1
     notification.text, notification.recipient = stored, recipient
-    message = OutgoingMessage(to=recipient, text=text, channel=notification.channel, reference=str(notification.id))
     try:
         sent: SentMessage = await plugins.call(settings, installation, "crm_messaging_send", message=message)
     except PluginError as exc:
@@ -333,9 +356,12 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             await _finish_and_fall_back(notification, "failed", exc.message, now)
         return "failed"
     if sent.status == "failed":
-        await _finish_and_fall_back(
-            notification, "failed", sent.error_message or sent.error_code or "refused by the provider", now
-        )
+        reason = sent.error_message or sent.error_code or "refused by the provider"
+        async with in_transaction():  # the bounce mark, the failure and the next channel together
+            if notification.channel == email.CHANNEL and sent.error_code.startswith("5"):
+                # A 5xx to RCPT or DATA is a hard bounce (email.md): never e-mail this address again.
+                await email.mark_undeliverable(organization.id, recipient, sent.error_code, sent.error_message, "smtp")
+            await _finish_and_fall_back(notification, "failed", reason, now)
         return "failed"
     await _finish(notification, "sent", provider_message_id=sent.provider_message_id, sent_at=now)
     return "sent"

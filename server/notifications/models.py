@@ -73,7 +73,7 @@ class Notification(TenantModel):
     position = fields.IntField(default=0)  # index of the channel in the rule
     channel = fields.CharField(max_length=16)
     urgent = fields.BooleanField(default=False)
-    recipient = fields.CharField(max_length=20, default="")
+    recipient = fields.CharField(max_length=254, default="")  # a phone (E.164) or an e-mail address
     locale = fields.CharField(max_length=8, default="uk")
     text = fields.TextField(default="")
     state = fields.CharField(max_length=12, default="queued", db_index=True)

@@ -66,7 +66,9 @@ class NotificationSettingsType:
 class NotificationType(Node):
     trigger: str = strawberry.field(description="The order status that caused it.")
     channel: str
-    recipient: str = strawberry.field(description="The phone it went to (E.164), once sending started.")
+    recipient: str = strawberry.field(
+        description="The phone (E.164) or, for e-mail, the address it went to, once sending started."
+    )
     text: str = strawberry.field(description="What was sent, once rendered.")
     state: str = strawberry.field(
         description="`queued` (waiting: send delay, quiet hours or a retry), `sending`, `sent`, `delivered`, "

@@ -29,7 +29,7 @@ from server.orders.models import Order, OrderItem
 from server.organizations.models import Organization
 
 TRACKING_LINK = "https://novaposhta.ua/tracking/?cargo_number={waybill}"
-KNOWN_CHANNELS = ("sms", "viber", "telegram", "whatsapp")
+KNOWN_CHANNELS = ("sms", "viber", "telegram", "whatsapp", "email")
 TRIGGER_MAX = 32  # an order status code, as the rule and template columns hold it
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -101,11 +101,17 @@ async def text_for(order: Order, trigger: str, channel: str, locale: str, reason
 async def render_for(organization_id: UUID, trigger: str, channel: str, locale: str, context: dict) -> str | None:
     """The organization's template of the trigger and channel (in ``locale``, else Ukrainian),
     rendered with ``context``; None when there is no template."""
-    template = await NotificationTemplate.get_or_none(
-        organization_id=organization_id, trigger=trigger, channel=channel, locale=locale
-    ) or await NotificationTemplate.get_or_none(
-        organization_id=organization_id, trigger=trigger, channel=channel, locale="uk"
-    )
+    template = None
+    # An e-mail without a template of its own says what the SMS says (the organization can
+    # write a longer one with updateNotificationTemplate(channel: "email")).
+    for chosen in (channel, "sms") if channel == "email" else (channel,):
+        template = await NotificationTemplate.get_or_none(
+            organization_id=organization_id, trigger=trigger, channel=chosen, locale=locale
+        ) or await NotificationTemplate.get_or_none(
+            organization_id=organization_id, trigger=trigger, channel=chosen, locale="uk"
+        )
+        if template is not None:
+            break
     if template is None:
         return None
     return templates.render(template.body, context)

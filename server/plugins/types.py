@@ -269,11 +269,18 @@ MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "failed", "undelivere
 
 @dataclass
 class OutgoingMessage:
-    to: str  # E.164
+    """One message to one recipient. For ``channel="email"`` ``to`` is an e-mail address and
+    ``subject``, ``html`` (the HTML alternative of ``text``) and ``headers`` (e.g.
+    ``List-Unsubscribe``) are filled in; other channels leave them empty."""
+
+    to: str  # E.164 (an e-mail address for channel "email")
     text: str
-    channel: str = "sms"  # sms | viber | telegram | whatsapp ...
+    channel: str = "sms"  # sms | viber | telegram | whatsapp | email ...
     sender: str = ""  # alpha name or number; the installation's default when empty
     reference: str = ""  # the CRM's own id of the message, for the plugin's logs
+    subject: str = ""  # e-mail only
+    html: str = ""  # e-mail only: the HTML part next to the plain text
+    headers: dict[str, str] = field(default_factory=dict)  # e-mail only: extra header fields
 
 
 @dataclass

@@ -170,7 +170,7 @@ class TimeRangeInput:
 
 @strawberry.input(description="Customers who have not opted out of `channel` (optedIn: true), or who have.")
 class ConsentRuleInput:
-    channel: str = strawberry.field(description="sms, viber, telegram or whatsapp.")
+    channel: str = strawberry.field(description="sms, viber, telegram, whatsapp or email.")
     opted_in: bool = True
 
 
