@@ -52,6 +52,7 @@ from server.plugins import webhooks
 from server.realtime import bus as live_bus
 from server.realtime.connection import Connections, LiveConnectionHandler, TextFrames
 from server.reports import pages as report_pages
+from server.exports import download as export_download
 from server.segments import export as segment_export
 from server.surveys import pages as survey_pages
 
@@ -239,6 +240,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/c/{token}", click_pages.follow, methods=["GET"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
+            Route("/exports/{id}/download", export_download.download, methods=["GET"]),
             Route("/oauth/authorize", oauth_consent.authorize, methods=["GET", "POST"]),
             Route("/oauth/revoke", oauth_rfc.revoke, methods=["POST"]),
             Route("/oauth/introspect", oauth_rfc.introspect, methods=["POST"]),

@@ -56,6 +56,7 @@ QUERY: dict[str, str] = {
     **dict.fromkeys(("oauthInstallations", "webhookEndpoints", "webhookDeliveries"), needs("settings:write")),
     "webhookEventTypes": needs("settings:read"),
     "changesSince": "Needs the read permission of each type asked for (e.g. `orders:read` for Order).",
+    "exports": needs("data:export", note="; members only, each sees their own"),
 }
 
 MUTATION: dict[str, str] = {
@@ -142,6 +143,8 @@ MUTATION: dict[str, str] = {
         ),
         needs("settings:write"),
     ),
+    "startExport": needs("data:export", note=" and the list's read (e.g. `orders:read`); members only"),
+    "startOrganizationExport": needs("data:export", note="; owners only"),
 }
 
 PERMISSION_RE = re.compile(r"`([a-z_]+):([a-z]+)`")

@@ -25,6 +25,7 @@ from server.auth.viewer import ViewerQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
+from server.exports.schema import ExportMutations, ExportQueries
 from server.graphql import ids
 from server.graphql.errors import AuthFailure, PublicErrors
 from server.graphql.inputs import RefuseHostileInput
@@ -152,6 +153,7 @@ Query = refusing_hostile_input(
                     ApiKeyQueries,
                     CampaignQueries,
                     WebhookQueries,
+                    ExportQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -185,6 +187,7 @@ Mutation = refusing_hostile_input(
                 ApiKeyMutations,
                 CampaignMutations,
                 WebhookMutations,
+                ExportMutations,
             ),
         ),
         MUTATION_NEEDS,
