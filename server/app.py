@@ -31,6 +31,7 @@ from server.campaigns import pages as campaign_pages
 from server.clicks import pages as click_pages
 from server.config import Settings
 from server.db import close_db, init_db
+from server.exports import download as export_download
 from server.graphql import graphiql
 from server.graphql.context import Context
 from server.graphql.fastpath import FastPath
@@ -52,7 +53,6 @@ from server.plugins import webhooks
 from server.realtime import bus as live_bus
 from server.realtime.connection import Connections, LiveConnectionHandler, TextFrames
 from server.reports import pages as report_pages
-from server.exports import download as export_download
 from server.segments import export as segment_export
 from server.surveys import pages as survey_pages
 

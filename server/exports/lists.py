@@ -29,6 +29,7 @@ class Column:
     hidden_as: tuple[str, str] | None = None  # (type, field) a role may be denied (Role.hidden_fields)
     pii: tuple[str, str] | None = None  # (type, field) of server/auth/masking.PII_FIELDS
     cents: bool = False  # an integer of cents shown as an amount
+    phone: bool = False  # E.164 (or masked E.164): digits after a "+", never a formula, left as is
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ def _cell(scope: Scope, type_name: str, column: Column, row: dict):
         values = [str(v) for v in value]
         if column.pii is not None:
             values = [scope.mask(*column.pii, v) for v in values]
-        return spreadsheet_safe(", ".join(values))
+        joined = ", ".join(values)
+        return joined if column.phone else spreadsheet_safe(joined)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -86,7 +88,7 @@ def _cell(scope: Scope, type_name: str, column: Column, row: dict):
     text = str(value)
     if column.pii is not None:
         text = scope.mask(*column.pii, text)
-    return spreadsheet_safe(text)
+    return text if column.phone else spreadsheet_safe(text)
 
 
 def _info(scope: Scope) -> SimpleNamespace:
@@ -167,7 +169,7 @@ def specs() -> dict[str, ListSpec]:
                 Column(N_("Manager"), "manager_name"),
                 Column(N_("Delivery method"), "delivery_method"),
                 Column(N_("Recipient"), "recipient_name"),
-                Column(N_("Recipient phone"), "recipient_phone", pii=("Delivery", "recipientPhone")),
+                Column(N_("Recipient phone"), "recipient_phone", pii=("Delivery", "recipientPhone"), phone=True),
                 Column(N_("City"), "delivery_city"),
                 Column(N_("Branch"), "delivery_branch"),
                 Column(N_("Address"), "delivery_address", pii=("Delivery", "address")),
@@ -187,7 +189,7 @@ def specs() -> dict[str, ListSpec]:
                 ID,
                 Column(N_("Name"), "name"),
                 Column(N_("Kind"), "kind"),
-                Column(N_("Phones"), "phones", pii=("Account", "phones")),
+                Column(N_("Phones"), "phones", pii=("Account", "phones"), phone=True),
                 Column(N_("E-mails"), "emails", hidden_as=("Account", "emails"), pii=("Account", "emails")),
                 Column(N_("Addresses"), "addresses", pii=("Account", "addresses")),
                 Column(N_("Tags"), "tags", hidden_as=("Account", "tags")),
@@ -212,7 +214,7 @@ def specs() -> dict[str, ListSpec]:
                 Column(N_("Name"), "name"),
                 Column(N_("Position"), "position"),
                 Column(N_("Customer"), "account_name"),
-                Column(N_("Phones"), "phones", pii=("Contact", "phones")),
+                Column(N_("Phones"), "phones", pii=("Contact", "phones"), phone=True),
                 Column(N_("E-mails"), "emails", pii=("Contact", "emails")),
             ),
             values={"account_name": "account__name"},

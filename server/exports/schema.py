@@ -137,8 +137,10 @@ class TicketsExportInput:
 LIST_INPUTS = ("orders", "accounts", "contacts", "deals", "tickets")
 
 
-@strawberry.input(description="Export one list with the filters it shows now. Give the filters under the list's own "
-                  "field (e.g. `list: ORDERS, orders: {where: {...}, orderBy: {...}}`); none: the whole list.")
+@strawberry.input(
+    description="Export one list with the filters it shows now. Give the filters under the list's own "
+    "field (e.g. `list: ORDERS, orders: {where: {...}, orderBy: {...}}`); none: the whole list."
+)
 class StartExportInput:
     list: ExportList
     format: ExportFormat = ExportFormat.CSV

@@ -35,6 +35,7 @@ from server.exports import filters as codec
 from server.exports.lists import SHEET_TITLES, specs
 from server.exports.models import Export, ExportChunk
 from server.exports.writers import CONTENT_TYPES, writer_for
+from server.graphql import ids
 from server.graphql.pagination import cursor_of, page_queryset
 from server.i18n import _, current_locale, use_locale
 
@@ -92,9 +93,14 @@ async def start_export(
             language=current_locale(),
         )
         await audit.record(
-            scope, "export.start", export, {"list": [None, list_name], "format": [None, fmt], **{
-                key: [None, value] for key, value in filters.items() if value
-            }}
+            scope,
+            "export.start",
+            export,
+            {
+                "list": [None, list_name],
+                "format": [None, fmt],
+                **{key: [None, value] for key, value in filters.items() if value},
+            },
         )
         await emit(scope.organization_id, TOPIC, {"export_id": str(export.id)})
         return export
@@ -153,15 +159,16 @@ async def chunks(export_id: UUID) -> AsyncIterator[bytes]:
 # -- signed links ------------------------------------------------------------------------------
 
 
-def _signature(settings: Settings, export_id: UUID, expires: int) -> str:
+def _signature(key: str, export_id: UUID, expires: int) -> str:
     message = f"export:{export_id}:{expires}".encode()
-    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def signed_path(settings: Settings, export: Export) -> str:
     """A link a browser can open without headers, valid until the file expires."""
     expires = int(export.expires_at.timestamp())
-    return f"/exports/{export.id}/download?expires={expires}&signature={_signature(settings, export.id, expires)}"
+    signature = _signature(settings.secret_key, export.id, expires)
+    return f"/exports/{ids.encode('Export', export.id)}/download?expires={expires}&signature={signature}"
 
 
 def check_signature(settings: Settings, export_id: UUID, expires: str, signature: str, now: datetime) -> bool:
@@ -169,11 +176,9 @@ def check_signature(settings: Settings, export_id: UUID, expires: str, signature
         expires_at = int(expires)
     except ValueError:
         return False
+    # Links signed before a key rotation keep working until they expire (OLD_SECRET_KEYS).
     keys = [settings.secret_key, *settings.old_secret_keys]
-    good = any(
-        hmac.compare_digest(_signature(settings.model_copy(update={"secret_key": key}), export_id, expires_at), signature)
-        for key in keys
-    )
+    good = any(hmac.compare_digest(_signature(key, export_id, expires_at), signature) for key in keys)
     return good and expires_at > now.timestamp()
 
 

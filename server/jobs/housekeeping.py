@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from server.config import Settings
-from server.exports.service import forget_expired_exports
 from server.core.models import OutboxEvent
+from server.exports.service import forget_expired_exports
 from server.graphql.persisted import forget_expired
 from server.jobs.models import JobRun
 from server.jobs.registry import periodic
