@@ -72,7 +72,7 @@ def _cell(scope: Scope, type_name: str, column: Column, row: dict):
     if value is None:
         return ""
     if column.cents:
-        return str((Decimal(value) / 100).quantize(Decimal("0.01")))
+        return (Decimal(value) / 100).quantize(Decimal("0.01"))
     if isinstance(value, list):
         values = [str(v) for v in value]
         if column.pii is not None:
@@ -81,9 +81,7 @@ def _cell(scope: Scope, type_name: str, column: Column, row: dict):
         return joined if column.phone else spreadsheet_safe(joined)
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bool | int):
+    if isinstance(value, Decimal | bool | int):  # numbers a spreadsheet can sum (CSV writes them as text)
         return value
     text = str(value)
     if column.pii is not None:
