@@ -336,3 +336,32 @@ async def test_starting_an_export_is_audited_with_its_filters(api, shop):
     assert started and started[0]["changes"]["list"] == [None, "orders"]
     assert started[0]["changes"]["format"] == [None, "xlsx"]
     assert started[0]["changes"]["where"] == [None, {"status": {"eq": "new"}}]
+
+
+async def test_a_failed_try_is_told_and_retried_and_a_stuck_export_ends_failed(api, shop, monkeypatch):
+    real = service._write_list
+    calls = []
+
+    async def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database went away")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_write_list", flaky)
+    payload = await start(api, shop.owner, "DEALS")
+    export_id = ids.decode(payload["export"]["id"], "Export")[1]
+    with pytest.raises(ConnectionError):
+        await service.build_export(export_id, shop.database)
+    node = await listed(api, shop.owner, payload["export"]["id"])
+    assert node["status"] == "RUNNING" and node["error"] == "Building the file failed; it is tried again."
+    await service.build_export(export_id, shop.database)  # the retry
+    node = await listed(api, shop.owner, payload["export"]["id"])
+    assert node["status"] == "DONE" and node["error"] is None and node["rowCount"] == 0
+
+    # One that never finishes (every try failed) is failed by housekeeping, in its language.
+    stuck = await start(api, shop.owner, "TICKETS", lang="uk")
+    done = await housekeeping(now=datetime.now(UTC) + service.STALE_AFTER + timedelta(minutes=1))
+    assert done["stale_exports"] >= 1
+    node = await listed(api, shop.owner, stuck["export"]["id"])
+    assert node["status"] == "FAILED" and node["error"] == "Не вдалося створити файл. Запустіть новий експорт."

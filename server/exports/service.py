@@ -37,7 +37,7 @@ from server.exports.models import Export, ExportChunk
 from server.exports.writers import CONTENT_TYPES, writer_for
 from server.graphql import ids
 from server.graphql.pagination import cursor_of, page_queryset
-from server.i18n import _, current_locale, use_locale
+from server.i18n import LOCALES, _, current_locale, use_locale
 
 log = logging.getLogger("crm.exports")
 
@@ -219,17 +219,26 @@ async def build_export(export_id: UUID, settings: Settings, *, now: datetime | N
             await Export.filter(id=export.id).update(status="failed", error=message, finished_at=datetime.now(UTC))
             log.info("export %s refused: %s", export.id, message)
             return {"failed": message}
-        with tempfile.TemporaryFile() as target:
-            if export.list_name == ORGANIZATION:
-                from server.exports.full import write_organization
+        try:
+            return await _build(scope, export, where, order_by, settings, now)
+        except Exception:
+            # Retried by the job machinery; the member sees why it is taking longer.
+            await Export.filter(id=export.id).update(error=_("Building the file failed; it is tried again."))
+            raise
 
-                rows = await write_organization(scope, export, target)
-                content_type, file_name = CONTENT_TYPES["zip"], f"{scope.organization.slug}-full-export.zip"
-            else:
-                rows = await _write_list(scope, export, where, order_by, target)
-                content_type = CONTENT_TYPES[export.format]
-                file_name = f"{export.list_name}-{export.created_at:%Y%m%d-%H%M%S}.{export.format}"
-            size = await _store(export, target, rows, content_type, file_name, settings, now)
+
+async def _build(scope: Scope, export: Export, where, order_by, settings: Settings, now) -> dict:
+    with tempfile.TemporaryFile() as target:
+        if export.list_name == ORGANIZATION:
+            from server.exports.full import write_organization
+
+            rows = await write_organization(scope, export, target)
+            content_type, file_name = CONTENT_TYPES["zip"], f"{scope.organization.slug}-full-export.zip"
+        else:
+            rows = await _write_list(scope, export, where, order_by, target)
+            content_type = CONTENT_TYPES[export.format]
+            file_name = f"{export.list_name}-{export.created_at:%Y%m%d-%H%M%S}.{export.format}"
+        size = await _store(export, target, rows, content_type, file_name, settings, now)
     return {"rows": rows, "bytes": size}
 
 
@@ -299,6 +308,21 @@ async def _store(export: Export, target, rows: int, content_type: str, file_name
 # -- housekeeping ------------------------------------------------------------------------------
 
 CLEAN_BATCH = 100
+
+
+# An export still queued or running this long after it was asked for has used up its tries
+# (the job machinery recorded the failure); say so instead of leaving it "running" forever.
+STALE_AFTER = timedelta(hours=6)
+
+
+async def fail_stale_exports(now: datetime) -> int:
+    failed = 0
+    for language in LOCALES:
+        with use_locale(language):
+            failed += await Export.filter(
+                status__in=("queued", "running"), created_at__lt=now - STALE_AFTER, language=language
+            ).update(status="failed", error=_("Building the file failed. Start a new export."), finished_at=now)
+    return failed
 
 
 async def forget_expired_exports(now: datetime, batch: int = CLEAN_BATCH) -> int:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from server.config import Settings
 from server.core.models import OutboxEvent
-from server.exports.service import forget_expired_exports
+from server.exports.service import fail_stale_exports, forget_expired_exports
 from server.graphql.persisted import forget_expired
 from server.jobs.models import JobRun
 from server.jobs.registry import periodic
@@ -37,4 +37,5 @@ async def housekeeping(now: datetime | None = None) -> dict[str, int]:
         "persisted_queries": await forget_expired(Settings(), now),
         # Exports' files once their link expired (docs/export.md), a batch at a time.
         "export_files": await forget_expired_exports(now),
+        "stale_exports": await fail_stale_exports(now),
     }
