@@ -101,7 +101,10 @@ _OBJECTS: dict[str, tuple[str, dict[str, str]]] = {
         N_("Customers' personal data"),
         {"read": N_("See customers' phones, e-mails and addresses in full (masked without it).")},
     ),
-    "data": (N_("Data export"), {"export": N_("Download CSV files (segment members, analytics) and export lists (CSV, XLSX).")}),
+    "data": (
+        N_("Data export"),
+        {"export": N_("Download CSV files (segment members, analytics) and export lists (CSV, XLSX).")},
+    ),
     "plugins": (N_("Plugins"), {"admin": N_("Install, configure, enable and remove plugins.")}),
 }
 
