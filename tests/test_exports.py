@@ -365,3 +365,14 @@ async def test_a_failed_try_is_told_and_retried_and_a_stuck_export_ends_failed(a
     assert done["stale_exports"] >= 1
     node = await listed(api, shop.owner, stuck["export"]["id"])
     assert node["status"] == "FAILED" and node["error"] == "Не вдалося створити файл. Запустіть новий експорт."
+
+
+async def test_a_team_scoped_manager_exports_their_teams_rows_only(api, tenants, shop):
+    manager = await tenants.add(shop, "north-manager", "manager", team="north")
+    teammate = await tenants.add(shop, "north-sales", "sales", team="north")
+    await new_account(teammate, api, "Олена з півночі")
+    await new_account(manager, api, "Петро менеджера")
+    node = await exported(api, manager, shop.database, "ACCOUNTS", accounts={"orderBy": {"field": "NAME"}})
+    rows = csv_rows((await fetch(api, manager, node)).content)
+    # Not the owner's Анна nor the other salesperson's Дмитро.
+    assert sorted(r[1] for r in rows[1:]) == ["Олена з півночі", "Петро менеджера"]
