@@ -32,6 +32,7 @@ from server.clicks import pages as click_pages
 from server.config import Settings
 from server.db import close_db, init_db
 from server.email import pages as email_pages
+from server.exports import download as export_download
 from server.graphql import graphiql
 from server.graphql.context import Context
 from server.graphql.fastpath import FastPath
@@ -241,6 +242,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/c/{token}", click_pages.follow, methods=["GET"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
+            Route("/exports/{id}/download", export_download.download, methods=["GET"]),
             Route("/oauth/authorize", oauth_consent.authorize, methods=["GET", "POST"]),
             Route("/oauth/revoke", oauth_rfc.revoke, methods=["POST"]),
             Route("/oauth/introspect", oauth_rfc.introspect, methods=["POST"]),

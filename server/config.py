@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     persisted_queries_cache_size: int = 1000
     persisted_query_days: int = 30
     persisted_query_max_chars: int = 100_000
+    # Exports (docs/import-export.md): how long a finished file can be downloaded before housekeeping
+    # deletes it; the size of the pieces it is stored in (in the database, so any process serves it).
+    export_link_hours: float = 24
+    export_chunk_bytes: int = 1_048_576
 
     demo: bool = False
     # Lets plugins call http:// and loopback/private addresses (server/plugins/egress.py): for the

@@ -39,6 +39,7 @@ MODEL_MODULES = [
     "server.webhooks.models",
     "server.roles.models",
     "server.imports.models",
+    "server.exports.models",
 ]
 
 

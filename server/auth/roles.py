@@ -32,7 +32,7 @@ CRUD = (R, C, U, D)
 RW = (R, C, U)
 # Special rights: actions beyond read/create/update/delete.
 REFUND = ("orders", "refund")  # mark an order refunded (paymentStatus REFUNDED)
-EXPORT = ("data", "export")  # CSV downloads (segment members, analytics)
+EXPORT = ("data", "export")  # CSV downloads (segment members, analytics) and exports (server/exports)
 IMPORT = ("data", "import")  # spreadsheet imports from other systems (server/imports), and undoing them
 PLUGIN_ADMIN = ("plugins", "admin")  # install, configure, enable, uninstall plugins
 

@@ -59,6 +59,7 @@ QUERY: dict[str, str] = {
     "changesSince": "Needs the read permission of each type asked for (e.g. `orders:read` for Order).",
     **dict.fromkeys(("importBatch", "importBatches"), needs("data:import")),
     **dict.fromkeys(("importPresets", "importFields"), PUBLIC),
+    "exports": needs("data:export", note="; members only, each sees their own"),
 }
 
 MUTATION: dict[str, str] = {
@@ -154,6 +155,8 @@ MUTATION: dict[str, str] = {
         ),
         needs("settings:write"),
     ),
+    "startExport": needs("data:export", note=" and the list's read (e.g. `orders:read`); members only"),
+    "startOrganizationExport": needs("data:export", note="; owners only"),
 }
 
 PERMISSION_RE = re.compile(r"`([a-z_]+):([a-z]+)`")

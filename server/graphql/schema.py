@@ -26,6 +26,7 @@ from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.email.schema import EmailMutations, EmailQueries
+from server.exports.schema import ExportMutations, ExportQueries
 from server.graphql import ids
 from server.graphql.errors import AuthFailure, PublicErrors
 from server.graphql.inputs import RefuseHostileInput
@@ -156,6 +157,7 @@ Query = refusing_hostile_input(
                     CampaignQueries,
                     WebhookQueries,
                     ImportQueries,
+                    ExportQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -191,6 +193,7 @@ Mutation = refusing_hostile_input(
                 CampaignMutations,
                 WebhookMutations,
                 ImportMutations,
+                ExportMutations,
             ),
         ),
         MUTATION_NEEDS,

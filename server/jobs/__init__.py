@@ -20,6 +20,7 @@ JOB_MODULES = (
     "server.webhooks.jobs",
     "server.imports.jobs",
     "server.email.jobs",
+    "server.exports.jobs",
 )
 
 

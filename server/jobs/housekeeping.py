@@ -2,7 +2,7 @@
 delivery records are kept for a while (to answer "did this run?", and as the memory that
 makes a redelivered webhook a no-op), then deleted, and so are partners' expired access
 tokens, their used or expired authorization codes and expired or revoked refresh tokens, and
-persisted queries (without Redis). Failed jobs stay until someone looks."""
+persisted queries (without Redis), and exports' expired files. Failed jobs stay until someone looks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from server.config import Settings
 from server.core.models import OutboxEvent
+from server.exports.service import fail_stale_exports, forget_expired_exports
 from server.graphql.persisted import forget_expired
 from server.jobs.models import JobRun
 from server.jobs.registry import periodic
@@ -34,4 +35,7 @@ async def housekeeping(now: datetime | None = None) -> dict[str, int]:
         **await forget_oauth_rows(now),
         # Clients register a forgotten persisted query again by themselves (docs/api.md).
         "persisted_queries": await forget_expired(Settings(), now),
+        # Exports' files once their link expired (docs/import-export.md), a batch at a time.
+        "export_files": await forget_expired_exports(now),
+        "stale_exports": await fail_stale_exports(now),
     }

@@ -104,7 +104,7 @@ _OBJECTS: dict[str, tuple[str, dict[str, str]]] = {
     "data": (
         N_("Data export and import"),
         {
-            "export": N_("Download CSV files (segment members, analytics)."),
+            "export": N_("Download CSV files (segment members, analytics) and export lists (CSV, XLSX)."),
             "import": N_("Import customers and orders from spreadsheets of other systems, and undo an import."),
         },
     ),
