@@ -115,14 +115,19 @@ def refuses(scope: Scope) -> bool:
 
 
 def _refusal(kind: str, seen: list[Match], field: str) -> UserInputError:
-    what = _("This phone") if kind == "phone" else _("This e-mail")
     if not seen:
-        return UserInputError(
-            ErrorCode.DUPLICATE, _("%(what)s already belongs to a record you may not see.", what=what), field
-        )
+        if kind == "phone":
+            message = _("This phone already belongs to a record you may not see.")
+        else:
+            message = _("This e-mail already belongs to a record you may not see.")
+        return UserInputError(ErrorCode.DUPLICATE, message, field)
     first = seen[0]
     gid = ids.encode("Account", first.account.id) if first.account else ids.encode("Contact", first.contact.id)
-    return UserInputError(ErrorCode.DUPLICATE, _("%(what)s already belongs to %(id)s.", what=what, id=gid), field)
+    if kind == "phone":
+        message = _("This phone already belongs to %(id)s.", id=gid)
+    else:
+        message = _("This e-mail already belongs to %(id)s.", id=gid)
+    return UserInputError(ErrorCode.DUPLICATE, message, field)
 
 
 async def sync_contact_identifiers(contact: Contact) -> None:

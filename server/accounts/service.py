@@ -326,6 +326,8 @@ async def merge_contacts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
     combine their phones and e-mails, delete the duplicate; both audit trails record it."""
     from server.accounts.merge import CONTACT_MOVERS
 
+    scope.require("accounts:update")
+    scope.require("accounts:delete")  # the duplicate is deleted
     if keep_id == merge_id:
         raise UserInputError(ErrorCode.INVALID, _("Cannot merge a contact into itself."), "mergeId")
     async with in_transaction():
