@@ -331,13 +331,12 @@ async def merge_contacts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
     if keep_id == merge_id:
         raise UserInputError(ErrorCode.INVALID, _("Cannot merge a contact into itself."), "mergeId")
     async with in_transaction():
-        found = {}
-        for pk in sorted({keep_id, merge_id}, key=str):  # fixed lock order, as in merge_accounts
-            if pk == keep_id:
-                found[pk] = await scope.get(Contact, keep_id, "update", field="id", for_update=True)
-            else:
-                found[pk] = await scope.get(Contact, merge_id, "delete", field="mergeId", for_update=True)
-        keep, dup = found[keep_id], found[merge_id]
+        # Lock both rows in a fixed order (as merge_accounts does) with a plain query: the scoped
+        # one joins the account, and PostgreSQL locks no outer-joined rows. Then check access.
+        for pk in sorted({keep_id, merge_id}, key=str):
+            await Contact.filter(id=pk, organization_id=scope.organization_id).select_for_update().first()
+        keep = await scope.get(Contact, keep_id, "update", field="id")
+        dup = await scope.get(Contact, merge_id, "delete", field="mergeId")
         if keep.version != keep_version:
             raise version_conflict()
         if keep.account_id != dup.account_id:
