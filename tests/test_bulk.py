@@ -307,3 +307,38 @@ async def test_delete_is_idempotent_by_key_and_jobs_stay_in_their_organization(a
     # A salesperson sees their own jobs only; the owner (all rows) sees everyone's.
     assert (await t.sales.data(api, JOBS))["bulkJobs"]["edges"] == []
     assert [e["node"]["id"] for e in (await t.owner.data(api, JOBS))["bulkJobs"]["edges"]] == [first["job"]["id"]]
+
+
+async def test_deals_move_stage_with_the_single_changes_rules(api, tenants, database):
+    t = await tenants.create(("owner",))
+    account = await make_account(t.owner, api)
+    stages = (await t.owner.data(api, "{ pipelines { isDefault stages { id kind } } }"))["pipelines"]
+    lost = next(s["id"] for p in stages if p["isDefault"] for s in p["stages"] if s["kind"] == "LOST")
+    create_deal = "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id } errors { code } } }"
+    deals = [
+        (await t.owner.data(api, create_deal, {"i": {"accountId": account["id"], "title": f"Угода {i}"}}))[
+            "createDeal"
+        ]["deal"]["id"]
+        for i in range(2)
+    ]
+    # Lost needs a reason: each deal is refused as its single move would be.
+    no_reason = await start(
+        t.owner, api, objectType="DEALS", action="CHANGE_STATUS", stageId=lost, ids=[{"id": d} for d in deals]
+    )
+    await run_until_idle(database)
+    refused = await job_of(t.owner, api, no_reason["job"]["id"])
+    assert set(results(refused).values()) == {("REFUSED", "REQUIRED")}
+    assert refused["items"]["edges"][0]["node"]["error"]["field"] == "lostReason"
+    with_reason = await start(
+        t.owner,
+        api,
+        objectType="DEALS",
+        action="CHANGE_STATUS",
+        stageId=lost,
+        reason="Дорого",
+        ids=[{"id": d} for d in deals],
+    )
+    await run_until_idle(database)
+    assert (await job_of(t.owner, api, with_reason["job"]["id"]))["succeeded"] == 2
+    got = await t.owner.data(api, "query($id: ID!) { deal(id: $id) { stage { kind } lostReason } }", {"id": deals[0]})
+    assert got["deal"] == {"stage": {"kind": "LOST"}, "lostReason": "Дорого"}

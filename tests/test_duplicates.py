@@ -263,3 +263,35 @@ async def test_merge_contacts_refuses_contacts_of_other_accounts_and_itself(api,
     )
     assert itself["mergeContacts"]["errors"][0]["code"] == "INVALID"
     assert await Contact.filter(id__in=[ids.decode(ca["id"])[1], ids.decode(cb["id"])[1]]).count() == 2
+
+
+async def test_merge_accounts_moves_deals_tickets_and_timeline_and_audits_the_counts(api, tenants):
+    t = await tenants.create(("owner",))
+    keep = (await create_account(t.owner, api, "Олена", ["0671234567"]))["account"]
+    dup = (await create_account(t.owner, api, "Олена К.", ["0671234567"]))["account"]
+    await t.owner.data(
+        api,
+        "mutation($i: CreateDealInput!) { createDeal(input: $i) { errors { code } } }",
+        {"i": {"accountId": dup["id"], "title": "Опт"}},
+    )
+    await t.owner.data(
+        api,
+        "mutation($i: CreateTicketInput!) { createTicket(input: $i) { errors { code } } }",
+        {"i": {"subject": "Питання", "accountId": dup["id"]}},
+    )
+    merged = await t.owner.data(
+        api,
+        """mutation($i: MergeAccountsInput!) { mergeAccounts(input: $i) { account {
+            deals { totalCount } tickets { totalCount } timeline { edges { node { kind } } } } errors { code } } }""",
+        {"i": {"id": keep["id"], "version": keep["version"], "mergeId": dup["id"]}},
+    )
+    account = merged["mergeAccounts"]["account"]
+    assert account["deals"]["totalCount"] == 1
+    assert account["tickets"]["totalCount"] == 1
+    assert {e["node"]["kind"] for e in account["timeline"]["edges"]} >= {"DEAL", "TICKET"}
+    entry = await AuditEntry.get(entity_id=ids.decode(keep["id"])[1], action="account.merge")
+    moved = entry.changes["moved"][1]
+    assert (moved["deals"], moved["tickets"]) == (1, 1)
+    assert moved["activities"] >= 2
+    # The report no longer lists them: the duplicate is deleted and its phone moved to the survivor.
+    assert (await t.owner.data(api, REPORT, {}))["duplicates"]["nodes"] == []
