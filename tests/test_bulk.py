@@ -342,3 +342,24 @@ async def test_deals_move_stage_with_the_single_changes_rules(api, tenants, data
     assert (await job_of(t.owner, api, with_reason["job"]["id"]))["succeeded"] == 2
     got = await t.owner.data(api, "query($id: ID!) { deal(id: $id) { stage { kind } lostReason } }", {"id": deals[0]})
     assert got["deal"] == {"stage": {"kind": "LOST"}, "lostReason": "Дорого"}
+
+
+async def test_a_member_removed_before_the_job_runs_changes_nothing(api, tenants, database):
+    from server.auth.models import Membership
+
+    t = await tenants.create(("owner", "manager"))
+    account = await make_account(t.manager, api, "Клієнт менеджера")
+    order = await make_order(t.manager, api, account["id"])
+    payload = await start(t.manager, api, objectType="ORDERS", action="DELETE", ids=[{"id": order["id"]}])
+    assert payload["errors"] == []
+    # The job acts with the member's rights as they are when it runs, not when it was queued.
+    await Membership.filter(user_id=ids.decode(t.manager.user_id)[1]).update(is_active=False)
+    await run_until_idle(database)
+    job = await job_of(t.owner, api, payload["job"]["id"])
+    assert (job["state"], job["succeeded"], job["refused"]) == ("DONE", 0, 1)
+    assert job["items"]["edges"][0]["node"]["error"] == {
+        "field": None,
+        "code": "FORBIDDEN",
+        "message": "Ви більше не учасник цієї організації.",
+    }
+    assert (await t.owner.data(api, "query($id: ID!) { order(id: $id) { id } }", {"id": order["id"]}))["order"]
