@@ -134,7 +134,7 @@ async def test_warnings_name_only_visible_records_with_pii_masked(api, tenants):
 
 
 async def test_duplicates_report_groups_visible_records_and_pages(api, tenants):
-    t = await tenants.create(("owner", "sales", "analyst"))
+    t = await tenants.create(("owner", "sales", "analyst", "logistics"))
     a1 = (await create_account(t.owner, api, "A1", ["0671234567"]))["account"]
     a2 = (await create_account(t.owner, api, "A2", ["0671234567"], ["shared@example.com"]))["account"]
     a3 = (await create_account(t.owner, api, "A3", [], ["SHARED@example.com"]))["account"]
@@ -182,6 +182,8 @@ async def test_duplicates_report_groups_visible_records_and_pages(api, tenants):
     masked = (await t.analyst.data(api, REPORT, {}))["duplicates"]["nodes"]
     assert [n["value"] for n in masked] == ["s***@example.com", "+38067*****67"]
     assert (await t.sales.data(api, REPORT, {}))["duplicates"]["nodes"] == []
+    # Logistics may not see e-mails at all: no e-mail groups for them, phones masked.
+    assert [n["value"] for n in (await t.logistics.data(api, REPORT, {}))["duplicates"]["nodes"]] == ["+38067*****67"]
     # Another organization's owner sees only their own account: no group.
     assert (await other.owner.data(api, REPORT, {}))["duplicates"]["nodes"] == []
 

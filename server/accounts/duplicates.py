@@ -82,12 +82,14 @@ async def check(
     accounts, contacts = await _holders(scope.organization_id, wanted, exclude_account, exclude_contact)
     if not accounts and not contacts:
         return []
-    visible_accounts = {
-        a.id: a for a in await scope.queryset(Account).filter(id__in=[pk for pks in accounts.values() for pk in pks])
-    }
-    visible_contacts = {
-        c.id: c for c in await scope.queryset(Contact).filter(id__in=[pk for pks in contacts.values() for pk in pks])
-    }
+    visible_accounts: dict[UUID, Account] = {}
+    visible_contacts: dict[UUID, Contact] = {}
+    if scope.can("accounts:read"):  # a role that may create but not read learns of no record
+        account_ids = [pk for pks in accounts.values() for pk in pks]
+        visible_accounts = {a.id: a for a in await scope.queryset(Account).filter(id__in=account_ids)}
+        contact_ids = [pk for pks in contacts.values() for pk in pks]
+        visible_contacts = {c.id: c for c in await scope.queryset(Contact).filter(id__in=contact_ids)}
+    emails_visible = scope.can_see_field("Account", "emails")
     matches: list[Match] = []
     refusals: list[UserInputError] = []
     for kind, value, field in wanted:
@@ -100,6 +102,8 @@ async def check(
             for a, c in holders
             if (a and a in visible_accounts) or (c and c in visible_contacts)
         ][:MAX_MATCHES]
+        if kind == "email" and not emails_visible:
+            seen = []  # a role that may not see e-mails is not told whose one is
         matches += seen
         if refuses(scope):
             refusals.append(_refusal(kind, seen, field))
@@ -166,7 +170,9 @@ async def groups(scope: Scope, object_type: str, offset: int, limit: int) -> tup
     else:
         index, owner = ContactIdentifier, "contact_id"
         visible = scope.queryset(Contact).values("id")
-    base = index.filter(organization_id=scope.organization_id, kind__in=KINDS, **{f"{owner}__in": Subquery(visible)})
+    # Grouping by e-mail would show them to a role that may not see Account.emails.
+    kinds = KINDS if scope.can_see_field("Account", "emails") else ("phone",)
+    base = index.filter(organization_id=scope.organization_id, kind__in=kinds, **{f"{owner}__in": Subquery(visible)})
     keys = (
         await base.annotate(n=Count(owner, distinct=True))
         .group_by("kind", "value")
@@ -181,7 +187,7 @@ async def groups(scope: Scope, object_type: str, offset: int, limit: int) -> tup
     if not keys:
         return [], False
     members: dict[tuple[str, str], list[UUID]] = {}
-    for kind in KINDS:
+    for kind in kinds:
         values = [v for k, v in keys if k == kind]
         if values:
             for value, pk in await base.filter(kind=kind, value__in=values).values_list("value", owner):
