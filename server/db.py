@@ -40,6 +40,7 @@ MODEL_MODULES = [
     "server.roles.models",
     "server.imports.models",
     "server.exports.models",
+    "server.bulk.models",
 ]
 
 

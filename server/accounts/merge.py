@@ -1,4 +1,8 @@
-"""What moves when two accounts merge: each domain's rows that point at an account."""
+"""What moves when two accounts or two contacts merge: each domain's rows that point at them.
+
+A new domain whose rows point at an account or a contact adds its mover here, so a merge can
+never leave them behind. Conversations (the inbox, not built yet) will add
+``"conversations": _mover(Conversation)`` to both tables."""
 
 from __future__ import annotations
 
@@ -12,11 +16,11 @@ from server.orders.models import Order
 from server.tickets.models import Ticket
 
 
-def _mover(model):
+def _mover(model, column: str = "account_id"):
     async def move(organization_id: UUID, from_id: UUID, to_id: UUID) -> int:
         # A bulk UPDATE skips auto_now: bump updated_at so a syncing client sees the move.
-        moved = model.filter(organization_id=organization_id, account_id=from_id)
-        return await moved.update(account_id=to_id, updated_at=datetime.now(UTC))
+        moved = model.filter(organization_id=organization_id, **{column: from_id})
+        return await moved.update(**{column: to_id, "updated_at": datetime.now(UTC)})
 
     return move
 
@@ -27,4 +31,10 @@ MOVERS = {
     "orders": _mover(Order),
     "tickets": _mover(Ticket),
     "activities": _mover(Activity),
+}
+
+# The timeline (activities) belongs to the account, which both contacts share: nothing to move.
+CONTACT_MOVERS = {
+    "deals": _mover(Deal, "contact_id"),
+    "tickets": _mover(Ticket, "contact_id"),
 }

@@ -67,3 +67,21 @@ class Contact(TenantModel):
     class Meta:
         table = "contact"
         indexes = (("account_id", "name"), ("organization_id", "updated_at"))
+
+
+class ContactIdentifier(TenantModel):
+    """Lookup index of contacts' phones and e-mails (kept by the accounts service), so the
+    duplicate check and the duplicates report find a contact by one indexed query."""
+
+    contact = fields.ForeignKeyField("crm.Contact", related_name="identifiers", on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=8)  # phone | email
+    value = fields.CharField(max_length=254)
+
+    resource = "accounts"
+
+    class Meta:
+        table = "contact_identifier"
+        indexes = (
+            ("contact_id",),
+            ("organization_id", "kind", "value"),
+        )

@@ -502,10 +502,56 @@ class MergeAccountsInput:
     merge_id: strawberry.ID
 
 
+@strawberry.enum(description="Which identifier two customers share.")
+class DuplicateKind(Enum):
+    PHONE = "phone"
+    EMAIL = "email"
+
+
+def shown_value(scope, kind: str, value: str) -> str:
+    """A phone or e-mail as the caller may see it (masked without pii:read)."""
+    return scope.mask("Account", "phones" if kind == "phone" else "emails", value)
+
+
+@strawberry.type(
+    description="An existing account or contact the caller may see that already has one of the phones or "
+    "e-mails just saved (the organization's duplicate policy is WARN, or the change came from an import)."
+)
+class DuplicateMatch:
+    field: str = strawberry.field(description="The input field holding the shared value, e.g. `phones.0`.")
+    kind: DuplicateKind = strawberry.field(description="Phone or e-mail.")
+    value: str = strawberry.field(
+        description="The shared value, normalized (E.164, lower case); masked for callers without `pii:read`."
+    )
+    account: AccountType | None = strawberry.field(description="The existing account, if the match is an account.")
+    contact: ContactType | None = strawberry.field(description="The existing contact, if the match is a contact.")
+
+
+def duplicate_matches(info: Info, obj) -> list[DuplicateMatch]:
+    scope = info.context.scope
+    return [
+        DuplicateMatch(
+            field=m.field,
+            kind=DuplicateKind(m.kind),
+            value=shown_value(scope, m.kind, m.value),
+            account=m.account,
+            contact=m.contact,
+        )
+        for m in getattr(obj, "duplicate_matches", None) or []  # set by the service on create/update
+    ]
+
+
+DUPLICATES = (
+    "Existing records (that you may see) sharing a phone or e-mail given in this change: a warning, "
+    "the change was saved. Empty when there are none or nothing was changed."
+)
+
+
 @strawberry.type
 class AccountPayload:
     account: AccountType | None = None
     errors: list[UserError]
+    duplicates: list[DuplicateMatch] = strawberry.field(default_factory=list, description=DUPLICATES)
 
 
 @strawberry.input
@@ -528,10 +574,21 @@ class UpdateContactInput:
     emails: list[str] | None = strawberry.UNSET
 
 
+@strawberry.input(
+    description="Merge contact `mergeId` into contact `id` (both of one account): its deals and tickets move "
+    "over, phones and e-mails are combined, and the duplicate is deleted."
+)
+class MergeContactsInput:
+    id: strawberry.ID
+    version: int
+    merge_id: strawberry.ID
+
+
 @strawberry.type
 class ContactPayload:
     contact: ContactType | None = None
     errors: list[UserError]
+    duplicates: list[DuplicateMatch] = strawberry.field(default_factory=list, description=DUPLICATES)
 
 
 def _account_data(input_obj) -> dict:
@@ -549,7 +606,7 @@ class AccountMutations:
 
         async def act():
             account = await service.create_account(scope, _account_data(input), input.idempotency_key)
-            return {"account": account}
+            return {"account": account, "duplicates": duplicate_matches(info, account)}
 
         return await run_mutation(AccountPayload, act)
 
@@ -559,7 +616,8 @@ class AccountMutations:
 
         async def act():
             pk = ids.decode(input.id, "Account")[1]
-            return {"account": await service.update_account(scope, pk, input.version, _account_data(input))}
+            account = await service.update_account(scope, pk, input.version, _account_data(input))
+            return {"account": account, "duplicates": duplicate_matches(info, account)}
 
         return await run_mutation(AccountPayload, act)
 
@@ -591,7 +649,8 @@ class AccountMutations:
         async def act():
             account_id = ids.decode(input.account_id, "Account", "accountId")[1]
             data = given(input, exclude=("account_id", "idempotency_key"))
-            return {"contact": await service.create_contact(scope, account_id, data, input.idempotency_key)}
+            contact = await service.create_contact(scope, account_id, data, input.idempotency_key)
+            return {"contact": contact, "duplicates": duplicate_matches(info, contact)}
 
         return await run_mutation(ContactPayload, act)
 
@@ -601,7 +660,19 @@ class AccountMutations:
 
         async def act():
             pk = ids.decode(input.id, "Contact")[1]
-            return {"contact": await service.update_contact(scope, pk, input.version, given(input))}
+            contact = await service.update_contact(scope, pk, input.version, given(input))
+            return {"contact": contact, "duplicates": duplicate_matches(info, contact)}
+
+        return await run_mutation(ContactPayload, act)
+
+    @strawberry.mutation(description="Merge two contacts of one account; audited on both.")
+    async def merge_contacts(self, info: Info, input: MergeContactsInput) -> ContactPayload:
+        scope = info.context.scope
+
+        async def act():
+            keep = ids.decode(input.id, "Contact")[1]
+            dup = ids.decode(input.merge_id, "Contact", "mergeId")[1]
+            return {"contact": await service.merge_contacts(scope, keep, input.version, dup)}
 
         return await run_mutation(ContactPayload, act)
 

@@ -9,7 +9,8 @@ from uuid import UUID
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
-from server.accounts.models import Account, AccountIdentifier, Contact
+from server.accounts import duplicates
+from server.accounts.models import Account, AccountIdentifier, Contact, ContactIdentifier
 from server.analytics import figures
 from server.audit import service as audit
 from server.auth.masking import refuse_masked
@@ -20,6 +21,7 @@ from server.core.phones import normalize_phones, try_e164
 from server.core.serialize import snapshot
 from server.core.text import check_custom_fields, limited_text, one_of, required_text
 from server.core.versioning import update_versioned
+from server.i18n import _
 
 KINDS = ("person", "company")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -124,7 +126,9 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
     problems.raise_if_any()
 
     async def create() -> Account:
+        matches = await duplicates.check(scope, values.get("phones"), values.get("emails"))
         account = await Account.create(organization_id=scope.organization_id, **values)
+        account.duplicate_matches = matches  # shown once, in the creating payload
         await _sync_identifiers(account)
         await figures.ensure_row(scope.organization_id, account.id)
         await audit.record(
@@ -150,7 +154,11 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
     problems.raise_if_any()
     async with in_transaction():
         account = await scope.get(Account, account_id, "update", field="id")
+        matches = await duplicates.check(
+            scope, values.get("phones"), values.get("emails"), exclude_account=account.id
+        )
         changes = await update_versioned(account, version, values)
+        account.duplicate_matches = matches
         if {"phones", "emails", "tags"} & changes.keys():
             await _sync_identifiers(account)
         if changes:
@@ -269,7 +277,12 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
 
     async def create() -> Contact:
         account = await scope.get(Account, account_id, "create", field="accountId")
+        matches = await duplicates.check(
+            scope, values.get("phones"), values.get("emails"), exclude_account=account.id
+        )
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
+        contact.duplicate_matches = matches
+        await duplicates.sync_contact_identifiers(contact)
         await audit.record(
             scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
         )
@@ -292,10 +305,72 @@ async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dic
     problems.raise_if_any()
     async with in_transaction():
         contact = await scope.get(Contact, contact_id, "update", field="id")
+        matches = await duplicates.check(
+            scope,
+            values.get("phones"),
+            values.get("emails"),
+            exclude_account=contact.account_id,
+            exclude_contact=contact.id,
+        )
         changes = await update_versioned(contact, version, values)
+        contact.duplicate_matches = matches
+        if {"phones", "emails"} & changes.keys():
+            await duplicates.sync_contact_identifiers(contact)
         if changes:
             await audit.record(scope, "contact.update", contact, changes)
     return contact
+
+
+async def merge_contacts(scope: Scope, keep_id: UUID, keep_version: int, merge_id: UUID) -> Contact:
+    """Move the deals and tickets of contact ``merge_id`` onto ``keep_id`` (same account),
+    combine their phones and e-mails, delete the duplicate; both audit trails record it."""
+    from server.accounts.merge import CONTACT_MOVERS
+
+    scope.require("accounts:update")
+    scope.require("accounts:delete")  # the duplicate is deleted
+    if keep_id == merge_id:
+        raise UserInputError(ErrorCode.INVALID, _("Cannot merge a contact into itself."), "mergeId")
+    async with in_transaction():
+        # Lock both rows in a fixed order (as merge_accounts does) with a plain query: the scoped
+        # one joins the account, and PostgreSQL locks no outer-joined rows. Then check access.
+        for pk in sorted({keep_id, merge_id}, key=str):
+            await Contact.filter(id=pk, organization_id=scope.organization_id).select_for_update().first()
+        keep = await scope.get(Contact, keep_id, "update", field="id")
+        dup = await scope.get(Contact, merge_id, "delete", field="mergeId")
+        if keep.version != keep_version:
+            raise version_conflict()
+        if keep.account_id != dup.account_id:
+            # A deal or ticket must stay with its account: merge the accounts first.
+            raise UserInputError(
+                ErrorCode.INVALID, _("The contacts belong to different accounts: merge the accounts first."), "mergeId"
+            )
+        moved = {name: await mover(scope.organization_id, dup.id, keep.id) for name, mover in CONTACT_MOVERS.items()}
+        changes = await update_versioned(
+            keep,
+            keep_version,
+            {
+                "phones": _merge_lists(keep.phones, dup.phones),
+                "emails": _merge_lists(keep.emails, dup.emails),
+                "position": keep.position or dup.position,
+            },
+        )
+        await duplicates.sync_contact_identifiers(keep)
+        await audit.record(
+            scope, "contact.merge", keep, {**changes, "merged": [None, str(dup.id)], "moved": [None, moved]}
+        )
+        await audit.record(
+            scope,
+            "contact.merged_into",
+            dup,
+            {
+                "merged_into": [None, str(keep.id)],
+                **{k: [v, None] for k, v in snapshot(dup, CONTACT_FIELDS).items()},
+            },
+        )
+        await ContactIdentifier.filter(contact_id=dup.id).delete()
+        await dup.delete()
+        await outbox.emit(scope.organization_id, "contact.merged", {"contact_id": keep.id, "merged_id": dup.id})
+    return keep
 
 
 async def delete_contact(scope: Scope, contact_id: UUID, version: int) -> Contact:
@@ -306,5 +381,6 @@ async def delete_contact(scope: Scope, contact_id: UUID, version: int) -> Contac
         await audit.record(
             scope, "contact.delete", contact, {k: [v, None] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
         )
+        await ContactIdentifier.filter(contact_id=contact.id).delete()
         await contact.delete()
     return contact

@@ -60,6 +60,12 @@ QUERY: dict[str, str] = {
     **dict.fromkeys(("importBatch", "importBatches"), needs("data:import")),
     **dict.fromkeys(("importPresets", "importFields"), PUBLIC),
     "exports": needs("data:export", note="; members only, each sees their own"),
+    "duplicates": needs("accounts:read"),
+    **dict.fromkeys(
+        ("bulkJob", "bulkJobs"),
+        "Needs the read permission of the job's object type (e.g. `orders:read`); lists the caller's jobs "
+        "(their team's or everyone's with a team or all row scope).",
+    ),
 }
 
 MUTATION: dict[str, str] = {
@@ -84,7 +90,9 @@ MUTATION: dict[str, str] = {
         needs("accounts:update"),
     ),
     **dict.fromkeys(("deleteAccount", "deleteContact", "deleteSegment"), needs("accounts:delete")),
-    "mergeAccounts": needs("accounts:update", "accounts:delete"),
+    **dict.fromkeys(("mergeAccounts", "mergeContacts"), needs("accounts:update", "accounts:delete")),
+    "bulkAction": "Needs the read permission of the object type, and for each item what the single change "
+    "needs (e.g. `orders:update` to change status, `orders:delete` to delete).",
     "createDeal": needs("deals:create"),
     **dict.fromkeys(("updateDeal", "moveDealStage"), needs("deals:update")),
     "deleteDeal": needs("deals:delete"),

@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 from strawberry.types.base import StrawberryOptional
 
+from server.accounts.duplicates_schema import DuplicateQueries
 from server.accounts.schema import AccountMutations, AccountQueries
 from server.activities.schema import ActivityMutations, ActivityQueries, ActivityType
 from server.analytics.metrics_schema import AnalyticsMutations, AnalyticsQueries
@@ -22,6 +23,7 @@ from server.apikeys.schema import ApiKeyMutations, ApiKeyQueries
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
 from server.auth.viewer import ViewerQueries
+from server.bulk.schema import BulkMutations, BulkQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.deals.schema import DealMutations, DealQueries, DealType
@@ -137,6 +139,8 @@ Query = refusing_hostile_input(
                     MemberQueries,
                     RoleQueries,
                     AccountQueries,
+                    DuplicateQueries,
+                    BulkQueries,
                     DealQueries,
                     OrderQueries,
                     TicketQueries,
@@ -174,6 +178,7 @@ Mutation = refusing_hostile_input(
                 MemberMutations,
                 RoleMutations,
                 AccountMutations,
+                BulkMutations,
                 DealMutations,
                 OrderMutations,
                 TicketMutations,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import Enum
 
 import strawberry
 
@@ -52,3 +53,17 @@ class OrganizationType(Node):
     currency: str
     locale: str
     timezone: str
+
+    @strawberry.field(description="What a new or changed customer with a known phone or e-mail does.")
+    def duplicate_policy(self) -> DuplicatePolicy:
+        return DuplicatePolicy(self.duplicate_policy)  # type: ignore[attr-defined]
+
+
+@strawberry.enum(description="What creating or changing an account or contact with a phone or e-mail that "
+                 "another one already has does.")
+class DuplicatePolicy(Enum):
+    WARN = strawberry.enum_value("warn", description="Saved; the payload's `duplicates` names the existing records.")
+    REFUSE = strawberry.enum_value(
+        "refuse",
+        description="Not saved: a DUPLICATE error naming the existing record (imports and syncs only warn).",
+    )

@@ -21,6 +21,7 @@ JOB_MODULES = (
     "server.imports.jobs",
     "server.email.jobs",
     "server.exports.jobs",
+    "server.bulk.jobs",
 )
 
 

@@ -16,6 +16,9 @@ class Organization(BaseModel):
     # Query cost this organization may spend per minute, all callers together (docs/partners.md);
     # null: the ``rate_limit_per_organization`` setting. Set by operators for a bigger plan.
     rate_limit_per_minute = fields.IntField(null=True)
+    # What creating a customer whose phone or e-mail is already known does (docs/duplicates.md):
+    # "warn" (saved, the payload names the existing records) or "refuse" (a DUPLICATE error).
+    duplicate_policy = fields.CharField(max_length=8, default="warn")
 
     class Meta:
         table = "organization"

@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.inputs import given
-from server.graphql.types import OrganizationType
+from server.graphql.types import DuplicatePolicy, OrganizationType
 from server.organizations import service
 
 
@@ -19,6 +19,10 @@ class UpdateOrganizationInput:
         default=strawberry.UNSET, description="uk or en: customer messages' language."
     )
     timezone: str | None = strawberry.field(default=strawberry.UNSET, description="IANA name, e.g. Europe/Kyiv.")
+    duplicate_policy: DuplicatePolicy | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="What creating or changing a customer with a known phone or e-mail does (docs/duplicates.md).",
+    )
 
 
 @strawberry.type
@@ -34,6 +38,9 @@ class OrganizationMutations:
         scope = info.context.scope
 
         async def act():
-            return {"organization": await service.update_organization(scope, given(input))}
+            data = given(input)
+            if data.get("duplicate_policy") is not None:
+                data["duplicate_policy"] = data["duplicate_policy"].value
+            return {"organization": await service.update_organization(scope, data)}
 
         return await run_mutation(OrganizationPayload, act)

@@ -72,7 +72,8 @@ async def seed_defaults(org: Organization) -> None:
 
 
 async def update_organization(scope, data: dict) -> Organization:
-    """Owners and admins change the name, default currency, locale and timezone."""
+    """Owners and admins change the name, default currency, locale, timezone and what a
+    duplicate phone or e-mail does (docs/duplicates.md)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from server.audit import service as audit
@@ -97,6 +98,14 @@ async def update_organization(scope, data: dict) -> Organization:
         except (ZoneInfoNotFoundError, ValueError):
             problems.add(ErrorCode.INVALID, f"Unknown timezone '{data['timezone'][:64]}'.", "timezone")
         values["timezone"] = data["timezone"]
+    if data.get("duplicate_policy") is not None:
+        from server.accounts.duplicates import POLICIES
+
+        if data["duplicate_policy"] not in POLICIES:
+            problems.add(
+                ErrorCode.INVALID, f"Duplicate policy must be one of: {', '.join(POLICIES)}.", "duplicatePolicy"
+            )
+        values["duplicate_policy"] = data["duplicate_policy"]
     problems.raise_if_any()
     async with in_transaction():
         changes = {k: [getattr(org, k), v] for k, v in values.items() if getattr(org, k) != v}
