@@ -192,6 +192,15 @@ class PluginManager:
         return result
 
 
+    async def run_long(self, name: str, hook: str, **kwargs) -> Any:
+        """Call a long-running hook (``crm_telephony_listen``) of plugin ``name``: no time
+        limit, the caller cancels it when it must stop."""
+        result = self._caller(name, hook)(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
 # Hooks that make the provider do something for which it offers no duplicate protection.
 NOT_REPEATABLE = frozenset({"crm_messaging_send", "crm_telephony_click_to_call", "crm_delivery_create_shipment"})
 

@@ -58,6 +58,7 @@ from server.plugins.types import (
     WebhookResponse,
     WebhookResult,
 )
+from server.telephony import missed
 
 log = logging.getLogger("crm.plugins.webhooks")
 
@@ -349,6 +350,9 @@ def _call_payload(installation: PluginInstallation, event: CallEvent) -> dict:
         "wait_seconds": event.wait_seconds,
         "disposition": event.disposition,
         "recording_ref": event.recording_ref,
+        "recording_url": event.recording_url,
+        "extension": event.extension,
+        "tracking": {k: v for k, v in (event.tracking or {}).items() if v not in (None, "")},
     }
 
 
@@ -368,23 +372,37 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
         account = found[0]
     else:
         pretty = phonenumbers.format_number(phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        # Call tracking knows where a new customer came from (utm_source): the account's
+        # acquisition source, which analytics groups by (LTV:CAC per source).
+        source = str((event.tracking or {}).get("utm_source") or installation.plugin)[:64]
         account = await accounts.create_account(
-            scope, {"name": pretty, "phones": [phone], "tags": ["lead"], "source": installation.plugin}
+            scope, {"name": pretty, "phones": [phone], "tags": ["lead"], "source": source}
         )
+    key = _call_key(installation, event.call_id)
     activity = await activities.create_activity(
         scope,
         {
             "kind": "call",
             "account_id": account.id,
             "subject": _call_subject(event, phone),
-            "data": {k: v for k, v in payload.items() if v not in (None, "")},
+            "data": {k: v for k, v in payload.items() if v not in (None, "", {})},
             "occurred_at": _aware(event.started_at) or datetime.now(UTC),
         },
-        idempotency_key=_call_key(installation, event.call_id),
+        idempotency_key=key,
     )
+    task = None
+    if missed.is_missed(event):
+        task, _ = await missed.call_back_task(scope.organization_id, key, event, phone, account, activity)
     # The call is over: a screen pop can close and show where it was logged.
     await outbox.emit(
-        scope.organization_id, "call.ended", {**payload, "account_id": account.id, "activity_id": activity.id}
+        scope.organization_id,
+        "call.ended",
+        {
+            **payload,
+            "account_id": account.id,
+            "activity_id": activity.id,
+            "task_id": task.id if task is not None else None,
+        },
     )
     return {
         "type": "call",
@@ -393,4 +411,5 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
         "account_id": str(account.id),
         "account_created": created,
         "activity_id": str(activity.id),
+        **({"task_id": str(task.id)} if task is not None else {}),
     }
