@@ -90,7 +90,7 @@ class Supervisor:
         is up: they outlive Redis outages, their events go to the database."""
         from server.telephony.listeners import Listeners
 
-        while not self.database_ready:
+        while not self.database_ready:  # noqa: ASYNC110 - set by the connect loop, not an event
             await asyncio.sleep(0.5)
         await Listeners(self.settings).run()
 

@@ -307,11 +307,12 @@ def crm_webhook(installation: Installation, config: dict, secrets: dict, request
     in one transaction together with the delivery record."""
 
 
-# Which hooks a capability needs; checked when a plugin is loaded.
+# Which hooks a capability needs (``a|b``: either); checked when a plugin is loaded.
 REQUIRED_HOOKS: dict[str, tuple[str, ...]] = {
     "delivery": ("crm_delivery_create_shipment", "crm_delivery_track", "crm_delivery_map_status"),
     "marketplace": ("crm_marketplace_fetch_orders", "crm_marketplace_push_status"),
-    "telephony": ("crm_webhook",),
+    # Calls arrive by webhook (Binotel, Ringostat) or over a connection the CRM opens (Asterisk).
+    "telephony": ("crm_webhook|crm_telephony_listen",),
     "messaging": ("crm_messaging_send",),
     "webhooks": ("crm_webhook",),
     "domain_events": ("crm_domain_event",),

@@ -125,7 +125,11 @@ class PluginManager:
         if unknown:
             raise PluginLoadError(f"unknown capabilities {unknown}; known: {list(CAPABILITIES)}")
         for capability in info.capabilities:
-            missing = [h for h in hookspecs.REQUIRED_HOOKS[capability] if not self.implements(name, h)]
+            missing = [
+                h
+                for h in hookspecs.REQUIRED_HOOKS[capability]
+                if not any(self.implements(name, one) for one in h.split("|"))
+            ]
             if missing:
                 raise PluginLoadError(f"capability '{capability}' needs the hooks {missing}")
         schema: list[ConfigField] = []

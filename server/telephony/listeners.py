@@ -77,10 +77,9 @@ class Listeners:
     async def sync(self) -> None:
         manager = self._manager()
         names = [p.name for p in manager.list_plugins() if manager.implements(p.name, HOOK)]
-        wanted = {
-            row.id: row
-            for row in await PluginInstallation.filter(plugin__in=names, enabled=True)
-        } if names else {}
+        wanted = (
+            {row.id: row for row in await PluginInstallation.filter(plugin__in=names, enabled=True)} if names else {}
+        )
         for installation_id, (version, task) in list(self.tasks.items()):
             row = wanted.get(installation_id)
             if row is None or row.version != version or task.done():
@@ -116,7 +115,7 @@ class Listeners:
                 log.exception("%s installation %s: the listener failed", installation.plugin, installation.id)
             if time.monotonic() - started > HEALTHY_AFTER_SECONDS:
                 backoff = self.min_backoff
-            pause = backoff + random.uniform(0, backoff / 2)  # noqa: S311 - jitter, not a secret
+            pause = backoff + random.uniform(0, backoff / 2)
             await asyncio.sleep(pause)
             backoff = min(backoff * 2, self.max_backoff)
 
