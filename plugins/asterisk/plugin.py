@@ -201,10 +201,14 @@ class Call:
                 wait = int((self.answered_at - self.started_at).total_seconds())
                 disposition = "answered"
             else:
-                wait = int((end - self.started_at).total_seconds())
+                duration, wait = 0, int((end - self.started_at).total_seconds())
                 # The caller hung up before anyone was dialled, or while phones rang: cancelled.
                 disposition = DIAL_OUTCOMES.get(self.dial_status, "cancelled")
-        employee = employee or self.answered_by or (self.rung[0] if self.rung else "")
+        # Who took it, else the first desk that rang (a missed call's task goes there); an
+        # outgoing call is the caller's own.
+        employee = (
+            employee or self.answered_by or (self.rung[0] if self.rung else "") or (self.ours if outbound else "")
+        )
         return CallEvent(
             call_id=self.linkedid,
             state=state,

@@ -111,6 +111,8 @@ class Listeners:
                 raise
             except PluginError as exc:
                 log.warning("%s installation %s: %s", installation.plugin, installation.id, exc.message)
+                if exc.code == "AUTH":  # wrong credentials stay wrong until an admin fixes them
+                    backoff = self.max_backoff
             except Exception:
                 log.exception("%s installation %s: the listener failed", installation.plugin, installation.id)
             if time.monotonic() - started > HEALTHY_AFTER_SECONDS:
