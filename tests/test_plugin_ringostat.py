@@ -228,3 +228,30 @@ async def test_connection_test_uses_the_auth_key(tenant, api, sim, installed):
     assert (
         result["ok"] is False and "refused the Auth-key" in result["message"] and "wrong-key" not in result["message"]
     )
+
+
+LIVE = """query($e: String) { liveCalls(employee: $e) { callId state direction employee
+    caller { phone matches { account { name } } } } }"""
+
+
+async def test_live_calls_poll_shows_the_ringing_call_until_it_ends(tenant, api, sim, http, installed):
+    await make_account(tenant.owner, api, name="Марія", phones=["067 123 45 67"])
+    (start, answer, end) = sim.call_webhooks(installed["webhookUrl"])
+    transport = app_transport(http)
+    assert (await tenant.sales.data(api, LIVE))["liveCalls"] == []
+
+    await sim.adeliver(start, transport=transport)
+    (ringing,) = (await tenant.owner.data(api, LIVE))["liveCalls"]
+    assert (ringing["callId"], ringing["state"], ringing["direction"]) == (start.meta["uniqueid"], "ringing", "inbound")
+    assert ringing["caller"] == {"phone": CUSTOMER, "matches": [{"account": {"name": "Марія"}}]}
+    # The sales rep may not see the owner's account: the pop-up shows the number only.
+    (seen,) = (await tenant.sales.data(api, LIVE))["liveCalls"]
+    assert seen["caller"] == {"phone": CUSTOMER, "matches": []}
+
+    await sim.adeliver(answer, transport=transport)
+    (answered,) = (await tenant.owner.data(api, LIVE))["liveCalls"]
+    assert (answered["state"], answered["employee"]) == ("answered", "Олена Коваль")
+    assert (await tenant.owner.data(api, LIVE, {"e": "someone else"}))["liveCalls"] == []
+
+    await sim.adeliver(end, transport=transport)
+    assert (await tenant.owner.data(api, LIVE))["liveCalls"] == []
