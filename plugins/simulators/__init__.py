@@ -27,6 +27,8 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "rozetka": RozetkaSimulator,
     "binotel": BinotelSimulator,
     "ringostat": RingostatSimulator,
+    # Not HTTP: a TCP server speaking AMI, with the same start/stop/describe/credentials.
+    "asterisk": AsteriskSimulator,  # type: ignore[dict-item]
 }
 
 __all__ = [
