@@ -172,7 +172,11 @@ async def test_click_to_call_originates_from_the_members_desk(tenant, api, sim, 
         "from-internal",
         "true",
     )
-    assert [a["Action"] for a in sim.actions] == ["Login", "Originate", "Logoff"]
+
+    async def said_goodbye():  # the simulator reads the Logoff on its own thread
+        return [a["Action"] for a in sim.actions] == ["Login", "Originate", "Logoff"]
+
+    await until(said_goodbye)
 
 
 async def test_click_to_call_refused_by_asterisk_is_a_provider_error(tenant, api, sim, installed):
