@@ -25,7 +25,6 @@ def sim(server):
     return server
 
 
-
 def test_call_log_needs_the_key_and_cuts_at_its_cap(sim):
     now = datetime.now(UTC)
     for n in range(3):
