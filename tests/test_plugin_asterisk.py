@@ -8,11 +8,14 @@ import asyncio
 
 import pytest
 
+from plugins.asterisk import plugin as asterisk_plugin
 from plugins.simulators.asterisk import SECRET, USERNAME, AsteriskSimulator
 from server.activities.models import Activity
 from server.auth.models import Membership
 from server.graphql import ids
+from server.plugins import egress
 from server.plugins.models import PluginInstallation
+from server.plugins.types import PluginError
 from server.telephony.listeners import Listeners
 from tests.provider_plugins import check_connection, events, install, row
 from tests.test_plugin_binotel import CLICK, click, give_extension
@@ -198,3 +201,11 @@ async def test_an_installation_disabled_is_let_go(tenant, api, sim, installed, w
 
     await until(gone)
     assert ids.decode(installed["installation"]["id"])[1] not in worker.tasks
+
+
+async def test_a_pbx_on_a_private_address_is_refused_unless_local_providers_are_allowed(sim):
+    with egress.allowing_local(False):  # a production server
+        with pytest.raises(PluginError) as refused:
+            await asterisk_plugin.connect(config(sim), {"secret": SECRET})
+    assert refused.value.code == "ADDRESS_NOT_ALLOWED"
+    assert sim.actions == []  # nothing was sent: not even a connection

@@ -55,11 +55,16 @@ class AmiConnection:
         self._ids = itertools.count(1)
 
     @classmethod
-    async def open(cls, host: str, port: int, *, tls: bool = False, limit: float = 10.0) -> AmiConnection:
-        """Connect and read the banner within ``limit`` seconds."""
+    async def open(
+        cls, host: str, port: int, *, tls: bool = False, server_name: str | None = None, limit: float = 10.0
+    ) -> AmiConnection:
+        """Connect and read the banner within ``limit`` seconds. With TLS the certificate is
+        checked against ``server_name`` (the PBX's name when ``host`` is its resolved address)."""
         context = ssl.create_default_context() if tls else None
         async with asyncio.timeout(limit):
-            reader, writer = await asyncio.open_connection(host, port, ssl=context)
+            reader, writer = await asyncio.open_connection(
+                host, port, ssl=context, server_hostname=(server_name or host) if tls else None
+            )
             try:
                 banner = (await reader.readline()).decode("utf-8", errors="replace").strip()
             except BaseException:

@@ -105,11 +105,12 @@ def crm_config_schema():
 # -- connecting ----------------------------------------------------------------------------
 
 
-async def _check_host(host: str, port: int) -> None:
-    """The egress rule plugins follow (server/plugins/egress.py): public addresses only,
-    unless ALLOW_LOCAL_PROVIDERS allows the local simulator."""
+async def _address(host: str, port: int) -> str:
+    """The address to connect to, by the egress rule plugins follow (server/plugins/egress.py):
+    public addresses only, unless ALLOW_LOCAL_PROVIDERS allows the local simulator. The
+    address checked is the one connected to, so a name cannot resolve differently in between."""
     if egress.local_allowed():
-        return
+        return host
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
@@ -120,6 +121,7 @@ async def _check_host(host: str, port: int) -> None:
                 f"The PBX address {host} is not a public address; the CRM reaches only public ones.",
                 code="ADDRESS_NOT_ALLOWED",
             )
+    return str(infos[0][4][0])
 
 
 async def connect(config: dict, secrets: dict) -> AmiConnection:
@@ -127,9 +129,11 @@ async def connect(config: dict, secrets: dict) -> AmiConnection:
     username, secret = str(config.get("username") or ""), str(secrets.get("secret") or "")
     if not host or not username or not secret:
         raise PluginError("Enter the AMI host, user and secret in the plugin settings.", code="AUTH")
-    await _check_host(host, port)
+    address = await _address(host, port)
     try:
-        ami = await AmiConnection.open(host, port, tls=bool(config.get("tls")), limit=CONNECT_TIMEOUT)
+        ami = await AmiConnection.open(
+            address, port, tls=bool(config.get("tls")), server_name=host, limit=CONNECT_TIMEOUT
+        )
     except (OSError, TimeoutError) as exc:
         raise PluginError(f"Cannot reach the Asterisk manager at {host}:{port} ({exc}).", retryable=True) from None
     except AmiError as exc:
