@@ -40,7 +40,7 @@ from server.accounts import service as accounts
 from server.activities import service as activities
 from server.auth.scope import Scope
 from server.config import Settings
-from server.core import outbox
+from server.core import idempotency, outbox
 from server.core.errors import UserInputError
 from server.core.phones import try_e164
 from server.http.body import BadJSON, BodyTooLarge, loads, read_body
@@ -363,6 +363,12 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
         await outbox.emit(scope.organization_id, f"call.{event.state}"[:64], payload)
         return {"type": "call", "state": event.state, "call_id": event.call_id}
     phone = try_e164(event.customer_phone or "")
+    key = _call_key(installation, event.call_id)
+    logged = await idempotency.find(scope.organization_id, "createActivity", key)
+    if logged is not None:
+        # Reported before by another event (Ringostat's webhook and its call log, Binotel's
+        # hang-up and its summary, a second worker): the first report stands, nothing twice.
+        return {"type": "call", "state": "ended", "call_id": event.call_id, "activity_id": str(logged), "again": True}
     if phone is None:
         await outbox.emit(scope.organization_id, "call.ended", payload)
         return {"type": "call", "state": "ended", "call_id": event.call_id, "skipped": "no customer phone number"}
@@ -378,7 +384,6 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
         account = await accounts.create_account(
             scope, {"name": pretty, "phones": [phone], "tags": ["lead"], "source": source}
         )
-    key = _call_key(installation, event.call_id)
     activity = await activities.create_activity(
         scope,
         {
