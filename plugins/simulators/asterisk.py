@@ -28,6 +28,7 @@ action received (secrets blanked), ``.clients`` the logged-in connections.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 import time
@@ -132,13 +133,15 @@ class AsteriskSimulator:
     def stop(self, timeout: float = 5.0) -> None:
         if self.loop is not None and self._server is not None:
             self.drop_clients()
-            self.loop.call_soon_threadsafe(self._server.close)
+            server, loop = self._server, self.loop
 
-            def cancel_all() -> None:
-                for task in asyncio.all_tasks(self.loop):
+            def shut() -> None:  # one callback: the loop may close as soon as serving ends
+                server.close()
+                for task in asyncio.all_tasks(loop):
                     task.cancel()
 
-            self.loop.call_soon_threadsafe(cancel_all)
+            with contextlib.suppress(RuntimeError):  # already closed
+                loop.call_soon_threadsafe(shut)
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread, self._server = None, None
