@@ -384,3 +384,22 @@ async def test_connection_with_a_wrong_secret_says_so(tenant, api, sim):
 async def test_click_to_call_hook_called_as_the_crm_calls_it(database, sim, installed):
     call_id = await call(database, installed, "crm_telephony_click_to_call", employee="902", phone="+380501112233")
     assert sim.calls[call_id]["externalNumber"] == "0501112233" and sim.calls[call_id]["internalNumber"] == "902"
+
+
+async def test_a_missed_call_opens_one_call_back_task_for_the_desk_it_rang(tenant, api, sim, http, installed):
+    org = await org_of(installed)
+    await give_extension(tenant.owner, api, tenant.sales, "902")
+    attempts = await deliver_call(sim, http, installed, internal_number="902", disposition="NOANSWER")
+    for attempt in attempts:  # Binotel repeats every event
+        await sim.adeliver(attempt.webhook, transport=app_transport(http))
+    (call_entry,) = await Activity.filter(organization_id=org, kind="call")
+    (task,) = await Activity.filter(organization_id=org, kind="task")
+    assert task.account_id == call_entry.account_id and task.done_at is None  # type: ignore[attr-defined]
+    assert task.actor_id == ids.decode(tenant.sales.user_id)[1]  # type: ignore[attr-defined]
+    assert task.subject == f"Зателефонуйте {CUSTOMER}: пропущений дзвінок"
+    (ended,) = await events(org, "call.ended")
+    assert ended["task_id"] == str(task.id)
+    # An answered call and an outgoing one that was not answered open none.
+    await deliver_call(sim, http, installed, external_number="0501112233")
+    await deliver_call(sim, http, installed, call_type="outgoing", external_number="0501112244", disposition="NOANSWER")
+    assert await Activity.filter(organization_id=org, kind="task").count() == 1

@@ -256,6 +256,7 @@ def _call(data: dict, state: str) -> CallEvent:
         wait_seconds=_int(data.get("waitsec")),
         disposition=DISPOSITIONS.get(disposition, disposition.lower()),
         recording_ref=str(data["generalCallID"]) if disposition in RECORDED else "",
+        extension=str(data.get("internalNumber") or ""),
         raw=data,
     )
 

@@ -11,9 +11,11 @@ Each one is a real HTTP server on 127.0.0.1 (see ``base.SimulatorServer``)::
 From a shell: ``python -m plugins.simulators turbosms --port 9001``. See docs/simulators.md.
 """
 
+from .asterisk import AsteriskSimulator
 from .base import DeliveryAttempt, Fault, OutgoingWebhook, RecordedRequest, SimulatorServer, WebhookReceiver
 from .binotel import BinotelSimulator
 from .novaposhta import NovaPoshtaSimulator
+from .ringostat import RingostatSimulator
 from .rozetka import RozetkaSimulator
 from .turbosms import TurboSMSSimulator
 from .twilio import TwilioSimulator
@@ -24,16 +26,21 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "novaposhta": NovaPoshtaSimulator,
     "rozetka": RozetkaSimulator,
     "binotel": BinotelSimulator,
+    "ringostat": RingostatSimulator,
+    # Not HTTP: a TCP server speaking AMI, with the same start/stop/describe/credentials.
+    "asterisk": AsteriskSimulator,  # type: ignore[dict-item]
 }
 
 __all__ = [
     "SIMULATORS",
+    "AsteriskSimulator",
     "BinotelSimulator",
     "DeliveryAttempt",
     "Fault",
     "NovaPoshtaSimulator",
     "OutgoingWebhook",
     "RecordedRequest",
+    "RingostatSimulator",
     "RozetkaSimulator",
     "SimulatorServer",
     "TurboSMSSimulator",

@@ -51,6 +51,12 @@ def _settings_for(name: str, sim: SimulatorServer) -> tuple[dict, dict]:
             "key": creds["key"],
             "secret": creds["secret"],
         }
+    if name == "ringostat":
+        return {"project_id": creds["project_id"], "api_url": sim.url}, {"auth_key": creds["auth_key"]}
+    if name == "asterisk":  # AMI over TCP: the worker keeps a connection to the simulator
+        return {"host": creds["host"], "port": creds["port"], "username": creds["username"]}, {
+            "secret": creds["secret"]
+        }
     raise KeyError(name)
 
 

@@ -38,6 +38,7 @@ QUERY: dict[str, str] = {
     ),
     "marketplacePushes": needs("orders:read"),
     "callerLookup": needs("accounts:read", note="; orders, deals, tickets and activities need their read"),
+    "liveCalls": needs("accounts:read", note="; orders, deals, tickets and activities need their read"),
     **dict.fromkeys(("deliveryCities", "deliveryBranches"), needs("orders:read")),
     "deliveryStatusRules": needs("order_statuses:read"),
     **dict.fromkeys(("notificationRules", "notificationTemplates", "notificationSettings"), needs("settings:read")),

@@ -116,8 +116,18 @@ class InProcessWorker:
         start = time.monotonic()
         self._next_periodic = {name: start + every for name, every in registry.REGISTRY.schedules.items()}
         self._task = asyncio.create_task(self._loop(), name="crm-jobs")
+        # PBX connections (Asterisk AMI...): here because the embedded setup has one process.
+        from server.telephony.listeners import Listeners
+
+        self._listeners = asyncio.create_task(Listeners(self.settings).run(), name="crm-telephony")
 
     async def stop(self) -> None:
+        listeners = getattr(self, "_listeners", None)
+        if listeners is not None:
+            listeners.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listeners
+            self._listeners = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

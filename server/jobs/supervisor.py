@@ -61,6 +61,8 @@ class Supervisor:
         if self.health.path is not None:
             helpers.append(asyncio.create_task(self.health.keep_writing(), name="crm-health-file"))
         try:
+            if not self.burst:
+                helpers.append(asyncio.create_task(self._telephony(), name="crm-telephony"))
             while not self.stopping.is_set():
                 try:
                     pool = await self._connect_with_backoff()
@@ -82,6 +84,15 @@ class Supervisor:
                 await close_db()
             self.health.remove()
             log.info("worker stopped")
+
+    async def _telephony(self) -> None:
+        """PBX connections (Asterisk AMI...) for as long as the worker runs, once the database
+        is up: they outlive Redis outages, their events go to the database."""
+        from server.telephony.listeners import Listeners
+
+        while not self.database_ready:  # noqa: ASYNC110 - set by the connect loop, not an event
+            await asyncio.sleep(0.5)
+        await Listeners(self.settings).run()
 
     def stop(self, sig: signal.Signals) -> None:
         log.info("%s: stopping (running jobs go back to the queue)", sig.name)

@@ -243,6 +243,22 @@ def crm_telephony_click_to_call(
     Return the provider's call id; the call's events then arrive through ``crm_webhook``."""
 
 
+@_spec
+def crm_telephony_listen(installation: Installation, config: dict, secrets: dict, emit) -> None:
+    """For PBXs that tell their calls over a connection the CRM keeps open (Asterisk AMI over
+    TCP) or that must be asked (a call log polled to catch webhooks the provider never
+    repeats): a long-running coroutine. Connect, log in, and for each call moment call
+    ``await emit(events, dedupe_key)``: the events are applied exactly as a webhook's are
+    (one transaction, the dedupe key makes a repeated moment a no-op).
+
+    Return, or raise ``PluginError``, when the connection ends: the CRM calls the hook again
+    after a growing pause (1 s up to a minute). Raise ``PluginError`` without retrying
+    yourself for bad credentials: the message is logged for the admin. The CRM cancels the
+    coroutine when the installation is disabled, changed or removed, and when the process
+    stops; it runs in ``crm worker`` (or in ``crm serve`` when there is no separate worker,
+    docs/telephony.md)."""
+
+
 # == messaging (TurboSMS, Twilio, Viber, Telegram...) =======================================
 # Delivery callbacks arrive through ``crm_webhook`` as ``types.MessageStatus`` values.
 
@@ -291,11 +307,12 @@ def crm_webhook(installation: Installation, config: dict, secrets: dict, request
     in one transaction together with the delivery record."""
 
 
-# Which hooks a capability needs; checked when a plugin is loaded.
+# Which hooks a capability needs (``a|b``: either); checked when a plugin is loaded.
 REQUIRED_HOOKS: dict[str, tuple[str, ...]] = {
     "delivery": ("crm_delivery_create_shipment", "crm_delivery_track", "crm_delivery_map_status"),
     "marketplace": ("crm_marketplace_fetch_orders", "crm_marketplace_push_status"),
-    "telephony": ("crm_webhook",),
+    # Calls arrive by webhook (Binotel, Ringostat) or over a connection the CRM opens (Asterisk).
+    "telephony": ("crm_webhook|crm_telephony_listen",),
     "messaging": ("crm_messaging_send",),
     "webhooks": ("crm_webhook",),
     "domain_events": ("crm_domain_event",),

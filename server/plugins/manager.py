@@ -125,7 +125,11 @@ class PluginManager:
         if unknown:
             raise PluginLoadError(f"unknown capabilities {unknown}; known: {list(CAPABILITIES)}")
         for capability in info.capabilities:
-            missing = [h for h in hookspecs.REQUIRED_HOOKS[capability] if not self.implements(name, h)]
+            missing = [
+                h
+                for h in hookspecs.REQUIRED_HOOKS[capability]
+                if not any(self.implements(name, one) for one in h.split("|"))
+            ]
             if missing:
                 raise PluginLoadError(f"capability '{capability}' needs the hooks {missing}")
         schema: list[ConfigField] = []
@@ -189,6 +193,15 @@ class PluginManager:
                         code="OUTCOME_UNKNOWN",
                     ) from exc
                 raise PluginError(f"The {name} plugin did not answer in time.", retryable=True) from exc
+        return result
+
+
+    async def run_long(self, name: str, hook: str, **kwargs) -> Any:
+        """Call a long-running hook (``crm_telephony_listen``) of plugin ``name``: no time
+        limit, the caller cancels it when it must stop."""
+        result = self._caller(name, hook)(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
         return result
 
 

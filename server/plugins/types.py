@@ -254,6 +254,11 @@ class CallEvent:
     wait_seconds: int | None = None
     disposition: str = ""  # answered | busy | no_answer | cancelled | failed | voicemail | ...
     recording_ref: str = ""  # provider's id to fetch the recording (links expire: not a URL to keep)
+    recording_url: str = ""  # a lasting link to the recording, for providers whose links do not expire
+    extension: str = ""  # the employee's PBX extension (whose call-back task a missed call becomes)
+    # Where the caller came from (call tracking: utm_source, utm_medium, utm_campaign, utm_content,
+    # utm_term, landing, referrer, client_id, pool_name): kept on the call for analytics.
+    tracking: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
 
     @property

@@ -40,7 +40,7 @@ from server.accounts import service as accounts
 from server.activities import service as activities
 from server.auth.scope import Scope
 from server.config import Settings
-from server.core import outbox
+from server.core import idempotency, outbox
 from server.core.errors import UserInputError
 from server.core.phones import try_e164
 from server.http.body import BadJSON, BodyTooLarge, loads, read_body
@@ -58,6 +58,7 @@ from server.plugins.types import (
     WebhookResponse,
     WebhookResult,
 )
+from server.telephony import missed
 
 log = logging.getLogger("crm.plugins.webhooks")
 
@@ -349,6 +350,9 @@ def _call_payload(installation: PluginInstallation, event: CallEvent) -> dict:
         "wait_seconds": event.wait_seconds,
         "disposition": event.disposition,
         "recording_ref": event.recording_ref,
+        "recording_url": event.recording_url,
+        "extension": event.extension,
+        "tracking": {k: v for k, v in (event.tracking or {}).items() if v not in (None, "")},
     }
 
 
@@ -359,6 +363,12 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
         await outbox.emit(scope.organization_id, f"call.{event.state}"[:64], payload)
         return {"type": "call", "state": event.state, "call_id": event.call_id}
     phone = try_e164(event.customer_phone or "")
+    key = _call_key(installation, event.call_id)
+    logged = await idempotency.find(scope.organization_id, "createActivity", key)
+    if logged is not None:
+        # Reported before by another event (Ringostat's webhook and its call log, Binotel's
+        # hang-up and its summary, a second worker): the first report stands, nothing twice.
+        return {"type": "call", "state": "ended", "call_id": event.call_id, "activity_id": str(logged), "again": True}
     if phone is None:
         await outbox.emit(scope.organization_id, "call.ended", payload)
         return {"type": "call", "state": "ended", "call_id": event.call_id, "skipped": "no customer phone number"}
@@ -368,8 +378,11 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
         account = found[0]
     else:
         pretty = phonenumbers.format_number(phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        # Call tracking knows where a new customer came from (utm_source): the account's
+        # acquisition source, which analytics groups by (LTV:CAC per source).
+        source = str((event.tracking or {}).get("utm_source") or installation.plugin)[:64]
         account = await accounts.create_account(
-            scope, {"name": pretty, "phones": [phone], "tags": ["lead"], "source": installation.plugin}
+            scope, {"name": pretty, "phones": [phone], "tags": ["lead"], "source": source}
         )
     activity = await activities.create_activity(
         scope,
@@ -377,14 +390,24 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
             "kind": "call",
             "account_id": account.id,
             "subject": _call_subject(event, phone),
-            "data": {k: v for k, v in payload.items() if v not in (None, "")},
+            "data": {k: v for k, v in payload.items() if v not in (None, "", {})},
             "occurred_at": _aware(event.started_at) or datetime.now(UTC),
         },
-        idempotency_key=_call_key(installation, event.call_id),
+        idempotency_key=key,
     )
+    task = None
+    if missed.is_missed(event):
+        task, _ = await missed.call_back_task(scope.organization_id, key, event, phone, account, activity)
     # The call is over: a screen pop can close and show where it was logged.
     await outbox.emit(
-        scope.organization_id, "call.ended", {**payload, "account_id": account.id, "activity_id": activity.id}
+        scope.organization_id,
+        "call.ended",
+        {
+            **payload,
+            "account_id": account.id,
+            "activity_id": activity.id,
+            "task_id": task.id if task is not None else None,
+        },
     )
     return {
         "type": "call",
@@ -393,4 +416,5 @@ async def apply_call(scope: Scope, installation: PluginInstallation, event: Call
         "account_id": str(account.id),
         "account_created": created,
         "activity_id": str(activity.id),
+        **({"task_id": str(task.id)} if task is not None else {}),
     }

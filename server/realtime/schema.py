@@ -29,7 +29,7 @@ from server.realtime.bus import LiveEvent, bus_for
 from server.realtime.connection import recheck
 from server.shipments.models import Shipment
 from server.shipments.schema import ShipmentType
-from server.telephony.schema import CallerLookup, lookup
+from server.telephony.schema import LiveCall, live_call
 from server.tickets.models import Ticket
 from server.tickets.schema import TicketType
 
@@ -79,17 +79,6 @@ class ShipmentStatusChanged:
     shipment: ShipmentType = strawberry.field(description="The shipment as it is now (with its order).")
     from_status: str | None = strawberry.field(description="The delivery status it had before, if any.")
     to_status: str = strawberry.field(description="The delivery status it has now, e.g. `delivered`.")
-
-
-@strawberry.type(name="LiveCall", description="A phone call to or from a customer is ringing or was answered.")
-class LiveCall:
-    call_id: str = strawberry.field(description="The PBX's id of the call: the same for every state of it.")
-    state: str = strawberry.field(description="`ringing` or `answered`.")
-    direction: str = strawberry.field(description="`inbound` or `outbound`.")
-    employee: str = strawberry.field(description="The PBX extension or employee taking the call, if known.")
-    caller: CallerLookup = strawberry.field(
-        description="The customer's number and the accounts with it that you may see: the screen pop."
-    )
 
 
 @strawberry.type(description="A notification to a customer changed state (sent, delivered, failed...).")
@@ -168,20 +157,7 @@ class Subscription:
             lambda p: employee is None or p.get("employee") == employee,
         )
         async for event in events:
-            payload = event.payload
-            outbound = payload.get("direction") == "outbound"
-            phone = str(payload.get("callee") if outbound else payload.get("caller") or "")
-            try:
-                caller = await lookup(info.context.scope, phone)
-            except UserInputError:  # a number that is not a phone number (a hidden caller id)
-                caller = CallerLookup(phone=phone, matches=[])
-            yield LiveCall(
-                call_id=str(payload.get("call_id") or ""),
-                state=str(payload.get("state") or ""),
-                direction=str(payload.get("direction") or ""),
-                employee=str(payload.get("employee") or ""),
-                caller=caller,
-            )
+            yield await live_call(info.context.scope, event.payload)
 
     @strawberry.subscription(
         description="New items on one account's timeline (notes, calls, messages, status changes...). "

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from server.accounts.schema import AccountType, ContactType
 from server.activities.schema import ActivityType
+from server.core.errors import UserInputError
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 from server.telephony import service
@@ -62,8 +63,51 @@ async def lookup(scope, phone: str) -> CallerLookup:
     )
 
 
+@strawberry.type(name="LiveCall", description="A phone call to or from a customer is ringing or was answered.")
+class LiveCall:
+    call_id: str = strawberry.field(description="The PBX's id of the call: the same for every state of it.")
+    state: str = strawberry.field(description="`ringing` or `answered`.")
+    direction: str = strawberry.field(description="`inbound` or `outbound`.")
+    employee: str = strawberry.field(description="The PBX extension or employee taking the call, if known.")
+    caller: CallerLookup = strawberry.field(
+        description="The customer's number and the accounts with it that you may see: the screen pop."
+    )
+
+
+async def live_call(scope, payload: dict) -> LiveCall:
+    """A call event's payload as the screen pop shows it (subscription and polling alike)."""
+    outbound = payload.get("direction") == "outbound"
+    phone = str(payload.get("callee") if outbound else payload.get("caller") or "")
+    try:
+        caller = await lookup(scope, phone)
+    except UserInputError:  # a number that is not a phone number (a hidden caller id)
+        caller = CallerLookup(phone=phone, matches=[])
+    return LiveCall(
+        call_id=str(payload.get("call_id") or ""),
+        state=str(payload.get("state") or ""),
+        direction=str(payload.get("direction") or ""),
+        employee=str(payload.get("employee") or ""),
+        caller=caller,
+    )
+
+
 @strawberry.type
 class TelephonyQueries:
+    @strawberry.field(
+        description="Calls ringing or answered right now, with the caller's accounts you may see: the "
+        "screen pop for clients that cannot keep the `incomingCall` subscription open (poll every few "
+        "seconds). A ring group's call is listed once per desk until someone answers. Needs `accounts:read`."
+    )
+    async def live_calls(
+        self,
+        info: Info,
+        employee: Annotated[
+            str | None, strawberry.argument(description="Only calls for this PBX extension or employee.")
+        ] = None,
+    ) -> list[LiveCall]:
+        scope = info.context.scope
+        return [await live_call(scope, p) for p in await service.live_calls(scope, employee)]
+
     @strawberry.field(
         description="Who is calling: the accounts with this phone number (any format, e.g. from a "
         "`call.ringing` event), their primary contact, open orders, deals and tickets and the last activity. "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from tortoise.expressions import Q
@@ -23,6 +24,7 @@ from server.auth.scope import Scope
 from server.auth.throttle import ActionThrottle
 from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError, not_found
+from server.core.models import OutboxEvent
 from server.core.phones import to_e164
 from server.deals.models import Deal
 from server.orders.models import Order
@@ -180,3 +182,36 @@ async def click_to_call(
     )
     log.info("click-to-call via %s installation %s: call %s", installation.plugin, installation.id, call_id)
     return call_id
+
+
+# -- live calls, for screens that cannot hold a subscription open ------------------------------
+
+LIVE_TOPICS = ("call.ringing", "call.answered", "call.ended")
+# A call still "live" after this long lost its end (a PBX that never said): forget it.
+LIVE_WINDOW = timedelta(minutes=30)
+
+
+async def live_calls(scope: Scope, employee: str | None = None, *, now: datetime | None = None) -> list[dict]:
+    """Calls ringing or answered now: the polling twin of the ``incomingCall`` subscription.
+
+    Read from the call events the telephony plugins wrote to the outbox (kept for days), so it
+    needs no table of its own and every API process answers the same: per call, the desks it
+    rings (one entry per extension) until someone answers, then the answered entry, until it
+    ends. Oldest first. ``employee`` keeps one desk's calls."""
+    scope.require("accounts:read")
+    since = (now or datetime.now(UTC)) - LIVE_WINDOW
+    rows = await OutboxEvent.filter(
+        organization_id=scope.organization_id, topic__in=LIVE_TOPICS, created_at__gte=since
+    ).order_by("created_at", "id")
+    live: dict[tuple[str, str], dict[str, dict]] = {}
+    for row in rows:
+        payload = row.payload
+        call = (str(payload.get("installation_id")), str(payload.get("call_id")))
+        if row.topic == "call.ended":
+            live.pop(call, None)
+        elif row.topic == "call.answered":
+            live[call] = {str(payload.get("employee") or ""): payload}
+        elif not any(p.get("state") == "answered" for p in live.get(call, {}).values()):
+            live.setdefault(call, {})[str(payload.get("employee") or "")] = payload
+    found = [p for desks in live.values() for p in desks.values()]
+    return [p for p in found if employee is None or p.get("employee") == employee]

@@ -1,0 +1,1 @@
+"""Asterisk over AMI (docs/telephony.md)."""

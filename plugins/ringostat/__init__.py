@@ -1,0 +1,1 @@
+"""Ringostat call tracking and virtual PBX (docs/telephony.md)."""
