@@ -20,6 +20,7 @@ from server.core.phones import normalize_phones, try_e164
 from server.core.serialize import snapshot
 from server.core.text import check_custom_fields, limited_text, one_of, required_text
 from server.core.versioning import update_versioned
+from server.search import index as search_index
 
 KINDS = ("person", "company")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -126,6 +127,7 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
     async def create() -> Account:
         account = await Account.create(organization_id=scope.organization_id, **values)
         await _sync_identifiers(account)
+        await search_index.index(account)
         await figures.ensure_row(scope.organization_id, account.id)
         await audit.record(
             scope, "account.create", account, {k: [None, v] for k, v in snapshot(account, ACCOUNT_FIELDS).items()}
@@ -153,6 +155,8 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
         changes = await update_versioned(account, version, values)
         if {"phones", "emails", "tags"} & changes.keys():
             await _sync_identifiers(account)
+        if {"name", "phones", "emails"} & changes.keys():
+            await search_index.index(account)
         if changes:
             await audit.record(scope, "account.update", account, changes)
             await outbox.emit(
@@ -167,6 +171,7 @@ async def delete_account(scope: Scope, account_id: UUID, version: int) -> Accoun
         account = await scope.get(Account, account_id, "delete", field="id")
         changes = await update_versioned(account, version, {"deleted_at": datetime.now(UTC)})
         await AccountIdentifier.filter(account_id=account.id).delete()
+        await search_index.unindex(scope.organization_id, "account", [account.id])
         await audit.record(scope, "account.delete", account, changes)
         await outbox.emit(scope.organization_id, "account.deleted", {"account_id": account.id})
     return account
@@ -226,6 +231,8 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
         )
         await AccountIdentifier.filter(account_id=dup.id).delete()
         await _sync_identifiers(keep)
+        await search_index.unindex(scope.organization_id, "account", [dup.id])
+        await search_index.index(keep)
         # The orders moved: both accounts' figures follow them.
         for account_id in (keep.id, dup.id):
             await figures.refresh_account(scope.organization_id, account_id, scope.organization.currency)
@@ -270,6 +277,7 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
     async def create() -> Contact:
         account = await scope.get(Account, account_id, "create", field="accountId")
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
+        await search_index.index(contact)
         await audit.record(
             scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
         )
@@ -294,6 +302,7 @@ async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dic
         contact = await scope.get(Contact, contact_id, "update", field="id")
         changes = await update_versioned(contact, version, values)
         if changes:
+            await search_index.index(contact)
             await audit.record(scope, "contact.update", contact, changes)
     return contact
 
@@ -307,4 +316,5 @@ async def delete_contact(scope: Scope, contact_id: UUID, version: int) -> Contac
             scope, "contact.delete", contact, {k: [v, None] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
         )
         await contact.delete()
+        await search_index.unindex(scope.organization_id, "contact", [contact.id])
     return contact
