@@ -33,7 +33,9 @@ ORDERS = "query($w: OrderWhere) { orders(first: 50, where: $w) { edges { node { 
 DEALS = "query($w: DealWhere) { deals(first: 50, where: $w) { edges { node { title } } } }"
 TICKETS = "query($w: TicketWhere) { tickets(first: 50, where: $w) { edges { node { subject } } } }"
 CREATE_DEAL = """mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id } errors { field code } } }"""
-CREATE_TICKET = """mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id } errors { field code } } }"""
+CREATE_TICKET = (
+    """mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id } errors { field code } } }"""
+)
 UPDATE_ACCOUNT = """mutation($i: UpdateAccountInput!) { updateAccount(input: $i) { errors { code } } }"""
 DELETE_ACCOUNT = """mutation($i: DeleteInput!) { deleteAccount(input: $i) { errors { code } } }"""
 
@@ -72,13 +74,15 @@ async def shop(api, tenants):
         taras["id"],
         source="rozetka",
         externalId="RZ-778899",
-        delivery={"recipientName": "Ярина Коваль", "recipientPhone": "+380675550011", "waybillNumber": "20450098765432"},
+        delivery={
+            "recipientName": "Ярина Коваль",
+            "recipientPhone": "+380675550011",
+            "waybillNumber": "20450098765432",
+        },
     )
-    deal = (await t.owner.data(api, CREATE_DEAL, {"i": {"accountId": company["id"], "title": "Опт для Шевченко"}}))
+    deal = await t.owner.data(api, CREATE_DEAL, {"i": {"accountId": company["id"], "title": "Опт для Шевченко"}})
     assert deal["createDeal"]["errors"] == []
-    ticket = await t.owner.data(
-        api, CREATE_TICKET, {"i": {"subject": "Пошкоджена посилка", "accountId": olena["id"]}}
-    )
+    ticket = await t.owner.data(api, CREATE_TICKET, {"i": {"subject": "Пошкоджена посилка", "accountId": olena["id"]}})
     assert ticket["createTicket"]["errors"] == []
     other = await tenants.create(("owner",))
     await make_account(other.owner, api, "Тарас Шевченко", phones=["+380671234567"], emails=["taras.poet@example.com"])
@@ -185,7 +189,7 @@ async def test_another_organization_and_row_scope(api, shop):
 
 
 async def test_hidden_and_masked_fields_are_not_searched_and_stay_masked(api, shop):
-    t, _, made = shop
+    t, _, _ = shop
     # Logistics may not see e-mails at all: no hit by e-mail, whole or part.
     assert await _search(t.logistics, api, "taras.poet@example.com") == []
     assert await _list(t.logistics, api, ACCOUNTS, "accounts", "poet") == set()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from tortoise.expressions import Case, Q, Subquery, When
+from tortoise.expressions import Case, Q, RawSQL, Subquery, When
 from tortoise.functions import Length
 
 from server.auth.scope import Scope
@@ -75,13 +75,15 @@ async def search(scope: Scope, query: str, first: int | None = None, kinds: list
             continue
         visible = Subquery(scope.queryset(models[kind]).values("id"))
         parts.append(Q(Q(kind=kind), Q(object_id__in=visible), Q(*[r.q for r in rules], join_type="OR")))
-        whens += [(r.score, When(Q(kind=kind), r.q, then=r.score)) for r in rules]
+        # Scores are our own integers, written into the SQL: as bound parameters PostgreSQL would
+        # take them for text.
+        whens += [(r.score, When(Q(kind=kind), r.q, then=RawSQL(str(int(r.score))))) for r in rules]
     if not parts:
         return []
     whens.sort(key=lambda pair: -pair[0])  # CASE takes the first WHEN that holds: the best score
     rows = (
         await SearchTerm.filter(Q(*parts, join_type="OR"), organization_id=scope.organization_id)
-        .annotate(score=Case(*[w for _, w in whens], default=0), length=Length("value"))
+        .annotate(score=Case(*[w for _, w in whens], default=RawSQL("0")), length=Length("value"))
         .order_by("-score", "length", "kind", "object_id")
         .limit(limit * OVERFETCH)
         .values("kind", "object_id", "field", "score")
