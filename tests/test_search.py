@@ -244,3 +244,18 @@ async def test_statement_count_does_not_grow_with_the_hits(api, tenants):
     assert counts[12] == counts[24], counts
     # Auth (token, membership), the ranked terms, then one load per kind found.
     assert counts[24] <= 6, counts
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("uk", "Щоб шукати, введіть щонайменше дві літери або цифри."),
+        ("en", "Type at least two letters or digits to search."),
+    ],
+)
+async def test_a_too_short_query_is_explained_in_the_callers_language(api, tenants, language, message):
+    t = await tenants.create(("owner",))
+    headers = {"Authorization": f"Bearer {t.owner.token}", "X-Organization": t.slug, "Accept-Language": language}
+    response = await api.http.post("/graphql", json={"query": SEARCH, "variables": {"q": "a"}}, headers=headers)
+    [error] = response.json()["errors"]
+    assert (error["extensions"]["code"], error["message"]) == ("BAD_REQUEST", message)
