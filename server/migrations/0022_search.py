@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
                 ('field', fields.CharField(max_length=16)),
                 ('value', fields.CharField(max_length=300)),
             ],
-            options={'table': 'search_term', 'app': 'crm', 'indexes': [Index(fields=['organization_id', 'kind', 'object_id']), Index(fields=['organization_id', 'value'])], 'pk_attr': 'id', 'table_description': 'One searchable value of one record'},
+            options={'table': 'search_term', 'app': 'crm', 'indexes': [Index(fields=['organization_id', 'kind', 'object_id']), Index(fields=['organization_id', 'value'])], 'pk_attr': 'id', 'table_description': 'One searchable value of one record.'},
             bases=['Model'],
         ),
         ops.RunPython(create_text_indexes, drop_text_indexes),
