@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from server.organizations.models import Organization
+from server.search.index import reindex_organization
 from server.search.models import SearchTerm
 from tests.helpers import QueryCounter
 from tests.test_accounts import make_account, make_contact, make_order
@@ -218,6 +219,13 @@ async def test_index_follows_changes(api, shop):
     # The terms are normalized text: what both engines index.
     values = set(await SearchTerm.filter(organization_id=org.id, kind="account").values_list("value", flat=True))
     assert {"olena bondar", "taras shevchenko", "380671234567", "taras.poet@example.com"} <= values
+    # Records written around the services (a bulk load, data from before migration 0022) are
+    # findable after a rebuild, which is what `crm demo-data` and the migration run.
+    await SearchTerm.filter(organization_id=org.id).delete()
+    assert await _list(t.owner, api, ACCOUNTS, "accounts", "bondar") == set()
+    assert await reindex_organization(org.id) == len(values) + 10  # + contact 2, order 5, deal 1, ticket 2
+    assert await _list(t.owner, api, ACCOUNTS, "accounts", "bondar") == {"Олена Бондар"}
+    assert await _list(t.owner, api, ORDERS, "orders", "rz-778899", "number") == {made["order"]["number"]}
 
 
 async def test_bad_queries_are_refused_clearly(api, shop):
