@@ -13,13 +13,22 @@ ticket             number, subject
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import SimpleNamespace
 from uuid import UUID
 
 from server.search import normalize as norm
 from server.search.models import SearchTerm
 
-# Record kind -> (app model name, the fields of its rows that the terms are made from).
 KIND_OF_MODEL = {"Account": "account", "Contact": "contact", "Order": "order", "Deal": "deal", "Ticket": "ticket"}
+# The columns ``terms_of`` reads: a rebuild selects only these, so migration 0022 can run it on a
+# database whose tables later migrations have not changed yet.
+SOURCE_FIELDS = {
+    "account": ("name", "phones", "emails"),
+    "contact": ("name", "phones", "emails"),
+    "order": ("number", "external_id", "waybill_number", "recipient_name", "recipient_phone"),
+    "deal": ("title",),
+    "ticket": ("number", "subject"),
+}
 BATCH = 2000
 
 
@@ -87,9 +96,10 @@ async def reindex_organization(organization_id: UUID) -> int:
         last = None
         while True:  # keyset batches: a 100k-order organization never sits in memory at once
             page = qs.filter(id__gt=last) if last is not None else qs
-            batch = await page.order_by("id").limit(BATCH)
-            if not batch:
+            values = await page.order_by("id").limit(BATCH).values("id", "organization_id", *SOURCE_FIELDS[kind])
+            if not values:
                 break
+            batch = [SimpleNamespace(**row) for row in values]
             rows = _rows(kind, batch)
             if rows:
                 await SearchTerm.bulk_create(rows, batch_size=BATCH)
