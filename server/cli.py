@@ -61,6 +61,8 @@ jobs_app = typer.Typer(
 app.add_typer(jobs_app, name="jobs")
 analytics_app = typer.Typer(help="Customer figures and RFM groups.", no_args_is_help=True, rich_markup_mode="markdown")
 app.add_typer(analytics_app, name="analytics")
+search_app = typer.Typer(help="The search index (docs/search.md).", no_args_is_help=True, rich_markup_mode="markdown")
+app.add_typer(search_app, name="search")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -825,6 +827,31 @@ def analytics_rebuild(
 
     for slug, count in run_db(Settings(), work):
         out.print(f"{slug}: recomputed the figures of {count} account(s).")
+
+
+@search_app.command("reindex")
+def search_reindex(
+    org: Annotated[
+        str | None, typer.Option("--org", help="Slug of one organization (default: every organization).")
+    ] = None,
+) -> None:
+    """Rebuild the search index from the records.
+
+    The services keep it current; run it after loading records outside the API or restoring
+    a table by hand. Safe to run any time: it only makes the index match the records again."""
+    from server.organizations.models import Organization
+    from server.search.index import reindex_organization
+
+    async def work() -> list[tuple[str, int]]:
+        qs = Organization.all().order_by("slug")
+        if org is not None:
+            qs = qs.filter(slug=org)
+            if not await qs.exists():
+                raise CLIError(f"Organization '{org}' not found.")
+        return [(o.slug, await reindex_organization(o.id)) for o in await qs]
+
+    for slug, count in run_db(Settings(), work):
+        out.print(f"{slug}: indexed {count} searchable value(s).")
 
 
 if __name__ == "__main__":

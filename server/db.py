@@ -41,6 +41,7 @@ MODEL_MODULES = [
     "server.imports.models",
     "server.exports.models",
     "server.bulk.models",
+    "server.search.models",
 ]
 
 

@@ -827,3 +827,16 @@ def test_several_workers_need_redis_and_no_demo(fresh_db):
     assert "--demo runs one process" in failed(
         crm(["serve", "--demo", "--port", str(_free_port()), "--workers", "2"], env)
     )
+
+
+def test_search_reindex_rebuilds_the_same_index(fresh_db):
+    env = fresh_db()
+    new_org(env)
+    _load(env, "--accounts", "20", "--orders", "30", "--seed", "3")
+    first = ok(crm(["search", "reindex"], env))
+    [count] = re.findall(r"^shop: indexed (\d+) searchable value\(s\)\.$", first, re.M)
+    # At least every account's name and phone and every order's number and recipient.
+    assert int(count) >= 20 * 2 + 30 * 2, first
+    assert ok(crm(["search", "reindex", "--org", "shop"], env)) == first  # the same again
+    missing = crm(["search", "reindex", "--org", "nope"], env)
+    assert missing.returncode != 0 and "Organization 'nope' not found." in missing.stdout + missing.stderr

@@ -36,6 +36,7 @@ from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import DELETED_AT, INCLUDE_DELETED, Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
+from server.search.query import SEARCH_FILTER_DESCRIPTION, search_lookup
 
 if TYPE_CHECKING:
     from server.activities.schema import ActivityConnection
@@ -212,25 +213,6 @@ def _identifier_q(organization_id, kind: str, normalize):
     return build
 
 
-def _search_q(organization_id, email_visible: bool):
-    """Name contains the text, or a phone (any format) or an e-mail equals it. Tags are not
-    searched (use the ``tag`` filter), nor e-mails by a role that may not see them."""
-
-    def build(f: StringFilter) -> Q:
-        text = (f.contains or f.eq or "").strip()
-        if not text:
-            return Q()
-        conditions = [Q(name__icontains=text)]
-        identifiers = Q(kind="phone", value=try_e164(text) or "")
-        if email_visible:
-            identifiers |= Q(kind="email", value=text.lower())
-        sub = AccountIdentifier.filter(identifiers, organization_id=organization_id).values("account_id")
-        conditions.append(Q(id__in=Subquery(sub)))
-        return Q(*conditions, join_type="OR")
-
-    return build
-
-
 @strawberry.input(description="Filters for accounts; all given conditions must hold (use OR for any).")
 class AccountWhere(ChangedSince):
     and_: list[AccountWhere] | None = strawberry.field(default=None, name="AND")
@@ -241,9 +223,7 @@ class AccountWhere(ChangedSince):
     )
     email: StringFilter | None = strawberry.field(default=None, description="Any e-mail equal to (eq/in).")
     tag: StringFilter | None = strawberry.field(default=None, description="Has the tag (eq) or one of the tags (in).")
-    search: StringFilter | None = strawberry.field(
-        default=None, description="Name contains, or a phone or e-mail equals (`contains`)."
-    )
+    search: StringFilter | None = strawberry.field(default=None, description=SEARCH_FILTER_DESCRIPTION)
     kind: StringFilter | None = None
     source: StringFilter | None = None
     owner: IDFilter | None = None
@@ -274,7 +254,7 @@ def _account_lookups(scope) -> dict[str, Lookup]:
         "phone": Lookup("id", build=_identifier_q(org, "phone", try_e164)),
         "email": Lookup("id", build=_identifier_q(org, "email", lambda v: v.strip().lower())),
         "tag": Lookup("id", build=_identifier_q(org, "tag", lambda v: v.strip().lower())),
-        "search": Lookup("id", build=_search_q(org, scope.can_see_field("Account", "emails"))),
+        "search": search_lookup(scope, "account"),
         "kind": Lookup("kind"),
         "source": Lookup("source"),
         "owner": Lookup("owner_id", convert=lambda v: ids.decode(v, "User")[1]),
@@ -417,7 +397,9 @@ class AccountQueries:
     ) -> ContactConnection:
         ctx = info.context
         order_by = order_by or ContactOrder()
-        qs = ctx.scope.queryset(Contact).filter(build_q(where, CONTACT_LOOKUPS))
+        qs = ctx.scope.queryset(Contact).filter(
+            build_q(where, {**CONTACT_LOOKUPS, "search": search_lookup(ctx.scope, "contact")})
+        )
         first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
         sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
         return await paginate(ContactConnection, qs, first=first, after=after, sort=sort)
@@ -441,6 +423,7 @@ class ContactWhere(ChangedSince):
     or_: list[ContactWhere] | None = strawberry.field(default=None, name="OR")
     name: StringFilter | None = None
     account: IDFilter | None = None
+    search: StringFilter | None = strawberry.field(default=None, description=SEARCH_FILTER_DESCRIPTION)
 
 
 CONTACT_LOOKUPS = {

@@ -22,6 +22,7 @@ from server.core.serialize import snapshot
 from server.core.text import check_custom_fields, limited_text, one_of, required_text
 from server.core.versioning import update_versioned
 from server.i18n import _
+from server.search import index as search_index
 
 KINDS = ("person", "company")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -130,6 +131,7 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
         account = await Account.create(organization_id=scope.organization_id, **values)
         account.duplicate_matches = matches  # shown once, in the creating payload
         await _sync_identifiers(account)
+        await search_index.index(account)
         await figures.ensure_row(scope.organization_id, account.id)
         await audit.record(
             scope, "account.create", account, {k: [None, v] for k, v in snapshot(account, ACCOUNT_FIELDS).items()}
@@ -161,6 +163,8 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
         account.duplicate_matches = matches
         if {"phones", "emails", "tags"} & changes.keys():
             await _sync_identifiers(account)
+        if {"name", "phones", "emails"} & changes.keys():
+            await search_index.index(account)
         if changes:
             await audit.record(scope, "account.update", account, changes)
             await outbox.emit(
@@ -175,6 +179,7 @@ async def delete_account(scope: Scope, account_id: UUID, version: int) -> Accoun
         account = await scope.get(Account, account_id, "delete", field="id")
         changes = await update_versioned(account, version, {"deleted_at": datetime.now(UTC)})
         await AccountIdentifier.filter(account_id=account.id).delete()
+        await search_index.unindex(scope.organization_id, "account", [account.id])
         await audit.record(scope, "account.delete", account, changes)
         await outbox.emit(scope.organization_id, "account.deleted", {"account_id": account.id})
     return account
@@ -234,6 +239,8 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
         )
         await AccountIdentifier.filter(account_id=dup.id).delete()
         await _sync_identifiers(keep)
+        await search_index.unindex(scope.organization_id, "account", [dup.id])
+        await search_index.index(keep)
         # The orders moved: both accounts' figures follow them.
         for account_id in (keep.id, dup.id):
             await figures.refresh_account(scope.organization_id, account_id, scope.organization.currency)
@@ -283,6 +290,7 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
         contact.duplicate_matches = matches
         await duplicates.sync_contact_identifiers(contact)
+        await search_index.index(contact)
         await audit.record(
             scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
         )
@@ -317,6 +325,7 @@ async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dic
         if {"phones", "emails"} & changes.keys():
             await duplicates.sync_contact_identifiers(contact)
         if changes:
+            await search_index.index(contact)
             await audit.record(scope, "contact.update", contact, changes)
     return contact
 
@@ -369,6 +378,8 @@ async def merge_contacts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
         )
         await ContactIdentifier.filter(contact_id=dup.id).delete()
         await dup.delete()
+        await search_index.unindex(scope.organization_id, "contact", [dup.id])
+        await search_index.index(keep)  # found by the phones and e-mails it took over
         await outbox.emit(scope.organization_id, "contact.merged", {"contact_id": keep.id, "merged_id": dup.id})
     return keep
 
@@ -383,4 +394,5 @@ async def delete_contact(scope: Scope, contact_id: UUID, version: int) -> Contac
         )
         await ContactIdentifier.filter(contact_id=contact.id).delete()
         await contact.delete()
+        await search_index.unindex(scope.organization_id, "contact", [contact.id])
     return contact

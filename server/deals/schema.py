@@ -22,6 +22,7 @@ from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import DELETED_AT, INCLUDE_DELETED, Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Money, Node, UserType, model_type
+from server.search.query import SEARCH_FILTER_DESCRIPTION, search_lookup
 
 if TYPE_CHECKING:
     from server.accounts.schema import AccountType, ContactType
@@ -158,6 +159,7 @@ class DealWhere(ChangedSince):
     amount: DecimalFilter | None = None
     source: StringFilter | None = None
     created_at: DateTimeFilter | None = None
+    search: StringFilter | None = strawberry.field(default=None, description=SEARCH_FILTER_DESCRIPTION)
 
 
 DEAL_LOOKUPS = {
@@ -192,7 +194,9 @@ SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "amount": Decimal,
 
 def deals_queryset(info: Info, where=None, *, include_deleted=False):
     """What the `deals` list reads: the caller's deals (Scope) matching `where`."""
-    return info.context.scope.queryset(Deal, with_deleted=include_deleted).filter(build_q(where, DEAL_LOOKUPS))
+    scope = info.context.scope
+    lookups = {**DEAL_LOOKUPS, "search": search_lookup(scope, "deal")}
+    return scope.queryset(Deal, with_deleted=include_deleted).filter(build_q(where, lookups))
 
 
 @strawberry.enum(description="What to group deals by.")

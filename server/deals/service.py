@@ -19,6 +19,7 @@ from server.core.text import limited_text, one_of, required_text
 from server.core.text import position as check_position
 from server.core.versioning import update_versioned
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
+from server.search import index as search_index
 
 KINDS = ("open", "won", "lost")
 DEAL_FIELDS = [
@@ -288,6 +289,7 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
         await DealStageChange.create(
             organization_id=scope.organization_id, deal_id=deal.id, to_stage_id=stage.id, actor_id=scope.user_id
         )
+        await search_index.index(deal)
         await activities.log(
             scope,
             "deal",
@@ -318,6 +320,8 @@ async def update_deal(scope: Scope, deal_id: UUID, version: int, data: dict) -> 
         if "contact_id" in data:
             values["contact_id"] = await _contact_of(scope, data["contact_id"], deal.account_id)
         changes = await update_versioned(deal, version, values)
+        if "title" in changes:
+            await search_index.index(deal)
         if changes:
             await audit.record(scope, "deal.update", deal, changes)
             await outbox.emit(scope.organization_id, "deal.updated", {"deal_id": deal.id, "fields": sorted(changes)})
@@ -375,6 +379,7 @@ async def delete_deal(scope: Scope, deal_id: UUID, version: int) -> Deal:
     async with in_transaction():
         deal = await scope.get(Deal, deal_id, "delete", field="id")
         changes = await update_versioned(deal, version, {"deleted_at": datetime.now(UTC)})
+        await search_index.unindex(scope.organization_id, "deal", [deal.id])
         await audit.record(scope, "deal.delete", deal, changes)
         await outbox.emit(scope.organization_id, "deal.deleted", {"deal_id": deal.id})
     return deal

@@ -51,6 +51,7 @@ from server.demo import bulk_pipeline
 from server.demo.fake import ORDER_COMMENTS, PRODUCT_PRICES, FakeAccount, FakeData
 from server.orders.models import Order, OrderItem, OrderStatus, OrderStatusChange, OrderStatusTransition
 from server.organizations.models import Organization
+from server.search import index as search_index
 
 CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
@@ -362,6 +363,8 @@ async def load_demo_data(
             await conn.execute_script('ANALYZE account, "order", order_status, customer_figures')
         # Orders written in bulk bypass the orders service: sum them up per customer here.
         await rebuild_figures(org)
+        # ...and the search index (server/search/index.py), which the services keep otherwise.
+        await search_index.reindex_organization(org.id)
     loader.result.seconds = time.perf_counter() - started
     return loader.result
 

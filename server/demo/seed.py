@@ -23,6 +23,7 @@ from server.demo.campaigns import seed_campaigns
 from server.demo.surveys import seed_surveys
 from server.organizations.models import Organization
 from server.organizations.service import create_organization
+from server.search import index as search_index
 from server.segments.models import Segment
 from server.segments.rules import clean_rules
 from server.tickets.models import SlaPolicy, Ticket, TicketComment
@@ -95,6 +96,8 @@ async def seed_demo(*, postgres: bool = False) -> DemoResult:
         result.surveys = await seed_surveys(org, rng, now)
         result.campaign_messages = await seed_campaigns(org, rng, now)
         result.segments = await _segments(org, users["owner"])
+        # The deals and tickets above were written directly: make everything findable.
+        await search_index.reindex_organization(org.id)
     return result
 
 

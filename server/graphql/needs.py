@@ -57,6 +57,8 @@ QUERY: dict[str, str] = {
     "viewer": "Public: who the request's credential (session, OAuth token, API key) stands for; null without one.",
     **dict.fromkeys(("oauthInstallations", "webhookEndpoints", "webhookDeliveries"), needs("settings:write")),
     "webhookEventTypes": needs("settings:read"),
+    "search": "Needs the read permission of each type searched (`accounts:read` for accounts and contacts, "
+    "`orders:read`, `deals:read`, `tickets:read`); without `types`, the types the role cannot read are left out.",
     "changesSince": "Needs the read permission of each type asked for (e.g. `orders:read` for Order).",
     **dict.fromkeys(("importBatch", "importBatches"), needs("data:import")),
     **dict.fromkeys(("importPresets", "importFields"), PUBLIC),

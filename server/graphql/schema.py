@@ -50,6 +50,7 @@ from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
 from server.realtime.schema import Subscription
 from server.roles.schema import RoleMutations, RoleQueries
+from server.search.schema import SearchQueries
 from server.segments.schema import SegmentMutations, SegmentQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
@@ -144,6 +145,7 @@ Query = refusing_hostile_input(
                     DealQueries,
                     OrderQueries,
                     TicketQueries,
+                    SearchQueries,
                     ActivityQueries,
                     AuditQueries,
                     PluginQueries,

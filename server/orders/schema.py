@@ -37,6 +37,7 @@ from server.orders.models import (
     OrderStatusChange,
     OrderStatusTransition,
 )
+from server.search.query import SEARCH_FILTER_DESCRIPTION, search_lookup
 
 if TYPE_CHECKING:
     from server.accounts.schema import AccountType
@@ -252,6 +253,7 @@ class OrderWhere(ChangedSince):
     payment_status: StringFilter | None = None
     waybill_number: StringFilter | None = None
     total: DecimalFilter | None = None
+    search: StringFilter | None = strawberry.field(default=None, description=SEARCH_FILTER_DESCRIPTION)
 
 
 ORDER_LOOKUPS = {
@@ -292,7 +294,9 @@ def orders_queryset(info: Info, where=None, *, include_deleted=False):
 
 def scoped_orders(scope, where=None, *, include_deleted=False):
     """What the `orders` list reads (and the fast path plans): the caller's orders (Scope) matching `where`."""
-    return scope.queryset(Order, with_deleted=include_deleted).filter(build_q(where, ORDER_LOOKUPS))
+    return scope.queryset(Order, with_deleted=include_deleted).filter(
+        build_q(where, {**ORDER_LOOKUPS, "search": search_lookup(scope, "order")})
+    )
 
 
 async def orders_connection(

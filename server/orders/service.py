@@ -37,10 +37,14 @@ from server.orders.models import (
     OrderStatusChange,
     OrderStatusTransition,
 )
+from server.search import index as search_index
 
 MAX_ITEMS = 500
 MAX_QUANTITY = 1_000_000
 MAX_AMOUNT = Decimal("1e12")  # money columns hold 12 digits before the point
+# What server/search/index.py makes an order's terms of.
+SEARCHED_FIELDS = {"external_id", "waybill_number", "recipient_name", "recipient_phone"}
+
 ORDER_FIELDS = [
     "number",
     "account_id",
@@ -205,6 +209,7 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
         await OrderStatusChange.create(
             organization_id=scope.organization_id, order_id=order.id, to_status_id=status.id, actor_id=scope.user_id
         )
+        await search_index.index(order)
         await figures.refresh_account(scope.organization_id, account.id, scope.organization.currency)
         await activities.log(
             scope,
@@ -271,6 +276,7 @@ async def import_order(
         await OrderItem.bulk_create(
             [OrderItem(organization_id=scope.organization_id, order_id=order.id, **it) for it in items]
         )
+        await search_index.index(order)
         change = await OrderStatusChange.create(
             organization_id=scope.organization_id, order_id=order.id, to_status_id=status.id, actor_id=scope.user_id
         )
@@ -326,6 +332,8 @@ async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -
             ]
         if {"items", "currency"} & changes.keys():
             await figures.refresh_account(scope.organization_id, order.account_id, scope.organization.currency)
+        if SEARCHED_FIELDS & changes.keys():
+            await search_index.index(order)
         if changes:
             await audit.record(scope, "order.update", order, changes)
             await outbox.emit(scope.organization_id, "order.updated", {"order_id": order.id, "fields": sorted(changes)})
@@ -400,6 +408,7 @@ async def delete_order(scope: Scope, order_id: UUID, version: int) -> Order:
         order = await scope.get(Order, order_id, "delete", field="id")
         changes = await update_versioned(order, version, {"deleted_at": datetime.now(UTC)})
         await figures.refresh_account(scope.organization_id, order.account_id, scope.organization.currency)
+        await search_index.unindex(scope.organization_id, "order", [order.id])
         await audit.record(scope, "order.delete", order, changes)
         await outbox.emit(scope.organization_id, "order.deleted", {"order_id": order.id})
     return order

@@ -18,6 +18,7 @@ from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
+from server.search.query import SEARCH_FILTER_DESCRIPTION, search_lookup
 from server.tickets import service
 from server.tickets.models import SlaPolicy, Ticket, TicketComment
 
@@ -221,6 +222,7 @@ class TicketWhere(ChangedSince):
     overdue: bool | None = strawberry.field(
         default=None, description="true: not resolved and a due date has passed without the target met."
     )
+    search: StringFilter | None = strawberry.field(default=None, description=SEARCH_FILTER_DESCRIPTION)
 
 
 TICKET_LOOKUPS = {
@@ -255,7 +257,8 @@ SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "number": int}
 
 def tickets_queryset(info: Info, where=None):
     """What the `tickets` list reads: the caller's tickets (Scope) matching `where`."""
-    return info.context.scope.queryset(Ticket).filter(build_q(where, TICKET_LOOKUPS))
+    scope = info.context.scope
+    return scope.queryset(Ticket).filter(build_q(where, {**TICKET_LOOKUPS, "search": search_lookup(scope, "ticket")}))
 
 
 @strawberry.enum(description="What to group tickets by.")

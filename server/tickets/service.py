@@ -26,6 +26,7 @@ from server.core.serialize import snapshot
 from server.core.text import limited_text, one_of, required_text
 from server.core.versioning import update_versioned
 from server.organizations.defaults import SLA as DEFAULT_SLA
+from server.search import index as search_index
 from server.tickets.models import CHANNELS, PRIORITIES, STATUSES, SlaPolicy, Ticket, TicketComment
 
 SUBJECT_MAX = 300
@@ -275,6 +276,7 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
             **values,
             **await _due_dates(scope.organization_id, values["priority"], now),
         )
+        await search_index.index(ticket)
         await _timeline(
             scope,
             "ticket",
@@ -319,6 +321,8 @@ async def update_ticket(scope: Scope, ticket_id: UUID, version: int, data: dict)
         if values.get("priority", ticket.priority) != ticket.priority:
             values.update(await _due_dates(scope.organization_id, values["priority"], ticket.created_at))
         changes = await update_versioned(ticket, version, values)
+        if "subject" in changes:
+            await search_index.index(ticket)
         if changes:
             await audit.record(scope, "ticket.update", ticket, changes)
             await outbox.emit(
@@ -436,6 +440,7 @@ async def delete_ticket(scope: Scope, ticket_id: UUID, version: int) -> UUID:
         ticket = await scope.get(Ticket, ticket_id, "delete", field="id")
         if ticket.version != version or not await Ticket.filter(id=ticket.id, version=version).delete():
             raise version_conflict()
+        await search_index.unindex(scope.organization_id, "ticket", [ticket.id])
         await audit.record(
             scope, "ticket.delete", ticket, {k: [v, None] for k, v in snapshot(ticket, TICKET_FIELDS).items()}
         )
