@@ -37,6 +37,7 @@ MODEL_MODULES = [
     "server.apikeys.models",
     "server.webhooks.models",
     "server.roles.models",
+    "server.conversations.models",
 ]
 
 

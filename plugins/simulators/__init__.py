@@ -15,6 +15,7 @@ from .base import DeliveryAttempt, Fault, OutgoingWebhook, RecordedRequest, Simu
 from .binotel import BinotelSimulator
 from .novaposhta import NovaPoshtaSimulator
 from .rozetka import RozetkaSimulator
+from .telegram import TelegramSimulator
 from .turbosms import TurboSMSSimulator
 from .twilio import TwilioSimulator
 
@@ -24,6 +25,7 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "novaposhta": NovaPoshtaSimulator,
     "rozetka": RozetkaSimulator,
     "binotel": BinotelSimulator,
+    "telegram": TelegramSimulator,
 }
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "RecordedRequest",
     "RozetkaSimulator",
     "SimulatorServer",
+    "TelegramSimulator",
     "TurboSMSSimulator",
     "TwilioSimulator",
     "WebhookReceiver",

@@ -176,6 +176,9 @@ PII_FIELDS: dict[tuple[str, str], Callable] = {
     ("Notification", "recipient"): mask_phone,
     ("Notification", "text"): mask_text,
     ("AuditEntry", "changes"): mask_changes,
+    ("Conversation", "phone"): mask_phone,
+    ("Conversation", "lastMessageText"): mask_text,
+    ("ConversationMessage", "text"): mask_text,
     # A ringing call's number (the incomingCall subscription) and the lookup's echo of it.
     ("CallerLookup", "phone"): mask_phone,
 }

@@ -36,6 +36,7 @@ EXPORT = ("data", "export")  # CSV downloads (segment members, analytics)
 PLUGIN_ADMIN = ("plugins", "admin")  # install, configure, enable, uninstall plugins
 
 BUSINESS = ("accounts", "deals", "orders", "tickets", "activities")
+INBOX = {"conversations": (R, U)}  # the agents' inbox: read; reply, assign, snooze, close, link
 CONFIG = ("pipelines", "order_statuses", "settings", "members")
 
 
@@ -118,6 +119,7 @@ ROLES: dict[str, Role] = {
                 {"audit": (R,), "analytics": (R,)},
                 _special(REFUND, EXPORT, PLUGIN_ADMIN),
                 PII,
+                INBOX,
             ),
         ),
         Role(
@@ -129,12 +131,15 @@ ROLES: dict[str, Role] = {
                 {"audit": (R,), "analytics": (R,)},
                 _special(REFUND, EXPORT, PLUGIN_ADMIN),
                 PII,
+                INBOX,
             ),
         ),
         Role(
             "manager",
             "Accounts, deals, orders, tickets and activities owned by their team.",
-            _merge(_grant(BUSINESS, CRUD), _grant(CONFIG, (R,)), {"analytics": (R,)}, _special(REFUND, EXPORT), PII),
+            _merge(
+                _grant(BUSINESS, CRUD), _grant(CONFIG, (R,)), {"analytics": (R,)}, _special(REFUND, EXPORT), PII, INBOX
+            ),
             scope=RowScope.TEAM,
         ),
         Role(
@@ -145,6 +150,7 @@ ROLES: dict[str, Role] = {
                 _grant(("pipelines", "order_statuses"), (R,)),
                 _special(REFUND, EXPORT),
                 PII,
+                INBOX,
             ),
             scope=RowScope.OWN,
         ),
@@ -153,6 +159,7 @@ ROLES: dict[str, Role] = {
             "Tickets; reads accounts and orders; logs activities.",
             {
                 "tickets": CRUD,
+                **INBOX,
                 "activities": RW,
                 "accounts": (R,),
                 "orders": (R,),
@@ -178,6 +185,7 @@ ROLES: dict[str, Role] = {
                 **_grant(CONFIG, (R,)),
                 "audit": (R,),
                 "analytics": (R,),
+                "conversations": (R,),
                 **_special(EXPORT),
             },
         ),
@@ -192,8 +200,9 @@ APP_ROLES: dict[str, Role] = {
     for role in (
         Role(
             "plugin-webhook",
-            "An inbound plugin webhook: finds or creates accounts by phone and writes timeline entries.",
-            {"accounts": RW, "activities": RW, **PII},
+            "An inbound plugin webhook: finds or creates accounts by phone, files customers' messages in "
+            "conversations and writes timeline entries.",
+            {"accounts": RW, "activities": RW, **INBOX, **PII},
         ),
         Role(
             "marketplace-sync",

@@ -24,6 +24,7 @@ from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, Memb
 from server.auth.viewer import ViewerQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
+from server.conversations.schema import ConversationMutations, ConversationQueries
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.graphql import ids
 from server.graphql.errors import AuthFailure, PublicErrors
@@ -58,6 +59,7 @@ def _node_models() -> dict[str, type]:
     from server.activities.models import Activity
     from server.apikeys.models import ApiKey
     from server.auth.models import Membership, Team
+    from server.conversations.models import Conversation
     from server.deals.models import Deal, Pipeline, Stage
     from server.marketplace.models import MarketplacePush
     from server.notifications.models import Notification
@@ -79,6 +81,7 @@ def _node_models() -> dict[str, type]:
         Survey,
         Segment,
         ApiKey,
+        Conversation,
     )
     return {m.__name__: m for m in models}
 
@@ -152,6 +155,7 @@ Query = refusing_hostile_input(
                     ApiKeyQueries,
                     CampaignQueries,
                     WebhookQueries,
+                    ConversationQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -185,6 +189,7 @@ Mutation = refusing_hostile_input(
                 ApiKeyMutations,
                 CampaignMutations,
                 WebhookMutations,
+                ConversationMutations,
             ),
         ),
         MUTATION_NEEDS,
@@ -198,6 +203,7 @@ EXTRA_TYPES = [DealType, TicketType, ActivityType]
 def _pii_types() -> tuple[type, ...]:
     from server.accounts.schema import AccountType, ContactType
     from server.audit.schema import AuditEntryType
+    from server.conversations.schema import ConversationMessageType, ConversationType
     from server.notifications.schema import NotificationType
     from server.orders.schema import Delivery
     from server.telephony.schema import CallerLookup
@@ -213,6 +219,8 @@ def _pii_types() -> tuple[type, ...]:
         NotificationType,
         AuditEntryType,
         CallerLookup,
+        ConversationType,
+        ConversationMessageType,
     )
 
 

@@ -18,6 +18,7 @@ JOB_MODULES = (
     "server.campaigns.jobs",
     "server.analytics.jobs",
     "server.webhooks.jobs",
+    "server.conversations.jobs",
 )
 
 
