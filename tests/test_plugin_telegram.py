@@ -285,3 +285,53 @@ async def test_the_bot_token_never_appears_in_an_error(shop, api, installed, sim
     row_ = await _state(message)
     assert row_.state == "failed" and "did not answer in time" in row_.error
     assert BOT_TOKEN not in row_.error and BOT_TOKEN.split(":")[1] not in row_.error
+
+
+# -- Telegram in the notification cascade -------------------------------------------------
+
+CONSENT = """mutation($i: SetChannelConsentInput!) { setChannelConsent(input: $i) { errors { code } } }"""
+RULE = """mutation($i: UpdateNotificationRuleInput!) { updateNotificationRule(input: $i) { errors { message } } }"""
+SETTINGS = """mutation($i: UpdateNotificationSettingsInput!) { updateNotificationSettings(input: $i) { errors { message } } }"""
+CREATE_ORDER = (
+    """mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id number } errors { message } } }"""
+)
+NOTIFICATIONS = """query($id: ID!) { orderNotifications(orderId: $id) { channel state reason recipient } }"""
+ITEMS = [{"sku": "KETTLE-1", "title": "Чайник", "quantity": "1", "unitPrice": "999"}]
+
+
+async def _order(shop, api, account_id: str) -> dict:
+    data = await shop.owner.data(api, CREATE_ORDER, {"i": {"accountId": account_id, "items": ITEMS}})
+    return data["createOrder"]["order"]
+
+
+async def test_order_messages_go_to_telegram_only_with_the_customers_consent(
+    shop, api, installed, sim, proxied, database
+):
+    owner = shop.owner
+    assert (await owner.data(api, RULE, {"i": {"trigger": "new", "channels": ["telegram"], "enabled": True}}))[
+        "updateNotificationRule"
+    ]["errors"] == []
+    await owner.data(api, SETTINGS, {"i": {"quietStart": "00:00", "quietEnd": "00:00", "sendDelaySeconds": 0}})
+    await deliver(sim, proxied, sim.user_starts(CHAT))
+    await deliver(sim, proxied, sim.user_shares_contact(CHAT, "380671112233"))
+    [conversation] = await conversations(shop.support, api)
+    account_id = conversation["account"]["id"]
+    before = len(sim.messages_to(CHAT))
+
+    # No consent yet: nothing goes to the chat.
+    first = await _order(shop, api, account_id)
+    await drain(database, minutes=5)
+    [skipped] = (await owner.data(api, NOTIFICATIONS, {"id": first["id"]}))["orderNotifications"]
+    assert skipped["state"] == "skipped" and "has not agreed to messages on telegram" in skipped["reason"]
+    assert len(sim.messages_to(CHAT)) == before
+
+    # The customer agreed: the next order's confirmation arrives in the chat, once.
+    consent = {"i": {"accountId": account_id, "channel": "telegram", "optedIn": True}}
+    assert (await owner.data(api, CONSENT, consent))["setChannelConsent"]["errors"] == []
+    second = await _order(shop, api, account_id)
+    await drain(database, minutes=5)
+    await drain(database, minutes=15)
+    [sent] = (await owner.data(api, NOTIFICATIONS, {"id": second["id"]}))["orderNotifications"]
+    assert sent["state"] == "sent" and sent["recipient"] == str(CHAT)
+    arrived = [m["text"] for m in sim.messages_to(CHAT)[before:]]
+    assert len(arrived) == 1 and str(second["number"]) in arrived[0]
