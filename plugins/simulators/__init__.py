@@ -18,6 +18,7 @@ from .rozetka import RozetkaSimulator
 from .telegram import TelegramSimulator
 from .turbosms import TurboSMSSimulator
 from .twilio import TwilioSimulator
+from .viber import ViberSimulator
 
 SIMULATORS: dict[str, type[SimulatorServer]] = {
     "turbosms": TurboSMSSimulator,
@@ -26,6 +27,7 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "rozetka": RozetkaSimulator,
     "binotel": BinotelSimulator,
     "telegram": TelegramSimulator,
+    "viber": ViberSimulator,
 }
 
 __all__ = [
@@ -41,5 +43,6 @@ __all__ = [
     "TelegramSimulator",
     "TurboSMSSimulator",
     "TwilioSimulator",
+    "ViberSimulator",
     "WebhookReceiver",
 ]

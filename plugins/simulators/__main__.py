@@ -1,7 +1,7 @@
 """Run provider simulators from a shell.
 
     python -m plugins.simulators turbosms --port 9001
-    python -m plugins.simulators all --port 9001      # six simulators on ports 9001..9006
+    python -m plugins.simulators all --port 9001      # seven simulators on ports 9001..9007
 
 Prints each simulator's URL and test credentials as JSON lines, then serves until Ctrl-C.
 Faults and webhooks are driven over HTTP under /__sim__/ (see docs/simulators.md).
