@@ -73,7 +73,7 @@ class MessageState(Enum):
 
 @strawberry.type(description="An image or a file of a message, as a link.")
 class MessageAttachment:
-    url: str
+    url: str = strawberry.field(description="Where the file is (an http(s) link).")
     name: str = strawberry.field(description="The file name, when the channel gave one.")
     mime_type: str = strawberry.field(description="e.g. image/jpeg, when known.")
 
@@ -87,9 +87,9 @@ async def _load_user(info: Info, user_id) -> UserType | None:
 @model_type(ConversationMessage, description="One message of a conversation.")
 class ConversationMessageType:
     kind: str = strawberry.field(description="text, image, file, contact, sticker, location or other.")
-    text: str
+    text: str = strawberry.field(description="The text (a caption for images and files; the number for a contact).")
     error: str = strawberry.field(description="Why a reply FAILED (the provider's words).")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the CRM received or queued it.")
     sent_at: datetime | None = strawberry.field(description="When the channel took the reply.")
     delivered_at: datetime | None = strawberry.field(description="When the channel reported it delivered.")
     read_at: datetime | None = strawberry.field(description="When the channel reported it read.")
@@ -126,16 +126,16 @@ class ConversationType(Node):
     display_name: str = strawberry.field(description="The customer's name as the channel shows it.")
     phone: str | None = strawberry.field(description="E.164, when the channel or the customer gave it.")
     unread_count: int = strawberry.field(description="The customer's messages no agent has read yet.")
-    last_message_at: datetime
+    last_message_at: datetime = strawberry.field(description="The latest message, either way (the inbox's order).")
     last_message_text: str = strawberry.field(description="The start of the latest message, for the list.")
-    snoozed_until: datetime | None
+    snoozed_until: datetime | None = strawberry.field(description="When a SNOOZED conversation comes back.")
     first_response_due_at: datetime | None = strawberry.field(
         description="SLA: the first reply to the customer's question is due (the ticket SLA's NORMAL first response)."
     )
     first_response_at: datetime | None = strawberry.field(description="When an agent first replied to it.")
     version: int = strawberry.field(description="Pass it back to change the conversation (optimistic concurrency).")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When the customer first wrote.")
+    updated_at: datetime = strawberry.field(description="Last changed (a message, an agent's move).")
 
     @strawberry.field
     def channel(self) -> ConversationChannel:
@@ -236,14 +236,14 @@ def _lookups(info: Info) -> dict[str, Lookup]:
     }
 
 
-@strawberry.enum
+@strawberry.enum(description="What to sort the inbox by.")
 class ConversationOrderField(Enum):
     LAST_MESSAGE_AT = "last_message_at"
     CREATED_AT = "created_at"
     UPDATED_AT = "updated_at"
 
 
-@strawberry.input
+@strawberry.input(description="The inbox's order: latest message first by default.")
 class ConversationOrder:
     field: ConversationOrderField = ConversationOrderField.LAST_MESSAGE_AT
     direction: Direction = Direction.DESC
@@ -312,7 +312,7 @@ class AttachmentInput:
     mime_type: str = ""
 
 
-@strawberry.input
+@strawberry.input(description="An agent's reply to the customer.")
 class ReplyToConversationInput:
     conversation_id: strawberry.ID
     text: str = strawberry.field(default="", description="Up to 4096 characters; may be empty with attachments.")
@@ -329,7 +329,7 @@ class ReplyToConversationInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Who works on the conversation.")
 class AssignConversationInput:
     id: strawberry.ID
     version: int
@@ -338,52 +338,52 @@ class AssignConversationInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Hide a conversation until a time.")
 class SnoozeConversationInput:
     id: strawberry.ID
     version: int
     until: datetime = strawberry.field(description="When it comes back (ISO 8601 with a time zone), within a year.")
 
 
-@strawberry.input
+@strawberry.input(description="A conversation and the version you read.")
 class ConversationVersionInput:
     id: strawberry.ID
     version: int
 
 
-@strawberry.input
+@strawberry.input(description="The conversation whose messages the agent read.")
 class MarkConversationReadInput:
     id: strawberry.ID
 
 
-@strawberry.input
+@strawberry.input(description="The account a conversation belongs to.")
 class LinkConversationInput:
     id: strawberry.ID
     version: int
     account_id: strawberry.ID
 
 
-@strawberry.input
+@strawberry.input(description="A ticket from a conversation.")
 class ConvertConversationToTicketInput:
     id: strawberry.ID
     version: int
     subject: str | None = strawberry.field(default=None, description="Defaults to the latest message's start.")
 
 
-@strawberry.input
+@strawberry.input(description="A deal from a conversation.")
 class ConvertConversationToDealInput:
     id: strawberry.ID
     version: int
     title: str | None = strawberry.field(default=None, description="Defaults to the latest message's start.")
 
 
-@strawberry.type
+@strawberry.type(description="The conversation after the change, or what was wrong.")
 class ConversationPayload:
     conversation: ConversationType | None = None
     errors: list[UserError]
 
 
-@strawberry.type
+@strawberry.type(description="The queued reply and its conversation, or what was wrong.")
 class ReplyPayload:
     message: ConversationMessageType | None = None
     conversation: ConversationType | None = None
