@@ -107,12 +107,11 @@ async def test_a_wrong_token_and_an_http_url_are_explained_to_the_admin(shop, ap
     assert "rejected the bot token" in bad["webhookNote"]
     result = await check_connection(shop.owner, api, bad)
     assert result["ok"] is False and "rejected the bot token" in result["message"]
-    plain = Client(
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_app(database, manage_db=False)), base_url="http://testserver"
-        )
-    )
-    payload = await install(shop.owner, plain, "telegram", {"api_url": sim.url}, {"bot_token": BOT_TOKEN}, label="h")
+    # Without PUBLIC_URL the webhook URL is the plain http:// address the app was reached at.
+    app = create_app(database, manage_db=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        config, secrets = {"api_url": sim.url}, {"bot_token": BOT_TOKEN}
+        payload = await install(shop.owner, Client(http), "telegram", config, secrets, label="h")
     assert "An HTTPS URL must be provided" in payload["webhookNote"]
 
 
