@@ -42,6 +42,7 @@ MODEL_MODULES = [
     "server.exports.models",
     "server.bulk.models",
     "server.search.models",
+    "server.conversations.models",
 ]
 
 

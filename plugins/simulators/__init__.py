@@ -17,8 +17,10 @@ from .binotel import BinotelSimulator
 from .novaposhta import NovaPoshtaSimulator
 from .ringostat import RingostatSimulator
 from .rozetka import RozetkaSimulator
+from .telegram import TelegramSimulator
 from .turbosms import TurboSMSSimulator
 from .twilio import TwilioSimulator
+from .viber import ViberSimulator
 
 SIMULATORS: dict[str, type[SimulatorServer]] = {
     "turbosms": TurboSMSSimulator,
@@ -29,6 +31,8 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "ringostat": RingostatSimulator,
     # Not HTTP: a TCP server speaking AMI, with the same start/stop/describe/credentials.
     "asterisk": AsteriskSimulator,  # type: ignore[dict-item]
+    "telegram": TelegramSimulator,
+    "viber": ViberSimulator,
 }
 
 __all__ = [
@@ -43,7 +47,9 @@ __all__ = [
     "RingostatSimulator",
     "RozetkaSimulator",
     "SimulatorServer",
+    "TelegramSimulator",
     "TurboSMSSimulator",
     "TwilioSimulator",
+    "ViberSimulator",
     "WebhookReceiver",
 ]

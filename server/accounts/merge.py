@@ -1,8 +1,7 @@
 """What moves when two accounts or two contacts merge: each domain's rows that point at them.
 
 A new domain whose rows point at an account or a contact adds its mover here, so a merge can
-never leave them behind. Conversations (the inbox, not built yet) will add
-``"conversations": _mover(Conversation)`` to both tables."""
+never leave them behind. Conversations belong to the account (a contact has none of its own)."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from uuid import UUID
 
 from server.accounts.models import Contact
 from server.activities.models import Activity
+from server.conversations.models import Conversation
 from server.deals.models import Deal
 from server.orders.models import Order
 from server.tickets.models import Ticket
@@ -31,6 +31,7 @@ MOVERS = {
     "orders": _mover(Order),
     "tickets": _mover(Ticket),
     "activities": _mover(Activity),
+    "conversations": _mover(Conversation),
 }
 
 # The timeline (activities) belongs to the account, which both contacts share: nothing to move.

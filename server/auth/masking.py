@@ -182,6 +182,9 @@ PII_FIELDS: dict[tuple[str, str], Callable] = {
     ("EmailDeliverability", "address"): mask_email,
     ("Notification", "text"): mask_text,
     ("AuditEntry", "changes"): mask_changes,
+    ("Conversation", "phone"): mask_phone,
+    ("Conversation", "lastMessageText"): mask_text,
+    ("ConversationMessage", "text"): mask_text,
     # A ringing call's number (the incomingCall subscription) and the lookup's echo of it.
     ("CallerLookup", "phone"): mask_phone,
 }

@@ -37,6 +37,7 @@ IMPORT = ("data", "import")  # spreadsheet imports from other systems (server/im
 PLUGIN_ADMIN = ("plugins", "admin")  # install, configure, enable, uninstall plugins
 
 BUSINESS = ("accounts", "deals", "orders", "tickets", "activities")
+INBOX = {"conversations": (R, U)}  # the agents' inbox: read; reply, assign, snooze, close, link
 CONFIG = ("pipelines", "order_statuses", "settings", "members")
 
 
@@ -119,6 +120,7 @@ ROLES: dict[str, Role] = {
                 {"audit": (R,), "analytics": (R,)},
                 _special(REFUND, EXPORT, IMPORT, PLUGIN_ADMIN),
                 PII,
+                INBOX,
             ),
         ),
         Role(
@@ -130,12 +132,15 @@ ROLES: dict[str, Role] = {
                 {"audit": (R,), "analytics": (R,)},
                 _special(REFUND, EXPORT, IMPORT, PLUGIN_ADMIN),
                 PII,
+                INBOX,
             ),
         ),
         Role(
             "manager",
             "Accounts, deals, orders, tickets and activities owned by their team.",
-            _merge(_grant(BUSINESS, CRUD), _grant(CONFIG, (R,)), {"analytics": (R,)}, _special(REFUND, EXPORT), PII),
+            _merge(
+                _grant(BUSINESS, CRUD), _grant(CONFIG, (R,)), {"analytics": (R,)}, _special(REFUND, EXPORT), PII, INBOX
+            ),
             scope=RowScope.TEAM,
         ),
         Role(
@@ -146,6 +151,7 @@ ROLES: dict[str, Role] = {
                 _grant(("pipelines", "order_statuses"), (R,)),
                 _special(REFUND, EXPORT),
                 PII,
+                INBOX,
             ),
             scope=RowScope.OWN,
         ),
@@ -154,6 +160,7 @@ ROLES: dict[str, Role] = {
             "Tickets; reads accounts and orders; logs activities.",
             {
                 "tickets": CRUD,
+                **INBOX,
                 "activities": RW,
                 "accounts": (R,),
                 "orders": (R,),
@@ -179,6 +186,7 @@ ROLES: dict[str, Role] = {
                 **_grant(CONFIG, (R,)),
                 "audit": (R,),
                 "analytics": (R,),
+                "conversations": (R,),
                 **_special(EXPORT),
             },
         ),
@@ -193,8 +201,9 @@ APP_ROLES: dict[str, Role] = {
     for role in (
         Role(
             "plugin-webhook",
-            "An inbound plugin webhook: finds or creates accounts by phone and writes timeline entries.",
-            {"accounts": RW, "activities": RW, **PII},
+            "An inbound plugin webhook: finds or creates accounts by phone, files customers' messages in "
+            "conversations and writes timeline entries.",
+            {"accounts": RW, "activities": RW, **INBOX, **PII},
         ),
         Role(
             "marketplace-sync",

@@ -32,6 +32,7 @@ QUERY: dict[str, str] = {
     "orderStatuses": needs("order_statuses:read"),
     **dict.fromkeys(("tickets", "ticketsAggregate", "ticket", "slaPolicies"), needs("tickets:read")),
     **dict.fromkeys(("activities", "activity"), needs("activities:read")),
+    **dict.fromkeys(("conversations", "conversation", "inboxSummary"), needs("conversations:read")),
     "auditEntries": needs("audit:read"),
     **dict.fromkeys(
         ("plugins", "pluginInstallations", "pluginInstallation", "marketplaceSyncStatus"), needs("settings:read")
@@ -116,6 +117,20 @@ MUTATION: dict[str, str] = {
     "createTicket": needs("tickets:create"),
     **dict.fromkeys(("updateTicket", "changeTicketStatus", "assignTicket", "commentOnTicket"), needs("tickets:update")),
     "deleteTicket": needs("tickets:delete"),
+    **dict.fromkeys(
+        (
+            "replyToConversation",
+            "assignConversation",
+            "snoozeConversation",
+            "closeConversation",
+            "reopenConversation",
+            "linkConversationToAccount",
+        ),
+        needs("conversations:update"),
+    ),
+    "markConversationRead": needs("conversations:read"),
+    "convertConversationToTicket": needs("conversations:update", "tickets:create"),
+    "convertConversationToDeal": needs("conversations:update", "deals:create"),
     "createActivity": needs("activities:create"),
     "clickToCall": needs("activities:create", note="; ringing another member's extension also `members:update`"),
     **dict.fromkeys(("updateActivity", "completeTask", "reopenTask"), needs("activities:update")),

@@ -26,6 +26,7 @@ from server.auth.viewer import ViewerQueries
 from server.bulk.schema import BulkMutations, BulkQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
+from server.conversations.schema import ConversationMutations, ConversationQueries
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.email.schema import EmailMutations, EmailQueries
 from server.exports.schema import ExportMutations, ExportQueries
@@ -64,6 +65,7 @@ def _node_models() -> dict[str, type]:
     from server.activities.models import Activity
     from server.apikeys.models import ApiKey
     from server.auth.models import Membership, Team
+    from server.conversations.models import Conversation
     from server.deals.models import Deal, Pipeline, Stage
     from server.marketplace.models import MarketplacePush
     from server.notifications.models import Notification
@@ -85,6 +87,7 @@ def _node_models() -> dict[str, type]:
         Survey,
         Segment,
         ApiKey,
+        Conversation,
     )
     return {m.__name__: m for m in models}
 
@@ -164,6 +167,7 @@ Query = refusing_hostile_input(
                     WebhookQueries,
                     ImportQueries,
                     ExportQueries,
+                    ConversationQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -201,6 +205,7 @@ Mutation = refusing_hostile_input(
                 WebhookMutations,
                 ImportMutations,
                 ExportMutations,
+                ConversationMutations,
             ),
         ),
         MUTATION_NEEDS,
@@ -214,6 +219,7 @@ EXTRA_TYPES = [DealType, TicketType, ActivityType]
 def _pii_types() -> tuple[type, ...]:
     from server.accounts.schema import AccountType, ContactType
     from server.audit.schema import AuditEntryType
+    from server.conversations.schema import ConversationMessageType, ConversationType
     from server.email.schema import EmailDeliverability
     from server.notifications.schema import NotificationType
     from server.orders.schema import Delivery
@@ -231,6 +237,8 @@ def _pii_types() -> tuple[type, ...]:
         EmailDeliverability,
         AuditEntryType,
         CallerLookup,
+        ConversationType,
+        ConversationMessageType,
     )
 
 

@@ -22,6 +22,7 @@ JOB_MODULES = (
     "server.email.jobs",
     "server.exports.jobs",
     "server.bulk.jobs",
+    "server.conversations.jobs",
 )
 
 

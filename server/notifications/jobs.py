@@ -45,7 +45,23 @@ POLL_DAYS = 3  # providers keep reports about this long; older messages are not 
 OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
 # Which channels a messaging plugin serves; a third-party messaging plugin is taken for SMS.
-PLUGIN_CHANNELS = {"turbosms": ("sms", "viber"), "twilio": ("sms",), "email": ("email",)}
+PLUGIN_CHANNELS = {"turbosms": ("sms", "viber"), "twilio": ("sms",), "email": ("email",), "telegram": ("telegram",)}
+# Channels addressed by a chat (the customer's conversation), not by a phone number: used only with
+# the customer's explicit consent (setChannelConsent optedIn: true), through the bot they wrote to.
+CHAT_CHANNELS = ("telegram",)
+
+
+async def _chat(notification: Notification):
+    """(why not, None) or ("", the customer's conversation on the chat channel)."""
+    from server.conversations import service as conversations  # the inbox owns the chats
+
+    channel = notification.channel
+    if notification.account_id is None or not await service.opted_in(notification.account_id, channel):
+        return f"the customer has not agreed to messages on {channel}", None
+    chat = await conversations.chat_of(notification.account_id, channel)
+    if chat is None:
+        return f"the customer has no {channel} chat with the shop", None
+    return "", chat
 
 
 async def schedule(notification: Notification, when: datetime, tag: str = "") -> None:
@@ -257,6 +273,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             await Notification.filter(id=notification.id).update(scheduled_for=morning)
             await schedule(notification, morning, tag=morning.strftime("%Y%m%d%H%M"))
             return "deferred"
+    chat = None
     if notification.channel == email.CHANNEL:
         recipient = await email.recipient(notification.account_id)
         if not recipient:
@@ -267,6 +284,13 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             reason = f"the address {recipient} bounced ({bounced.status}): e-mail is not sent to it again"
             await _finish_and_fall_back(notification, "skipped", reason, now)
             return "skipped"
+    elif notification.channel in CHAT_CHANNELS:
+        # A chat channel reaches only a customer who agreed to it and wrote to the bot.
+        problem, chat = await _chat(notification)
+        if problem:
+            await _finish_and_fall_back(notification, "skipped", problem, now)
+            return "skipped"
+        recipient = chat.address
     elif campaign is not None:
         recipient = await campaigns.recipient(campaign)
     else:
@@ -274,7 +298,10 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     if not recipient:
         await _finish(notification, "skipped", "no phone number for the customer")
         return "skipped"
-    installation = await _installation(organization.id, notification.channel)
+    if chat is not None:
+        installation = await PluginInstallation.get_or_none(id=chat.installation_id, enabled=True)
+    else:
+        installation = await _installation(organization.id, notification.channel)
     if installation is None:
         await _finish_and_fall_back(
             notification, "failed", f"no enabled messaging plugin sends {notification.channel}", now

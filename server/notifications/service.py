@@ -30,6 +30,8 @@ from server.organizations.models import Organization
 
 TRACKING_LINK = "https://novaposhta.ua/tracking/?cargo_number={waybill}"
 KNOWN_CHANNELS = ("sms", "viber", "telegram", "whatsapp", "email")
+# A messenger without texts of its own says what the Viber template says.
+TEMPLATE_FALLBACK = {"telegram": "viber"}
 TRIGGER_MAX = 32  # an order status code, as the rule and template columns hold it
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -113,7 +115,8 @@ async def render_for(organization_id: UUID, trigger: str, channel: str, locale: 
         if template is not None:
             break
     if template is None:
-        return None
+        fallback = TEMPLATE_FALLBACK.get(channel)
+        return await render_for(organization_id, trigger, fallback, locale, context) if fallback else None
     return templates.render(template.body, context)
 
 
@@ -262,6 +265,13 @@ async def set_consent(scope: Scope, account_id: UUID, channel: str, opted_in: bo
             await consent.save(update_fields=["opted_in", "updated_at"])
         await audit.record(scope, "account.consent", account, {f"consent.{channel}": [None, opted_in]})
     return consent
+
+
+async def opted_in(account_id: UUID | None, channel: str) -> bool:
+    """An explicit yes (chat channels need one; order messages by SMS and Viber do not)."""
+    if account_id is None:
+        return False
+    return await ChannelConsent.filter(account_id=account_id, channel=channel, opted_in=True).exists()
 
 
 async def opted_out(account_id: UUID | None, channel: str) -> bool:

@@ -274,11 +274,13 @@ MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "failed", "undelivere
 
 @dataclass
 class OutgoingMessage:
-    """One message to one recipient. For ``channel="email"`` ``to`` is an e-mail address and
-    ``subject``, ``html`` (the HTML alternative of ``text``) and ``headers`` (e.g.
-    ``List-Unsubscribe``) are filled in; other channels leave them empty."""
+    """One message to one recipient. ``to`` is an E.164 number for SMS and phone-addressed
+    channels; for chat channels (Telegram, Viber) it is the customer's address on the channel
+    (``InboundMessage.address``: a Telegram chat id, a Viber user id); for ``channel="email"`` it
+    is an e-mail address, and ``subject``, ``html`` (the HTML alternative of ``text``) and
+    ``headers`` (e.g. ``List-Unsubscribe``) are filled in; other channels leave them empty."""
 
-    to: str  # E.164 (an e-mail address for channel "email")
+    to: str
     text: str
     channel: str = "sms"  # sms | viber | telegram | whatsapp | email ...
     sender: str = ""  # alpha name or number; the installation's default when empty
@@ -286,6 +288,9 @@ class OutgoingMessage:
     subject: str = ""  # e-mail only
     html: str = ""  # e-mail only: the HTML part next to the plain text
     headers: dict[str, str] = field(default_factory=dict)  # e-mail only: extra header fields
+    # Attach the channel's "share my phone number" button (Telegram request_contact, Viber share-phone).
+    request_phone: bool = False
+    attachments: list[dict] = field(default_factory=list)  # [{"url", "name", "mimeType"}]: sent as links
 
 
 @dataclass
@@ -304,6 +309,38 @@ class MessageStatus:
     provider_status: str = ""
     error_code: str = ""
     changed_at: datetime | None = None
+    raw: dict = field(default_factory=dict)
+
+
+# -- conversations (two-way chat) -------------------------------------------------------
+
+INBOUND_KINDS = ("text", "image", "file", "contact", "sticker", "location", "other")
+
+
+@dataclass
+class InboundMessage:
+    """A customer wrote to the organization on a chat channel: what ``crm_webhook`` returns
+    for an incoming Telegram/Viber message, an inbound e-mail... The CRM files it in the
+    customer's conversation (server/conversations), on the account's timeline.
+
+    ``address`` is the customer's id on the channel, where replies go (Telegram ``chat.id`` as
+    text, never a float: ids may exceed 2^53). ``provider_message_id`` names the message within
+    that address: a provider retrying its webhook repeats it and the CRM files it once.
+    ``phone`` is the customer's number when the channel gives one (SMS, a shared contact);
+    ``phone_shared`` says the customer shared their own number (Telegram/Viber share-phone
+    button), which links the conversation to the account with that phone. ``attachments``
+    are links: ``[{"url", "name", "mimeType"}]``."""
+
+    channel: str  # telegram | viber | email | web | sms
+    address: str
+    provider_message_id: str
+    text: str = ""
+    kind: str = "text"  # one of INBOUND_KINDS
+    sender_name: str = ""
+    phone: str = ""
+    phone_shared: bool = False
+    attachments: list[dict] = field(default_factory=list)
+    sent_at: datetime | None = None
     raw: dict = field(default_factory=dict)
 
 
@@ -360,7 +397,7 @@ class WebhookResult:
     with the same key is answered with ``response`` and applies nothing. Without one the CRM
     uses the SHA-256 of the raw body, which catches byte-identical redeliveries only."""
 
-    events: list[CallEvent | MessageStatus | PluginEvent] = field(default_factory=list)
+    events: list[CallEvent | MessageStatus | InboundMessage | PluginEvent] = field(default_factory=list)
     dedupe_key: str | None = None
     response: WebhookResponse = field(default_factory=lambda: WebhookResponse(200, {"ok": True}))
 

@@ -16,7 +16,9 @@
 Applying events (``apply_event``): a ``CallEvent`` that has ``ended`` becomes a ``call``
 activity on the account found by the customer's phone (E.164), or on a new lead account
 for an unknown number, one per call id. Other call states, message delivery statuses and
-``PluginEvent`` values become outbox events for the rest of the system.
+``PluginEvent`` values become outbox events for the rest of the system. An ``InboundMessage``
+(a customer wrote in a chat) is filed in the customer's conversation, once per provider message
+id (server/conversations/service.receive_message).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from server.plugins.manager import get_manager
 from server.plugins.models import PluginInstallation, WebhookDelivery
 from server.plugins.types import (
     CallEvent,
+    InboundMessage,
     MessageStatus,
     PluginError,
     PluginEvent,
@@ -285,6 +288,10 @@ async def record_and_apply(installation: PluginInstallation, key: str, path: str
 async def apply_event(scope: Scope, installation: PluginInstallation, event) -> dict:
     if isinstance(event, CallEvent):
         return await apply_call(scope, installation, event)
+    if isinstance(event, InboundMessage):
+        from server.conversations import service as conversations  # it imports the plugin types
+
+        return await conversations.receive_message(scope, installation.id, installation.plugin, event)
     if isinstance(event, MessageStatus):
         await outbox.emit(
             scope.organization_id,

@@ -50,6 +50,13 @@ _OBJECTS: dict[str, tuple[str, dict[str, str]]] = {
             "delete": N_("Delete tickets."),
         },
     ),
+    "conversations": (
+        N_("Conversations (inbox)"),
+        {
+            "read": N_("See the inbox: customers' chats in Telegram, Viber and other channels."),
+            "update": N_("Reply to customers, assign, snooze, close and link conversations."),
+        },
+    ),
     "activities": (
         N_("Activities"),
         {

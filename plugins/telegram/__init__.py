@@ -1,0 +1,1 @@
+"""Telegram bot: two-way chat with customers, the share-phone flow, notifications with consent."""
