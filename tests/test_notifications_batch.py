@@ -1,0 +1,79 @@
+"""Sending order notifications in batches (server/notifications/batch.py, docs/notifications.md):
+a burst of status changes goes to the provider in batch jobs, each customer gets one message,
+and the SQL statements of a batch do not grow with its size."""
+
+from __future__ import annotations
+
+from server.core.models import OutboxEvent
+from server.jobs.models import JobRun
+from server.jobs.registry import Event
+from server.notifications import jobs as notification_jobs
+from server.notifications.batch import send_many
+from server.notifications.models import Notification
+from tests.helpers import QueryCounter
+from tests.test_notifications import sim, turbo_server  # noqa: F401 - fixtures
+from tests.test_notifications import shop  # noqa: F401 - fixture
+
+PHONES = [f"+38050{n:07d}" for n in range(1, 31)]
+
+
+async def _orders(shop, phones: list[str]) -> list[dict]:  # noqa: F811
+    return [await shop.order(phone=phone, name=f"Клієнт {n}") for n, phone in enumerate(phones)]
+
+
+async def _queued_for_new_orders(shop, count: int) -> list[Notification]:  # noqa: F811
+    """``count`` new orders and their queued "new" notifications, created by the batch handler
+    from the outbox events (not relayed: nothing else sends them meanwhile)."""
+    before = set(await OutboxEvent.filter(topic="order.created").values_list("id", flat=True))
+    orders = await _orders(shop, PHONES[:count] if count <= len(PHONES) else [])
+    rows = [e for e in await OutboxEvent.filter(topic="order.created") if e.id not in before]
+    assert len(rows) == len(orders) == count
+    await OutboxEvent.filter(id__in=[e.id for e in rows]).update(dispatched_at=rows[0].created_at)
+    events = [Event(e.id, e.organization_id, e.topic, e.payload, e.created_at) for e in rows]
+    await notification_jobs.on_order_events(events)
+    queued = await Notification.filter(source_event_id__in=[e.id for e in rows], state="queued")
+    assert len(queued) == count
+    return queued
+
+
+async def test_the_statements_of_a_batch_do_not_grow_with_its_size(shop):
+    queued = await _queued_for_new_orders(shop, 24)
+    small, large = queued[:4], queued[4:]
+    counts = {}
+    for name, batch in (("small", small), ("large", large)):
+        with QueryCounter() as q:
+            outcome = await send_many([str(n.id) for n in batch], shop.database)
+        assert set(outcome.values()) == {"sent"}, outcome
+        counts[name] = q.count
+    assert counts["small"] >= 10, counts  # the counter sees the statements
+    assert counts["small"] == counts["large"], counts
+    # Reading (notifications, orders and statuses, organizations, settings, accounts, consents,
+    # installations, templates, items, shipments, reasons), claiming (2), finishing (3).
+    assert counts["large"] <= 18, counts
+    # Each customer got one message, and the CRM recorded it as sent with the provider's id.
+    received = [shop.received(p) for p in PHONES[:24]]
+    assert [len(r) for r in received] == [1] * 24
+    rows = await Notification.filter(id__in=[n.id for n in queued])
+    assert {(r.state, r.attempts) for r in rows} == {("sent", 1)} and all(r.provider_message_id for r in rows)
+
+
+async def test_a_batch_sent_twice_sends_each_message_once(shop):
+    queued = await _queued_for_new_orders(shop, 3)
+    ids = [str(n.id) for n in queued]
+    assert set((await send_many(ids, shop.database)).values()) == {"sent"}
+    assert set((await send_many(ids, shop.database)).values()) == {"sent"}  # a re-run: nothing again
+    assert [len(shop.received(p)) for p in PHONES[:3]] == [1, 1, 1]
+
+
+async def test_a_burst_of_orders_goes_in_batch_jobs_and_each_customer_gets_one_message(shop):
+    phones = PHONES[10:30]
+    await _orders(shop, phones)  # 20 order.created events in the outbox at once
+    last = await JobRun.all().order_by("-id").first()
+    await shop.drain()
+    jobs = JobRun.filter(id__gt=last.id if last else 0)
+    [batch] = await jobs.filter(name="notifications.send_batch")
+    assert batch.state == "done" and len(batch.kwargs["notification_ids"]) == 20
+    [handler] = await jobs.filter(name="notifications.on_order_event")
+    assert handler.job_id.startswith("notifications.on_order_event:batch:") and len(handler.kwargs["events"]) == 20
+    assert [len(shop.received(p)) for p in phones] == [1] * 20
+    assert not await jobs.filter(name="notifications.send").exists()  # no job per message
