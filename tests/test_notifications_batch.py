@@ -10,18 +10,20 @@ from server.jobs.registry import Event
 from server.notifications import jobs as notification_jobs
 from server.notifications.batch import send_many
 from server.notifications.models import Notification
+from tests import test_notifications as single
 from tests.helpers import QueryCounter
-from tests.test_notifications import sim, turbo_server  # noqa: F401 - fixtures
-from tests.test_notifications import shop  # noqa: F401 - fixture
+
+# The same fixtures: the TurboSMS simulator and a shop with the plugin, no send delay.
+turbo_server, sim, shop = single.turbo_server, single.sim, single.shop
 
 PHONES = [f"+38050{n:07d}" for n in range(1, 31)]
 
 
-async def _orders(shop, phones: list[str]) -> list[dict]:  # noqa: F811
+async def _orders(shop, phones: list[str]) -> list[dict]:
     return [await shop.order(phone=phone, name=f"Клієнт {n}") for n, phone in enumerate(phones)]
 
 
-async def _queued_for_new_orders(shop, count: int) -> list[Notification]:  # noqa: F811
+async def _queued_for_new_orders(shop, count: int) -> list[Notification]:
     """``count`` new orders and their queued "new" notifications, created by the batch handler
     from the outbox events (not relayed: nothing else sends them meanwhile)."""
     before = set(await OutboxEvent.filter(topic="order.created").values_list("id", flat=True))
