@@ -42,8 +42,10 @@ def main() -> None:
     target = Path(os.environ["BENCH_SQL_COUNT_FILE"])
 
     def write() -> None:
-        while True:
-            target.write_text(str(counter.count))
+        scratch = target.with_suffix(".tmp")
+        while True:  # renamed into place: the bench never reads a half-written file
+            scratch.write_text(str(counter.count))
+            scratch.replace(target)
             time.sleep(0.2)
 
     threading.Thread(target=write, daemon=True).start()
