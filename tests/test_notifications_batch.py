@@ -4,6 +4,7 @@ and the SQL statements of a batch do not grow with its size."""
 
 from __future__ import annotations
 
+from plugins.simulators.turbosms import STOPLISTED_PHONE
 from server.core.models import OutboxEvent
 from server.jobs.models import JobRun
 from server.jobs.registry import Event
@@ -23,11 +24,11 @@ async def _orders(shop, phones: list[str]) -> list[dict]:
     return [await shop.order(phone=phone, name=f"Клієнт {n}") for n, phone in enumerate(phones)]
 
 
-async def _queued_for_new_orders(shop, count: int) -> list[Notification]:
+async def _queued_for_new_orders(shop, count: int, phones: list[str] | None = None) -> list[Notification]:
     """``count`` new orders and their queued "new" notifications, created by the batch handler
     from the outbox events (not relayed: nothing else sends them meanwhile)."""
     before = set(await OutboxEvent.filter(topic="order.created").values_list("id", flat=True))
-    orders = await _orders(shop, PHONES[:count] if count <= len(PHONES) else [])
+    orders = await _orders(shop, phones or PHONES[:count])
     rows = [e for e in await OutboxEvent.filter(topic="order.created") if e.id not in before]
     assert len(rows) == len(orders) == count
     await OutboxEvent.filter(id__in=[e.id for e in rows]).update(dispatched_at=rows[0].created_at)
@@ -55,8 +56,10 @@ async def test_the_statements_of_a_batch_do_not_grow_with_its_size(shop):
     # Each customer got one message, and the CRM recorded it as sent with the provider's id.
     received = [shop.received(p) for p in PHONES[:24]]
     assert [len(r) for r in received] == [1] * 24
-    rows = await Notification.filter(id__in=[n.id for n in queued])
+    rows = await Notification.filter(id__in=[n.id for n in queued]).order_by("recipient")
     assert {(r.state, r.attempts) for r in rows} == {("sent", 1)} and all(r.provider_message_id for r in rows)
+    assert [r.recipient for r in rows] == PHONES[:24]
+    assert all(r.installation_id and r.text.startswith("Клієнт, дякуємо!") for r in rows), rows[0].text
 
 
 async def test_a_batch_sent_twice_sends_each_message_once(shop):
@@ -79,3 +82,22 @@ async def test_a_burst_of_orders_goes_in_batch_jobs_and_each_customer_gets_one_m
     assert handler.job_id.startswith("notifications.on_order_event:batch:") and len(handler.kwargs["events"]) == 20
     assert [len(shop.received(p)) for p in phones] == [1] * 20
     assert not await jobs.filter(name="notifications.send").exists()  # no job per message
+
+
+async def test_in_a_batch_a_refusal_falls_back_and_a_rate_limit_is_retried_alone(shop):
+    stoplisted = "+" + STOPLISTED_PHONE
+    phones = [stoplisted, *PHONES[:3]]
+    queued = await _queued_for_new_orders(shop, 4, phones)
+    shop.sim.rate_limit(1, path="/message/send.json")  # one of the four sends: 429, it did not go
+    outcome = await send_many([str(n.id) for n in queued], shop.database)
+    [first] = await Notification.filter(id__in=[n.id for n in queued], recipient=stoplisted)
+    chain = await Notification.filter(order_id=first.order_id).order_by("position")
+    # The stop-listed customer: Viber refused for good, the next channel (SMS) queued by the batch.
+    assert [(r.channel, r.state) for r in chain][:1] == [("viber", "failed")]
+    assert [r.channel for r in chain] == ["viber", "sms"] and outcome[str(first.id)] == "failed"
+    # One of the others met the rate limit: queued again with a retry job of its own; two were sent.
+    others = sorted(outcome[str(r.id)] for r in queued if r.id != first.id)
+    assert others == ["queued", "sent", "sent"], outcome
+    [again] = [r for r in queued if outcome[str(r.id)] == "queued"]
+    assert (await Notification.get(id=again.id)).state == "queued"
+    assert await JobRun.filter(job_id=f"notify:{again.id}:retry-1").exists()

@@ -51,14 +51,16 @@ from server.shipments.models import Shipment
 
 log = logging.getLogger("crm.notifications")
 
-# Per worker process and installation: how many provider calls run at once (PROVIDER_CONCURRENCY).
-_gates: dict[UUID, asyncio.Semaphore] = {}
+# Per worker process (event loop) and installation: how many provider calls run at once
+# (PROVIDER_CONCURRENCY). A semaphore belongs to one event loop, hence the loop in the key.
+_gates: dict[tuple[int, UUID], asyncio.Semaphore] = {}
 
 
 def gate(installation_id: UUID, settings: Settings) -> asyncio.Semaphore:
-    found = _gates.get(installation_id)
+    key = (id(asyncio.get_running_loop()), installation_id)
+    found = _gates.get(key)
     if found is None:
-        found = _gates[installation_id] = asyncio.Semaphore(max(1, settings.provider_concurrency))
+        found = _gates[key] = asyncio.Semaphore(max(1, settings.provider_concurrency))
     return found
 
 
