@@ -45,30 +45,32 @@ class PlannedJob:
     job_id: str
     kwargs: dict[str, Any]
     first: int  # the index (in the pass) of the earliest event it carries
+    rank: int = 0  # the handler's place among that event's handlers
 
 
 def plan(events: list[OutboxEvent], settings: Settings) -> list[PlannedJob]:
-    """The jobs of a pass, ordered by their earliest event."""
+    """The jobs of a pass, ordered by their earliest event, then as its handlers are registered
+    (jobs queued together start in that order)."""
     jobs: list[PlannedJob] = []
-    batched: dict[str, list[int]] = {}  # batch handler -> indexes of its events
+    batched: dict[str, list[tuple[int, int]]] = {}  # batch handler -> (event index, rank) of its events
     for index, event in enumerate(events):
-        for name in handlers_for(event.topic):
+        for rank, name in enumerate(handlers_for(event.topic)):
             if takes_batches(name):
-                batched.setdefault(name, []).append(index)
+                batched.setdefault(name, []).append((index, rank))
             else:
-                jobs.append(PlannedJob(name, f"{name}:{event.id}", event_kwargs(event), index))
-    for name, indexes in batched.items():
-        size = settings.job_batch_size if len(indexes) >= settings.job_batch_min else 1
-        for start in range(0, len(indexes), max(1, size)):
-            chunk = indexes[start : start + max(1, size)]
+                jobs.append(PlannedJob(name, f"{name}:{event.id}", event_kwargs(event), index, rank))
+    for name, places in batched.items():
+        size = max(1, settings.job_batch_size if len(places) >= settings.job_batch_min else 1)
+        for start in range(0, len(places), size):
+            chunk = places[start : start + size]
             if len(chunk) == 1:
-                job_id = f"{name}:{events[chunk[0]].id}"
+                job_id = f"{name}:{events[chunk[0][0]].id}"
             else:
-                digest = hashlib.sha256(",".join(str(events[i].id) for i in chunk).encode()).hexdigest()[:32]
+                digest = hashlib.sha256(",".join(str(events[i].id) for i, _ in chunk).encode()).hexdigest()[:32]
                 job_id = f"{name}:batch:{digest}"
-            payload = {"events": [event_kwargs(events[i])["event"] for i in chunk]}
-            jobs.append(PlannedJob(name, job_id, payload, chunk[0]))
-    jobs.sort(key=lambda job: job.first)
+            payload = {"events": [event_kwargs(events[i])["event"] for i, _ in chunk]}
+            jobs.append(PlannedJob(name, job_id, payload, *chunk[0]))
+    jobs.sort(key=lambda job: (job.first, job.rank))
     return jobs
 
 
