@@ -154,8 +154,8 @@ async def on_order_events(events: list[Event]) -> None:
     await Notification.bulk_create(rows, ignore_conflicts=True)
     queued = await Notification.filter(
         source_event_id__in=[r.source_event_id for r in rows],
-        order_id__in=[r.order_id for r in rows],
-        position=0,  # type: ignore[attr-defined]
+        order_id__in=[r.order_id for r in rows],  # type: ignore[attr-defined]
+        position=0,
     ).filter(state="queued")
     if len(events) == 1:
         for notification in queued:
