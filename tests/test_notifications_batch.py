@@ -4,8 +4,12 @@ and the SQL statements of a batch do not grow with its size."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from plugins.simulators.turbosms import STOPLISTED_PHONE
 from server.core.models import OutboxEvent
+from server.jobs.inprocess import run_until_idle
 from server.jobs.models import JobRun
 from server.jobs.registry import Event
 from server.notifications import jobs as notification_jobs
@@ -101,3 +105,22 @@ async def test_in_a_batch_a_refusal_falls_back_and_a_rate_limit_is_retried_alone
     [again] = [r for r in queued if outcome[str(r.id)] == "queued"]
     assert (await Notification.get(id=again.id)).state == "queued"
     assert await JobRun.filter(job_id=f"notify:{again.id}:retry-1").exists()
+
+
+async def test_in_quiet_hours_a_batch_waits_for_the_morning_together(shop):
+    kyiv = datetime.now(ZoneInfo("Europe/Kyiv"))
+    start, end = (kyiv - timedelta(hours=1)).strftime("%H:%M"), (kyiv + timedelta(hours=1)).strftime("%H:%M")
+    await shop.settings(quietStart=start, quietEnd=end)
+    queued = await _queued_for_new_orders(shop, 5)
+    last = await JobRun.all().order_by("-id").first()
+    outcome = await send_many([str(n.id) for n in queued], shop.database)
+    assert set(outcome.values()) == {"deferred"} and [shop.received(p) for p in PHONES[:5]] == [[]] * 5
+    rows = await Notification.filter(id__in=[n.id for n in queued])
+    assert {(r.state, r.scheduled_for.astimezone(ZoneInfo("Europe/Kyiv")).strftime("%H:%M")) for r in rows} == {
+        ("queued", end)
+    }
+    [morning] = await JobRun.filter(id__gt=last.id, name="notifications.send_batch")  # one job for all five
+    assert sorted(morning.kwargs["notification_ids"]) == sorted(str(n.id) for n in queued)
+    await shop.settings(quietStart="00:00", quietEnd="00:00")  # the morning came
+    await run_until_idle(shop.database, now=datetime.now(UTC) + timedelta(hours=2))
+    assert [len(shop.received(p)) for p in PHONES[:5]] == [1] * 5

@@ -16,9 +16,10 @@ The same guarantees as the single send (jobs.py):
   worker killed mid-batch leaves the batch's messages "sending", and the job's re-run marks
   them failed as interrupted (the customer may have them) instead of sending them again.
 - Anything off the common path (a survey's or campaign's message, an order that moved on or
-  was deleted, an opted-out customer, quiet hours, no phone, no plugin, no template, a row
+  was deleted, an opted-out customer, no phone, no plugin, no template, a row
   already "sending") goes through the single send, which knows every rule; so does a provider
-  refusal after the claim (its fallback to the next channel)."""
+  refusal after the claim (its fallback to the next channel). Messages held by quiet hours wait
+  for the morning together, in one send job."""
 
 from __future__ import annotations
 
@@ -93,7 +94,13 @@ async def send_many(notification_ids: list[str], settings: Settings, now: dateti
     rows = await Notification.filter(id__in=list(dict.fromkeys(notification_ids)))
     outcome: dict[str, str] = {str(n.id): n.state for n in rows if n.state not in ("queued", "sending")}
     plain = [n for n in rows if _is_plain(n)]
-    ready, others = await _prepare(plain, settings, now)
+    ready, others, mornings = await _prepare(plain, settings, now)
+    for morning, waiting in mornings.items():  # quiet hours: the batch waits for the morning, together
+        await Notification.filter(id__in=[n.id for n in waiting], state="queued").update(scheduled_for=morning)
+        for n in waiting:
+            n.scheduled_for = morning
+        await jobs.schedule_batch(waiting, tag=morning.strftime("%Y%m%d%H%M"))
+        outcome |= {str(n.id): "deferred" for n in waiting}
     others += [n for n in rows if n.state in ("queued", "sending") and not _is_plain(n)]
     for notification in others:  # the single send knows every other case
         outcome[str(notification.id)] = await jobs.send(str(notification.id), settings=settings, now=now)
@@ -113,10 +120,12 @@ async def send_many(notification_ids: list[str], settings: Settings, now: dateti
 
 async def _prepare(
     notifications: list[Notification], settings: Settings, now: datetime
-) -> tuple[list[Ready], list[Notification]]:
-    """The messages of the common case, rendered; the rest for the single send."""
+) -> tuple[list[Ready], list[Notification], dict[datetime, list[Notification]]]:
+    """The messages of the common case, rendered; the rest for the single send; those that wait
+    for the end of quiet hours, by when."""
+    mornings: dict[datetime, list[Notification]] = defaultdict(list)
     if not notifications:
-        return [], []
+        return [], [], mornings
     orders = {
         o.id: o
         for o in await Order.filter(id__in=[n.order_id for n in notifications]).prefetch_related("status")  # type: ignore[attr-defined]
@@ -168,11 +177,14 @@ async def _prepare(
             order.deleted_at is not None
             or order.status.code != n.trigger
             or (n.account_id, n.channel) in opted_out  # type: ignore[attr-defined]
-            or (not n.urgent and service.in_quiet_hours(option, organization.timezone, now) is not None)
             or not recipient
             or installation is None
         ):
             others.append(n)
+            continue
+        morning = None if n.urgent else service.in_quiet_hours(option, organization.timezone, now)
+        if morning is not None:
+            mornings[morning].append(n)
             continue
         locale = organization.locale if organization.locale in ("uk", "en") else "uk"
         key = (organization.id, n.trigger, n.channel)
@@ -188,7 +200,7 @@ async def _prepare(
         if option.track_links:
             text, links = clicks.rewrite(text, base)
         ready.append(Ready(n, installation, recipient, locale, text, stored, links))
-    return ready, others
+    return ready, others, mornings
 
 
 def _installation(installations: list[PluginInstallation], organization_id: UUID, channel: str):

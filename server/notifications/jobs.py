@@ -164,13 +164,15 @@ async def on_order_events(events: list[Event]) -> None:
         await schedule_batch(queued)
 
 
-async def schedule_batch(notifications: list[Notification]) -> None:
+async def schedule_batch(notifications: list[Notification], tag: str = "") -> None:
     """One send job for these notifications, when the last of them is due. Its id comes from
-    their ids: the same batch scheduled twice is one job."""
+    their ids (and ``tag``, for the same batch at another time): the same batch scheduled twice
+    is one job."""
     ids = sorted(str(n.id) for n in notifications)
     digest = hashlib.sha256(",".join(ids).encode()).hexdigest()[:32]
     when = max(n.scheduled_for for n in notifications)
-    await enqueue(SEND_BATCH, job_id=f"notify-batch:{digest}", defer_until=when, notification_ids=ids)
+    job_id = f"notify-batch:{digest}" + (f":{tag}" if tag else "")
+    await enqueue(SEND_BATCH, job_id=job_id, defer_until=when, notification_ids=ids)
 
 
 @on_event("notification.retried", name="notifications.on_retry")
