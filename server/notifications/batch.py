@@ -103,7 +103,13 @@ async def send_many(notification_ids: list[str], settings: Settings, now: dateti
         outcome |= {str(n.id): "deferred" for n in waiting}
     others += [n for n in rows if n.state in ("queued", "sending") and not _is_plain(n)]
     for notification in others:  # the single send knows every other case
-        outcome[str(notification.id)] = await jobs.send(str(notification.id), settings=settings, now=now)
+        try:
+            outcome[str(notification.id)] = await jobs.send(str(notification.id), settings=settings, now=now)
+        except PluginError as exc:  # retryable (the send put it back in the queue): its own job retries
+            log.warning("notification %s: %s; trying again later", notification.id, exc.message)
+            when = now + timedelta(seconds=backoff_seconds(notification.attempts + 1, settings))
+            await jobs.schedule(notification, when, tag=f"retry-{now.timestamp():.0f}")
+            outcome[str(notification.id)] = "queued"
     claimed = await _claim(ready, now)
     outcome |= {str(r.notification.id): "taken" for r in ready if r.notification.id not in claimed}
     ready = [r for r in ready if r.notification.id in claimed]
