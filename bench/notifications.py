@@ -1,8 +1,10 @@
-"""Notifications per second, end to end: an order's status change -> outbox -> relay -> arq ->
-`crm worker` -> the TurboSMS plugin -> the TurboSMS simulator receiving the message.
+"""Notifications and partner webhook deliveries per second, end to end: an order's status
+change -> outbox -> relay -> arq -> `crm worker` -> the TurboSMS plugin -> the TurboSMS simulator
+receiving the message, and -> the webhook fan-out -> a signed POST to a local receiver.
 
     python bench/notifications.py                 # 400 orders, with 1 and then 2 workers
-    ORDERS=1000 WORKERS="1 2 4" python bench/notifications.py
+    ORDERS=30000 WORKERS="1 2 4" python bench/notifications.py
+    ORDERS=40 python bench/notifications.py       # a smoke run: does it work at all
 
 Needs PostgreSQL (PG_URL, default postgres://postgres@127.0.0.1:5432) and Redis (REDIS_URL,
 default redis://127.0.0.1:6379/13). Each run gets a fresh database and queue, dropped at the
@@ -10,21 +12,29 @@ end; the workers are stopped whatever happens. Figures and the machine go in ben
 
 For each run: ORDERS orders are created (the "new" rule switched off so creating them sends
 nothing), the workers are started and the backlog of order.created events drained; then every
-order is cancelled in one loop (the "cancelled" rule is on, Viber channel, no send delay, no
-quiet hours) and the clock runs until the simulator has received ORDERS messages. Latency is
-per order: simulator arrival minus the moment its status change committed.
+order is cancelled, CHANGERS (8) changes at a time (the "cancelled" rule is on, Viber channel, no send delay, no
+quiet hours) and the clock runs until the simulator has received ORDERS messages and the
+receiver ORDERS webhooks (an endpoint subscribed to order.status_changed). Delay is per order:
+arrival minus the moment its status change committed. Lost: orders whose message (webhook)
+never arrived; doubled: arrivals beyond the first per order. SQL statements per notification:
+every statement the workers sent during the measured phase (relay, notification, webhook and
+plugin jobs: the whole pipeline), divided by ORDERS; the workers run through
+bench/counting_worker.py, which counts them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import asyncpg
@@ -39,8 +49,41 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
 ORDERS = int(os.environ.get("ORDERS", "400"))
 WORKERS = [int(n) for n in os.environ.get("WORKERS", "1 2").split()]
 TIMEOUT = float(os.environ.get("TIMEOUT", "600"))
+CHANGERS = int(os.environ.get("CHANGERS", "8"))  # status changes committed concurrently
 # The simulator listens on 127.0.0.1 over http, which production settings refuse (docs/operations.md).
 BENCH_SETTINGS = {"ALLOW_LOCAL_PROVIDERS": "true", "SECRET_KEY": "bench-secret-key-" + "x" * 32}
+
+
+class Receiver:
+    """A partner's webhook endpoint on 127.0.0.1: records (arrival time, webhook-id), answers 204."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[float, str]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver.lock:
+                    receiver.arrivals.append((time.time(), self.headers.get("webhook-id", "")))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.arrivals.clear()
+
+    def close(self) -> None:
+        self.server.shutdown()
 
 
 async def admin(sql: str) -> None:
@@ -51,8 +94,9 @@ async def admin(sql: str) -> None:
         await connection.close()
 
 
-async def prepare(database_url: str, sim: TurboSMSSimulator) -> tuple[list[tuple[str, int]], dict]:
-    """Schema, organization, plugin, rules and ORDERS new orders; returns (order id, version) pairs."""
+async def prepare(database_url: str, sim: TurboSMSSimulator, receiver: Receiver) -> tuple[list[tuple[str, int]], dict]:
+    """Schema, organization, plugin, rules, a webhook endpoint and ORDERS new orders; returns
+    (order id, version) pairs."""
     from server.accounts.service import create_account
     from server.auth.principal import for_user
     from server.auth.scope import Scope
@@ -63,6 +107,7 @@ async def prepare(database_url: str, sim: TurboSMSSimulator) -> tuple[list[tuple
     from server.orders.service import create_order
     from server.organizations.service import create_organization
     from server.plugins.service import install_plugin
+    from server.webhooks.service import create_endpoint
 
     settings = Settings(
         database_url=database_url, redis_url=None, allow_local_providers=True, secret_key=BENCH_SETTINGS["SECRET_KEY"]
@@ -81,6 +126,7 @@ async def prepare(database_url: str, sim: TurboSMSSimulator) -> tuple[list[tuple
         )
         await notifications.update_rule(scope, "new", channels=None, enabled=False, urgent=None)
         await notifications.update_rule(scope, "cancelled", channels=["viber"], enabled=True, urgent=True)
+        await create_endpoint(scope, settings, {"url": receiver.url, "event_types": ["order.status_changed"]})
         orders = []
         for n in range(ORDERS):
             account = await create_account(scope, {"name": f"Покупець {n}", "phones": [f"+38067{n:07d}"]})
@@ -95,7 +141,8 @@ async def prepare(database_url: str, sim: TurboSMSSimulator) -> tuple[list[tuple
 
 
 async def cancel_all(database_url: str, orders: list[tuple[str, int]]) -> dict[str, float]:
-    """Cancel every order; returns phone -> the moment its change committed."""
+    """Cancel every order, CHANGERS at a time (a shop's bulk action, or many agents); returns
+    order id -> the moment its change committed."""
     from server.auth.models import User
     from server.auth.principal import for_user
     from server.auth.scope import Scope
@@ -107,9 +154,13 @@ async def cancel_all(database_url: str, orders: list[tuple[str, int]]) -> dict[s
     try:
         scope = Scope(await for_user(await User.get(email="owner@bench.example"), "bench"))
         committed = {}
-        for n, (order_id, version) in enumerate(orders):
-            await change_status(scope, uuid.UUID(order_id), version, "cancelled", reason="bench")
-            committed[f"38067{n:07d}"] = time.time()
+
+        async def changer(share: list[tuple[str, int]]) -> None:
+            for order_id, version in share:
+                await change_status(scope, uuid.UUID(order_id), version, "cancelled", reason="bench")
+                committed[order_id] = time.time()
+
+        await asyncio.gather(*(changer(orders[i::CHANGERS]) for i in range(CHANGERS)))
         return committed
     finally:
         await close_db()
@@ -125,8 +176,39 @@ async def outbox_empty(database_url: str) -> bool:
         await connection.close()
 
 
+async def webhook_orders(database_url: str) -> dict[str, str]:
+    """webhook-id (``msg_<event id>``) -> order id, for the status changes' events."""
+    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        rows = await connection.fetch("select id, payload from outbox_event where topic = 'order.status_changed'")
+        return {f"msg_{row['id'].hex}": json.loads(row["payload"])["order_id"] for row in rows}
+    finally:
+        await connection.close()
+
+
 def sends(sim: TurboSMSSimulator) -> list:
     return [r for r in sim.requests_to("/message/send.json") if r.status == 200]
+
+
+def sql_statements(files: list[Path]) -> int:
+    return sum(int(f.read_text() or 0) for f in files if f.exists())
+
+
+def figures(arrivals: list[tuple[float, str]], committed: dict[str, float], t0: float) -> dict:
+    """Rate, delays, lost and doubled from (arrival time, order id) pairs."""
+    first: dict[str, float] = {}
+    for at, order_id in sorted(arrivals):
+        first.setdefault(order_id, at)
+    delays = sorted(first[o] - committed[o] for o in committed if o in first)
+    last = max(first.values(), default=t0)
+    return {
+        "arrived": len(first),
+        "lost": len(committed) - len(set(first) & set(committed)),
+        "doubled": len(arrivals) - len(first),
+        "per_second": len(first) / (last - t0) if last > t0 else 0.0,
+        "p50_ms": statistics.median(delays) * 1000 if delays else float("nan"),
+        "p99_ms": delays[max(0, int(len(delays) * 0.99) - 1)] * 1000 if delays else float("nan"),
+    }
 
 
 async def run(workers: int) -> dict:
@@ -135,10 +217,11 @@ async def run(workers: int) -> dict:
     queue = f"crm-bench:{name}"
     await admin(f'CREATE DATABASE "{name}"')
     procs: list[subprocess.Popen] = []
+    receiver = Receiver()
     try:
         with TurboSMSSimulator() as sim:
             started = time.time()
-            orders, _ = await prepare(database_url, sim)
+            orders, _ = await prepare(database_url, sim, receiver)
             print(f"[bench] {ORDERS} orders ready in {time.time() - started:.1f} s", flush=True)
             env = {
                 **os.environ,
@@ -149,11 +232,17 @@ async def run(workers: int) -> dict:
             }
             logs = ROOT / "bench" / "results"
             logs.mkdir(exist_ok=True)
+            counts = [logs / f"notify-sql-{workers}-{i}.count" for i in range(workers)]
             for i in range(workers):
+                counts[i].unlink(missing_ok=True)
                 log = (logs / f"notify-worker-{workers}-{i}.log").open("w")
                 procs.append(
-                    subprocess.Popen(  # noqa: ASYNC220 - starting workers is not on a hot path
-                        [sys.executable, "-m", "server.cli", "worker"], env=env, cwd=ROOT, stdout=log, stderr=log
+                    subprocess.Popen(  # noqa: ASYNC220, S603 - our own worker, not on a hot path
+                        [sys.executable, str(ROOT / "bench" / "counting_worker.py"), "worker"],
+                        env={**env, "BENCH_SQL_COUNT_FILE": str(counts[i])},
+                        cwd=ROOT,
+                        stdout=log,
+                        stderr=log,
                     )
                 )
             deadline = time.time() + TIMEOUT
@@ -161,31 +250,39 @@ async def run(workers: int) -> dict:
                 if time.time() > deadline:
                     raise TimeoutError("the order.created backlog did not drain")
                 await asyncio.sleep(0.5)
+            await asyncio.sleep(1)  # the counters' files are current
             sim.clear_requests()
+            receiver.clear()
+            statements_before = sql_statements(counts)
             t0 = time.time()
             committed = await cancel_all(database_url, orders)
             t_changes = time.time() - t0
-            while len(sends(sim)) < ORDERS:
+            while len(sends(sim)) < ORDERS or len({w for _, w in receiver.arrivals}) < ORDERS:
                 if time.time() > deadline:
-                    raise TimeoutError(f"only {len(sends(sim))} of {ORDERS} messages arrived")
+                    print(f"[bench] timed out: {len(sends(sim))} messages, {len(receiver.arrivals)} webhooks")
+                    break
                 await asyncio.sleep(0.1)
-            arrivals = {}
-            for request in sends(sim):
-                for phone in request.json().get("recipients", []):
-                    arrivals.setdefault(phone, request.at)
-            latencies = sorted(arrivals[p] - committed[p] for p in committed)
-            last = max(arrivals.values())
+            await asyncio.sleep(2)  # anything doubled arrives by now; the counters catch up
+            statements = sql_statements(counts) - statements_before
+            phone_to_order = {f"38067{n:07d}": order_id for n, (order_id, _) in enumerate(orders)}
+            messages = [
+                (request.at, phone_to_order[phone])
+                for request in sends(sim)
+                for phone in request.json().get("recipients", [])
+                if phone in phone_to_order
+            ]
+            hook_orders = await webhook_orders(database_url)
+            with receiver.lock:
+                hooks = [(at, hook_orders[w]) for at, w in receiver.arrivals if w in hook_orders]
             return {
                 "workers": workers,
-                "messages": len(arrivals),
-                "duplicates": len(sends(sim)) - len(arrivals),
-                "seconds": last - t0,
-                "per_second": ORDERS / (last - t0),
+                "sms": figures(messages, committed, t0),
+                "webhooks": figures(hooks, committed, t0),
+                "statements_per_notification": statements / ORDERS,
                 "status_changes_seconds": t_changes,
-                "p50_ms": statistics.median(latencies) * 1000,
-                "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
             }
     finally:
+        receiver.close()
         for proc in procs:
             proc.terminate()
         for proc in procs:
@@ -199,13 +296,19 @@ async def run(workers: int) -> dict:
 async def main() -> None:
     print(f"[bench] {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     rows = [await run(n) for n in WORKERS]
-    print("| workers | messages | duplicates | seconds | notifications/s | p50 ms | p99 ms | status changes took s |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"\n{ORDERS} status changes; delays from each change's commit to its arrival")
+    print("| workers | what | arrived | lost | doubled | per second | p50 ms | p99 ms | SQL per notification |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(
-            f"| {r['workers']} | {r['messages']} | {r['duplicates']} | {r['seconds']:.1f} | {r['per_second']:.1f} | "
-            f"{r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['status_changes_seconds']:.1f} |"
-        )
+        for what, key in (("notifications", "sms"), ("webhook deliveries", "webhooks")):
+            f = r[key]
+            per_notification = f"{r['statements_per_notification']:.1f}" if key == "sms" else ""
+            print(
+                f"| {r['workers']} | {what} | {f['arrived']} | {f['lost']} | {f['doubled']} | {f['per_second']:.1f} | "
+                f"{f['p50_ms']:.0f} | {f['p99_ms']:.0f} | {per_notification} |"
+            )
+    for r in rows:
+        print(f"[bench] {r['workers']} worker(s): the status changes took {r['status_changes_seconds']:.1f} s")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = 120
     relay_interval_seconds: float = 1.0
     worker_concurrency: int = 10
+    # Batching (docs/jobs.md, "Batches"): events the relay claims per pass; from
+    # JOB_BATCH_MIN events of one pass on, a batch handler gets them JOB_BATCH_SIZE per job.
+    relay_batch_size: int = 200
+    job_batch_min: int = 16
+    job_batch_size: int = 50
+    # Provider calls of one plugin installation running at once in one worker process.
+    provider_concurrency: int = 50
     arq_queue_name: str = "crm:queue"
     # `crm worker` (docs/jobs.md, "Running workers under a supervisor").
     worker_lease_seconds: float = 10.0  # a killed worker's jobs run again this long after

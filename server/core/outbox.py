@@ -11,3 +11,10 @@ from server.core.serialize import jsonable
 
 async def emit(organization_id: UUID, topic: str, payload: dict) -> OutboxEvent:
     return await OutboxEvent.create(organization_id=organization_id, topic=topic, payload=jsonable(payload))
+
+
+async def emit_many(events: list[tuple[UUID, str, dict]], using_db=None) -> None:
+    """``(organization id, topic, payload)`` each, in one insert (a batch job's events)."""
+    if events:
+        rows = [OutboxEvent(organization_id=org, topic=topic, payload=jsonable(body)) for org, topic, body in events]
+        await OutboxEvent.bulk_create(rows, using_db=using_db)

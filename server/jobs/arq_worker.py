@@ -43,6 +43,7 @@ from server.jobs.runner import backoff_seconds, describe_failure, execute, retry
 log = logging.getLogger("crm.jobs")
 KEEP_RESULT_SECONDS = 24 * 3600  # how long arq remembers a job id after it finished
 ARQ_TIMEOUT_MARGIN_SECONDS = 5  # arq's own time limit comes after ours
+ENQUEUE_AT_ONCE = 16  # the relay's concurrent enqueues per pass
 
 
 class ArqBackend:
@@ -55,6 +56,22 @@ class ArqBackend:
         await self.pool.enqueue_job(
             name, _job_id=job_id, _defer_until=defer_until, _queue_name=self.queue_name, **kwargs
         )
+
+    async def enqueue_many(self, jobs: list[tuple[str, str, dict]]) -> list[BaseException | None]:
+        """``(name, job id, kwargs)`` each, ENQUEUE_AT_ONCE at a time over the pool's
+        connections (each enqueue is a round trip or two: one after another they would make
+        the relay the bottleneck); each job's error or None."""
+        gate = asyncio.Semaphore(ENQUEUE_AT_ONCE)
+
+        async def one(name: str, job_id: str, kwargs: dict) -> None:
+            async with gate:
+                await self.enqueue(name, job_id=job_id, **kwargs)
+
+        outcome = await asyncio.gather(*(one(*job) for job in jobs), return_exceptions=True)
+        for result in outcome:
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result  # cancelled: not a Redis failure
+        return [result if isinstance(result, BaseException) else None for result in outcome]
 
 
 def redis_settings(settings: Settings) -> RedisSettings:

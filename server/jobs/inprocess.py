@@ -35,6 +35,19 @@ class DatabaseBackend:
         )
         await JobRun.bulk_create([row], ignore_conflicts=True)
 
+    async def enqueue_many(self, jobs: list[tuple[str, str, dict]]) -> list[BaseException | None]:
+        """``(name, job id, kwargs)`` each, in one insert (the relay's batch)."""
+        now = datetime.now(UTC)
+        rows = [
+            JobRun(job_id=job_id, name=name, kwargs=kwargs, run_after=now, state="queued")
+            for name, job_id, kwargs in jobs
+        ]
+        try:
+            await JobRun.bulk_create(rows, ignore_conflicts=True)
+        except Exception as exc:
+            return [exc] * len(jobs)
+        return [None] * len(jobs)
+
 
 async def _claim(row: JobRun, now: datetime, settings: Settings) -> bool:
     """Take the job unless someone else did (a conditional update: exactly one taker)."""

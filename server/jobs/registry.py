@@ -3,6 +3,9 @@
 - ``@on_event("order.status_changed", ...)`` marks an async handler of outbox events. The relay
   turns each outbox event into one job per subscribed handler, with the deterministic job id
   ``<handler name>:<event id>``, so a relay that runs twice enqueues nothing twice.
+- ``@on_events("order.status_changed", ...)`` marks a *batch* handler: it receives
+  ``events: list[Event]``. The relay gives it one event per job while events trickle in, and
+  ``JOB_BATCH_SIZE`` per job once a pass finds ``JOB_BATCH_MIN`` or more (server/jobs/relay.py).
 - ``@job()`` marks an async job function that code enqueues itself with ``enqueue`` (for
   example "send notification N"); the caller picks a deterministic ``job_id``.
 - ``@periodic(seconds=...)`` marks an async function the worker runs on a schedule.
@@ -41,6 +44,7 @@ class Registry:
     jobs: dict[str, JobFunction] = field(default_factory=dict)
     handlers: dict[str, list[str]] = field(default_factory=dict)  # topic -> job names
     schedules: dict[str, float] = field(default_factory=dict)  # job name -> every N seconds
+    batch_handlers: set[str] = field(default_factory=set)  # handlers taking ``events`` (a list)
 
 
 REGISTRY = Registry()
@@ -73,6 +77,18 @@ def on_event(*topics: str, name: str | None = None) -> Callable[[JobFunction], J
     return register
 
 
+def on_events(*topics: str, name: str | None = None) -> Callable[[JobFunction], JobFunction]:
+    """``async def handler(events: list[Event]) -> None`` for each of ``topics``: the same
+    contract as ``on_event`` (idempotent per event), for many events in one job."""
+
+    def register(fn: JobFunction) -> JobFunction:
+        on_event(*topics, name=name)(fn)
+        REGISTRY.batch_handlers.add(_name(fn, name))
+        return fn
+
+    return register
+
+
 def periodic(*, seconds: float, name: str | None = None) -> Callable[[JobFunction], JobFunction]:
     def register(fn: JobFunction) -> JobFunction:
         job_name = _name(fn, name)
@@ -86,6 +102,10 @@ def periodic(*, seconds: float, name: str | None = None) -> Callable[[JobFunctio
 def handlers_for(topic: str) -> list[str]:
     """The handlers of ``topic``, then those of every topic (``@on_event("*")``)."""
     return [*REGISTRY.handlers.get(topic, ()), *REGISTRY.handlers.get("*", ())]
+
+
+def takes_batches(name: str) -> bool:
+    return name in REGISTRY.batch_handlers
 
 
 class Backend(Protocol):

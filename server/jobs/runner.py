@@ -46,6 +46,8 @@ async def execute(name: str, kwargs: dict[str, Any], settings: Settings) -> Any:
     call = dict(kwargs)
     if isinstance(call.get("event"), dict):
         call["event"] = _event(call["event"])
+    if isinstance(call.get("events"), list):
+        call["events"] = [_event(e) for e in call["events"]]
     if "settings" in inspect.signature(fn).parameters:
         call["settings"] = settings
     return await fn(**call)

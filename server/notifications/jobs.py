@@ -7,7 +7,9 @@ flipping back and forth within the send delay produces no message for the abando
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -24,9 +26,9 @@ from server.core import outbox
 from server.core.public_links import new_token
 from server.email import service as email
 from server.jobs.per_installation import enqueue_per_installation
-from server.jobs.registry import Event, enqueue, job, on_event, periodic
+from server.jobs.registry import Event, enqueue, job, on_event, on_events, periodic
 from server.notifications import service
-from server.notifications.models import Notification, NotificationRule
+from server.notifications.models import Notification, NotificationRule, NotificationSettings
 from server.orders.models import Order
 from server.organizations.models import Organization
 from server.plugins import service as plugins
@@ -38,6 +40,7 @@ from server.surveys.models import Survey
 
 log = logging.getLogger("crm.notifications")
 SEND = "notifications.send"
+SEND_BATCH = "notifications.send_batch"
 POLL_EVERY_SECONDS = 300
 POLL_DAYS = 3  # providers keep reports about this long; older messages are not asked about
 # PluginError.code of a send whose outcome the provider left unknown (timeout, 500 after the
@@ -116,17 +119,77 @@ def _survey_subject(survey) -> dict:
     }
 
 
-@on_event("order.created", "order.status_changed", name="notifications.on_order_event")
 async def on_order_event(event: Event) -> None:
-    trigger = "new" if event.topic == "order.created" else event.payload.get("to")
-    order = await Order.get_or_none(id=event.payload["order_id"], organization_id=event.organization_id)
-    if order is None or trigger is None:
+    await on_order_events([event])
+
+
+@on_events("order.created", "order.status_changed", name="notifications.on_order_event")
+async def on_order_events(events: list[Event]) -> None:
+    """The first channel's notification of each order event whose status has an enabled rule,
+    created with a fixed number of statements however many events came. One event: its send
+    job as before (``notify:<id>``); many: one ``notifications.send_batch`` job per batch."""
+    wanted = [(e, "new" if e.topic == "order.created" else e.payload.get("to")) for e in events]
+    wanted = [(e, trigger) for e, trigger in wanted if trigger]
+    if not wanted:
         return
-    await service.ensure_defaults(event.organization_id)
-    rule = await NotificationRule.get_or_none(organization_id=event.organization_id, trigger=trigger, enabled=True)
-    if rule is None or not rule.channels:
+    orders = {o.id: o for o in await Order.filter(id__in=list({e.payload["order_id"] for e, _ in wanted}))}
+    org_ids = list({e.organization_id for e, _ in wanted})
+    for organization_id in org_ids:
+        await service.ensure_defaults(organization_id)
+    rules = {
+        (r.organization_id, r.trigger): r  # type: ignore[attr-defined]
+        for r in await NotificationRule.filter(
+            organization_id__in=org_ids, trigger__in=list({t for _, t in wanted}), enabled=True
+        )
+    }
+    delays = {
+        s.organization_id: s.send_delay_seconds  # type: ignore[attr-defined]
+        for s in await NotificationSettings.filter(organization_id__in=org_ids)
+    }
+    now = datetime.now(UTC)
+    rows = []
+    for event, trigger in wanted:
+        order = orders.get(UUID(str(event.payload["order_id"])))
+        rule = rules.get((event.organization_id, trigger))
+        if order is None or order.organization_id != event.organization_id or rule is None or not rule.channels:  # type: ignore[attr-defined]
+            continue
+        rows.append(
+            Notification(
+                organization_id=order.organization_id,  # type: ignore[attr-defined]
+                order_id=order.id,
+                account_id=order.account_id,  # type: ignore[attr-defined]
+                source_event_id=event.id,
+                trigger=rule.trigger,
+                position=0,
+                channel=rule.channels[0],
+                urgent=rule.urgent,
+                scheduled_for=now + timedelta(seconds=delays.get(order.organization_id, 0)),  # type: ignore[attr-defined]
+            )
+        )
+    if not rows:
         return
-    await _create(order, event.id, rule, 0, datetime.now(UTC))
+    await Notification.bulk_create(rows, ignore_conflicts=True)
+    queued = await Notification.filter(
+        source_event_id__in=[r.source_event_id for r in rows],
+        order_id__in=[r.order_id for r in rows],  # type: ignore[attr-defined]
+        position=0,
+    ).filter(state="queued")
+    if len(events) == 1:
+        for notification in queued:
+            await schedule(notification, notification.scheduled_for)
+    elif queued:
+        await schedule_batch(queued)
+
+
+async def schedule_batch(notifications: list[Notification], tag: str = "") -> None:
+    """One send job for these notifications, when the last of them is due. Its id comes from
+    their ids (and ``tag``, for the same batch at another time): the same batch scheduled twice
+    is one job."""
+    ids = sorted(str(n.id) for n in notifications)
+    digest = hashlib.sha256(",".join(ids).encode()).hexdigest()[:32]
+    when = max(n.scheduled_for for n in notifications)
+    job_id = f"notify-batch:{digest}" + (f":{tag}" if tag else "")
+    await enqueue(SEND_BATCH, job_id=job_id, defer_until=when, notification_ids=ids)
 
 
 @on_event("notification.retried", name="notifications.on_retry")
@@ -184,14 +247,18 @@ async def _state_changed(notification: Notification, state: str) -> None:
     await outbox.emit(
         notification.organization_id,  # type: ignore[attr-defined]
         "notification.state_changed",
-        {
-            "notification_id": notification.id,
-            "order_id": notification.order_id,  # type: ignore[attr-defined]
-            "account_id": notification.account_id,  # type: ignore[attr-defined]
-            "channel": notification.channel,
-            "state": state,
-        },
+        state_payload(notification, state),
     )
+
+
+def state_payload(notification: Notification, state: str) -> dict:
+    return {
+        "notification_id": notification.id,
+        "order_id": notification.order_id,  # type: ignore[attr-defined]
+        "account_id": notification.account_id,  # type: ignore[attr-defined]
+        "channel": notification.channel,
+        "state": state,
+    }
 
 
 async def _timeline(notification: Notification, state: str, reason: str) -> None:
@@ -392,6 +459,16 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         return "failed"
     await _finish(notification, "sent", provider_message_id=sent.provider_message_id, sent_at=now)
     return "sent"
+
+
+@job(SEND_BATCH)
+async def send_batch(notification_ids: list[str], *, settings: Settings, now: datetime | None = None) -> dict:
+    """Send many queued notifications with a fixed number of SQL statements (batch.py); how
+    many ended in each state."""
+    from server.notifications.batch import send_many  # it imports this module
+
+    outcome = await send_many(notification_ids, settings, now)
+    return dict(Counter(outcome.values()))
 
 
 async def _interrupted(notification: Notification, settings: Settings, now: datetime) -> str:

@@ -76,6 +76,12 @@ async def context_for(order: Order, reason: str | None = None) -> dict:
     options = await settings_of(order.organization_id)
     items = await OrderItem.filter(order_id=order.id).order_by("position", "id")
     shipment = await order.shipments.filter(cancelled_at=None).order_by("-created_at").first()
+    return build_context(order, organization, account, options, items, shipment, reason)
+
+
+def build_context(order: Order, organization, account, options, items, shipment, reason: str | None) -> dict:
+    """The template variables of an order's message from rows already read (the send job
+    reads them for a whole batch at once)."""
     waybill = order.waybill_number or (shipment.waybill_number if shipment else "")
     expected = shipment.estimated_delivery if shipment else None
     name = (order.recipient_name or (account.name if account else "") or "").split()
