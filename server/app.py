@@ -43,6 +43,7 @@ from server.graphql.schema import build_schema
 from server.http.cors import cors_middleware, origin_allowed
 from server.i18n import _
 from server.i18n.asgi import LocaleMiddleware
+from server.imports import upload as import_upload
 from server.jobs import load_job_modules
 from server.jobs.arq_worker import connect as arq_connect
 from server.jobs.inprocess import InProcessWorker
@@ -234,6 +235,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             WebSocketRoute("/graphql", graphql),
             Mount(graphiql.STATIC_PATH, graphiql.static_files(), name="graphiql-static"),
             Route("/health", health),
+            Route("/imports", import_upload.upload, methods=["POST"]),
             Route("/hooks/{plugin}/{token}/{path:path}", webhooks.handle, methods=["GET", "POST"]),
             Route("/oauth/token", oauth_endpoint.token, methods=["POST"]),
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),

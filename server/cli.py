@@ -659,6 +659,9 @@ def worker(
     except InsecureSettings as exc:
         raise fail(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from server.logging_redaction import quiet_http_clients
+
+    quiet_http_clients()  # request URLs may hold a bot token (Telegram)
     out.print(
         f"Worker on {display_url(settings.redis_url)} queue {settings.arq_queue_name}; "
         f"database {display_url(settings.database_url)}"

@@ -203,3 +203,58 @@ async def test_an_import_in_ukrainian_and_english(api, shop):
         said[lang] = response.json()["data"]["startImport"]["errors"][0]["message"]
     assert said["uk"].startswith("Імпортувати можна лише файли .csv і .xlsx")
     assert said["en"] == "Only .csv and .xlsx files can be imported, not 'contacts.txt'."
+
+
+async def test_files_built_to_exhaust_memory_are_refused_cheaply(api, shop):
+    """A tiny XLSX declaring a far-away cell, and a CSV with a header of 100,000 columns."""
+    book = Workbook()
+    sheet = book.active
+    sheet["A1"], sheet["B1"], sheet["A2"], sheet["B2"] = "ПІБ", "Телефон", "Олена", "0671112233"
+    sheet["XFD100000"] = "x"  # openpyxl would pad every row out to column 16,384
+    far = io.BytesIO()
+    book.save(far)
+    # The far cell is simply outside the columns read: the real row is the only one.
+    body = {"i": {"kind": "ACCOUNTS", "mapping": {"ПІБ": "name"}, "dryRun": True, **_file("far.xlsx", far.getvalue())}}
+    started = (await shop.owner.data(api, START, body))["startImport"]
+    assert started["errors"] == [] and started["batch"]["rowsTotal"] == 1
+    wide = ("name" + "," * 100_000 + "x\n" + "a\n" * 2_000).encode()  # beyond GraphQL's input limits: the upload route
+    auth = {"Authorization": f"Bearer {shop.owner.token}", "X-Organization": shop.slug}
+    refused = await api.http.post(
+        "/imports", params={"kind": "accounts", "fileName": "wide.csv"}, content=wide, headers=auth
+    )
+    assert refused.status_code == 400
+    errors = refused.json()["errors"]
+    assert [e["field"] for e in errors] == ["file"] and "200" in errors[0]["message"]  # at most 200 columns
+
+
+async def test_a_large_file_goes_as_the_body_of_post_imports(api, database, shop, monkeypatch):
+    from server.imports import service
+
+    auth = {"Authorization": f"Bearer {shop.owner.token}", "X-Organization": shop.slug}
+    started = await api.http.post(
+        "/imports",
+        params={"kind": "orders", "preset": "keycrm", "fileName": "orders.xlsx"},
+        content=keycrm_orders_xlsx(),
+        headers=auth,
+    )
+    assert started.status_code == 202, started.text
+    await run_until_idle(database)
+    batch = (await shop.owner.data(api, BATCH, {"id": started.json()["id"]}))["importBatch"]
+    assert (batch["status"], batch["createdCount"], batch["failedCount"]) == ("done", 2, 2)
+
+    bad = await api.http.post(
+        "/imports", params={"kind": "deals", "fileName": "x.csv"}, content=b"a\n1\n", headers=auth
+    )
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "kind"
+    sales = {"Authorization": f"Bearer {shop.sales.token}", "X-Organization": shop.slug}
+    refused = await api.http.post(
+        "/imports", params={"kind": "orders", "fileName": "o.csv"}, content=b"x", headers=sales
+    )
+    assert refused.status_code == 403
+    anonymous = await api.http.post("/imports", params={"kind": "orders", "fileName": "o.csv"}, content=b"x")
+    assert anonymous.status_code in (401, 403)
+    monkeypatch.setattr(service, "MAX_FILE_BYTES", 1024)
+    large = await api.http.post(
+        "/imports", params={"kind": "orders", "fileName": "o.csv"}, content=b"x" * 4096, headers=auth
+    )
+    assert large.status_code == 413

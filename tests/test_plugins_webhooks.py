@@ -278,3 +278,22 @@ def test_access_log_lines_never_show_a_customers_survey_or_unsubscribe_token():
     assert redact('"GET /s/Xy_9-secret HTTP/1.1" 200') == '"GET /s/*** HTTP/1.1" 200'
     assert redact('"POST /u/Ab-12secret?lang=en HTTP/1.1" 303') == '"POST /u/***?lang=en HTTP/1.1" 303'
     assert redact('"GET /reports/login HTTP/1.1" 200') == '"GET /reports/login HTTP/1.1" 200'
+
+
+def test_logs_never_show_an_export_link_signature_or_a_bot_token(caplog):
+    import logging
+
+    import httpx
+
+    from server.logging_redaction import install, redact
+
+    line = '"GET /exports/4f0c/download?expires=1765000000&signature=9ac1f0e2 HTTP/1.1" 200'
+    assert redact(line) == '"GET /exports/4f0c/download?expires=1765000000&signature=*** HTTP/1.1" 200'
+    url = "https://api.telegram.org/bot123456789:AAH-secret_part/sendMessage"
+    assert redact(url) == "https://api.telegram.org/bot***/sendMessage"
+    install()  # as the server and `crm worker` do: httpx's request lines (with the URL) are not logged
+    with caplog.at_level(logging.INFO):
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": True}))
+        with httpx.Client(transport=transport) as client:
+            client.post(url)
+    assert "AAH-secret_part" not in caplog.text

@@ -5,6 +5,7 @@ See docs/import-export.md."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -31,7 +32,7 @@ from server.orders import service as orders
 from server.orders.models import Order, OrderStatus
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 200_000
+MAX_ROWS = reading.MAX_ROWS
 MAX_PROBLEMS = 1_000  # kept per batch; the counts cover them all
 PROGRESS_EVERY = 100  # accounts or orders per transaction (and progress write)
 SLICE_SECONDS = 60  # one job's share of a big file, well inside the worker's job time limit
@@ -62,7 +63,8 @@ async def start(
         fmt = reading.file_format(file_name)
     if fmt and not problems:
         with problems:
-            header, data = reading.read_table(content, fmt)
+            # Parsing a large file takes a while: off the event loop, so other requests go on.
+            header, data = await asyncio.to_thread(reading.read_table, content, fmt)
     if header is not None:
         with problems:
             chosen = mappings.resolve(kind, header, preset, mapping)
@@ -160,7 +162,7 @@ async def run(
         await ImportBatch.filter(id=batch.id).update(status="failed", error=exc.message, finished_at=datetime.now(UTC))
         return await ImportBatch.get(id=batch.id)
     statuses = await OrderStatus.filter(organization_id=scope.organization_id).order_by("position")
-    groups = _groups(batch)
+    groups = await asyncio.to_thread(_groups, batch)
     progress = {"next": batch.next_group, "rows": batch.rows_done, "ok": batch.ok_count, "failed": batch.failed_count}
     problems: list[dict] = list(batch.problems)
     deadline = time.monotonic() + slice_seconds
