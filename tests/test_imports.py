@@ -258,3 +258,21 @@ async def test_a_large_file_goes_as_the_body_of_post_imports(api, database, shop
         "/imports", params={"kind": "orders", "fileName": "o.csv"}, content=b"x" * 4096, headers=auth
     )
     assert large.status_code == 413
+
+
+async def test_an_undo_deletes_with_the_rights_of_whoever_asks_for_it(api, database, tenants, shop):
+    from server.roles.models import CustomRole
+
+    org = await Organization.get(slug=shop.slug)
+    grants = ["data:import", "accounts:read", "accounts:create", "orders:read", "orders:create"]  # no deletes
+    await CustomRole.create(organization=org, name="importer", permissions=grants, hidden_fields=[])
+    importer = await tenants.add(shop, "importer", "importer")
+    batch = await _import(
+        api, shop.owner, database, "ORDERS", "keycrm", _file("o.csv", (DATA / "keycrm_orders.csv").read_bytes())
+    )
+    undone = await importer.data(api, UNDO, {"id": batch["id"]})
+    assert undone["undoImport"]["errors"] == []
+    await run_until_idle(database)
+    after = (await shop.owner.data(api, BATCH, {"id": batch["id"]}))["importBatch"]
+    assert after["status"] == "undone" and {p["code"] for p in after["problems"]} == {"KEPT"}
+    assert await Order.filter(organization_id=org.id, source="keycrm", deleted_at=None).count() == 2  # nothing deleted

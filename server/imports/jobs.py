@@ -16,4 +16,5 @@ async def on_requested(event: Event) -> None:
 
 @on_event(service.UNDO_REQUESTED, name="imports.undo")
 async def on_undo(event: Event) -> None:
-    await service.undo(UUID(str(event.payload["batch_id"])))
+    by = event.payload.get("by")
+    await service.undo(UUID(str(event.payload["batch_id"])), UUID(str(by)) if by else None)

@@ -53,6 +53,8 @@ async def start(
     """Check the file and its mapping (every problem at once) and queue the import (``queue=False``:
     the caller runs it, as ``crm import`` does)."""
     scope.require("data:import")
+    if scope.user_id is None:  # the job acts as a member, with their rights when it runs
+        raise Forbidden(_("Only a member can import (not an API key or a partner's app)."))
     problems = Problems()
     fmt = header = data = chosen = None
     if len(content) > MAX_FILE_BYTES:
@@ -92,11 +94,12 @@ async def start(
     return batch
 
 
-async def member_scope(batch: ImportBatch) -> Scope:
-    """The scope of the member who started the batch, as it is now (a member who left, or lost the
-    right, stops their import)."""
+async def member_scope(batch: ImportBatch, user_id: UUID | None = None) -> Scope:
+    """The scope of the member who started the batch (or ``user_id``: who asked for its undo), as
+    it is now (a member who left, or lost the right, stops their import)."""
     await batch.fetch_related("organization")
-    user = await User.get_or_none(id=batch.requested_by_id, is_active=True) if batch.requested_by_id else None
+    user_id = user_id or batch.requested_by_id
+    user = await User.get_or_none(id=user_id, is_active=True) if user_id else None
     if user is None:
         raise Forbidden(_("The member who started this import is no longer active."))
     scope = Scope(await principals.for_user(user, batch.organization.slug))
@@ -261,6 +264,8 @@ async def recent(scope: Scope, limit: int) -> list[ImportBatch]:
 
 async def request_undo(scope: Scope, batch_id: UUID) -> ImportBatch:
     scope.require("data:import")
+    if scope.user_id is None:
+        raise Forbidden(_("Only a member can undo an import."))
     async with in_transaction():
         batch = await visible(scope, batch_id)
         if batch.dry_run or batch.status != "done":
@@ -268,7 +273,8 @@ async def request_undo(scope: Scope, batch_id: UUID) -> ImportBatch:
         await ImportBatch.filter(id=batch.id).update(status="undoing")
         batch.status = "undoing"
         await audit.record(scope, "import.undo", batch, {"status": ["done", "undoing"]})
-        await outbox.emit(scope.organization_id, UNDO_REQUESTED, {"batch_id": batch.id})
+        # The undo deletes with the rights of whoever asks for it, not of whoever imported.
+        await outbox.emit(scope.organization_id, UNDO_REQUESTED, {"batch_id": batch.id, "by": scope.user_id})
     return batch
 
 
@@ -283,14 +289,14 @@ async def _undo_one(scope: Scope, record: ImportRecord, remove: Callable) -> boo
         return False
 
 
-async def undo(batch_id: UUID) -> None:
+async def undo(batch_id: UUID, by: UUID | None = None) -> None:
     """The undo job: orders first (they hold their accounts), then accounts; what was changed
     after the import (its version moved on) is kept and listed; idempotent."""
     batch = await ImportBatch.get_or_none(id=batch_id)
     if batch is None or batch.status != "undoing":
         return
     try:
-        scope = await member_scope(batch)
+        scope = await member_scope(batch, by)
     except (UserInputError, PublicError) as exc:
         await ImportBatch.filter(id=batch.id).update(status="done", error=exc.message)
         return
