@@ -301,6 +301,18 @@ async def test_the_full_export_holds_every_table_and_no_secret(api, shop):
         webhook_token_hash="f" * 64,
         webhook_token_issued_at=datetime.now(UTC),
     )
+    from server.imports.models import ImportBatch
+
+    # An import keeps its uploaded file (bytes): the export holds the batch, not the file.
+    await ImportBatch.create(
+        organization=org,
+        kind="accounts",
+        system="keycrm",
+        file_name="buyers.csv",
+        file_format="csv",
+        content=b"\xd0\x9f\xd0\x86\xd0\x91,phone\n",
+        mapping={"ПІБ": "name"},
+    )
     refused = await api.execute(START_FULL, token=shop.admin.token, org=shop.admin.org)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     payload = (await gql(api, shop.owner, START_FULL))["startOrganizationExport"]
@@ -308,6 +320,8 @@ async def test_the_full_export_holds_every_table_and_no_secret(api, shop):
     await run_until_idle(shop.database)
     node = await listed(api, shop.owner, payload["export"]["id"])
     assert node["status"] == "DONE" and node["format"] == "JSONL"
+    admin = {"Authorization": f"Bearer {shop.admin.token}", "X-Organization": shop.admin.org}
+    assert (await api.http.get(f"/exports/{node['id']}/download", headers=admin)).status_code == 404  # owners only
     archive = zipfile.ZipFile(io.BytesIO((await fetch(api, shop.owner, node)).content))
     names = set(archive.namelist())
     assert names == {f"{table}.jsonl" for table in full.tables()}
@@ -322,6 +336,8 @@ async def test_the_full_export_holds_every_table_and_no_secret(api, shop):
     assert len(users) == 6 and all("password_hash" not in u for u in users)
     orders = [json.loads(line) for line in archive.read("order.jsonl").decode().splitlines()]
     assert len(orders) == 4 and {o["organization_id"] for o in orders} == {str(org.id)}
+    [batch] = [json.loads(line) for line in archive.read("import_batch.jsonl").decode().splitlines()]
+    assert batch["file_name"] == "buyers.csv" and "content" not in batch
     accounts = archive.read("account.jsonl").decode()
     assert "anna@example.com" in accounts
     # Nothing of another organization.

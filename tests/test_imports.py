@@ -16,6 +16,7 @@ from openpyxl import Workbook
 
 from server.accounts.models import Account
 from server.core.models import OutboxEvent
+from server.graphql import ids
 from server.jobs.inprocess import run_until_idle
 from server.notifications.models import Notification
 from server.orders.models import Order
@@ -276,3 +277,34 @@ async def test_an_undo_deletes_with_the_rights_of_whoever_asks_for_it(api, datab
     after = (await shop.owner.data(api, BATCH, {"id": batch["id"]}))["importBatch"]
     assert after["status"] == "undone" and {p["code"] for p in after["problems"]} == {"KEPT"}
     assert await Order.filter(organization_id=org.id, source="keycrm", deleted_at=None).count() == 2  # nothing deleted
+
+
+async def test_orders_find_a_customer_merged_since_the_first_import(api, database, shop):
+    owner = shop.owner
+    buyers = "ID покупця,ПІБ,Телефон\nB-1,Олена Коваль,+380671112233\nB-2,Олена К.,+380671112234\n".encode()
+    await _import(api, owner, database, "ACCOUNTS", "keycrm", _file("buyers.csv", buyers))
+    org = await Organization.get(slug=shop.slug)
+    keep = await Account.get(organization_id=org.id, name="Олена Коваль")
+    gone = await Account.get(organization_id=org.id, name="Олена К.")
+    merge = """mutation($i: MergeAccountsInput!) { mergeAccounts(input: $i) { errors { code message } } }"""
+    merged = await owner.data(
+        api,
+        merge,
+        {
+            "i": {
+                "id": ids.encode("Account", keep.id),
+                "version": keep.version,
+                "mergeId": ids.encode("Account", gone.id),
+            }
+        },
+    )
+    assert merged["mergeAccounts"]["errors"] == []
+    orders = (
+        (DATA / "keycrm_orders.csv")
+        .read_text(encoding="utf-8")
+        .replace("B-1,Олена Коваль,+380671112233", "B-2,Олена К.,")
+    )
+    batch = await _import(api, owner, database, "ORDERS", "keycrm", _file("orders.csv", orders.encode()))
+    assert batch["createdCount"] == 2, batch["problems"]
+    first = await Order.get(organization_id=org.id, external_id="5001")
+    assert first.account_id == keep.id  # buyer B-2's record followed the merge

@@ -157,3 +157,24 @@ async def test_e_mail_and_chat_messages_in_a_batch_take_the_single_send(shop):
     assert "no e-mail address" in rows["email"].reason
     assert "not agreed to messages on telegram" in rows["telegram"].reason
     assert [shop.received(p) for p in PHONES[:2]] == [[], []]  # nothing went to their phones
+
+
+async def test_a_chat_bot_installed_first_is_never_taken_for_the_sms_gateway(shop):
+    """The Viber bot is a messaging plugin too, but sends no order notices: SMS and Viber keep
+    going through TurboSMS whatever was installed first."""
+    from server.plugins.models import PluginInstallation
+
+    queued = await _queued_for_new_orders(shop, 1, PHONES[:1])
+    org_id = queued[0].organization_id
+    bot = await PluginInstallation.create(
+        organization_id=org_id,
+        plugin="viber",
+        config={},
+        webhook_token_hash="1" * 64,
+        webhook_token_issued_at=datetime.now(UTC) - timedelta(days=1),
+    )
+    await PluginInstallation.filter(id=bot.id).update(created_at=datetime.now(UTC) - timedelta(days=1))
+    for channel in ("sms", "viber"):
+        chosen = await notification_jobs._installation(org_id, channel)
+        assert chosen is not None and chosen.plugin == "turbosms", channel
+    assert set((await send_many([str(queued[0].id)], shop.database)).values()) == {"sent"}

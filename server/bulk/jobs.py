@@ -23,7 +23,7 @@ log = logging.getLogger("crm.bulk")
 async def _scope_of(bulk: BulkJob) -> Scope | None:
     """The person who asked, with their role as it is now (a member removed or demoted since
     gets refusals, not their old rights)."""
-    user = await User.get_or_none(id=bulk.requested_by_id) if bulk.requested_by_id else None
+    user = await User.get_or_none(id=bulk.requested_by_id, is_active=True) if bulk.requested_by_id else None
     organization = await Organization.get(id=bulk.organization_id)
     if user is None:
         return None

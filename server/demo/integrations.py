@@ -62,7 +62,7 @@ def _settings_for(name: str, sim: SimulatorServer) -> tuple[dict, dict]:
 
 # The chat bots (telegram, viber) are left out: their providers call webhooks only at a public
 # https:// address, which a demo on 127.0.0.1 does not have.
-DEMO_PLUGINS = ("novaposhta", "rozetka", "turbosms", "twilio", "binotel")
+DEMO_PLUGINS = ("novaposhta", "rozetka", "turbosms", "twilio", "binotel", "ringostat", "asterisk")
 
 
 def start_simulators() -> dict[str, SimulatorServer]:

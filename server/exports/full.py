@@ -11,7 +11,7 @@ import json
 import zipfile
 from typing import IO
 
-from tortoise import Tortoise
+from tortoise import Tortoise, fields
 from tortoise.expressions import Subquery
 
 from server.auth.models import Membership
@@ -62,7 +62,10 @@ def tables() -> dict[str, tuple[type, dict]]:
 
 
 def _columns(model) -> list[str]:
-    return [name for name in model._meta.fields_db_projection if not is_secret(name)]
+    # Binary columns are uploaded files (an import's spreadsheet): their rows are exported as
+    # the records they became, not as bytes JSON cannot hold.
+    binary = {name for name, f in model._meta.fields_map.items() if isinstance(f, fields.BinaryField)}
+    return [name for name in model._meta.fields_db_projection if not is_secret(name) and name not in binary]
 
 
 async def write_organization(scope: Scope, export: Export, target: IO[bytes]) -> int:

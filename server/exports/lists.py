@@ -111,8 +111,11 @@ def _accounts(scope: Scope, where) -> QuerySet:
 def _contacts(scope: Scope, where) -> QuerySet:
     from server.accounts.models import Contact
     from server.accounts.schema import CONTACT_LOOKUPS
+    from server.search.query import search_lookup
 
-    return scope.queryset(Contact).filter(build_q(where, CONTACT_LOOKUPS))
+    # As the contacts list: its lookups and its `search`.
+    lookups = {**CONTACT_LOOKUPS, "search": search_lookup(scope, "contact")}
+    return scope.queryset(Contact).filter(build_q(where, lookups))
 
 
 def _deals(scope: Scope, where) -> QuerySet:

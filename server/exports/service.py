@@ -134,6 +134,8 @@ async def downloadable(scope: Scope, export_id: UUID) -> Export | None:
     export = await Export.get_or_none(id=export_id, organization_id=scope.organization_id)
     if export is None:
         return None
+    if export.list_name == ORGANIZATION and not is_owner(scope):
+        return None  # the full export (unmasked, every table) is for owners only, as starting it
     role = scope.principal.role
     if export.requested_by_id != scope.user_id and (role is None or role.name not in ADMIN_ROLES):
         return None

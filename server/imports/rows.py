@@ -81,6 +81,20 @@ async def _record(scope: Scope, batch: ImportBatch, kind: str, external_id: str,
     )
 
 
+async def _current_account(record: ImportRecord) -> UUID:
+    """The account a record points at, or the one it was merged into since (the record follows)."""
+    current, seen = record.object_id, set()
+    while current not in seen:
+        seen.add(current)
+        row = await Account.filter(id=current).values("merged_into_id", "deleted_at")
+        if not row or row[0]["deleted_at"] is None or row[0]["merged_into_id"] is None:
+            break
+        current = row[0]["merged_into_id"]
+    if current != record.object_id:
+        await ImportRecord.filter(id=record.id).update(object_id=current)
+    return current
+
+
 async def _existing_account(scope: Scope, phones: list[str], emails: list[str]) -> Account | None:
     """The caller's oldest account with one of these phones or e-mails: a duplicate is matched, not made."""
     keys = [("phone", p) for p in phones] + [("email", e.lower()) for e in emails]
@@ -113,7 +127,7 @@ async def account_row(scope: Scope, batch: ImportBatch, values: dict[str, list[s
     if external_id:
         known = await _recorded(scope, batch.system, "account", external_id)
         if known is not None:
-            return Outcome(known.object_id, False)
+            return Outcome(await _current_account(known), False)
     phones = _phones(values.get("phone", []))
     emails = [e for raw in values.get("email", []) for e in re.split(r"[,;\s]+", raw) if e]
     problems = Problems()

@@ -48,7 +48,13 @@ POLL_DAYS = 3  # providers keep reports about this long; older messages are not 
 OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
 # Which channels a messaging plugin serves; a third-party messaging plugin is taken for SMS.
-PLUGIN_CHANNELS = {"turbosms": ("sms", "viber"), "twilio": ("sms",), "email": ("email",), "telegram": ("telegram",)}
+PLUGIN_CHANNELS = {
+    "turbosms": ("sms", "viber"),
+    "twilio": ("sms",),
+    "email": ("email",),
+    "telegram": ("telegram",),
+    "viber": (),  # the Viber bot answers chats; order notices on Viber go through TurboSMS
+}
 # Channels addressed by a chat (the customer's conversation), not by a phone number: used only with
 # the customer's explicit consent (setChannelConsent optedIn: true), through the bot they wrote to.
 CHAT_CHANNELS = ("telegram",)

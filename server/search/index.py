@@ -20,7 +20,7 @@ from server.search import normalize as norm
 from server.search.models import SearchTerm
 
 KIND_OF_MODEL = {"Account": "account", "Contact": "contact", "Order": "order", "Deal": "deal", "Ticket": "ticket"}
-# The columns ``terms_of`` reads: a rebuild selects only these, so migration 0022 can run it on a
+# The columns ``terms_of`` reads: a rebuild selects only these, so migration 0026 can run it on a
 # database whose tables later migrations have not changed yet.
 SOURCE_FIELDS = {
     "account": ("name", "phones", "emails"),
@@ -109,7 +109,7 @@ async def reindex_organization(organization_id: UUID) -> int:
 
 
 async def reindex_everything(_client=None) -> int:
-    """Every organization's terms (migration 0022 fills the table once with this)."""
+    """Every organization's terms (migration 0026 fills the table once with this)."""
     from server.organizations.models import Organization
 
     written = 0

@@ -13,7 +13,7 @@ class SearchTerm(Model):
     ``value`` is normalized (server/search/normalize.py), so both engines compare plain lower-case
     ASCII. PostgreSQL indexes it with a pg_trgm GIN index, SQLite with the FTS5 table
     ``search_term_fts`` (trigram tokenizer) that triggers keep equal to this one; both are made
-    by migration 0022. The integer id is the FTS table's rowid."""
+    by migration 0026. The integer id is the FTS table's rowid."""
 
     id = fields.IntField(primary_key=True)
     organization = fields.ForeignKeyField("crm.Organization", related_name=False, on_delete=fields.CASCADE)
