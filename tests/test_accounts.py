@@ -9,6 +9,7 @@ import base64
 import pytest
 
 from server.accounts.models import Account
+from server.graphql import ids
 from tests.helpers import Client, TenantFactory
 
 ACCOUNT = """id name kind phone phones emails addresses tags source customFields version mergedIntoId
@@ -897,3 +898,22 @@ async def test_cursor_json_is_not_trusted(api, crowd):
         body = await t.owner.execute(api, LIST, {"first": 2, "after": _b64(raw)})
         codes = {e["extensions"]["code"] for e in body.get("errors") or []}
         assert "INTERNAL_SERVER_ERROR" not in codes, (raw, body)
+
+
+async def test_a_merge_keeps_every_opt_out_of_both_accounts(api, tenants):
+    """Where both accounts chose for a channel, "no" wins; a choice only the duplicate made moves
+    over, so its old unsubscribe links and the next notification still respect it."""
+    from server.notifications.models import ChannelConsent
+    from server.notifications.service import opted_out
+
+    t = await tenants.create(("owner",))
+    keep = await make_account(t.owner, api, name="Олена Коваль", phones=["0671234567"])
+    dup = await make_account(t.owner, api, name="Олена К.", phones=["0501112233"])
+    keep_id, dup_id = ids.decode(keep["id"], "Account")[1], ids.decode(dup["id"], "Account")[1]
+    org_id = (await Account.get(id=keep_id)).organization_id
+    for account_id, channel, opted_in in ((keep_id, "sms", True), (dup_id, "sms", False), (dup_id, "email", False)):
+        await ChannelConsent.create(organization_id=org_id, account_id=account_id, channel=channel, opted_in=opted_in)
+    merged = await t.owner.data(api, MERGE, {"i": {"id": keep["id"], "version": keep["version"], "mergeId": dup["id"]}})
+    assert merged["mergeAccounts"]["errors"] == []
+    assert await opted_out(keep_id, "sms") and await opted_out(keep_id, "email")
+    assert not await ChannelConsent.filter(account_id=dup_id).exists()
