@@ -377,6 +377,12 @@ async def test_a_dsn_bounce_fails_the_message_and_marks_the_address(api, shop, m
     path = hook_path(shop.installed) + "bounce"
     headers = {"Content-Type": "message/rfc822"}
 
+    # A forged report about a message the shop never sent marks nothing.
+    forged_dsn = _dsn("<forged-1@example.com>", sender).replace(b"dsn-0001@", b"dsn-forged@")
+    forged = await api.http.post(path, content=forged_dsn, headers=headers)
+    assert forged.status_code == 200
+    await shop.drain()
+    assert not await UndeliverableEmail.filter(organization_id=shop.organization.id).exists()
     answer = await api.http.post(path, content=_dsn(message["Message-ID"], sender), headers=headers)
     assert answer.status_code == 200 and answer.json() == {"status": "ok"}
     await shop.drain()
