@@ -235,7 +235,10 @@ def _inbound(event: dict) -> InboundMessage | None:
         contact = message.get("contact") or {}
         number = str(contact.get("phone_number") or "")
         if number and message.get("tracking_data") == SHARE_PHONE_TRACKING:
-            return InboundMessage(**base, kind="contact", text=_phone(number), phone=_phone(number), phone_shared=True)
+            # Shown to the agent, not trusted to link the chat: Viber echoes tracking_data on
+            # whatever the user sends next, so any contact card could claim someone else's
+            # account (Telegram, unlike Viber, says whose number it is). The agent links it.
+            return InboundMessage(**base, kind="contact", text=_phone(number))
         return InboundMessage(**base, kind="contact", text=" ".join(x for x in (contact.get("name"), number) if x))
     if kind == "text":
         return InboundMessage(**base, kind="text", text=str(message.get("text") or ""))
