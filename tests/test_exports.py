@@ -293,11 +293,15 @@ async def test_statements_per_page_do_not_grow_with_the_page_size(api, shop, mon
 
 
 async def test_the_full_export_holds_every_table_and_no_secret(api, shop):
+    from server.plugins import crypto
+
     org = await Organization.get(slug=shop.slug)
+    # A real ciphertext: other tests rotate every installation's secrets in this database.
+    secret = crypto.encrypt(shop.database, "novaposhta", {"api_key": "PLAIN-SECRET-VALUE"})
     await PluginInstallation.create(
         organization=org,
         plugin="novaposhta",
-        secrets="ENCRYPTED-SECRET-VALUE",
+        secrets=secret,
         webhook_token_hash="f" * 64,
         webhook_token_issued_at=datetime.now(UTC),
     )
@@ -327,7 +331,7 @@ async def test_the_full_export_holds_every_table_and_no_secret(api, shop):
     assert names == {f"{table}.jsonl" for table in full.tables()}
     assert {"order.jsonl", "account.jsonl", "audit_entry.jsonl", "plugin_installation.jsonl", "user.jsonl"} <= names
     text = b"".join(archive.read(n) for n in names).decode()
-    assert "ENCRYPTED-SECRET-VALUE" not in text and "f" * 64 not in text
+    assert secret not in text and "PLAIN-SECRET-VALUE" not in text and "f" * 64 not in text
     for name in names:
         for line in archive.read(name).decode().splitlines():
             row = json.loads(line)

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
+from tortoise.exceptions import ValidationError
 
 from server.bulk import service
 from server.bulk.models import BulkJob, BulkJobItem
-from server.core.errors import ErrorCode, Problems
+from server.core.errors import ErrorCode, Problems, UserInputError
 from server.core.text import camel_case
 from server.graphql import ids
 from server.graphql.errors import UserError, UserErrorCode, run_mutation
@@ -232,7 +233,11 @@ async def _targets(info: Info, input: BulkActionInput) -> list[service.Target]:
         return targets
     qs = _filtered(info, object_type, wheres[object_type])
     # One more than the cap: the service then refuses the whole request as too large.
-    found = await qs.order_by("created_at", "id").limit(service.MAX_ITEMS + 1).values_list("id", "version")
+    try:
+        found = await qs.order_by("created_at", "id").limit(service.MAX_ITEMS + 1).values_list("id", "version")
+    except ValidationError:  # a filter value no column could hold (longer than the field): matches nothing
+        field = camel_case(WHERE_FIELDS[object_type])
+        raise UserInputError(ErrorCode.INVALID, _("A filter value is longer than the field allows."), field) from None
     return [service.Target(pk, version) for pk, version in found]
 
 

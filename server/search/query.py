@@ -82,7 +82,7 @@ class Matcher:
         """At least two letters or digits (or a number, say an order's): anything shorter would
         match most of the table."""
         letters = max((len(v.replace(" ", "")) for v in self.names), default=0)
-        return max(letters, len(self.code)) >= 2
+        return max(letters, len(self.code)) >= 2 or self.query.isdigit()
 
     def _contains(self, value: str) -> Q:
         q = Q(value__contains=value)
