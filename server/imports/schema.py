@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from server.auth.masking import mask_text
 from server.core.errors import ErrorCode, UserInputError
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
@@ -89,9 +90,16 @@ class ImportBatchType:
     def failed_count(self) -> int:
         return self.batch.failed_count
 
-    @strawberry.field(description="The problems, row by row (the first 1,000).")
-    def problems(self) -> list[ImportProblem]:
-        return [ImportProblem(**p) for p in self.batch.problems]
+    @strawberry.field(
+        description="The problems, row by row (the first 1,000); phones and e-mails quoted in them are "
+        "masked for callers without `pii:read`."
+    )
+    def problems(self, info: Info) -> list[ImportProblem]:
+        masked = not info.context.scope.sees_pii("Account", "phones")
+        return [
+            ImportProblem(**{**p, "message": mask_text(p["message"]) if masked else p["message"]})
+            for p in self.batch.problems
+        ]
 
     @strawberry.field(description="Why the whole import stopped, if it did.")
     def error(self) -> str | None:
