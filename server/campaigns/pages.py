@@ -6,20 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from server.campaigns import service
-from server.i18n import LOCALES, current_locale, gettext, ngettext, use_locale
+from server.http import pages
+from server.i18n import LOCALES, current_locale, use_locale
 from server.surveys.pages import SECURITY_HEADERS
 
-_env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-    extensions=["jinja2.ext.i18n"],
-)
-_env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)
+_env = pages.environment(Path(__file__).parent / "templates")
 
 
 async def unsubscribe_page(request: Request) -> HTMLResponse:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from server.clicks import service
-from server.i18n import LOCALES, current_locale, gettext, ngettext, use_locale
+from server.http import pages
+from server.i18n import LOCALES, current_locale, use_locale
 from server.surveys.pages import SECURITY_HEADERS
 
 # User-Agents of the services that fetch a link to preview it (lower case, substrings).
@@ -32,12 +32,7 @@ PREVIEW_AGENTS = (
 )
 REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
-_env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-    extensions=["jinja2.ext.i18n"],
-)
-_env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)
+_env = pages.environment(Path(__file__).parent / "templates")
 
 
 def is_preview(request: Request) -> bool:
