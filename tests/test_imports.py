@@ -308,3 +308,15 @@ async def test_orders_find_a_customer_merged_since_the_first_import(api, databas
     assert batch["createdCount"] == 2, batch["problems"]
     first = await Order.get(organization_id=org.id, external_id="5001")
     assert first.account_id == keep.id  # buyer B-2's record followed the merge
+
+
+async def test_a_file_that_is_not_what_its_name_says_is_a_clear_error(api, shop):
+    import zipfile as zf
+
+    not_a_book = io.BytesIO()
+    with zf.ZipFile(not_a_book, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<not xml")
+    for name, content in (("a.xlsx", b"plain text"), ("b.xlsx", not_a_book.getvalue())):
+        body = {"i": {"kind": "ACCOUNTS", "mapping": {"ПІБ": "name"}, **_file(name, content)}}
+        errors = (await shop.owner.data(api, START, body))["startImport"]["errors"]
+        assert [(e["field"], e["code"]) for e in errors] == [("file", "INVALID")], (name, errors)

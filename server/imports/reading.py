@@ -100,7 +100,7 @@ def read_table(content: bytes, fmt: str) -> tuple[list[str], list[list[str]]]:
             data.append((row[:width] + [""] * (width - len(row)))[:width])
     except UserInputError:
         raise
-    except (zipfile.BadZipFile, csv.Error, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # openpyxl and the XML parser raise many kinds for a bad file
         message = (
             _("The file is not a readable XLSX workbook.")
             if fmt == "xlsx"
