@@ -122,12 +122,18 @@ class AmiConnection:
             if "Event" in message:
                 return message
 
-    async def close(self) -> None:
+    async def close(self, goodbye_wait: float = 2.0) -> None:
+        """Log off and close. Asterisk answers ``Logoff`` with ``Response: Goodbye`` and closes
+        its side; closing ours first can reset the connection while the PBX is still writing
+        events, and a reset throws away the unread ``Logoff``, leaving the session open there."""
         try:
             if not self.writer.is_closing():
                 self.writer.write(encode({"Action": "Logoff", "ActionID": "crm-logoff"}))
                 await self.writer.drain()
-        except (ConnectionError, OSError):
+                async with asyncio.timeout(goodbye_wait):
+                    while (await self.read_message()).get("ActionID") != "crm-logoff":
+                        pass
+        except (ConnectionError, OSError, TimeoutError, AmiError):
             pass
         finally:
             self.writer.close()
