@@ -113,7 +113,21 @@ def _row_key(values: dict[str, list[str]]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(values, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+# The file parsed by the last slice: the next slice usually runs in the same worker, and
+# reading 100,000 rows again each minute would cost seconds. One entry, so memory stays bounded.
+_parsed: dict[UUID, list[tuple[int, str, list[dict[str, list[str]]]]]] = {}
+
+
 def _groups(batch: ImportBatch) -> list[tuple[int, str, list[dict[str, list[str]]]]]:
+    groups = _parsed.get(batch.id)  # runs in a thread: another import's slice may swap the entry
+    if groups is None:
+        groups = _read_groups(batch)
+        _parsed.clear()
+        _parsed[batch.id] = groups
+    return groups
+
+
+def _read_groups(batch: ImportBatch) -> list[tuple[int, str, list[dict[str, list[str]]]]]:
     """(first row number, key, rows): an account per row; an order per external id (its lines)."""
     header, data = reading.read_table(batch.content, batch.file_format)
     groups: dict[str, tuple[int, str, list]] = {}
@@ -231,6 +245,7 @@ async def run(
         if queue_rest:
             await outbox.emit(scope.organization_id, REQUESTED, {"batch_id": batch.id, "start_at": progress["next"]})
         return await ImportBatch.get(id=batch.id)
+    _parsed.pop(batch.id, None)
     await ImportBatch.filter(id=batch.id).update(
         status="done",
         matched_count=progress["ok"] - created,
