@@ -23,6 +23,7 @@ from server.graphql import ids
 from server.plugins.models import WebhookDelivery
 from tests.helpers import Client
 from tests.provider_plugins import app_transport, call, check_connection, events, install, row
+from tests.test_accounts import make_contact
 from tests.test_orders import create_order, make_account
 
 CUSTOMER = "+380671234567"
@@ -121,6 +122,16 @@ async def test_a_missed_call_goes_to_the_existing_account(tenant, api, sim, http
     assert activity.account_id == account.id  # type: ignore[attr-defined]
     assert activity.subject == f"Incoming call from {CUSTOMER} (no_answer, 0:00)"
     assert "recording_ref" not in activity.data
+
+
+async def test_a_call_from_a_company_contacts_phone_lands_on_the_company(tenant, api, sim, http, installed):
+    org = await org_of(installed)
+    company = await make_account(tenant.owner, api, name="ТОВ Ромашка", phones=["044 333 40 23"])
+    await make_contact(tenant.owner, api, company, name="Марія", phones=["067 123 45 67"])
+    await deliver_call(sim, http, installed, external_number="380671234567", disposition="NOANSWER")
+    assert await Account.filter(organization_id=org).count() == 1  # no lead for a known person
+    (activity,) = await Activity.filter(organization_id=org, kind="call")
+    assert ids.encode("Account", activity.account_id) == company  # type: ignore[attr-defined]
 
 
 async def test_an_outgoing_call_is_logged_on_the_called_customer(sim, http, installed):

@@ -156,9 +156,7 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
     problems.raise_if_any()
     async with in_transaction():
         account = await scope.get(Account, account_id, "update", field="id")
-        matches = await duplicates.check(
-            scope, values.get("phones"), values.get("emails"), exclude_account=account.id
-        )
+        matches = await duplicates.check(scope, values.get("phones"), values.get("emails"), exclude_account=account.id)
         changes = await update_versioned(account, version, values)
         account.duplicate_matches = matches
         if {"phones", "emails", "tags"} & changes.keys():
@@ -187,12 +185,31 @@ async def delete_account(scope: Scope, account_id: UUID, version: int) -> Accoun
 
 async def find_by_phone(scope: Scope, phone: str) -> list[Account]:
     """The caller's accounts with this phone (any format), oldest first: who is calling, who is
-    this marketplace buyer. Not a phone number: none."""
+    this marketplace buyer. Accounts that have the number themselves come first; only when none
+    does, the company accounts with a contact person of that number (a buyer calling from their
+    desk). Not a phone number: none."""
     e164 = try_e164(phone)
     if e164 is None:
         return []
     ids = AccountIdentifier.filter(organization_id=scope.organization_id, kind="phone", value=e164)
-    return await scope.queryset(Account).filter(id__in=Subquery(ids.values("account_id"))).order_by("created_at", "id")
+    direct = (
+        await scope.queryset(Account).filter(id__in=Subquery(ids.values("account_id"))).order_by("created_at", "id")
+    )
+    if direct:
+        return direct
+    contacts = Contact.filter(
+        organization_id=scope.organization_id,
+        id__in=Subquery(
+            ContactIdentifier.filter(organization_id=scope.organization_id, kind="phone", value=e164).values(
+                "contact_id"
+            )
+        ),
+    )
+    return (
+        await scope.queryset(Account)
+        .filter(id__in=Subquery(contacts.values("account_id")))
+        .order_by("created_at", "id")
+    )
 
 
 def _merge_lists(a: list, b: list) -> list:
@@ -284,9 +301,7 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
 
     async def create() -> Contact:
         account = await scope.get(Account, account_id, "create", field="accountId")
-        matches = await duplicates.check(
-            scope, values.get("phones"), values.get("emails"), exclude_account=account.id
-        )
+        matches = await duplicates.check(scope, values.get("phones"), values.get("emails"), exclude_account=account.id)
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
         contact.duplicate_matches = matches
         await duplicates.sync_contact_identifiers(contact)
