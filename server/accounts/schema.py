@@ -318,9 +318,12 @@ SORT_COLUMNS = {"figures_revenue": "figures_revenue_cents"}
 
 
 def accounts_queryset(info: Info, where=None, *, include_deleted=False, base=None):
-    """What the `accounts` list reads: the caller's accounts (Scope) matching `where` (field rules
-    checked); ``base``: the accounts to start from instead (a segment's members)."""
-    scope = info.context.scope
+    return scoped_accounts(info.context.scope, where, include_deleted=include_deleted, base=base)
+
+
+def scoped_accounts(scope, where=None, *, include_deleted=False, base=None):
+    """What the `accounts` list (and its export) reads: the caller's accounts (Scope) matching
+    `where` (field rules checked); ``base``: the accounts to start from instead (a segment's members)."""
     qs = base if base is not None else scope.queryset(Account, with_deleted=include_deleted)
     _check_filters(scope, where)
     return qs.filter(build_q(where, _account_lookups(scope)))

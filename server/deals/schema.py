@@ -193,8 +193,11 @@ SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "amount": Decimal,
 
 
 def deals_queryset(info: Info, where=None, *, include_deleted=False):
-    """What the `deals` list reads: the caller's deals (Scope) matching `where`."""
-    scope = info.context.scope
+    return scoped_deals(info.context.scope, where, include_deleted=include_deleted)
+
+
+def scoped_deals(scope, where=None, *, include_deleted=False):
+    """What the `deals` list (and its export) reads: the caller's deals (Scope) matching `where`."""
     lookups = {**DEAL_LOOKUPS, "search": search_lookup(scope, "deal")}
     return scope.queryset(Deal, with_deleted=include_deleted).filter(build_q(where, lookups))
 

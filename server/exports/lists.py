@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 from tortoise.queryset import QuerySet
@@ -89,11 +88,6 @@ def _cell(scope: Scope, type_name: str, column: Column, row: dict):
     return text if column.phone else spreadsheet_safe(text)
 
 
-def _info(scope: Scope) -> SimpleNamespace:
-    """The lists' queryset functions take a resolver's ``info``; they only use its Scope."""
-    return SimpleNamespace(context=SimpleNamespace(scope=scope))
-
-
 def _orders(scope: Scope, where) -> QuerySet:
     from server.orders.schema import scoped_orders
 
@@ -102,10 +96,10 @@ def _orders(scope: Scope, where) -> QuerySet:
 
 def _accounts(scope: Scope, where) -> QuerySet:
     from server.accounts.models import Account
-    from server.accounts.schema import accounts_queryset
+    from server.accounts.schema import scoped_accounts
     from server.analytics.schema import with_figures
 
-    return accounts_queryset(_info(scope), where, base=with_figures(scope.queryset(Account)))
+    return scoped_accounts(scope, where, base=with_figures(scope.queryset(Account)))
 
 
 def _contacts(scope: Scope, where) -> QuerySet:
@@ -119,15 +113,15 @@ def _contacts(scope: Scope, where) -> QuerySet:
 
 
 def _deals(scope: Scope, where) -> QuerySet:
-    from server.deals.schema import deals_queryset
+    from server.deals.schema import scoped_deals
 
-    return deals_queryset(_info(scope), where)
+    return scoped_deals(scope, where)
 
 
 def _tickets(scope: Scope, where) -> QuerySet:
-    from server.tickets.schema import tickets_queryset
+    from server.tickets.schema import scoped_tickets
 
-    return tickets_queryset(_info(scope), where)
+    return scoped_tickets(scope, where)
 
 
 # The XLSX sheet's name.

@@ -256,8 +256,11 @@ SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "number": int}
 
 
 def tickets_queryset(info: Info, where=None):
-    """What the `tickets` list reads: the caller's tickets (Scope) matching `where`."""
-    scope = info.context.scope
+    return scoped_tickets(info.context.scope, where)
+
+
+def scoped_tickets(scope, where=None):
+    """What the `tickets` list (and its export) reads: the caller's tickets (Scope) matching `where`."""
     return scope.queryset(Ticket).filter(build_q(where, {**TICKET_LOOKUPS, "search": search_lookup(scope, "ticket")}))
 
 
