@@ -17,6 +17,7 @@ from plugins.simulators import ringostat
 from plugins.simulators.ringostat import AUTH_KEY, PROJECT_ID, RingostatSimulator
 from server.accounts.models import Account
 from server.activities.models import Activity
+from server.core import outbox
 from server.plugins.models import WebhookDelivery
 from server.telephony.listeners import Listeners
 from tests.provider_plugins import app_transport, check_connection, events, install, row
@@ -255,3 +256,26 @@ async def test_live_calls_poll_shows_the_ringing_call_until_it_ends(tenant, api,
 
     await sim.adeliver(end, transport=transport)
     assert (await tenant.owner.data(api, LIVE))["liveCalls"] == []
+
+
+async def test_live_calls_show_at_most_the_newest_fifty(tenant, api, installed):
+    """A call centre's burst (here 60 desks ringing at once) keeps the poll bounded: the newest 50."""
+    org = await org_of(installed)
+    await outbox.emit_many(
+        [
+            (
+                org,
+                "call.ringing",
+                {
+                    "call_id": f"c{n:02}",
+                    "state": "ringing",
+                    "direction": "inbound",
+                    "employee": f"9{n:02}",
+                    "caller": "+380671234567",
+                },
+            )
+            for n in range(60)
+        ]
+    )
+    shown = (await tenant.owner.data(api, LIVE))["liveCalls"]
+    assert [c["callId"] for c in shown] == [f"c{n:02}" for n in range(10, 60)]

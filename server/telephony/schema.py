@@ -96,7 +96,8 @@ class TelephonyQueries:
     @strawberry.field(
         description="Calls ringing or answered right now, with the caller's accounts you may see: the "
         "screen pop for clients that cannot keep the `incomingCall` subscription open (poll every few "
-        "seconds). A ring group's call is listed once per desk until someone answers. Needs `accounts:read`."
+        "seconds). A ring group's call is listed once per desk until someone answers. At most the newest 50 "
+        "entries. Needs `accounts:read`."
     )
     async def live_calls(
         self,

@@ -189,6 +189,10 @@ async def click_to_call(
 LIVE_TOPICS = ("call.ringing", "call.answered", "call.ended")
 # A call still "live" after this long lost its end (a PBX that never said): forget it.
 LIVE_WINDOW = timedelta(minutes=30)
+# Bounds for a poll every few seconds by every agent: the newest events read, the calls shown
+# (each shown call costs a caller lookup).
+LIVE_EVENTS_READ = 5000
+MAX_LIVE_CALLS = 50
 
 
 async def live_calls(scope: Scope, employee: str | None = None, *, now: datetime | None = None) -> list[dict]:
@@ -200,9 +204,13 @@ async def live_calls(scope: Scope, employee: str | None = None, *, now: datetime
     ends. Oldest first. ``employee`` keeps one desk's calls."""
     scope.require("accounts:read")
     since = (now or datetime.now(UTC)) - LIVE_WINDOW
-    rows = await OutboxEvent.filter(
-        organization_id=scope.organization_id, topic__in=LIVE_TOPICS, created_at__gte=since
-    ).order_by("created_at", "id")
+    newest = (
+        await OutboxEvent.filter(organization_id=scope.organization_id, topic__in=LIVE_TOPICS, created_at__gte=since)
+        .order_by("-created_at", "-id")
+        .limit(LIVE_EVENTS_READ)
+        .only("topic", "payload")
+    )
+    rows = reversed(newest)
     live: dict[tuple[str, str], dict[str, dict]] = {}
     for row in rows:
         payload = row.payload
@@ -214,4 +222,4 @@ async def live_calls(scope: Scope, employee: str | None = None, *, now: datetime
         elif not any(p.get("state") == "answered" for p in live.get(call, {}).values()):
             live.setdefault(call, {})[str(payload.get("employee") or "")] = payload
     found = [p for desks in live.values() for p in desks.values()]
-    return [p for p in found if employee is None or p.get("employee") == employee]
+    return [p for p in found if employee is None or p.get("employee") == employee][-MAX_LIVE_CALLS:]
