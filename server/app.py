@@ -57,6 +57,7 @@ from server.realtime.connection import Connections, LiveConnectionHandler, TextF
 from server.reports import pages as report_pages
 from server.segments import export as segment_export
 from server.surveys import pages as survey_pages
+from server.webchat import routes as webchat_routes
 
 log = logging.getLogger("crm")
 
@@ -241,6 +242,10 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/s/{token}", survey_pages.survey_page, methods=["GET", "POST"]),
             Route("/u/{token}", campaign_pages.unsubscribe_page, methods=["GET", "POST"]),
             Route("/e/{token}", email_pages.unsubscribe_page, methods=["GET", "POST"]),
+            Route("/chat/static/webchat.js", webchat_routes.script, methods=["GET"]),
+            Route("/chat/{key}", webchat_routes.page, methods=["GET"]),
+            Route("/chat/{key}/start", webchat_routes.start, methods=["POST"]),
+            Route("/chat/{key}/messages", webchat_routes.messages, methods=["GET", "POST"]),
             Route("/c/{token}", click_pages.follow, methods=["GET"]),
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),

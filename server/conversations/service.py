@@ -309,7 +309,10 @@ async def reply(
 
     async def create() -> ConversationMessage:
         conversation = await _get(scope, conversation_id)
-        if conversation.installation_id is None:
+        # The web chat is the CRM's own channel: a reply is sent the moment it is stored (the
+        # visitor's page fetches it); every other channel sends through its plugin's job.
+        own_channel = conversation.channel == "web"
+        if conversation.installation_id is None and not own_channel:
             raise UserInputError(ErrorCode.INVALID, "This conversation has no channel to reply through.", "id")
         now = _now()
         message = await ConversationMessage.create(
@@ -319,7 +322,8 @@ async def reply(
             kind="text" if clean_text or not links else "file",
             text=clean_text,
             attachments=links,
-            state="queued",
+            state="sent" if own_channel else "queued",
+            sent_at=now if own_channel else None,
             author_id=scope.user_id,
             ask_phone=ask_phone,
         )
@@ -333,7 +337,7 @@ async def reply(
         await audit.record(scope, "conversation.reply", conversation, {"message": [None, str(message.id)]})
         await outbox.emit(
             scope.organization_id,
-            "conversation.reply_queued",
+            "conversation.reply_sent" if own_channel else "conversation.reply_queued",
             {"conversation_id": conversation.id, "message_id": message.id},
         )
         return message

@@ -57,6 +57,7 @@ from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
 from server.telephony.schema import TelephonyMutations, TelephonyQueries
 from server.tickets.schema import TicketMutations, TicketQueries, TicketType
+from server.webchat.schema import WebChatMutations, WebChatQueries
 from server.webhooks.schema import WebhookMutations, WebhookQueries
 
 
@@ -168,6 +169,7 @@ Query = refusing_hostile_input(
                     ImportQueries,
                     ExportQueries,
                     ConversationQueries,
+                    WebChatQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -206,6 +208,7 @@ Mutation = refusing_hostile_input(
                 ImportMutations,
                 ExportMutations,
                 ConversationMutations,
+                WebChatMutations,
             ),
         ),
         MUTATION_NEEDS,
