@@ -53,6 +53,7 @@ from server.realtime.schema import Subscription
 from server.roles.schema import RoleMutations, RoleQueries
 from server.search.schema import SearchQueries
 from server.segments.schema import SegmentMutations, SegmentQueries
+from server.selfservice.schema import SelfServiceMutations, SelfServiceQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
 from server.telephony.schema import TelephonyMutations, TelephonyQueries
@@ -168,6 +169,7 @@ Query = refusing_hostile_input(
                     ImportQueries,
                     ExportQueries,
                     ConversationQueries,
+                    SelfServiceQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -206,6 +208,7 @@ Mutation = refusing_hostile_input(
                 ImportMutations,
                 ExportMutations,
                 ConversationMutations,
+                SelfServiceMutations,
             ),
         ),
         MUTATION_NEEDS,
