@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -32,8 +33,12 @@ READ_BOT = "{ selfServiceBot { enabled orderPhrases maxOrders hoursFrom hoursTo 
 INBOX = """query($w: ConversationWhere) { conversations(first: 10, where: $w) { edges { node {
     id version botState handedOverAt accountConfirmed unreadCount account { id }
     messages { direction text bot buttons state } } } } }"""
-CREATE_ACCOUNT = """mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id } errors { message } } }"""
-CREATE_ORDER = """mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id number } errors { message } } }"""
+CREATE_ACCOUNT = (
+    """mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id } errors { message } } }"""
+)
+CREATE_ORDER = (
+    """mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id number } errors { message } } }"""
+)
 REPLY = """mutation($i: ReplyToConversationInput!) { replyToConversation(input: $i) { errors { message } } }"""
 CLOSE = """mutation($i: ConversationVersionInput!) { closeConversation(input: $i) {
     conversation { botState } errors { message } } }"""
@@ -117,13 +122,13 @@ async def inbox(shop, api, where=None) -> list[dict]:
     return [e["node"] for e in (await shop.support.data(api, INBOX, {"w": where}))["conversations"]["edges"]]
 
 
-async def say(tg, proxied, database, text: str) -> None:
-    assert (await tg.adeliver_update(tg.user_says(CHAT, text), transport=app_transport(proxied))).status_code == 200
+async def say(tg, proxied, database, text: str, chat: int = CHAT) -> None:
+    assert (await tg.adeliver_update(tg.user_says(chat, text), transport=app_transport(proxied))).status_code == 200
     await drain(database)
 
 
-def texts(tg) -> list[str]:
-    return [m["text"] for m in tg.messages_to(CHAT)]
+def texts(tg, chat: int = CHAT) -> list[str]:
+    return [m["text"] for m in tg.messages_to(chat)]
 
 
 # -- Telegram -----------------------------------------------------------------------------------
@@ -136,7 +141,9 @@ async def test_telegram_asks_for_the_phone_then_tells_the_latest_orders_and_neve
     await bot_on(shop, api)
     _account, orders = await customer_with_orders(shop, api)
     # Another customer of this shop, and a customer with the same phone in another shop.
-    _neighbour, [theirs] = await customer_with_orders(shop, api, phone="+380501112299", orders=1, waybill="20450000099999")
+    _neighbour, [theirs] = await customer_with_orders(
+        shop, api, phone="+380501112299", orders=1, waybill="20450000099999"
+    )
     other = await TenantFactory(api).create(("owner",))
     other_account = await other.owner.data(api, CREATE_ACCOUNT, {"i": {"name": "Двійник", "phones": ["+" + PHONE]}})
     delivery = {"method": "novaposhta", "waybillNumber": "59000999888777"}
@@ -154,7 +161,7 @@ async def test_telegram_asks_for_the_phone_then_tells_the_latest_orders_and_neve
     await drain(database)
     await drain(database, minutes=10)  # a second pass (a retried job, another worker) sends nothing more
     answer = texts(tg)[-1]
-    assert texts(tg)[-2] == "Дякуємо! Тепер ми маємо ваш номер."  # the plugin's own thanks
+    assert texts(tg)[-2] == "Дякуємо! Ми отримали ваш номер."  # the plugin's own thanks
     lines = answer.split("\n")
     assert lines[0] == "Ваші останні замовлення:"
     latest = orders[::-1][:3]  # the latest three, newest first; the oldest is left out
@@ -188,7 +195,9 @@ async def test_english_questions_are_answered_in_english(shop, api, tg, proxied,
     await say(tg, proxied, database, "Hi! Where is my order?")
     answer = texts(tg)[-1]
     assert answer.startswith(f"Order №{orders[-1]['number']} of ")
-    assert answer.endswith(": Новий. Waybill 20450000012345, tracking: https://novaposhta.ua/tracking/?cargo_number=20450000012345")
+    assert answer.endswith(
+        ": Новий. Waybill 20450000012345, tracking: https://novaposhta.ua/tracking/?cargo_number=20450000012345"
+    )
     keyboard = tg.messages_to(CHAT)[-1]["reply_markup"]["keyboard"]
     assert [row[0]["text"] for row in keyboard] == ["Where is my order?", "Talk to a person"]
     # The button's text comes back as the customer's message and is understood.
@@ -229,14 +238,14 @@ async def test_what_the_bot_cannot_answer_goes_to_an_agent_and_the_bot_keeps_qui
 async def test_asking_for_a_person_hands_over_at_once(shop, api, tg, proxied, database):
     await install(shop.owner, api, "telegram", {"api_url": tg.url}, {"bot_token": BOT_TOKEN})
     await bot_on(shop, api)
-    for text in ("оператор", "Покличте людину, де моє замовлення"):
-        tg.reset()
-        tg.add_user(CHAT, "Олена", "Коваль", phone=PHONE)
-        await say(tg, proxied, database, text)
-        assert texts(tg) == ["Передаю ваше питання нашій команді: оператор скоро відповість тут."]
-        [conversation] = await inbox(shop, api)
-        assert conversation["botState"] == "HANDED_OVER"
-        await shop.support.data(api, CLOSE, {"i": {"id": conversation["id"], "version": conversation["version"]}})
+    for i, text in enumerate(("оператор", "Покличте людину, де моє замовлення", "I want to talk to a human")):
+        chat = CHAT + 1 + i
+        tg.add_user(chat, "Олена", "Коваль")
+        await say(tg, proxied, database, text, chat)
+        expected = "I am passing your question" if i == 2 else "Передаю ваше питання нашій команді"
+        assert len(texts(tg, chat)) == 1 and texts(tg, chat)[0].startswith(expected)
+    handed = await inbox(shop, api, {"botState": {"eq": "HANDED_OVER"}})
+    assert len(handed) == 3
 
 
 # -- the organization's rules ---------------------------------------------------------------------
@@ -254,7 +263,13 @@ async def test_rules_are_the_organizations_own_checked_and_audited(shop, api, tg
     # Every problem at once, nothing saved.
     bad = {"orderPhrases": ["ok phrase", "x"], "templateUk": "{% if %}", "hoursFrom": "25:00", "maxOrders": 0}
     payload = (await shop.owner.data(api, BOT, {"i": bad}))["updateSelfServiceBot"]
-    assert sorted(e["field"] for e in payload["errors"]) == ["hoursFrom", "hoursTo", "maxOrders", "orderPhrases.1", "templateUk"]
+    assert sorted(e["field"] for e in payload["errors"]) == [
+        "hoursFrom",
+        "hoursTo",
+        "maxOrders",
+        "orderPhrases.1",
+        "templateUk",
+    ]
     assert (await shop.owner.data(api, READ_BOT))["selfServiceBot"]["orderPhrases"] == []
 
     template = "№{{ order_number }} — {{ status }}{% if waybill %} ({{ waybill }}){% endif %}"
@@ -268,10 +283,9 @@ async def test_rules_are_the_organizations_own_checked_and_audited(shop, api, tg
     assert texts(tg)[-1] == f"№{order['number']} — Новий (20450000012345)"
 
     # Outside its hours the bot keeps quiet (the agents answer then).
-    now = datetime.now(UTC).astimezone()
-    start = (datetime.now(UTC) + timedelta(hours=3)).astimezone().strftime("%H:%M")
-    end = (datetime.now(UTC) + timedelta(hours=5)).astimezone().strftime("%H:%M")
-    assert now  # the hours are hours of the organization's zone; a window starting 3 h from now is away in any zone
+    kyiv = ZoneInfo("Europe/Kyiv")  # the organization's time zone
+    start = (datetime.now(UTC) + timedelta(hours=3)).astimezone(kyiv).strftime("%H:%M")
+    end = (datetime.now(UTC) + timedelta(hours=5)).astimezone(kyiv).strftime("%H:%M")
     await bot_on(shop, api, hoursFrom=start, hoursTo=end)
     before = len(texts(tg))
     await say(tg, proxied, database, "де моє замовлення")
