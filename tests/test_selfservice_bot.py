@@ -371,3 +371,41 @@ async def test_order_notices_go_to_the_viber_bot_chat_only_with_consent(shop, ap
     arrived = vb.messages_to(VIBER_USER)[before:]
     assert len(arrived) == 1 and str(second["order"]["number"]) in arrived[0]["text"]
     assert arrived[0]["sender"] == {"name": "Sim Shop"}
+
+
+# -- understanding phrasings ------------------------------------------------------------------------
+
+
+class _Rules:
+    order_phrases = ["куди поділась покупка"]
+    handover_phrases = ["претензі"]
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted", "language"),
+    [
+        ("Де моє замовлення?", "orders", "uk"),
+        ("статус замовлення", "orders", "uk"),
+        ("Де моя посилка???", "orders", "uk"),
+        ("ТТН 20450000012345", "orders", "uk"),
+        ("где мой заказ", "orders", "uk"),  # Russian is understood and answered in Ukrainian
+        ("Статус заказа 1042", "orders", "uk"),
+        ("Where is my order?", "orders", "en"),
+        ("track my parcel please", "orders", "en"),
+        ("№1042", "orders", "uk"),
+        ("#1042", "orders", "uk"),
+        ("Куди поділась моя покупка", "orders", "uk"),  # the organization's own phrase
+        ("оператор", "handover", "uk"),
+        ("Покличте людину", "handover", "uk"),
+        ("позовите человека", "handover", "uk"),
+        ("I want a human", "handover", "en"),
+        ("Хочу скасувати замовлення", "handover", "uk"),  # cancelling is for an agent, not the bot
+        ("У мене претензія", "handover", "uk"),
+        ("Чи можна оплатити частинами?", "unknown", "uk"),
+    ],
+)
+def test_phrasings_in_three_languages(text, wanted, language):
+    from server.selfservice import service
+
+    assert service.intent(text, _Rules()) == wanted
+    assert service.language(text, None, "uk") == language

@@ -201,7 +201,7 @@ def intent(text: str, settings: BotSettings) -> str:
         return "handover"
     if any(_matches(words, p) for p in (*ORDER_WORDS, *settings.order_phrases)):
         return "orders"
-    if all(re.fullmatch(r"№?\d+", w) or w in ("no", "n", "№") for w in words):
+    if all(re.fullmatch(r"(?:no|n|nr)?\d+", w) or w in ("no", "n", "nr") for w in words):  # NFKC made № "no"
         return "orders"  # an order or waybill number alone
     return "unknown"
 
