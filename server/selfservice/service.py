@@ -1,7 +1,7 @@
 """The self-service bot: answers "where is my order?" in a customer's chat, hands the rest to agents.
 
-A customer's message in a chat conversation (Telegram, Viber, the web channel: any conversation
-with a plugin installation) raises ``conversation.message_received``; the job in jobs.py calls
+A customer's message in a chat conversation (Telegram, Viber, the web channel; not e-mail or SMS)
+raises ``conversation.message_received``; the job in jobs.py calls
 ``take_turn``, which, in one transaction with the conversation locked:
 
 - does nothing unless the organization turned the bot on, the conversation's ``bot_state`` is
@@ -44,6 +44,7 @@ from server.selfservice.models import BotSettings, BotTurn
 from server.shipments.models import Shipment
 
 APP_ID = "selfservice-bot"
+CHANNELS = ("telegram", "viber", "web")  # chats; e-mail and SMS conversations are the agents' alone
 PHRASES_MAX = 50
 PHRASE_MAX = 100
 ORDERS_MAX = 10
@@ -349,7 +350,7 @@ async def take_turn(organization_id: UUID, message_id: UUID, now: datetime | Non
         if message is None or message.direction != "in":
             return "ignored"
         conversation = await conversations.lock_for_bot(organization_id, message.conversation_id)  # type: ignore[attr-defined]
-        if conversation is None or conversation.installation_id is None:
+        if conversation is None or conversation.installation_id is None or conversation.channel not in CHANNELS:
             return "ignored"
         if await BotTurn.exists(message_id=message.id):
             return "done"
