@@ -17,7 +17,9 @@ import pytest
 from plugins.simulators.telegram import BOT_TOKEN, TelegramSimulator
 from plugins.simulators.viber import AUTH_TOKEN, ViberSimulator
 from server.app import create_app
+from server.conversations.models import ConversationMessage
 from server.jobs.inprocess import run_until_idle
+from server.selfservice import service as selfservice
 from tests.helpers import Client, TenantFactory
 from tests.provider_plugins import app_transport, install
 
@@ -204,6 +206,11 @@ async def test_english_questions_are_answered_in_english(shop, api, tg, proxied,
     # The button's text comes back as the customer's message and is understood.
     await say(tg, proxied, database, "Where is my order?")
     assert texts(tg)[-1] == answer
+    # The same event delivered again (the outbox is at-least-once): the turn was taken, nothing more is said.
+    question = await ConversationMessage.filter(direction="in", text="Where is my order?").get()
+    assert await selfservice.take_turn(question.organization_id, question.id) == "done"  # type: ignore[attr-defined]
+    await drain(database, minutes=10)
+    assert texts(tg).count(answer) == 2
 
 
 async def test_what_the_bot_cannot_answer_goes_to_an_agent_and_the_bot_keeps_quiet(shop, api, tg, proxied, database):
@@ -405,7 +412,5 @@ class _Rules:
     ],
 )
 def test_phrasings_in_three_languages(text, wanted, language):
-    from server.selfservice import service
-
-    assert service.intent(text, _Rules()) == wanted
-    assert service.language(text, None, "uk") == language
+    assert selfservice.intent(text, _Rules()) == wanted
+    assert selfservice.language(text, None, "uk") == language
