@@ -44,6 +44,7 @@ MODEL_MODULES = [
     "server.search.models",
     "server.conversations.models",
     "server.webchat.models",
+    "server.selfservice.models",
 ]
 
 

@@ -167,3 +167,45 @@ async def test_a_person_chats_on_the_page_in_chromium(shop, api, live_server, br
     await page.reload()
     await page.locator("#messages li", has_text="Так, до 18:00").wait_for()
     assert page.blocked_requests == []
+
+
+async def test_the_self_service_bot_answers_a_linked_visitor_and_hands_over_an_unknown_one(shop, api, database):
+    from datetime import UTC, datetime, timedelta
+
+    from server.jobs.inprocess import run_until_idle
+    from tests.test_orders import create_order, make_account
+    from tests.test_selfservice_bot import bot_on
+
+    async def drain():
+        await run_until_idle(database, now=datetime.now(UTC) + timedelta(seconds=3))
+
+    key = (await switch_on(shop.owner, api))["key"]
+    # A visitor who wrote before the bot was on, and whom an agent recognized.
+    known = await start(api, key, "Оксана")
+    await say(api, key, known, "Добрий день")
+    account = await make_account(shop.owner, api, name="Оксана Коваль", phones=["067 123 45 67"])
+    order = (await create_order(shop.owner, api, account))["order"]
+    [conversation] = [
+        e["node"]
+        for e in (await shop.support.data(api, LIST, {"w": {"channel": {"eq": "WEB"}}}))["conversations"]["edges"]
+    ]
+    linked = await shop.support.data(
+        api,
+        """mutation($i: LinkConversationInput!) { linkConversationToAccount(input: $i) { errors { code } } }""",
+        {"i": {"id": conversation["id"], "version": conversation["version"], "accountId": account}},
+    )
+    assert linked["linkConversationToAccount"]["errors"] == []
+    await drain()
+
+    await bot_on(shop, api)
+    stranger = await start(api, key, "Гість")
+    await say(api, key, stranger, "Де моє замовлення?")
+    await drain()
+    said = await seen(api, key, stranger)
+    # Nothing proves who a web visitor is: the bot passes the question to the agents.
+    assert said[-1]["direction"] == "out" and "оператор" in said[-1]["text"]
+
+    await say(api, key, known, "Де моє замовлення?")
+    await drain()
+    answer = (await seen(api, key, known))[-1]
+    assert answer["direction"] == "out" and f"№{order['number']}" in answer["text"]

@@ -164,12 +164,14 @@ async def crm_webhook_url_issued(config, secrets, url: str):
     return "Telegram will send the bot's messages to the CRM (setWebhook done)."
 
 
-def _keyboard(language: str) -> dict:
-    return {
-        "keyboard": [[{"text": gettext_in(language, SHARE_PHONE), "request_contact": True}]],
-        "resize_keyboard": True,
-        "one_time_keyboard": True,
-    }
+def _keyboard(language: str, buttons: list[str] | tuple = (), phone: bool = True) -> dict:
+    """A reply keyboard: the share-phone button (``phone``) and quick replies, one per row
+    (tapping one sends its text as the user's message)."""
+    rows: list[list[dict]] = []
+    if phone:
+        rows.append([{"text": gettext_in(language, SHARE_PHONE), "request_contact": True}])
+    rows += [[{"text": text[:100]}] for text in buttons if text]
+    return {"keyboard": rows, "resize_keyboard": True, "one_time_keyboard": True}
 
 
 def _text_with_links(message: OutgoingMessage) -> str:
@@ -204,8 +206,8 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
     if chat_id.lstrip("-").isdigit():
         chat_id = int(chat_id)  # JSON integer: chat ids may exceed 32 bits, Python ints are exact
     params: dict[str, Any] = {"chat_id": chat_id, "text": _text_with_links(message)}
-    if message.request_phone:
-        params["reply_markup"] = _keyboard(config.get("language") or "uk")
+    if message.request_phone or message.buttons:
+        params["reply_markup"] = _keyboard(config.get("language") or "uk", message.buttons, message.request_phone)
     try:
         body = await _call(config, secrets, "sendMessage", params)
     except PluginError as exc:

@@ -146,9 +146,14 @@ async def crm_webhook_url_issued(config, secrets, url: str):
     return "Viber will send the bot's messages to the CRM (set_webhook done)."
 
 
-def _keyboard(language: str) -> dict:
-    text = gettext_in(language, SHARE_PHONE)
-    return {"Type": "keyboard", "Buttons": [{"ActionType": "share-phone", "ActionBody": "phone", "Text": text}]}
+def _keyboard(language: str, buttons: list[str] | tuple = (), phone: bool = True) -> dict:
+    """The share-phone button (``phone``) and quick replies (``reply`` buttons: tapping one sends
+    its ActionBody, here its text, as the user's message)."""
+    rows: list[dict] = []
+    if phone:
+        rows.append({"ActionType": "share-phone", "ActionBody": "phone", "Text": gettext_in(language, SHARE_PHONE)})
+    rows += [{"ActionType": "reply", "ActionBody": text[:250], "Text": text[:250]} for text in buttons if text]
+    return {"Type": "keyboard", "Buttons": rows}
 
 
 def _not_sent(exc: PluginError) -> bool:
@@ -174,8 +179,12 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
     }
     if message.request_phone:
         body.update(
-            keyboard=_keyboard(config.get("language") or "uk"), min_api_version=3, tracking_data=SHARE_PHONE_TRACKING
+            keyboard=_keyboard(config.get("language") or "uk", message.buttons),
+            min_api_version=3,
+            tracking_data=SHARE_PHONE_TRACKING,
         )
+    elif message.buttons:
+        body["keyboard"] = _keyboard(config.get("language") or "uk", message.buttons, phone=False)
     try:
         answer = await _call(config, secrets, "/pa/send_message", body)
     except PluginError as exc:

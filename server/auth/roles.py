@@ -233,6 +233,12 @@ APP_ROLES: dict[str, Role] = {
             {**_grant(("accounts", "deals", "orders", "tickets"), (R,)), "settings": RW, "activities": RW},
         ),
         Role(
+            "selfservice-bot",
+            "The self-service bot: answers a customer's \"where is my order\" with their own orders' status in "
+            "their conversation, or hands the conversation over to an agent.",
+            {"accounts": (R,), "orders": (R,), "activities": RW, **INBOX},
+        ),
+        Role(
             "survey-answer",
             "A customer's answer on the public survey page: writes its timeline entry.",
             {"activities": RW},

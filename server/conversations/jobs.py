@@ -97,6 +97,7 @@ async def send_reply(event: Event, settings: Settings) -> str:
         reference=str(message.id),
         request_phone=message.ask_phone,
         attachments=list(message.attachments),
+        buttons=list(message.buttons or []),
     )
     try:
         sent: SentMessage = await plugins.call(settings, installation, "crm_messaging_send", message=outgoing)

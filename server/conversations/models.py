@@ -15,6 +15,9 @@ DIRECTIONS = ("in", "out")
 # delivered / read when the channel reports it, or failed.
 MESSAGE_STATES = ("received", "queued", "sending", "sent", "delivered", "read", "failed")
 KINDS = ("text", "image", "file", "contact", "sticker", "location", "other")
+# The self-service bot (server/selfservice): "active" answers; "handed_over" waits for an agent;
+# "agent" is an agent's now. The bot is silent unless "active"; closing the conversation gives it back.
+BOT_STATES = ("active", "handed_over", "agent")
 
 
 class Conversation(TenantModel):
@@ -43,6 +46,11 @@ class Conversation(TenantModel):
     first_response_at = fields.DatetimeField(null=True)
     ticket = fields.ForeignKeyField("crm.Ticket", related_name=False, null=True, on_delete=fields.SET_NULL)
     deal = fields.ForeignKeyField("crm.Deal", related_name=False, null=True, on_delete=fields.SET_NULL)
+    # The account is the customer's for sure: matched by a phone the channel vouches for (Telegram's
+    # own contact) or linked by an agent. Only then does the self-service bot tell about orders.
+    account_confirmed = fields.BooleanField(default=False)
+    bot_state = fields.CharField(max_length=12, default="active")
+    handed_over_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)
 
     resource = "conversations"
@@ -70,6 +78,8 @@ class ConversationMessage(TenantModel):
     provider_message_id = fields.CharField(max_length=64, null=True)
     author = fields.ForeignKeyField("crm.User", related_name=False, null=True, on_delete=fields.SET_NULL)
     ask_phone = fields.BooleanField(default=False)  # the reply carries the channel's share-phone button
+    buttons = fields.JSONField(default=list)  # quick-reply buttons' texts the reply offers
+    bot = fields.BooleanField(default=False)  # written by the self-service bot, not an agent
     error = fields.TextField(default="")
     attempts = fields.IntField(default=0)
     sent_at = fields.DatetimeField(null=True)

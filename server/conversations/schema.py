@@ -71,6 +71,17 @@ class MessageState(Enum):
     FAILED = "failed"
 
 
+@strawberry.enum(
+    description="The self-service bot's part in a conversation. ACTIVE: it answers the customer (when the "
+    "organization turned it on). HANDED_OVER: it gave the conversation to the agents, waiting for one. AGENT: an "
+    "agent answers; the bot keeps quiet until the conversation is closed or given back (`giveConversationToBot`)."
+)
+class BotState(Enum):
+    ACTIVE = "active"
+    HANDED_OVER = "handed_over"
+    AGENT = "agent"
+
+
 @strawberry.type(description="An image or a file of a message, as a link.")
 class MessageAttachment:
     url: str = strawberry.field(description="Where the file is (an http(s) link).")
@@ -93,6 +104,10 @@ class ConversationMessageType:
     sent_at: datetime | None = strawberry.field(description="When the channel took the reply.")
     delivered_at: datetime | None = strawberry.field(description="When the channel reported it delivered.")
     read_at: datetime | None = strawberry.field(description="When the channel reported it read.")
+    bot: bool = strawberry.field(description="Written by the self-service bot, not an agent.")
+    buttons: list[str] = strawberry.field(
+        description="Quick-reply buttons the reply offered (tapping one sends its text back)."
+    )
 
     @strawberry.field(description="Opaque ID of the message (not fetchable with `node`).")
     def id(self) -> strawberry.ID:
@@ -134,6 +149,13 @@ class ConversationType(Node):
     )
     first_response_at: datetime | None = strawberry.field(description="When an agent first replied to it.")
     version: int = strawberry.field(description="Pass it back to change the conversation (optimistic concurrency).")
+    handed_over_at: datetime | None = strawberry.field(
+        description="When the self-service bot handed the conversation over to the agents (null while it answers)."
+    )
+    account_confirmed: bool = strawberry.field(
+        description="The account is the customer's for sure: matched by the phone the channel vouches for "
+        "(Telegram's own contact) or linked by an agent. The self-service bot tells about orders only then."
+    )
     created_at: datetime = strawberry.field(description="When the customer first wrote.")
     updated_at: datetime = strawberry.field(description="Last changed (a message, an agent's move).")
 
@@ -144,6 +166,10 @@ class ConversationType(Node):
     @strawberry.field
     def status(self) -> ConversationStatus:
         return ConversationStatus(self.status)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Whether the self-service bot answers, handed it over, or an agent has it.")
+    def bot_state(self) -> BotState:
+        return BotState(self.bot_state)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The first reply is overdue now, or came late.")
     def sla_breached(self) -> bool:
@@ -204,6 +230,12 @@ class ConversationChannelFilter:
     in_: list[ConversationChannel] | None = strawberry.field(default=None, name="in")
 
 
+@strawberry.input(description="A bot state equal to, or one of.")
+class BotStateFilter:
+    eq: BotState | None = None
+    in_: list[BotState] | None = strawberry.field(default=None, name="in")
+
+
 @strawberry.input(description="Filters for the inbox; all given conditions must hold (use OR for any).")
 class ConversationWhere(ChangedSince):
     and_: list[ConversationWhere] | None = strawberry.field(default=None, name="AND")
@@ -217,6 +249,9 @@ class ConversationWhere(ChangedSince):
     )
     unassigned: bool | None = strawberry.field(default=None, description="true: nobody's yet; false: assigned.")
     unread: bool | None = strawberry.field(default=None, description="true: with messages no agent has read.")
+    bot_state: BotStateFilter | None = strawberry.field(
+        default=None, description="HANDED_OVER: the ones the self-service bot gave to the agents."
+    )
 
 
 def _lookups(info: Info) -> dict[str, Lookup]:
@@ -233,6 +268,7 @@ def _lookups(info: Info) -> dict[str, Lookup]:
         "assigned_to_me": Lookup("assignee_id", build=mine),
         "unassigned": Lookup("assignee_id", build=lambda v: Q(assignee_id__isnull=v)),
         "unread": Lookup("unread_count", build=lambda v: Q(unread_count__gt=0) if v else Q(unread_count=0)),
+        "bot_state": Lookup("bot_state", convert=lambda v: v.value),
     }
 
 
@@ -476,6 +512,18 @@ class ConversationMutations:
         async def act():
             account = ids.decode_pk(input.account_id, "Account", "accountId")
             return {"conversation": await service.link_account(scope, _pk(input.id), input.version, account)}
+
+        return await run_mutation(ConversationPayload, act)
+
+    @strawberry.mutation(
+        description="The agent is done: the self-service bot answers the customer's next questions again "
+        "(closing the conversation does the same)."
+    )
+    async def give_conversation_to_bot(self, info: Info, input: ConversationVersionInput) -> ConversationPayload:
+        scope = info.context.scope
+
+        async def act():
+            return {"conversation": await service.give_to_bot(scope, _pk(input.id), input.version)}
 
         return await run_mutation(ConversationPayload, act)
 

@@ -42,6 +42,10 @@ URL_MAX = 2000
 SNOOZE_MAX = timedelta(days=365)
 CHANNEL_TITLES = {"telegram": "Telegram", "viber": "Viber", "email": "E-mail", "web": "Web chat", "sms": "SMS"}
 
+# The web chat is the CRM's own channel: a reply is sent the moment it is stored (the visitor's
+# page fetches it); every other channel sends through its plugin's job.
+OWN_CHANNEL = "web"
+
 IN_SUBJECT = N_("%(channel)s message from %(name)s")
 OUT_SUBJECT = N_("%(channel)s reply to %(name)s")
 
@@ -158,6 +162,7 @@ async def receive_message(scope: Scope, installation_id: UUID | None, source: st
     if phone is not None:
         conversation.phone = phone
         linked = await _link_by_phone(scope, conversation, phone, message.sender_name, source)
+        conversation.account_confirmed = True  # a number the channel vouches for (not a Viber contact card)
     elif conversation.account_id is None:
         conversation.account_id = (await _lead(scope, conversation, message.sender_name, None, source)).id
         linked = "lead_created"
@@ -309,9 +314,7 @@ async def reply(
 
     async def create() -> ConversationMessage:
         conversation = await _get(scope, conversation_id)
-        # The web chat is the CRM's own channel: a reply is sent the moment it is stored (the
-        # visitor's page fetches it); every other channel sends through its plugin's job.
-        own_channel = conversation.channel == "web"
+        own_channel = conversation.channel == OWN_CHANNEL
         if conversation.installation_id is None and not own_channel:
             raise UserInputError(ErrorCode.INVALID, "This conversation has no channel to reply through.", "id")
         now = _now()
@@ -330,6 +333,8 @@ async def reply(
         values: dict = {"unread_count": 0, "last_message_at": now, "last_message_text": (clean_text or "…")[:200]}
         if conversation.first_response_at is None and conversation.first_response_due_at is not None:
             values["first_response_at"] = now
+        if conversation.bot_state != "agent":
+            values["bot_state"] = "agent"  # an agent answers now: the self-service bot keeps quiet
         await Conversation.filter(id=conversation.id).update(**values, version=F("version") + 1, updated_at=now)
         for name, value in values.items():
             setattr(conversation, name, value)
@@ -394,7 +399,9 @@ async def close(scope: Scope, conversation_id: UUID, version: int) -> Conversati
         if conversation.status == "closed":
             raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, "The conversation is already closed.", "id")
         changes = {"status": [conversation.status, "closed"]}
-        values = {"status": "closed", "snoozed_until": None, "unread_count": 0}
+        # Done: the customer's next question is the self-service bot's again.
+        values = {"status": "closed", "snoozed_until": None, "unread_count": 0, "bot_state": "active"}
+        values["handed_over_at"] = None
         return await _changed(scope, "closed", conversation, version, values, changes)
 
 
@@ -429,7 +436,83 @@ async def link_account(scope: Scope, conversation_id: UUID, version: int, accoun
         conversation = await _get(scope, conversation_id)
         before = conversation.account_id
         changes = {"account_id": [str(before) if before else None, str(account.id)]}
-        return await _changed(scope, "linked", conversation, version, {"account_id": account.id}, changes)
+        values = {"account_id": account.id, "account_confirmed": True}  # an agent vouches for it
+        return await _changed(scope, "linked", conversation, version, values, changes)
+
+
+# -- the self-service bot's writes (server/selfservice decides, this files) ------------------
+
+
+async def lock_for_bot(organization_id: UUID, conversation_id: UUID) -> Conversation | None:
+    """The conversation, locked for the bot's turn (in the caller's transaction)."""
+    return await Conversation.filter(organization_id=organization_id, id=conversation_id).select_for_update().first()
+
+
+async def bot_reply(
+    scope: Scope,
+    conversation: Conversation,
+    text: str,
+    *,
+    buttons: list[str] | None = None,
+    ask_phone: bool = False,
+    answered: bool = True,
+) -> ConversationMessage:
+    """The bot's answer, queued like an agent's reply (``conversation.reply_queued``: the same
+    job sends it exactly once), in the caller's transaction. ``answered``: the customer got what
+    they asked for, so the conversation is read and its first reply is made."""
+    scope.require("conversations:update")
+    now = _now()
+    own_channel = conversation.channel == OWN_CHANNEL
+    message = await ConversationMessage.create(
+        organization_id=scope.organization_id,
+        conversation_id=conversation.id,
+        direction="out",
+        kind="text",
+        text=text[:TEXT_MAX],
+        state="sent" if own_channel else "queued",
+        sent_at=now if own_channel else None,
+        ask_phone=ask_phone,
+        buttons=list(buttons or []),
+        bot=True,
+    )
+    values: dict = {"last_message_at": now, "last_message_text": text[:200]}
+    if answered:
+        values["unread_count"] = 0
+        if conversation.first_response_at is None and conversation.first_response_due_at is not None:
+            values["first_response_at"] = now
+    await Conversation.filter(id=conversation.id).update(**values, version=F("version") + 1, updated_at=now)
+    for name, value in values.items():
+        setattr(conversation, name, value)
+    conversation.version += 1
+    await _timeline(scope, conversation, message, OUT_SUBJECT)
+    await outbox.emit(
+        scope.organization_id,
+        "conversation.reply_sent" if own_channel else "conversation.reply_queued",
+        {"conversation_id": conversation.id, "message_id": message.id, "bot": True},
+    )
+    return message
+
+
+async def hand_over(scope: Scope, conversation: Conversation, reason: str) -> Conversation:
+    """The bot gives the conversation to the agents (in the caller's transaction): it waits in
+    the inbox as needing an agent, and the bot keeps quiet until it is closed or given back."""
+    scope.require("conversations:update")
+    changes = {"bot_state": [conversation.bot_state, "handed_over"], "reason": [None, reason]}
+    values = {"bot_state": "handed_over", "handed_over_at": _now()}
+    conversation = await _changed(scope, "handed_over", conversation, None, values, changes)
+    return conversation
+
+
+async def give_to_bot(scope: Scope, conversation_id: UUID, version: int) -> Conversation:
+    """An agent is done: the self-service bot answers the customer's next questions again."""
+    scope.require("conversations:update")
+    async with in_transaction():
+        conversation = await _get(scope, conversation_id)
+        if conversation.bot_state == "active":
+            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, "The bot already answers this conversation.", "id")
+        changes = {"bot_state": [conversation.bot_state, "active"]}
+        values = {"bot_state": "active", "handed_over_at": None}
+        return await _changed(scope, "given_to_bot", conversation, version, values, changes)
 
 
 def _title(conversation: Conversation, given: str | None, field: str) -> str:

@@ -33,6 +33,7 @@ QUERY: dict[str, str] = {
     **dict.fromkeys(("tickets", "ticketsAggregate", "ticket", "slaPolicies"), needs("tickets:read")),
     **dict.fromkeys(("activities", "activity"), needs("activities:read")),
     **dict.fromkeys(("conversations", "conversation", "inboxSummary"), needs("conversations:read")),
+    "selfServiceBot": needs("settings:read"),
     "auditEntries": needs("audit:read"),
     **dict.fromkeys(
         ("plugins", "pluginInstallations", "pluginInstallation", "marketplaceSyncStatus"), needs("settings:read")
@@ -126,11 +127,13 @@ MUTATION: dict[str, str] = {
             "closeConversation",
             "reopenConversation",
             "linkConversationToAccount",
+            "giveConversationToBot",
         ),
         needs("conversations:update"),
     ),
     "markConversationRead": needs("conversations:read"),
     "configureWebChat": needs("settings:write"),
+    "updateSelfServiceBot": needs("settings:write"),
     "convertConversationToTicket": needs("conversations:update", "tickets:create"),
     "convertConversationToDeal": needs("conversations:update", "deals:create"),
     "createActivity": needs("activities:create"),

@@ -53,6 +53,7 @@ from server.realtime.schema import Subscription
 from server.roles.schema import RoleMutations, RoleQueries
 from server.search.schema import SearchQueries
 from server.segments.schema import SegmentMutations, SegmentQueries
+from server.selfservice.schema import SelfServiceMutations, SelfServiceQueries
 from server.shipments.schema import ShipmentMutations, ShipmentQueries
 from server.surveys.schema import SurveyMutations, SurveyQueries
 from server.telephony.schema import TelephonyMutations, TelephonyQueries
@@ -170,6 +171,7 @@ Query = refusing_hostile_input(
                     ExportQueries,
                     ConversationQueries,
                     WebChatQueries,
+                    SelfServiceQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -209,6 +211,7 @@ Mutation = refusing_hostile_input(
                 ExportMutations,
                 ConversationMutations,
                 WebChatMutations,
+                SelfServiceMutations,
             ),
         ),
         MUTATION_NEEDS,

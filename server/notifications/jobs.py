@@ -53,11 +53,14 @@ PLUGIN_CHANNELS = {
     "twilio": ("sms",),
     "email": ("email",),
     "telegram": ("telegram",),
-    "viber": (),  # the Viber bot answers chats; order notices on Viber go through TurboSMS
+    # The Viber bot: "viber_bot", the customer's chat with the shop's bot. ("viber" is Viber
+    # business messages to a phone number, sent by TurboSMS.)
+    "viber": ("viber_bot",),
 }
 # Channels addressed by a chat (the customer's conversation), not by a phone number: used only with
 # the customer's explicit consent (setChannelConsent optedIn: true), through the bot they wrote to.
-CHAT_CHANNELS = ("telegram",)
+# notification channel -> the conversation channel of that chat.
+CHAT_CHANNELS = {"telegram": "telegram", "viber_bot": "viber"}
 
 
 async def _chat(notification: Notification):
@@ -67,7 +70,7 @@ async def _chat(notification: Notification):
     channel = notification.channel
     if notification.account_id is None or not await service.opted_in(notification.account_id, channel):
         return f"the customer has not agreed to messages on {channel}", None
-    chat = await conversations.chat_of(notification.account_id, channel)
+    chat = await conversations.chat_of(notification.account_id, CHAT_CHANNELS[channel])
     if chat is None:
         return f"the customer has no {channel} chat with the shop", None
     return "", chat
@@ -405,7 +408,8 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     links: list[clicks.Link] = []
     if (await service.settings_of(organization.id)).track_links:
         text, links = clicks.rewrite(text, clicks.base_url(settings))
-    message = OutgoingMessage(to=recipient, text=text, channel=notification.channel, reference=str(notification.id))
+    channel = CHAT_CHANNELS.get(notification.channel, notification.channel)  # the Viber bot sends "viber" chats
+    message = OutgoingMessage(to=recipient, text=text, channel=channel, reference=str(notification.id))
     unsubscribe_token = None
     if notification.channel == email.CHANNEL:
         # A fresh one-click unsubscribe link per e-mail (RFC 8058), stored with the claim.

@@ -29,9 +29,9 @@ from server.orders.models import Order, OrderItem
 from server.organizations.models import Organization
 
 TRACKING_LINK = "https://novaposhta.ua/tracking/?cargo_number={waybill}"
-KNOWN_CHANNELS = ("sms", "viber", "telegram", "whatsapp", "email")
+KNOWN_CHANNELS = ("sms", "viber", "telegram", "viber_bot", "whatsapp", "email")
 # A messenger without texts of its own says what the Viber template says.
-TEMPLATE_FALLBACK = {"telegram": "viber"}
+TEMPLATE_FALLBACK = {"telegram": "viber", "viber_bot": "viber"}
 TRIGGER_MAX = 32  # an order status code, as the rule and template columns hold it
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 

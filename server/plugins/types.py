@@ -291,6 +291,8 @@ class OutgoingMessage:
     # Attach the channel's "share my phone number" button (Telegram request_contact, Viber share-phone).
     request_phone: bool = False
     attachments: list[dict] = field(default_factory=list)  # [{"url", "name", "mimeType"}]: sent as links
+    # Quick-reply buttons (chat channels): tapping one sends its text back as the customer's message.
+    buttons: list[str] = field(default_factory=list)
 
 
 @dataclass
