@@ -23,6 +23,7 @@ JOB_MODULES = (
     "server.exports.jobs",
     "server.bulk.jobs",
     "server.conversations.jobs",
+    "server.attachments.jobs",
 )
 
 
