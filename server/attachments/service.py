@@ -125,7 +125,7 @@ async def attach(scope: Scope, settings: Settings, object_global_id: str, upload
     elif size > settings.attachment_max_bytes:
         problems.add(
             ErrorCode.TOO_LARGE,
-            _("The file is larger than %(limit)s MB.", limit=_megabytes(settings.attachment_max_bytes)),
+            _("The file is larger than %(mb)s MB.", mb=_megabytes(settings.attachment_max_bytes)),
             "file",
         )
     elif content_type is None:
