@@ -95,6 +95,7 @@ class CappedRequestAdapter(StarletteRequestAdapter):
             raise HTTPException(413, _("The request body is larger than %(limit)s bytes.", limit=exc.limit)) from exc
         except (MultiPartException, StarletteHTTPException) as exc:
             raise HTTPException(400, "Unable to parse the multipart body") from exc
+        self._request.state.upload_form = form  # its temporary files are closed after the response
         return FormData(files=form, form=form)
 
 
@@ -113,14 +114,19 @@ class GraphQLOverHTTP(GraphQL):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(request)
-        except HTTPException as exc:
-            response = self.error_response(request, exc.status_code, exc.reason)
-        except ClientDisconnect:
-            # The client went away before sending its whole request: nobody to answer, not our error.
-            log.debug("client disconnected before the request was read")
-            return
-        await response(scope, receive, send)
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                response = self.error_response(request, exc.status_code, exc.reason)
+            except ClientDisconnect:
+                # The client went away before sending its whole request: nobody to answer, not our error.
+                log.debug("client disconnected before the request was read")
+                return
+            await response(scope, receive, send)
+        finally:
+            form = getattr(request.state, "upload_form", None)
+            if form is not None:  # an upload's temporary files
+                await form.close()
 
     def error_response(self, request: Request, status: int, message: str) -> Response:
         """A request refused before GraphQL ran, in the shape of every other error:
