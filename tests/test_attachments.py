@@ -336,6 +336,22 @@ async def test_deleting_the_object_removes_its_files(app_client, shop, api, data
     assert not await Attachment.filter(id=ids.decode(payload["attachment"]["id"])[1]).exists()
 
 
+MERGE = """mutation($i: MergeAccountsInput!) { mergeAccounts(input: $i) { account { id } errors { code } } }"""
+VERSION = "query($id: ID!) { account(id: $id) { version } }"
+
+
+async def test_merging_accounts_keeps_the_merged_accounts_files_on_the_one_kept(app_client, shop, api):
+    duplicate = await new_account(shop.owner, api, "Олена К.", phones=["+380671112299"])
+    payload = await attached(app_client, shop.owner, duplicate, PDF, name="договір.pdf")
+    version = (await shop.owner.data(api, VERSION, {"id": shop.account}))["account"]["version"]
+    merged = await shop.owner.data(api, MERGE, {"i": {"id": shop.account, "version": version, "mergeId": duplicate}})
+    assert merged["mergeAccounts"]["errors"] == []
+    await run_until_idle(app_client.settings)
+    account = (await gql(app_client, shop.owner, ACCOUNT, {"id": shop.account}))["data"]["account"]
+    assert [a["id"] for a in account["attachments"]] == [payload["attachment"]["id"]]
+    assert len(stored_files(app_client.root)) == 1
+
+
 async def test_the_cleanup_job_removes_bytes_a_failed_removal_left(app_client, shop):
     payload = await attached(app_client, shop.owner, shop.order, PDF)
     attachment_id = ids.decode(payload["attachment"]["id"])[1]
