@@ -49,11 +49,19 @@ class AttachmentType:
         "Relative to the API's origin."
     )
     def url(self, info: Info) -> str:
-        return service.signed_path(info.context.settings, self)[0]  # type: ignore[arg-type]
+        return _link(self, info)[0]
 
     @strawberry.field(description="When `url` stops working.")
     def url_expires_at(self, info: Info) -> datetime:
-        return service.signed_path(info.context.settings, self)[1]  # type: ignore[arg-type]
+        return _link(self, info)[1]
+
+
+def _link(attachment, info: Info) -> tuple[str, datetime]:
+    """The link and its expiry, signed once per attachment per response (so they agree)."""
+    found = getattr(attachment, "_signed_link", None)
+    if found is None:
+        found = attachment._signed_link = service.signed_path(info.context.settings, attachment)
+    return found
 
 
 def _loader(type_name: str):
