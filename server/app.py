@@ -24,6 +24,7 @@ from strawberry.types.unset import UNSET
 
 from server import logging_redaction
 from server.analytics import csv_export
+from server.attachments import download as attachment_download
 from server.auth import request as request_auth
 from server.auth.principal import ANONYMOUS
 from server.auth.throttle import ActionThrottle, LoginThrottle
@@ -250,6 +251,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/analytics/{metric}.csv", csv_export.download, methods=["GET"]),
             Route("/segments/{id}/members.csv", segment_export.members_csv, methods=["GET"]),
             Route("/exports/{id}/download", export_download.download, methods=["GET"]),
+            Route("/files/{token}", attachment_download.download, methods=["GET"]),
             Route("/oauth/authorize", oauth_consent.authorize, methods=["GET", "POST"]),
             Route("/oauth/revoke", oauth_rfc.revoke, methods=["POST"]),
             Route("/oauth/introspect", oauth_rfc.introspect, methods=["POST"]),

@@ -98,6 +98,37 @@ class Settings(BaseSettings):
     export_link_hours: float = 24
     export_chunk_bytes: int = 1_048_576
 
+    # Attachments (docs/attachments.md): files on accounts, orders, deals, tickets and conversation
+    # messages. The largest file accepted (bytes); the types accepted, as sniffed from the bytes
+    # (comma separated in the environment); how long a download link works (seconds).
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "image/jpeg",
+            "image/png",
+            "image/gif",
+            "image/webp",
+            "image/heic",
+            "application/pdf",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/zip",
+            "text/plain",
+        ]
+    )
+    attachment_link_seconds: int = 300
+    # Where the bytes go: a directory on local disk (the default), or an S3-compatible bucket
+    # when ATTACHMENTS_S3_BUCKET is set (AWS, MinIO, Ceph...; the endpoint URL for non-AWS ones).
+    attachments_dir: str = "var/attachments"
+    attachments_s3_bucket: str = ""
+    attachments_s3_prefix: str = "attachments/"
+    attachments_s3_endpoint_url: str = ""
+    attachments_s3_region: str = "us-east-1"
+    attachments_s3_access_key_id: str = Field(default="", repr=False)
+    attachments_s3_secret_access_key: str = Field(default="", repr=False)
+
     demo: bool = False
     # Lets plugins call http:// and loopback/private addresses (server/plugins/egress.py): for the
     # provider simulators of the tests and the demo only. Never in production (SSRF).
@@ -144,7 +175,7 @@ class Settings(BaseSettings):
     webhook_retention_days: int = 30
     webhook_cleanup_batch: int = 1000
 
-    @field_validator("old_secret_keys", "trusted_proxies", "cors_allowed_origins", mode="before")
+    @field_validator("old_secret_keys", "trusted_proxies", "cors_allowed_origins", "attachment_types", mode="before")
     @classmethod
     def _comma_separated(cls, value):
         # OLD_SECRET_KEYS="key1,key2" in the environment; a TOML list works too.

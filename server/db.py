@@ -45,6 +45,7 @@ MODEL_MODULES = [
     "server.conversations.models",
     "server.webchat.models",
     "server.selfservice.models",
+    "server.attachments.models",
 ]
 
 

@@ -14,6 +14,7 @@ from tortoise.expressions import Q, Subquery
 
 from server.accounts import service
 from server.accounts.models import Account, AccountIdentifier, Contact
+from server.attachments.schema import attachments_field
 from server.auth.models import User
 from server.core.errors import BadRequest, Forbidden
 from server.core.phones import try_e164
@@ -82,6 +83,7 @@ class ContactType(Node):
 
 @model_type(Account, description="A customer: a company or a person. `account(id:)` is its 360° view.")
 class AccountType(Node):
+    attachments = attachments_field("Account")
     name: str
     version: int = strawberry.field(description="Pass it back to update or delete (optimistic concurrency).")
     created_at: datetime

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 from tortoise.expressions import Q
 
+from server.attachments.schema import attachments_field
 from server.conversations import service
 from server.conversations.models import Conversation, ConversationMessage
 from server.core.errors import ErrorCode, UserInputError
@@ -97,6 +98,9 @@ async def _load_user(info: Info, user_id) -> UserType | None:
 
 @model_type(ConversationMessage, description="One message of a conversation.")
 class ConversationMessageType:
+    files = attachments_field(
+        "ConversationMessage", "Files members attached to it in the CRM (attachFile), oldest first."
+    )
     kind: str = strawberry.field(description="text, image, file, contact, sticker, location or other.")
     text: str = strawberry.field(description="The text (a caption for images and files; the number for a contact).")
     error: str = strawberry.field(description="Why a reply FAILED (the provider's words).")

@@ -21,6 +21,8 @@ class ErrorCode(Enum):
     IDEMPOTENCY_MISMATCH = "IDEMPOTENCY_MISMATCH"
     RATE_LIMITED = "RATE_LIMITED"
     PROVIDER_ERROR = "PROVIDER_ERROR"  # a plugin's provider refused or failed (message says why)
+    TOO_LARGE = "TOO_LARGE"  # an uploaded file over the size limit
+    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"  # an uploaded file of a type not accepted (judged by its bytes)
 
 
 class UserInputError(Exception):

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from server.accounts.models import Account, Contact
+from server.attachments.schema import attachments_field
 from server.deals import service
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
 from server.graphql import ids
@@ -89,6 +90,7 @@ class DealStageChangeType:
 
 @model_type(Deal, description="A sales opportunity on a pipeline.")
 class DealType(Node):
+    attachments = attachments_field("Deal")
     title: str
     expected_close_date: date | None
     source: str | None

@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import tempfile
 from collections.abc import AsyncIterator
@@ -28,7 +26,7 @@ from server.auth import principal as principals
 from server.auth.models import User
 from server.auth.scope import Scope
 from server.config import Settings
-from server.core import idempotency
+from server.core import idempotency, signing
 from server.core.errors import ErrorCode, Forbidden, PublicError, UserInputError
 from server.core.outbox import emit
 from server.exports import filters as codec
@@ -161,27 +159,16 @@ async def chunks(export_id: UUID) -> AsyncIterator[bytes]:
 # -- signed links ------------------------------------------------------------------------------
 
 
-def _signature(key: str, export_id: UUID, expires: int) -> str:
-    message = f"export:{export_id}:{expires}".encode()
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
-
-
 def signed_path(settings: Settings, export: Export) -> str:
     """A link a browser can open without headers, valid until the file expires."""
     expires = int(export.expires_at.timestamp())
-    signature = _signature(settings.secret_key, export.id, expires)
+    signature = signing.sign(settings, "export", export.id, expires)
     return f"/exports/{ids.encode('Export', export.id)}/download?expires={expires}&signature={signature}"
 
 
 def check_signature(settings: Settings, export_id: UUID, expires: str, signature: str, now: datetime) -> bool:
-    try:
-        expires_at = int(expires)
-    except ValueError:
-        return False
     # Links signed before a key rotation keep working until they expire (OLD_SECRET_KEYS).
-    keys = [settings.secret_key, *settings.old_secret_keys]
-    good = any(hmac.compare_digest(_signature(key, export_id, expires_at), signature) for key in keys)
-    return good and expires_at > now.timestamp()
+    return signing.check(settings, "export", export_id, expires, signature, now)
 
 
 # -- the job -----------------------------------------------------------------------------------

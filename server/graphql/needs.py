@@ -188,6 +188,11 @@ MUTATION: dict[str, str] = {
     ),
     "startExport": needs("data:export", note=" and the list's read (e.g. `orders:read`); members only"),
     "startOrganizationExport": needs("data:export", note="; owners only"),
+    **dict.fromkeys(
+        ("attachFile", "deleteAttachment"),
+        "Needs the update permission of the object the file is on (e.g. `orders:update` for an Order, "
+        "`conversations:update` for a conversation message), within the caller's row scope.",
+    ),
 }
 
 PERMISSION_RE = re.compile(r"`([a-z_]+):([a-z]+)`")

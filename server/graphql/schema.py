@@ -20,6 +20,7 @@ from server.activities.schema import ActivityMutations, ActivityQueries, Activit
 from server.analytics.metrics_schema import AnalyticsMutations, AnalyticsQueries
 from server.analytics.schema import AnalyticsFiguresMutations, AnalyticsFiguresQueries
 from server.apikeys.schema import ApiKeyMutations, ApiKeyQueries
+from server.attachments.schema import AttachmentMutations
 from server.audit.schema import AuditQueries
 from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, MemberQueries
 from server.auth.viewer import ViewerQueries
@@ -212,6 +213,7 @@ Mutation = refusing_hostile_input(
                 ConversationMutations,
                 WebChatMutations,
                 SelfServiceMutations,
+                AttachmentMutations,
             ),
         ),
         MUTATION_NEEDS,

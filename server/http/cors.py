@@ -16,7 +16,16 @@ from starlette.middleware.cors import CORSMiddleware
 from server.config import Settings
 
 ALLOWED_METHODS = ["GET", "POST"]
-ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-Organization", "Accept-Language", "Accept"]
+# Apollo-Require-Preflight / X-Apollo-Operation-Name: what a multipart upload must carry (docs/api.md).
+ALLOWED_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "X-Organization",
+    "Accept-Language",
+    "Accept",
+    "Apollo-Require-Preflight",
+    "X-Apollo-Operation-Name",
+]
 # Headers a page's script may read from a response (the rest are hidden by the browser).
 EXPOSED_HEADERS = ["Content-Language", "RateLimit", "RateLimit-Policy", "Retry-After"]
 # How long a browser may reuse a preflight answer (seconds).

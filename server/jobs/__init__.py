@@ -24,6 +24,7 @@ JOB_MODULES = (
     "server.bulk.jobs",
     "server.conversations.jobs",
     "server.selfservice.jobs",
+    "server.attachments.jobs",
 )
 
 

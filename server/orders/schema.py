@@ -12,6 +12,7 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from server.accounts.models import Account
+from server.attachments.schema import attachments_field
 from server.graphql import ids
 from server.graphql.aggregates import Amount, GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
@@ -144,6 +145,7 @@ class OrderStatusChangeType:
 
 @model_type(Order, description="A customer's order.")
 class OrderType(Node):
+    attachments = attachments_field("Order")
     number: int = strawberry.field(description="The organization's human order number: 1, 2, 3...")
     created_at: datetime
     updated_at: datetime

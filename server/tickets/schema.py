@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 from tortoise.expressions import Q
 
+from server.attachments.schema import attachments_field
 from server.graphql import ids
 from server.graphql.aggregates import GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
@@ -83,6 +84,7 @@ class TicketCommentType:
 
 @model_type(Ticket, description="A support request.")
 class TicketType(Node):
+    attachments = attachments_field("Ticket")
     number: int = strawberry.field(description="The organization's human ticket number: 1, 2, 3...")
     subject: str
     description: str

@@ -1,0 +1,1 @@
+"""Files attached to accounts, orders, deals, tickets and conversation messages (docs/attachments.md)."""
