@@ -47,6 +47,7 @@ from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.notifications.schema import NotificationMutations, NotificationQueries
 from server.oauth.schema import OAuthMutations, OAuthQueries
 from server.orders.schema import OrderMutations, OrderQueries
+from server.payments.schema import PaymentMutations, PaymentQueries
 from server.organizations.schema import OrganizationMutations
 from server.plugins.schema import PluginMutations, PluginQueries
 from server.realtime.schema import Subscription
@@ -71,6 +72,7 @@ def _node_models() -> dict[str, type]:
     from server.notifications.models import Notification
     from server.oauth.models import OAuthClient
     from server.orders.models import Order, OrderStatus
+    from server.payments.models import Payment
     from server.plugins.models import PluginInstallation
     from server.segments.models import Segment
     from server.shipments.models import Shipment
@@ -88,6 +90,7 @@ def _node_models() -> dict[str, type]:
         Segment,
         ApiKey,
         Conversation,
+        Payment,
     )
     return {m.__name__: m for m in models}
 
@@ -155,6 +158,7 @@ Query = refusing_hostile_input(
                     MarketplaceQueries,
                     TelephonyQueries,
                     ShipmentQueries,
+                    PaymentQueries,
                     NotificationQueries,
                     EmailQueries,
                     OAuthQueries,
@@ -193,6 +197,7 @@ Mutation = refusing_hostile_input(
                 MarketplaceMutations,
                 TelephonyMutations,
                 ShipmentMutations,
+                PaymentMutations,
                 NotificationMutations,
                 EmailMutations,
                 OAuthMutations,

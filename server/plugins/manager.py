@@ -206,7 +206,14 @@ class PluginManager:
 
 
 # Hooks that make the provider do something for which it offers no duplicate protection.
-NOT_REPEATABLE = frozenset({"crm_messaging_send", "crm_telephony_click_to_call", "crm_delivery_create_shipment"})
+NOT_REPEATABLE = frozenset(
+    {
+        "crm_messaging_send",
+        "crm_telephony_click_to_call",
+        "crm_delivery_create_shipment",
+        "crm_payment_refund",
+    }
+)
 
 _manager: PluginManager | None = None
 
