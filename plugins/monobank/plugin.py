@@ -129,9 +129,8 @@ def _moment(text: Any) -> datetime | None:
 def update_of(invoice: dict) -> PaymentUpdate:
     status = str(invoice.get("status") or "")
     state = STATUS.get(status, "pending")
-    refunded = sum(
-        (int(c.get("amount") or 0) for c in invoice.get("cancelList") or [] if c.get("status") == "success"), 0
-    )
+    done = [c for c in invoice.get("cancelList") or [] if isinstance(c, dict) and c.get("status") == "success"]
+    refunded = sum((int(c.get("amount") or 0) for c in done), 0)
     refunded_amount = from_minor(refunded) if refunded else None
     if state == "paid" and refunded:
         state = "partially_refunded"
@@ -144,6 +143,7 @@ def update_of(invoice: dict) -> PaymentUpdate:
         amount=from_minor(amount) if isinstance(amount, int) and state == "paid" else None,
         currency=CCY_CODES.get(invoice.get("ccy"), ""),
         refunded_amount=refunded_amount,
+        refunds_confirmed=tuple(str(c["extRef"]) for c in done if c.get("extRef")),
         changed_at=_moment(invoice.get("modifiedDate")),
         error=str(invoice.get("failureReason") or ""),
     )

@@ -327,6 +327,38 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
+async def _refund_news(payment: Payment, update: PaymentUpdate) -> dict | None:
+    """What a provider's refund news changes (None: nothing). Refunds the provider confirms by
+    their reference (monobank ``extRef``) succeed; a full reversal without references confirms
+    every pending one; money given back beyond what the CRM asked for (a refund made in the
+    provider's cabinet) is recorded as a refund of its own."""
+    pending = await PaymentRefund.filter(payment_id=payment.id, status="pending")
+    confirmed = set(update.refunds_confirmed)
+    if confirmed:
+        done = [r for r in pending if str(r.id) in confirmed]
+    else:
+        done = pending if update.status == "refunded" else []
+    if update.refunded_amount is not None:
+        given_back = update.refunded_amount
+    else:
+        given_back = payment.amount if update.status == "refunded" else payment.refunded_amount
+    outside = given_back - payment.refunded_amount
+    if not done and outside <= 0:
+        return None
+    if done:
+        await PaymentRefund.filter(id__in=[r.id for r in done]).update(status="succeeded")
+    if outside > 0:
+        await PaymentRefund.create(
+            id=uuid.uuid4(),
+            organization_id=payment.organization_id,  # type: ignore[attr-defined]
+            payment_id=payment.id,
+            amount=outside,
+            status="succeeded",
+        )
+    refunded = max(given_back, payment.refunded_amount)
+    return {"refunded_amount": refunded, "status": "refunded" if refunded >= payment.amount else "partially_refunded"}
+
+
 async def apply_update(scope: Scope, installation: PluginInstallation, update: PaymentUpdate) -> dict:
     """Apply a provider's news about a payment (inside the caller's transaction)."""
     payment = await _find_payment(installation.id, update)
@@ -338,13 +370,19 @@ async def apply_update(scope: Scope, installation: PluginInstallation, update: P
     if changed_at is not None and previous is not None and changed_at < previous:
         return {"type": "payment", "id": str(payment.id), "skipped": "older than the last update"}
     target = update.status if update.status in RANK else None
-    if target is None or RANK[target] < RANK[payment.status] or (
-        target == payment.status and target not in ("partially_refunded",)
-    ):
-        if changed_at is not None and (previous is None or changed_at > previous):
-            await Payment.filter(id=payment.id).update(provider_changed_at=changed_at)
+    values: dict = {}
+    if target in ("refunded", "partially_refunded"):
+        news = await _refund_news(payment, update)
+        if news is None:
+            return {"type": "payment", "id": str(payment.id), "status": payment.status, "unchanged": True}
+        values.update(news)
+        if payment.status not in PAID_STATES:  # the payment's own success never reached us
+            values["paid_at"] = changed_at or datetime.now(UTC)
+    elif target is None or RANK[target] <= RANK[payment.status]:
         return {"type": "payment", "id": str(payment.id), "status": payment.status, "unchanged": True}
-    values: dict = {"status": target, "provider_status": update.provider_status[:32], "version": payment.version + 1}
+    else:
+        values["status"] = target
+    values.update(provider_status=update.provider_status[:32], version=payment.version + 1)
     if changed_at is not None:
         values["provider_changed_at"] = changed_at
     if update.provider_payment_id and not payment.provider_payment_id:
@@ -353,28 +391,14 @@ async def apply_update(scope: Scope, installation: PluginInstallation, update: P
         values["paid_at"] = changed_at or datetime.now(UTC)
         if update.amount is not None and update.amount != payment.amount:
             # What the provider took is what counts; the difference is logged for the shop.
-            log.warning("payment %s: %s took %s, %s was asked", payment.id, installation.plugin, update.amount,
-                        payment.amount)
+            log.warning(
+                "payment %s: %s took %s, %s was asked", payment.id, installation.plugin, update.amount, payment.amount
+            )
             values["amount"] = update.amount
-        if update.fee is not None:
-            values["fee"] = update.fee
+    if update.fee is not None and target in ("paid", "refunded", "partially_refunded"):
+        values["fee"] = update.fee
     if target == "failed":
         values["error"] = (update.error or update.provider_status)[:500]
-    if target in ("refunded", "partially_refunded"):
-        given_back = update.refunded_amount if update.refunded_amount is not None else payment.amount
-        given_back = max(given_back, payment.refunded_amount)
-        if given_back > payment.refunded_amount:
-            # Refunded outside the CRM (the provider's cabinet): recorded as a refund too.
-            await PaymentRefund.create(
-                id=uuid.uuid4(),
-                organization_id=payment.organization_id,  # type: ignore[attr-defined]
-                payment_id=payment.id,
-                amount=given_back - payment.refunded_amount,
-                status="succeeded",
-            )
-        values["refunded_amount"] = given_back
-        values["status"] = "refunded" if given_back >= payment.amount else "partially_refunded"
-        await PaymentRefund.filter(payment_id=payment.id, status="pending").update(status="succeeded")
     await Payment.filter(id=payment.id).update(**values)
     await audit.record(
         scope, "payment.status", payment, {"status": [payment.status, values["status"]], "provider_status": update.provider_status}

@@ -405,6 +405,7 @@ class PaymentUpdate:
     fee: Decimal | None = None
     currency: str = ""
     refunded_amount: Decimal | None = None
+    refunds_confirmed: tuple[str, ...] = ()
     changed_at: datetime | None = None
     error: str = ""
 
