@@ -175,6 +175,12 @@ async def link(shop, api, order_id: str, **extra) -> dict:
     return (await shop.owner.data(api, LINK, {"i": {"orderId": order_id, **extra}}))["createPaymentLink"]
 
 
+async def customer_opens(payment: dict) -> httpx.Response:
+    """The customer's browser opens the checkout link (real HTTP to the simulator)."""
+    async with httpx.AsyncClient() as browser:
+        return await browser.get(payment["checkoutUrl"])
+
+
 def reference(payment: dict) -> str:
     return str(ids.decode(payment["id"], "Payment")[1])
 
@@ -214,7 +220,8 @@ async def test_liqpay_customer_pays_and_the_order_moves_on(shop, api, lp, proxie
     assert params["order_id"] == reference(payment) and params["amount"] == "900.00"
     assert params["server_url"] == installed["webhookUrl"]
     # The customer opens it (real HTTP) and pays; LiqPay calls back.
-    page = httpx.get(payment["checkoutUrl"])
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(payment["checkoutUrl"])
     assert page.status_code == 200 and "900.00 UAH" in page.text
     hook = lp.customer_pays(reference(payment))
     attempt = await lp.adeliver(hook, transport=app_transport(proxied))
@@ -227,7 +234,9 @@ async def test_liqpay_customer_pays_and_the_order_moves_on(shop, api, lp, proxie
     assert (p["status"], p["providerStatus"], p["fee"]) == ("PAID", "success", {"amount": "13.50"})
     assert p["providerPaymentId"]
     org = (await Order.get(id=ids.decode(order["id"], "Order")[1])).organization_id  # type: ignore[attr-defined]
-    moved = await OutboxEvent.filter(organization_id=org, topic="order.status_changed").values_list("payload", flat=True)
+    moved = await OutboxEvent.filter(organization_id=org, topic="order.status_changed").values_list(
+        "payload", flat=True
+    )
     assert [(e["from"], e["to"]) for e in moved] == [("new", "processing")]
     # Nothing left to pay: no second link.
     again = await link(shop, api, order["id"])
@@ -247,7 +256,7 @@ async def test_liqpay_forged_and_failed_callbacks(shop, api, lp, proxied):
     await install_liqpay(shop, api, lp)
     order = await new_order(shop, api, [("1", "100")])
     payment = (await link(shop, api, order["id"], amount="40"))["payment"]
-    assert httpx.get(payment["checkoutUrl"]).status_code == 200  # the customer opens the checkout
+    assert (await customer_opens(payment)).status_code == 200
     before = await snapshot(order["id"])
     forged = lp.forge(lp.customer_pays(reference(payment)))
     assert (await lp.adeliver(forged, transport=app_transport(proxied))).status_code == 403
@@ -261,7 +270,9 @@ async def test_liqpay_forged_and_failed_callbacks(shop, api, lp, proxied):
     organization = (await Order.get(id=ids.decode(order["id"], "Order")[1])).organization_id  # type: ignore[attr-defined]
     assert await WebhookDelivery.filter(organization_id=organization).count() == 0
     # A real failure is recorded on the payment; the order stays unpaid.
-    assert (await lp.adeliver(lp.customer_fails(reference(payment)), transport=app_transport(proxied))).status_code == 200
+    assert (
+        await lp.adeliver(lp.customer_fails(reference(payment)), transport=app_transport(proxied))
+    ).status_code == 200
     state = await order_of(shop, api, order["id"])
     assert state["payments"][0]["status"] == "FAILED" and state["payments"][0]["error"] == "Exceeded the limit"
     assert state["paymentStatus"] == "UNPAID" and state["balance"]["amount"] == "100.00"
@@ -271,7 +282,7 @@ async def test_liqpay_partial_then_full_refund(shop, api, lp, proxied):
     await install_liqpay(shop, api, lp)
     order = await new_order(shop, api, [("2", "450")])
     payment = (await link(shop, api, order["id"]))["payment"]
-    assert httpx.get(payment["checkoutUrl"]).status_code == 200
+    assert (await customer_opens(payment)).status_code == 200
     await lp.adeliver(lp.customer_pays(reference(payment)), transport=app_transport(proxied))
     # Logistics may not refund; nobody may refund more than was paid.
     refused = await shop.logistics.execute(api, REFUND, {"i": {"paymentId": payment["id"], "amount": "1"}})
@@ -282,7 +293,10 @@ async def test_liqpay_partial_then_full_refund(shop, api, lp, proxied):
     assert too_much["errors"][0]["field"] == "amount" and lp.requests_to("/api/request") == []
 
     part = (await shop.owner.data(api, REFUND, {"i": {"paymentId": payment["id"], "amount": "300"}}))["refundPayment"]
-    assert part["errors"] == [] and part["refund"] == {"amount": {"amount": "300.00", "currency": "UAH"}, "status": "SUCCEEDED"}
+    assert part["errors"] == [] and part["refund"] == {
+        "amount": {"amount": "300.00", "currency": "UAH"},
+        "status": "SUCCEEDED",
+    }
     assert part["payment"]["status"] == "PARTIALLY_REFUNDED"
     sent = json.loads(base64.b64decode(lp.requests_to("/api/request")[-1].form()["data"]))
     assert (sent["action"], sent["amount"], sent["order_id"]) == ("refund", "300.00", reference(payment))
@@ -304,9 +318,9 @@ async def test_liqpay_partial_then_full_refund(shop, api, lp, proxied):
     [reversed_hook] = lp.pending_callbacks
     assert (await lp.adeliver(reversed_hook, transport=app_transport(proxied))).status_code == 200
     assert await snapshot(order["id"]) == before
-    actions = await AuditEntry.filter(action__startswith="payment.", entity_id=ids.decode(payment["id"])[1]).values_list(
-        "action", flat=True
-    )
+    actions = await AuditEntry.filter(
+        action__startswith="payment.", entity_id=ids.decode(payment["id"])[1]
+    ).values_list("action", flat=True)
     assert sorted(actions) == ["payment.create", "payment.refund", "payment.refund", "payment.status"]
 
 

@@ -104,7 +104,9 @@ def crm_config_schema():
         ConfigField("private_key", secret=True, required=True, label="Private key"),
         ConfigField("api_url", type="url", default=DEFAULT_API_URL, label="API URL"),
         ConfigField("sandbox", type="boolean", default=False, label="Test mode", help="Payments are not charged."),
-        ConfigField("result_url", type="url", default="", label="Return page", help="Where the customer lands after paying."),
+        ConfigField(
+            "result_url", type="url", default="", label="Return page", help="Where the customer lands after paying."
+        ),
     ]
 
 

@@ -37,7 +37,7 @@ from starlette.routing import Route
 from .base import OutgoingWebhook, SimulatorServer, json_response, read_form
 
 PUBLIC_KEY = "i00000000"
-PRIVATE_KEY = "a4825234f4bae72a0be04eafe9e8e2bada209255"  # noqa: S105 - the documented test key
+PRIVATE_KEY = "a4825234f4bae72a0be04eafe9e8e2bada209255"
 COMMISSION = Decimal("0.015")  # 1.5 %, the simulator's merchant rate
 CENT = Decimal("0.01")
 REQUIRED = ("version", "public_key", "action", "amount", "currency", "description", "order_id")
@@ -240,8 +240,14 @@ class LiqPaySimulator(SimulatorServer):
                 state["end_date"] = int(time.time() * 1000)
                 self.pending_callbacks.append(self._hook(state))
             return _decimal_response(
-                {"result": "ok", "payment_id": state["payment_id"], "action": "refund", "status": "reversed",
-                 "amount": amount, "order_id": order_id}
+                {
+                    "result": "ok",
+                    "payment_id": state["payment_id"],
+                    "action": "refund",
+                    "status": "reversed",
+                    "amount": amount,
+                    "order_id": order_id,
+                }
             )
 
     def control_routes(self) -> list[Route]:
@@ -263,7 +269,7 @@ class LiqPaySimulator(SimulatorServer):
 def _amount(value: Any) -> Decimal | None:
     try:
         amount = Decimal(str(value))
-    except Exception:  # noqa: BLE001 - anything not a number is invalid data
+    except Exception:
         return None
     if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
         return None

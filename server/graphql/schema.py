@@ -47,8 +47,8 @@ from server.marketplace.schema import MarketplaceMutations, MarketplaceQueries
 from server.notifications.schema import NotificationMutations, NotificationQueries
 from server.oauth.schema import OAuthMutations, OAuthQueries
 from server.orders.schema import OrderMutations, OrderQueries
-from server.payments.schema import PaymentMutations, PaymentQueries
 from server.organizations.schema import OrganizationMutations
+from server.payments.schema import PaymentMutations, PaymentQueries
 from server.plugins.schema import PluginMutations, PluginQueries
 from server.realtime.schema import Subscription
 from server.roles.schema import RoleMutations, RoleQueries

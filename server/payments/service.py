@@ -52,7 +52,7 @@ from server.payments.models import Payment, PaymentRefund, PaymentSettings
 from server.plugins import service as plugins
 from server.plugins.manager import PluginManager, get_manager
 from server.plugins.models import PluginInstallation
-from server.plugins.types import PAYMENTS, CheckoutRequest, Checkout, PaymentUpdate, PluginError, RefundResult
+from server.plugins.types import PAYMENTS, Checkout, CheckoutRequest, PaymentUpdate, PluginError, RefundResult
 
 log = logging.getLogger("crm.payments")
 
@@ -288,8 +288,12 @@ async def refund_payment(
             scope,
             "payment.refund",
             current,
-            {"refunded_amount": [str(current.refunded_amount - value), str(refunded)], "refund": str(value),
-             "refund_status": status, "status": [current.status, new_status]},
+            {
+                "refunded_amount": [str(current.refunded_amount - value), str(refunded)],
+                "refund": str(value),
+                "refund_status": status,
+                "status": [current.status, new_status],
+            },
         )
         await outbox.emit(
             scope.organization_id,
@@ -299,7 +303,9 @@ async def refund_payment(
         if status != "failed":
             await settle_order(payments_scope(organization, installation.plugin), current.order_id)  # type: ignore[attr-defined]
     if status == "failed":
-        raise UserInputError(ErrorCode.PROVIDER_ERROR, result.error or _("The provider refused the refund."), "paymentId")
+        raise UserInputError(
+            ErrorCode.PROVIDER_ERROR, result.error or _("The provider refused the refund."), "paymentId"
+        )
     return refund
 
 
@@ -401,7 +407,10 @@ async def apply_update(scope: Scope, installation: PluginInstallation, update: P
         values["error"] = (update.error or update.provider_status)[:500]
     await Payment.filter(id=payment.id).update(**values)
     await audit.record(
-        scope, "payment.status", payment, {"status": [payment.status, values["status"]], "provider_status": update.provider_status}
+        scope,
+        "payment.status",
+        payment,
+        {"status": [payment.status, values["status"]], "provider_status": update.provider_status},
     )
     fresh = await Payment.get(id=payment.id)
     await outbox.emit(
@@ -413,9 +422,7 @@ async def apply_update(scope: Scope, installation: PluginInstallation, update: P
     return {"type": "payment", "id": str(payment.id), "status": values["status"]}
 
 
-async def check_status(
-    scope: Scope, settings, payment_id: UUID, *, manager: PluginManager | None = None
-) -> Payment:
+async def check_status(scope: Scope, settings, payment_id: UUID, *, manager: PluginManager | None = None) -> Payment:
     """Ask the provider where a payment stands and apply the answer (a callback lost)."""
     scope.require("orders:update")
     payment = await scope.get(Payment, payment_id, "update", field="paymentId")

@@ -290,7 +290,6 @@ def crm_messaging_statuses(installation: Installation, config: dict, secrets: di
     polled rather than calling back. The CRM passes up to 100 ids at a time."""
 
 
-
 # == payments (LiqPay, monobank acquiring...) ===============================================
 # Callbacks arrive through ``crm_webhook`` as ``types.PaymentUpdate`` values: verify the
 # provider's signature there (raise ``WebhookRejected`` if it does not match), parse the body
@@ -299,9 +298,7 @@ def crm_messaging_statuses(installation: Installation, config: dict, secrets: di
 
 
 @_spec
-def crm_payment_create(
-    installation: Installation, config: dict, secrets: dict, payment: CheckoutRequest
-) -> Checkout:
+def crm_payment_create(installation: Installation, config: dict, secrets: dict, payment: CheckoutRequest) -> Checkout:
     """Make a checkout link (LiqPay) or an invoice (monobank) for ``payment`` and return it as
     ``Checkout(url, provider_payment_id)``. Send nothing to the customer: the CRM decides
     whether and how the link is sent. Pass ``payment.callback_url`` as the provider's
@@ -332,6 +329,7 @@ def crm_payment_refund(
     ``refund_reference`` is the CRM's id of this refund (monobank ``extRef``). Raise
     ``PluginError`` when the provider refuses (the message is shown to the user); return
     ``RefundResult("pending")`` when the provider only accepted it."""
+
 
 # == inbound webhooks =======================================================================
 

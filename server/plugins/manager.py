@@ -195,7 +195,6 @@ class PluginManager:
                 raise PluginError(f"The {name} plugin did not answer in time.", retryable=True) from exc
         return result
 
-
     async def run_long(self, name: str, hook: str, **kwargs) -> Any:
         """Call a long-running hook (``crm_telephony_listen``) of plugin ``name``: no time
         limit, the caller cancels it when it must stop."""

@@ -345,7 +345,6 @@ class InboundMessage:
     raw: dict = field(default_factory=dict)
 
 
-
 # -- payments (LiqPay, monobank acquiring...) -------------------------------------------
 
 # What a provider says of a payment, normalized. ``paid`` means the money is taken (LiqPay
@@ -419,6 +418,7 @@ class RefundResult:
     provider_refund_id: str = ""
     error: str = ""
     raw: dict = field(default_factory=dict)
+
 
 # -- webhooks ---------------------------------------------------------------------------
 
