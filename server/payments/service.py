@@ -268,7 +268,10 @@ async def refund_payment(
         if not isinstance(result, RefundResult):
             raise PluginError(f"The {installation.plugin} plugin returned no refund result.")
     except PluginError as exc:
-        result = RefundResult("failed", error=exc.message)
+        # A timeout after the request went out: the provider may have refunded. The refund
+        # stays pending (the money stays reserved) until a callback or checkPaymentStatus says.
+        unknown = exc.code == "OUTCOME_UNKNOWN"
+        result = RefundResult("pending" if unknown else "failed", error=exc.message)
     organization = scope.organization
     async with in_transaction():
         current = await Payment.filter(id=payment.id).select_for_update().get()
