@@ -405,3 +405,25 @@ async def test_monobank_refuses_a_wrong_token(shop, api, mono):
     assert made["payment"] is None and "refused the token" in made["errors"][0]["message"]
     [failed] = await Payment.filter(order__id=ids.decode(order["id"], "Order")[1])
     assert failed.status == "failed" and "invalid 'X-Token'" in failed.error
+
+
+async def test_the_paid_order_rule_only_follows_allowed_moves(shop, api, lp, proxied):
+    unknown = (await shop.owner.data(api, RULE, {"s": "nope"}))["setPaymentSettings"]
+    assert unknown["settings"] is None and unknown["errors"][0]["field"] == "paidOrderStatus"
+    refused = await shop.logistics.execute(api, RULE, {"s": None})
+    assert "order_statuses:update" in json.dumps(refused)
+    # "delivered" cannot follow "new": the order is paid but stays where it is.
+    assert (await shop.owner.data(api, RULE, {"s": "delivered"}))["setPaymentSettings"]["errors"] == []
+    await install_liqpay(shop, api, lp)
+    order = await new_order(shop, api, [("1", "10")])
+    deposit = (await link(shop, api, order["id"], amount="4"))["payment"]
+    await customer_opens(deposit)
+    await lp.adeliver(lp.customer_pays(reference(deposit)), transport=app_transport(proxied))
+    state = await order_of(shop, api, order["id"])
+    assert (state["paymentStatus"], state["balance"]["amount"]) == ("PARTIALLY_PAID", "6.00")
+    rest = (await link(shop, api, order["id"]))["payment"]
+    assert rest["amount"]["amount"] == "6.00"
+    await customer_opens(rest)
+    await lp.adeliver(lp.customer_pays(reference(rest)), transport=app_transport(proxied))
+    state = await order_of(shop, api, order["id"])
+    assert (state["paymentStatus"], state["paidAmount"]["amount"], state["status"]["code"]) == ("PAID", "10.00", "new")
