@@ -46,6 +46,7 @@ MODEL_MODULES = [
     "server.webchat.models",
     "server.selfservice.models",
     "server.attachments.models",
+    "server.payments.models",
 ]
 
 

@@ -599,7 +599,11 @@ def test_serve_demo_serves_the_demo_organization(tmp_path):
         for role in ("admin", "manager", "sales", "support", "logistics", "analyst"):
             assert f"{role}@demo.example" in output
         assert _demo_integrations_connect(url, token) == {
-            name: True for name in ("asterisk", "binotel", "novaposhta", "ringostat", "rozetka", "turbosms", "twilio")
+            name: True
+            for name in (
+                *("asterisk", "binotel", "novaposhta", "ringostat", "rozetka", "turbosms", "twilio"),
+                *("liqpay", "monobank"),
+            )
         }
     finally:
         _stop(proc)

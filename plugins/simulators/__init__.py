@@ -14,6 +14,8 @@ From a shell: ``python -m plugins.simulators turbosms --port 9001``. See docs/si
 from .asterisk import AsteriskSimulator
 from .base import DeliveryAttempt, Fault, OutgoingWebhook, RecordedRequest, SimulatorServer, WebhookReceiver
 from .binotel import BinotelSimulator
+from .liqpay import LiqPaySimulator
+from .monobank import MonobankSimulator
 from .novaposhta import NovaPoshtaSimulator
 from .ringostat import RingostatSimulator
 from .rozetka import RozetkaSimulator
@@ -33,6 +35,8 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "asterisk": AsteriskSimulator,  # type: ignore[dict-item]
     "telegram": TelegramSimulator,
     "viber": ViberSimulator,
+    "liqpay": LiqPaySimulator,
+    "monobank": MonobankSimulator,
 }
 
 __all__ = [
@@ -41,6 +45,8 @@ __all__ = [
     "BinotelSimulator",
     "DeliveryAttempt",
     "Fault",
+    "LiqPaySimulator",
+    "MonobankSimulator",
     "NovaPoshtaSimulator",
     "OutgoingWebhook",
     "RecordedRequest",

@@ -222,6 +222,13 @@ APP_ROLES: dict[str, Role] = {
             writable_fields={"orders": frozenset({"status"})},
         ),
         Role(
+            "payments",
+            "Payment callbacks and refunds: set an order's payment status from its payments and move a fully "
+            "paid order on by the organization's rule.",
+            _merge({"orders": RW, "activities": RW, "order_statuses": (R,)}, _special(REFUND)),
+            writable_fields={"orders": frozenset({"status", "payment_status"})},
+        ),
+        Role(
             "campaigns",
             "Retention campaigns: picks the audience of a step (accounts, saved segments) and records opt-outs.",
             {"accounts": (R,), **PII},

@@ -57,12 +57,19 @@ def _settings_for(name: str, sim: SimulatorServer) -> tuple[dict, dict]:
         return {"host": creds["host"], "port": creds["port"], "username": creds["username"]}, {
             "secret": creds["secret"]
         }
+    if name == "liqpay":
+        return {"public_key": creds["public_key"], "api_url": sim.url}, {"private_key": creds["private_key"]}
+    if name == "monobank":
+        return {"api_url": sim.url}, {"token": creds["token"]}
     raise KeyError(name)
 
 
 # The chat bots (telegram, viber) are left out: their providers call webhooks only at a public
 # https:// address, which a demo on 127.0.0.1 does not have.
-DEMO_PLUGINS = ("novaposhta", "rozetka", "turbosms", "twilio", "binotel", "ringostat", "asterisk")
+DEMO_PLUGINS = (
+    *("novaposhta", "rozetka", "turbosms", "twilio", "binotel", "ringostat", "asterisk"),
+    *("liqpay", "monobank"),
+)
 
 
 def start_simulators() -> dict[str, SimulatorServer]:

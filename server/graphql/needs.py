@@ -43,6 +43,7 @@ QUERY: dict[str, str] = {
     "liveCalls": needs("accounts:read", note="; orders, deals, tickets and activities need their read"),
     **dict.fromkeys(("deliveryCities", "deliveryBranches"), needs("orders:read")),
     "deliveryStatusRules": needs("order_statuses:read"),
+    "paymentSettings": needs("order_statuses:read"),
     **dict.fromkeys(("notificationRules", "notificationTemplates", "notificationSettings"), needs("settings:read")),
     **dict.fromkeys(("orderNotifications", "previewNotification"), needs("orders:read")),
     "emailDeliverability": needs("accounts:read"),
@@ -111,6 +112,9 @@ MUTATION: dict[str, str] = {
         ("changeOrderStatus", "createShipment", "cancelShipment", "retryNotification"), needs("orders:update")
     ),
     "deleteOrder": needs("orders:delete"),
+    **dict.fromkeys(("createPaymentLink", "checkPaymentStatus"), needs("orders:update")),
+    "refundPayment": needs("orders:refund"),
+    "setPaymentSettings": needs("order_statuses:update"),
     "createOrderStatus": needs("order_statuses:create"),
     **dict.fromkeys(
         ("updateOrderStatus", "setOrderStatusTransitions", "setDeliveryStatusRules"), needs("order_statuses:update")

@@ -49,6 +49,7 @@ from server.notifications.schema import NotificationMutations, NotificationQueri
 from server.oauth.schema import OAuthMutations, OAuthQueries
 from server.orders.schema import OrderMutations, OrderQueries
 from server.organizations.schema import OrganizationMutations
+from server.payments.schema import PaymentMutations, PaymentQueries
 from server.plugins.schema import PluginMutations, PluginQueries
 from server.realtime.schema import Subscription
 from server.roles.schema import RoleMutations, RoleQueries
@@ -74,6 +75,7 @@ def _node_models() -> dict[str, type]:
     from server.notifications.models import Notification
     from server.oauth.models import OAuthClient
     from server.orders.models import Order, OrderStatus
+    from server.payments.models import Payment
     from server.plugins.models import PluginInstallation
     from server.segments.models import Segment
     from server.shipments.models import Shipment
@@ -91,6 +93,7 @@ def _node_models() -> dict[str, type]:
         Segment,
         ApiKey,
         Conversation,
+        Payment,
     )
     return {m.__name__: m for m in models}
 
@@ -158,6 +161,7 @@ Query = refusing_hostile_input(
                     MarketplaceQueries,
                     TelephonyQueries,
                     ShipmentQueries,
+                    PaymentQueries,
                     NotificationQueries,
                     EmailQueries,
                     OAuthQueries,
@@ -198,6 +202,7 @@ Mutation = refusing_hostile_input(
                 MarketplaceMutations,
                 TelephonyMutations,
                 ShipmentMutations,
+                PaymentMutations,
                 NotificationMutations,
                 EmailMutations,
                 OAuthMutations,

@@ -42,10 +42,12 @@ from server.search.query import SEARCH_FILTER_DESCRIPTION, search_lookup
 
 if TYPE_CHECKING:
     from server.accounts.schema import AccountType
+    from server.payments.schema import PaymentType
     from server.shipments.schema import ShipmentType
     from server.surveys.schema import SurveyType
 
 LazyAccountType = Annotated["AccountType", strawberry.lazy("server.accounts.schema")]
+LazyPaymentType = Annotated["PaymentType", strawberry.lazy("server.payments.schema")]
 LazyShipmentType = Annotated["ShipmentType", strawberry.lazy("server.shipments.schema")]
 LazySurveyType = Annotated["SurveyType", strawberry.lazy("server.surveys.schema")]
 
@@ -217,6 +219,29 @@ class OrderType(Node):
         from server.shipments.models import Shipment
 
         return await load_children(info.context, Shipment, "order_id", self.id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Payment attempts for this order (payment links, invoices), oldest first.")
+    async def payments(self, info: Info) -> list[LazyPaymentType]:
+        from server.payments.schema import order_payments
+
+        return await order_payments(info, self.id)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="What the customer has paid and kept paid: paid payments minus their refunds (docs/payments.md)."
+    )
+    async def paid_amount(self, info: Info) -> Money:
+        from server.payments.schema import order_payments
+        from server.payments.service import paid_of
+
+        return Money(amount=paid_of(await order_payments(info, self.id)), currency=self.currency)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="What is left to pay: total − paidAmount (negative if overpaid).")
+    async def balance(self, info: Info) -> Money:
+        from server.payments.schema import order_payments
+        from server.payments.service import paid_of
+
+        paid = paid_of(await order_payments(info, self.id))  # type: ignore[attr-defined]
+        return Money(amount=self.total - paid, currency=self.currency)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Every status the order went through, oldest first.")
     async def status_history(self, info: Info) -> list[OrderStatusChangeType]:

@@ -56,16 +56,20 @@ it is logged with an id and shown to the user as an internal error.
 
 *Capabilities.* ``crm_plugin_info().capabilities`` says which groups of hooks the plugin
 implements (``delivery``, ``marketplace``, ``telephony``, ``messaging``, ``webhooks``,
-``domain_events``). The CRM checks at load time that the hooks a capability needs are there
+``domain_events``, ``payments``). The CRM checks at load time that the hooks a capability needs are there
 (see ``REQUIRED_HOOKS``) and refuses a plugin that claims one without them.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pluggy
 
 from server.plugins.types import (
     Branch,
+    Checkout,
+    CheckoutRequest,
     City,
     ConfigField,
     ConnectionResult,
@@ -73,7 +77,9 @@ from server.plugins.types import (
     Installation,
     OrderBatch,
     OutgoingMessage,
+    PaymentUpdate,
     PluginInfo,
+    RefundResult,
     SentMessage,
     Shipment,
     ShipmentRequest,
@@ -284,6 +290,47 @@ def crm_messaging_statuses(installation: Installation, config: dict, secrets: di
     polled rather than calling back. The CRM passes up to 100 ids at a time."""
 
 
+# == payments (LiqPay, monobank acquiring...) ===============================================
+# Callbacks arrive through ``crm_webhook`` as ``types.PaymentUpdate`` values: verify the
+# provider's signature there (raise ``WebhookRejected`` if it does not match), parse the body
+# into one ``PaymentUpdate`` and name the delivery with a ``dedupe_key`` (e.g.
+# ``"<provider id>:<status>:<modified date>"``). docs/payments.md has the whole flow.
+
+
+@_spec
+def crm_payment_create(installation: Installation, config: dict, secrets: dict, payment: CheckoutRequest) -> Checkout:
+    """Make a checkout link (LiqPay) or an invoice (monobank) for ``payment`` and return it as
+    ``Checkout(url, provider_payment_id)``. Send nothing to the customer: the CRM decides
+    whether and how the link is sent. Pass ``payment.callback_url`` as the provider's
+    callback URL and ``payment.reference`` as its order reference. Amounts are Decimals:
+    never convert them through a float."""
+
+
+@_spec
+def crm_payment_status(
+    installation: Installation, config: dict, secrets: dict, reference: str, provider_payment_id: str
+) -> PaymentUpdate:
+    """Ask the provider where a payment stands (for a callback that never came). Must not
+    change anything at the provider."""
+
+
+@_spec
+def crm_payment_refund(
+    installation: Installation,
+    config: dict,
+    secrets: dict,
+    reference: str,
+    provider_payment_id: str,
+    amount: Decimal,
+    currency: str,
+    refund_reference: str,
+) -> RefundResult:
+    """Give back ``amount`` (a Decimal, all or part of what was paid) of a paid payment.
+    ``refund_reference`` is the CRM's id of this refund (monobank ``extRef``). Raise
+    ``PluginError`` when the provider refuses (the message is shown to the user); return
+    ``RefundResult("pending")`` when the provider only accepted it."""
+
+
 # == inbound webhooks =======================================================================
 
 
@@ -316,4 +363,5 @@ REQUIRED_HOOKS: dict[str, tuple[str, ...]] = {
     "messaging": ("crm_messaging_send",),
     "webhooks": ("crm_webhook",),
     "domain_events": ("crm_domain_event",),
+    "payments": ("crm_payment_create", "crm_payment_refund", "crm_webhook"),
 }

@@ -195,7 +195,6 @@ class PluginManager:
                 raise PluginError(f"The {name} plugin did not answer in time.", retryable=True) from exc
         return result
 
-
     async def run_long(self, name: str, hook: str, **kwargs) -> Any:
         """Call a long-running hook (``crm_telephony_listen``) of plugin ``name``: no time
         limit, the caller cancels it when it must stop."""
@@ -206,7 +205,14 @@ class PluginManager:
 
 
 # Hooks that make the provider do something for which it offers no duplicate protection.
-NOT_REPEATABLE = frozenset({"crm_messaging_send", "crm_telephony_click_to_call", "crm_delivery_create_shipment"})
+NOT_REPEATABLE = frozenset(
+    {
+        "crm_messaging_send",
+        "crm_telephony_click_to_call",
+        "crm_delivery_create_shipment",
+        "crm_payment_refund",
+    }
+)
 
 _manager: PluginManager | None = None
 

@@ -29,8 +29,9 @@ TELEPHONY = "telephony"
 MESSAGING = "messaging"
 WEBHOOKS = "webhooks"
 DOMAIN_EVENTS = "domain_events"
+PAYMENTS = "payments"
 
-CAPABILITIES = (DELIVERY, MARKETPLACE, TELEPHONY, MESSAGING, WEBHOOKS, DOMAIN_EVENTS)
+CAPABILITIES = (DELIVERY, MARKETPLACE, TELEPHONY, MESSAGING, WEBHOOKS, DOMAIN_EVENTS, PAYMENTS)
 
 
 @dataclass(frozen=True)
@@ -346,6 +347,81 @@ class InboundMessage:
     raw: dict = field(default_factory=dict)
 
 
+# -- payments (LiqPay, monobank acquiring...) -------------------------------------------
+
+# What a provider says of a payment, normalized. ``paid`` means the money is taken (LiqPay
+# ``success``/``sandbox``/``wait_accept``, monobank ``success``); ``refunded`` that all of it
+# went back (``reversed``).
+PAYMENT_STATES = ("created", "pending", "paid", "failed", "refunded", "partially_refunded")
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """A payment the CRM asks a provider to take: make a checkout link (or an invoice).
+
+    ``reference`` is the CRM's payment id: send it as the provider's order reference
+    (LiqPay ``order_id``, monobank ``merchantPaymInfo.reference``) so callbacks can be matched.
+    ``amount`` is a ``Decimal`` with 2 places, never a float: convert with
+    ``server.payments.money.to_minor`` for providers that want kopiykas and format it with
+    ``str()`` for those that take a decimal number. ``callback_url`` is the installation's
+    webhook URL (empty if none was kept)."""
+
+    reference: str
+    order_id: str
+    order_number: int
+    amount: Decimal
+    currency: str
+    description: str
+    callback_url: str = ""
+    result_url: str = ""
+    language: str = "uk"
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What ``crm_payment_create`` made: the link for the customer and the provider's id."""
+
+    url: str
+    provider_payment_id: str
+    status: str = "pending"  # one of PAYMENT_STATES
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PaymentUpdate:
+    """A provider's news about a payment (a verified callback, a status query).
+
+    ``reference`` is the CRM's payment id sent at creation, ``provider_payment_id`` the
+    provider's. ``status`` is one of PAYMENT_STATES; ``provider_status`` the provider's own
+    word. ``amount`` (paid) and ``fee`` are Decimals in ``currency``, never floats: parse the
+    provider's JSON numbers with ``server.payments.money.exact`` (or integers in kopiykas with
+    ``from_minor``). ``refunded_amount`` is the total refunded so far when the provider says it.
+    ``changed_at`` orders updates that arrive out of order."""
+
+    reference: str
+    provider_payment_id: str
+    status: str
+    provider_status: str = ""
+    amount: Decimal | None = None
+    fee: Decimal | None = None
+    currency: str = ""
+    refunded_amount: Decimal | None = None
+    refunds_confirmed: tuple[str, ...] = ()
+    changed_at: datetime | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """What ``crm_payment_refund`` got: ``succeeded`` (the money is going back), ``pending``
+    (accepted, the outcome comes by callback) or ``failed``."""
+
+    status: str
+    provider_refund_id: str = ""
+    error: str = ""
+    raw: dict = field(default_factory=dict)
+
+
 # -- webhooks ---------------------------------------------------------------------------
 
 
@@ -399,7 +475,7 @@ class WebhookResult:
     with the same key is answered with ``response`` and applies nothing. Without one the CRM
     uses the SHA-256 of the raw body, which catches byte-identical redeliveries only."""
 
-    events: list[CallEvent | MessageStatus | InboundMessage | PluginEvent] = field(default_factory=list)
+    events: list[CallEvent | MessageStatus | InboundMessage | PaymentUpdate | PluginEvent] = field(default_factory=list)
     dedupe_key: str | None = None
     response: WebhookResponse = field(default_factory=lambda: WebhookResponse(200, {"ok": True}))
 

@@ -54,6 +54,7 @@ from server.plugins.types import (
     CallEvent,
     InboundMessage,
     MessageStatus,
+    PaymentUpdate,
     PluginError,
     PluginEvent,
     WebhookRejected,
@@ -307,6 +308,10 @@ async def apply_event(scope: Scope, installation: PluginInstallation, event) -> 
             },
         )
         return {"type": "message_status", "id": event.provider_message_id, "status": event.status}
+    if isinstance(event, PaymentUpdate):
+        from server.payments import service as payments  # it imports the plugin service
+
+        return await payments.apply_update(scope, installation, event)
     if isinstance(event, PluginEvent):
         topic = f"plugin.{event.topic}"[:64]
         await outbox.emit(
