@@ -18,9 +18,7 @@ JOB = "plugins.domain_event"
 
 
 @on_events("*", name=JOB)
-async def hand_to_plugins(
-    event: Event | None = None, events: list[Event] | None = None, *, settings: Settings
-) -> dict:
+async def hand_to_plugins(event: Event | None = None, events: list[Event] | None = None, *, settings: Settings) -> dict:
     batch = event_of(event, events)
     results = await deliver_domain_events(settings, batch)
     failed = [e for e in batch if isinstance(results[str(e.id)], PluginError)]

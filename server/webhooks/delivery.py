@@ -270,9 +270,9 @@ async def _claim(ready: list[WebhookMessage], settings: Settings) -> datetime:
         groups.setdefault((message.attempt_count, message.next_attempt_at), []).append(message)
     for (tries, due_at), group in groups.items():
         ids = [m.id for m in group]
-        taken = await WebhookMessage.filter(id__in=ids, status="pending", attempt_count=tries, next_attempt_at=due_at).update(
-            next_attempt_at=lease
-        )
+        taken = await WebhookMessage.filter(
+            id__in=ids, status="pending", attempt_count=tries, next_attempt_at=due_at
+        ).update(next_attempt_at=lease)
         if taken == len(group):
             mine = set(ids)
         else:  # another job took some of them meanwhile (rare): which are ours?

@@ -35,7 +35,9 @@ CLEANUP_MAX_BATCHES = 100  # per run; the next run goes on
 
 
 @on_events(*events.EVENT_TYPES, name="webhooks.fan_out")
-async def fan_out(event: Event | None = None, events: list[Event] | None = None, *, settings: Settings | None = None) -> int:
+async def fan_out(
+    event: Event | None = None, events: list[Event] | None = None, *, settings: Settings | None = None
+) -> int:
     """Record the messages of ``event`` (one) or ``events`` (the relay's batch) and schedule
     their tries; how many messages the events make (recorded before or now)."""
     return await fan_out_many(event_of(event, events), settings or Settings())
