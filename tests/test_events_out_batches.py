@@ -5,6 +5,7 @@ fails is retried alone, the others being done."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -222,3 +223,34 @@ async def test_live_subscribers_share_one_read_of_an_event_and_each_scope_still_
     stranger = Scope(await for_user(await User.get(email=other.owner.email), other.slug))
     foreign = LiveEvent(str(uuid.uuid4()), str((await _org(other)).id), "order.status_changed", {})
     assert await visible(stranger, foreign, Order, mine) is None
+
+
+async def test_a_delivery_batch_run_again_after_its_worker_died_sends_what_it_had_claimed_once(
+    api, shop, receiver, database
+):
+    endpoint, secret, batch = await _twelve_messages(api, shop, receiver, database)
+    await jobs.fan_out_many(batch, database)
+    messages = await _pending(endpoint)
+    items = _items(messages)
+    # The first run of the batch's job claims its tries, then its worker dies before sending.
+    claimant = json.dumps([[i, t, d] for i, t, d in items])
+    wanted = {m.id: (t, d) for m, (_, t, d) in zip(messages, items, strict=True)}
+    assert len(await delivery._claim(messages, database, wanted, claimant)) == 12
+    # Another job holding one of those tries (the sweeper's) sends nothing, and the sweeper
+    # leaves claimed tries alone ...
+    first_id, tries, due = items[0]
+    assert await delivery.deliver(first_id, tries, database, due) == "stale"
+    await jobs.sweep(now=datetime.now(UTC) + timedelta(seconds=30))
+    singles = await JobRun.filter(name=delivery.DELIVER_JOB).values_list("job_id", flat=True)
+    assert not [j for j in singles if any(str(m.id) in j for m in messages)]
+    assert receiver.requests == []
+    # ... while the job's next run knows its own claim and sends each one, once.
+    outcome = await delivery.deliver_many(items, database)
+    assert set(outcome.values()) == {"delivered"}
+    assert sorted(r.headers["webhook-id"] for r in receiver.requests) == sorted(
+        delivery.message_id(m) for m in messages
+    )
+    await run_until_idle(database, now=datetime.now(UTC) + timedelta(minutes=10))
+    assert len(receiver.requests) == 12
+    for request in receiver.requests:
+        Webhook(secret).verify(request.body, request.headers)

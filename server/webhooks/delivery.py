@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -190,7 +191,9 @@ def _gate(endpoint_id: UUID, settings: Settings) -> asyncio.Semaphore:
     return found
 
 
-async def deliver_many(items: list[tuple[str, int, int | None]], settings: Settings) -> dict[str, str]:
+async def deliver_many(
+    items: list[tuple[str, int, int | None]], settings: Settings, claimant: str | None = None
+) -> dict[str, str]:
     """One try of each ``(message id, tries so far, due ms)``, as ``deliver``, for many messages
     (a batch of one endpoint, or of several) with a fixed number of SQL statements: the messages
     and endpoints are read with one query each, claimed with one conditional UPDATE per (tries,
@@ -199,11 +202,15 @@ async def deliver_many(items: list[tuple[str, int, int | None]], settings: Setti
     of the attempts and one UPDATE per kind of outcome, in one transaction. A try that failed
     and has retries left gets a job of its own; the others are done.
 
-    The claim moves ``next_attempt_at`` to a lease (the job's time limit ahead), so a second job
-    holding the same try (the sweeper's, a duplicate batch) finds it stale and sends nothing; a
-    worker killed mid-batch leaves its messages pending and due when the lease ends, for the
-    sweeper. Each outcome: delivered, failed, stale, paused."""
+    The claim moves ``next_attempt_at`` to a lease (``lease_of``: the due time plus the job's
+    time limit), so a second job holding the same try (the sweeper's, a duplicate batch) finds
+    it stale and sends nothing. A worker killed mid-batch leaves its messages pending under that
+    lease: the job's next run (a lease of the worker later) recognizes its own claim and tries
+    them again (the receiver may have some already: webhooks are at least once); were the job
+    lost, the sweeper hands them on when the lease ends. Each outcome: delivered, failed,
+    stale, paused."""
     wanted = {UUID(str(message_id)): (tries, due) for message_id, tries, due in items}
+    claimant = claimant or json.dumps([[str(i), t, d] for i, t, d in items])
     outcome: dict[str, str] = {str(i): "stale" for i in wanted}
     live: list[WebhookMessage] = []
     for message in await WebhookMessage.filter(id__in=list(wanted)).order_by("created_at", "id"):
@@ -211,7 +218,8 @@ async def deliver_many(items: list[tuple[str, int, int | None]], settings: Setti
         if message.status != "pending" or message.attempt_count != tries:
             continue
         if due is not None and due_key(message.next_attempt_at) != due:
-            continue
+            if not claimed_by(message.next_attempt_at, due, claimant, settings):  # nor by this job's earlier run
+                continue
         live.append(message)
     if not live:
         return outcome
@@ -226,8 +234,8 @@ async def deliver_many(items: list[tuple[str, int, int | None]], settings: Setti
             outcome[str(message.id)] = "paused"  # stays pending: enabling the endpoint schedules it again
         elif endpoint is not None:
             ready.append(message)
-    lease = await _claim(ready, settings)
-    ready = [m for m in ready if m.next_attempt_at == lease]
+    leases = await _claim(ready, settings, wanted, claimant)
+    ready = [m for m in ready if m.id in leases]
     if not ready:
         return outcome
     started = datetime.now(UTC)
@@ -254,21 +262,52 @@ async def deliver_many(items: list[tuple[str, int, int | None]], settings: Setti
             return _Sent(message, endpoint, now, status, excerpt, error, duration_ms)
 
         sent = await asyncio.gather(*(send(m) for m in ready))
-    moved = await _record(sent, lease, started)
+    moved = await _record(sent, leases, started)
     for s in sent:
         outcome[str(s.message.id)] = "delivered" if s.ok else "failed"
     await _after(settings, [s for s in sent if s.message.id in moved])
     return outcome
 
 
-async def _claim(ready: list[WebhookMessage], settings: Settings) -> datetime:
-    """Move the tries' due time to a lease, conditionally (one UPDATE per tries and due time);
-    the lease, which the messages this job got now carry."""
-    lease = datetime.now(UTC) + timedelta(seconds=settings.job_timeout_seconds + settings.webhook_timeout_seconds)
-    groups: dict[tuple[int, datetime | None], list[WebhookMessage]] = {}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _lease_base(due: int, claimant: str) -> datetime:
+    offset = int(hashlib.sha256(claimant.encode()).hexdigest()[:8], 16) % 1_000_000
+    return EPOCH + timedelta(milliseconds=due, microseconds=offset)
+
+
+def lease_of(due: int, claimant: str, settings: Settings) -> datetime:
+    """Where a claimed try's due time goes: its due time (ms), a microsecond offset that names
+    the job (``claimant``), plus as many job time limits (and a request's) as put it at least
+    half of one ahead. A run of the same job again (its worker died) recognizes its own claim
+    (``claimed_by``); another job holding the same try does not."""
+    span = timedelta(seconds=settings.job_timeout_seconds + settings.webhook_timeout_seconds)
+    base = _lease_base(due, claimant)
+    spans = max(1, math.ceil((datetime.now(UTC) + span / 2 - base) / span))
+    return base + spans * span
+
+
+def claimed_by(moment: datetime | None, due: int, claimant: str, settings: Settings) -> bool:
+    if moment is None:
+        return False
+    span = timedelta(seconds=settings.job_timeout_seconds + settings.webhook_timeout_seconds)
+    spans, rest = divmod(moment - _lease_base(due, claimant), span)
+    return spans >= 1 and rest == timedelta(0)
+
+
+async def _claim(
+    ready: list[WebhookMessage], settings: Settings, wanted: dict[UUID, tuple[int, int | None]], claimant: str
+) -> dict[UUID, datetime]:
+    """Move the tries' due time to their lease, conditionally (one UPDATE per tries and due
+    time: one for a fan-out's batch); the lease of each message this job got."""
+    groups: dict[tuple[int, datetime | None, datetime], list[WebhookMessage]] = {}
     for message in ready:
-        groups.setdefault((message.attempt_count, message.next_attempt_at), []).append(message)
-    for (tries, due_at), group in groups.items():
+        due = wanted[message.id][1]
+        lease = lease_of(due if due is not None else due_key(message.next_attempt_at), claimant, settings)
+        groups.setdefault((message.attempt_count, message.next_attempt_at, lease), []).append(message)
+    leases: dict[UUID, datetime] = {}
+    for (tries, due_at, lease), group in groups.items():
         ids = [m.id for m in group]
         taken = await WebhookMessage.filter(
             id__in=ids, status="pending", attempt_count=tries, next_attempt_at=due_at
@@ -280,10 +319,11 @@ async def _claim(ready: list[WebhookMessage], settings: Settings) -> datetime:
         for message in group:
             if message.id in mine:
                 message.next_attempt_at = lease
-    return lease
+                leases[message.id] = lease
+    return leases
 
 
-async def _record(sent: list[_Sent], lease: datetime, started: datetime) -> set[UUID]:
+async def _record(sent: list[_Sent], leases: dict[UUID, datetime], started: datetime) -> set[UUID]:
     """Every request's attempt, and each message's next state if it is still ours (nobody
     redelivered it meanwhile): one INSERT and one UPDATE per kind of outcome, in one
     transaction. The ids of the messages moved on."""
@@ -299,7 +339,7 @@ async def _record(sent: list[_Sent], lease: datetime, started: datetime) -> set[
             # Counted from the answers (or the timeouts), so a slow receiver still gets its pause.
             values = {"next_attempt_at": done + RETRY_SCHEDULE[round_tries - 1]}
         values |= {"last_attempt_at": started, "last_status_code": s.status, "round_attempts": round_tries}
-        key = (s.message.attempt_count, *sorted(values.items()))
+        key = (s.message.attempt_count, leases[s.message.id], *sorted(values.items()))
         groups.setdefault(key, []).append(s)
     moved: set[UUID] = set()
     async with in_transaction() as connection:
@@ -318,7 +358,7 @@ async def _record(sent: list[_Sent], lease: datetime, started: datetime) -> set[
             ],
             using_db=connection,
         )
-        for (tries, *pairs), group in groups.items():
+        for (tries, lease, *pairs), group in groups.items():
             values = dict(pairs)
             ids = [s.message.id for s in group]
             count = (
