@@ -28,6 +28,7 @@ from server.plugins.models import PluginInstallation
 from server.plugins.service import deliver_domain_events
 from server.realtime.bus import LiveEvent
 from server.realtime.reads import visible
+from server.surveys import jobs as survey_jobs
 from server.webhooks import delivery, jobs
 from server.webhooks.models import WebhookMessage
 from tests import test_plugins, test_webhooks
@@ -191,6 +192,23 @@ async def test_a_marketplace_push_batch_of_other_orders_costs_one_query(tenants,
             assert await marketplace.push_status_changes(events=batch, settings=database) == 0
         counts[name] = q.count
     assert counts["small"] == counts["large"] == 1, counts  # the batch's marketplace links
+
+
+async def test_a_survey_batch_reads_each_organizations_settings_once(tenants, database):
+    org_id = (await _org(await tenants.create(("owner",)))).id
+
+    def changes(size: int) -> list[Event]:
+        now = datetime.now(UTC)
+        payload = {"order_id": str(uuid.uuid4()), "to": "confirmed"}  # not the survey status
+        return [Event(uuid.uuid4(), org_id, "order.status_changed", payload, now) for _ in range(size)]
+
+    await survey_jobs.on_order_status(events=changes(1))  # the settings exist from now on
+    counts = {}
+    for name, size in (("small", 2), ("large", 30)):
+        with QueryCounter() as q:
+            await survey_jobs.on_order_status(events=changes(size))
+        counts[name] = q.count
+    assert counts["small"] == counts["large"] <= 2, counts
 
 
 async def test_live_subscribers_share_one_read_of_an_event_and_each_scope_still_decides(api, tenants, database):
