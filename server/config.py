@@ -171,6 +171,8 @@ class Settings(BaseSettings):
     # messages in a row may fail (each after three days of retries) before the endpoint is
     # disabled, and how long delivery records are kept (deleted this many rows at a time).
     webhook_timeout_seconds: float = 10.0
+    # Requests to one endpoint in flight at once in one worker process (a batch of deliveries).
+    webhook_concurrency: int = 50
     webhook_disable_after_failed: int = 3
     webhook_retention_days: int = 30
     webhook_cleanup_batch: int = 1000

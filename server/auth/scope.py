@@ -28,6 +28,19 @@ M = TypeVar("M", bound=TenantModel)
 DELETED_WITH_PARENT: dict[str, str] = {"Contact": "account"}
 
 
+def organization_rows(model: type[M], organization_id: UUID, *, with_deleted: bool = False) -> QuerySet[M]:
+    """The organization's rows of ``model`` that are not deleted, for no one in particular:
+    ``Scope.queryset`` narrows them to a caller, ``Scope.sees_row`` checks one for a caller."""
+    qs = model.filter(organization_id=organization_id)
+    if not with_deleted:
+        if "deleted_at" in model._meta.fields_map:
+            qs = qs.filter(deleted_at=None)
+        parent = DELETED_WITH_PARENT.get(model.__name__)
+        if parent is not None:
+            qs = qs.filter(**{f"{parent}__deleted_at": None})
+    return qs
+
+
 class Scope:
     def __init__(self, principal: Principal):
         self.principal = principal
@@ -108,14 +121,23 @@ class Scope:
     # -- which rows ----------------------------------------------------------
     def queryset(self, model: type[M], action: str = "read", *, with_deleted: bool = False) -> QuerySet[M]:
         self.require(f"{model.resource}:{action}")
-        qs = model.filter(organization_id=self.organization_id)
-        if not with_deleted:
-            if "deleted_at" in model._meta.fields_map:
-                qs = qs.filter(deleted_at=None)
-            parent = DELETED_WITH_PARENT.get(model.__name__)
-            if parent is not None:
-                qs = qs.filter(**{f"{parent}__deleted_at": None})
-        return qs.filter(**self._row_filter(model))
+        return organization_rows(model, self.organization_id, with_deleted=with_deleted).filter(
+            **self._row_filter(model)
+        )
+
+    def sees_row(self, model: type[TenantModel], organization_id: UUID, owner_id: UUID | None) -> bool:
+        """Whether a row of ``organization_id`` whose ``owner_path`` leads to ``owner_id``, read
+        with ``organization_rows`` (one read shared by many callers, e.g. live subscribers), is
+        one ``queryset(model)`` would give this caller: their organization, the read permission
+        and their row scope."""
+        if organization_id != self.organization_id or not self.can(f"{model.resource}:read"):
+            return False
+        scope = self.row_scope()
+        if scope is RowScope.ALL or model.owner_path is None:
+            return True
+        if scope is RowScope.OWN:
+            return owner_id is not None and owner_id == self.user_id
+        return owner_id in self.principal.team_member_ids
 
     def _row_filter(self, model: type[TenantModel]) -> dict:
         scope = self.row_scope()

@@ -69,3 +69,19 @@ def backoff_seconds(attempt: int, settings: Settings) -> float:
     """Exponential backoff with full jitter (attempt 1 -> up to base, 2 -> 2*base, ...), capped."""
     ceiling = min(settings.job_retry_max_seconds, settings.job_retry_base_seconds * 2 ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def event_of(event: Event | None, events: list[Event] | None) -> list[Event]:
+    """The events a batch handler got: ``events`` from the relay, or one ``event`` (a job of one
+    event retried on its own, or a job queued before the handler took batches)."""
+    return list(events or ()) + ([event] if event is not None else [])
+
+
+async def retry_alone(name: str, event: Event) -> None:
+    """Queue one event of a batch on a job of its own (``<name>:alone:<event id>``), which the
+    job system retries with backoff like any job: a batch whose item failed retries only that
+    item. If it cannot be queued (Redis away) this raises, and the whole batch runs again
+    (batch handlers are idempotent per event)."""
+    from server.jobs.registry import enqueue
+
+    await enqueue(name, job_id=f"{name}:alone:{event.id}", **event_kwargs(event))  # type: ignore[arg-type]

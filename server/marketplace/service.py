@@ -24,6 +24,7 @@ Changes that came from the marketplace itself are recorded as ``skipped`` and ne
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ from server.core.errors import ErrorCode, UserInputError
 from server.core.models import OutboxEvent
 from server.core.phones import try_e164
 from server.jobs.per_installation import enqueue_per_installation
-from server.jobs.registry import Event, job, on_event, periodic
+from server.jobs.registry import Event, job, on_events, periodic
+from server.jobs.runner import event_of, retry_alone
 from server.marketplace.models import MarketplaceOrderLink, MarketplacePush, MarketplaceSyncState
 from server.orders import service as orders
 from server.orders.models import Order, OrderStatus, OrderStatusTransition
@@ -492,7 +494,57 @@ async def _record_refusal(push: MarketplacePush, order: Order, installation: Plu
         )
 
 
-@on_event("order.status_changed", name="marketplace.push_status")
+PUSH_JOB = "marketplace.push_status"
+
+
+def _order_of(event: Event) -> UUID | None:
+    raw = event.payload.get("order_id")
+    return UUID(str(raw)) if raw else None
+
+
+@on_events("order.status_changed", name=PUSH_JOB)
+async def push_status_changes(
+    event: Event | None = None,
+    events: list[Event] | None = None,
+    *,
+    settings: Settings | None = None,
+    manager: PluginManager | None = None,
+) -> int:
+    """The relay's job: tell the marketplaces about a batch of status changes. Most orders are
+    not a marketplace's: one query (the batch's marketplace links) sets those aside, whatever
+    the batch's size. The others are pushed concurrently (at most ``PROVIDER_CONCURRENCY``
+    at once), each as ``push_status_change`` does; one the marketplace cannot take now
+    (a retryable error) is queued again on a job of its own, so only it is pushed again.
+    Returns how many changes concerned marketplace orders."""
+    settings = settings or Settings()
+    batch = event_of(event, events)
+    linked = set(
+        await MarketplaceOrderLink.filter(
+            organization_id__in=list({e.organization_id for e in batch}),
+            order_id__in=list({str(e.payload.get("order_id")) for e in batch if e.payload.get("order_id")}),
+        ).values_list("organization_id", "order_id")
+    )
+    mine = [e for e in batch if (e.organization_id, _order_of(e)) in linked]
+    gate = asyncio.Semaphore(max(1, settings.provider_concurrency))
+
+    async def one(e: Event) -> BaseException | None:
+        async with gate:
+            try:
+                await push_status_change(e, settings=settings, manager=manager)
+            except Exception as exc:
+                return exc
+            return None
+
+    failures = await asyncio.gather(*(one(e) for e in mine))
+    failed = [(e, exc) for e, exc in zip(mine, failures, strict=True) if exc is not None]
+    if failed and len(batch) == 1:
+        raise failed[0][1]  # the job itself is that change: it retries
+    for e, exc in failed:
+        log.warning("marketplace push of event %s failed, retried alone: %s", e.id, exc)
+        await retry_alone(PUSH_JOB, e)
+    return len(mine)
+
+
 async def push_status_change(
     event: Event, *, settings: Settings | None = None, manager: PluginManager | None = None
 ) -> MarketplacePush | None:

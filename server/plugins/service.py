@@ -13,6 +13,7 @@ reading them ``settings:read``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import logging
@@ -586,33 +587,71 @@ async def deliver_domain_event(settings, event, *, manager: PluginManager | None
 
     Returns ``{installation id: None or the error}``; a retryable ``PluginError`` is re-raised
     after the others had their turn, so the relay retries the event (plugins must be idempotent)."""
+    result = (await deliver_domain_events(settings, [event], manager=manager))[str(event.id)]
+    if isinstance(result, PluginError):
+        raise result
+    return result
+
+
+# Per worker process (event loop) and installation: domain events in flight at once
+# (PROVIDER_CONCURRENCY), as for messages (server/notifications/batch.py).
+_gates: dict[tuple[int, UUID], asyncio.Semaphore] = {}
+
+
+def _gate(installation_id: UUID, settings) -> asyncio.Semaphore:
+    key = (id(asyncio.get_running_loop()), installation_id)
+    found = _gates.get(key)
+    if found is None:
+        found = _gates[key] = asyncio.Semaphore(max(1, settings.provider_concurrency))
+    return found
+
+
+async def deliver_domain_events(
+    settings, events: list, *, manager: PluginManager | None = None
+) -> dict[str, dict[str, str | None] | PluginError]:
+    """``deliver_domain_event`` for many events with one query (the installations of their
+    organizations), the events handed over concurrently (each event to its installations one
+    after another, at most ``PROVIDER_CONCURRENCY`` calls per installation at once). Per event
+    id: ``{installation id: None or the error}``, or the retryable ``PluginError`` that means
+    this event must be handed over again."""
     manager = _manager(manager)
-    outcome: dict[str, str | None] = {}
-    retry: PluginError | None = None
-    domain_event = DomainEvent(
-        id=str(event.id),
-        topic=event.topic,
-        organization_id=str(event.organization_id),
-        payload=event.payload,
-        created_at=event.created_at,
-    )
-    for installation in await PluginInstallation.filter(organization_id=event.organization_id, enabled=True):
+    if not events:
+        return {}
+    takers: dict[UUID, list[PluginInstallation]] = {}
+    organizations = list({event.organization_id for event in events})
+    for installation in await PluginInstallation.filter(organization_id__in=organizations, enabled=True).order_by(
+        "created_at", "id"
+    ):
         plugin = manager.get(installation.plugin)
-        if plugin is None or "domain_events" not in plugin.info.capabilities:
-            continue
-        try:
-            await call(settings, installation, "crm_domain_event", manager=manager, event=domain_event)
-            outcome[str(installation.id)] = None
-        except PluginError as exc:
-            outcome[str(installation.id)] = exc.message
-            if exc.retryable:
-                retry = exc
-        except Exception as exc:
-            log.exception("plugin %s: crm_domain_event %s failed", installation.plugin, event.topic)
-            outcome[str(installation.id)] = f"{type(exc).__name__}"
-    if retry is not None:
-        raise retry
-    return outcome
+        if plugin is not None and "domain_events" in plugin.info.capabilities:
+            takers.setdefault(installation.organization_id, []).append(installation)  # type: ignore[attr-defined]
+
+    async def one(event) -> dict[str, str | None] | PluginError:
+        outcome: dict[str, str | None] = {}
+        retry: PluginError | None = None
+        domain_event = DomainEvent(
+            id=str(event.id),
+            topic=event.topic,
+            organization_id=str(event.organization_id),
+            payload=event.payload,
+            created_at=event.created_at,
+        )
+        for installation in takers.get(event.organization_id, ()):
+            async with _gate(installation.id, settings):
+                try:
+                    await call(settings, installation, "crm_domain_event", manager=manager, event=domain_event)
+                    outcome[str(installation.id)] = None
+                except PluginError as exc:
+                    outcome[str(installation.id)] = exc.message
+                    if exc.retryable:
+                        retry = exc
+                except Exception as exc:
+                    log.exception("plugin %s: crm_domain_event %s failed", installation.plugin, event.topic)
+                    outcome[str(installation.id)] = f"{type(exc).__name__}"
+        return retry if retry is not None else outcome
+
+    results = await asyncio.gather(*(one(event) for event in events))
+    return {str(event.id): result for event, result in zip(events, results, strict=True)}
 
 
 async def rotate_all_secrets(settings) -> int:

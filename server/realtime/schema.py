@@ -1,9 +1,10 @@
 """GraphQL subscriptions: live events for an agent's screen, over ``graphql-transport-ws``.
 
 Each event is checked against the subscriber before it is sent: the event's organization must
-be theirs (the bus only hands them their organization's events), and the object is read again
-through their ``Scope``, so row scope applies (a sales rep hears only their own orders) and the
-object's fields resolve under their field rules, as in a query. An object they may not see is
+be theirs (the bus only hands them their organization's events), and the object (read once per
+event for all the process's subscribers: server/realtime/reads.py) is checked against their
+``Scope``, so row scope applies (a sales rep hears only their own orders) and the object's
+fields resolve under their field rules, as in a query. An object they may not see is
 skipped silently, as a missing row is in a query. Events carry the object's state when it is
 sent, not when it changed: a client that must not miss a change re-reads after reconnecting.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Annotated
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
@@ -27,6 +27,7 @@ from server.orders.models import Order
 from server.orders.schema import OrderType
 from server.realtime.bus import LiveEvent, bus_for
 from server.realtime.connection import recheck
+from server.realtime.reads import visible
 from server.shipments.models import Shipment
 from server.shipments.schema import ShipmentType
 from server.telephony.schema import LiveCall, live_call
@@ -48,17 +49,14 @@ async def _events(info: Info, permission: str, topics: set[str], match: Callable
             yield event
 
 
-async def _visible(info: Info, model, id_: str | None):
-    """The row as the subscriber may read it, or None (another team's, deleted, or no right)."""
-    try:
-        return await info.context.scope.get(model, UUID(str(id_)))
-    except (UserInputError, Forbidden, ValueError):
-        return None
-
-
 async def _objects(info: Info, model, key: str, events: AsyncIterator[LiveEvent]):
+    """Each event's object, if the subscriber may see it: read once per event for all the
+    process's subscribers (server/realtime/reads.py), checked against each one's scope."""
     async for event in events:
-        found = await _visible(info, model, event.payload.get(key))
+        try:
+            found = await visible(info.context.scope, event, model, event.payload.get(key))
+        except (UserInputError, Forbidden):
+            found = None
         if found is not None:
             yield event, found
 

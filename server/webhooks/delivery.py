@@ -19,10 +19,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import logging
+import math
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import httpx
 from standardwebhooks import Webhook
@@ -45,6 +50,7 @@ from server.webhooks.secrets import signing_secrets
 log = logging.getLogger("crm.webhooks")
 
 DELIVER_JOB = "webhooks.deliver"
+DELIVER_BATCH_JOB = "webhooks.deliver_batch"
 RETRY_SCHEDULE = tuple(
     timedelta(seconds=s) for s in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 20 * 3600)
 )
@@ -71,26 +77,31 @@ def message_id(message: WebhookMessage) -> str:
     return f"msg_{message.event_id.hex}"
 
 
-async def _post(settings: Settings, url: str, headers: dict, body: str) -> tuple[int | None, str, str]:
-    """(status code or None, the answer's first KB, error)."""
-    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
-    transport = EgressTransport(allow_local=settings.allow_local_providers)
-    async with httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False) as client:
-        try:
-            async with client.stream("POST", url, content=body.encode(), headers=headers) as response:
-                excerpt = b""
-                async for chunk in response.aiter_bytes():
-                    excerpt += chunk
-                    if len(excerpt) >= RESPONSE_EXCERPT_CHARS:
-                        break  # the rest is not read: an answer's size is the receiver's business
-                text = excerpt.decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
-                return response.status_code, text, ""
-        except EgressRefused as exc:
-            return None, "", f"address refused: {exc}"
-        except httpx.TimeoutException:
-            return None, "", f"no answer within {settings.webhook_timeout_seconds:g} s"
-        except httpx.HTTPError as exc:
-            return None, "", f"{type(exc).__name__}: {exc}"[:300]
+async def _post(
+    settings: Settings, url: str, headers: dict, body: str, client: httpx.AsyncClient | None = None
+) -> tuple[int | None, str, str]:
+    """(status code or None, the answer's first KB, error); over ``client`` (a batch's) or a
+    client of its own."""
+    if client is None:
+        timeout = httpx.Timeout(settings.webhook_timeout_seconds)
+        transport = EgressTransport(allow_local=settings.allow_local_providers)
+        async with httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False) as own:
+            return await _post(settings, url, headers, body, own)
+    try:
+        async with client.stream("POST", url, content=body.encode(), headers=headers) as response:
+            excerpt = b""
+            async for chunk in response.aiter_bytes():
+                excerpt += chunk
+                if len(excerpt) >= RESPONSE_EXCERPT_CHARS:
+                    break  # the rest is not read: an answer's size is the receiver's business
+            text = excerpt.decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
+            return response.status_code, text, ""
+    except EgressRefused as exc:
+        return None, "", f"address refused: {exc}"
+    except httpx.TimeoutException:
+        return None, "", f"no answer within {settings.webhook_timeout_seconds:g} s"
+    except httpx.HTTPError as exc:
+        return None, "", f"{type(exc).__name__}: {exc}"[:300]
 
 
 async def try_once(settings: Settings, message: WebhookMessage, endpoint: WebhookEndpoint, *, trigger: str) -> bool:
@@ -150,17 +161,243 @@ async def try_once(settings: Settings, message: WebhookMessage, endpoint: Webhoo
 async def deliver(message_id: str, tries: int, settings: Settings, due: int | None = None) -> str:
     """The job of one try, scheduled when the message had ``tries`` tries and was due at
     ``due`` (ms): if either changed since (tried, redelivered, resumed), this job is stale."""
-    message = await WebhookMessage.get_or_none(id=message_id)
-    if message is None or message.status != "pending" or message.attempt_count != tries:
-        return "stale"
-    if due is not None and due_key(message.next_attempt_at) != due:
-        return "stale"
-    endpoint = await WebhookEndpoint.get_or_none(id=message.endpoint_id)
-    if endpoint is None:
-        return "stale"
-    if not endpoint.enabled:
-        return "paused"  # stays pending: enabling the endpoint schedules it again
-    return "delivered" if await try_once(settings, message, endpoint, trigger="scheduled") else "failed"
+    return (await deliver_many([(message_id, tries, due)], settings)).get(str(message_id), "stale")
+
+
+@dataclass
+class _Sent:
+    message: WebhookMessage
+    endpoint: WebhookEndpoint
+    attempted_at: datetime
+    status: int | None
+    excerpt: str
+    error: str
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+# Per worker process (event loop) and endpoint: requests in flight at once (WEBHOOK_CONCURRENCY).
+_gates: dict[tuple[int, UUID], asyncio.Semaphore] = {}
+
+
+def _gate(endpoint_id: UUID, settings: Settings) -> asyncio.Semaphore:
+    key = (id(asyncio.get_running_loop()), endpoint_id)
+    found = _gates.get(key)
+    if found is None:
+        found = _gates[key] = asyncio.Semaphore(max(1, settings.webhook_concurrency))
+    return found
+
+
+async def deliver_many(
+    items: list[tuple[str, int, int | None]], settings: Settings, claimant: str | None = None
+) -> dict[str, str]:
+    """One try of each ``(message id, tries so far, due ms)``, as ``deliver``, for many messages
+    (a batch of one endpoint, or of several) with a fixed number of SQL statements: the messages
+    and endpoints are read with one query each, claimed with one conditional UPDATE per (tries,
+    due time) (one for a fan-out's batch), sent concurrently (at most WEBHOOK_CONCURRENCY per
+    endpoint in a worker process), one signed request per message, and recorded with one INSERT
+    of the attempts and one UPDATE per kind of outcome, in one transaction. A try that failed
+    and has retries left gets a job of its own; the others are done.
+
+    The claim moves ``next_attempt_at`` to a lease (``lease_of``: the due time plus the job's
+    time limit), so a second job holding the same try (the sweeper's, a duplicate batch) finds
+    it stale and sends nothing. A worker killed mid-batch leaves its messages pending under that
+    lease: the job's next run (a lease of the worker later) recognizes its own claim and tries
+    them again (the receiver may have some already: webhooks are at least once); were the job
+    lost, the sweeper hands them on when the lease ends. Each outcome: delivered, failed,
+    stale, paused."""
+    wanted = {UUID(str(message_id)): (tries, due) for message_id, tries, due in items}
+    claimant = claimant or json.dumps([[str(i), t, d] for i, t, d in items])
+    outcome: dict[str, str] = {str(i): "stale" for i in wanted}
+    live: list[WebhookMessage] = []
+    for message in await WebhookMessage.filter(id__in=list(wanted)).order_by("created_at", "id"):
+        tries, due = wanted[message.id]
+        if message.status != "pending" or message.attempt_count != tries:
+            continue
+        if due is not None and due_key(message.next_attempt_at) != due:
+            if not claimed_by(message.next_attempt_at, due, claimant, settings):  # nor by this job's earlier run
+                continue
+        live.append(message)
+    if not live:
+        return outcome
+    endpoints = {
+        e.id: e
+        for e in await WebhookEndpoint.filter(id__in=list({m.endpoint_id for m in live}))  # type: ignore[attr-defined]
+    }
+    ready = []
+    for message in live:
+        endpoint = endpoints.get(message.endpoint_id)  # type: ignore[attr-defined]
+        if endpoint is not None and not endpoint.enabled:
+            outcome[str(message.id)] = "paused"  # stays pending: enabling the endpoint schedules it again
+        elif endpoint is not None:
+            ready.append(message)
+    leases = await _claim(ready, settings, wanted, claimant)
+    ready = [m for m in ready if m.id in leases]
+    if not ready:
+        return outcome
+    started = datetime.now(UTC)
+    secrets = {e.id: signing_secrets(settings, e, started) for e in endpoints.values() if e.enabled}
+    transport = EgressTransport(allow_local=settings.allow_local_providers)
+    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
+    async with httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False) as client:
+
+        async def send(message: WebhookMessage) -> _Sent:
+            endpoint = endpoints[message.endpoint_id]  # type: ignore[attr-defined]
+            async with _gate(endpoint.id, settings):
+                now = datetime.now(UTC)
+                body = body_of(message)
+                headers = {
+                    "content-type": "application/json",
+                    "user-agent": USER_AGENT,
+                    "webhook-id": message_id(message),
+                    "webhook-timestamp": str(int(now.timestamp())),
+                    "webhook-signature": sign(secrets[endpoint.id], message_id(message), now, body),
+                }
+                began = time.perf_counter()
+                status, excerpt, error = await _post(settings, endpoint.url, headers, body, client)
+                duration_ms = int((time.perf_counter() - began) * 1000)
+            return _Sent(message, endpoint, now, status, excerpt, error, duration_ms)
+
+        sent = await asyncio.gather(*(send(m) for m in ready))
+    moved = await _record(sent, leases, started)
+    for s in sent:
+        outcome[str(s.message.id)] = "delivered" if s.ok else "failed"
+    await _after(settings, [s for s in sent if s.message.id in moved])
+    return outcome
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _lease_base(due: int, claimant: str) -> datetime:
+    offset = int(hashlib.sha256(claimant.encode()).hexdigest()[:8], 16) % 1_000_000
+    return EPOCH + timedelta(milliseconds=due, microseconds=offset)
+
+
+def lease_of(due: int, claimant: str, settings: Settings) -> datetime:
+    """Where a claimed try's due time goes: its due time (ms), a microsecond offset that names
+    the job (``claimant``), plus as many job time limits (and a request's) as put it at least
+    half of one ahead. A run of the same job again (its worker died) recognizes its own claim
+    (``claimed_by``); another job holding the same try does not."""
+    span = timedelta(seconds=settings.job_timeout_seconds + settings.webhook_timeout_seconds)
+    base = _lease_base(due, claimant)
+    spans = max(1, math.ceil((datetime.now(UTC) + span / 2 - base) / span))
+    return base + spans * span
+
+
+def claimed_by(moment: datetime | None, due: int, claimant: str, settings: Settings) -> bool:
+    if moment is None:
+        return False
+    span = timedelta(seconds=settings.job_timeout_seconds + settings.webhook_timeout_seconds)
+    spans, rest = divmod(moment - _lease_base(due, claimant), span)
+    return spans >= 1 and rest == timedelta(0)
+
+
+async def _claim(
+    ready: list[WebhookMessage], settings: Settings, wanted: dict[UUID, tuple[int, int | None]], claimant: str
+) -> dict[UUID, datetime]:
+    """Move the tries' due time to their lease, conditionally (one UPDATE per tries and due
+    time: one for a fan-out's batch); the lease of each message this job got."""
+    groups: dict[tuple[int, datetime | None, datetime], list[WebhookMessage]] = {}
+    for message in ready:
+        due = wanted[message.id][1]
+        lease = lease_of(due if due is not None else due_key(message.next_attempt_at), claimant, settings)
+        groups.setdefault((message.attempt_count, message.next_attempt_at, lease), []).append(message)
+    leases: dict[UUID, datetime] = {}
+    for (tries, due_at, lease), group in groups.items():
+        ids = [m.id for m in group]
+        taken = await WebhookMessage.filter(
+            id__in=ids, status="pending", attempt_count=tries, next_attempt_at=due_at
+        ).update(next_attempt_at=lease)
+        if taken == len(group):
+            mine = set(ids)
+        else:  # another job took some of them meanwhile (rare): which are ours?
+            mine = set(await WebhookMessage.filter(id__in=ids, next_attempt_at=lease).values_list("id", flat=True))
+        for message in group:
+            if message.id in mine:
+                message.next_attempt_at = lease
+                leases[message.id] = lease
+    return leases
+
+
+async def _record(sent: list[_Sent], leases: dict[UUID, datetime], started: datetime) -> set[UUID]:
+    """Every request's attempt, and each message's next state if it is still ours (nobody
+    redelivered it meanwhile): one INSERT and one UPDATE per kind of outcome, in one
+    transaction. The ids of the messages moved on."""
+    done = datetime.now(UTC)
+    groups: dict[tuple, list[_Sent]] = {}
+    for s in sent:
+        round_tries = s.message.round_attempts + 1
+        if s.ok:
+            values = {"status": "succeeded", "next_attempt_at": None}
+        elif round_tries > len(RETRY_SCHEDULE):
+            values = {"status": "failed", "next_attempt_at": None}
+        else:
+            # Counted from the answers (or the timeouts), so a slow receiver still gets its pause.
+            values = {"next_attempt_at": done + RETRY_SCHEDULE[round_tries - 1]}
+        values |= {"last_attempt_at": started, "last_status_code": s.status, "round_attempts": round_tries}
+        key = (s.message.attempt_count, leases[s.message.id], *sorted(values.items()))
+        groups.setdefault(key, []).append(s)
+    moved: set[UUID] = set()
+    async with in_transaction() as connection:
+        await WebhookAttempt.bulk_create(
+            [
+                WebhookAttempt(
+                    message_id=s.message.id,
+                    attempted_at=s.attempted_at,
+                    status_code=s.status,
+                    duration_ms=s.duration_ms,
+                    response_excerpt=s.excerpt,
+                    error=s.error,
+                    trigger="scheduled",
+                )
+                for s in sent
+            ],
+            using_db=connection,
+        )
+        for (tries, lease, *pairs), group in groups.items():
+            values = dict(pairs)
+            ids = [s.message.id for s in group]
+            count = (
+                await WebhookMessage.filter(id__in=ids, attempt_count=tries, status="pending", next_attempt_at=lease)
+                .using_db(connection)
+                .update(attempt_count=tries + 1, updated_at=done, **values)
+            )
+            if count == len(group):
+                mine = set(ids)
+            else:
+                mine = set(
+                    await WebhookMessage.filter(id__in=ids, attempt_count=tries + 1, updated_at=done)
+                    .using_db(connection)
+                    .values_list("id", flat=True)
+                )
+            for s in group:
+                if s.message.id in mine:
+                    for name, value in values.items():
+                        setattr(s.message, name, value)
+                    s.message.attempt_count = tries + 1
+            moved |= mine
+    return moved
+
+
+async def _after(settings: Settings, moved: list[_Sent]) -> None:
+    """Failure streaks (one UPDATE for endpoints that only succeeded), disabling, and each
+    failed try's retry on a job of its own."""
+    streaks = {s.endpoint.id for s in moved if s.message.status == "failed"}
+    reset = {s.endpoint.id for s in moved if s.ok and s.endpoint.id not in streaks}
+    if reset:
+        await WebhookEndpoint.filter(id__in=list(reset), failure_streak__gt=0).update(failure_streak=0)
+    for s in moved:  # in the messages' order, as single tries would have counted
+        if s.endpoint.id in streaks:
+            if s.ok:
+                await WebhookEndpoint.filter(id=s.endpoint.id, failure_streak__gt=0).update(failure_streak=0)
+            elif s.message.status == "failed":
+                await _count_failure(settings, s.endpoint)
+        if not s.ok and s.message.status == "pending":
+            await schedule_or_leave_to_sweeper(s.message)
 
 
 def due_key(moment: datetime | None) -> int:
@@ -181,6 +418,25 @@ async def schedule(message: WebhookMessage) -> None:
         tries=message.attempt_count,
         due=due,
     )
+
+
+async def schedule_many(messages: list[WebhookMessage], settings: Settings) -> None:
+    """Hand the next tries of many messages on: per endpoint and due time, ``JOB_BATCH_SIZE``
+    messages per ``webhooks.deliver_batch`` job (id: a digest of its messages, tries and due
+    times, so the same batch scheduled twice is one job); a message alone gets ``schedule``."""
+    groups: dict[tuple, list[WebhookMessage]] = {}
+    for message in messages:
+        groups.setdefault((message.endpoint_id, message.next_attempt_at), []).append(message)  # type: ignore[attr-defined]
+    size = max(1, settings.job_batch_size)
+    for (_, due_at), group in groups.items():
+        for start in range(0, len(group), size):
+            chunk = group[start : start + size]
+            if len(chunk) == 1:
+                await schedule(chunk[0])
+                continue
+            items = [[str(m.id), m.attempt_count, due_key(m.next_attempt_at)] for m in chunk]
+            digest = hashlib.sha256(json.dumps(items).encode()).hexdigest()[:32]
+            await enqueue(DELIVER_BATCH_JOB, job_id=f"{DELIVER_BATCH_JOB}:{digest}", defer_until=due_at, items=items)
 
 
 async def schedule_or_leave_to_sweeper(message: WebhookMessage) -> None:

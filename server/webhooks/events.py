@@ -145,21 +145,41 @@ def describe(subject: Subject, pk: UUID, obj: Model | None) -> dict:
 async def build_payload(scope: Scope, event_type: str, event_payload: dict, timestamp: datetime) -> dict | None:
     """The body of a webhook for an outbox event; None for a type partners cannot subscribe to.
     Read through ``scope`` (the organization's webhook app, which reads what an owner reads)."""
-    subject = EVENT_TYPES.get(event_type)
-    if subject is None:
-        return None
-    raw_id = event_payload.get(subject.id_key)
-    if raw_id is None:
-        return None
-    pk = UUID(str(raw_id))
-    obj = await scope.queryset(subject.model, with_deleted=True).get_or_none(id=pk)
-    data = describe(subject, pk, obj)
-    if event_type.endswith(".deleted"):
-        data["deleted"] = True
-    change = {camel_case(k): v for k, v in event_payload.items() if k != subject.id_key}
-    if change:
-        data["change"] = change
-    return {"type": event_type, "timestamp": jsonable(timestamp), "data": data}
+    return (await build_payloads(scope, [(event_type, event_payload, timestamp)]))[0]
+
+
+async def build_payloads(scope: Scope, items: list[tuple[str, dict, datetime]]) -> list[dict | None]:
+    """``build_payload`` for many events of one organization: one query per kind of object,
+    whatever the number of events."""
+    wanted: dict[Subject, set[UUID]] = {}
+    keys: list[tuple[Subject, UUID] | None] = []
+    for event_type, event_payload, _ in items:
+        subject = EVENT_TYPES.get(event_type)
+        raw_id = event_payload.get(subject.id_key) if subject is not None else None
+        if subject is None or raw_id is None:
+            keys.append(None)
+            continue
+        pk = UUID(str(raw_id))
+        wanted.setdefault(subject, set()).add(pk)
+        keys.append((subject, pk))
+    found: dict[tuple[Subject, UUID], Model] = {}
+    for subject, pks in wanted.items():
+        for obj in await scope.queryset(subject.model, with_deleted=True).filter(id__in=list(pks)):
+            found[(subject, obj.id)] = obj
+    payloads: list[dict | None] = []
+    for key, (event_type, event_payload, timestamp) in zip(keys, items, strict=True):
+        if key is None:
+            payloads.append(None)
+            continue
+        subject, pk = key
+        data = describe(subject, pk, found.get(key))
+        if event_type.endswith(".deleted"):
+            data["deleted"] = True
+        change = {camel_case(k): v for k, v in event_payload.items() if k != subject.id_key}
+        if change:
+            data["change"] = change
+        payloads.append({"type": event_type, "timestamp": jsonable(timestamp), "data": data})
+    return payloads
 
 
 def test_payload(endpoint_id: UUID, timestamp: datetime) -> dict:

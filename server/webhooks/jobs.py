@@ -1,9 +1,13 @@
 """Background work of partner webhooks (registered through server/jobs/__init__.py).
 
-- ``fan_out``: an outbox event becomes one message per endpoint that subscribed to its type
-  and whose filters it passes; unique per (endpoint, event), so running it twice adds nothing.
-  Messages are recorded for disabled endpoints too (their backlog), and sent to enabled ones.
-- ``deliver``: one try of one message (server/webhooks/delivery.py).
+- ``fan_out``: a batch handler (server/jobs/registry.py ``on_events``): each outbox event
+  becomes one message per endpoint that subscribed to its type and whose filters it passes;
+  unique per (endpoint, event), so running it twice adds nothing. Messages are recorded for
+  disabled endpoints too (their backlog), and sent to enabled ones. A batch of events costs a
+  fixed number of SQL statements (``fan_out_many``).
+- ``deliver``: one try of one message; ``deliver_batch``: one try of each of a batch of
+  messages (up to ``JOB_BATCH_SIZE`` of one endpoint), sent concurrently
+  (server/webhooks/delivery.py).
 - ``sweep``: every minute, hands on tries that are due but whose job was lost (Redis went
   away between recording a message and enqueueing its try); the job id makes it a no-op
   for tries already queued.
@@ -17,9 +21,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from server.config import Settings
-from server.jobs.registry import Event, job, on_event, periodic
+from server.jobs.registry import Event, job, on_events, periodic
+from server.jobs.runner import event_of
 from server.organizations.models import Organization
 from server.webhooks import delivery, events
+from server.webhooks import events as events_of
 from server.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 log = logging.getLogger("crm.webhooks")
@@ -28,44 +34,77 @@ SWEEP_BATCH = 500
 CLEANUP_MAX_BATCHES = 100  # per run; the next run goes on
 
 
-@on_event(*events.EVENT_TYPES, name="webhooks.fan_out")
-async def fan_out(event: Event) -> int:
-    endpoints = [
-        e
-        for e in await WebhookEndpoint.filter(organization_id=event.organization_id)
-        if not e.event_types or event.topic in e.event_types
-    ]
-    if not endpoints:
+@on_events(*events.EVENT_TYPES, name="webhooks.fan_out")
+async def fan_out(
+    event: Event | None = None, events: list[Event] | None = None, *, settings: Settings | None = None
+) -> int:
+    """Record the messages of ``event`` (one) or ``events`` (the relay's batch) and schedule
+    their tries; how many messages the events make (recorded before or now)."""
+    return await fan_out_many(event_of(event, events), settings or Settings())
+
+
+async def fan_out_many(batch: list[Event], settings: Settings) -> int:
+    """A fixed number of SQL statements whatever the number of events: the endpoints, the
+    organizations, the objects (one query per organization and kind of object), one INSERT of
+    the messages, one read of those still to try; then one delivery job per endpoint and
+    ``JOB_BATCH_SIZE`` messages (server/webhooks/delivery.py)."""
+    if not batch:
         return 0
-    organization = await Organization.get(id=event.organization_id)
-    payload = await events.build_payload(delivery.app_scope(organization), event.topic, event.payload, event.created_at)
-    if payload is None:
-        return 0
-    chosen = [e for e in endpoints if events.matches(e.filters, payload)]
-    rows = [
-        WebhookMessage(
-            organization_id=event.organization_id,
-            endpoint_id=endpoint.id,
-            event_id=event.id,
-            event_type=event.topic,
-            payload=payload if endpoint.include_pii else events.mask_payload(payload),
-            next_attempt_at=datetime.now(UTC),
-        )
-        for endpoint in chosen
+    org_ids = list({e.organization_id for e in batch})
+    by_org: dict = {}
+    for endpoint in await WebhookEndpoint.filter(organization_id__in=org_ids).order_by("created_at", "id"):
+        by_org.setdefault(endpoint.organization_id, []).append(endpoint)  # type: ignore[attr-defined]
+    wanted = [
+        (e, [x for x in by_org.get(e.organization_id, ()) if not x.event_types or e.topic in x.event_types])
+        for e in batch
     ]
-    if rows:
-        await WebhookMessage.bulk_create(rows, ignore_conflicts=True)
-    enabled = [e.id for e in chosen if e.enabled]
-    for message in await WebhookMessage.filter(
-        event_id=event.id, endpoint_id__in=enabled, status="pending", attempt_count=0
-    ):
-        await delivery.schedule(message)
+    wanted = [(e, chosen) for e, chosen in wanted if chosen]
+    if not wanted:
+        return 0
+    organizations = {o.id: o for o in await Organization.filter(id__in=list({e.organization_id for e, _ in wanted}))}
+    per_org: dict = {}
+    for e, chosen in wanted:
+        per_org.setdefault(e.organization_id, []).append((e, chosen))
+    now = datetime.now(UTC)
+    rows: list[WebhookMessage] = []
+    for organization_id, group in per_org.items():
+        scope = delivery.app_scope(organizations[organization_id])
+        payloads = await events_of.build_payloads(scope, [(e.topic, e.payload, e.created_at) for e, _ in group])
+        for (e, chosen), payload in zip(group, payloads, strict=True):
+            if payload is None:
+                continue
+            rows += [
+                WebhookMessage(
+                    organization_id=e.organization_id,
+                    endpoint_id=endpoint.id,
+                    event_id=e.id,
+                    event_type=e.topic,
+                    payload=payload if endpoint.include_pii else events_of.mask_payload(payload),
+                    next_attempt_at=now,
+                )
+                for endpoint in chosen
+                if events_of.matches(endpoint.filters, payload)
+            ]
+    if not rows:
+        return 0
+    await WebhookMessage.bulk_create(rows, ignore_conflicts=True)
+    enabled = list({e.id for _, chosen in wanted for e in chosen if e.enabled})
+    fresh = await WebhookMessage.filter(
+        event_id__in=list({r.event_id for r in rows}), endpoint_id__in=enabled, status="pending", attempt_count=0
+    ).order_by("created_at", "id")
+    await delivery.schedule_many(fresh, settings)
     return len(rows)
 
 
 @job(name=delivery.DELIVER_JOB)
 async def deliver(message_id: str, tries: int, settings: Settings, due: int | None = None) -> str:
     return await delivery.deliver(message_id, tries, settings, due)
+
+
+@job(name=delivery.DELIVER_BATCH_JOB)
+async def deliver_batch(items: list, settings: Settings) -> dict[str, str]:
+    """One try of each ``[message id, tries, due ms]`` (server/webhooks/delivery.py)."""
+    return await delivery.deliver_many([(str(i), int(t), d) for i, t, d in items], settings)
 
 
 @periodic(seconds=60, name="webhooks.sweep")

@@ -22,6 +22,7 @@ from server.plugins.types import (
 NAME = "fake-pbx"
 GOOD_KEY = "good-key"
 SEEN_EVENTS: list = []  # crm_domain_event calls, for the tests
+BUSY_FOR: set[str] = set()  # ids of events crm_domain_event refuses for now (a retryable error)
 SEEN_URLS: list = []  # crm_webhook_url_issued calls
 
 DISPOSITIONS = {"ANSWER": "answered", "BUSY": "busy", "NOANSWER": "no_answer", "CANCEL": "cancelled"}
@@ -67,6 +68,8 @@ def crm_webhook_url_issued(installation, url):
 @hookimpl
 async def crm_domain_event(installation, config, secrets, event):
     SEEN_EVENTS.append((installation.id, event.topic, secrets.get("api_key")))
+    if event.id in BUSY_FOR:
+        raise PluginError("The PBX is busy: try again later.", retryable=True)
 
 
 def _time(value: str | None):
