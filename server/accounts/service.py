@@ -156,9 +156,7 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
     problems.raise_if_any()
     async with in_transaction():
         account = await scope.get(Account, account_id, "update", field="id")
-        matches = await duplicates.check(
-            scope, values.get("phones"), values.get("emails"), exclude_account=account.id
-        )
+        matches = await duplicates.check(scope, values.get("phones"), values.get("emails"), exclude_account=account.id)
         changes = await update_versioned(account, version, values)
         account.duplicate_matches = matches
         if {"phones", "emails", "tags"} & changes.keys():
@@ -193,6 +191,25 @@ async def find_by_phone(scope: Scope, phone: str) -> list[Account]:
         return []
     ids = AccountIdentifier.filter(organization_id=scope.organization_id, kind="phone", value=e164)
     return await scope.queryset(Account).filter(id__in=Subquery(ids.values("account_id"))).order_by("created_at", "id")
+
+
+async def find_by_email(scope: Scope, email: str) -> list[Account]:
+    """The caller's accounts with this e-mail address, on the account or on one of its contacts,
+    oldest first: who wrote this e-mail. Not an address: none."""
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        return []
+    own = AccountIdentifier.filter(organization_id=scope.organization_id, kind="email", value=email)
+    found = await scope.queryset(Account).filter(id__in=Subquery(own.values("account_id"))).order_by("created_at", "id")
+    if found:
+        return found
+    people = ContactIdentifier.filter(organization_id=scope.organization_id, kind="email", value=email)
+    contacts = Contact.filter(organization_id=scope.organization_id, id__in=Subquery(people.values("contact_id")))
+    return (
+        await scope.queryset(Account)
+        .filter(id__in=Subquery(contacts.values("account_id")))
+        .order_by("created_at", "id")
+    )
 
 
 def _merge_lists(a: list, b: list) -> list:
@@ -284,9 +301,7 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
 
     async def create() -> Contact:
         account = await scope.get(Account, account_id, "create", field="accountId")
-        matches = await duplicates.check(
-            scope, values.get("phones"), values.get("emails"), exclude_account=account.id
-        )
+        matches = await duplicates.check(scope, values.get("phones"), values.get("emails"), exclude_account=account.id)
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
         contact.duplicate_matches = matches
         await duplicates.sync_contact_identifiers(contact)

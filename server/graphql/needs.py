@@ -144,6 +144,7 @@ MUTATION: dict[str, str] = {
             "uninstallPlugin",
             "testPluginConnection",
             "rotateWebhookToken",
+            "issueInboundEmailAddress",
         ),
         needs("plugins:admin"),
     ),
