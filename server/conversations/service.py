@@ -182,9 +182,8 @@ async def receive_message(scope: Scope, installation_id: UUID | None, source: st
         provider_message_id=provider_id,
     )
     reopened = conversation.status != "open"
-    if message.automated:
-        pass  # an auto-reply ("I am on holiday") is on record but nobody has to act on it
-    elif reopened or conversation.first_response_due_at is None:
+    # An auto-reply ("I am on holiday") is on record, but nobody has to act on it.
+    if not message.automated and (reopened or conversation.first_response_due_at is None):
         # A new question (or the first one): the first-reply clock starts now.
         conversation.first_response_at = None
         conversation.first_response_due_at = await _sla_due(scope.organization_id, now)

@@ -301,7 +301,6 @@ async def _bounce(settings: Settings, installation: PluginInstallation, raw: byt
 
 async def receive(settings: Settings, mailbox: InboundMailbox, raw: bytes, envelope_sender: str | None = None) -> dict:
     """File one message delivered to ``mailbox`` (idempotent on its Message-ID)."""
-    from server.conversations import service as conversations  # it imports the plugin types
     from server.plugins.webhooks import system_scope
 
     installation = await PluginInstallation.get(id=mailbox.installation_id)
@@ -327,25 +326,35 @@ async def receive(settings: Settings, mailbox: InboundMailbox, raw: bytes, envel
         email=parsed.sender,
         automated=parsed.automated,
     )
-    try:
-        async with in_transaction():
-            result = await conversations.receive_message(scope, installation.id, PLUGIN, message)
-            if result.get("duplicate"):
-                return result
-            await EmailThreadMessage.create(
-                organization_id=organization.id,
-                conversation_id=result["conversation_id"],
-                conversation_message_id=result["message_id"],
-                direction="in",
-                message_id_header=parsed.message_id[:255],
-                subject=parsed.subject[:300],
-                thread_ids=" ".join(parsed.references),
-                automated=parsed.automated,
-                attachments=parsed.attachments,
-            )
-    except IntegrityError:
-        # The same message filed by a concurrent delivery a moment ago.
-        return {"type": "message", "duplicate": True}
+    for attempt in (1, 2):
+        try:
+            return await _file(scope, installation, organization.id, message, parsed)
+        except IntegrityError:
+            # A concurrent delivery created the conversation or filed this very message a moment
+            # ago: the second attempt finds them (and files nothing twice).
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _file(scope: Scope, installation, organization_id, message: InboundMessage, parsed: ParsedMail) -> dict:
+    from server.conversations import service as conversations
+
+    async with in_transaction():
+        result = await conversations.receive_message(scope, installation.id, PLUGIN, message)
+        if result.get("duplicate"):
+            return result
+        await EmailThreadMessage.create(
+            organization_id=organization_id,
+            conversation_id=result["conversation_id"],
+            conversation_message_id=result["message_id"],
+            direction="in",
+            message_id_header=parsed.message_id[:255],
+            subject=parsed.subject[:300],
+            thread_ids=" ".join(parsed.references),
+            automated=parsed.automated,
+            attachments=parsed.attachments,
+        )
     return result
 
 
