@@ -20,6 +20,7 @@ from server.email import receiver
 from server.jobs.inprocess import run_until_idle
 from tests.provider_plugins import events, install, row
 from tests.test_accounts import CREATE_CONTACT, make_account
+from tests.test_cli import crm, failed, fresh_db, new_org, ok, python  # noqa: F401 - fresh_db is a fixture
 from tests.test_plugin_email import Mailbox, _dsn, _free_port, smtp_config
 
 ISSUE = """mutation($i: IssueInboundEmailAddressInput!) { issueInboundEmailAddress(input: $i) {
@@ -299,3 +300,72 @@ async def test_a_delivery_report_to_the_inbound_address_is_a_bounce_not_a_conver
     assert await inbox(shop.support, api) == []
     [bounce] = await events(shop.installation.organization_id, "plugin.email.bounced")
     assert (bounce["address"], bounce["status"], bounce["hard"]) == ("olena@example.org", "5.1.1", True)
+
+
+# -- `crm mail-in`, the command, as its own process ---------------------------------------------
+
+SEED = """
+import asyncio, hashlib, sys
+from datetime import UTC, datetime
+from server.config import Settings
+from server.db import init_db, close_db
+
+async def main():
+    await init_db(Settings())
+    try:
+        from server.conversations.models import ConversationMessage
+        from server.email.models import InboundMailbox
+        from server.organizations.models import Organization
+        from server.plugins.models import PluginInstallation
+        org = await Organization.get(slug="shop")
+        if sys.argv[1] == "seed":
+            installation = await PluginInstallation.create(
+                organization_id=org.id, plugin="email", config={"from_address": "help@shop.test"},
+                webhook_token_hash="0" * 64, webhook_token_issued_at=datetime.now(UTC))
+            await InboundMailbox.create(organization_id=org.id, installation_id=installation.id,
+                token_hash=hashlib.sha256(sys.argv[2].encode()).hexdigest(), issued_at=datetime.now(UTC))
+        else:
+            print([m.text for m in await ConversationMessage.filter(organization_id=org.id)])
+    finally:
+        await close_db()
+
+asyncio.run(main())
+"""
+
+
+def test_crm_mail_in_receives_over_smtp_as_its_own_process(request, tmp_path):
+    import smtplib
+    import subprocess
+    import sys
+    import time
+
+    env = request.getfixturevalue("fresh_db")()  # an empty database file (or PostgreSQL database)
+    new_org(env)
+    assert "MAIL_IN_DOMAIN" in failed(crm(["mail-in"], {**env, "MAIL_IN_DOMAIN": ""}))
+    token = secrets.token_hex(20)
+    ok(python(["-c", SEED, "seed", token], env))
+
+    port = _free_port()
+    log = tmp_path / "mail-in.log"
+    with log.open("w") as handle:
+        proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "server.cli", "mail-in", "--port", str(port)],
+            env={**env, "MAIL_IN_DOMAIN": "mail.crm.test"},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        end = time.monotonic() + 60
+        while "Receiving mail" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < end, log.read_text()
+            time.sleep(0.2)
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+                client.sendmail(CUSTOMER, ["in+" + "0" * 40 + "@mail.crm.test"], b"Subject: x\r\n\r\nx\r\n")
+            assert refused.value.recipients["in+" + "0" * 40 + "@mail.crm.test"][0] == 550
+            message = mail(f"in+{token}@mail.crm.test", "Привіт з іншого процесу")
+            client.sendmail(CUSTOMER, [f"in+{token}@mail.crm.test"], message.as_bytes())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert "Привіт з іншого процесу" in ok(python(["-c", SEED, "show"], env))
