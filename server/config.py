@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     mail_in_host: str = "127.0.0.1"
     mail_in_port: int = 2525
     mail_in_max_bytes: int = 10 * 1024 * 1024  # a larger message is refused with 552 at DATA
+    # PEM files of the receiver's certificate and key: with both set it offers STARTTLS.
+    mail_in_tls_cert: str = ""
+    mail_in_tls_key: str = ""
 
     token_ttl_hours: int = 24 * 14
     # Failed logins allowed per window before RATE_LIMITED (server/auth/throttle.py), "count/period".

@@ -21,7 +21,7 @@ from server.jobs.inprocess import run_until_idle
 from tests.provider_plugins import events, install, row
 from tests.test_accounts import CREATE_CONTACT, make_account
 from tests.test_cli import crm, failed, fresh_db, new_org, ok, python  # noqa: F401 - fresh_db is a fixture
-from tests.test_plugin_email import Mailbox, _dsn, _free_port, smtp_config
+from tests.test_plugin_email import Mailbox, _dsn, _free_port, _self_signed, smtp_config
 
 ISSUE = """mutation($i: IssueInboundEmailAddressInput!) { issueInboundEmailAddress(input: $i) {
     address issuedAt errors { field code message } } }"""
@@ -300,6 +300,25 @@ async def test_a_delivery_report_to_the_inbound_address_is_a_bounce_not_a_conver
     assert await inbox(shop.support, api) == []
     [bounce] = await events(shop.installation.organization_id, "plugin.email.bounced")
     assert (bounce["address"], bounce["status"], bounce["hard"]) == ("olena@example.org", "5.1.1", True)
+
+
+async def test_the_receiver_offers_starttls_with_a_certificate(api, shop, settings, tmp_path):
+    _self_signed(tmp_path)  # writes cert.pem and key.pem
+    tls = {"mail_in_tls_cert": str(tmp_path / "cert.pem"), "mail_in_tls_key": str(tmp_path / "key.pem")}
+    port = _free_port()
+    server = await receiver.start(settings.model_copy(update=tls), "127.0.0.1", port)
+    try:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10, start_tls=False) as client:
+            await client.ehlo()
+            assert client.supports_extension("starttls")
+            await client.starttls(validate_certs=False)
+            assert client.get_transport_info("sslcontext") is not None
+            await client.send_message(mail(shop.address, "Зашифровано"))
+    finally:
+        server.close()
+        await server.wait_closed()
+    [conversation] = await inbox(shop.support, api)
+    assert conversation["messages"][0]["text"].endswith("Зашифровано")
 
 
 # -- `crm mail-in`, the command, as its own process ---------------------------------------------

@@ -8,6 +8,8 @@ It accepts mail only for the inbound addresses the organizations issued
 - ``550 5.1.1`` at ``RCPT TO`` for any other recipient (an unknown or retired token, another
   domain: it is not an open relay), ``452 4.5.3`` past ``MAX_RECIPIENTS`` recipients;
 - ``552`` for a message larger than ``MAIL_IN_MAX_BYTES`` (aiosmtpd announces the ``SIZE`` too);
+- with ``MAIL_IN_TLS_CERT`` and ``MAIL_IN_TLS_KEY`` set, ``STARTTLS`` is offered (senders that
+  support it encrypt the message on its way);
 - ``451 4.3.0`` when the database cannot be reached or filing failed: the sending server keeps the
   message and tries again later, and a message filed before the failure is not filed twice.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 
 from aiosmtpd.smtp import SMTP
 
@@ -64,9 +67,19 @@ class InboundHandler:
         return "250 2.0.0 Message accepted"
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """STARTTLS for the sending servers, when a certificate and its key are configured."""
+    if not (settings.mail_in_tls_cert and settings.mail_in_tls_key):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.mail_in_tls_cert, settings.mail_in_tls_key)
+    return context
+
+
 def smtp_factory(settings: Settings):
     handler = InboundHandler(settings)
     hostname = settings.mail_in_domain.strip().lower() or "localhost"
+    context = tls_context(settings)
 
     def make() -> SMTP:
         return SMTP(
@@ -75,6 +88,7 @@ def smtp_factory(settings: Settings):
             enable_SMTPUTF8=True,
             hostname=hostname,
             ident="CRM mail-in",
+            tls_context=context,
         )
 
     return make
