@@ -155,7 +155,7 @@ async def test_a_customers_mail_becomes_a_conversation_and_the_agents_reply_thre
         mail_in,
         mail(
             shop.address,
-            "Дякую!",
+            "Дякую!\n\nOn Sun, 6 Dec 2026 at 10:00, Квітка <help@shop.test>\nwrote:\n\n> Вже в дорозі, завтра буде.\n",
             subject="Re: Де моє замовлення?",
             message_id="<q2.olena@example.org>",
             In_Reply_To=reply["Message-ID"],
@@ -164,6 +164,7 @@ async def test_a_customers_mail_becomes_a_conversation_and_the_agents_reply_thre
     )
     [conversation] = await inbox(shop.support, api)
     assert [m["direction"] for m in conversation["messages"]] == ["IN", "OUT", "IN"]
+    assert conversation["messages"][-1]["text"] == "Re: Де моє замовлення?\n\nДякую!"  # without the quote
     await shop.support.data(api, REPLY, {"i": {"conversationId": conversation["id"], "text": "Будь ласка!"}})
     await drain(database)
     second = outgoing.handler.to(CUSTOMER)[-1]

@@ -165,10 +165,41 @@ def html_to_text(markup: str) -> str:
     soup = BeautifulSoup(markup, "html.parser")
     for tag in soup(["script", "style", "head", "title", "noscript", "template"]):
         tag.decompose()
+    # The earlier message the customer's client quoted (Gmail, Apple Mail, Thunderbird).
+    for tag in soup.select("div.gmail_quote, blockquote[type=cite], blockquote.gmail_quote"):
+        tag.decompose()
     for br in soup.find_all("br"):
         br.replace_with("\n")
     lines = (" ".join(line.split()) for line in soup.get_text("\n").splitlines())
     return "\n".join(line for line in lines if line)
+
+
+# The line a mail client puts above the quoted message: "On Sun, 6 Dec 2026, Olena <o@x.ua> wrote:",
+# "Олена <o@x.ua> пише:", "6 груд. 2026 р. о 10:00 Olena написав(-ла):".
+_ATTRIBUTION = re.compile(
+    r"(wrote|пише|написав|написала|написал|писал|schrieb|a écrit)[^:\n]{0,12}:\s*$", re.IGNORECASE
+)
+_WRAPPED = re.compile(r"^(On |\d{1,2}[ .]|.*<[^<>\s]+@[^<>\s]+>\s*$)")  # the first half of a wrapped attribution
+
+
+def strip_quoted(text: str) -> str:
+    """The customer's answer without the earlier message their client quoted below it (lines
+    starting with ``>`` at the end, and the "… wrote:" line above them). The agents have that
+    message in the conversation already. A mail that is nothing but a quote is kept whole."""
+    lines = text.split("\n")
+    end = len(lines)
+    quoted = 0
+    while end and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith(">")):
+        quoted += lines[end - 1].lstrip().startswith(">")
+        end -= 1
+    if not quoted:
+        return text
+    if end and _ATTRIBUTION.search(lines[end - 1]):
+        end -= 1
+        if end and _WRAPPED.match(lines[end - 1].strip()) and not _ATTRIBUTION.search(lines[end - 1]):
+            end -= 1  # "On Sun, 6 Dec 2026 at 10:00, Olena <o@x.ua>" / "wrote:"
+    kept = "\n".join(lines[:end]).rstrip()
+    return kept or text
 
 
 def _content(part: EmailMessage) -> str:
@@ -186,7 +217,7 @@ def _body(mail: EmailMessage) -> str:
     text = _content(part)
     if part.get_content_type() == "text/html":
         text = html_to_text(text)
-    return text.replace("\r\n", "\n").replace("\x00", "").strip()
+    return strip_quoted(text.replace("\r\n", "\n").replace("\x00", "")).strip()
 
 
 def _attachments(mail: EmailMessage, body: EmailMessage | None) -> list[dict]:
