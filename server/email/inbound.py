@@ -116,7 +116,7 @@ async def issue_address(scope: Scope, settings: Settings, installation_id: UUID)
 async def mailbox_for(settings: Settings, address: str) -> InboundMailbox | None:
     """The mailbox of an envelope recipient ``in+<token>@<MAIL_IN_DOMAIN>`` whose installation is
     enabled; None for any other address (refused at RCPT)."""
-    local, _, domain = (address or "").strip().lower().rpartition("@")
+    local, _at, domain = (address or "").strip().lower().rpartition("@")
     expected = settings.mail_in_domain.strip().lower()
     if not expected or domain != expected or not local.startswith(LOCAL_PREFIX):
         return None
