@@ -698,6 +698,50 @@ def worker_health(
     out.print(why)
 
 
+# -- inbound e-mail --------------------------------------------------------------------------
+
+
+@app.command("mail-in")
+def mail_in(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on (default MAIL_IN_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on (default MAIL_IN_PORT, 2525).")] = None,
+) -> None:
+    """Receive customers' e-mail over SMTP and file it in the inbox: mail for the addresses
+    `in+<token>@MAIL_IN_DOMAIN` that organizations issued (`issueInboundEmailAddress`); any
+    other recipient is refused. See docs/conversations.md#e-mail."""
+    import logging
+
+    from server.email import receiver
+
+    settings = Settings()
+    if not settings.mail_in_domain.strip():
+        raise fail("Set MAIL_IN_DOMAIN (the domain whose MX record points at this receiver) first.")
+    try:
+        settings.require_secret_key()
+    except InsecureSettings as exc:
+        raise fail(str(exc)) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    listen_host = host or settings.mail_in_host
+    listen_port = settings.mail_in_port if port is None else port
+
+    async def work() -> None:
+        server = await receiver.start(settings, listen_host, listen_port)
+        out.print(
+            f"Receiving mail for in+<token>@{settings.mail_in_domain} on {listen_host}:{listen_port}; "
+            f"database {display_url(settings.database_url)}"
+        )
+        sys.stdout.flush()
+        async with server:
+            await server.serve_forever()
+
+    try:
+        run_db(settings, work)
+    except KeyboardInterrupt:
+        pass
+
+
 # -- plugins ---------------------------------------------------------------------------------
 
 

@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     # messages); empty: the request's own address for webhooks, http://127.0.0.1:8000 for survey links.
     public_url: str = ""
     debug: bool = False
+    # Inbound e-mail (docs/conversations.md#e-mail): `crm mail-in` accepts mail for
+    # in+<token>@MAIL_IN_DOMAIN (the domain whose MX points at it) and files it in the inbox.
+    mail_in_domain: str = ""
+    mail_in_host: str = "127.0.0.1"
+    mail_in_port: int = 2525
+    mail_in_max_bytes: int = 10 * 1024 * 1024  # a larger message is refused with 552 at DATA
+    # PEM files of the receiver's certificate and key: with both set it offers STARTTLS.
+    mail_in_tls_cert: str = ""
+    mail_in_tls_key: str = ""
 
     token_ttl_hours: int = 24 * 14
     # Failed logins allowed per window before RATE_LIMITED (server/auth/throttle.py), "count/period".

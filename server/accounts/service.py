@@ -212,6 +212,25 @@ async def find_by_phone(scope: Scope, phone: str) -> list[Account]:
     )
 
 
+async def find_by_email(scope: Scope, email: str) -> list[Account]:
+    """The caller's accounts with this e-mail address, on the account or on one of its contacts,
+    oldest first: who wrote this e-mail. Not an address: none."""
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        return []
+    own = AccountIdentifier.filter(organization_id=scope.organization_id, kind="email", value=email)
+    found = await scope.queryset(Account).filter(id__in=Subquery(own.values("account_id"))).order_by("created_at", "id")
+    if found:
+        return found
+    people = ContactIdentifier.filter(organization_id=scope.organization_id, kind="email", value=email)
+    contacts = Contact.filter(organization_id=scope.organization_id, id__in=Subquery(people.values("contact_id")))
+    return (
+        await scope.queryset(Account)
+        .filter(id__in=Subquery(contacts.values("account_id")))
+        .order_by("created_at", "id")
+    )
+
+
 def _merge_lists(a: list, b: list) -> list:
     return list(dict.fromkeys([*a, *b]))
 

@@ -17,6 +17,7 @@ from server.config import Settings
 from server.conversations import service
 from server.conversations.models import Conversation, ConversationMessage
 from server.core import outbox
+from server.email import inbound as email_inbound
 from server.jobs.registry import Event, enqueue, job, on_event, periodic
 from server.plugins import service as plugins
 from server.plugins.models import PluginInstallation
@@ -56,6 +57,13 @@ async def _interrupted(message: ConversationMessage, settings: Settings) -> str:
     ):
         return "failed"
     return "taken"
+
+
+async def _locale(message: ConversationMessage) -> str:
+    from server.organizations.models import Organization
+
+    organization = await Organization.get(id=message.organization_id)  # type: ignore[attr-defined]
+    return organization.locale if organization.locale in ("uk", "en") else "uk"
 
 
 @job(CHECK)
@@ -99,6 +107,8 @@ async def send_reply(event: Event, settings: Settings) -> str:
         attachments=list(message.attachments),
         buttons=list(message.buttons or []),
     )
+    if conversation.channel == "email":  # "Re: <subject>", In-Reply-To and References (server/email)
+        outgoing.subject, outgoing.headers = await email_inbound.reply_headers(conversation, await _locale(message))
     try:
         sent: SentMessage = await plugins.call(settings, installation, "crm_messaging_send", message=outgoing)
     except PluginError as exc:
@@ -117,6 +127,8 @@ async def send_reply(event: Event, settings: Settings) -> str:
     await ConversationMessage.filter(id=message.id, state="sending").update(
         state="sent", provider_message_id=str(sent.provider_message_id)[:64], sent_at=now, error=""
     )
+    if conversation.channel == "email":
+        await email_inbound.reply_sent(message, str(sent.provider_message_id), outgoing.subject, outgoing.headers)
     await outbox.emit(
         message.organization_id,
         "conversation.reply_sent",

@@ -103,12 +103,16 @@ def _check_inbound(message: InboundMessage) -> None:
     problems.raise_if_any()
 
 
-async def _lead(scope: Scope, conversation: Conversation, name: str, phone: str | None, source: str) -> Account:
+async def _lead(
+    scope: Scope, conversation: Conversation, name: str, phone: str | None, source: str, email: str = ""
+) -> Account:
     """An unknown sender becomes a lead account, named as the channel shows them."""
     data = {"name": (name or f"{CHANNEL_TITLES[conversation.channel]} {conversation.address}")[:200], "tags": ["lead"]}
     data["source"] = source[:64]
     if phone:
         data["phones"] = [phone]
+    if email and accounts.EMAIL_RE.match(email.strip().lower()) and len(email) <= 254:
+        data["emails"] = [email.strip().lower()]
     return await accounts.create_account(scope, data)
 
 
@@ -164,8 +168,12 @@ async def receive_message(scope: Scope, installation_id: UUID | None, source: st
         linked = await _link_by_phone(scope, conversation, phone, message.sender_name, source)
         conversation.account_confirmed = True  # a number the channel vouches for (not a Viber contact card)
     elif conversation.account_id is None:
-        conversation.account_id = (await _lead(scope, conversation, message.sender_name, None, source)).id
-        linked = "lead_created"
+        found = await accounts.find_by_email(scope, message.email) if message.email else []
+        if found:
+            conversation.account_id, linked = found[0].id, "matched"
+        else:
+            lead = await _lead(scope, conversation, message.sender_name, None, source, message.email)
+            conversation.account_id, linked = lead.id, "lead_created"
     # The customer's text is kept as written (cut to a sane length), never refused.
     text = (message.text or "")[:20_000].replace("\x00", "")
     row = await ConversationMessage.create(
@@ -179,19 +187,23 @@ async def receive_message(scope: Scope, installation_id: UUID | None, source: st
         provider_message_id=provider_id,
     )
     reopened = conversation.status != "open"
-    if reopened or conversation.first_response_due_at is None:
+    # An auto-reply ("I am on holiday") is on record, but nobody has to act on it.
+    if not message.automated and (reopened or conversation.first_response_due_at is None):
         # A new question (or the first one): the first-reply clock starts now.
         conversation.first_response_at = None
         conversation.first_response_due_at = await _sla_due(scope.organization_id, now)
-    conversation.status, conversation.snoozed_until = "open", None
+    if not message.automated:
+        conversation.status, conversation.snoozed_until = "open", None
+        conversation.unread_count += 1
     if message.sender_name:
         conversation.display_name = message.sender_name[:200]
-    conversation.unread_count += 1
     conversation.last_message_at = now
     conversation.last_message_text = (text or message.kind)[:200]
     conversation.version += 1
     await conversation.save()
     await _timeline(scope, conversation, row, IN_SUBJECT)
+    if message.automated:
+        return {"type": "message", "conversation_id": str(conversation.id), "message_id": str(row.id), "linked": linked}
     await outbox.emit(
         scope.organization_id,
         "conversation.message_received",

@@ -39,3 +39,47 @@ class UndeliverableEmail(TenantModel):
     class Meta:
         table = "undeliverable_email"
         unique_together = (("organization", "address"),)
+
+
+class InboundMailbox(TenantModel):
+    """The CRM's own address for one e-mail plugin installation, ``in+<token>@<MAIL_IN_DOMAIN>``:
+    the shop's support mailbox forwards customers' mail there and ``crm mail-in`` files it in the
+    inbox (server/email/inbound.py). Only the token's SHA-256 is kept, so the address is shown
+    once, when it is issued (like a webhook URL); issuing a new one retires the old one."""
+
+    resource = "settings"
+
+    installation = fields.ForeignKeyField(
+        "crm.PluginInstallation", related_name=False, unique=True, on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    issued_at = fields.DatetimeField()
+
+    class Meta:
+        table = "email_inbound_mailbox"
+
+
+class EmailThreadMessage(TenantModel):
+    """The e-mail side of one conversation message: its Message-ID, subject and References, so
+    an agent's reply goes out with ``In-Reply-To``/``References`` and "Re: <subject>" and the
+    customer's mail client threads it; attachments are noted by name and size (not stored)."""
+
+    resource = "conversations"
+    owner_path = "conversation__assignee_id"
+
+    conversation = fields.ForeignKeyField("crm.Conversation", related_name=False, on_delete=fields.CASCADE)
+    conversation_message = fields.ForeignKeyField(
+        "crm.ConversationMessage", related_name=False, unique=True, on_delete=fields.CASCADE
+    )
+    direction = fields.CharField(max_length=3)  # in | out
+    message_id_header = fields.CharField(max_length=255, default="")  # the Message-ID, with its angle brackets
+    subject = fields.CharField(max_length=300, default="")
+    thread_ids = fields.TextField(
+        default=""
+    )  # References: the message ids of the thread, oldest first, space separated
+    automated = fields.BooleanField(default=False)  # an auto-reply (Auto-Submitted, Precedence: bulk...)
+    attachments = fields.JSONField(default=list)  # [{"name", "size", "mimeType"}]
+
+    class Meta:
+        table = "email_thread_message"
+        indexes = (("organization_id", "message_id_header"), ("conversation_id", "created_at"))

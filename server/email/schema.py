@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from server.email import service
+from server.email import inbound, service
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 
@@ -40,6 +40,21 @@ class ClearUndeliverableEmailInput:
     address: str
 
 
+@strawberry.input(description="Which e-mail plugin installation gets a (new) inbound address.")
+class IssueInboundEmailAddressInput:
+    installation_id: strawberry.ID = strawberry.field(description="An installation of the `email` plugin.")
+
+
+@strawberry.type(description="The inbound address just issued: shown this once (only its hash is kept).")
+class InboundEmailAddressPayload:
+    address: str | None = strawberry.field(
+        default=None,
+        description="`in+<token>@<domain>`: set the shop's support mailbox to forward (redirect) its mail here.",
+    )
+    issued_at: datetime | None = strawberry.field(default=None, description="When it was issued.")
+    errors: list[UserError] = strawberry.field(description="What was wrong with the input.")
+
+
 def _rows(values: list[dict]) -> list[EmailDeliverability]:
     return [EmailDeliverability(**v) for v in values]
 
@@ -69,3 +84,19 @@ class EmailMutations:
             return {"addresses": _rows(await service.clear_undeliverable(scope, account_id, input.address))}
 
         return await run_mutation(EmailDeliverabilityPayload, act)
+
+    @strawberry.mutation(
+        description="Issue the CRM's inbound e-mail address of an e-mail plugin installation: mail forwarded to it "
+        "becomes conversations in the inbox. A new address retires the previous one. Shown once."
+    )
+    async def issue_inbound_email_address(
+        self, info: Info, input: IssueInboundEmailAddressInput
+    ) -> InboundEmailAddressPayload:
+        scope = info.context.scope
+
+        async def act():
+            installation_id = ids.decode(input.installation_id, "PluginInstallation")[1]
+            mailbox, address = await inbound.issue_address(scope, info.context.settings, installation_id)
+            return {"address": address, "issued_at": mailbox.issued_at}
+
+        return await run_mutation(InboundEmailAddressPayload, act)

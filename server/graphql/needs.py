@@ -153,6 +153,7 @@ MUTATION: dict[str, str] = {
             "uninstallPlugin",
             "testPluginConnection",
             "rotateWebhookToken",
+            "issueInboundEmailAddress",
         ),
         needs("plugins:admin"),
     ),

@@ -345,6 +345,13 @@ class InboundMessage:
     attachments: list[dict] = field(default_factory=list)
     sent_at: datetime | None = None
     raw: dict = field(default_factory=dict)
+    # The sender's e-mail address when the channel gives one (inbound e-mail): the conversation
+    # is linked to the account (or contact) with it, else the new lead gets it.
+    email: str = ""
+    # An automatic message (an e-mail auto-reply, ``Auto-Submitted``/``Precedence: bulk``): filed,
+    # but it neither reopens the conversation, counts as unread, starts the first-reply SLA nor
+    # emits ``conversation.message_received``.
+    automated: bool = False
 
 
 # -- payments (LiqPay, monobank acquiring...) -------------------------------------------
