@@ -43,6 +43,7 @@ MODEL_MODULES = [
     "server.bulk.models",
     "server.search.models",
     "server.conversations.models",
+    "server.customfields.models",
 ]
 
 

@@ -27,6 +27,7 @@ from server.bulk.schema import BulkMutations, BulkQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.conversations.schema import ConversationMutations, ConversationQueries
+from server.customfields.schema import CustomFieldMutations, CustomFieldQueries
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.email.schema import EmailMutations, EmailQueries
 from server.exports.schema import ExportMutations, ExportQueries
@@ -168,6 +169,7 @@ Query = refusing_hostile_input(
                     ImportQueries,
                     ExportQueries,
                     ConversationQueries,
+                    CustomFieldQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -206,6 +208,7 @@ Mutation = refusing_hostile_input(
                 ImportMutations,
                 ExportMutations,
                 ConversationMutations,
+                CustomFieldMutations,
             ),
         ),
         MUTATION_NEEDS,
