@@ -99,6 +99,7 @@ class CustomFieldDefinitionType(Node):
 
 
 @strawberry.type(
+    name="CustomFieldValue",
     description="The value of one custom field of a record. Exactly the typed field of its `kind` is set "
     "(e.g. `moneyValue` for MONEY); fields without a value are not listed."
 )

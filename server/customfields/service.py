@@ -475,3 +475,16 @@ async def sort_by(scope: Scope, object_type: str, qs, key: str, direction):
         f"WHERE cfv.object_id = \"{table}\".\"id\" AND cfv.definition_id = '{definition.id}'), {empty})"
     )
     return qs.annotate(custom_sort=RawSQL(sql)), Sort("custom_sort", kind, direction)
+
+
+async def move_values(object_type: str, from_id: UUID, to_id: UUID) -> int:
+    """On a merge: the duplicate's values of fields the survivor has no value of move over."""
+    have = await CustomFieldValue.filter(object_type=object_type, object_id=to_id).values_list(
+        "definition_id", flat=True
+    )
+    moved = CustomFieldValue.filter(object_type=object_type, object_id=from_id)
+    if have:
+        moved = moved.exclude(definition_id__in=list(set(have)))
+    count = await moved.update(object_id=to_id)
+    await CustomFieldValue.filter(object_type=object_type, object_id=from_id).delete()
+    return count

@@ -1,0 +1,275 @@
+"""Custom fields: definitions per organization and object type (admin only, audited), values
+checked on write against them (every problem at once, in Ukrainian and English), shown typed,
+filtered and sorted in the lists with a fixed number of statements, hidden by field rules,
+never seen by another organization; tags on orders, deals and tickets."""
+
+from __future__ import annotations
+
+from server.audit.models import AuditEntry
+from server.customfields.models import CustomFieldValue
+from tests.helpers import QueryCounter
+
+ERRORS = "errors { field code message }"
+CREATE_FIELD = f"""mutation($i: CreateCustomFieldInput!) {{ createCustomField(input: $i) {{
+    definition {{ id key kind label labelUk labelEn required position archived version objectType
+                  choices {{ value label }} }} {ERRORS} }} }}"""
+VALUES = """customFieldValues { key label kind textValue numberValue moneyValue { amount currency } dateValue
+    choiceValues booleanValue linkValue }"""
+CREATE_ACCOUNT = f"""mutation($i: CreateAccountInput!) {{ createAccount(input: $i) {{
+    account {{ id version {VALUES} }} {ERRORS} }} }}"""
+UPDATE_ACCOUNT = f"""mutation($i: UpdateAccountInput!) {{ updateAccount(input: $i) {{
+    account {{ id version {VALUES} }} {ERRORS} }} }}"""
+
+
+async def post(api, member, query, variables, lang="en") -> dict:
+    response = await api.http.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {member.token}", "X-Organization": member.org, "Accept-Language": lang},
+    )
+    body = response.json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+async def define(api, member, **fields) -> dict:
+    data = await post(api, member, CREATE_FIELD, {"i": {"labelUk": fields["key"], "labelEn": fields["key"], **fields}})
+    assert data["createCustomField"]["errors"] == [], data
+    return data["createCustomField"]["definition"]
+
+
+async def account_fields(api, member):
+    await define(api, member, objectType="ACCOUNT", key="loyalty", kind="CHOICE", labelUk="Рівень", labelEn="Tier",
+                 choices=[{"value": "gold", "labelUk": "Золотий", "labelEn": "Gold"}, {"value": "silver"}])
+    await define(api, member, objectType="ACCOUNT", key="budget", kind="MONEY")
+    await define(api, member, objectType="ACCOUNT", key="visits", kind="NUMBER")
+    await define(api, member, objectType="ACCOUNT", key="birthday", kind="DATE")
+    await define(api, member, objectType="ACCOUNT", key="site", kind="LINK")
+    await define(api, member, objectType="ACCOUNT", key="vip", kind="BOOLEAN")
+    await define(api, member, objectType="ACCOUNT", key="channels", kind="MULTI_CHOICE",
+                 choices=[{"value": "sms"}, {"value": "viber"}, {"value": "email"}])
+    await define(api, member, objectType="ACCOUNT", key="note", kind="TEXT", required=True,
+                 labelUk="Примітка", labelEn="Note")
+
+
+async def test_definitions_are_managed_by_admins_and_audited(api, tenants):
+    t = await tenants.create(("owner", "manager"))
+    made = await define(api, t.owner, objectType="ORDER", key="gift_wrap", kind="BOOLEAN",
+                        labelUk="Подарункове пакування", labelEn="Gift wrap")
+    assert made["objectType"] == "ORDER" and made["kind"] == "BOOLEAN" and made["version"] == 1
+    uk = await post(api, t.manager, "{ customFieldDefinitions(objectType: ORDER) { key label } }", {}, "uk")
+    assert uk["customFieldDefinitions"] == [{"key": "gift_wrap", "label": "Подарункове пакування"}]
+    en = await post(api, t.manager, "{ customFieldDefinitions(objectType: ORDER) { key label } }", {}, "en")
+    assert en["customFieldDefinitions"] == [{"key": "gift_wrap", "label": "Gift wrap"}]
+
+    # A manager only reads the settings.
+    refused = await t.manager.execute(api, CREATE_FIELD, {"i": {"objectType": "ORDER", "key": "x", "kind": "TEXT",
+                                                               "labelUk": "x", "labelEn": "x"}})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    # Every problem at once, in the caller's language.
+    bad = {"objectType": "ORDER", "key": "Gift Wrap", "kind": "CHOICE", "labelUk": " ", "labelEn": "x"}
+    en = await post(api, t.owner, CREATE_FIELD, {"i": bad}, "en")
+    errors = {(e["field"], e["code"]): e["message"] for e in en["createCustomField"]["errors"]}
+    assert errors == {
+        ("key", "INVALID"): "A key is 1 to 64 lower-case Latin letters, digits and underscores, starting with a letter.",
+        ("labelUk", "REQUIRED"): "Give the label in both languages.",
+        ("choices", "REQUIRED"): "A choice field needs at least one choice.",
+    }
+    uk = await post(api, t.owner, CREATE_FIELD, {"i": bad}, "uk")
+    assert {e["message"] for e in uk["createCustomField"]["errors"]} == {
+        "Ключ — від 1 до 64 малих латинських літер, цифр і підкреслень, починається з літери.",
+        "Вкажіть назву обома мовами.",
+        "Полю з вибором потрібен хоча б один варіант.",
+    }
+    again = await post(api, t.owner, CREATE_FIELD, {"i": {"objectType": "ORDER", "key": "gift_wrap", "kind": "TEXT",
+                                                          "labelUk": "a", "labelEn": "a"}}, "en")
+    assert again["createCustomField"]["errors"][0]["code"] == "DUPLICATE"
+
+    archived = await post(
+        api,
+        t.owner,
+        f"""mutation($i: ArchiveCustomFieldInput!) {{ archiveCustomField(input: $i) {{
+            definition {{ archived version }} {ERRORS} }} }}""",
+        {"i": {"id": made["id"], "version": 1}},
+    )
+    assert archived["archiveCustomField"]["definition"] == {"archived": True, "version": 2}
+    listed = await post(api, t.owner, "{ customFieldDefinitions { key } }", {})
+    assert listed["customFieldDefinitions"] == []
+    actions = await AuditEntry.filter(action__startswith="custom_field.").values_list("action", flat=True)
+    assert sorted(actions) == ["custom_field.create", "custom_field.update"]
+
+
+async def test_account_values_are_typed_and_checked_all_at_once(api, tenants):
+    t = await tenants.create(("owner",))
+    await account_fields(api, t.owner)
+    good = {
+        "name": "Олена",
+        "customFieldValues": [
+            {"key": "loyalty", "choiceValues": ["gold"]},
+            {"key": "budget", "moneyValue": {"amount": "1500.50", "currency": "uah"}},
+            {"key": "visits", "numberValue": "12"},
+            {"key": "birthday", "dateValue": "1990-05-17"},
+            {"key": "site", "linkValue": "https://olena.example.com/shop"},
+            {"key": "vip", "booleanValue": True},
+            {"key": "channels", "choiceValues": ["viber", "sms", "viber"]},
+            {"key": "note", "textValue": "Любить чай"},
+        ],
+    }
+    made = (await post(api, t.owner, CREATE_ACCOUNT, {"i": good}))["createAccount"]
+    assert made["errors"] == []
+    values = {v["key"]: v for v in made["account"]["customFieldValues"]}
+    assert [v["key"] for v in made["account"]["customFieldValues"]] == [
+        "loyalty", "budget", "visits", "birthday", "site", "vip", "channels", "note"
+    ]
+    assert values["loyalty"]["choiceValues"] == ["gold"] and values["loyalty"]["label"] == "Tier"
+    assert values["budget"]["moneyValue"] == {"amount": "1500.50", "currency": "UAH"}
+    assert values["budget"]["kind"] == "MONEY" and values["budget"]["textValue"] is None
+    assert values["visits"]["numberValue"] == "12"
+    assert values["birthday"]["dateValue"] == "1990-05-17"
+    assert values["site"]["linkValue"] == "https://olena.example.com/shop"
+    assert values["vip"]["booleanValue"] is True
+    assert values["channels"]["choiceValues"] == ["viber", "sms"]
+    assert values["note"]["textValue"] == "Любить чай"
+
+    bad = {
+        "name": "Петро",
+        "customFieldValues": [
+            {"key": "nope", "textValue": "x"},
+            {"key": "loyalty", "choiceValues": ["platinum"]},
+            {"key": "budget", "moneyValue": {"amount": "10.555", "currency": "XYZ"}},
+            {"key": "visits", "textValue": "many"},
+            {"key": "site", "linkValue": "javascript:alert(1)"},
+        ],
+    }
+    en = (await post(api, t.owner, CREATE_ACCOUNT, {"i": bad}, "en"))["createAccount"]
+    assert en["account"] is None
+    assert {(e["field"], e["code"]): e["message"] for e in en["errors"]} == {
+        ("customFieldValues.nope", "INVALID"): "There is no custom field 'nope'.",
+        ("customFieldValues.loyalty", "INVALID"): "'platinum' is not one of the choices: gold, silver.",
+        ("customFieldValues.budget.amount", "INVALID"): "An amount of money has at most 2 decimal places.",
+        ("customFieldValues.budget.currency", "INVALID"):
+            "Unsupported currency 'XYZ'; use one of: CZK, EUR, GBP, MDL, PLN, RON, UAH, USD.",
+        ("customFieldValues.visits", "INVALID"): "'visits' is a number field: give numberValue, not textValue.",
+        ("customFieldValues.site", "INVALID"): "'javascript:alert(1)' is not a web address (http:// or https://).",
+        ("customFieldValues.note", "REQUIRED"): "'Note' is required.",
+    }
+    uk = (await post(api, t.owner, CREATE_ACCOUNT, {"i": bad}, "uk"))["createAccount"]
+    messages = {e["field"]: e["message"] for e in uk["errors"]}
+    assert messages["customFieldValues.nope"] == "Немає додаткового поля «nope»."
+    assert messages["customFieldValues.note"] == "«Примітка» — обов’язкове поле."
+    assert messages["customFieldValues.loyalty"] == "«platinum» не є одним із варіантів: gold, silver."
+    assert await CustomFieldValue.filter(text_value="x").count() == 0
+
+    # An update changes only the given fields; null clears one; a required one cannot be cleared.
+    account = made["account"]
+    changed = (await post(api, t.owner, UPDATE_ACCOUNT, {"i": {
+        "id": account["id"], "version": account["version"],
+        "customFieldValues": [{"key": "visits", "numberValue": "13.5"}, {"key": "site"}],
+    }}))["updateAccount"]
+    assert changed["errors"] == []
+    after = {v["key"]: v for v in changed["account"]["customFieldValues"]}
+    assert after["visits"]["numberValue"] == "13.5" and "site" not in after and "loyalty" in after
+    assert changed["account"]["version"] == account["version"] + 1
+    cleared = (await post(api, t.owner, UPDATE_ACCOUNT, {"i": {
+        "id": account["id"], "version": changed["account"]["version"], "customFieldValues": [{"key": "note"}],
+    }}))["updateAccount"]
+    assert [(e["field"], e["code"]) for e in cleared["errors"]] == [("customFieldValues.note", "REQUIRED")]
+    entry = await AuditEntry.filter(action="account.update").order_by("-created_at").first()
+    assert entry.changes["custom_fields.visits"] == ["12", "13.5"]
+    assert entry.changes["custom_fields.site"] == ["https://olena.example.com/shop", None]
+
+
+LIST = """query($w: AccountWhere, $o: AccountOrder, $first: Int) { accounts(where: $w, orderBy: $o, first: $first) {
+    edges { node { name customFieldValues { key numberValue choiceValues } } } pageInfo { endCursor } } }"""
+
+
+async def _names(api, member, where=None, order=None, first=50):
+    data = await post(api, member, LIST, {"w": where, "o": order, "first": first})
+    return [e["node"]["name"] for e in data["accounts"]["edges"]]
+
+
+async def test_account_lists_filter_and_sort_by_custom_fields(api, tenants):
+    t = await tenants.create(("owner", "logistics"))
+    other = await tenants.create(("owner",))
+    await account_fields(api, t.owner)
+    await account_fields(api, other.owner)
+    rows = [
+        ("Андрій", "gold", "100", "2026-01-10", "Чай і кава", ["sms"]),
+        ("Богдан", "silver", "5", "2025-12-31", "кава", ["viber", "email"]),
+        ("Василь", "gold", "42.5", "2026-03-01", "Нічого", []),
+        ("Галина", None, None, None, "ЧАЙ", []),
+    ]
+    for name, tier, visits, day, note, channels in rows:
+        values = [{"key": "note", "textValue": note}]
+        if tier:
+            values.append({"key": "loyalty", "choiceValues": [tier]})
+        if visits:
+            values.append({"key": "visits", "numberValue": visits})
+        if day:
+            values.append({"key": "birthday", "dateValue": day})
+        if channels:
+            values.append({"key": "channels", "choiceValues": channels})
+        made = (await post(api, t.owner, CREATE_ACCOUNT, {"i": {"name": name, "customFieldValues": values}}))
+        assert made["createAccount"]["errors"] == []
+    # Another organization's gold customer with the same field never shows up.
+    await post(api, other.owner, CREATE_ACCOUNT, {"i": {"name": "Чужий", "customFieldValues": [
+        {"key": "loyalty", "choiceValues": ["gold"]}, {"key": "note", "textValue": "чай"}]}})
+
+    assert sorted(await _names(api, t.owner, {"customField": {"key": "loyalty", "eq": "gold"}})) == ["Андрій", "Василь"]
+    assert sorted(await _names(api, t.owner, {"customField": {"key": "loyalty", "in": ["silver", "GOLD"]}})) == [
+        "Андрій", "Богдан", "Василь"]
+    assert sorted(await _names(api, t.owner, {"customField": {"key": "visits", "gt": "10"}})) == ["Андрій", "Василь"]
+    assert await _names(api, t.owner, {"customField": {"key": "visits", "gte": "5", "lt": "42.5"}}) == ["Богдан"]
+    assert await _names(api, t.owner, {"customField": {"key": "birthday", "lt": "2026-01-01"}}) == ["Богдан"]
+    assert sorted(await _names(api, t.owner, {"customField": {"key": "note", "contains": "чай"}})) == [
+        "Андрій", "Галина"]
+    assert await _names(api, t.owner, {"customField": {"key": "channels", "eq": "email"}}) == ["Богдан"]
+    assert await _names(api, t.owner, {"customField": {"key": "loyalty", "isSet": False}}) == ["Галина"]
+    assert sorted(await _names(api, t.owner, {"OR": [
+        {"customField": {"key": "loyalty", "eq": "silver"}}, {"customField": {"key": "visits", "gt": "50"}}]})) == [
+        "Андрій", "Богдан"]
+
+    assert await _names(api, t.owner, order={"customField": "visits", "direction": "DESC"}) == [
+        "Андрій", "Василь", "Богдан", "Галина"]
+    assert await _names(api, t.owner, order={"customField": "visits", "direction": "ASC"}) == [
+        "Галина", "Богдан", "Василь", "Андрій"]
+    # Text sorts ignoring case: "кава", "нічого", "чай" (Галина's "ЧАЙ"), "чай і кава".
+    assert await _names(api, t.owner, order={"customField": "note", "direction": "ASC"}) == [
+        "Богдан", "Василь", "Галина", "Андрій"]
+    # Keyset pages through a custom-field sort: two pages of two, nothing twice or missing.
+    first = await post(api, t.owner, LIST, {"o": {"customField": "birthday", "direction": "ASC"}, "first": 2})
+    cursor = first["accounts"]["pageInfo"]["endCursor"]
+    rest = await post(
+        api,
+        t.owner,
+        """query($o: AccountOrder, $after: String) { accounts(orderBy: $o, first: 2, after: $after) {
+            edges { node { name } } } }""",
+        {"o": {"customField": "birthday", "direction": "ASC"}, "after": cursor},
+    )
+    names = [e["node"]["name"] for e in first["accounts"]["edges"]] + [
+        e["node"]["name"] for e in rest["accounts"]["edges"]]
+    assert names == ["Галина", "Богдан", "Андрій", "Василь"]
+
+    # Warehouse staff may not see the customers' custom fields: not in lists, not as a filter.
+    hidden = await t.logistics.execute(api, LIST, {"w": {"customField": {"key": "loyalty", "eq": "gold"}}})
+    assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    hidden = await t.logistics.execute(api, "{ accounts { edges { node { customFieldValues { key } } } } }")
+    assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_statement_count_does_not_grow_with_page_size(api, tenants):
+    t = await tenants.create(("owner",))
+    await account_fields(api, t.owner)
+    for i in range(12):
+        await post(api, t.owner, CREATE_ACCOUNT, {"i": {"name": f"A{i}", "customFieldValues": [
+            {"key": "visits", "numberValue": str(i)}, {"key": "note", "textValue": "n"},
+            {"key": "channels", "choiceValues": ["sms", "email"]}]}})
+    counts = []
+    for size in (2, 10):
+        with QueryCounter() as q:
+            names = await _names(api, t.owner, {"customField": {"key": "visits", "gte": "0"}},
+                                 {"customField": "visits", "direction": "ASC"}, first=size)
+        assert len(names) == size
+        counts.append(q.count)
+    assert counts[0] == counts[1]
