@@ -39,23 +39,45 @@ async def define(api, member, **fields) -> dict:
 
 
 async def account_fields(api, member):
-    await define(api, member, objectType="ACCOUNT", key="loyalty", kind="CHOICE", labelUk="Рівень", labelEn="Tier",
-                 choices=[{"value": "gold", "labelUk": "Золотий", "labelEn": "Gold"}, {"value": "silver"}])
+    await define(
+        api,
+        member,
+        objectType="ACCOUNT",
+        key="loyalty",
+        kind="CHOICE",
+        labelUk="Рівень",
+        labelEn="Tier",
+        choices=[{"value": "gold", "labelUk": "Золотий", "labelEn": "Gold"}, {"value": "silver"}],
+    )
     await define(api, member, objectType="ACCOUNT", key="budget", kind="MONEY")
     await define(api, member, objectType="ACCOUNT", key="visits", kind="NUMBER")
     await define(api, member, objectType="ACCOUNT", key="birthday", kind="DATE")
     await define(api, member, objectType="ACCOUNT", key="site", kind="LINK")
     await define(api, member, objectType="ACCOUNT", key="vip", kind="BOOLEAN")
-    await define(api, member, objectType="ACCOUNT", key="channels", kind="MULTI_CHOICE",
-                 choices=[{"value": "sms"}, {"value": "viber"}, {"value": "email"}])
-    await define(api, member, objectType="ACCOUNT", key="note", kind="TEXT", required=True,
-                 labelUk="Примітка", labelEn="Note")
+    await define(
+        api,
+        member,
+        objectType="ACCOUNT",
+        key="channels",
+        kind="MULTI_CHOICE",
+        choices=[{"value": "sms"}, {"value": "viber"}, {"value": "email"}],
+    )
+    await define(
+        api, member, objectType="ACCOUNT", key="note", kind="TEXT", required=True, labelUk="Примітка", labelEn="Note"
+    )
 
 
 async def test_definitions_are_managed_by_admins_and_audited(api, tenants):
     t = await tenants.create(("owner", "manager"))
-    made = await define(api, t.owner, objectType="ORDER", key="gift_wrap", kind="BOOLEAN",
-                        labelUk="Подарункове пакування", labelEn="Gift wrap")
+    made = await define(
+        api,
+        t.owner,
+        objectType="ORDER",
+        key="gift_wrap",
+        kind="BOOLEAN",
+        labelUk="Подарункове пакування",
+        labelEn="Gift wrap",
+    )
     assert made["objectType"] == "ORDER" and made["kind"] == "BOOLEAN" and made["version"] == 1
     uk = await post(api, t.manager, "{ customFieldDefinitions(objectType: ORDER) { key label } }", {}, "uk")
     assert uk["customFieldDefinitions"] == [{"key": "gift_wrap", "label": "Подарункове пакування"}]
@@ -63,8 +85,9 @@ async def test_definitions_are_managed_by_admins_and_audited(api, tenants):
     assert en["customFieldDefinitions"] == [{"key": "gift_wrap", "label": "Gift wrap"}]
 
     # A manager only reads the settings.
-    refused = await t.manager.execute(api, CREATE_FIELD, {"i": {"objectType": "ORDER", "key": "x", "kind": "TEXT",
-                                                               "labelUk": "x", "labelEn": "x"}})
+    refused = await t.manager.execute(
+        api, CREATE_FIELD, {"i": {"objectType": "ORDER", "key": "x", "kind": "TEXT", "labelUk": "x", "labelEn": "x"}}
+    )
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     # Every problem at once, in the caller's language.
@@ -72,7 +95,10 @@ async def test_definitions_are_managed_by_admins_and_audited(api, tenants):
     en = await post(api, t.owner, CREATE_FIELD, {"i": bad}, "en")
     errors = {(e["field"], e["code"]): e["message"] for e in en["createCustomField"]["errors"]}
     assert errors == {
-        ("key", "INVALID"): "A key is 1 to 64 lower-case Latin letters, digits and underscores, starting with a letter.",
+        (
+            "key",
+            "INVALID",
+        ): "A key is 1 to 64 lower-case Latin letters, digits and underscores, starting with a letter.",
         ("labelUk", "REQUIRED"): "Give the label in both languages.",
         ("choices", "REQUIRED"): "A choice field needs at least one choice.",
     }
@@ -82,8 +108,13 @@ async def test_definitions_are_managed_by_admins_and_audited(api, tenants):
         "Вкажіть назву обома мовами.",
         "Полю з вибором потрібен хоча б один варіант.",
     }
-    again = await post(api, t.owner, CREATE_FIELD, {"i": {"objectType": "ORDER", "key": "gift_wrap", "kind": "TEXT",
-                                                          "labelUk": "a", "labelEn": "a"}}, "en")
+    again = await post(
+        api,
+        t.owner,
+        CREATE_FIELD,
+        {"i": {"objectType": "ORDER", "key": "gift_wrap", "kind": "TEXT", "labelUk": "a", "labelEn": "a"}},
+        "en",
+    )
     assert again["createCustomField"]["errors"][0]["code"] == "DUPLICATE"
 
     archived = await post(
@@ -120,7 +151,14 @@ async def test_account_values_are_typed_and_checked_all_at_once(api, tenants):
     assert made["errors"] == []
     values = {v["key"]: v for v in made["account"]["customFieldValues"]}
     assert [v["key"] for v in made["account"]["customFieldValues"]] == [
-        "loyalty", "budget", "visits", "birthday", "site", "vip", "channels", "note"
+        "loyalty",
+        "budget",
+        "visits",
+        "birthday",
+        "site",
+        "vip",
+        "channels",
+        "note",
     ]
     assert values["loyalty"]["choiceValues"] == ["gold"] and values["loyalty"]["label"] == "Tier"
     assert values["budget"]["moneyValue"] == {"amount": "1500.50", "currency": "UAH"}
@@ -148,8 +186,10 @@ async def test_account_values_are_typed_and_checked_all_at_once(api, tenants):
         ("customFieldValues.nope", "INVALID"): "There is no custom field 'nope'.",
         ("customFieldValues.loyalty", "INVALID"): "'platinum' is not one of the choices: gold, silver.",
         ("customFieldValues.budget.amount", "INVALID"): "An amount of money has at most 2 decimal places.",
-        ("customFieldValues.budget.currency", "INVALID"):
-            "Unsupported currency 'XYZ'; use one of: CZK, EUR, GBP, MDL, PLN, RON, UAH, USD.",
+        (
+            "customFieldValues.budget.currency",
+            "INVALID",
+        ): "Unsupported currency 'XYZ'; use one of: CZK, EUR, GBP, MDL, PLN, RON, UAH, USD.",
         ("customFieldValues.visits", "INVALID"): "'visits' is a number field: give numberValue, not textValue.",
         ("customFieldValues.site", "INVALID"): "'javascript:alert(1)' is not a web address (http:// or https://).",
         ("customFieldValues.note", "REQUIRED"): "'Note' is required.",
@@ -163,17 +203,38 @@ async def test_account_values_are_typed_and_checked_all_at_once(api, tenants):
 
     # An update changes only the given fields; null clears one; a required one cannot be cleared.
     account = made["account"]
-    changed = (await post(api, t.owner, UPDATE_ACCOUNT, {"i": {
-        "id": account["id"], "version": account["version"],
-        "customFieldValues": [{"key": "visits", "numberValue": "13.5"}, {"key": "site"}],
-    }}))["updateAccount"]
+    changed = (
+        await post(
+            api,
+            t.owner,
+            UPDATE_ACCOUNT,
+            {
+                "i": {
+                    "id": account["id"],
+                    "version": account["version"],
+                    "customFieldValues": [{"key": "visits", "numberValue": "13.5"}, {"key": "site"}],
+                }
+            },
+        )
+    )["updateAccount"]
     assert changed["errors"] == []
     after = {v["key"]: v for v in changed["account"]["customFieldValues"]}
     assert after["visits"]["numberValue"] == "13.5" and "site" not in after and "loyalty" in after
     assert changed["account"]["version"] == account["version"] + 1
-    cleared = (await post(api, t.owner, UPDATE_ACCOUNT, {"i": {
-        "id": account["id"], "version": changed["account"]["version"], "customFieldValues": [{"key": "note"}],
-    }}))["updateAccount"]
+    cleared = (
+        await post(
+            api,
+            t.owner,
+            UPDATE_ACCOUNT,
+            {
+                "i": {
+                    "id": account["id"],
+                    "version": changed["account"]["version"],
+                    "customFieldValues": [{"key": "note"}],
+                }
+            },
+        )
+    )["updateAccount"]
     assert [(e["field"], e["code"]) for e in cleared["errors"]] == [("customFieldValues.note", "REQUIRED")]
     entry = await AuditEntry.filter(action="account.update").order_by("-created_at").first()
     assert entry.changes["custom_fields.visits"] == ["12", "13.5"]
@@ -210,33 +271,71 @@ async def test_account_lists_filter_and_sort_by_custom_fields(api, tenants):
             values.append({"key": "birthday", "dateValue": day})
         if channels:
             values.append({"key": "channels", "choiceValues": channels})
-        made = (await post(api, t.owner, CREATE_ACCOUNT, {"i": {"name": name, "customFieldValues": values}}))
+        made = await post(api, t.owner, CREATE_ACCOUNT, {"i": {"name": name, "customFieldValues": values}})
         assert made["createAccount"]["errors"] == []
     # Another organization's gold customer with the same field never shows up.
-    await post(api, other.owner, CREATE_ACCOUNT, {"i": {"name": "Чужий", "customFieldValues": [
-        {"key": "loyalty", "choiceValues": ["gold"]}, {"key": "note", "textValue": "чай"}]}})
+    await post(
+        api,
+        other.owner,
+        CREATE_ACCOUNT,
+        {
+            "i": {
+                "name": "Чужий",
+                "customFieldValues": [
+                    {"key": "loyalty", "choiceValues": ["gold"]},
+                    {"key": "note", "textValue": "чай"},
+                ],
+            }
+        },
+    )
 
     assert sorted(await _names(api, t.owner, {"customField": {"key": "loyalty", "eq": "gold"}})) == ["Андрій", "Василь"]
     assert sorted(await _names(api, t.owner, {"customField": {"key": "loyalty", "in": ["silver", "GOLD"]}})) == [
-        "Андрій", "Богдан", "Василь"]
+        "Андрій",
+        "Богдан",
+        "Василь",
+    ]
     assert sorted(await _names(api, t.owner, {"customField": {"key": "visits", "gt": "10"}})) == ["Андрій", "Василь"]
     assert await _names(api, t.owner, {"customField": {"key": "visits", "gte": "5", "lt": "42.5"}}) == ["Богдан"]
     assert await _names(api, t.owner, {"customField": {"key": "birthday", "lt": "2026-01-01"}}) == ["Богдан"]
     assert sorted(await _names(api, t.owner, {"customField": {"key": "note", "contains": "чай"}})) == [
-        "Андрій", "Галина"]
+        "Андрій",
+        "Галина",
+    ]
     assert await _names(api, t.owner, {"customField": {"key": "channels", "eq": "email"}}) == ["Богдан"]
     assert await _names(api, t.owner, {"customField": {"key": "loyalty", "isSet": False}}) == ["Галина"]
-    assert sorted(await _names(api, t.owner, {"OR": [
-        {"customField": {"key": "loyalty", "eq": "silver"}}, {"customField": {"key": "visits", "gt": "50"}}]})) == [
-        "Андрій", "Богдан"]
+    assert sorted(
+        await _names(
+            api,
+            t.owner,
+            {
+                "OR": [
+                    {"customField": {"key": "loyalty", "eq": "silver"}},
+                    {"customField": {"key": "visits", "gt": "50"}},
+                ]
+            },
+        )
+    ) == ["Андрій", "Богдан"]
 
     assert await _names(api, t.owner, order={"customField": "visits", "direction": "DESC"}) == [
-        "Андрій", "Василь", "Богдан", "Галина"]
+        "Андрій",
+        "Василь",
+        "Богдан",
+        "Галина",
+    ]
     assert await _names(api, t.owner, order={"customField": "visits", "direction": "ASC"}) == [
-        "Галина", "Богдан", "Василь", "Андрій"]
+        "Галина",
+        "Богдан",
+        "Василь",
+        "Андрій",
+    ]
     # Text sorts ignoring case: "кава", "нічого", "чай" (Галина's "ЧАЙ"), "чай і кава".
     assert await _names(api, t.owner, order={"customField": "note", "direction": "ASC"}) == [
-        "Богдан", "Василь", "Галина", "Андрій"]
+        "Богдан",
+        "Василь",
+        "Галина",
+        "Андрій",
+    ]
     # Keyset pages through a custom-field sort: two pages of two, nothing twice or missing.
     first = await post(api, t.owner, LIST, {"o": {"customField": "birthday", "direction": "ASC"}, "first": 2})
     cursor = first["accounts"]["pageInfo"]["endCursor"]
@@ -248,7 +347,8 @@ async def test_account_lists_filter_and_sort_by_custom_fields(api, tenants):
         {"o": {"customField": "birthday", "direction": "ASC"}, "after": cursor},
     )
     names = [e["node"]["name"] for e in first["accounts"]["edges"]] + [
-        e["node"]["name"] for e in rest["accounts"]["edges"]]
+        e["node"]["name"] for e in rest["accounts"]["edges"]
+    ]
     assert names == ["Галина", "Богдан", "Андрій", "Василь"]
 
     # Warehouse staff may not see the customers' custom fields: not in lists, not as a filter.
@@ -262,14 +362,31 @@ async def test_statement_count_does_not_grow_with_page_size(api, tenants):
     t = await tenants.create(("owner",))
     await account_fields(api, t.owner)
     for i in range(12):
-        await post(api, t.owner, CREATE_ACCOUNT, {"i": {"name": f"A{i}", "customFieldValues": [
-            {"key": "visits", "numberValue": str(i)}, {"key": "note", "textValue": "n"},
-            {"key": "channels", "choiceValues": ["sms", "email"]}]}})
+        await post(
+            api,
+            t.owner,
+            CREATE_ACCOUNT,
+            {
+                "i": {
+                    "name": f"A{i}",
+                    "customFieldValues": [
+                        {"key": "visits", "numberValue": str(i)},
+                        {"key": "note", "textValue": "n"},
+                        {"key": "channels", "choiceValues": ["sms", "email"]},
+                    ],
+                }
+            },
+        )
     counts = []
     for size in (2, 10):
         with QueryCounter() as q:
-            names = await _names(api, t.owner, {"customField": {"key": "visits", "gte": "0"}},
-                                 {"customField": "visits", "direction": "ASC"}, first=size)
+            names = await _names(
+                api,
+                t.owner,
+                {"customField": {"key": "visits", "gte": "0"}},
+                {"customField": "visits", "direction": "ASC"},
+                first=size,
+            )
         assert len(names) == size
         counts.append(q.count)
     assert counts[0] == counts[1]

@@ -17,6 +17,16 @@ from server.accounts.models import Account, AccountIdentifier, Contact
 from server.auth.models import User
 from server.core.errors import BadRequest, Forbidden
 from server.core.phones import try_e164
+from server.customfields import service as customfields
+from server.customfields.schema import (
+    CUSTOM_FIELD_SORT,
+    CUSTOM_FIELD_VALUES,
+    CustomFieldFilter,
+    CustomFieldInput,
+    CustomFieldValueType,
+    custom_field_values,
+    input_items,
+)
 from server.graphql import ids
 from server.graphql.aggregates import GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
@@ -36,16 +46,6 @@ from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import DELETED_AT, INCLUDE_DELETED, Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
-from server.customfields import service as customfields
-from server.customfields.schema import (
-    CUSTOM_FIELD_SORT,
-    CUSTOM_FIELD_VALUES,
-    CustomFieldFilter,
-    CustomFieldInput,
-    CustomFieldValueType,
-    custom_field_values,
-    input_items,
-)
 from server.search.query import SEARCH_FILTER_DESCRIPTION, search_lookup
 
 if TYPE_CHECKING:
@@ -505,7 +505,8 @@ class UpdateAccountInput:
     source: str | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET
     custom_fields: JSON | None = strawberry.field(
-        default=strawberry.UNSET, description="Deprecated free-form JSON kept for older clients; use `customFieldValues`."
+        default=strawberry.UNSET,
+        description="Deprecated free-form JSON kept for older clients; use `customFieldValues`.",
     )
     custom_field_values: list[CustomFieldInput] | None = strawberry.field(
         default=strawberry.UNSET, description="Custom fields to set; those not given stay as they are."

@@ -125,7 +125,7 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
     values["owner_id"] = data.get("owner_id", scope.user_id)
     with problems:
         await _check_owner(scope, values["owner_id"])
-    typed = await customfields.clean(scope, "account", data.get("custom_field_values"), problems, creating=True)
+    typed = await customfields.clean(scope, "account", data, problems, creating=True)
     problems.raise_if_any()
 
     async def create() -> Account:
@@ -159,13 +159,11 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
         values["owner_id"] = data["owner_id"]
         with problems:
             await _check_owner(scope, values["owner_id"])
-    typed = await customfields.clean(scope, "account", data.get("custom_field_values"), problems, creating=False)
+    typed = await customfields.clean(scope, "account", data, problems, creating=False)
     problems.raise_if_any()
     async with in_transaction():
         account = await scope.get(Account, account_id, "update", field="id")
-        matches = await duplicates.check(
-            scope, values.get("phones"), values.get("emails"), exclude_account=account.id
-        )
+        matches = await duplicates.check(scope, values.get("phones"), values.get("emails"), exclude_account=account.id)
         changes = await update_versioned(account, version, values)
         changes.update(await customfields.save(typed, account.id))
         account.duplicate_matches = matches
@@ -289,14 +287,12 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
     values = _clean_contact(data, problems)
     if "name" not in data:
         problems.add(ErrorCode.REQUIRED, "name is required.", "name")
-    typed = await customfields.clean(scope, "contact", data.get("custom_field_values"), problems, creating=True)
+    typed = await customfields.clean(scope, "contact", data, problems, creating=True)
     problems.raise_if_any()
 
     async def create() -> Contact:
         account = await scope.get(Account, account_id, "create", field="accountId")
-        matches = await duplicates.check(
-            scope, values.get("phones"), values.get("emails"), exclude_account=account.id
-        )
+        matches = await duplicates.check(scope, values.get("phones"), values.get("emails"), exclude_account=account.id)
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
         contact.duplicate_matches = matches
         await duplicates.sync_contact_identifiers(contact)
@@ -324,7 +320,7 @@ async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dic
     scope.require("accounts:update")
     problems = Problems()
     values = _clean_contact(data, problems)
-    typed = await customfields.clean(scope, "contact", data.get("custom_field_values"), problems, creating=False)
+    typed = await customfields.clean(scope, "contact", data, problems, creating=False)
     problems.raise_if_any()
     async with in_transaction():
         contact = await scope.get(Contact, contact_id, "update", field="id")

@@ -37,9 +37,7 @@ class CustomFieldKind(Enum):
     MONEY = strawberry.enum_value("money", description="An amount with an ISO 4217 currency: `moneyValue`.")
     DATE = strawberry.enum_value("date", description="A calendar date: `dateValue`.")
     CHOICE = strawberry.enum_value("choice", description="One of the field's choices: `choiceValues` (one).")
-    MULTI_CHOICE = strawberry.enum_value(
-        "multi_choice", description="Any of the field's choices: `choiceValues`."
-    )
+    MULTI_CHOICE = strawberry.enum_value("multi_choice", description="Any of the field's choices: `choiceValues`.")
     BOOLEAN = strawberry.enum_value("boolean", description="Yes or no: `booleanValue`.")
     LINK = strawberry.enum_value("link", description="A web address (http or https): `linkValue`.")
 
@@ -60,7 +58,9 @@ class CustomFieldChoice:
 
 
 def _choices(definition) -> list[CustomFieldChoice]:
-    return [CustomFieldChoice(value=c["value"], label_uk=c["label_uk"], label_en=c["label_en"]) for c in definition.choices]
+    return [
+        CustomFieldChoice(value=c["value"], label_uk=c["label_uk"], label_en=c["label_en"]) for c in definition.choices
+    ]
 
 
 @model_type(
@@ -101,7 +101,7 @@ class CustomFieldDefinitionType(Node):
 @strawberry.type(
     name="CustomFieldValue",
     description="The value of one custom field of a record. Exactly the typed field of its `kind` is set "
-    "(e.g. `moneyValue` for MONEY); fields without a value are not listed."
+    "(e.g. `moneyValue` for MONEY); fields without a value are not listed.",
 )
 class CustomFieldValueType:
     key: str = strawberry.field(description="The field's key.")
@@ -351,7 +351,9 @@ class CustomFieldMutations:
 
         return await run_mutation(CustomFieldDefinitionPayload, act)
 
-    @strawberry.mutation(description="Change a custom field's labels, choices, order or whether it is required; audited.")
+    @strawberry.mutation(
+        description="Change a custom field's labels, choices, order or whether it is required; audited."
+    )
     async def update_custom_field(self, info: Info, input: UpdateCustomFieldInput) -> CustomFieldDefinitionPayload:
         scope = info.context.scope
 
@@ -370,7 +372,9 @@ class CustomFieldMutations:
 
         return await run_mutation(CustomFieldDefinitionPayload, act)
 
-    @strawberry.mutation(description="Archive a custom field (values kept; bring it back with updateCustomField); audited.")
+    @strawberry.mutation(
+        description="Archive a custom field (values kept; bring it back with updateCustomField); audited."
+    )
     async def archive_custom_field(self, info: Info, input: ArchiveCustomFieldInput) -> CustomFieldDefinitionPayload:
         scope = info.context.scope
 
@@ -379,3 +383,31 @@ class CustomFieldMutations:
             return {"definition": await service.update_definition(scope, pk, input.version, {"archived": True})}
 
         return await run_mutation(CustomFieldDefinitionPayload, act)
+
+
+# -- what the domains' schemas share ----------------------------------------------------------
+
+
+def typed_lookups(scope, object_type: str, *, tags: bool = True) -> dict:
+    """The `where` lookups of custom fields (and, for orders, deals and tickets, of tags)."""
+    from server.graphql.filters import Lookup
+
+    out = {"custom_field": Lookup("id", build=service.custom_field_q(scope, object_type))}
+    if tags:
+        out["tag"] = Lookup("id", build=service.tag_q(scope.organization_id, object_type))
+    return out
+
+
+def with_input_items(data: dict) -> dict:
+    """A mutation's ``given`` data with its ``customFieldValues`` as the service reads them."""
+    if data.get("custom_field_values") is not None:
+        data["custom_field_values"] = input_items(data["custom_field_values"])
+    return data
+
+
+TAGS = "Tags, lower case."
+TAG_FILTER = "Has the tag (eq) or one of the tags (in)."
+CUSTOM_FIELD_FILTER = "By a custom field's value."
+CUSTOM_FIELD_VALUES_CREATE = "Values of the organization's custom fields (required ones must be given)."
+CUSTOM_FIELD_VALUES_UPDATE = "Custom fields to set; those not given stay as they are."
+TAGS_UPDATE = "Replaces all tags."

@@ -111,7 +111,9 @@ async def create_definition(scope: Scope, data: dict) -> CustomFieldDefinition:
             problems.add(ErrorCode.REQUIRED, _("Give the label in both languages."), api)
     if kind in ("choice", "multi_choice") and not data.get("choices"):
         problems.add(ErrorCode.REQUIRED, _("A choice field needs at least one choice."), "choices")
-    values = _clean_definition({k: v for k, v in data.items() if k not in ("key", "kind", "object_type")}, kind, problems)
+    values = _clean_definition(
+        {k: v for k, v in data.items() if k not in ("key", "kind", "object_type")}, kind, problems
+    )
     problems.raise_if_any()
     async with in_transaction():
         qs = CustomFieldDefinition.filter(organization_id=scope.organization_id, object_type=object_type)
@@ -134,18 +136,18 @@ async def create_definition(scope: Scope, data: dict) -> CustomFieldDefinition:
             definition,
             {"object_type": [None, object_type], "key": [None, key], "kind": [None, kind]},
         )
-        await outbox.emit(
-            scope.organization_id, "custom_field.created", {"definition_id": definition.id, "key": key}
-        )
+        await outbox.emit(scope.organization_id, "custom_field.created", {"definition_id": definition.id, "key": key})
     return definition
 
 
 async def update_definition(scope: Scope, definition_id: UUID, version: int, data: dict) -> CustomFieldDefinition:
     scope.require(MANAGE)
     async with in_transaction():
-        definition = await CustomFieldDefinition.filter(
-            organization_id=scope.organization_id, id=definition_id
-        ).select_for_update().first()
+        definition = (
+            await CustomFieldDefinition.filter(organization_id=scope.organization_id, id=definition_id)
+            .select_for_update()
+            .first()
+        )
         if definition is None:
             raise not_found("CustomFieldDefinition", "id")
         if definition.version != version:
@@ -217,19 +219,16 @@ def _given_value(item: dict, definition: CustomFieldDefinition, field: str):
     return item.get(wanted)
 
 
-async def clean(
-    scope: Scope,
-    object_type: str,
-    items: list[dict] | None,
-    problems: Problems,
-    *,
-    creating: bool,
-    texts: bool = False,
-) -> Cleaned:
-    """Check ``items`` (``[{"key", "text_value" | "number_value" | ...}]``; with ``texts`` each
-    item is ``{"key", "text"}`` as from a spreadsheet) against the organization's definitions.
+async def clean(scope: Scope, object_type: str, data: dict, problems: Problems, *, creating: bool) -> Cleaned:
+    """Check the custom fields of a write's ``data`` against the organization's definitions:
+    ``data["custom_field_values"]`` (``[{"key", "text_value" | "number_value" | ...}]``, the API)
+    or ``data["custom_field_texts"]`` (``[{"key", "text"}]``, cells of an imported file).
     Unknown or archived keys, wrong types, bad values and (on create) missing required fields
     all go to ``problems``. A value of null clears the field."""
+    texts = data.get("custom_field_texts") is not None
+    items = data.get("custom_field_texts") if texts else data.get("custom_field_values")
+    if not creating and items is None:
+        return Cleaned(object_type, {})
     definitions = {d.key: d for d in await definitions_of(scope.organization_id, object_type)}
     out: dict[str, tuple[CustomFieldDefinition, object]] = {}
     for item in items or []:
@@ -249,9 +248,7 @@ async def clean(
                 raw = _given_value(item, definition, field)
                 value = None if raw is None else cv.check(definition, raw, field)
             if value is None and definition.required:
-                raise UserInputError(
-                    ErrorCode.REQUIRED, _("'%(label)s' is required.", label=label(definition)), field
-                )
+                raise UserInputError(ErrorCode.REQUIRED, _("'%(label)s' is required.", label=label(definition)), field)
             out[key] = (definition, value)
     if creating:
         for definition in definitions.values():
@@ -284,8 +281,7 @@ async def current_values(object_type: str, object_ids: list[UUID]) -> dict[UUID,
         grouped.setdefault(row.object_id, {}).setdefault(row.definition.key, []).append(row)
         kinds[row.definition.key] = row.definition.kind
     return {
-        oid: {key: cv.value_of(kinds[key], found) for key, found in per_key.items()}
-        for oid, per_key in grouped.items()
+        oid: {key: cv.value_of(kinds[key], found) for key, found in per_key.items()} for oid, per_key in grouped.items()
     }
 
 
@@ -369,9 +365,7 @@ def check_visible(scope: Scope, object_type: str, key: str | None = None) -> Non
 
 def visible(scope: Scope, object_type: str, key: str) -> bool:
     type_name = TYPE_NAMES[object_type]
-    return scope.can_see_field(type_name, "customFields") and scope.can_see_field(
-        type_name, f"customFields.{key}"
-    )
+    return scope.can_see_field(type_name, "customFields") and scope.can_see_field(type_name, f"customFields.{key}")
 
 
 def _number_of(text: str) -> float | None:
@@ -439,9 +433,7 @@ def custom_field_q(scope: Scope, object_type: str):
                 raise BadRequest("`customField.in` takes at most 500 values.")
             conditions.append(Q(*[_eq_q(v) for v in f.in_], join_type="OR") if f.in_ else Q(id=None))
         if f.contains is not None:
-            conditions.append(
-                Q(definition__kind__in=cv.TEXT_KINDS, text_key__contains=f.contains.strip().lower())
-            )
+            conditions.append(Q(definition__kind__in=cv.TEXT_KINDS, text_key__contains=f.contains.strip().lower()))
         for op in ("gt", "gte", "lt", "lte"):
             if getattr(f, op) is not None:
                 conditions.append(_range_q(op, getattr(f, op)))
@@ -470,9 +462,10 @@ async def sort_by(scope: Scope, object_type: str, qs, key: str, direction):
     else:
         column, empty, kind = "number_key", "-1e300", float
     table = TABLES[object_type]
+    # Only names fixed above and the definition's own UUID go into the SQL: nothing from the caller.
     sql = (
-        f"COALESCE((SELECT MIN(cfv.{column}) FROM custom_field_value cfv "
-        f"WHERE cfv.object_id = \"{table}\".\"id\" AND cfv.definition_id = '{definition.id}'), {empty})"
+        f"COALESCE((SELECT MIN(cfv.{column}) FROM custom_field_value cfv "  # noqa: S608
+        f'WHERE cfv.object_id = "{table}"."id" AND cfv.definition_id = \'{definition.id}\'), {empty})'
     )
     return qs.annotate(custom_sort=RawSQL(sql)), Sort("custom_sort", kind, direction)
 

@@ -104,7 +104,11 @@ def _money(value: object, field: str) -> dict:
     elif code not in CURRENCIES:
         problems.add(
             ErrorCode.INVALID,
-            _("Unsupported currency '%(code)s'; use one of: %(codes)s.", code=code[:10], codes=", ".join(sorted(CURRENCIES))),
+            _(
+                "Unsupported currency '%(code)s'; use one of: %(codes)s.",
+                code=code[:10],
+                codes=", ".join(sorted(CURRENCIES)),
+            ),
             f"{field}.currency",
         )
     problems.raise_if_any()
@@ -176,7 +180,7 @@ def from_text(definition: CustomFieldDefinition, text: str, field: str):
         parts = text.replace("\u00a0", " ").split()
         if len(parts) == 2 and parts[0].upper() in CURRENCIES:
             parts.reverse()
-        amount, currency = (parts + [""])[:2] if len(parts) <= 2 else (text, "")
+        amount, currency = [*parts, ""][:2] if len(parts) <= 2 else (text, "")
         return check(definition, {"amount": amount.replace(",", "."), "currency": currency}, field)
     if kind == "number":
         return check(definition, text.replace(",", ".").replace(" ", ""), field)
