@@ -390,3 +390,328 @@ async def test_statement_count_does_not_grow_with_page_size(api, tenants):
         assert len(names) == size
         counts.append(q.count)
     assert counts[0] == counts[1]
+
+
+ORDER_Q = f"""order {{ id version tags {VALUES} }} {ERRORS}"""
+ITEMS = [{"sku": "TEA-1", "title": "Чай", "quantity": "1", "unitPrice": "100"}]
+
+
+async def _account(api, member, name="Клієнт") -> str:
+    made = await post(api, member, CREATE_ACCOUNT, {"i": {"name": name}})
+    assert made["createAccount"]["errors"] == [], made
+    return made["createAccount"]["account"]["id"]
+
+
+async def test_orders_deals_and_tickets_have_tags_and_custom_fields(api, tenants):
+    t = await tenants.create(("owner", "logistics"))
+    await define(api, t.owner, objectType="ORDER", key="gift_wrap", kind="BOOLEAN")
+    await define(
+        api, t.owner, objectType="ORDER", key="slot", kind="CHOICE", choices=[{"value": "am"}, {"value": "pm"}]
+    )
+    await define(
+        api, t.owner, objectType="DEAL", key="budget", kind="MONEY", required=True, labelUk="Бюджет", labelEn="Budget"
+    )
+    await define(api, t.owner, objectType="TICKET", key="serial", kind="TEXT")
+    account = await _account(api, t.owner)
+
+    create_order = f"mutation($i: CreateOrderInput!) {{ createOrder(input: $i) {{ {ORDER_Q} }} }}"
+    orders = []
+    for tags, wrap, slot in ((["Fragile", "vip", "fragile"], True, "am"), (["vip"], False, "pm"), ([], None, None)):
+        values = [{"key": "gift_wrap", "booleanValue": wrap}] if wrap is not None else []
+        values += [{"key": "slot", "choiceValues": [slot]}] if slot else []
+        made = (
+            await post(
+                api,
+                t.owner,
+                create_order,
+                {"i": {"accountId": account, "items": ITEMS, "tags": tags, "customFieldValues": values}},
+            )
+        )["createOrder"]
+        assert made["errors"] == [], made
+        orders.append(made["order"])
+    assert orders[0]["tags"] == ["fragile", "vip"]
+    assert [v["booleanValue"] for v in orders[0]["customFieldValues"] if v["key"] == "gift_wrap"] == [True]
+
+    order_list = "query($w: OrderWhere, $o: OrderOrder) { orders(where: $w, orderBy: $o) { edges { node { id } } } }"
+
+    async def order_ids(where=None, order=None):
+        data = await post(api, t.owner, order_list, {"w": where, "o": order})
+        return [e["node"]["id"] for e in data["orders"]["edges"]]
+
+    assert await order_ids({"tag": {"eq": "FRAGILE"}}) == [orders[0]["id"]]
+    assert sorted(await order_ids({"tag": {"in": ["vip"]}})) == sorted([orders[0]["id"], orders[1]["id"]])
+    assert await order_ids({"customField": {"key": "gift_wrap", "eq": "false"}}) == [orders[1]["id"]]
+    assert await order_ids({"customField": {"key": "slot", "eq": "pm"}, "tag": {"eq": "vip"}}) == [orders[1]["id"]]
+    # No value first, then "am", then "pm".
+    assert await order_ids(order={"customField": "slot", "direction": "ASC"}) == [
+        orders[2]["id"],
+        orders[0]["id"],
+        orders[1]["id"],
+    ]
+
+    # Warehouse staff change delivery and status only: not an order's tags or custom fields.
+    update_order = f"mutation($i: UpdateOrderInput!) {{ updateOrder(input: $i) {{ {ORDER_Q} }} }}"
+    refused = (
+        await post(
+            api,
+            t.logistics,
+            update_order,
+            {
+                "i": {
+                    "id": orders[0]["id"],
+                    "version": orders[0]["version"],
+                    "tags": ["lost"],
+                    "customFieldValues": [{"key": "gift_wrap", "booleanValue": False}],
+                }
+            },
+        )
+    )["updateOrder"]
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("FORBIDDEN", "customFieldValues")]
+    changed = (
+        await post(
+            api,
+            t.owner,
+            update_order,
+            {"i": {"id": orders[0]["id"], "version": orders[0]["version"], "tags": ["gift"]}},
+        )
+    )["updateOrder"]
+    assert changed["errors"] == [] and changed["order"]["tags"] == ["gift"]
+    assert await order_ids({"tag": {"eq": "fragile"}}) == []
+
+    # A required deal field: refused without it, in both languages.
+    create_deal = f"""mutation($i: CreateDealInput!) {{ createDeal(input: $i) {{
+        deal {{ id tags {VALUES} }} {ERRORS} }} }}"""
+    bare = {"i": {"accountId": account, "title": "Опт", "tags": ["b2b"]}}
+    en = (await post(api, t.owner, create_deal, bare, "en"))["createDeal"]
+    assert [(e["field"], e["code"], e["message"]) for e in en["errors"]] == [
+        ("customFieldValues.budget", "REQUIRED", "'Budget' is required.")
+    ]
+    uk = (await post(api, t.owner, create_deal, bare, "uk"))["createDeal"]
+    assert [e["message"] for e in uk["errors"]] == ["«Бюджет» — обов’язкове поле."]
+    deals = []
+    for amount in ("5000", "700.5"):
+        made = (
+            await post(
+                api,
+                t.owner,
+                create_deal,
+                {
+                    "i": {
+                        **bare["i"],
+                        "customFieldValues": [{"key": "budget", "moneyValue": {"amount": amount, "currency": "UAH"}}],
+                    }
+                },
+            )
+        )["createDeal"]
+        assert made["errors"] == [] and made["deal"]["tags"] == ["b2b"]
+        deals.append(made["deal"]["id"])
+    data = await post(
+        api,
+        t.owner,
+        """{ deals(where: {tag: {eq: "b2b"}, customField: {key: "budget", lt: "1000"}}) {
+        edges { node { id customFieldValues { moneyValue { amount currency } } } } } }""",
+        {},
+    )
+    assert [(e["node"]["id"], e["node"]["customFieldValues"][0]["moneyValue"]) for e in data["deals"]["edges"]] == [
+        (deals[1], {"amount": "700.50", "currency": "UAH"})
+    ]
+
+    create_ticket = f"""mutation($i: CreateTicketInput!) {{ createTicket(input: $i) {{
+        ticket {{ id version tags {VALUES} }} {ERRORS} }} }}"""
+    made = (
+        await post(
+            api,
+            t.owner,
+            create_ticket,
+            {
+                "i": {
+                    "subject": "Не працює",
+                    "tags": ["warranty"],
+                    "customFieldValues": [{"key": "serial", "textValue": "SN-123"}],
+                }
+            },
+        )
+    )["createTicket"]
+    assert made["errors"] == [] and made["ticket"]["tags"] == ["warranty"]
+    data = await post(
+        api,
+        t.owner,
+        """{ tickets(where: {tag: {eq: "warranty"}, customField: {key: "serial",
+        contains: "sn-1"}}) { edges { node { id customFieldValues { textValue } } } } }""",
+        {},
+    )
+    assert [e["node"]["customFieldValues"] for e in data["tickets"]["edges"]] == [[{"textValue": "SN-123"}]]
+
+
+async def test_bulk_tagging_of_orders_deals_and_tickets(api, tenants, database):
+    from server.jobs.inprocess import run_until_idle
+
+    t = await tenants.create(("owner",))
+    account = await _account(api, t.owner)
+    order = (
+        await post(
+            api,
+            t.owner,
+            "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } } }",
+            {"i": {"accountId": account, "items": ITEMS, "tags": ["old"]}},
+        )
+    )["createOrder"]["order"]
+    deal = (
+        await post(
+            api,
+            t.owner,
+            "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id } } }",
+            {"i": {"accountId": account, "title": "Угода"}},
+        )
+    )["createDeal"]["deal"]
+    ticket = (
+        await post(
+            api,
+            t.owner,
+            "mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id } } }",
+            {"i": {"subject": "Питання", "tags": ["old"]}},
+        )
+    )["createTicket"]["ticket"]
+    start = "mutation($i: BulkActionInput!) { bulkAction(input: $i) { job { id } errors { code message } } }"
+    for object_type, target, action in (
+        ("ORDERS", order, "ADD_TAGS"),
+        ("DEALS", deal, "ADD_TAGS"),
+        ("TICKETS", ticket, "REMOVE_TAGS"),
+    ):
+        payload = await post(
+            api,
+            t.owner,
+            start,
+            {
+                "i": {
+                    "objectType": object_type,
+                    "action": action,
+                    "tags": ["Sale", "old"],
+                    "ids": [{"id": target["id"]}],
+                }
+            },
+        )
+        assert payload["bulkAction"]["errors"] == [], payload
+    await run_until_idle(database)
+    data = await post(
+        api,
+        t.owner,
+        """query($o: ID!, $d: ID!, $t: ID!) { order(id: $o) { tags }
+        deal(id: $d) { tags } ticket(id: $t) { tags } }""",
+        {"o": order["id"], "d": deal["id"], "t": ticket["id"]},
+    )
+    assert data == {"order": {"tags": ["old", "sale"]}, "deal": {"tags": ["old", "sale"]}, "ticket": {"tags": []}}
+    tagged = await post(api, t.owner, '{ orders(where: {tag: {eq: "sale"}}) { edges { node { id } } } }', {})
+    assert [e["node"]["id"] for e in tagged["orders"]["edges"]] == [order["id"]]
+
+
+async def test_export_has_a_column_per_field_and_import_fills_them(api, tenants, database):
+    import base64
+    import csv
+    import io
+
+    from server.jobs.inprocess import run_until_idle
+
+    t = await tenants.create(("owner",))
+    await account_fields(api, t.owner)
+    made = await post(
+        api,
+        t.owner,
+        CREATE_ACCOUNT,
+        {
+            "i": {
+                "name": "Олена",
+                "customFieldValues": [
+                    {"key": "loyalty", "choiceValues": ["gold"]},
+                    {"key": "budget", "moneyValue": {"amount": "99.90", "currency": "EUR"}},
+                    {"key": "visits", "numberValue": "7"},
+                    {"key": "vip", "booleanValue": True},
+                    {"key": "channels", "choiceValues": ["sms", "email"]},
+                    {"key": "note", "textValue": "=cmd()"},
+                ],
+            }
+        },
+    )
+    assert made["createAccount"]["errors"] == []
+    started = await post(
+        api,
+        t.owner,
+        """mutation($i: StartExportInput!) { startExport(input: $i) {
+        export { id } errors { code } } }""",
+        {
+            "i": {
+                "list": "ACCOUNTS",
+                "format": "CSV",
+                "accounts": {"where": {"customField": {"key": "loyalty", "eq": "gold"}}},
+            }
+        },
+        "uk",
+    )
+    assert started["startExport"]["errors"] == []
+    await run_until_idle(database)
+    nodes = await post(api, t.owner, "{ exports(first: 5) { edges { node { id downloadPath } } } }", {})
+    path = nodes["exports"]["edges"][0]["node"]["downloadPath"]
+    response = await api.http.get(path, headers={"Authorization": f"Bearer {t.owner.token}", "X-Organization": t.slug})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 2
+    cells = dict(zip(rows[0], rows[1], strict=True))
+    # Headers are the fields' labels in the requester's language (Ukrainian here).
+    assert cells["Рівень"] == "gold" and cells["budget"] == "99.90 EUR" and cells["visits"] == "7"
+    assert cells["vip"] in ("true", "True") and cells["channels"] == "sms, email"
+    assert cells["Примітка"] == "'=cmd()"  # never a formula in a spreadsheet
+    assert cells["birthday"] == "" and cells["site"] == ""
+
+    # The same columns map back on import; a bad value is a problem of its row, in the dry run too.
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["ПІБ", "Рівень", "Бюджет", "Візити", "День народження", "Примітка"])
+    writer.writerow(["Андрій Коваль", "silver", "1 200,50 UAH", "3", "1990-01-02", "з імпорту"])
+    writer.writerow(["Борис Бондар", "diamond", "", "x", "", "теж"])
+    mapping = {
+        "ПІБ": "name",
+        "Рівень": "custom.loyalty",
+        "Бюджет": "custom.budget",
+        "Візити": "custom.visits",
+        "День народження": "custom.birthday",
+        "Примітка": "custom.note",
+    }
+    file = {"fileName": "clients.csv", "contentBase64": base64.b64encode(out.getvalue().encode()).decode()}
+    for dry in (True, False):
+        started = await post(
+            api,
+            t.owner,
+            """mutation($i: StartImportInput!) { startImport(input: $i) {
+            batch { id } errors { field code message } } }""",
+            {"i": {"kind": "ACCOUNTS", "mapping": mapping, "dryRun": dry, **file}},
+            "en",
+        )
+        assert started["startImport"]["errors"] == [], started
+        await run_until_idle(database)
+        batch = await post(
+            api,
+            t.owner,
+            """query($id: ID!) { importBatch(id: $id) { createdCount failedCount
+            problems { row field code message } } }""",
+            {"id": started["startImport"]["batch"]["id"]},
+            "en",
+        )
+        batch = batch["importBatch"]
+        assert batch["failedCount"] == 1 and batch["createdCount"] == 1
+        assert {(p["row"], p["field"], p["message"]) for p in batch["problems"]} == {
+            (3, "customFieldValues.loyalty", "'diamond' is not one of the choices: gold, silver."),
+            (3, "customFieldValues.visits", "'x' is not a number."),
+        }
+    imported = await post(
+        api,
+        t.owner,
+        """{ accounts(where: {customField: {key: "loyalty", eq: "silver"}}) {
+        edges { node { name customFieldValues { key textValue numberValue dateValue moneyValue { amount currency }
+        choiceValues } } } } }""",
+        {},
+    )
+    [node] = [e["node"] for e in imported["accounts"]["edges"]]
+    values = {v["key"]: v for v in node["customFieldValues"]}
+    assert node["name"] == "Андрій Коваль"
+    assert values["budget"]["moneyValue"] == {"amount": "1200.50", "currency": "UAH"}
+    assert values["visits"]["numberValue"] == "3" and values["birthday"]["dateValue"] == "1990-01-02"
+    assert values["note"]["textValue"] == "з імпорту" and values["loyalty"]["choiceValues"] == ["silver"]

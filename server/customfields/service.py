@@ -127,6 +127,7 @@ async def create_definition(scope: Scope, data: dict) -> CustomFieldDefinition:
             )
         if "position" not in values:
             values["position"] = await qs.count()
+        scope.__dict__.pop("_custom_field_definitions", None)
         definition = await CustomFieldDefinition.create(
             organization_id=scope.organization_id, object_type=object_type, key=key, kind=kind, **values
         )
@@ -156,6 +157,7 @@ async def update_definition(scope: Scope, definition_id: UUID, version: int, dat
         values = _clean_definition(data, definition.kind, problems)
         problems.raise_if_any()
         changes = {k: [getattr(definition, k), v] for k, v in values.items() if getattr(definition, k) != v}
+        scope.__dict__.pop("_custom_field_definitions", None)
         if changes:
             for k, (_old, new) in changes.items():
                 setattr(definition, k, new)
@@ -186,6 +188,14 @@ async def definitions_of(organization_id: UUID, object_type: str) -> list[Custom
     return await CustomFieldDefinition.filter(organization_id=organization_id, object_type=object_type).order_by(
         "position", "key"
     )
+
+
+async def _definitions_cached(scope: Scope, object_type: str) -> list[CustomFieldDefinition]:
+    """The definitions, read once per Scope (a request, or an import's chunk of rows)."""
+    cache = scope.__dict__.setdefault("_custom_field_definitions", {})
+    if object_type not in cache:
+        cache[object_type] = await definitions_of(scope.organization_id, object_type)
+    return cache[object_type]
 
 
 # -- values --------------------------------------------------------------------------------
@@ -229,7 +239,7 @@ async def clean(scope: Scope, object_type: str, data: dict, problems: Problems, 
     items = data.get("custom_field_texts") if texts else data.get("custom_field_values")
     if not creating and items is None:
         return Cleaned(object_type, {})
-    definitions = {d.key: d for d in await definitions_of(scope.organization_id, object_type)}
+    definitions = {d.key: d for d in await _definitions_cached(scope, object_type)}
     out: dict[str, tuple[CustomFieldDefinition, object]] = {}
     for item in items or []:
         key = (item.get("key") or "").strip()
