@@ -190,7 +190,7 @@ async def test_account_values_are_typed_and_checked_all_at_once(api, tenants):
             "customFieldValues.budget.currency",
             "INVALID",
         ): "Unsupported currency 'XYZ'; use one of: CZK, EUR, GBP, MDL, PLN, RON, UAH, USD.",
-        ("customFieldValues.visits", "INVALID"): "'visits' is a number field: give numberValue, not textValue.",
+        ("customFieldValues.visits", "INVALID"): "The field 'visits' takes numberValue, not textValue.",
         ("customFieldValues.site", "INVALID"): "'javascript:alert(1)' is not a web address (http:// or https://).",
         ("customFieldValues.note", "REQUIRED"): "'Note' is required.",
     }
@@ -696,10 +696,11 @@ async def test_export_has_a_column_per_field_and_import_fills_them(api, tenants,
             "en",
         )
         batch = batch["importBatch"]
-        assert batch["failedCount"] == 1 and batch["createdCount"] == 1
+        assert batch["failedCount"] == 1 and batch["createdCount"] == 1, batch
+        # Written in the organization's language (Ukrainian) when the job runs.
         assert {(p["row"], p["field"], p["message"]) for p in batch["problems"]} == {
-            (3, "customFieldValues.loyalty", "'diamond' is not one of the choices: gold, silver."),
-            (3, "customFieldValues.visits", "'x' is not a number."),
+            (3, "customFieldValues.loyalty", "«diamond» не є одним із варіантів: gold, silver."),
+            (3, "customFieldValues.visits", "«x» — не число."),
         }
     imported = await post(
         api,

@@ -218,9 +218,8 @@ def _given_value(item: dict, definition: CustomFieldDefinition, field: str):
         raise UserInputError(
             ErrorCode.INVALID,
             _(
-                "'%(key)s' is a %(kind)s field: give %(wanted)s, not %(given)s.",
+                "The field '%(key)s' takes %(wanted)s, not %(given)s.",
                 key=definition.key,
-                kind=definition.kind,
                 wanted=cv.API_NAMES[wanted],
                 given=cv.API_NAMES[wrong[0]],
             ),

@@ -6,6 +6,7 @@ date ``YYYY-MM-DD``; multi-choice a list of strings; boolean true/false."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -159,6 +160,7 @@ def check(definition: CustomFieldDefinition, raw: object, field: str):
     return chosen[0] if kind == "choice" else chosen
 
 
+MONEY_TEXT = re.compile(r"([A-Za-z]{3})?\s*([-+]?[\d\s\u00a0.,]*\d)\s*([A-Za-z]{3})?")
 TRUE_WORDS = {"true", "yes", "1", "так", "да", "y", "+"}
 FALSE_WORDS = {"false", "no", "0", "ні", "нет", "n", "-"}
 
@@ -176,14 +178,14 @@ def from_text(definition: CustomFieldDefinition, text: str, field: str):
         if word in FALSE_WORDS:
             return False
         raise _bad(field, _("Give true or false."))
-    if kind == "money":
-        parts = text.replace("\u00a0", " ").split()
-        if len(parts) == 2 and parts[0].upper() in CURRENCIES:
-            parts.reverse()
-        amount, currency = [*parts, ""][:2] if len(parts) <= 2 else (text, "")
-        return check(definition, {"amount": amount.replace(",", "."), "currency": currency}, field)
+    if kind == "money":  # "1 200,50 UAH", "UAH 1200.50"
+        found = MONEY_TEXT.fullmatch(text)
+        if found is None:
+            return check(definition, {"amount": text, "currency": ""}, field)
+        amount = re.sub(r"[\s\u00a0]", "", found.group(2)).replace(",", ".")
+        return check(definition, {"amount": amount, "currency": found.group(1) or found.group(3) or ""}, field)
     if kind == "number":
-        return check(definition, text.replace(",", ".").replace(" ", ""), field)
+        return check(definition, re.sub(r"[\s\u00a0]", "", text).replace(",", "."), field)
     if kind == "multi_choice":
         return check(definition, [p for p in (s.strip() for s in text.replace(";", ",").split(",")) if p], field)
     return check(definition, text, field)
