@@ -716,3 +716,55 @@ async def test_export_has_a_column_per_field_and_import_fills_them(api, tenants,
     assert values["budget"]["moneyValue"] == {"amount": "1200.50", "currency": "UAH"}
     assert values["visits"]["numberValue"] == "3" and values["birthday"]["dateValue"] == "1990-01-02"
     assert values["note"]["textValue"] == "з імпорту" and values["loyalty"]["choiceValues"] == ["silver"]
+
+
+async def test_a_role_may_hide_one_custom_field(api, tenants):
+    from tests.test_custom_roles import add_member, make_role
+
+    t = await tenants.create(("owner",))
+    await define(api, t.owner, objectType="ORDER", key="cost", kind="MONEY")
+    await define(api, t.owner, objectType="ORDER", key="slot", kind="TEXT")
+    role = await make_role(
+        t.owner,
+        api,
+        "Комплектувальник",
+        permissions=["orders:read", "accounts:read"],
+        hiddenFields=["Order.customFields.cost"],
+    )
+    assert role["hiddenFields"] == ["Order.customFields.cost"]
+    picker, _ = await add_member(api, tenants, t, t.owner, "Комплектувальник")
+    account = await _account(api, t.owner)
+    made = await post(
+        api,
+        t.owner,
+        "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } } }",
+        {
+            "i": {
+                "accountId": account,
+                "items": ITEMS,
+                "customFieldValues": [
+                    {"key": "cost", "moneyValue": {"amount": "40", "currency": "UAH"}},
+                    {"key": "slot", "textValue": "ранок"},
+                ],
+            }
+        },
+    )
+    order_id = made["createOrder"]["order"]["id"]
+    query = "query($id: ID!) { order(id: $id) { customFieldValues { key } } }"
+    owner_sees = await post(api, t.owner, query, {"id": order_id})
+    assert [v["key"] for v in owner_sees["order"]["customFieldValues"]] == ["cost", "slot"]
+    picker_sees = await post(api, picker, query, {"id": order_id})
+    assert [v["key"] for v in picker_sees["order"]["customFieldValues"]] == ["slot"]
+    for where, order in (({"customField": {"key": "cost", "gt": "1"}}, None), (None, {"customField": "cost"})):
+        refused = await picker.execute(
+            api,
+            "query($w: OrderWhere, $o: OrderOrder) { orders(where: $w, orderBy: $o) { edges { node { id } } } }",
+            {"w": where, "o": order},
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    bad = await t.owner.data(
+        api,
+        """mutation($i: CreateRoleInput!) { createRole(input: $i) { errors { field code } } }""",
+        {"i": {"name": "x", "permissions": ["orders:read"], "hiddenFields": ["Order.customFields.Bad Key"]}},
+    )
+    assert bad["createRole"]["errors"] == [{"field": "hiddenFields.0", "code": "INVALID"}]
