@@ -768,3 +768,31 @@ async def test_a_role_may_hide_one_custom_field(api, tenants):
         {"i": {"name": "x", "permissions": ["orders:read"], "hiddenFields": ["Order.customFields.Bad Key"]}},
     )
     assert bad["createRole"]["errors"] == [{"field": "hiddenFields.0", "code": "INVALID"}]
+
+
+async def test_a_required_field_is_asked_of_people_not_of_background_work(api, tenants):
+    from decimal import Decimal
+
+    from server.accounts import service as accounts
+    from server.auth.scope import Scope
+    from server.orders import service as orders
+    from server.organizations.models import Organization
+
+    t = await tenants.create(("owner",))
+    await define(api, t.owner, objectType="ORDER", key="packer", kind="TEXT", required=True)
+    account = await _account(api, t.owner)
+    refused = await post(
+        api,
+        t.owner,
+        f"mutation($i: CreateOrderInput!) {{ createOrder(input: $i) {{ {ORDER_Q} }} }}",
+        {"i": {"accountId": account, "items": ITEMS}},
+    )
+    assert [(e["field"], e["code"]) for e in refused["createOrder"]["errors"]] == [
+        ("customFieldValues.packer", "REQUIRED")
+    ]
+    # A marketplace plugin's order sync is not refused for it.
+    scope = Scope.for_app(await Organization.get(slug=t.slug), "rozetka", "marketplace-sync")
+    buyer = await accounts.create_account(scope, {"name": "Покупець", "phones": ["+380671112233"]})
+    item = {"sku": "A", "title": "Чай", "quantity": Decimal(1), "unit_price": Decimal(100), "discount": Decimal(0)}
+    order = await orders.create_order(scope, {"account_id": buyer.id, "items": [item]})
+    assert order.number >= 1 and await CustomFieldValue.filter(object_id=order.id).count() == 0

@@ -259,7 +259,9 @@ async def clean(scope: Scope, object_type: str, data: dict, problems: Problems, 
             if value is None and definition.required:
                 raise UserInputError(ErrorCode.REQUIRED, _("'%(label)s' is required.", label=label(definition)), field)
             out[key] = (definition, value)
-    if creating:
+    # Required fields are asked of people (the API, imports); the CRM's own background work (a
+    # marketplace plugin creating an order, a webhook creating an account) cannot know them.
+    if creating and scope.principal.kind != "app":
         for definition in definitions.values():
             if definition.required and not definition.archived and definition.key not in out:
                 if not problems.has(f"customFieldValues.{definition.key}"):
