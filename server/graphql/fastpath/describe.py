@@ -126,6 +126,7 @@ TYPES: dict[str, TypeSpec] = {
             "externalId": Column("external_id"),
             "comment": Column("comment"),
             "paymentStatus": Column("payment_status"),
+            "tags": Column("tags"),
             "subtotal": _money("subtotal"),
             "discountTotal": _money("discount_total"),
             "total": _money("total"),
