@@ -59,10 +59,8 @@ class OrganizationType(Node):
         return DuplicatePolicy(self.duplicate_policy)  # type: ignore[attr-defined]
 
 
-@strawberry.enum(
-    description="What creating or changing an account or contact with a phone or e-mail that "
-    "another one already has does."
-)
+@strawberry.enum(description="What creating or changing an account or contact with a phone or e-mail that "
+                 "another one already has does.")
 class DuplicatePolicy(Enum):
     WARN = strawberry.enum_value("warn", description="Saved; the payload's `duplicates` names the existing records.")
     REFUSE = strawberry.enum_value(
