@@ -796,3 +796,47 @@ async def test_a_required_field_is_asked_of_people_not_of_background_work(api, t
     item = {"sku": "A", "title": "Чай", "quantity": Decimal(1), "unit_price": Decimal(100), "discount": Decimal(0)}
     order = await orders.create_order(scope, {"account_id": buyer.id, "items": [item]})
     assert order.number >= 1 and await CustomFieldValue.filter(object_id=order.id).count() == 0
+
+
+async def test_a_merge_keeps_the_survivors_values_and_takes_the_rest(api, tenants):
+    t = await tenants.create(("owner",))
+    await account_fields(api, t.owner)
+    keep = await post(
+        api,
+        t.owner,
+        CREATE_ACCOUNT,
+        {
+            "i": {
+                "name": "Олена",
+                "customFieldValues": [
+                    {"key": "note", "textValue": "основний"},
+                    {"key": "loyalty", "choiceValues": ["gold"]},
+                ],
+            }
+        },
+    )
+    dup = await post(
+        api,
+        t.owner,
+        CREATE_ACCOUNT,
+        {
+            "i": {
+                "name": "Олена К.",
+                "customFieldValues": [{"key": "note", "textValue": "дубль"}, {"key": "visits", "numberValue": "4"}],
+            }
+        },
+    )
+    keep, dup = keep["createAccount"]["account"], dup["createAccount"]["account"]
+    merged = await post(
+        api,
+        t.owner,
+        f"""mutation($i: MergeAccountsInput!) {{ mergeAccounts(input: $i) {{
+        account {{ {VALUES} }} {ERRORS} }} }}""",
+        {"i": {"id": keep["id"], "version": keep["version"], "mergeId": dup["id"]}},
+    )
+    assert merged["mergeAccounts"]["errors"] == []
+    values = {v["key"]: v for v in merged["mergeAccounts"]["account"]["customFieldValues"]}
+    assert values["note"]["textValue"] == "основний" and values["loyalty"]["choiceValues"] == ["gold"]
+    assert values["visits"]["numberValue"] == "4"
+    entry = await AuditEntry.filter(action="account.merge").first()
+    assert entry.changes["moved"][1]["custom_field_values"] == 1
