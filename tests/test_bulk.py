@@ -252,7 +252,7 @@ async def test_field_rules_refuse_each_item_and_bad_requests_refuse_the_whole(ap
     assert done["items"]["edges"][0]["node"]["error"]["field"] == "managerId"
 
     # Bad requests: all problems at once, nothing queued.
-    bad = await start(t.owner, api, objectType="ORDERS", action="ADD_TAGS", ids=[])
+    bad = await start(t.owner, api, objectType="ACCOUNTS", action="CHANGE_STATUS", ids=[])
     assert bad["job"] is None
     assert [(e["field"], e["code"]) for e in bad["errors"]] == [("action", "INVALID"), ("ids", "REQUIRED")]
     both = await start(

@@ -73,6 +73,13 @@ DOC_QUERIES = [
     ),
     ("query($id: ID!) { order(id: $id) { account { orders { totalCount } } } }", {"id": "ORDER"}),  # not planned
     ("{ orders { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }", {}),
+    # docs/custom-fields.md: tags and custom-field filters are planned; a custom-field sort is not.
+    (
+        """{ orders(where: {OR: [{tag: {in: ["vip"]}}, {customField: {key: "gift_wrap", isSet: false}}]}) {
+            edges { node { number tags } } } }""",
+        {},
+    ),
+    ("""{ orders(orderBy: {customField: "gift_wrap"}) { edges { node { number } } } }""", {}),
     ("{ __typename orders(first: 1) { __typename edges { __typename cursor } } }", {}),
     ("{ orders(first: 101) { totalCount } }", {}),  # over the page cap: the stock error
     ('{ orders(first: 2, after: "not-a-cursor") { totalCount } }', {}),  # a bad cursor: the stock error

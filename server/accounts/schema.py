@@ -18,6 +18,16 @@ from server.attachments.schema import attachments_field
 from server.auth.models import User
 from server.core.errors import BadRequest, Forbidden
 from server.core.phones import try_e164
+from server.customfields import service as customfields
+from server.customfields.schema import (
+    CUSTOM_FIELD_SORT,
+    CUSTOM_FIELD_VALUES,
+    CustomFieldFilter,
+    CustomFieldInput,
+    CustomFieldValueType,
+    custom_field_values,
+    input_items,
+)
 from server.graphql import ids
 from server.graphql.aggregates import GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
@@ -80,6 +90,10 @@ class ContactType(Node):
     async def account(self, info: Info) -> AccountType | None:
         return await load_by_id(info.context, Account, self.account_id)  # type: ignore[attr-defined]
 
+    @strawberry.field(description=CUSTOM_FIELD_VALUES)
+    async def custom_field_values(self, info: Info) -> list[CustomFieldValueType]:
+        return await custom_field_values(info, "contact", self)
+
 
 @model_type(Account, description="A customer: a company or a person. `account(id:)` is its 360° view.")
 class AccountType(Node):
@@ -118,10 +132,17 @@ class AccountType(Node):
         _require_visible(info, "source")
         return self.source  # type: ignore[attr-defined]
 
-    @strawberry.field(description="The organization's own fields, a JSON object.")
+    @strawberry.field(
+        description="Free-form JSON kept for older clients; use `customFieldValues`.",
+        deprecation_reason="Use customFieldValues: typed values of the fields in customFieldDefinitions.",
+    )
     def custom_fields(self, info: Info) -> JSON | None:
         _require_visible(info, "customFields")
         return self.custom_fields  # type: ignore[attr-defined]
+
+    @strawberry.field(description=CUSTOM_FIELD_VALUES)
+    async def custom_field_values(self, info: Info) -> list[CustomFieldValueType]:
+        return await custom_field_values(info, "account", self)
 
     @strawberry.field(description="The user responsible for this account.")
     async def owner(self, info: Info) -> UserType | None:
@@ -243,6 +264,7 @@ class AccountWhere(ChangedSince):
         default=None, description="Revenue in the organization's currency (`figures.revenue`); no orders is 0."
     )
     rfm_group: LazyRfmGroupFilter | None = strawberry.field(default=None, description="The customer's RFM group.")
+    custom_field: CustomFieldFilter | None = strawberry.field(default=None, description="By a custom field's value.")
 
 
 # Filters on fields a role may not see would reveal them (which accounts are "vip"?).
@@ -261,8 +283,19 @@ def _account_lookups(scope) -> dict[str, Lookup]:
         "source": Lookup("source"),
         "owner": Lookup("owner_id", convert=lambda v: ids.decode(v, "User")[1]),
         "created_at": Lookup("created_at"),
+        "custom_field": Lookup("id", build=customfields.custom_field_q(scope, "account")),
         **figures_lookups(),
     }
+
+
+def scoped_contacts(scope, where=None):
+    """What the `contacts` list (and its export) reads: the caller's contacts (Scope) matching `where`."""
+    lookups = {
+        **CONTACT_LOOKUPS,
+        "search": search_lookup(scope, "contact"),
+        "custom_field": Lookup("id", build=customfields.custom_field_q(scope, "contact")),
+    }
+    return scope.queryset(Contact).filter(build_q(where, lookups))
 
 
 def figures_lookups() -> dict[str, Lookup]:
@@ -303,6 +336,7 @@ class AccountOrderField(Enum):
 class AccountOrder:
     field: AccountOrderField = AccountOrderField.CREATED_AT
     direction: Direction = Direction.DESC
+    custom_field: str | None = strawberry.field(default=None, description=CUSTOM_FIELD_SORT)
 
 
 SORT_KINDS = {
@@ -363,6 +397,8 @@ async def accounts_connection(
     qs = accounts_queryset(info, where, base=base)
     column = SORT_COLUMNS.get(order_by.field.value, order_by.field.value)
     sort = Sort(column, SORT_KINDS[column], order_by.direction)
+    if order_by.custom_field:
+        qs, sort = await customfields.sort_by(ctx.scope, "account", qs, order_by.custom_field, order_by.direction)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
     return await paginate(AccountConnection, qs, first=first, after=after, sort=sort)
 
@@ -402,11 +438,11 @@ class AccountQueries:
     ) -> ContactConnection:
         ctx = info.context
         order_by = order_by or ContactOrder()
-        qs = ctx.scope.queryset(Contact).filter(
-            build_q(where, {**CONTACT_LOOKUPS, "search": search_lookup(ctx.scope, "contact")})
-        )
+        qs = scoped_contacts(ctx.scope, where)
         first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
         sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
+        if order_by.custom_field:
+            qs, sort = await customfields.sort_by(ctx.scope, "contact", qs, order_by.custom_field, order_by.direction)
         return await paginate(ContactConnection, qs, first=first, after=after, sort=sort)
 
 
@@ -420,6 +456,7 @@ class ContactOrderField(Enum):
 class ContactOrder:
     field: ContactOrderField = ContactOrderField.NAME
     direction: Direction = Direction.ASC
+    custom_field: str | None = strawberry.field(default=None, description=CUSTOM_FIELD_SORT)
 
 
 @strawberry.input
@@ -429,6 +466,7 @@ class ContactWhere(ChangedSince):
     name: StringFilter | None = None
     account: IDFilter | None = None
     search: StringFilter | None = strawberry.field(default=None, description=SEARCH_FILTER_DESCRIPTION)
+    custom_field: CustomFieldFilter | None = strawberry.field(default=None, description="By a custom field's value.")
 
 
 CONTACT_LOOKUPS = {
@@ -453,7 +491,12 @@ class CreateAccountInput:
     tags: list[str] = strawberry.field(default_factory=list)
     source: str | None = None
     owner_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Defaults to the caller.")
-    custom_fields: JSON | None = None
+    custom_fields: JSON | None = strawberry.field(
+        default=None, description="Deprecated free-form JSON kept for older clients; use `customFieldValues`."
+    )
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=None, description="Values of the organization's custom fields (required ones must be given)."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None, description="Retrying with the same key returns the first result instead of creating again."
     )
@@ -471,7 +514,13 @@ class UpdateAccountInput:
     tags: list[str] | None = strawberry.UNSET
     source: str | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET
-    custom_fields: JSON | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Deprecated free-form JSON kept for older clients; use `customFieldValues`.",
+    )
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Custom fields to set; those not given stay as they are."
+    )
 
 
 @strawberry.input
@@ -549,6 +598,9 @@ class CreateContactInput:
     position: str | None = None
     phones: list[str] = strawberry.field(default_factory=list)
     emails: list[str] = strawberry.field(default_factory=list)
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=None, description="Values of the organization's custom fields (required ones must be given)."
+    )
     idempotency_key: str | None = None
 
 
@@ -560,6 +612,9 @@ class UpdateContactInput:
     position: str | None = strawberry.UNSET
     phones: list[str] | None = strawberry.UNSET
     emails: list[str] | None = strawberry.UNSET
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Custom fields to set; those not given stay as they are."
+    )
 
 
 @strawberry.input(
@@ -581,6 +636,8 @@ class ContactPayload:
 
 def _account_data(input_obj) -> dict:
     data = given(input_obj, id_fields={"owner_id": "User"})
+    if "custom_field_values" in data:
+        data["custom_field_values"] = input_items(data["custom_field_values"])
     if "kind" in data and data["kind"] is not None:
         data["kind"] = data["kind"].value
     return data
@@ -637,6 +694,7 @@ class AccountMutations:
         async def act():
             account_id = ids.decode(input.account_id, "Account", "accountId")[1]
             data = given(input, exclude=("account_id", "idempotency_key"))
+            data["custom_field_values"] = input_items(data.get("custom_field_values"))
             contact = await service.create_contact(scope, account_id, data, input.idempotency_key)
             return {"contact": contact, "duplicates": duplicate_matches(info, contact)}
 
@@ -648,7 +706,10 @@ class AccountMutations:
 
         async def act():
             pk = ids.decode(input.id, "Contact")[1]
-            contact = await service.update_contact(scope, pk, input.version, given(input))
+            data = given(input)
+            if "custom_field_values" in data:
+                data["custom_field_values"] = input_items(data["custom_field_values"])
+            contact = await service.update_contact(scope, pk, input.version, data)
             return {"contact": contact, "duplicates": duplicate_matches(info, contact)}
 
         return await run_mutation(ContactPayload, act)

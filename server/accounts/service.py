@@ -21,6 +21,7 @@ from server.core.phones import normalize_phones, try_e164
 from server.core.serialize import snapshot
 from server.core.text import check_custom_fields, limited_text, one_of, required_text
 from server.core.versioning import update_versioned
+from server.customfields import service as customfields
 from server.i18n import _
 from server.search import index as search_index
 
@@ -124,6 +125,7 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
     values["owner_id"] = data.get("owner_id", scope.user_id)
     with problems:
         await _check_owner(scope, values["owner_id"])
+    typed = await customfields.clean(scope, "account", data, problems, creating=True)
     problems.raise_if_any()
 
     async def create() -> Account:
@@ -131,10 +133,14 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
         account = await Account.create(organization_id=scope.organization_id, **values)
         account.duplicate_matches = matches  # shown once, in the creating payload
         await _sync_identifiers(account)
+        typed_changes = await customfields.save(typed, account.id)
         await search_index.index(account)
         await figures.ensure_row(scope.organization_id, account.id)
         await audit.record(
-            scope, "account.create", account, {k: [None, v] for k, v in snapshot(account, ACCOUNT_FIELDS).items()}
+            scope,
+            "account.create",
+            account,
+            {**{k: [None, v] for k, v in snapshot(account, ACCOUNT_FIELDS).items()}, **typed_changes},
         )
         await outbox.emit(scope.organization_id, "account.created", {"account_id": account.id})
         return account
@@ -153,11 +159,13 @@ async def update_account(scope: Scope, account_id: UUID, version: int, data: dic
         values["owner_id"] = data["owner_id"]
         with problems:
             await _check_owner(scope, values["owner_id"])
+    typed = await customfields.clean(scope, "account", data, problems, creating=False)
     problems.raise_if_any()
     async with in_transaction():
         account = await scope.get(Account, account_id, "update", field="id")
         matches = await duplicates.check(scope, values.get("phones"), values.get("emails"), exclude_account=account.id)
         changes = await update_versioned(account, version, values)
+        changes.update(await customfields.save(typed, account.id))
         account.duplicate_matches = matches
         if {"phones", "emails", "tags"} & changes.keys():
             await _sync_identifiers(account)
@@ -258,6 +266,9 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
         moved = {}
         for name, mover in MOVERS.items():
             moved[name] = await mover(scope.organization_id, dup.id, keep.id)
+        moved_values = await customfields.move_values("account", dup.id, keep.id)
+        if moved_values:  # the audit entry names it only when there was something to move
+            moved["custom_field_values"] = moved_values
         changes = await update_versioned(
             keep,
             keep_version,
@@ -316,6 +327,7 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
     values = _clean_contact(data, problems)
     if "name" not in data:
         problems.add(ErrorCode.REQUIRED, "name is required.", "name")
+    typed = await customfields.clean(scope, "contact", data, problems, creating=True)
     problems.raise_if_any()
 
     async def create() -> Contact:
@@ -324,9 +336,13 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
         contact = await Contact.create(organization_id=scope.organization_id, account_id=account.id, **values)
         contact.duplicate_matches = matches
         await duplicates.sync_contact_identifiers(contact)
+        typed_changes = await customfields.save(typed, contact.id)
         await search_index.index(contact)
         await audit.record(
-            scope, "contact.create", contact, {k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
+            scope,
+            "contact.create",
+            contact,
+            {**{k: [None, v] for k, v in snapshot(contact, CONTACT_FIELDS).items()}, **typed_changes},
         )
         return contact
 
@@ -344,6 +360,7 @@ async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dic
     scope.require("accounts:update")
     problems = Problems()
     values = _clean_contact(data, problems)
+    typed = await customfields.clean(scope, "contact", data, problems, creating=False)
     problems.raise_if_any()
     async with in_transaction():
         contact = await scope.get(Contact, contact_id, "update", field="id")
@@ -355,6 +372,7 @@ async def update_contact(scope: Scope, contact_id: UUID, version: int, data: dic
             exclude_contact=contact.id,
         )
         changes = await update_versioned(contact, version, values)
+        changes.update(await customfields.save(typed, contact.id))
         contact.duplicate_matches = matches
         if {"phones", "emails"} & changes.keys():
             await duplicates.sync_contact_identifiers(contact)
@@ -388,6 +406,9 @@ async def merge_contacts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
                 ErrorCode.INVALID, _("The contacts belong to different accounts: merge the accounts first."), "mergeId"
             )
         moved = {name: await mover(scope.organization_id, dup.id, keep.id) for name, mover in CONTACT_MOVERS.items()}
+        moved_values = await customfields.move_values("contact", dup.id, keep.id)
+        if moved_values:  # the audit entry names it only when there was something to move
+            moved["custom_field_values"] = moved_values
         changes = await update_versioned(
             keep,
             keep_version,
@@ -427,6 +448,7 @@ async def delete_contact(scope: Scope, contact_id: UUID, version: int) -> Contac
             scope, "contact.delete", contact, {k: [v, None] for k, v in snapshot(contact, CONTACT_FIELDS).items()}
         )
         await ContactIdentifier.filter(contact_id=contact.id).delete()
+        await customfields.delete_values("contact", [contact.id])
         await contact.delete()
         await search_index.unindex(scope.organization_id, "contact", [contact.id])
     return contact

@@ -16,6 +16,7 @@ This table is the single source of truth; docs/roles.md describes it for people.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -94,7 +95,11 @@ DELIVERY_RECIPIENT = frozenset({"Delivery.recipientPhone", "Delivery.address"})
 
 # Fields a role may be denied (``Role.hidden_fields``): the ones the API checks with
 # ``Scope.can_see_field``. Custom roles choose from these (server/roles/service.py).
-HIDEABLE_FIELDS = MARKETING_FIELDS
+HIDEABLE_FIELDS = MARKETING_FIELDS | frozenset(
+    f"{type_name}.customFields" for type_name in ("Contact", "Deal", "Order", "Ticket")
+)
+# One custom field of a type may be hidden too: "<Type>.customFields.<key>" (docs/custom-fields.md).
+HIDEABLE_CUSTOM_FIELD = re.compile(r"^(Account|Contact|Deal|Order|Ticket)\.customFields\.[a-z][a-z0-9_]{0,63}$")
 
 DELIVERY_FIELDS = frozenset(
     {

@@ -51,8 +51,8 @@ class BulkActionKind(Enum):
         "assign",
         description="Order manager, deal or account owner, ticket assignee: `userId` (tickets: null unassigns).",
     )
-    ADD_TAGS = strawberry.enum_value("add_tags", description="Accounts: add `tags`.")
-    REMOVE_TAGS = strawberry.enum_value("remove_tags", description="Accounts: remove `tags`.")
+    ADD_TAGS = strawberry.enum_value("add_tags", description="Accounts, orders, deals, tickets: add `tags`.")
+    REMOVE_TAGS = strawberry.enum_value("remove_tags", description="Accounts, orders, deals, tickets: remove `tags`.")
     DELETE = strawberry.enum_value(
         "delete", description="Delete (orders, deals and accounts are soft-deleted; tickets for good)."
     )

@@ -53,21 +53,45 @@ async def _account_tags(scope: Scope, pk: UUID, version: int, params: dict, add:
     return await accounts.update_account(scope, pk, version, {"tags": sorted(tags)})
 
 
+def _tags_of(model: type, update: Callable) -> tuple[Apply, Apply]:
+    """Add and remove tags of an order, deal or ticket through its update (like accounts)."""
+
+    async def change(scope: Scope, pk: UUID, version: int, params: dict, add: bool) -> object:
+        obj = await scope.get(model, pk, "update", field="id")
+        tags = set(obj.tags) | set(params["tags"]) if add else set(obj.tags) - set(params["tags"])
+        return await update(scope, pk, version, {"tags": sorted(tags)})
+
+    return (
+        lambda s, pk, v, p: change(s, pk, v, p, add=True),
+        lambda s, pk, v, p: change(s, pk, v, p, add=False),
+    )
+
+
+_ORDER_TAGS = _tags_of(Order, orders.update_order)
+_DEAL_TAGS = _tags_of(Deal, deals.update_deal)
+_TICKET_TAGS = _tags_of(Ticket, tickets.update_ticket)
+
 # object type -> action -> the single-change service call of one item.
 ACTIONS: dict[str, dict[str, Apply]] = {
     "orders": {
         "status": lambda s, pk, v, p: orders.change_status(s, pk, v, p["status"], p.get("reason")),
         "assign": lambda s, pk, v, p: orders.update_order(s, pk, v, {"manager_id": p["user_id"]}),
+        "add_tags": _ORDER_TAGS[0],
+        "remove_tags": _ORDER_TAGS[1],
         "delete": lambda s, pk, v, p: orders.delete_order(s, pk, v),
     },
     "deals": {
         "status": lambda s, pk, v, p: deals.move_stage(s, pk, v, p["stage_id"], p.get("reason")),
         "assign": lambda s, pk, v, p: deals.update_deal(s, pk, v, {"owner_id": p["user_id"]}),
+        "add_tags": _DEAL_TAGS[0],
+        "remove_tags": _DEAL_TAGS[1],
         "delete": lambda s, pk, v, p: deals.delete_deal(s, pk, v),
     },
     "tickets": {
         "status": lambda s, pk, v, p: tickets.change_status(s, pk, v, p["status"]),
         "assign": lambda s, pk, v, p: tickets.assign_ticket(s, pk, v, p["user_id"]),
+        "add_tags": _TICKET_TAGS[0],
+        "remove_tags": _TICKET_TAGS[1],
         "delete": lambda s, pk, v, p: tickets.delete_ticket(s, pk, v),
     },
     "accounts": {

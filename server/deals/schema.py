@@ -13,6 +13,23 @@ from tortoise.expressions import Q
 
 from server.accounts.models import Account, Contact
 from server.attachments.schema import attachments_field
+from server.customfields import service as customfields
+from server.customfields.schema import (
+    CUSTOM_FIELD_FILTER,
+    CUSTOM_FIELD_SORT,
+    CUSTOM_FIELD_VALUES,
+    CUSTOM_FIELD_VALUES_CREATE,
+    CUSTOM_FIELD_VALUES_UPDATE,
+    TAG_FILTER,
+    TAGS,
+    TAGS_UPDATE,
+    CustomFieldFilter,
+    CustomFieldInput,
+    CustomFieldValueType,
+    custom_field_values,
+    typed_lookups,
+    with_input_items,
+)
 from server.deals import service
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
 from server.graphql import ids
@@ -91,6 +108,12 @@ class DealStageChangeType:
 @model_type(Deal, description="A sales opportunity on a pipeline.")
 class DealType(Node):
     attachments = attachments_field("Deal")
+    tags: list[str] = strawberry.field(description=TAGS)
+
+    @strawberry.field(description=CUSTOM_FIELD_VALUES)
+    async def custom_field_values(self, info: Info) -> list[CustomFieldValueType]:
+        return await custom_field_values(info, "deal", self)
+
     title: str
     expected_close_date: date | None
     source: str | None
@@ -162,6 +185,8 @@ class DealWhere(ChangedSince):
     source: StringFilter | None = None
     created_at: DateTimeFilter | None = None
     search: StringFilter | None = strawberry.field(default=None, description=SEARCH_FILTER_DESCRIPTION)
+    tag: StringFilter | None = strawberry.field(default=None, description=TAG_FILTER)
+    custom_field: CustomFieldFilter | None = strawberry.field(default=None, description=CUSTOM_FIELD_FILTER)
 
 
 DEAL_LOOKUPS = {
@@ -189,6 +214,7 @@ class DealOrderField(Enum):
 class DealOrder:
     field: DealOrderField = DealOrderField.CREATED_AT
     direction: Direction = Direction.DESC
+    custom_field: str | None = strawberry.field(default=None, description=CUSTOM_FIELD_SORT)
 
 
 SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "amount": Decimal, "title": str}
@@ -200,7 +226,7 @@ def deals_queryset(info: Info, where=None, *, include_deleted=False):
 
 def scoped_deals(scope, where=None, *, include_deleted=False):
     """What the `deals` list (and its export) reads: the caller's deals (Scope) matching `where`."""
-    lookups = {**DEAL_LOOKUPS, "search": search_lookup(scope, "deal")}
+    lookups = {**DEAL_LOOKUPS, "search": search_lookup(scope, "deal"), **typed_lookups(scope, "deal")}
     return scope.queryset(Deal, with_deleted=include_deleted).filter(build_q(where, lookups))
 
 
@@ -238,6 +264,8 @@ async def deals_connection(
         qs = qs.filter(account_id=account_id)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
+    if order_by.custom_field:
+        qs, sort = await customfields.sort_by(ctx.scope, "deal", qs, order_by.custom_field, order_by.direction)
     return await paginate(DealConnection, qs, first=first, after=after, sort=sort)
 
 
@@ -339,6 +367,10 @@ class CreateDealInput:
     source: str | None = None
     owner_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Defaults to the caller.")
     lost_reason: str | None = strawberry.field(default=None, description="Required when `stageId` is a lost stage.")
+    tags: list[str] = strawberry.field(default_factory=list, description=TAGS)
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=None, description=CUSTOM_FIELD_VALUES_CREATE
+    )
     idempotency_key: str | None = strawberry.field(
         default=None, description="Retrying with the same key returns the first result."
     )
@@ -355,6 +387,10 @@ class UpdateDealInput:
     expected_close_date: date | None = strawberry.UNSET
     source: str | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description=TAGS_UPDATE)
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=strawberry.UNSET, description=CUSTOM_FIELD_VALUES_UPDATE
+    )
 
 
 @strawberry.input
@@ -410,7 +446,7 @@ class DealMutations:
     @strawberry.mutation(description="Create a deal; it starts in its pipeline's first open stage.")
     async def create_deal(self, info: Info, input: CreateDealInput) -> DealPayload:
         async def act():
-            data = given(input, id_fields=ID_FIELDS)
+            data = with_input_items(given(input, id_fields=ID_FIELDS))
             return {"deal": await service.create_deal(info.context.scope, data, input.idempotency_key)}
 
         return await run_mutation(DealPayload, act)
@@ -419,7 +455,7 @@ class DealMutations:
     async def update_deal(self, info: Info, input: UpdateDealInput) -> DealPayload:
         async def act():
             pk = ids.decode(input.id, "Deal")[1]
-            data = given(input, id_fields=ID_FIELDS)
+            data = with_input_items(given(input, id_fields=ID_FIELDS))
             return {"deal": await service.update_deal(info.context.scope, pk, input.version, data)}
 
         return await run_mutation(DealPayload, act)

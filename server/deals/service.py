@@ -18,6 +18,7 @@ from server.core.serialize import diff, snapshot
 from server.core.text import limited_text, one_of, required_text
 from server.core.text import position as check_position
 from server.core.versioning import update_versioned
+from server.customfields import service as customfields
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
 from server.search import index as search_index
 
@@ -34,6 +35,7 @@ DEAL_FIELDS = [
     "owner_id",
     "source",
     "lost_reason",
+    "tags",
 ]
 
 
@@ -223,6 +225,8 @@ def _clean_deal(data: dict, problems: Problems) -> dict:
             values["source"] = limited_text(data["source"], "source", 64) or None
     if "owner_id" in data:
         values["owner_id"] = data["owner_id"]
+    if data.get("tags") is not None:
+        values["tags"] = customfields.clean_tags(data["tags"], problems)
     return values
 
 
@@ -262,6 +266,7 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
     lost_reason = None
     with problems:
         lost_reason = limited_text(data.get("lost_reason"), "lostReason", 2000) or None
+    typed = await customfields.clean(scope, "deal", data, problems, creating=True)
     problems.raise_if_any()
 
     async def create() -> Deal:
@@ -289,6 +294,8 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
         await DealStageChange.create(
             organization_id=scope.organization_id, deal_id=deal.id, to_stage_id=stage.id, actor_id=scope.user_id
         )
+        await customfields.sync_tags(deal, "deal")
+        typed_changes = await customfields.save(typed, deal.id)
         await search_index.index(deal)
         await activities.log(
             scope,
@@ -298,7 +305,12 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
             subject=f"Deal: {deal.title}",
             data={"amount": str(deal.amount), "currency": deal.currency, "stage": stage.name},
         )
-        await audit.record(scope, "deal.create", deal, {k: [None, v] for k, v in snapshot(deal, DEAL_FIELDS).items()})
+        await audit.record(
+            scope,
+            "deal.create",
+            deal,
+            {**{k: [None, v] for k, v in snapshot(deal, DEAL_FIELDS).items()}, **typed_changes},
+        )
         await outbox.emit(scope.organization_id, "deal.created", {"deal_id": deal.id, "stage": stage.name})
         return deal
 
@@ -314,12 +326,16 @@ async def update_deal(scope: Scope, deal_id: UUID, version: int, data: dict) -> 
     if "owner_id" in values:
         with problems:
             await _check_owner(scope, values["owner_id"])
+    typed = await customfields.clean(scope, "deal", data, problems, creating=False)
     problems.raise_if_any()
     async with in_transaction():
         deal = await scope.get(Deal, deal_id, "update", field="id")
         if "contact_id" in data:
             values["contact_id"] = await _contact_of(scope, data["contact_id"], deal.account_id)
         changes = await update_versioned(deal, version, values)
+        if "tags" in changes:
+            await customfields.sync_tags(deal, "deal")
+        changes.update(await customfields.save(typed, deal.id))
         if "title" in changes:
             await search_index.index(deal)
         if changes:

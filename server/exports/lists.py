@@ -16,7 +16,6 @@ from tortoise.queryset import QuerySet
 from server.auth.scope import Scope
 from server.core.text import spreadsheet_safe
 from server.graphql import ids
-from server.graphql.filters import build_q
 from server.graphql.pagination import Sort
 from server.i18n import N_, gettext
 
@@ -103,13 +102,9 @@ def _accounts(scope: Scope, where) -> QuerySet:
 
 
 def _contacts(scope: Scope, where) -> QuerySet:
-    from server.accounts.models import Contact
-    from server.accounts.schema import CONTACT_LOOKUPS
-    from server.search.query import search_lookup
+    from server.accounts.schema import scoped_contacts
 
-    # As the contacts list: its lookups and its `search`.
-    lookups = {**CONTACT_LOOKUPS, "search": search_lookup(scope, "contact")}
-    return scope.queryset(Contact).filter(build_q(where, lookups))
+    return scoped_contacts(scope, where)
 
 
 def _deals(scope: Scope, where) -> QuerySet:
@@ -170,6 +165,7 @@ def specs() -> dict[str, ListSpec]:
                 Column(N_("Address"), "delivery_address", pii=("Delivery", "address")),
                 Column(N_("Waybill"), "waybill_number"),
                 Column(N_("Comment"), "comment"),
+                Column(N_("Tags"), "tags"),
             ),
             values={"status_name": "status__name", "account_name": "account__name", "manager_name": "manager__name"},
         ),
@@ -232,6 +228,7 @@ def specs() -> dict[str, ListSpec]:
                 Column(N_("Expected close date"), "expected_close_date"),
                 Column(N_("Owner"), "owner_name"),
                 Column(N_("Source"), "source"),
+                Column(N_("Tags"), "tags"),
                 CREATED,
                 Column(N_("Closed"), "closed_at"),
             ),
@@ -258,6 +255,7 @@ def specs() -> dict[str, ListSpec]:
                 Column(N_("Channel"), "channel"),
                 Column(N_("Customer"), "account_name"),
                 Column(N_("Assignee"), "assignee_name"),
+                Column(N_("Tags"), "tags"),
                 CREATED,
                 Column(N_("Resolved"), "resolved_at"),
             ),

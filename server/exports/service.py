@@ -17,6 +17,7 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from tortoise.transactions import in_transaction
@@ -29,6 +30,9 @@ from server.config import Settings
 from server.core import idempotency, signing
 from server.core.errors import ErrorCode, Forbidden, PublicError, UserInputError
 from server.core.outbox import emit
+from server.core.text import spreadsheet_safe
+from server.customfields import service as customfields
+from server.customfields import values as custom_values
 from server.exports import filters as codec
 from server.exports.lists import SHEET_TITLES, specs
 from server.exports.models import Export, ExportChunk
@@ -250,12 +254,15 @@ async def _write_list(scope: Scope, export: Export, where, order_by, target) -> 
     total = await qs.count()
     await Export.filter(id=export.id).update(rows_total=total)
     writer = writer_for(export.format, target, _(SHEET_TITLES[spec.name]))
-    writer.write(spec.headers(columns))
+    extra = await custom_columns(scope, spec.name)
+    writer.write([*spec.headers(columns), *(customfields.label(d) for d in extra)])
     after, done = None, 0
     while True:
         page = await page_queryset(qs, first=PAGE_SIZE - 1, after=after, sort=sort).values(*plain, **joined)
+        typed = await customfields.current_values(OBJECT_TYPES[spec.name], [r["id"] for r in page]) if extra else {}
         for row in page:
-            writer.write(spec.render(scope, columns, row))
+            cells = [custom_cell(d, typed.get(row["id"], {}).get(d.key)) for d in extra]
+            writer.write([*spec.render(scope, columns, row), *cells])
         done += len(page)
         await Export.filter(id=export.id).update(rows_done=done)
         if len(page) < PAGE_SIZE:
@@ -263,6 +270,28 @@ async def _write_list(scope: Scope, export: Export, where, order_by, target) -> 
         after = cursor_of(page[-1][sort.field], page[-1]["id"])
     writer.close()
     return done
+
+
+# List -> the object type of its custom fields.
+OBJECT_TYPES = {"orders": "order", "accounts": "account", "contacts": "contact", "deals": "deal", "tickets": "ticket"}
+
+
+async def custom_columns(scope: Scope, list_name: str) -> list:
+    """A column per (not archived) custom field of the list's records that the caller may see."""
+    object_type = OBJECT_TYPES[list_name]
+    definitions = await customfields.definitions_of(scope.organization_id, object_type)
+    return [d for d in definitions if not d.archived and customfields.visible(scope, object_type, d.key)]
+
+
+def custom_cell(definition, value):
+    """A custom field's value as a cell: numbers as numbers, the rest as text an import reads back."""
+    if value is None:
+        return ""
+    if definition.kind == "number":
+        return Decimal(value)
+    if definition.kind == "boolean":
+        return bool(value)
+    return spreadsheet_safe(custom_values.as_text(definition.kind, value))
 
 
 async def _store(export: Export, target, rows: int, content_type: str, file_name: str, settings, now) -> int:

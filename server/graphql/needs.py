@@ -19,6 +19,9 @@ def needs(*permissions: str, note: str = "") -> str:
 
 
 QUERY: dict[str, str] = {
+    "customFieldDefinitions": needs(
+        "settings:read", note=", or the read permission of the object type (e.g. `orders:read` for ORDER fields)"
+    ),
     "node": "Needs the read permission of the object's type (e.g. `orders:read` for an Order).",
     "me": PUBLIC,
     "members": needs("members:read"),
@@ -76,6 +79,7 @@ QUERY: dict[str, str] = {
 }
 
 MUTATION: dict[str, str] = {
+    **dict.fromkeys(("createCustomField", "updateCustomField", "archiveCustomField"), needs("settings:write")),
     "startImport": needs("data:import", note=", and the rights to create what the file holds"),
     "undoImport": needs("data:import", note=", and the rights to delete what the import made"),
     "login": PUBLIC,

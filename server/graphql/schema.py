@@ -28,6 +28,7 @@ from server.bulk.schema import BulkMutations, BulkQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
 from server.config import Settings
 from server.conversations.schema import ConversationMutations, ConversationQueries
+from server.customfields.schema import CustomFieldMutations, CustomFieldQueries
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.email.schema import EmailMutations, EmailQueries
 from server.exports.schema import ExportMutations, ExportQueries
@@ -177,6 +178,7 @@ Query = refusing_hostile_input(
                     ConversationQueries,
                     WebChatQueries,
                     SelfServiceQueries,
+                    CustomFieldQueries,
                 ),
             ),
             QUERY_NEEDS,
@@ -219,6 +221,7 @@ Mutation = refusing_hostile_input(
                 WebChatMutations,
                 SelfServiceMutations,
                 AttachmentMutations,
+                CustomFieldMutations,
             ),
         ),
         MUTATION_NEEDS,

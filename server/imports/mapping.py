@@ -7,6 +7,8 @@ from server.core.errors import ErrorCode, Problems
 from server.i18n import _
 
 KINDS = ("accounts", "orders")
+# A column mapped to "custom.<key>" fills the custom field <key> (docs/custom-fields.md).
+CUSTOM_PREFIX = "custom."
 
 # field -> whether several columns may feed it (phones from "work" and "mobile" columns...)
 FIELDS: dict[str, dict[str, bool]] = {
@@ -45,6 +47,7 @@ FIELDS: dict[str, dict[str, bool]] = {
         "recipient_name": False,
         "recipient_phone": False,
         "comment": False,
+        "tags": True,
     },
 }
 
@@ -156,7 +159,7 @@ def resolve(kind: str, header: list[str], preset: str | None, mapping: dict[str,
         else:
             chosen = {h: table[h.casefold()] for h in header if h.casefold() in table}
     for column, field in (mapping or {}).items():
-        if field and field not in fields:
+        if field and field not in fields and not _is_custom(field):
             problems.add(
                 ErrorCode.INVALID, _("'%(field)s' is not a field of %(kind)s.", field=field, kind=kind), "mapping"
             )
@@ -170,7 +173,7 @@ def resolve(kind: str, header: list[str], preset: str | None, mapping: dict[str,
     for field in chosen.values():
         used[field] = used.get(field, 0) + 1
     for field, count in used.items():
-        if count > 1 and not fields[field]:
+        if count > 1 and not fields.get(field, False):
             problems.add(ErrorCode.INVALID, _("Only one column can go to '%(field)s'.", field=field), "mapping")
     for group in REQUIRED[kind]:
         if not any(f in used for f in group):
@@ -181,6 +184,16 @@ def resolve(kind: str, header: list[str], preset: str | None, mapping: dict[str,
             )
     problems.raise_if_any()
     return chosen
+
+
+def _is_custom(field: str) -> bool:
+    return field.startswith(CUSTOM_PREFIX) and len(field) > len(CUSTOM_PREFIX)
+
+
+def custom_texts(values: dict[str, list[str]]) -> list[dict] | None:
+    """The custom-field cells of a row, as ``custom_field_texts`` for the services (None: no such column)."""
+    found = [{"key": f[len(CUSTOM_PREFIX) :], "text": v[0]} for f, v in values.items() if _is_custom(f) and v]
+    return found or None
 
 
 def values_of(header: list[str], mapping: dict[str, str], row: list[str]) -> dict[str, list[str]]:

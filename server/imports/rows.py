@@ -18,6 +18,7 @@ from server.auth.scope import Scope
 from server.core.errors import ErrorCode, Problems, UserInputError
 from server.core.phones import try_e164
 from server.i18n import _
+from server.imports.mapping import custom_texts
 from server.imports.models import ImportBatch, ImportRecord
 from server.orders import service as orders
 from server.orders.models import Order, OrderStatus
@@ -157,6 +158,8 @@ async def account_row(scope: Scope, batch: ImportBatch, values: dict[str, list[s
         data["source"] = values["source"][0]
     if values.get("kind"):
         data["kind"] = values["kind"][0].lower()
+    if custom_texts(values) is not None:
+        data["custom_field_texts"] = custom_texts(values)
     if data["name"] is None:
         problems.add(ErrorCode.REQUIRED, _("The row has no name."), "name")
     problems.raise_if_any()
@@ -265,6 +268,10 @@ async def order_rows(
         data["payment_status"] = head["payment_status"].lower()
     if head.get("currency"):
         data["currency"] = head["currency"].upper()
+    if rows[0].get("tags"):
+        data["tags"] = [t.strip() for raw in rows[0]["tags"] for t in raw.split(",") if t.strip()]
+    if custom_texts(rows[0]) is not None:
+        data["custom_field_texts"] = custom_texts(rows[0])
     with problems:
         account = await _customer(scope, batch, rows[0])
     order = await orders.import_order(

@@ -13,6 +13,23 @@ from tortoise.expressions import Q
 
 from server.accounts.models import Account
 from server.attachments.schema import attachments_field
+from server.customfields import service as customfields
+from server.customfields.schema import (
+    CUSTOM_FIELD_FILTER,
+    CUSTOM_FIELD_SORT,
+    CUSTOM_FIELD_VALUES,
+    CUSTOM_FIELD_VALUES_CREATE,
+    CUSTOM_FIELD_VALUES_UPDATE,
+    TAG_FILTER,
+    TAGS,
+    TAGS_UPDATE,
+    CustomFieldFilter,
+    CustomFieldInput,
+    CustomFieldValueType,
+    custom_field_values,
+    typed_lookups,
+    with_input_items,
+)
 from server.graphql import ids
 from server.graphql.aggregates import Amount, GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
@@ -148,6 +165,12 @@ class OrderStatusChangeType:
 @model_type(Order, description="A customer's order.")
 class OrderType(Node):
     attachments = attachments_field("Order")
+    tags: list[str] = strawberry.field(description=TAGS)
+
+    @strawberry.field(description=CUSTOM_FIELD_VALUES)
+    async def custom_field_values(self, info: Info) -> list[CustomFieldValueType]:
+        return await custom_field_values(info, "order", self)
+
     number: int = strawberry.field(description="The organization's human order number: 1, 2, 3...")
     created_at: datetime
     updated_at: datetime
@@ -281,6 +304,8 @@ class OrderWhere(ChangedSince):
     waybill_number: StringFilter | None = None
     total: DecimalFilter | None = None
     search: StringFilter | None = strawberry.field(default=None, description=SEARCH_FILTER_DESCRIPTION)
+    tag: StringFilter | None = strawberry.field(default=None, description=TAG_FILTER)
+    custom_field: CustomFieldFilter | None = strawberry.field(default=None, description=CUSTOM_FIELD_FILTER)
 
 
 ORDER_LOOKUPS = {
@@ -310,6 +335,7 @@ class OrderOrderField(Enum):
 class OrderOrder:
     field: OrderOrderField = OrderOrderField.CREATED_AT
     direction: Direction = Direction.DESC
+    custom_field: str | None = strawberry.field(default=None, description=CUSTOM_FIELD_SORT)
 
 
 SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "number": int, "total": Decimal}
@@ -322,7 +348,7 @@ def orders_queryset(info: Info, where=None, *, include_deleted=False):
 def scoped_orders(scope, where=None, *, include_deleted=False):
     """What the `orders` list reads (and the fast path plans): the caller's orders (Scope) matching `where`."""
     return scope.queryset(Order, with_deleted=include_deleted).filter(
-        build_q(where, {**ORDER_LOOKUPS, "search": search_lookup(scope, "order")})
+        build_q(where, {**ORDER_LOOKUPS, "search": search_lookup(scope, "order"), **typed_lookups(scope, "order")})
     )
 
 
@@ -335,6 +361,8 @@ async def orders_connection(
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
+    if order_by.custom_field:
+        qs, sort = await customfields.sort_by(ctx.scope, "order", qs, order_by.custom_field, order_by.direction)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
     return await paginate(OrderConnection, qs, first=first, after=after, sort=sort)
 
@@ -434,6 +462,10 @@ class CreateOrderInput:
     external_id: str | None = None
     manager_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Defaults to the caller.")
     comment: str | None = None
+    tags: list[str] = strawberry.field(default_factory=list, description=TAGS)
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=None, description=CUSTOM_FIELD_VALUES_CREATE
+    )
     idempotency_key: str | None = strawberry.field(
         default=None, description="Retrying with the same key returns the first result."
     )
@@ -451,6 +483,10 @@ class UpdateOrderInput:
     payment_status: PaymentStatus | None = strawberry.UNSET
     manager_id: strawberry.ID | None = strawberry.UNSET
     comment: str | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description=TAGS_UPDATE)
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=strawberry.UNSET, description=CUSTOM_FIELD_VALUES_UPDATE
+    )
 
 
 @strawberry.input
@@ -479,6 +515,7 @@ def _order_data(input_obj) -> dict:
         exclude=("id", "version", "idempotency_key", "delivery", "items"),
         id_fields={"manager_id": "User", "account_id": "Account"},
     )
+    with_input_items(data)
     if isinstance(data.get("payment_status"), PaymentStatus):
         data["payment_status"] = data["payment_status"].value
     items = getattr(input_obj, "items", strawberry.UNSET)

@@ -27,6 +27,7 @@ from server.core.serialize import snapshot
 from server.core.text import limited_text, one_of, required_text
 from server.core.text import position as check_position
 from server.core.versioning import update_versioned
+from server.customfields import service as customfields
 from server.i18n import _
 from server.orders.models import (
     PAYMENT_STATUSES,
@@ -58,6 +59,7 @@ ORDER_FIELDS = [
     "external_id",
     "manager_id",
     "comment",
+    "tags",
     *sorted(DELIVERY_FIELDS),
 ]
 SOURCE_MAX = 32
@@ -148,6 +150,8 @@ def _clean_order(data: dict, problems: Problems) -> dict:
             values["currency"] = check_currency(data["currency"])
     if "manager_id" in data:
         values["manager_id"] = data["manager_id"]
+    if data.get("tags") is not None:
+        values["tags"] = customfields.clean_tags(data["tags"], problems)
     return values
 
 
@@ -176,6 +180,7 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
     values.setdefault("manager_id", scope.user_id)
     with problems:
         await _check_manager(scope, values["manager_id"])
+    typed = await customfields.clean(scope, "order", data, problems, creating=True)
     problems.raise_if_any()
 
     async def create() -> Order:
@@ -209,6 +214,8 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
         await OrderStatusChange.create(
             organization_id=scope.organization_id, order_id=order.id, to_status_id=status.id, actor_id=scope.user_id
         )
+        await customfields.sync_tags(order, "order")
+        typed_changes = await customfields.save(typed, order.id)
         await search_index.index(order)
         await figures.refresh_account(scope.organization_id, account.id, scope.organization.currency)
         await activities.log(
@@ -220,7 +227,10 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
             data={"total": str(order.total), "currency": order.currency},
         )
         await audit.record(
-            scope, "order.create", order, {k: [None, v] for k, v in snapshot(order, ORDER_FIELDS).items()}
+            scope,
+            "order.create",
+            order,
+            {**{k: [None, v] for k, v in snapshot(order, ORDER_FIELDS).items()}, **typed_changes},
         )
         await outbox.emit(
             scope.organization_id,
@@ -256,6 +266,7 @@ async def import_order(
     values = _clean_order(data, problems)
     _check_refund(scope, values, problems)
     items = _clean_items(data.get("items") or [], problems)
+    typed = await customfields.clean(scope, "order", data, problems, creating=True)
     problems.raise_if_any()
     values.setdefault("currency", scope.organization.currency)
     async with in_transaction():
@@ -276,6 +287,8 @@ async def import_order(
         await OrderItem.bulk_create(
             [OrderItem(organization_id=scope.organization_id, order_id=order.id, **it) for it in items]
         )
+        await customfields.sync_tags(order, "order")
+        typed_changes = await customfields.save(typed, order.id)
         await search_index.index(order)
         change = await OrderStatusChange.create(
             organization_id=scope.organization_id, order_id=order.id, to_status_id=status.id, actor_id=scope.user_id
@@ -292,7 +305,10 @@ async def import_order(
             data={"total": str(order.total), "currency": order.currency, "imported_from": source},
         )
         await audit.record(
-            scope, "order.import", order, {k: [None, v] for k, v in snapshot(order, ORDER_FIELDS).items()}
+            scope,
+            "order.import",
+            order,
+            {**{k: [None, v] for k, v in snapshot(order, ORDER_FIELDS).items()}, **typed_changes},
         )
         await outbox.emit(
             scope.organization_id, "order.imported", {"order_id": order.id, "number": order.number, "source": source}
@@ -303,19 +319,24 @@ async def import_order(
 async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -> Order:
     problems = Problems()
     values = _clean_order(data, problems)
-    scope.check_writable("orders", [*values, *(["items"] if "items" in data else [])])
+    extra = [name for name in ("items", "custom_field_values") if data.get(name) is not None]
+    scope.check_writable("orders", [*values, *extra])
     _check_refund(scope, values, problems)
     if "manager_id" in values:
         with problems:
             await _check_manager(scope, values["manager_id"])
     # Replacing the items with none would leave an order of nothing: refused like on create.
     items = _clean_items(data["items"], problems) if data.get("items") is not None else None
+    typed = await customfields.clean(scope, "order", data, problems, creating=False)
     problems.raise_if_any()
     if items is not None:
         values.update(totals(items))
     async with in_transaction():
         order = await scope.get(Order, order_id, "update", field="id")
         changes = await update_versioned(order, version, values)
+        if "tags" in changes:
+            await customfields.sync_tags(order, "order")
+        changes.update(await customfields.save(typed, order.id))
         if items is not None:
             old = (
                 await OrderItem.filter(order_id=order.id)

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 from server.apikeys.models import ApiKey
 from server.audit import service as audit
 from server.auth.models import Membership
-from server.auth.roles import APP_ROLES, HIDEABLE_FIELDS, ROLES, Role, RowScope
+from server.auth.roles import APP_ROLES, HIDEABLE_CUSTOM_FIELD, HIDEABLE_FIELDS, ROLES, Role, RowScope
 from server.auth.scope import Scope
 from server.core.errors import ErrorCode, Problems, UserInputError
 from server.core.text import limited_text, required_text
@@ -149,19 +149,23 @@ def _clean_permissions(values: list[str], problems: Problems) -> list[str]:
     return sorted(set(cleaned))
 
 
+def _hideable(value: str) -> bool:
+    return value in HIDEABLE_FIELDS or HIDEABLE_CUSTOM_FIELD.match(value) is not None
+
+
 def _clean_hidden(values: list[str], problems: Problems) -> list[str]:
     for i, value in enumerate(values):
-        if value not in HIDEABLE_FIELDS:
+        if not _hideable(value):
             problems.add(
                 ErrorCode.INVALID,
                 _(
                     "'%(name)s' cannot be hidden; choose from: %(names)s.",
                     name=value,
-                    names=", ".join(sorted(HIDEABLE_FIELDS)),
+                    names=", ".join([*sorted(HIDEABLE_FIELDS), "<Type>.customFields.<key>"]),
                 ),
                 f"hiddenFields.{i}",
             )
-    return sorted(set(values) & HIDEABLE_FIELDS)
+    return sorted({v for v in values if _hideable(v)})
 
 
 def _clean_scope(value: str, problems: Problems) -> str:

@@ -11,6 +11,23 @@ from strawberry.types import Info
 from tortoise.expressions import Q
 
 from server.attachments.schema import attachments_field
+from server.customfields import service as customfields
+from server.customfields.schema import (
+    CUSTOM_FIELD_FILTER,
+    CUSTOM_FIELD_SORT,
+    CUSTOM_FIELD_VALUES,
+    CUSTOM_FIELD_VALUES_CREATE,
+    CUSTOM_FIELD_VALUES_UPDATE,
+    TAG_FILTER,
+    TAGS,
+    TAGS_UPDATE,
+    CustomFieldFilter,
+    CustomFieldInput,
+    CustomFieldValueType,
+    custom_field_values,
+    typed_lookups,
+    with_input_items,
+)
 from server.graphql import ids
 from server.graphql.aggregates import GroupBy, aggregate, aggregate_of, global_id, upper
 from server.graphql.errors import UserError, run_mutation
@@ -85,6 +102,12 @@ class TicketCommentType:
 @model_type(Ticket, description="A support request.")
 class TicketType(Node):
     attachments = attachments_field("Ticket")
+    tags: list[str] = strawberry.field(description=TAGS)
+
+    @strawberry.field(description=CUSTOM_FIELD_VALUES)
+    async def custom_field_values(self, info: Info) -> list[CustomFieldValueType]:
+        return await custom_field_values(info, "ticket", self)
+
     number: int = strawberry.field(description="The organization's human ticket number: 1, 2, 3...")
     subject: str
     description: str
@@ -225,6 +248,8 @@ class TicketWhere(ChangedSince):
         default=None, description="true: not resolved and a due date has passed without the target met."
     )
     search: StringFilter | None = strawberry.field(default=None, description=SEARCH_FILTER_DESCRIPTION)
+    tag: StringFilter | None = strawberry.field(default=None, description=TAG_FILTER)
+    custom_field: CustomFieldFilter | None = strawberry.field(default=None, description=CUSTOM_FIELD_FILTER)
 
 
 TICKET_LOOKUPS = {
@@ -252,6 +277,7 @@ class TicketOrderField(Enum):
 class TicketOrder:
     field: TicketOrderField = TicketOrderField.CREATED_AT
     direction: Direction = Direction.DESC
+    custom_field: str | None = strawberry.field(default=None, description=CUSTOM_FIELD_SORT)
 
 
 SORT_KINDS = {"created_at": datetime, "updated_at": datetime, "number": int}
@@ -263,7 +289,8 @@ def tickets_queryset(info: Info, where=None):
 
 def scoped_tickets(scope, where=None):
     """What the `tickets` list (and its export) reads: the caller's tickets (Scope) matching `where`."""
-    return scope.queryset(Ticket).filter(build_q(where, {**TICKET_LOOKUPS, "search": search_lookup(scope, "ticket")}))
+    lookups = {**TICKET_LOOKUPS, "search": search_lookup(scope, "ticket"), **typed_lookups(scope, "ticket")}
+    return scope.queryset(Ticket).filter(build_q(where, lookups))
 
 
 @strawberry.enum(description="What to group tickets by.")
@@ -297,6 +324,8 @@ async def tickets_connection(
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
+    if order_by.custom_field:
+        qs, sort = await customfields.sort_by(ctx.scope, "ticket", qs, order_by.custom_field, order_by.direction)
     first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
     return await paginate(TicketConnection, qs, first=first, after=after, sort=sort)
 
@@ -346,6 +375,10 @@ class CreateTicketInput:
         default=strawberry.UNSET,
         description="Defaults to nobody (the queue); for managers, to themselves.",
     )
+    tags: list[str] = strawberry.field(default_factory=list, description=TAGS)
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=None, description=CUSTOM_FIELD_VALUES_CREATE
+    )
     idempotency_key: str | None = strawberry.field(
         default=None, description="Retrying with the same key returns the first result."
     )
@@ -363,6 +396,10 @@ class UpdateTicketInput:
     channel: TicketChannel | None = strawberry.UNSET
     account_id: strawberry.ID | None = strawberry.UNSET
     contact_id: strawberry.ID | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description=TAGS_UPDATE)
+    custom_field_values: list[CustomFieldInput] | None = strawberry.field(
+        default=strawberry.UNSET, description=CUSTOM_FIELD_VALUES_UPDATE
+    )
 
 
 @strawberry.input
@@ -433,6 +470,7 @@ def _ticket_data(input_obj) -> dict:
         input_obj,
         id_fields={"account_id": "Account", "contact_id": "Contact", "assignee_id": "User"},
     )
+    with_input_items(data)
     for name in ("channel", "priority"):
         if isinstance(data.get(name), Enum):
             data[name] = data[name].value

@@ -25,6 +25,7 @@ from server.core.errors import ErrorCode, Problems, UserInputError, version_conf
 from server.core.serialize import snapshot
 from server.core.text import limited_text, one_of, required_text
 from server.core.versioning import update_versioned
+from server.customfields import service as customfields
 from server.organizations.defaults import SLA as DEFAULT_SLA
 from server.search import index as search_index
 from server.tickets.models import CHANNELS, PRIORITIES, STATUSES, SlaPolicy, Ticket, TicketComment
@@ -46,6 +47,7 @@ TICKET_FIELDS = [
     "assignee_id",
     "first_response_due_at",
     "resolution_due_at",
+    "tags",
 ]
 
 # Where a ticket may go from each status. RESOLVED and CLOSED count as done: entering one of
@@ -180,6 +182,8 @@ def _clean(data: dict, problems: Problems) -> dict:
         else:
             with problems:
                 values[name] = one_of(data[name], allowed, name)
+    if data.get("tags") is not None:
+        values["tags"] = customfields.clean_tags(data["tags"], problems)
     return values
 
 
@@ -261,6 +265,7 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
         assignee_id = None if scope.row_scope() is RowScope.ALL else scope.user_id
     with problems:
         await _check_assignee(scope, assignee_id)
+    typed = await customfields.clean(scope, "ticket", data, problems, creating=True)
     problems.raise_if_any()
 
     async def create() -> Ticket:
@@ -276,6 +281,8 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
             **values,
             **await _due_dates(scope.organization_id, values["priority"], now),
         )
+        await customfields.sync_tags(ticket, "ticket")
+        typed_changes = await customfields.save(typed, ticket.id)
         await search_index.index(ticket)
         await _timeline(
             scope,
@@ -285,7 +292,10 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
             {"number": ticket.number, "priority": ticket.priority, "channel": ticket.channel},
         )
         await audit.record(
-            scope, "ticket.create", ticket, {k: [None, v] for k, v in snapshot(ticket, TICKET_FIELDS).items()}
+            scope,
+            "ticket.create",
+            ticket,
+            {**{k: [None, v] for k, v in snapshot(ticket, TICKET_FIELDS).items()}, **typed_changes},
         )
         await outbox.emit(
             scope.organization_id,
@@ -311,8 +321,11 @@ async def update_ticket(scope: Scope, ticket_id: UUID, version: int, data: dict)
     scope.require("tickets:update")  # before validating: a read-only role learns nothing from its input
     problems = Problems()
     values = _clean(data, problems)
+    typed = await customfields.clean(scope, "ticket", data, problems, creating=False)
     problems.raise_if_any()
-    scope.check_writable("tickets", [*values, *(k for k in ("account_id", "contact_id") if k in data)])
+    extra = [k for k in ("account_id", "contact_id") if k in data]
+    extra += ["custom_field_values"] if data.get("custom_field_values") is not None else []
+    scope.check_writable("tickets", [*values, *extra])
     async with in_transaction():
         ticket = await scope.get(Ticket, ticket_id, "update", field="id")
         if ticket.version != version:
@@ -321,6 +334,9 @@ async def update_ticket(scope: Scope, ticket_id: UUID, version: int, data: dict)
         if values.get("priority", ticket.priority) != ticket.priority:
             values.update(await _due_dates(scope.organization_id, values["priority"], ticket.created_at))
         changes = await update_versioned(ticket, version, values)
+        if "tags" in changes:
+            await customfields.sync_tags(ticket, "ticket")
+        changes.update(await customfields.save(typed, ticket.id))
         if "subject" in changes:
             await search_index.index(ticket)
         if changes:
@@ -441,6 +457,7 @@ async def delete_ticket(scope: Scope, ticket_id: UUID, version: int) -> UUID:
         if ticket.version != version or not await Ticket.filter(id=ticket.id, version=version).delete():
             raise version_conflict()
         await search_index.unindex(scope.organization_id, "ticket", [ticket.id])
+        await customfields.delete_values("ticket", [ticket.id])
         await audit.record(
             scope, "ticket.delete", ticket, {k: [v, None] for k, v in snapshot(ticket, TICKET_FIELDS).items()}
         )

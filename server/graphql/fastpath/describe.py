@@ -126,6 +126,7 @@ TYPES: dict[str, TypeSpec] = {
             "externalId": Column("external_id"),
             "comment": Column("comment"),
             "paymentStatus": Column("payment_status"),
+            "tags": Column("tags"),
             "subtotal": _money("subtotal"),
             "discountTotal": _money("discount_total"),
             "total": _money("total"),
@@ -217,6 +218,10 @@ def _orders_query(scope, settings, *, first=None, after=None, where=None, order_
     from server.orders.schema import SORT_KINDS, OrderOrder, scoped_orders
 
     order_by = order_by or OrderOrder()
+    if order_by.custom_field:
+        from server.graphql.fastpath.plan import Fallback
+
+        raise Fallback("a custom-field sort (its definition is read first)")
     qs = scoped_orders(scope, where, include_deleted=include_deleted)
     sort = Sort(order_by.field.value, SORT_KINDS[order_by.field.value], order_by.direction)
     first = check_first(first, settings.default_page_size, settings.max_page_size)
