@@ -63,7 +63,7 @@ def caller_sql() -> str:
         ]
     )
     # Only column names from the models' metadata are put in; the values are parameters.
-    return f"SELECT {columns} {_CALLER_FROM}"  # noqa: S608
+    return f"SELECT {columns} {_CALLER_FROM}"
 
 
 _CALLER_FROM = (
