@@ -16,6 +16,8 @@ from server.app import create_app
 from server.auth.models import AuthToken, Membership
 from server.auth.tokens import hash_token
 from server.graphql import ids
+from server.organizations.models import Organization
+from server.roles.models import CustomRole
 from tests.helpers import Client, QueryCounter, TenantFactory
 from tests.test_fastpath_differential import DOC_QUERIES, README_ORDERS_PAGE
 from tests.test_roles import build_org
@@ -213,3 +215,36 @@ async def test_with_the_setting_off_the_lane_answers_nothing(database, org):
             response = await client.post("/graphql", json={"query": README_ORDERS_PAGE}, headers=headers)
             assert response.json()["data"]["orders"]["edges"]
         assert lane_of(client).stats["answered"] == 0
+
+
+async def test_custom_roles_take_the_lane_with_their_own_rules(http, stock_http, org, database):
+    t, tenants, accounts, orders = org
+    organization = await Organization.get(slug=t.slug)
+    grants = ["orders:read", "order_statuses:read", "accounts:read"]
+    await CustomRole.create(organization=organization, name="Каса", permissions=grants, row_scope="own")
+    await CustomRole.create(
+        organization=organization, name="Склад", permissions=grants, hidden_fields=["Account.phone"]
+    )
+    cashier = await tenants.add(t, "cashier", "Каса")
+    storekeeper = await tenants.add(t, "storekeeper", "Склад")
+    for member in (cashier, storekeeper):
+        headers = {"Authorization": f"Bearer {member.token}", "X-Organization": member.org}
+        for query, variables in pages(accounts, orders):
+            body = {"query": query, "variables": variables}
+            await http.post("/graphql", json=body, headers=headers)
+            before = answered(http)
+            response = await same(http, stock_http, headers, body)
+            planned = database.is_postgres and "errors" not in response.json()
+            assert answered(http) - before == (1 if planned else 0), (member.role, query[:40], response.text)
+    # Own rows only: the cashier owns nothing, so the page is empty.
+    headers = {"Authorization": f"Bearer {cashier.token}", "X-Organization": t.slug}
+    page = (await http.post("/graphql", json={"query": README_ORDERS_PAGE}, headers=headers)).json()
+    assert page["data"]["orders"]["edges"] == []
+    # A changed role applies from the next request: the cashier's role now sees every row.
+    await CustomRole.filter(organization=organization, name="Каса").update(row_scope="all")
+    headers = {"Authorization": f"Bearer {cashier.token}", "X-Organization": t.slug}
+    before = answered(http)
+    page = await same(http, stock_http, headers, {"query": README_ORDERS_PAGE})
+    assert "errors" not in page.json(), page.text
+    assert page.json()["data"]["orders"]["edges"]
+    assert answered(http) == before + (1 if database.is_postgres else 0)

@@ -7,7 +7,8 @@ ASGI middleware:
 
 1. reads the caller in ONE statement (``caller_sql``): the token (not revoked, active user; the
    expiry compared here, as ``tokens.user_for`` does), the membership (the ``X-Organization``
-   one, or the user's only one), its organization and its team's active members;
+   one, or the user's only one), its organization, its custom role if it has one, and its
+   team's active members;
 2. builds the same ``Principal`` as ``principal.for_user`` and runs the fast path's plan through
    ``Scope`` (server/auth/scope.py: tenancy, the role's permissions, row scope and masking come
    from there, as on every other path);
@@ -15,7 +16,7 @@ ASGI middleware:
    same encoder, media type and ``RateLimit`` headers as the view.
 
 Whatever it does not handle (another route or method, CORS, an API key, an OAuth token, a
-custom role, an unknown or unplanned document, any error at all) goes on to the app untouched:
+role that no longer exists, an unknown or unplanned document, any error at all) goes on to the app untouched:
 the body it read is handed on as it came, and the stock path answers as if the lane did not
 exist. See docs/fastpath.md ("The lean lane").
 """
@@ -39,6 +40,7 @@ from server.graphql import media
 from server.graphql.rate_limits import RequestBudgets
 from server.http.body import BadJSON, loads
 from server.organizations.models import Organization
+from server.roles.models import CustomRole
 
 log = logging.getLogger("crm.fastpath")
 
@@ -50,7 +52,7 @@ def _columns(alias: str, model) -> list[str]:
 
 
 def caller_sql() -> str:
-    """Token, user, membership, organization and team in one statement ($1: the token's SHA-256,
+    """Token, user, membership, organization, custom role and team in one statement ($1: the token's SHA-256,
     $2: the X-Organization slug or null). At most two rows: without a slug, a user with two
     memberships has no organization (as in ``principal.for_user``) and the lane steps aside."""
     columns = ", ".join(
@@ -59,6 +61,7 @@ def caller_sql() -> str:
             *_columns("u", User),
             *_columns("m", Membership),
             *_columns("o", Organization),
+            *_columns("r", CustomRole),
             'team."ids" AS "team"',
         ]
     )
@@ -73,6 +76,7 @@ _CALLER_FROM = (
     'WHERE m1."user_id" = u."id" AND m1."is_active" AND ($2::text IS NULL OR o1."slug" = $2::text) '
     "LIMIT 2) m ON TRUE "
     'LEFT JOIN "organization" o ON o."id" = m."organization_id" '
+    'LEFT JOIN "custom_role" r ON r."organization_id" = m."organization_id" AND r."name" = m."role" '
     'LEFT JOIN LATERAL (SELECT array_agg(tm."user_id") AS "ids" FROM "membership" tm '
     'WHERE m."team_id" IS NOT NULL AND tm."team_id" = m."team_id" AND tm."is_active") team ON TRUE '
     'WHERE t."token_hash" = $1 AND t."revoked_at" IS NULL AND u."is_active"'
@@ -100,7 +104,8 @@ class LeanLane:
         self.app = app
         self.view = view  # the CRMGraphQL view: its settings, fast path, rate limiter, persisted queries
         self.path = path
-        self.stats: Counter[str] = Counter()  # "answered" / "passed": what tests and operators look at
+        # "answered" / "passed" (to the app; "declined" of those: after the plan was tried).
+        self.stats: Counter[str] = Counter()
         self._sql: str | None = None
         view.lean_lane = self  # Starlette builds its middleware lazily: how tests find the lane
 
@@ -175,6 +180,7 @@ class LeanLane:
             return None
         result = await self.view.fast_path.execute(query, variables, operation_name, _Context(Scope(principal)))
         if result is None:
+            self.stats["declined"] += 1  # the plan stepped aside (an error, a null...): the view answers
             return None
         client = scope.get("client")
         budgets: RequestBudgets = self.view.rate_limiter.for_request(principal, token, client[0] if client else None)
@@ -203,9 +209,12 @@ class LeanLane:
         row = rows[0]
         if row["m.id"] is None or row["t.expires_at"] <= datetime.now(UTC):
             return None
+        # As roles.lookup.role_named: a built-in role by name, else the organization's own.
         role = ROLES.get(row["m.role"])
-        if role is None:  # a custom role (or one that no longer exists): the stock path reads it
-            return None
+        if role is None:
+            if row["r.id"] is None:  # a role that no longer exists: the stock path answers
+                return None
+            role = CustomRole._init_from_db(**_split(row, "r")).as_role()
         user = User._init_from_db(**_split(row, "u"))
         membership = Membership._init_from_db(**_split(row, "m"))
         principal = Principal(kind="user", id=str(user.id), user=user)
