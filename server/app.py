@@ -38,6 +38,7 @@ from server.graphql import graphiql
 from server.graphql.context import Context
 from server.graphql.fastpath import FastPath
 from server.graphql.http_view import GraphQLOverHTTP
+from server.graphql.lean import LeanLane
 from server.graphql.persisted import PersistedQueries, PersistedQueryError
 from server.graphql.rate_limits import CostRateLimiter
 from server.graphql.schema import build_schema
@@ -260,7 +261,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
             Route("/reports/login", report_pages.login_page, methods=["GET", "POST"]),
             Route("/reports/logout", report_pages.logout, methods=["POST"]),
         ],
-        middleware=[*([cors] if cors else []), Middleware(LocaleMiddleware)],
+        # The lean lane inside CORS (which steps aside for requests with an Origin anyway): known
+        # reads answered before routing and the view (server/graphql/lean.py, docs/fastpath.md).
+        middleware=[*([cors] if cors else []), Middleware(LeanLane, view=graphql), Middleware(LocaleMiddleware)],
         exception_handlers={404: not_found},
         lifespan=lifespan,
     )

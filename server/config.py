@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # Answer known read operations from a cached plan instead of field-by-field execution
     # (server/graphql/fastpath, docs/fastpath.md); FAST_PATH=false always uses strawberry.
     fast_path: bool = True
+    # On PostgreSQL, answer those operations (once planned) in front of the HTTP view, with the
+    # caller read in one statement (server/graphql/lean.py); LEAN_LANE=false: through the view.
+    lean_lane: bool = True
     # Automatic persisted queries (docs/api.md): documents registered by hash are shared through
     # Redis (REDIS_URL) or the database, with an in-process LRU of this many in front, and
     # forgotten after this many days (clients then register them again, transparently).

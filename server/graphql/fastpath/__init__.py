@@ -12,7 +12,7 @@ See docs/fastpath.md.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -107,6 +107,21 @@ class FastPath:
         )
         self._document = lru_cache(maxsize=CACHE_SIZE)(self._parse)
         self._plan = lru_cache(maxsize=CACHE_SIZE)(self._make_plan)
+        # Documents the plan has answered (least recently used out): the lean lane takes only these.
+        self._known: OrderedDict[str, None] = OrderedDict()
+
+    def is_known(self, query: str) -> bool:
+        """Whether the plan has answered ``query`` before (and it is still in the cache)."""
+        if query in self._known:
+            self._known.move_to_end(query)
+            return True
+        return False
+
+    def _remember(self, query: str) -> None:
+        self._known[query] = None
+        self._known.move_to_end(query)
+        if len(self._known) > CACHE_SIZE:
+            self._known.popitem(last=False)
 
     # -- entry ------------------------------------------------------------------------
 
@@ -126,6 +141,8 @@ class FastPath:
             log.warning("fast path failed, answered by strawberry", exc_info=True)
             result = None
         self.stats["planned" if result is not None else "fallback"] += 1
+        if result is not None:
+            self._remember(query)
         return result
 
     async def _execute(
