@@ -50,7 +50,7 @@ from server.orders.models import Order, OrderStatus, OrderStatusTransition
 from server.organizations.models import Organization
 from server.payments.models import Payment, PaymentRefund, PaymentSettings
 from server.plugins import service as plugins
-from server.plugins.manager import PluginManager, get_manager
+from server.plugins.manager import PluginManager
 from server.plugins.models import PluginInstallation
 from server.plugins.types import PAYMENTS, Checkout, CheckoutRequest, PaymentUpdate, PluginError, RefundResult
 
@@ -92,15 +92,7 @@ async def payment_installation(
     scope: Scope, installation_id: UUID | None, *, manager: PluginManager | None = None
 ) -> PluginInstallation:
     """The organization's enabled payment installation ``installation_id``, or its only one."""
-    manager = manager or get_manager()
-    qs = PluginInstallation.filter(organization_id=scope.organization_id, enabled=True)
-    if installation_id is not None:
-        qs = qs.filter(id=installation_id)
-    found = [
-        i
-        for i in await qs.order_by("plugin", "label")
-        if (p := manager.get(i.plugin)) is not None and PAYMENTS in p.info.capabilities
-    ]
+    found = await plugins.enabled_with(scope, PAYMENTS, installation_id, manager)
     if not found:
         what = _("Payment plugin installation") if installation_id else _("An enabled payment plugin")
         raise not_found(what, "installationId")

@@ -667,3 +667,19 @@ async def rotate_all_secrets(settings) -> int:
                 secrets=rotated
             )
     return count
+
+
+async def enabled_with(
+    scope: Scope, capability: str, installation_id: uuid.UUID | None, manager: PluginManager | None = None
+) -> list[PluginInstallation]:
+    """The organization's enabled installations whose plugin has ``capability`` (only
+    ``installation_id`` when given): what a feature may use, by plugin and label."""
+    manager = manager or get_manager()
+    qs = PluginInstallation.filter(organization_id=scope.organization_id, enabled=True)
+    if installation_id is not None:
+        qs = qs.filter(id=installation_id)
+    return [
+        i
+        for i in await qs.order_by("plugin", "label")
+        if (p := manager.get(i.plugin)) is not None and capability in p.info.capabilities
+    ]

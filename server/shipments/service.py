@@ -107,15 +107,7 @@ async def delivery_installation(
     """The organization's enabled delivery installation ``installation_id``, or its only one.
 
     People who handle orders use it without seeing its settings (that needs settings:read)."""
-    manager = manager or get_manager()
-    qs = PluginInstallation.filter(organization_id=scope.organization_id, enabled=True)
-    if installation_id is not None:
-        qs = qs.filter(id=installation_id)
-    found = [
-        i
-        for i in await qs.order_by("plugin", "label")
-        if (p := manager.get(i.plugin)) is not None and DELIVERY in p.info.capabilities
-    ]
+    found = await plugins.enabled_with(scope, DELIVERY, installation_id, manager)
     if not found:
         what = "Delivery plugin installation" if installation_id else "An enabled delivery plugin"
         raise not_found(what, "installationId")
