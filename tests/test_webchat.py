@@ -94,6 +94,9 @@ async def test_a_visitor_writes_an_agent_replies_and_the_visitor_reads_it(shop, 
     assert [e["node"]["body"] for e in timeline["timeline"]["edges"] if e["node"]["kind"] == "MESSAGE"] == [
         "Чи є троянди на завтра?"
     ]
+    assert {e["node"]["subject"] for e in timeline["timeline"]["edges"] if e["node"]["kind"] == "MESSAGE"} == {
+        "Веб-чат: повідомлення від Оксана"
+    }
 
     reply = await shop.support.data(api, REPLY, {"i": {"conversationId": conversation["id"], "text": "Так, є!"}})
     assert reply["replyToConversation"]["message"]["state"] == "SENT"  # the CRM's own channel: no job needed

@@ -40,7 +40,7 @@ TEXT_MAX = 4096  # Telegram's limit for one message; Viber's is larger
 MAX_ATTACHMENTS = 10
 URL_MAX = 2000
 SNOOZE_MAX = timedelta(days=365)
-CHANNEL_TITLES = {"telegram": "Telegram", "viber": "Viber", "email": "E-mail", "web": "Web chat", "sms": "SMS"}
+CHANNEL_TITLES = {"telegram": "Telegram", "viber": "Viber", "email": N_("E-mail"), "web": N_("Web chat"), "sms": "SMS"}
 
 # The web chat is the CRM's own channel: a reply is sent the moment it is stored (the visitor's
 # page fetches it); every other channel sends through its plugin's job.
@@ -68,7 +68,12 @@ async def _timeline(scope: Scope, conversation: Conversation, message: Conversat
         scope,
         "message",
         account_id=conversation.account_id,
-        subject=gettext_in(await _locale(scope), subject, channel=CHANNEL_TITLES[conversation.channel], name=name),
+        subject=gettext_in(
+            locale := await _locale(scope),
+            subject,
+            channel=gettext_in(locale, CHANNEL_TITLES[conversation.channel]),
+            name=name,
+        ),
         body=message.text or "\n".join(a.get("url", "") for a in message.attachments),
         data={
             "conversation_id": str(conversation.id),
