@@ -427,3 +427,37 @@ async def test_the_paid_order_rule_only_follows_allowed_moves(shop, api, lp, pro
     await lp.adeliver(lp.customer_pays(reference(rest)), transport=app_transport(proxied))
     state = await order_of(shop, api, order["id"])
     assert (state["paymentStatus"], state["paidAmount"]["amount"], state["status"]["code"]) == ("PAID", "10.00", "new")
+
+
+async def test_monobank_news_about_another_invoice_with_our_reference_changes_nothing(shop, api, mono, proxied):
+    """monobank signs every merchant's webhooks with one key: a genuinely signed webhook of an
+    invoice someone else made (1 kopiyka, our payment's reference, our webhook URL) is not ours."""
+    await install_mono(shop, api, mono)
+    order = await new_order(shop, api, [("1", "500.00")])
+    payment = (await link(shop, api, order["id"]))["payment"]
+    [create] = mono.requests_to("/api/merchant/invoice/create")
+    theirs = {
+        "amount": 1,
+        "ccy": 980,
+        "merchantPaymInfo": {"reference": reference(payment)},
+        "webHookUrl": create.json()["webHookUrl"],
+    }
+    async with httpx.AsyncClient() as client:
+        made = await client.post(f"{mono.url}/api/merchant/invoice/create", json=theirs, headers={"X-Token": TOKEN})
+    other_invoice = made.json()["invoiceId"]
+    assert other_invoice != payment["providerPaymentId"]
+    before = await snapshot(order["id"])
+    for hook in mono.customer_pays(other_invoice):
+        assert (await mono.adeliver(hook, transport=app_transport(proxied))).status_code == 200
+    assert await snapshot(order["id"]) == before
+    state = await order_of(shop, api, order["id"])
+    assert state["paymentStatus"] != "PAID" and state["paidAmount"]["amount"] == "0.00"
+
+
+def test_a_liqpay_test_payment_is_paid_only_for_an_installation_in_test_mode():
+    from plugins.liqpay import plugin as liqpay
+
+    news = {"status": "sandbox", "order_id": "p-1", "payment_id": 42, "amount": 10, "currency": "UAH"}
+    assert liqpay.update_of(news, test_mode=True).status == "paid"
+    live = liqpay.update_of(news)
+    assert live.status == "failed" and "nothing was charged" in live.error

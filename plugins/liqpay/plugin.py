@@ -50,8 +50,12 @@ FAILED = {"failure", "error"}
 REFUNDED = {"reversed"}
 
 
-def status_of(liqpay_status: str) -> str:
-    """LiqPay's status -> ``types.PAYMENT_STATES``: money taken, refused, given back, or waiting."""
+def status_of(liqpay_status: str, test_mode: bool = False) -> str:
+    """LiqPay's status -> ``types.PAYMENT_STATES``: money taken, refused, given back, or waiting.
+    ``sandbox`` (a test payment, nothing charged) is paid only for an installation in test mode:
+    test keys used by mistake on a live shop never mark an order paid."""
+    if liqpay_status == "sandbox" and not test_mode:
+        return "failed"
     if liqpay_status in PAID:
         return "paid"
     if liqpay_status in FAILED:
@@ -139,18 +143,19 @@ def _moment(ms: Any) -> datetime | None:
         return None
 
 
-def update_of(payload: dict) -> PaymentUpdate:
+def update_of(payload: dict, test_mode: bool = False) -> PaymentUpdate:
     status = str(payload.get("status") or "")
     return PaymentUpdate(
         reference=str(payload.get("order_id") or ""),
         provider_payment_id=str(payload.get("payment_id") or ""),
-        status=status_of(status),
+        status=status_of(status, test_mode),
         provider_status=status,
         amount=exact(payload.get("amount")),
         fee=exact(payload.get("receiver_commission")),
         currency=str(payload.get("currency") or ""),
         changed_at=_moment(payload.get("end_date") or payload.get("create_date")),
-        error=str(payload.get("err_description") or payload.get("err_code") or ""),
+        error=str(payload.get("err_description") or payload.get("err_code") or "")
+        or ("a test payment (sandbox): nothing was charged" if status == "sandbox" and not test_mode else ""),
     )
 
 
@@ -194,7 +199,7 @@ def crm_payment_create(installation, config, secrets, payment: CheckoutRequest):
 @hookimpl
 async def crm_payment_status(config, secrets, reference, provider_payment_id):
     answer = await _request(config, secrets, {"action": "status", "order_id": reference}, retry=True)
-    return update_of(answer)
+    return update_of(answer, bool(config.get("sandbox")))
 
 
 @hookimpl
@@ -209,7 +214,7 @@ async def crm_payment_refund(config, secrets, reference, provider_payment_id, am
 
 
 @hookimpl
-def crm_webhook(secrets, request: WebhookRequest):
+def crm_webhook(config, secrets, request: WebhookRequest):
     data = request.form.get("data", "")
     signature = request.form.get("signature", "")
     if not data or not signature or not verify(data, signature, secrets["private_key"]):
@@ -218,7 +223,7 @@ def crm_webhook(secrets, request: WebhookRequest):
         payload = decode(data)
     except ValueError:
         raise WebhookRejected("LiqPay data is not base64 JSON", status=400) from None
-    update = update_of(payload)
+    update = update_of(payload, bool(config.get("sandbox")))
     moment = payload.get("end_date") or payload.get("create_date") or ""
     key = f"liqpay:{payload.get('order_id')}:{payload.get('action')}:{update.provider_status}:{moment}"
     return WebhookResult(events=[update], dedupe_key=key, response=WebhookResponse(200, "OK"))

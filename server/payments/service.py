@@ -366,6 +366,15 @@ async def apply_update(scope: Scope, installation: PluginInstallation, update: P
     if payment is None:
         log.warning("payment update from %s for unknown payment %s", installation.plugin, update.reference)
         return {"type": "payment", "skipped": "unknown payment"}
+    # A provider may sign every merchant's news with one key (monobank does): news naming our
+    # payment must also be about the invoice we created for it, in its currency, or it is
+    # someone else's payment wearing our reference.
+    if payment.provider_payment_id and update.provider_payment_id != payment.provider_payment_id:
+        log.warning("payment %s: %s news about another invoice, ignored", payment.id, installation.plugin)
+        return {"type": "payment", "id": str(payment.id), "skipped": "another invoice"}
+    if update.currency and update.currency.upper() != payment.currency:
+        log.warning("payment %s: %s news in %s, ignored", payment.id, installation.plugin, update.currency)
+        return {"type": "payment", "id": str(payment.id), "skipped": "another currency"}
     changed_at = _aware(update.changed_at)
     previous = _aware(payment.provider_changed_at)
     if changed_at is not None and previous is not None and changed_at < previous:
