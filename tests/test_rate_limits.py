@@ -19,7 +19,7 @@ from server.accounts.models import Account
 from server.app import create_app
 from server.organizations.models import Organization
 from tests import test_cli
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, QueryCounter
 from tests.test_cli import _free_port, _stop, crm, new_org, ok
 
 fresh_db = test_cli.fresh_db
@@ -140,6 +140,20 @@ async def test_pages_answered_by_the_fast_path_spend_the_same_budget(database, t
         allowed = 100 // cost - 1
         assert [a.status_code for a in answers] == [200] * allowed + [429]
         assert answers[-1].json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_page_over_the_budget_reads_nothing_on_any_road(database, tenants):
+    """Over the budget, the page is refused before its rows are read, whether the fast path,
+    the lean lane (PostgreSQL) or strawberry would have answered it."""
+    shop = await tenants.create(("owner",))
+    async with limited_app(database, rate_limit_per_token="100/minute") as http:
+        cost = cost_of(await post(http, ORDERS_PAGE, shop.owner))
+        for _ in range(100 // cost - 1):
+            assert (await post(http, ORDERS_PAGE, shop.owner)).status_code == 200
+        with QueryCounter() as counted:
+            refused = await post(http, ORDERS_PAGE, shop.owner)
+        assert refused.status_code == 429
+        assert not [s for s in counted.statements if 'FROM "order"' in s], counted.statements
 
 
 async def test_the_organization_limit_holds_across_two_tokens(database, tenants):

@@ -93,7 +93,7 @@ class _Context:
     """What the fast path reads from a request's context."""
 
     scope: Scope
-    rate_limits: None = None
+    rate_limits: RequestBudgets | None = None
     auth_error: None = None
 
 
@@ -178,14 +178,14 @@ class LeanLane:
         principal = await self._principal(token, hint.decode("latin-1") if hint else None)
         if principal is None:
             return None
-        result = await self.view.fast_path.execute(query, variables, operation_name, _Context(Scope(principal)))
-        if result is None:
-            self.stats["declined"] += 1  # the plan stepped aside (an error, a null...): the view answers
-            return None
         client = scope.get("client")
         budgets: RequestBudgets = self.view.rate_limiter.for_request(principal, token, client[0] if client else None)
-        # Spent once the answer is known: over the budget, nothing is spent and the view refuses.
-        if not await budgets.charge(result.extensions["cost"]["requested"]):
+        # Charged before the read, as on the stock path: over the budget, the plan reads nothing,
+        # nothing is spent, and the view answers RATE_LIMITED.
+        context = _Context(Scope(principal), rate_limits=budgets)
+        result = await self.view.fast_path.execute(query, variables, operation_name, context)
+        if result is None:
+            self.stats["declined"] += 1  # the plan stepped aside (an error, a null, no budget...): the view answers
             return None
         payload = {"data": result.data, "extensions": result.extensions}
         accept = headers.get(b"accept")
