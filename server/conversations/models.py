@@ -48,8 +48,8 @@ class Conversation(TenantModel):
     deal = fields.ForeignKeyField("crm.Deal", related_name=False, null=True, on_delete=fields.SET_NULL)
     # The account is the customer's for sure: matched by a phone the channel vouches for (Telegram's
     # own contact) or linked by an agent. Only then does the self-service bot tell about orders.
-    account_confirmed = fields.BooleanField(default=False)
-    bot_state = fields.CharField(max_length=12, default="active")
+    account_confirmed = fields.BooleanField(default=False, db_default=False)
+    bot_state = fields.CharField(max_length=12, default="active", db_default="active")
     handed_over_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)
 
@@ -78,8 +78,8 @@ class ConversationMessage(TenantModel):
     provider_message_id = fields.CharField(max_length=64, null=True)
     author = fields.ForeignKeyField("crm.User", related_name=False, null=True, on_delete=fields.SET_NULL)
     ask_phone = fields.BooleanField(default=False)  # the reply carries the channel's share-phone button
-    buttons = fields.JSONField(default=list)  # quick-reply buttons' texts the reply offers
-    bot = fields.BooleanField(default=False)  # written by the self-service bot, not an agent
+    buttons = fields.JSONField(default=list, db_default=[])  # quick-reply buttons' texts the reply offers
+    bot = fields.BooleanField(default=False, db_default=False)  # written by the self-service bot, not an agent
     error = fields.TextField(default="")
     attempts = fields.IntField(default=0)
     sent_at = fields.DatetimeField(null=True)

@@ -42,7 +42,7 @@ class Deal(TenantModel):
     owner = fields.ForeignKeyField("crm.User", related_name=False, null=True, on_delete=fields.SET_NULL)
     source = fields.CharField(max_length=64, null=True)
     lost_reason = fields.TextField(null=True)
-    tags = fields.JSONField(default=list)  # lower case, sorted; indexed in customfields.ObjectTag
+    tags = fields.JSONField(default=list, db_default=[])  # lower case, sorted; indexed in customfields.ObjectTag
     closed_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)
     deleted_at = fields.DatetimeField(null=True)

@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Organization',
             name='duplicate_policy',
-            field=fields.CharField(default='warn', max_length=8),
+            field=fields.CharField(default='warn', db_default='warn', max_length=8),
         ),
         ops.RunPython(index_existing_contacts, ops.RunPython.noop),
     ]

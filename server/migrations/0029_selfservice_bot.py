@@ -124,12 +124,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Conversation",
             name="account_confirmed",
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name="Conversation",
             name="bot_state",
-            field=fields.CharField(default="active", max_length=12),
+            field=fields.CharField(default="active", db_default="active", max_length=12),
         ),
         ops.AddField(
             model_name="Conversation",
@@ -139,12 +139,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="ConversationMessage",
             name="bot",
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name="ConversationMessage",
             name="buttons",
-            field=fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads),
+            field=fields.JSONField(default=list, db_default=[], encoder=JSON_DUMPS, decoder=loads),
         ),
         ops.RunPython(confirm_phone_matches, ops.RunPython.noop),
     ]

@@ -56,7 +56,7 @@ class Order(TenantModel):
     delivery_branch = fields.CharField(max_length=200, null=True)
     delivery_address = fields.CharField(max_length=500, null=True)
     waybill_number = fields.CharField(max_length=64, null=True, db_index=True)
-    tags = fields.JSONField(default=list)  # lower case, sorted; indexed in customfields.ObjectTag
+    tags = fields.JSONField(default=list, db_default=[])  # lower case, sorted; indexed in customfields.ObjectTag
     version = fields.IntField(default=1)
     deleted_at = fields.DatetimeField(null=True)
 

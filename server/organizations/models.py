@@ -18,7 +18,7 @@ class Organization(BaseModel):
     rate_limit_per_minute = fields.IntField(null=True)
     # What creating a customer whose phone or e-mail is already known does (docs/duplicates.md):
     # "warn" (saved, the payload names the existing records) or "refuse" (a DUPLICATE error).
-    duplicate_policy = fields.CharField(max_length=8, default="warn")
+    duplicate_policy = fields.CharField(max_length=8, default="warn", db_default="warn")
 
     class Meta:
         table = "organization"

@@ -23,7 +23,7 @@ class Ticket(TenantModel):
     resolution_due_at = fields.DatetimeField(null=True)
     first_response_at = fields.DatetimeField(null=True)
     resolved_at = fields.DatetimeField(null=True)
-    tags = fields.JSONField(default=list)  # lower case, sorted; indexed in customfields.ObjectTag
+    tags = fields.JSONField(default=list, db_default=[])  # lower case, sorted; indexed in customfields.ObjectTag
     version = fields.IntField(default=1)
 
     resource = "tickets"
