@@ -145,7 +145,7 @@ async def test_tickets_with_a_mapping_in_english(api, database, tenants):
     assert await Ticket.filter(organization_id=org.id).count() == 0
 
     done = await _import(api, shop.owner, database, tickets_file)
-    assert (done["createdCount"], done["matchedCount"], done["failedCount"]) == (2, 0, 2)
+    assert (done["createdCount"], done["matchedCount"], done["failedCount"]) == (2, 0, 2), done
     tickets = {t.subject: t for t in await Ticket.filter(organization_id=org.id)}
     parcel = tickets["Пошкоджена посилка"]
     await parcel.fetch_related("account")

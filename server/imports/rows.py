@@ -3,6 +3,8 @@ through the same services as the API, so every check and event is the usual one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,6 +190,11 @@ async def _customer(scope: Scope, batch: ImportBatch, values: dict[str, list[str
         "phone": [first["customer_phone"]] if first.get("customer_phone") else [],
         "email": [first["customer_email"]] if first.get("customer_email") else [],
     }
+    if not account_values["external_id"] and any(account_values.values()):
+        # A customer without the source's id is known by its name, phone and e-mail: recorded
+        # with the import (undo removes it if made) and found again by the next run.
+        digest = hashlib.sha256(json.dumps(account_values, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        account_values["external_id"] = [f"customer:{digest}"]
     if not any(account_values[k] for k in ("name", "phone", "email")):
         message = (
             _("The order has no customer name, phone or e-mail.")
