@@ -125,7 +125,7 @@ async def test_bitrix24_deals_dry_run_import_again_and_undo(api, database, tenan
     ]
     assert [d.id for d in await Deal.filter(organization_id=org.id, deleted_at=None)] == [cups.id]
     assert not await Account.filter(id=bags.account_id, deleted_at=None).exists()
-    assert not await ImportRecord.filter(batch_id=done["id"], kind="deal", object_id=bags.id).exists()
+    assert not await ImportRecord.filter(organization_id=org.id, kind="deal", object_id=bags.id).exists()
     redo = await _import(api, owner, database, deals_file)
     assert (redo["createdCount"], redo["failedCount"]) == (2, 2)  # undone deals can be imported again
 
