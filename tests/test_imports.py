@@ -244,7 +244,7 @@ async def test_a_large_file_goes_as_the_body_of_post_imports(api, database, shop
     assert (batch["status"], batch["createdCount"], batch["failedCount"]) == ("done", 2, 2)
 
     bad = await api.http.post(
-        "/imports", params={"kind": "deals", "fileName": "x.csv"}, content=b"a\n1\n", headers=auth
+        "/imports", params={"kind": "invoices", "fileName": "x.csv"}, content=b"a\n1\n", headers=auth
     )
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "kind"
     sales = {"Authorization": f"Bearer {shop.sales.token}", "X-Organization": shop.slug}

@@ -252,7 +252,11 @@ async def _default_stage(scope: Scope, pipeline_id: UUID | None) -> Stage:
     return stage
 
 
-async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = None) -> Deal:
+async def create_deal(
+    scope: Scope, data: dict, idempotency_key: str | None = None, *, created_at: datetime | None = None
+) -> Deal:
+    """A deal in the given stage (or the pipeline's first open one). ``created_at``: an imported
+    deal keeps the date it had in the system it comes from (docs/import-export.md)."""
     scope.require("deals:create")
     problems = Problems()
     with problems:
@@ -288,7 +292,8 @@ async def create_deal(scope: Scope, data: dict, idempotency_key: str | None = No
             pipeline_id=stage.pipeline_id,
             stage_id=stage.id,
             lost_reason=lost_reason if stage.kind == "lost" else None,
-            closed_at=None if stage.kind == "open" else datetime.now(UTC),
+            closed_at=None if stage.kind == "open" else (created_at or datetime.now(UTC)),
+            **({"created_at": created_at} if created_at is not None else {}),
             **values,
         )
         await DealStageChange.create(

@@ -31,7 +31,7 @@ def import_command(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row; keep nothing.")] = False,
 ) -> None:
-    """Import accounts or orders from a spreadsheet (docs/import-export.md). Prints every
+    """Import accounts, orders, deals or tickets from a spreadsheet (docs/import-export.md). Prints every
     problem by row; running the same file again changes nothing; undo with the API (undoImport)."""
     from server.cli import CLIError, fail, run_db
     from server.config import Settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 from server.core.errors import ErrorCode, Problems
 from server.i18n import _
 
-KINDS = ("accounts", "orders")
+KINDS = ("accounts", "orders", "deals", "tickets")
 # A column mapped to "custom.<key>" fills the custom field <key> (docs/custom-fields.md).
 CUSTOM_PREFIX = "custom."
 
@@ -49,6 +49,38 @@ FIELDS: dict[str, dict[str, bool]] = {
         "comment": False,
         "tags": True,
     },
+    "deals": {
+        "external_id": False,
+        "title": False,
+        "amount": False,
+        "currency": False,
+        "pipeline": False,
+        "stage": False,
+        "created_at": False,
+        "expected_close_date": False,
+        "customer_external_id": False,
+        "customer_name": True,  # Bitrix24: the contact, else the company
+        "customer_phone": False,
+        "customer_email": False,
+        "owner_email": False,
+        "source": False,
+        "tags": True,
+    },
+    "tickets": {
+        "external_id": False,
+        "subject": False,
+        "description": False,
+        "status": False,
+        "priority": False,
+        "channel": False,
+        "created_at": False,
+        "customer_external_id": False,
+        "customer_name": False,
+        "customer_phone": False,
+        "customer_email": False,
+        "assignee_email": False,
+        "tags": True,
+    },
 }
 
 REQUIRED: dict[str, list[tuple[str, ...]]] = {
@@ -60,6 +92,8 @@ REQUIRED: dict[str, list[tuple[str, ...]]] = {
         ("item_title", "item_sku"),
         ("item_price",),
     ],
+    "deals": [("title",), ("customer_phone", "customer_email", "customer_name")],
+    "tickets": [("subject",)],
 }
 
 
@@ -128,6 +162,27 @@ PRESETS: dict[tuple[str, str], dict[str, str]] = {
             "recipient_name": ("Отримувач", "Получатель", "Recipient"),
             "recipient_phone": ("Телефон отримувача", "Телефон получателя", "Recipient phone"),
             "comment": ("Коментар", "Комментарий", "Comment"),
+        }
+    ),
+    # CRM → Deals → Export (CSV/Excel). Bitrix24 puts the contact's and the company's names in
+    # columns of their own; the contact is the customer, the company a fallback (its own column).
+    ("bitrix24", "deals"): _preset(
+        {
+            "external_id": ("ID",),
+            "title": ("Назва угоди", "Название сделки", "Deal name", "Deal Name"),
+            "stage": ("Стадія угоди", "Стадия сделки", "Stage", "Deal stage"),
+            "pipeline": ("Напрямок", "Направление", "Pipeline"),
+            "amount": ("Сума", "Сумма", "Amount", "Opportunity"),
+            "currency": ("Валюта", "Currency"),
+            "created_at": ("Дата створення", "Дата создания", "Created", "Date created"),
+            "expected_close_date": ("Дата завершення", "Дата завершения", "Expected close date", "Close date"),
+            # Bitrix24 writes the responsible person's name: matched to a member by e-mail or name.
+            "owner_email": ("Відповідальний", "Ответственный", "Responsible", "Responsible person"),
+            "customer_external_id": ("ID контакту", "ID контакта", "Contact ID"),
+            "customer_name": ("Контакт", "Contact", "Компанія", "Компания", "Company"),
+            "customer_phone": ("Телефон", "Phone", "Робочий телефон", "Рабочий телефон", "Work phone"),
+            "customer_email": ("E-mail", "Email", "Робочий e-mail", "Рабочий e-mail", "Work e-mail"),
+            "source": ("Джерело", "Источник", "Source"),
         }
     ),
 }

@@ -10,7 +10,7 @@ from server.core.models import TenantModel
 class ImportBatch(TenantModel):
     """One file: its rows are read, checked and (unless a dry run) written by a background job."""
 
-    kind = fields.CharField(max_length=16)  # accounts | orders
+    kind = fields.CharField(max_length=16)  # accounts | orders | deals | tickets
     system = fields.CharField(max_length=32)  # where the file comes from: bitrix24 | keycrm | spreadsheet
     file_name = fields.CharField(max_length=255)
     file_format = fields.CharField(max_length=8)  # csv | xlsx
@@ -44,7 +44,7 @@ class ImportRecord(TenantModel):
 
     batch = fields.ForeignKeyField("crm.ImportBatch", related_name="records", on_delete=fields.CASCADE)
     system = fields.CharField(max_length=32)
-    kind = fields.CharField(max_length=16)  # account | order
+    kind = fields.CharField(max_length=16)  # account | order | deal | ticket
     external_id = fields.CharField(max_length=128)
     object_id = fields.UUIDField()
     created = fields.BooleanField()  # False: an existing object was matched (by phone or e-mail)

@@ -26,6 +26,8 @@ from server.imports.models import ImportBatch
 class ImportKind(Enum):
     ACCOUNTS = "accounts"
     ORDERS = "orders"
+    DEALS = "deals"
+    TICKETS = "tickets"
 
 
 @strawberry.type(description="One problem of one row: the row stays out of the import, the others go on.")
@@ -44,7 +46,7 @@ class ImportBatchType:
     def id(self) -> strawberry.ID:
         return strawberry.ID(ids.encode("ImportBatch", self.batch.id))
 
-    @strawberry.field(description="accounts or orders.")
+    @strawberry.field(description="accounts, orders, deals or tickets.")
     def kind(self) -> ImportKind:
         return ImportKind(self.batch.kind)
 

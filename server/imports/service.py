@@ -24,12 +24,16 @@ from server.auth.models import User
 from server.auth.scope import Scope
 from server.core import outbox
 from server.core.errors import ErrorCode, Forbidden, Problems, PublicError, UserInputError, not_found, problems_of
+from server.deals import service as deals
+from server.deals.models import Deal
 from server.i18n import _
 from server.imports import mapping as mappings
 from server.imports import reading, rows
 from server.imports.models import ImportBatch, ImportRecord
 from server.orders import service as orders
 from server.orders.models import Order, OrderStatus
+from server.tickets import service as tickets
+from server.tickets.models import Ticket
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = reading.MAX_ROWS
@@ -53,6 +57,8 @@ async def start(
     """Check the file and its mapping (every problem at once) and queue the import (``queue=False``:
     the caller runs it, as ``crm import`` does)."""
     scope.require("data:import")
+    if kind in CREATE_RIGHT:
+        scope.require(CREATE_RIGHT[kind])
     if scope.user_id is None:  # the job acts as a member, with their rights when it runs
         raise Forbidden(_("Only a member can import (not an API key or a partner's app)."))
     problems = Problems()
@@ -128,7 +134,8 @@ def _groups(batch: ImportBatch) -> list[tuple[int, str, list[dict[str, list[str]
 
 
 def _read_groups(batch: ImportBatch) -> list[tuple[int, str, list[dict[str, list[str]]]]]:
-    """(first row number, key, rows): an account per row; an order per external id (its lines)."""
+    """(first row number, key, rows): an account, deal or ticket per row; an order per external
+    id (its lines)."""
     header, data = reading.read_table(batch.content, batch.file_format)
     groups: dict[str, tuple[int, str, list]] = {}
     for number, row in enumerate(data, start=2):  # row 1 is the header, as a spreadsheet shows it
@@ -138,6 +145,8 @@ def _read_groups(batch: ImportBatch) -> list[tuple[int, str, list[dict[str, list
             if not key:
                 values["external_id"] = [_row_key(values)]
             groups[f"{number}"] = (number, values["external_id"][0], [values])
+        elif batch.kind in ("deals", "tickets"):  # a deal or a ticket per row
+            groups[f"{number}"] = (number, key or _row_key(values), [values])
         else:
             entry = groups.setdefault(key or f"row {number}", (number, key, []))
             entry[2].append(values)
@@ -179,6 +188,7 @@ async def run(
         await ImportBatch.filter(id=batch.id).update(status="failed", error=exc.message, finished_at=datetime.now(UTC))
         return await ImportBatch.get(id=batch.id)
     statuses = await OrderStatus.filter(organization_id=scope.organization_id).order_by("position")
+    pipelines = await rows.Pipelines.load(scope) if batch.kind == "deals" else None
     groups = await asyncio.to_thread(_groups, batch)
     progress = {"next": batch.next_group, "rows": batch.rows_done, "ok": batch.ok_count, "failed": batch.failed_count}
     problems: list[dict] = list(batch.problems)
@@ -190,6 +200,10 @@ async def run(
             async with in_transaction():  # a savepoint in the chunk's transaction: a bad row leaves nothing
                 if batch.kind == "accounts":
                     await rows.account_row(scope, batch, group[0])
+                elif batch.kind == "deals":
+                    await rows.deal_row(scope, batch, pipelines, key, group[0])
+                elif batch.kind == "tickets":
+                    await rows.ticket_row(scope, batch, key, group[0])
                 else:
                     if not key:
                         raise UserInputError(ErrorCode.REQUIRED, _("The row has no order id."), "externalId")
@@ -254,8 +268,13 @@ async def run(
     return await ImportBatch.get(id=batch.id)
 
 
+RECORD_KIND = {"accounts": "account", "orders": "order", "deals": "deal", "tickets": "ticket"}
+# What a member needs besides data:import to import a kind (accounts and orders: checked per row).
+CREATE_RIGHT = {"deals": "deals:create", "tickets": "tickets:create"}
+
+
 async def _created(batch: ImportBatch) -> int:
-    kind = "account" if batch.kind == "accounts" else "order"
+    kind = RECORD_KIND[batch.kind]
     return await ImportRecord.filter(batch_id=batch.id, kind=kind, created=True).count()
 
 
@@ -305,7 +324,7 @@ async def _undo_one(scope: Scope, record: ImportRecord, remove: Callable) -> boo
 
 
 async def undo(batch_id: UUID, by: UUID | None = None) -> None:
-    """The undo job: orders first (they hold their accounts), then accounts; what was changed
+    """The undo job: orders, deals and tickets first (they hold their accounts), then accounts; what was changed
     after the import (its version moved on) is kept and listed; idempotent."""
     batch = await ImportBatch.get_or_none(id=batch_id)
     if batch is None or batch.status != "undoing":
@@ -324,14 +343,32 @@ async def undo(batch_id: UUID, by: UUID | None = None) -> None:
         # The source's id is freed, so the same order can be imported again later.
         await Order.filter(id=order.id).update(external_id=None)
 
+    async def remove_deal(object_id: UUID) -> None:
+        deal = await scope.get(Deal, object_id, "delete")
+        if deal.version != 1:
+            raise UserInputError(ErrorCode.CONFLICT, _("Changed after the import: kept."), "id")
+        await deals.delete_deal(scope, deal.id, 1)
+
+    async def remove_ticket(object_id: UUID) -> None:
+        ticket = await scope.get(Ticket, object_id, "delete")
+        if ticket.version != 1:
+            raise UserInputError(ErrorCode.CONFLICT, _("Changed after the import: kept."), "id")
+        await tickets.delete_ticket(scope, ticket.id, 1)
+
     async def remove_account(object_id: UUID) -> None:
         account = await scope.get(Account, object_id, "delete")
-        if account.version != 1 or await Order.filter(account_id=account.id, deleted_at=None).exists():
+        if (
+            account.version != 1
+            or await Order.filter(account_id=account.id, deleted_at=None).exists()
+            or await Deal.filter(account_id=account.id, deleted_at=None).exists()
+            or await Ticket.filter(account_id=account.id).exists()
+        ):
             raise UserInputError(ErrorCode.CONFLICT, _("Changed after the import: kept."), "id")
         await accounts.delete_account(scope, account.id, 1)
 
     kept: list[dict] = []
-    for kind, remove in (("order", remove_order), ("account", remove_account)):
+    removers = (("order", remove_order), ("deal", remove_deal), ("ticket", remove_ticket), ("account", remove_account))
+    for kind, remove in removers:
         for record in await ImportRecord.filter(batch_id=batch.id, kind=kind, created=True).order_by("created_at"):
             if not await _undo_one(scope, record, remove):
                 kept.append({"row": None, "field": kind, "code": "KEPT", "message": str(record.object_id)})

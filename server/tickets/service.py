@@ -247,8 +247,18 @@ async def _timeline(scope: Scope, kind: str, ticket: Ticket, subject: str, data:
 # -- writes --------------------------------------------------------------------------
 
 
-async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = None) -> Ticket:
+async def create_ticket(
+    scope: Scope,
+    data: dict,
+    idempotency_key: str | None = None,
+    *,
+    status: str = "new",
+    created_at: datetime | None = None,
+) -> Ticket:
     """A NEW ticket with the next number and the due dates of its priority's SLA.
+
+    ``status`` and ``created_at``: an imported ticket keeps the status and date it had in the
+    system it comes from (a resolved or closed one is resolved at its creation time).
 
     Without ``assignee_id`` it waits unassigned in the queue, except for callers who see only
     their team's or their own tickets: it is theirs, so they still see it."""
@@ -270,11 +280,12 @@ async def create_ticket(scope: Scope, data: dict, idempotency_key: str | None = 
 
     async def create() -> Ticket:
         links = await _links(scope, data)
-        now = datetime.now(UTC)
+        now = created_at or datetime.now(UTC)
         ticket = await Ticket.create(
             organization_id=scope.organization_id,
             number=await sequences.next_value(scope.organization_id, "ticket"),
-            status="new",
+            status=status,
+            resolved_at=now if status in DONE else None,
             assignee_id=assignee_id,
             created_at=now,
             **links,
