@@ -245,3 +245,27 @@ async def test_statement_count_does_not_grow_with_custom_field_hits(api, tenants
     with QueryCounter() as q:
         assert len(await _list(t.owner, api, ORDERS, "orders", "zirka", "number")) == 6
     assert q.count <= 4, q.count
+
+
+async def test_imported_values_are_found(api, tenants, database):
+    import base64
+    import csv
+    import io
+
+    from server.jobs.inprocess import run_until_idle
+
+    t = await tenants.create(("owner",))
+    await define(api, t.owner, objectType="ACCOUNT", key="note", kind="TEXT")
+    out = io.StringIO()
+    csv.writer(out).writerows([["ПІБ", "Примітка"], ["Андрій Коваль", "Гуртовий покупець"]])
+    file = {"fileName": "clients.csv", "contentBase64": base64.b64encode(out.getvalue().encode()).decode()}
+    for dry, found in ((True, set()), (False, {"Андрій Коваль"})):
+        started = await post(
+            api,
+            t.owner,
+            "mutation($i: StartImportInput!) { startImport(input: $i) { batch { id } errors { field code } } }",
+            {"i": {"kind": "ACCOUNTS", "mapping": {"ПІБ": "name", "Примітка": "custom.note"}, "dryRun": dry, **file}},
+        )
+        assert started["startImport"]["errors"] == [], started
+        await run_until_idle(database)
+        assert await _list(t.owner, api, ACCOUNTS, "accounts", "hurtovyi") == found, dry
