@@ -33,7 +33,7 @@ async def test_custom_field_values_are_found_on_every_kind(api, tenants):
     t = await tenants.create(("owner",))
     await define(api, t.owner, objectType="ACCOUNT", key="note", kind="TEXT")
     await define(api, t.owner, objectType="CONTACT", key="site", kind="LINK")
-    await define(
+    slot = await define(
         api,
         t.owner,
         objectType="ORDER",
@@ -94,6 +94,22 @@ async def test_custom_field_values_are_found_on_every_kind(api, tenants):
     for text in ("ранок", "Morning"):
         assert await _list(t.owner, api, ORDERS, "orders", text, "number") == {order["number"]}, text
     assert _found(await _search(t.owner, api, "morning")) == {("ORDER", "CUSTOM_FIELD")}
+    # Relabelled choices: found by the new label, not the old one.
+    relabelled = await post(
+        api,
+        t.owner,
+        UPDATE_FIELD,
+        {
+            "i": {
+                "id": slot["id"],
+                "version": slot["version"],
+                "choices": [{"value": "am", "labelUk": "Ранок", "labelEn": "Early"}, {"value": "pm"}],
+            }
+        },
+    )
+    assert relabelled["updateCustomField"]["errors"] == []
+    assert await _list(t.owner, api, ORDERS, "orders", "early", "number") == {order["number"]}
+    assert await _list(t.owner, api, ORDERS, "orders", "morning", "number") == set()
     assert await _list(t.owner, api, DEALS, "deals", "viber", "title") == {"Опт"}
     assert await _list(t.owner, api, DEALS, "deals", "sms", "title") == {"Опт"}
     assert await _list(t.owner, api, TICKETS, "tickets", "sn-40417", "subject") == {"Брак"}
@@ -132,7 +148,7 @@ async def test_custom_field_values_are_found_on_every_kind(api, tenants):
     # A rebuild (crm search reindex, the migration) writes the same custom terms again.
     org = await Organization.get(slug=t.slug)
     before = sorted(await SearchTerm.filter(organization_id=org.id, field="custom").values_list("value", flat=True))
-    assert "kvity example" in before and "ranok" in before and "morning" in before
+    assert "kvity example" in before and "ranok" in before and "early" in before
     await SearchTerm.filter(organization_id=org.id).delete()
     await reindex_organization(org.id)
     after = sorted(await SearchTerm.filter(organization_id=org.id, field="custom").values_list("value", flat=True))
