@@ -266,7 +266,7 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
         moved = {}
         for name, mover in MOVERS.items():
             moved[name] = await mover(scope.organization_id, dup.id, keep.id)
-        moved_values = await customfields.move_values("account", dup.id, keep.id)
+        moved_values = await customfields.move_values(scope.organization_id, "account", dup.id, keep.id)
         if moved_values:  # the audit entry names it only when there was something to move
             moved["custom_field_values"] = moved_values
         changes = await update_versioned(
@@ -406,7 +406,7 @@ async def merge_contacts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
                 ErrorCode.INVALID, _("The contacts belong to different accounts: merge the accounts first."), "mergeId"
             )
         moved = {name: await mover(scope.organization_id, dup.id, keep.id) for name, mover in CONTACT_MOVERS.items()}
-        moved_values = await customfields.move_values("contact", dup.id, keep.id)
+        moved_values = await customfields.move_values(scope.organization_id, "contact", dup.id, keep.id)
         if moved_values:  # the audit entry names it only when there was something to move
             moved["custom_field_values"] = moved_values
         changes = await update_versioned(

@@ -28,6 +28,7 @@ from server.customfields.models import (
     ObjectTag,
 )
 from server.i18n import _
+from server.search import index as search_index
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_CHOICES = 200
@@ -163,6 +164,8 @@ async def update_definition(scope: Scope, definition_id: UUID, version: int, dat
                 setattr(definition, k, new)
             definition.version += 1
             await definition.save()
+            if {"choices", "archived"} & changes.keys():  # labels found by search, or none of its values
+                await search_index.index_definition(definition)
             await audit.record(scope, "custom_field.update", definition, changes)
             await outbox.emit(
                 scope.organization_id,
@@ -315,6 +318,9 @@ async def save(cleaned: Cleaned | None, object_id: UUID) -> dict:
         await CustomFieldValue.filter(object_id=object_id, definition_id__in=changed_defs).delete()
     if rows:
         await CustomFieldValue.bulk_create(rows)
+    searched = [d for d, _v in cleaned.values.values() if d.id in changed_defs and d.kind in search_index.CUSTOM_KINDS]
+    if searched:
+        await search_index.index_custom(searched[0].organization_id, cleaned.object_type, [object_id])
     return changes
 
 
@@ -377,6 +383,22 @@ def check_visible(scope: Scope, object_type: str, key: str | None = None) -> Non
 def visible(scope: Scope, object_type: str, key: str) -> bool:
     type_name = TYPE_NAMES[object_type]
     return scope.can_see_field(type_name, "customFields") and scope.can_see_field(type_name, f"customFields.{key}")
+
+
+def searchable_definitions(scope: Scope, object_type: str):
+    """The custom fields of ``object_type`` whose values the caller may find by `search`: not
+    archived, and not hidden from the role (``<Type>.customFields`` or ``<Type>.customFields.<key>``);
+    a queryset of their ids to use as a subquery, or None when the role sees none of them."""
+    type_name = TYPE_NAMES[object_type]
+    if not scope.can_see_field(type_name, "customFields"):
+        return None
+    role = scope.principal.role
+    prefix = f"{type_name}.customFields."
+    hidden = sorted(f[len(prefix) :] for f in (role.hidden_fields if role else ()) if f.startswith(prefix))
+    qs = CustomFieldDefinition.filter(organization_id=scope.organization_id, object_type=object_type, archived=False)
+    if hidden:
+        qs = qs.exclude(key__in=hidden)
+    return qs.values("id")
 
 
 def _number_of(text: str) -> float | None:
@@ -481,8 +503,9 @@ async def sort_by(scope: Scope, object_type: str, qs, key: str, direction):
     return qs.annotate(custom_sort=RawSQL(sql)), Sort("custom_sort", kind, direction)
 
 
-async def move_values(object_type: str, from_id: UUID, to_id: UUID) -> int:
-    """On a merge: the duplicate's values of fields the survivor has no value of move over."""
+async def move_values(organization_id: UUID, object_type: str, from_id: UUID, to_id: UUID) -> int:
+    """On a merge: the duplicate's values of fields the survivor has no value of move over (and
+    the survivor is found by them)."""
     have = await CustomFieldValue.filter(object_type=object_type, object_id=to_id).values_list(
         "definition_id", flat=True
     )
@@ -491,4 +514,6 @@ async def move_values(object_type: str, from_id: UUID, to_id: UUID) -> int:
         moved = moved.exclude(definition_id__in=list(set(have)))
     count = await moved.update(object_id=to_id)
     await CustomFieldValue.filter(object_type=object_type, object_id=from_id).delete()
+    if count:
+        await search_index.index_custom(organization_id, object_type, [to_id])
     return count

@@ -33,10 +33,8 @@ async def create_text_indexes(apps, schema_editor) -> None:
     postgres = schema_editor.client.capabilities.dialect == "postgres"
     for sql in POSTGRES_SQL if postgres else SQLITE_SQL:
         await schema_editor.client.execute_script(sql)
-    # Records written before this migration: index them once (no-op on a new database).
-    from server.search.index import reindex_everything
-
-    await reindex_everything(schema_editor.client)
+    # Records written before this migration are indexed by migration 0034 (which adds a column
+    # the index code writes now).
 
 
 async def drop_text_indexes(apps, schema_editor) -> None:

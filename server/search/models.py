@@ -7,7 +7,7 @@ from tortoise.models import Model
 class SearchTerm(Model):
     """One searchable value of one record.
 
-    An account's name, one of its phones... kept by server/search/index.py whenever the owning
+    An account's name, one of its phones, a custom field's text... kept by server/search/index.py whenever the owning
     service writes the record.
 
     ``value`` is normalized (server/search/normalize.py), so both engines compare plain lower-case
@@ -21,7 +21,10 @@ class SearchTerm(Model):
     object_id = fields.UUIDField()
     field = fields.CharField(max_length=16)  # name | phone | email | number | waybill | external_id ...
     value = fields.CharField(max_length=300)
+    # A custom field's value (field "custom"): its definition, so a search leaves out the fields
+    # the caller's role may not see and archived ones; None for the record's own values.
+    definition_id = fields.UUIDField(null=True)
 
     class Meta:
         table = "search_term"
-        indexes = (("organization_id", "kind", "object_id"), ("organization_id", "value"))
+        indexes = (("organization_id", "kind", "object_id"), ("organization_id", "value"), ("definition_id",))

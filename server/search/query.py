@@ -7,7 +7,8 @@ number 50; any other part 20.
 
 Fields a role may not see are not matched (a role without ``Account.emails`` does not find by
 e-mail), and a masked field (no ``pii:read``) is matched only by its whole value, which the caller
-already knows: matching its parts would let anyone read a masked phone digit by digit.
+already knows: matching its parts would let anyone read a masked phone digit by digit. Custom
+fields are matched like names, only those not archived and not hidden from the role.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ TEXT_FIELDS = {"account": ("name",), "contact": ("name",), "order": ("recipient"
 # Free text that holds customers' details and is masked without pii:read (mask_text): such
 # callers do not match it at all, or a phone or e-mail in it could be read part by part.
 MASKED_TEXT = {"ticket": ("Ticket", "subject")}
+# Text, link and choice custom fields (server/search/index.py), matched like names.
+CUSTOM_FIELD = "custom"
 NUMBER_FIELDS = {"order": ("number",), "ticket": ("number",)}
 CODE_FIELDS = {"order": ("external_id", "waybill")}
 PHONE_FIELDS = {
@@ -97,17 +100,29 @@ class Matcher:
     def _prefix(self, value: str) -> Q:
         return Q(value__startswith=value)
 
+    def _text_rules(self, field: Q) -> list[Rule]:
+        """A name-like value (``field`` picks the terms): whole, the start of a word, any part."""
+        rules: list[Rule] = []
+        for v in self.names:
+            rules.append(Rule(Q(field, Q(value=v)), EXACT_NAME))
+            words = Q(self._prefix(v), self._contains(" " + v), join_type="OR")
+            rules.append(Rule(Q(field, words), NAME_PREFIX))
+            if len(v) >= MIN_PARTIAL:
+                rules.append(Rule(Q(field, self._contains(v)), PARTIAL))
+        return rules
+
     def rules(self, kind: str) -> list[Rule]:
+        from server.customfields.service import searchable_definitions
+
         rules: list[Rule] = []
         scope = self.scope
         masked_text = kind in MASKED_TEXT and not scope.sees_pii(*MASKED_TEXT[kind])
         for field in () if masked_text else TEXT_FIELDS.get(kind, ()):
-            for v in self.names:
-                rules.append(Rule(Q(field=field, value=v), EXACT_NAME))
-                words = Q(self._prefix(v), self._contains(" " + v), join_type="OR")
-                rules.append(Rule(Q(Q(field=field), words), NAME_PREFIX))
-                if len(v) >= MIN_PARTIAL:
-                    rules.append(Rule(Q(Q(field=field), self._contains(v)), PARTIAL))
+            rules += self._text_rules(Q(field=field))
+        # Custom fields: only those the role may see and not archived (a subquery, no statement).
+        definitions = searchable_definitions(scope, kind)
+        if definitions is not None:
+            rules += self._text_rules(Q(field=CUSTOM_FIELD, definition_id__in=Subquery(definitions)))
         if self.digits and len(self.digits) <= 10:
             number = str(int(self.digits))
             for field in NUMBER_FIELDS.get(kind, ()):
@@ -164,7 +179,8 @@ def where_q(scope, kind: str, text: str) -> Q:
 
 SEARCH_FILTER_DESCRIPTION = (
     "Search (`contains`): name parts in Ukrainian or Latin letters, any case and accents; a phone by "
-    "4 or more digits; an e-mail or its part; for orders also the number, waybill and marketplace order id. "
+    "4 or more digits; an e-mail or its part; for orders also the number, waybill and marketplace order id; "
+    "the text, link and choice custom fields you may see. "
     "See docs/search.md."
 )
 

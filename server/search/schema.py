@@ -37,6 +37,9 @@ class SearchField(Enum):
     RECIPIENT_PHONE = strawberry.enum_value("recipient_phone", description="An order's recipient's phone.")
     TITLE = strawberry.enum_value("title", description="A deal's title.")
     SUBJECT = strawberry.enum_value("subject", description="A ticket's subject.")
+    CUSTOM_FIELD = strawberry.enum_value(
+        "custom", description="A text, link or choice custom field's value (docs/custom-fields.md)."
+    )
 
 
 SearchResult = Annotated[
@@ -64,7 +67,8 @@ class SearchQueries:
     @strawberry.field(
         description="One search box over accounts, contacts, orders, deals and tickets: name parts in "
         "Ukrainian or Latin letters (any case, accents ignored), a phone by 4 or more digits, an e-mail or "
-        "its part, order and ticket numbers, waybill numbers and marketplace order ids. Returns the best "
+        "its part, order and ticket numbers, waybill numbers, marketplace order ids, and the values of text, link "
+        "and choice custom fields. Returns the best "
         "`first` hits (default 20, at most 50), best first; not paginated: refine the query or use a "
         "list's `where.search` to page. Only records and fields your role may see are searched "
         "(docs/search.md)."
