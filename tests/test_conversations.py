@@ -111,6 +111,23 @@ async def test_a_known_phone_links_the_conversation_to_its_account(shop, api, in
     assert conversation["account"]["id"] == account["id"] and conversation["phone"] == "+380671234567"
 
 
+async def test_a_contact_persons_phone_links_the_company_but_does_not_vouch_for_it(shop, api, installation):
+    company = await make_account(shop.owner, api, name="ТОВ Ромашка", phones=["+380443334023"])
+    await shop.owner.data(
+        api,
+        "mutation($i: CreateContactInput!) { createContact(input: $i) { errors { code } } }",
+        {"i": {"accountId": company["id"], "name": "Марія", "phones": ["+380671234567"]}},
+    )
+    await customer_writes(installation, "Добрий день", phone="380671234567")
+    [conversation] = await inbox(shop.support, api)
+    assert conversation["account"]["id"] == company["id"]  # no lead: the agent sees the company
+    confirmed = await shop.support.data(
+        api, "query($id: ID!) { conversation(id: $id) { accountConfirmed } }", {"id": conversation["id"]}
+    )
+    # Only the account's own number proves whose chat it is (the bot shows orders only then).
+    assert confirmed["conversation"]["accountConfirmed"] is False
+
+
 async def test_a_lead_learns_the_phone_it_shares_later(shop, api, installation):
     await customer_writes(installation, "Привіт")
     await customer_writes(installation, "+380501112233", phone="+380501112233")

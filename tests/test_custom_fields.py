@@ -731,7 +731,7 @@ async def test_a_role_may_hide_one_custom_field(api, tenants):
         t.owner,
         api,
         "Комплектувальник",
-        permissions=["orders:read", "accounts:read"],
+        permissions=["orders:read", "orders:update", "accounts:read"],
         hiddenFields=["Order.customFields.cost"],
     )
     assert role["hiddenFields"] == ["Order.customFields.cost"]
@@ -765,6 +765,17 @@ async def test_a_role_may_hide_one_custom_field(api, tenants):
             {"w": where, "o": order},
         )
         assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # Nor may the role write (or probe by writing) a field it cannot see; the others it may.
+    version = (await post(api, t.owner, "query($id: ID!) { order(id: $id) { version } }", {"id": order_id}))["order"]
+    write = "mutation($i: UpdateOrderInput!) { updateOrder(input: $i) { errors { field code message } } }"
+    values = [{"key": "cost", "moneyValue": {"amount": "1", "currency": "UAH"}}, {"key": "slot", "textValue": "вечір"}]
+    tried = await post(
+        api, picker, write, {"i": {"id": order_id, "version": version["version"], "customFieldValues": values}}
+    )
+    assert [(e["field"], e["code"]) for e in tried["updateOrder"]["errors"]] == [
+        ("customFieldValues.cost", "FORBIDDEN")
+    ]
+    assert tried["updateOrder"]["errors"][0]["message"] == "Your role may not change the custom field 'cost'."
     bad = await t.owner.data(
         api,
         """mutation($i: CreateRoleInput!) { createRole(input: $i) { errors { field code } } }""",

@@ -191,7 +191,7 @@ async def delete_account(scope: Scope, account_id: UUID, version: int) -> Accoun
     return account
 
 
-async def find_by_phone(scope: Scope, phone: str) -> list[Account]:
+async def find_by_phone(scope: Scope, phone: str, *, via_contacts: bool = True) -> list[Account]:
     """The caller's accounts with this phone (any format), oldest first: who is calling, who is
     this marketplace buyer. Accounts that have the number themselves come first; only when none
     does, the company accounts with a contact person of that number (a buyer calling from their
@@ -203,7 +203,7 @@ async def find_by_phone(scope: Scope, phone: str) -> list[Account]:
     direct = (
         await scope.queryset(Account).filter(id__in=Subquery(ids.values("account_id"))).order_by("created_at", "id")
     )
-    if direct:
+    if direct or not via_contacts:
         return direct
     contacts = Contact.filter(
         organization_id=scope.organization_id,

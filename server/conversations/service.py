@@ -122,13 +122,18 @@ async def _lead(
 
 
 async def _link_by_phone(scope: Scope, conversation: Conversation, phone: str, name: str, source: str) -> str:
-    """Link the conversation to the account with this phone; what happened, for the record."""
-    found = await accounts.find_by_phone(scope, phone)
+    """Link the conversation to the account with this phone; what happened, for the record
+    (``matched_contact``: a company with a contact person of that number)."""
+    found = await accounts.find_by_phone(scope, phone, via_contacts=False)
+    via_contact = False
+    if not found:
+        found = await accounts.find_by_phone(scope, phone)
+        via_contact = bool(found)
     if found:
         if conversation.account_id == found[0].id:
-            return "already_linked"
+            return "already_linked_contact" if via_contact else "already_linked"
         conversation.account_id = found[0].id
-        return "matched"
+        return "matched_contact" if via_contact else "matched"
     if conversation.account_id is not None:
         account = await Account.get_or_none(id=conversation.account_id, deleted_at=None)
         if account is not None and not account.phones:
@@ -171,7 +176,10 @@ async def receive_message(scope: Scope, installation_id: UUID | None, source: st
     if phone is not None:
         conversation.phone = phone
         linked = await _link_by_phone(scope, conversation, phone, message.sender_name, source)
-        conversation.account_confirmed = True  # a number the channel vouches for (not a Viber contact card)
+        # A number the channel vouches for (not a Viber contact card) proves the account, but not
+        # a company's: a contact person's number may be stale or shared by several companies.
+        if not linked.endswith("_contact"):
+            conversation.account_confirmed = True
     elif conversation.account_id is None:
         found = await accounts.find_by_email(scope, message.email) if message.email else []
         if found:

@@ -250,6 +250,10 @@ async def clean(scope: Scope, object_type: str, data: dict, problems: Problems, 
         if definition is None or definition.archived:
             problems.add(ErrorCode.INVALID, _("There is no custom field '%(key)s'.", key=key[:64]), field)
             continue
+        if not visible(scope, object_type, key):
+            # A field hidden from the role is not the role's to write either (nor to probe by writing).
+            problems.add(ErrorCode.FORBIDDEN, _("Your role may not change the custom field '%(key)s'.", key=key), field)
+            continue
         if key in out:
             problems.add(ErrorCode.DUPLICATE, _("The field '%(key)s' is given twice.", key=key), field)
             continue
@@ -266,7 +270,12 @@ async def clean(scope: Scope, object_type: str, data: dict, problems: Problems, 
     # marketplace plugin creating an order, a webhook creating an account) cannot know them.
     if creating and scope.principal.kind != "app":
         for definition in definitions.values():
-            if definition.required and not definition.archived and definition.key not in out:
+            if (
+                definition.required
+                and not definition.archived
+                and definition.key not in out
+                and visible(scope, object_type, definition.key)
+            ):
                 if not problems.has(f"customFieldValues.{definition.key}"):
                     problems.add(
                         ErrorCode.REQUIRED,
