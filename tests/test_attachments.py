@@ -467,3 +467,16 @@ async def test_on_s3_files_are_stored_in_the_bucket_served_through_the_link_and_
     assert deleted["data"]["deleteAttachment"]["errors"] == []
     assert len(await _keys(s3_client.s3)) == 1
     assert (await s3_client.get(big["attachment"]["url"])).status_code == 404
+
+
+async def test_an_anonymous_multipart_request_is_refused_before_its_files_are_read(app_client, shop):
+    operations = {"query": ATTACH, "variables": {"i": {"objectId": shop.order, "file": None}}}
+    response = await app_client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.i.file"]})},
+        files={"0": ("photo.png", PNG, "image/png")},
+        headers={"Apollo-Require-Preflight": "true", "Accept-Language": "uk"},
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == "Увійдіть, перш ніж завантажувати файли."
+    assert stored_files(app_client.root) == []

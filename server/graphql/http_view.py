@@ -159,6 +159,13 @@ class GraphQLOverHTTP(GraphQL):
                     "'X-Apollo-Operation-Name'), so a form on another site cannot send it."
                 ),
             )
+        if content_type == "multipart/form-data":
+            # Files are spooled to disk as the body is read: only a signed-in caller may make us.
+            from server.auth import request as request_auth
+
+            principal, _token, _error = await request_auth.principal_for(request)
+            if not principal.is_authenticated:
+                raise HTTPException(401, _("Sign in before uploading files."))
         return await super().parse_http_body(request)
 
     def parse_json(self, data: str | bytes):
