@@ -256,6 +256,8 @@ class LiqPaySimulator(SimulatorServer):
                 return _decimal_response({k: {**v} for k, v in self.payments.items()})
 
         async def pay(request: Request) -> Response:
+            if request.path_params["order_id"] not in self.payments:  # no checkout opened for it
+                return json_response({"error": "no checkout for this order_id"}, status_code=404)
             hook = self.customer_pays(request.path_params["order_id"])
             attempt = await self.adeliver(hook)
             return json_response({"delivered": attempt.status_code})
