@@ -13,9 +13,11 @@ from strawberry.types import Info
 
 from server.attachments import service
 from server.attachments.models import Attachment
+from server.core.errors import ErrorCode, UserInputError
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.types import UserType, model_type
+from server.i18n import _
 
 
 @model_type(
@@ -127,6 +129,12 @@ class AttachmentMutations:
         ctx = info.context
 
         async def act():
+            if not hasattr(input.file, "read"):  # a text in the variables, not a part of the request
+                raise UserInputError(
+                    ErrorCode.INVALID,
+                    _("Send the file as a part of a GraphQL multipart request, not as text."),
+                    "file",
+                )
             return {"attachment": await service.attach(ctx.scope, ctx.settings, input.object_id, input.file)}
 
         return await run_mutation(AttachFilePayload, act)

@@ -38,6 +38,8 @@ TYPE_NAMES = {"account": "Account", "contact": "Contact", "deal": "Deal", "order
 TABLES = {"account": "account", "contact": "contact", "deal": "deal", "order": "order", "ticket": "ticket"}
 MANAGE = "settings:write"
 
+KEY_MAX = 64  # CustomFieldDefinition.key's length
+
 
 # -- definitions -------------------------------------------------------------------------
 
@@ -494,11 +496,14 @@ async def sort_by(scope: Scope, object_type: str, qs, key: str, direction):
     from server.graphql.pagination import Sort
 
     check_visible(scope, object_type, key)
-    definition = await CustomFieldDefinition.get_or_none(
-        organization_id=scope.organization_id, object_type=object_type, key=key.strip()
+    key = key.strip()
+    definition = (
+        await CustomFieldDefinition.get_or_none(organization_id=scope.organization_id, object_type=object_type, key=key)
+        if len(key) <= KEY_MAX
+        else None  # longer than any key can be: no such field (and not a query the column refuses)
     )
     if definition is None:
-        raise BadRequest(f"There is no custom field '{key[:64]}' to sort by.")
+        raise BadRequest(_("There is no custom field '%(key)s' to sort by.", key=key[:64]))
     if definition.kind in cv.TEXT_KINDS:
         column, empty, kind = "text_key", "''", str
     else:

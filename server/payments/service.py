@@ -494,6 +494,8 @@ async def set_settings(scope: Scope, paid_order_status: str | None) -> PaymentSe
     """The order status a fully paid order moves to (None: it stays where it is)."""
     scope.require("order_statuses:update")
     code = (paid_order_status or "").strip() or None
+    if code is not None and len(code) > 48:  # longer than any status code: none has it
+        raise not_found(f"Order status '{code[:48]}'", "paidOrderStatus")
     if code is not None and not await OrderStatus.filter(organization_id=scope.organization_id, code=code).exists():
         raise not_found(f"Order status '{code}'", "paidOrderStatus")
     async with in_transaction():
