@@ -57,13 +57,20 @@ async def test_the_widget_starts_off_and_only_admins_configure_it(shop, api):
         await shop.owner.data(
             api,
             CONFIGURE,
-            {"i": {"version": widget["version"], "title": "x" * 121, "allowedOrigins": ["shop.example", "ftp://a.b"]}},
+            {
+                "i": {
+                    "version": widget["version"],
+                    "title": "x" * 121,
+                    "allowedOrigins": ["shop.example", "ftp://a.b", "https://a.example; script-src *"],
+                }
+            },
         )
     )["configureWebChat"]
     assert [(e["field"], e["code"]) for e in wrong["errors"]] == [
         ("title", "INVALID"),
         ("allowedOrigins.0", "INVALID"),
         ("allowedOrigins.1", "INVALID"),
+        ("allowedOrigins.2", "INVALID"),  # nothing may reach the page's CSP but a site's address
     ]
     on = await switch_on(shop.owner, api, title="Квітковий", allowedOrigins=["https://Shop.Example/"])
     assert (on["enabled"], on["title"], on["allowedOrigins"]) == (True, "Квітковий", ["https://shop.example"])

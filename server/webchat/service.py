@@ -4,6 +4,7 @@ write, and read its own conversation (nothing else of the organization)."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -52,9 +53,18 @@ async def widget(scope: Scope) -> WebChatWidget:
     return found
 
 
+_HOST = re.compile(r"[a-z0-9.-]+(:[0-9]{1,5})?")  # a host as a CSP source may name it (IDN as punycode)
+
+
 def _origin(raw: str, field: str) -> str:
     parts = urlsplit(raw.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+    if (
+        parts.scheme not in ("https", "http")
+        or not _HOST.fullmatch(parts.netloc.lower())
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         raise UserInputError(
             ErrorCode.INVALID, _("'%(origin)s' is not a site address such as https://shop.example.", origin=raw), field
         )
