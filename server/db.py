@@ -84,11 +84,11 @@ async def _keep_session(_connection) -> None:
 
 
 def _connections(settings: Settings) -> dict:
-    url = _normalize_url(settings.database_url)
-    if not url.startswith("asyncpg://"):
-        return {"default": url}
-    connection = expand_db_url(url)
-    connection["credentials"]["reset"] = _keep_session  # passed on to asyncpg.create_pool
+    connection = expand_db_url(_normalize_url(settings.database_url))
+    if connection["engine"] == "tortoise.backends.asyncpg":
+        connection["credentials"]["reset"] = _keep_session  # passed on to asyncpg.create_pool
+    elif connection["engine"] == "tortoise.backends.sqlite":
+        connection["engine"] = "server.core.sqlite_engine"  # see there: writers wait their turn
     return {"default": connection}
 
 
