@@ -43,7 +43,7 @@ from uuid import uuid4
 import aiosmtplib
 
 from server.plugins import egress
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.types import (
     ConfigField,
     ConnectionResult,
@@ -74,6 +74,8 @@ def crm_plugin_info():
         title="E-mail (SMTP)",
         version="1.0.0",
         capabilities=("messaging",),
+        api_version=API_VERSION,
+        channels=("email",),
         description="Customer notifications by e-mail through your SMTP server, with one-click "
         "unsubscribe and bounce handling.",
     )

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from server.payments.money import from_minor, loads, to_minor
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import ProviderClient
 from server.plugins.types import (
     PAYMENTS,
@@ -68,6 +68,7 @@ def crm_plugin_info():
         title="monobank acquiring",
         version=VERSION,
         capabilities=(PAYMENTS, WEBHOOKS),
+        api_version=API_VERSION,
         description="Card payments through monobank (Plata by mono): invoices, signed webhooks, refunds.",
     )
 

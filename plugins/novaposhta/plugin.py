@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from plugins.novaposhta.api import DEFAULT_API_URL, MAX_TRACKING_DOCUMENTS, NovaPoshtaAPI
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.types import (
     DELIVERY,
     Branch,
@@ -73,6 +73,7 @@ def crm_plugin_info() -> PluginInfo:
         title="Nova Poshta",
         version=VERSION,
         capabilities=(DELIVERY,),
+        api_version=API_VERSION,
         description="Create and cancel Nova Poshta waybills (ТТН), track them, pick cities and branches.",
         homepage="https://developers.novaposhta.ua/",
     )

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from plugins.rozetka.statuses import NAMES
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import ProviderClient
 from server.plugins.types import (
     MARKETPLACE,
@@ -140,6 +140,7 @@ def crm_plugin_info() -> PluginInfo:
         title="Rozetka",
         version=VERSION,
         capabilities=(MARKETPLACE,),
+        api_version=API_VERSION,
         description="Imports Rozetka marketplace orders and sends your status changes back to Rozetka.",
         homepage="https://seller.rozetka.com.ua/",
     )

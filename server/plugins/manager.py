@@ -25,7 +25,16 @@ from typing import Any
 import pluggy
 
 from server.plugins import hookspecs
-from server.plugins.types import CAPABILITIES, CONFIG_TYPES, ConfigField, PluginError, PluginInfo
+from server.plugins.types import (
+    CAPABILITIES,
+    CHANNEL_RE,
+    CHANNELS,
+    CONFIG_TYPES,
+    MESSAGING,
+    ConfigField,
+    PluginError,
+    PluginInfo,
+)
 
 log = logging.getLogger("crm.plugins")
 
@@ -121,9 +130,13 @@ class PluginManager:
             raise PluginLoadError(f"crm_plugin_info says name '{info.name}' but it is registered as '{name}'")
         if not info.title or not info.version:
             raise PluginLoadError("crm_plugin_info needs a title and a version")
+        problem = hookspecs.api_version_problem(info.api_version)
+        if problem:
+            raise PluginLoadError(problem)
         unknown = sorted(set(info.capabilities) - set(CAPABILITIES))
         if unknown:
             raise PluginLoadError(f"unknown capabilities {unknown}; known: {list(CAPABILITIES)}")
+        _check_channels(info)
         for capability in info.capabilities:
             missing = [
                 h
@@ -202,6 +215,18 @@ class PluginManager:
         if inspect.isawaitable(result):
             result = await result
         return result
+
+
+def _check_channels(info: PluginInfo) -> None:
+    if MESSAGING in info.capabilities and not info.channels:
+        raise PluginLoadError(
+            f"a messaging plugin declares the channels it sends over, e.g. channels=('sms',); known: {list(CHANNELS)}"
+        )
+    if info.channels and MESSAGING not in info.capabilities:
+        raise PluginLoadError("channels are for the 'messaging' capability, which the plugin does not claim")
+    invalid = [c for c in info.channels if not isinstance(c, str) or not re.match(CHANNEL_RE, c)]
+    if invalid or len(set(info.channels)) != len(info.channels):
+        raise PluginLoadError(f"channel names are lower-case words, each once (e.g. 'sms'); got {list(info.channels)}")
 
 
 # Hooks that make the provider do something for which it offers no duplicate protection.

@@ -49,6 +49,8 @@ def crm_plugin_info():
         title="Example SMS",
         version="0.1.0",
         capabilities=("messaging", "webhooks"),
+        api_version="1.0",  # the plugin API this was written for (server.plugins.hookspecs.API_VERSION)
+        channels=("sms",),
         description="Send SMS through Example SMS and follow their delivery.",
         homepage="https://example-sms.test",
     )
