@@ -116,6 +116,7 @@ def api_version_problem(wanted: str, current: str | None = None) -> str | None:
         return f"it was written for plugin API {wanted}; this CRM speaks {current} (loads {crm.major}.0 to {current})"
     return None
 
+
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

@@ -263,14 +263,17 @@ def reset_manager() -> PluginManager:
 def list_plugins() -> list[dict]:
     """For the CLI (``crm plugins list``): the valid plugins, then the ones that failed to load.
 
-    Each row: ``name, title, version, capabilities, source`` and ``error`` (None when loaded)."""
+    Each row: ``name, title, version, api_version, capabilities, channels, source`` and ``error``
+    (None when loaded)."""
     manager = get_manager()
     rows = [
         {
             "name": p.name,
             "title": p.info.title,
             "version": p.info.version,
+            "api_version": p.info.api_version,
             "capabilities": list(p.info.capabilities),
+            "channels": list(p.info.channels),
             "source": p.source,
             "error": None,
         }
@@ -278,7 +281,16 @@ def list_plugins() -> list[dict]:
         if p is not None
     ]
     rows += [
-        {"name": name, "title": "", "version": "", "capabilities": [], "source": "entry point", "error": error}
+        {
+            "name": name,
+            "title": "",
+            "version": "",
+            "api_version": "",
+            "capabilities": [],
+            "channels": [],
+            "source": "entry point",
+            "error": error,
+        }
         for name, error in sorted(manager.errors.items())
     ]
     return rows
