@@ -17,8 +17,9 @@ from server.auth.principal import role_named
 from server.auth.roles import ROLES
 from server.auth.scope import Scope
 from server.auth.throttle import LoginThrottle
-from server.core.errors import ErrorCode, Problems, UserInputError
+from server.core.errors import ErrorCode, Problems, Unauthenticated, UserInputError
 from server.core.text import limited_text, required_text
+from server.i18n import LOCALES, _
 from server.organizations.models import Organization
 
 EXTENSION_RE = re.compile(r"^[0-9A-Za-z*#._-]{1,32}$")
@@ -222,3 +223,28 @@ async def create_team(scope: Scope, name: str) -> Team:
         team = await Team.create(organization_id=scope.organization_id, name=name)
         await audit.record(scope, "team.create", team, {"name": [None, name]})
     return team
+
+
+async def update_my_locale(scope: Scope, locale: str | None) -> User:
+    """The signed-in person's own language for the API's texts; null goes back to the request's
+    ``Accept-Language`` and the organization's locale (docs/i18n.md). It is theirs in every
+    organization, so it needs no permission and leaves no organization's audit trail."""
+    user = scope.principal.user
+    if user is None:
+        if not scope.principal.is_authenticated:
+            raise Unauthenticated(_("Sign in first: send 'Authorization: Bearer <token>'."))
+        raise UserInputError(
+            ErrorCode.FORBIDDEN,
+            _("Apps and API keys have no language of their own: send Accept-Language with each request."),
+        )
+    if locale is not None:
+        locale = locale.strip().lower()
+        if locale not in LOCALES:
+            raise UserInputError(
+                ErrorCode.INVALID,
+                _("The API speaks %(languages)s, not '%(locale)s'.", languages=", ".join(LOCALES), locale=locale[:16]),
+                "locale",
+            )
+    user.locale = locale
+    await user.save(update_fields=["locale", "updated_at"])
+    return user
