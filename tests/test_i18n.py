@@ -38,11 +38,16 @@ def test_every_marked_text_is_translated_in_both_languages():
         assert not untranslated, f"{locale}: no translation for {untranslated[:10]} (docs/i18n.md)"
 
 
+def _hashable(value):
+    """A plural message's id and texts come as lists or tuples: compare them as tuples."""
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 def test_compiled_catalogs_match_their_sources():
     for locale in LOCALES:
-        source = {m.id: m.string for m in _catalog(locale) if m.id and not m.fuzzy}
+        source = {_hashable(m.id): _hashable(m.string) for m in _catalog(locale) if m.id and not m.fuzzy}
         with open(CATALOG_DIR / locale / "LC_MESSAGES" / "messages.mo", "rb") as f:
-            compiled = {m.id: m.string for m in read_mo(f) if m.id}
+            compiled = {_hashable(m.id): _hashable(m.string) for m in read_mo(f) if m.id}
         assert compiled == source, f"{locale}: run 'pybabel compile -d server/i18n/locale' (docs/i18n.md)"
 
 

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from server.i18n import _
 from server.plugins.hookspecs import hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
 from server.plugins.types import (
@@ -128,14 +129,14 @@ def crm_config_schema():
 def _account(config: dict) -> str:
     sid = (config.get("account_sid") or "").strip()
     if not _ACCOUNT_SID.match(sid):
-        raise PluginError("The Account SID must look like AC followed by 32 hex digits.", code="SETTINGS")
+        raise PluginError(_("The Account SID must look like AC followed by 32 hex digits."), code="SETTINGS")
     return sid
 
 
 def _client(config: dict, secrets: dict) -> ProviderClient:
     token = secrets.get("auth_token") or ""
     if not token:
-        raise PluginError("Enter the Twilio auth token in the plugin settings.", code="SETTINGS")
+        raise PluginError(_("Enter the Twilio auth token in the plugin settings."), code="SETTINGS")
     return ProviderClient(
         PROVIDER, base_url=config.get("api_url") or DEFAULT_API_URL, auth=(_account(config), token), timeout=TIMEOUT
     )
@@ -188,7 +189,9 @@ def status_callback_url(webhook_url: str) -> str:
 @hookimpl
 async def crm_messaging_send(installation, config, secrets, message: OutgoingMessage):
     if message.channel != "sms":
-        raise PluginError(f"This Twilio plugin sends SMS, not '{message.channel}'.", code="UNSUPPORTED_CHANNEL")
+        raise PluginError(
+            _("This Twilio plugin sends SMS, not '%(channel)s'.", channel=message.channel), code="UNSUPPORTED_CHANNEL"
+        )
     sid = _account(config)
     form = {"To": message.to, "Body": message.text}
     service = (config.get("messaging_service_sid") or "").strip()
@@ -212,8 +215,11 @@ async def crm_messaging_send(installation, config, secrets, message: OutgoingMes
         if _not_sent(exc):
             raise
         raise PluginError(
-            f"{exc.message} The SMS may or may not have been sent: check the Twilio message log before "
-            "sending it again.",
+            _(
+                "%(message)s The SMS may or may not have been sent: check the Twilio message log before sending it "
+                "again.",
+                message=exc.message,
+            ),
             code="OUTCOME_UNKNOWN",
         ) from None
     if response.status_code in (200, 201):

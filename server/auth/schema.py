@@ -8,8 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from server.auth import service, tokens
-from server.auth.request import use_callers_language
 from server.auth.models import Membership, Team, User
+from server.auth.request import use_callers_language
 from server.graphql import ids
 from server.graphql.context import Context
 from server.graphql.errors import UserError, run_mutation

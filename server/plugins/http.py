@@ -41,6 +41,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from server.i18n import _, ngettext
 from server.plugins.egress import EgressRefused, EgressTransport
 from server.plugins.types import PluginError
 
@@ -145,26 +146,50 @@ class ProviderClient:
                     return response
         except RetryableResponse as exc:
             code = exc.response.status_code
-            what = "is rate limiting us (429)" if code == 429 else f"answered {code}"
+            if code == 429:
+                message = _(
+                    "%(provider)s is rate limiting us (429) %(times)s; try again later.",
+                    provider=self.provider,
+                    times=_times(attempts),
+                )
+            else:
+                message = _(
+                    "%(provider)s answered %(code)s %(times)s; try again later.",
+                    provider=self.provider,
+                    code=code,
+                    times=_times(attempts),
+                )
             raise PluginError(
-                f"{self.provider} {what} {_times(attempts)}; try again later.",
+                message,
                 code="RATE_LIMITED" if code == 429 else "PROVIDER_UNAVAILABLE",
                 retryable=True,
             ) from None
         except EgressRefused as exc:
             raise PluginError(
-                f"{self.provider} cannot be called at this address: {exc}. Check its API URL.",
+                _(
+                    "%(provider)s cannot be called at this address: %(exc)s. Check its API URL.",
+                    provider=self.provider,
+                    exc=exc,
+                ),
                 code="ADDRESS_NOT_ALLOWED",
             ) from None
         except httpx.TimeoutException:
             raise PluginError(
-                f"{self.provider} did not answer in time {_times(attempts)}; try again later.",
+                _(
+                    "%(provider)s did not answer in time %(times)s; try again later.",
+                    provider=self.provider,
+                    times=_times(attempts),
+                ),
                 code="PROVIDER_TIMEOUT",
                 retryable=True,
             ) from None
         except httpx.TransportError as exc:
             raise PluginError(
-                f"{self.provider} cannot be reached ({type(exc).__name__}); check its address or try again later.",
+                _(
+                    "%(provider)s cannot be reached (%(error)s); check its address or try again later.",
+                    provider=self.provider,
+                    error=type(exc).__name__,
+                ),
                 code="PROVIDER_UNREACHABLE",
                 retryable=True,
             ) from None
@@ -172,4 +197,8 @@ class ProviderClient:
 
 
 def _times(attempts: int) -> str:
-    return "once" if attempts == 1 else ("twice" if attempts == 2 else f"{attempts} times")
+    if attempts == 1:
+        return _("once")
+    if attempts == 2:
+        return _("twice")
+    return ngettext("%(n)s time", "%(n)s times", attempts)
