@@ -45,7 +45,7 @@ from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
 from server.core.models import OutboxEvent
 from server.core.phones import try_e164
-from server.i18n import _
+from server.i18n import _, gettext_in
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, job, on_events, periodic
 from server.jobs.runner import event_of, retry_alone
@@ -485,7 +485,13 @@ async def _record_refusal(push: MarketplacePush, order: Order, installation: Plu
             "order",
             account_id=order.account_id,  # type: ignore[attr-defined]
             order_id=order.id,
-            subject=f"Order #{order.number}: {installation.plugin} refused status '{push.crm_status}'",
+            subject=gettext_in(
+                scope.organization.locale,
+                "Order #%(number)s: %(plugin)s refused status '%(status)s'",
+                number=order.number,
+                plugin=installation.plugin,
+                status=push.crm_status,
+            ),
             body=exc.message,
             data={
                 "marketplace": installation.plugin,

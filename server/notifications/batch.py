@@ -43,6 +43,7 @@ from server.jobs.runner import backoff_seconds
 from server.notifications import jobs, service, templates
 from server.notifications.models import ChannelConsent, Notification, NotificationSettings, NotificationTemplate
 from server.orders.models import Order, OrderItem, OrderStatusChange
+from server.i18n import gettext_in
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.manager import get_manager
@@ -300,7 +301,7 @@ async def _finish_sent(sent: list[tuple[Ready, SentMessage]], now: datetime) -> 
                 account_id=n.account_id,  # type: ignore[attr-defined]
                 order_id=n.order_id,  # type: ignore[attr-defined]
                 kind="sms" if n.channel == "sms" else "message",
-                subject=f"{n.channel.upper()} to the customer sent"[:300],
+                subject=gettext_in(n.locale, "%(channel)s to the customer sent", channel=n.channel.upper())[:300],
                 body=n.text,
                 data={"notification_id": str(n.id), "state": "sent", "trigger": n.trigger},
                 occurred_at=now,

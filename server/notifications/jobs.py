@@ -30,6 +30,7 @@ from server.jobs.registry import Event, enqueue, job, on_event, on_events, perio
 from server.notifications import service
 from server.notifications.models import Notification, NotificationRule, NotificationSettings
 from server.orders.models import Order
+from server.i18n import gettext_in
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.manager import get_manager
@@ -273,13 +274,20 @@ def state_payload(notification: Notification, state: str) -> dict:
 async def _timeline(notification: Notification, state: str, reason: str) -> None:
     if state in ("sent", "failed") and notification.account_id:
         kind = notification.channel if notification.channel in ("sms", "email") else "message"
-        verb = "sent" if state == "sent" else f"failed: {reason}"
+        # In the organization's language, which the notification was written in.
+        channel = notification.channel.upper()
+        if state == "sent":
+            subject = gettext_in(notification.locale, "%(channel)s to the customer sent", channel=channel)
+        else:
+            subject = gettext_in(
+                notification.locale, "%(channel)s to the customer failed: %(reason)s", channel=channel, reason=reason
+            )
         await Activity.create(
             organization_id=notification.organization_id,
             account_id=notification.account_id,
             order_id=notification.order_id,
             kind=kind,
-            subject=f"{notification.channel.upper()} to the customer {verb}"[:300],
+            subject=subject[:300],
             body=notification.text,
             data={"notification_id": str(notification.id), "state": state, "trigger": notification.trigger},
             occurred_at=datetime.now(UTC),

@@ -28,7 +28,7 @@ from server.core.text import limited_text, one_of, required_text
 from server.core.text import position as check_position
 from server.core.versioning import update_versioned
 from server.customfields import service as customfields
-from server.i18n import _
+from server.i18n import _, gettext_in
 from server.orders.models import (
     PAYMENT_STATUSES,
     STATUS_GROUPS,
@@ -225,7 +225,7 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
             "order",
             account_id=account.id,
             order_id=order.id,
-            subject=f"Order #{order.number}",
+            subject=gettext_in(scope.organization.locale, "Order #%(number)s", number=order.number),
             data={"total": str(order.total), "currency": order.currency},
         )
         await audit.record(
@@ -303,7 +303,7 @@ async def import_order(
             "order",
             account_id=account.id,
             order_id=order.id,
-            subject=f"Order #{order.number}",
+            subject=gettext_in(scope.organization.locale, "Order #%(number)s", number=order.number),
             data={"total": str(order.total), "currency": order.currency, "imported_from": source},
         )
         await audit.record(
@@ -406,7 +406,13 @@ async def change_status(
             "status_change",
             account_id=order.account_id,
             order_id=order.id,
-            subject=f"Order #{order.number}: {current.name} → {target.name}",
+            subject=gettext_in(
+                scope.organization.locale,
+                "Order #%(number)s: %(before)s → %(after)s",
+                number=order.number,
+                before=current.name,
+                after=target.name,
+            ),
             body=reason or "",
             data={"from": current.code, "to": target.code},
         )

@@ -11,7 +11,7 @@ from server.core.models import Sequence
 from server.core.money import check_currency
 from server.core.text import required_text
 from server.deals.models import Pipeline, Stage
-from server.i18n import _
+from server.i18n import _, gettext_in
 from server.orders.models import OrderStatus, OrderStatusTransition
 from server.organizations import defaults
 from server.organizations.models import Organization
@@ -42,17 +42,22 @@ async def create_organization(
 
 async def seed_defaults(org: Organization) -> None:
     await Sequence.bulk_create([Sequence(organization=org, name=n, value=0) for n in ("order", "ticket")])
+
+    # Names in the organization's language; codes and kinds stay the same in every language.
+    def named(text: str) -> str:
+        return gettext_in(org.locale, text)
+
     pipeline_name, stages = defaults.PIPELINE
-    pipeline = await Pipeline.create(organization=org, name=pipeline_name, position=0, is_default=True)
+    pipeline = await Pipeline.create(organization=org, name=named(pipeline_name), position=0, is_default=True)
     await Stage.bulk_create(
         [
-            Stage(organization=org, pipeline=pipeline, name=name, position=i, probability=p, kind=kind)
+            Stage(organization=org, pipeline=pipeline, name=named(name), position=i, probability=p, kind=kind)
             for i, (name, p, kind) in enumerate(stages)
         ]
     )
     await OrderStatus.bulk_create(
         [
-            OrderStatus(organization=org, code=code, name=name, group=group, position=i, is_initial=(i == 0))
+            OrderStatus(organization=org, code=code, name=named(name), group=group, position=i, is_initial=(i == 0))
             for i, (code, name, group) in enumerate(defaults.ORDER_STATUSES)
         ]
     )
