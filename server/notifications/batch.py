@@ -39,11 +39,11 @@ from server.clicks.models import TrackedLink
 from server.config import Settings
 from server.core import outbox
 from server.core.public_links import digest
+from server.i18n import gettext_in
 from server.jobs.runner import backoff_seconds
 from server.notifications import jobs, service, templates
 from server.notifications.models import ChannelConsent, Notification, NotificationSettings, NotificationTemplate
 from server.orders.models import Order, OrderItem, OrderStatusChange
-from server.i18n import gettext_in
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.manager import get_manager

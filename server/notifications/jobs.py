@@ -25,12 +25,12 @@ from server.config import Settings
 from server.core import outbox
 from server.core.public_links import new_token
 from server.email import service as email
+from server.i18n import gettext_in
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, on_events, periodic
 from server.notifications import service
 from server.notifications.models import Notification, NotificationRule, NotificationSettings
 from server.orders.models import Order
-from server.i18n import gettext_in
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.manager import get_manager
