@@ -106,7 +106,7 @@ async def test_an_order_from_creation_to_shipping_sends_exactly_the_expected_mes
     # The account's timeline shows it.
     account_id = ids.decode(order["accountId"])[1]
     timeline = await Activity.filter(account_id=account_id, kind="message")
-    assert [a.subject for a in timeline] == ["VIBER to the customer sent"]
+    assert [a.subject for a in timeline] == ["VIBER клієнтові надіслано"]
     assert timeline[0].body == text
 
 

@@ -378,7 +378,7 @@ async def test_connection_waits_out_rate_limits_and_5xx(tenant, api, sim, instal
     sim.rate_limit(count=1, retry_after=1)
     sim.fail(count=1, status=502)
     result = await check_connection(tenant.owner, api, installed)
-    assert result == {"ok": True, "message": "Connected to Binotel.", "errors": []}
+    assert result == {"ok": True, "message": "З’єднано з Binotel.", "errors": []}
     assert [r.status for r in sim.requests] == [429, 502, 200]
     sim.fail(count=3, status=500)
     result = await check_connection(tenant.owner, api, installed)

@@ -177,7 +177,7 @@ async def test_an_order_e_mail_arrives_over_smtp_with_both_parts_and_one_click_u
     # The stored text never holds a working unsubscribe link; the timeline shows the e-mail.
     assert "/e/" not in row.text
     [entry] = await Activity.filter(account_id=ids.decode(account)[1], kind="email")
-    assert entry.subject == "EMAIL to the customer sent"
+    assert entry.subject == "EMAIL клієнтові надіслано"
 
 
 async def test_the_subject_and_footer_follow_the_organization_language(shop, mailbox):

@@ -99,7 +99,7 @@ async def test_installing_registers_the_webhook_with_a_secret_token(shop, api, i
     assert hook["allowed_updates"] == ["message"]
     assert "setWebhook" in installed["webhookNote"]
     result = await check_connection(shop.owner, api, installed)
-    assert (result["ok"], result["message"]) == (True, f"Connected to Telegram as @{BOT_USERNAME}.")
+    assert (result["ok"], result["message"]) == (True, f"З’єднано з Telegram як @{BOT_USERNAME}.")
 
 
 async def test_a_wrong_token_and_an_http_url_are_explained_to_the_admin(shop, api, sim, database):

@@ -71,7 +71,7 @@ async def organization_id(installed):
 async def test_connection_checks_the_credentials(owner, api, installed, sim):
     assert await check_connection(owner, api, installed) == {
         "ok": True,
-        "message": "Connected to Twilio.",
+        "message": "З’єднано з Twilio.",
         "errors": [],
     }
     bad = await install(owner, api, "twilio", config(sim), {"auth_token": "0" * 32}, label="bad")

@@ -89,7 +89,7 @@ async def test_installing_sets_the_webhook_after_viber_checked_it(shop, api, ins
     check = sim.deliveries[0]
     assert check.webhook.event == "webhook" and check.status_code == 200
     result = await check_connection(shop.owner, api, installed)
-    assert (result["ok"], result["message"]) == (True, "Connected to Viber as Sim Shop.")
+    assert (result["ok"], result["message"]) == (True, "З’єднано з Viber як Sim Shop.")
 
 
 async def test_a_wrong_token_is_explained(shop, api, sim):

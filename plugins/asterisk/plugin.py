@@ -166,7 +166,7 @@ async def crm_test_connection(config, secrets):
             await ami.action("Ping")
     finally:
         await ami.close()
-    return ConnectionResult(ok=True, message=f"Connected to {ami.banner}.")
+    return ConnectionResult(ok=True, message=_("Connected to %(server)s.", server=ami.banner))
 
 
 # -- events -> calls -----------------------------------------------------------------------

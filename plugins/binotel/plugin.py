@@ -148,7 +148,7 @@ async def _rest(config: dict, secrets: dict, method: str, params: dict, *, idemp
 @hookimpl
 async def crm_test_connection(config, secrets):
     await _rest(config, secrets, "stats/all-incoming-calls-since", {"timestamp": int(time.time())}, idempotent=True)
-    return ConnectionResult(ok=True, message="Connected to Binotel.")
+    return ConnectionResult(ok=True, message=_("Connected to Binotel."))
 
 
 def binotel_number(phone: str) -> str:

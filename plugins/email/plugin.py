@@ -262,9 +262,15 @@ async def crm_test_connection(config, secrets):
         ) from None
     finally:
         await _close(smtp)
-    how = {"starttls": "STARTTLS", "tls": "TLS", "none": "no encryption"}[config.get("security") or "starttls"]
-    who = f", signed in as {config['username']}" if config.get("username") else ""
-    return ConnectionResult(ok=True, message=f"Connected to {config.get('host')}:{smtp.port} ({how}){who}.")
+    how = {"starttls": "STARTTLS", "tls": "TLS", "none": _("no encryption")}[config.get("security") or "starttls"]
+    server = f"{config.get('host')}:{smtp.port}"
+    if config.get("username"):
+        message = _(
+            "Connected to %(server)s (%(how)s), signed in as %(user)s.", server=server, how=how, user=config["username"]
+        )
+    else:
+        message = _("Connected to %(server)s (%(how)s).", server=server, how=how)
+    return ConnectionResult(ok=True, message=message)
 
 
 def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> SentMessage:

@@ -170,9 +170,9 @@ async def crm_test_connection(config, secrets):
         await _request(config, secrets, {"action": "status", "order_id": "crm-connection-test"}, retry=True)
     except PluginError as exc:
         if exc.code in ("payment_not_found",):
-            return ConnectionResult(ok=True, message="Connected to LiqPay: the keys are accepted.")
+            return ConnectionResult(ok=True, message=_("Connected to LiqPay: the keys are accepted."))
         return ConnectionResult(ok=False, message=exc.message)
-    return ConnectionResult(ok=True, message="Connected to LiqPay: the keys are accepted.")
+    return ConnectionResult(ok=True, message=_("Connected to LiqPay: the keys are accepted."))
 
 
 @hookimpl

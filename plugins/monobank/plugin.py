@@ -160,7 +160,7 @@ async def crm_test_connection(config, secrets):
         await _public_key(config, secrets, fresh=True)
     except PluginError as exc:
         return ConnectionResult(ok=False, message=exc.message)
-    return ConnectionResult(ok=True, message="Connected to monobank: the token is accepted.")
+    return ConnectionResult(ok=True, message=_("Connected to monobank: the token is accepted."))
 
 
 @hookimpl

@@ -221,10 +221,15 @@ async def crm_test_connection(config: dict, secrets: dict) -> ConnectionResult:
     if sender and sender not in refs:
         return ConnectionResult(
             ok=False,
-            message="The API key works, but the sender ref is not one of this account's senders: "
-            f"known senders are {', '.join(sorted(refs)) or 'none'}.",
+            message=_(
+                "The API key works, but the sender ref is not one of this account's senders: known senders are "
+                "%(senders)s.",
+                senders=", ".join(sorted(refs)) or _("none"),
+            ),
         )
-    return ConnectionResult(ok=True, message=f"Connected to Nova Poshta; {len(refs)} sender(s) on the account.")
+    return ConnectionResult(
+        ok=True, message=_("Connected to Nova Poshta; %(n)s sender(s) on the account.", n=len(refs))
+    )
 
 
 @hookimpl

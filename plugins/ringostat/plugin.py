@@ -325,7 +325,7 @@ async def call_log(config: dict, secrets: dict, since: datetime, until: datetime
 async def crm_test_connection(config, secrets):
     now = datetime.now(UTC)
     await call_log(config, secrets, now - timedelta(minutes=5), now)
-    return ConnectionResult(ok=True, message="Connected to Ringostat.")
+    return ConnectionResult(ok=True, message=_("Connected to Ringostat."))
 
 
 @hookimpl

@@ -378,11 +378,16 @@ async def crm_test_connection(installation: Installation, config: dict, secrets:
         await session.login()
         answer = await session.call("GET", "/orders/search", params={"page": 1})
         if not answer.ok:
-            return ConnectionResult(False, f"Signed in, but listing orders failed: {_describe(answer)}.")
+            return ConnectionResult(
+                False, _("Signed in, but listing orders failed: %(reason)s.", reason=_describe(answer))
+            )
         market = ((session.login_content or {}).get("market") or {}).get("title") or ""
         total = ((answer.content or {}).get("_meta") or {}).get("totalCount")
-        shop = f" to {market}" if market else ""
-        return ConnectionResult(True, f"Connected{shop}; {total if total is not None else 'some'} orders visible.")
+        if total is None:
+            message = _("Connected to %(shop)s; some orders visible.", shop=market or "Rozetka")
+        else:
+            message = _("Connected to %(shop)s; %(n)s orders visible.", shop=market or "Rozetka", n=total)
+        return ConnectionResult(True, message)
 
 
 # -- orders in ---------------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ async def crm_test_connection(config, secrets):
     if not body.get("ok"):
         raise _settings_error(body)
     username = (body.get("result") or {}).get("username") or "?"
-    return ConnectionResult(ok=True, message=f"Connected to Telegram as @{username}.")
+    return ConnectionResult(ok=True, message=_("Connected to Telegram as @%(username)s.", username=username))
 
 
 @hookimpl

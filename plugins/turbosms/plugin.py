@@ -260,7 +260,7 @@ async def crm_test_connection(config, secrets):
     _raise_for_request(answer)
     result = answer.get("response_result") or {}
     balance = result.get("balance") if isinstance(result, dict) else None
-    return ConnectionResult(ok=True, message=f"Connected to TurboSMS. Balance: {balance} UAH.")
+    return ConnectionResult(ok=True, message=_("Connected to TurboSMS. Balance: %(balance)s UAH.", balance=balance))
 
 
 def _recipient(phone: str) -> str:

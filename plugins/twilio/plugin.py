@@ -178,8 +178,10 @@ async def crm_test_connection(config, secrets):
         code, message = _error(response)
         raise _settings_error(code, message, response.status_code)
     if not (config.get("from_number") or config.get("messaging_service_sid")):
-        return ConnectionResult(ok=False, message="Credentials work, but set a From number or a Messaging Service SID.")
-    return ConnectionResult(ok=True, message="Connected to Twilio.")
+        return ConnectionResult(
+            ok=False, message=_("Credentials work, but set a From number or a Messaging Service SID.")
+        )
+    return ConnectionResult(ok=True, message=_("Connected to Twilio."))
 
 
 def status_callback_url(webhook_url: str) -> str:

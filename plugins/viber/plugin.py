@@ -142,7 +142,7 @@ async def crm_test_connection(config, secrets):
     answer = await _call(config, secrets, "/pa/get_account_info", {}, retry=True)
     if answer.get("status") != 0:
         raise _admin_error(answer)
-    return ConnectionResult(ok=True, message=f"Connected to Viber as {answer.get('name') or '?'}.")
+    return ConnectionResult(ok=True, message=_("Connected to Viber as %(name)s.", name=answer.get("name") or "?"))
 
 
 @hookimpl

@@ -154,6 +154,7 @@ NOT_FOUND = {
     "Stage": N_("Stage not found."),
     "Survey": N_("Survey not found."),
     "Team": N_("Team not found."),
+    "Telephony installation": N_("Telephony installation not found."),
     "Ticket": N_("Ticket not found."),
     "TicketComment": N_("Comment not found."),
     "User": N_("User not found."),

@@ -274,7 +274,7 @@ async def _mark_from_marketplace(
                 crm_status=code,
                 marketplace_status=marketplace_status,
                 outcome="skipped",
-                error=f"The change came from {installation.plugin}.",
+                error=_("The change came from %(plugin)s.", plugin=installation.plugin),
             )
             return
 

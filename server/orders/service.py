@@ -521,7 +521,7 @@ async def set_transitions(scope: Scope, from_id: UUID, to_ids: list[UUID]) -> Or
         source = await scope.get(OrderStatus, from_id, "update", field="fromId")
         targets = await scope.queryset(OrderStatus).filter(id__in=to_ids)
         if len(targets) != len(set(to_ids)):
-            raise not_found("Order status", "toIds")
+            raise not_found("OrderStatus", "toIds")
         before = sorted(s.code for s in await allowed_next(scope.organization_id, source.id))
         await OrderStatusTransition.filter(from_status_id=source.id).delete()
         await OrderStatusTransition.bulk_create(

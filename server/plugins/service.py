@@ -586,15 +586,16 @@ async def test_connection(
     except PluginError as exc:
         return installation, ConnectionResult(ok=False, message=exc.message)
     except crypto.SecretsUnreadable as exc:
-        return installation, ConnectionResult(ok=False, message=f"{exc} Enter the secrets again.")
+        return installation, ConnectionResult(ok=False, message=_("%(problem)s Enter the secrets again.", problem=exc))
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         log.exception("plugin %s: crm_test_connection failed (error id %s)", installation.plugin, error_id)
         return installation, ConnectionResult(
-            ok=False, message=f"The plugin failed unexpectedly. Quote error id {error_id} when reporting it."
+            ok=False,
+            message=_("The plugin failed unexpectedly. Quote error id %(id)s when reporting it.", id=error_id),
         )
     if not isinstance(result, ConnectionResult):
-        result = ConnectionResult(ok=bool(result), message="" if result else "The plugin reported a failure.")
+        result = ConnectionResult(ok=bool(result), message="" if result else _("The plugin reported a failure."))
     return installation, result
 
 

@@ -110,7 +110,7 @@ async def delivery_installation(
     People who handle orders use it without seeing its settings (that needs settings:read)."""
     found = await plugins.enabled_with(scope, DELIVERY, installation_id, manager)
     if not found:
-        what = "Delivery plugin installation" if installation_id else "An enabled delivery plugin"
+        what = _("Delivery plugin installation") if installation_id else _("An enabled delivery plugin")
         raise not_found(what, "installationId")
     if len(found) > 1:
         raise UserInputError(
