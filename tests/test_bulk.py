@@ -4,6 +4,8 @@ per-record results; retried without applying anything twice; another organizatio
 
 from __future__ import annotations
 
+import pytest
+
 from server.activities.models import Activity
 from server.audit.models import AuditEntry
 from server.bulk import jobs as bulk_jobs
@@ -13,6 +15,9 @@ from server.core.models import OutboxEvent
 from server.graphql import ids
 from server.jobs.inprocess import run_until_idle
 from server.orders.models import OrderStatusChange
+
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
 
 ERRORS = "errors { field code message }"
 JOB = """id objectType action state total succeeded refused processed finishedAt requestedBy { email }"""

@@ -11,6 +11,9 @@ import pytest
 from server.app import create_app
 from tests.helpers import PASSWORD, Client, TenantFactory
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 LOGIN = """mutation ($e: String!, $p: String!) {
   login(input: {email: $e, password: $p}) { token errors { code message } }
 }"""

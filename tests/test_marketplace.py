@@ -26,6 +26,9 @@ from server.plugins.models import PluginInstallation
 from server.plugins.testing import INSTALL
 from server.plugins.types import PluginError
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 ORDERS = """query($w: OrderWhere) { orders(first: 50, where: $w) { edges { node {
     id number version source externalId status { code } total { amount currency }
     account { id name phones } items { sku title quantity unitPrice { amount } }

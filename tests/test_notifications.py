@@ -19,6 +19,9 @@ from server.notifications.models import Notification
 from tests.provider_plugins import install
 from tests.test_orders import ITEMS, STATUS, make_account
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 PHONE = "+380671234567"
 CREATE = """mutation($input: CreateOrderInput!) { createOrder(input: $input) {
   order { id number version } errors { field code message } } }"""

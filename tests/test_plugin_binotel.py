@@ -26,6 +26,9 @@ from tests.provider_plugins import app_transport, call, check_connection, events
 from tests.test_accounts import make_contact
 from tests.test_orders import create_order, make_account
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 CUSTOMER = "+380671234567"
 SECRETS = {"key": API_KEY, "secret": API_SECRET}
 CALLER_LOOKUP = """query($p: String!) { callerLookup(phone: $p) { phone matches {
@@ -378,7 +381,7 @@ async def test_connection_waits_out_rate_limits_and_5xx(tenant, api, sim, instal
     sim.rate_limit(count=1, retry_after=1)
     sim.fail(count=1, status=502)
     result = await check_connection(tenant.owner, api, installed)
-    assert result == {"ok": True, "message": "З’єднано з Binotel.", "errors": []}
+    assert result == {"ok": True, "message": "Connected to Binotel.", "errors": []}
     assert [r.status for r in sim.requests] == [429, 502, 200]
     sim.fail(count=3, status=500)
     result = await check_connection(tenant.owner, api, installed)

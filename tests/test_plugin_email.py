@@ -30,6 +30,9 @@ from tests.provider_plugins import call, check_connection, hook_path, install
 from tests.test_notifications import CREATE, SETTINGS
 from tests.test_orders import ITEMS
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 ADDRESS = "olena@example.org"
 RULE = """mutation($i: UpdateNotificationRuleInput!) { updateNotificationRule(input: $i) {
   rule { trigger channels } errors { field code message } } }"""

@@ -20,6 +20,9 @@ from server.plugins.models import WebhookDelivery
 from tests.helpers import Client, TenantFactory
 from tests.provider_plugins import app_transport, check_connection, install, row
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 PUBLIC = "https://crm.example.com"
 CHAT = 5_000_000_123  # a user id beyond 32 bits: private chat ids are user ids
 PHONE = "+380671112233"
@@ -99,7 +102,7 @@ async def test_installing_registers_the_webhook_with_a_secret_token(shop, api, i
     assert hook["allowed_updates"] == ["message"]
     assert "setWebhook" in installed["webhookNote"]
     result = await check_connection(shop.owner, api, installed)
-    assert (result["ok"], result["message"]) == (True, f"З’єднано з Telegram як @{BOT_USERNAME}.")
+    assert (result["ok"], result["message"]) == (True, f"Connected to Telegram as @{BOT_USERNAME}.")
 
 
 async def test_a_wrong_token_and_an_http_url_are_explained_to_the_admin(shop, api, sim, database):

@@ -13,6 +13,9 @@ from plugins.turbosms import plugin as turbosms
 from server.plugins.types import MessageStatus, OutgoingMessage, PluginError, SentMessage
 from tests.provider_plugins import call, check_connection, install
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 PHONE = "+380671234567"
 
 
@@ -53,7 +56,7 @@ async def send(database, installed, to=PHONE, text="Ваше замовленн�
 async def test_connection_shows_the_balance(owner, api, installed, sim):
     sim.set_balance(125.5)
     result = await check_connection(owner, api, installed)
-    assert result == {"ok": True, "message": "З’єднано з TurboSMS. Баланс: 125.5 грн.", "errors": []}
+    assert result == {"ok": True, "message": "Connected to TurboSMS. Balance: 125.5 UAH.", "errors": []}
     assert sim.last_request.path == "/user/balance.json"
     assert sim.last_request.headers["authorization"] == f"Bearer {TEST_TOKEN}"
 

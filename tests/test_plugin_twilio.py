@@ -27,6 +27,9 @@ from server.plugins.types import OutgoingMessage, PluginError
 from tests.helpers import Client
 from tests.provider_plugins import app_transport, call, check_connection, events, install, row
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
 PHONE = "+380671234567"
 
@@ -71,7 +74,7 @@ async def organization_id(installed):
 async def test_connection_checks_the_credentials(owner, api, installed, sim):
     assert await check_connection(owner, api, installed) == {
         "ok": True,
-        "message": "З’єднано з Twilio.",
+        "message": "Connected to Twilio.",
         "errors": [],
     }
     bad = await install(owner, api, "twilio", config(sim), {"auth_token": "0" * 32}, label="bad")

@@ -21,6 +21,9 @@ from server.plugins.models import WebhookDelivery
 from tests.helpers import Client, TenantFactory
 from tests.provider_plugins import app_transport, check_connection, install, row
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 PUBLIC = "https://crm.example.com"
 USER = "01234567890A="
 
@@ -89,7 +92,7 @@ async def test_installing_sets_the_webhook_after_viber_checked_it(shop, api, ins
     check = sim.deliveries[0]
     assert check.webhook.event == "webhook" and check.status_code == 200
     result = await check_connection(shop.owner, api, installed)
-    assert (result["ok"], result["message"]) == (True, "З’єднано з Viber як Sim Shop.")
+    assert (result["ok"], result["message"]) == (True, "Connected to Viber as Sim Shop.")
 
 
 async def test_a_wrong_token_is_explained(shop, api, sim):
