@@ -762,13 +762,15 @@ def plugins_list(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table("name", "title", "version", "capabilities", "from", "problem")
+    table = Table("name", "title", "version", "API", "capabilities", "channels", "from", "problem")
     for row in rows:
         table.add_row(
             row["name"],
             row["title"],
             row["version"],
+            row["api_version"],
             ", ".join(row["capabilities"]),
+            ", ".join(row["channels"]),
             row["source"],
             escape(row["error"] or ""),
         )

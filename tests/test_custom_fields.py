@@ -758,6 +758,10 @@ async def test_a_role_may_hide_one_custom_field(api, tenants):
     assert [v["key"] for v in owner_sees["order"]["customFieldValues"]] == ["cost", "slot"]
     picker_sees = await post(api, picker, query, {"id": order_id})
     assert [v["key"] for v in picker_sees["order"]["customFieldValues"]] == ["slot"]
+    # The hidden field is not among the definitions the role reads either; the owner sees both.
+    definitions = "{ customFieldDefinitions(objectType: ORDER) { key } }"
+    assert [d["key"] for d in (await post(api, picker, definitions, {}))["customFieldDefinitions"]] == ["slot"]
+    assert [d["key"] for d in (await post(api, t.owner, definitions, {}))["customFieldDefinitions"]] == ["cost", "slot"]
     for where, order in (({"customField": {"key": "cost", "gt": "1"}}, None), (None, {"customField": "cost"})):
         refused = await picker.execute(
             api,
@@ -856,3 +860,38 @@ async def test_a_merge_keeps_the_survivors_values_and_takes_the_rest(api, tenant
 
     entry = await AuditEntry.get(action="account.merge", entity_id=ids.decode(keep["id"])[1])
     assert entry.changes["moved"][1]["custom_field_values"] == 1
+
+
+async def test_an_export_is_sorted_by_a_custom_field_as_the_list_is(api, tenants, database):
+    import csv
+    import io
+
+    from server.jobs.inprocess import run_until_idle
+
+    t = await tenants.create(("owner",))
+    await account_fields(api, t.owner)
+    for name, visits in (("Андрій", "7"), ("Борис", None), ("Віра", "11"), ("Галина", "2")):
+        values = [{"key": "note", "textValue": "-"}]  # a required field
+        values += [{"key": "visits", "numberValue": visits}] if visits else []
+        made = await post(api, t.owner, CREATE_ACCOUNT, {"i": {"name": name, "customFieldValues": values}})
+        assert made["createAccount"]["errors"] == []
+    order_by = {"customField": "visits", "direction": "DESC"}
+    listed = await post(
+        api, t.owner, "query($o: AccountOrder) { accounts(orderBy: $o) { edges { node { name } } } }", {"o": order_by}
+    )
+    expected = [e["node"]["name"] for e in listed["accounts"]["edges"]]
+    assert expected == ["Віра", "Андрій", "Галина", "Борис"]  # without a value: last, descending
+    started = await post(
+        api,
+        t.owner,
+        "mutation($i: StartExportInput!) { startExport(input: $i) { export { id } errors { code } } }",
+        {"i": {"list": "ACCOUNTS", "format": "CSV", "accounts": {"orderBy": order_by}}},
+    )
+    assert started["startExport"]["errors"] == []
+    await run_until_idle(database)
+    nodes = await post(api, t.owner, "{ exports(first: 1) { edges { node { downloadPath } } } }", {})
+    path = nodes["exports"]["edges"][0]["node"]["downloadPath"]
+    response = await api.http.get(path, headers={"Authorization": f"Bearer {t.owner.token}", "X-Organization": t.slug})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    names = [row[next(k for k in row if k in ("Name", "Назва", "Ім'я"))] for row in rows]
+    assert names == expected

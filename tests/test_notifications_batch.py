@@ -13,6 +13,7 @@ from server.jobs.inprocess import run_until_idle
 from server.jobs.models import JobRun
 from server.jobs.registry import Event
 from server.notifications import jobs as notification_jobs
+from server.notifications import routing
 from server.notifications.batch import send_many
 from server.notifications.models import Notification
 from tests import test_notifications as single
@@ -175,6 +176,6 @@ async def test_a_chat_bot_installed_first_is_never_taken_for_the_sms_gateway(sho
     )
     await PluginInstallation.filter(id=bot.id).update(created_at=datetime.now(UTC) - timedelta(days=1))
     for channel in ("sms", "viber"):
-        chosen = await notification_jobs._installation(org_id, channel)
+        chosen = await routing.installation_for(org_id, queued[0].trigger, channel)
         assert chosen is not None and chosen.plugin == "turbosms", channel
     assert set((await send_many([str(queued[0].id)], shop.database)).values()) == {"sent"}

@@ -87,6 +87,18 @@ def test_manager_registers_validates_and_lists(pbx):
         (broken.UnknownCapability(), "unknown-cap", "unknown capabilities"),
         (object(), "empty", "no crm_plugin_info"),
         (broken.NoHooks(), "Bad Name", "not a valid plugin name"),
+        (
+            broken.Declares(api_version=""),
+            "declares",
+            'must say which plugin API it was written for: api_version="1.0"',
+        ),
+        (broken.Declares(api_version="2.0"), "declares", "written for plugin API 2.0; this CRM speaks 1.0"),
+        (broken.Declares(api_version="1.1"), "declares", "written for plugin API 1.1"),
+        (broken.Declares(api_version="one"), "declares", "not a version like"),
+        (broken.Declares(channels=()), "declares", "declares the channels it sends over"),
+        (broken.Declares(channels=("SMS!",)), "declares", "channel names are lower-case words"),
+        (broken.Declares(channels=("sms", "sms")), "declares", "each once"),
+        (broken.Declares(capabilities=("webhooks",)), "declares", "channels are for the 'messaging' capability"),
     ],
 )
 def test_manager_refuses_invalid_plugins(obj, name, message):
@@ -95,6 +107,17 @@ def test_manager_refuses_invalid_plugins(obj, name, message):
         m.register(obj, name)
     assert m.list_plugins() == []
     assert m.pm.get_plugin(name) is None
+
+
+def test_a_plugin_for_an_older_minor_of_the_api_loads(monkeypatch):
+    from server.plugins import hookspecs
+
+    monkeypatch.setattr(hookspecs, "API_VERSION", "1.3")
+    assert hookspecs.api_version_problem("1.0", "1.3") is None
+    assert hookspecs.api_version_problem("1.3", "1.3") is None
+    assert "1.4" in hookspecs.api_version_problem("1.4", "1.3")
+    loaded = PluginManager().register(broken.Declares(api_version="1.2", channels=("sms", "whatsapp")), "declares")
+    assert loaded.info.channels == ("sms", "whatsapp")
 
 
 def test_entry_point_errors_do_not_stop_other_plugins(monkeypatch):

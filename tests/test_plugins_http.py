@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from plugins.simulators.base import SimulatorServer
 from server.plugins.http import ProviderClient, retry_after_seconds
+from server.plugins.simulator import SimulatorServer
 from server.plugins.types import PluginError
 
 # Its assertions read the API's messages in English (conftest.py: the english marker).
@@ -158,3 +158,41 @@ async def test_unreachable(srv):
         with pytest.raises(PluginError) as exc:
             await c.request("GET", "/things")
     assert exc.value.code == "PROVIDER_UNREACHABLE" and "cannot be reached" in exc.value.message
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_send_answered_with_a_server_error_is_outcome_unknown_and_never_retried(srv, status):
+    # The provider may have sent the SMS before failing: trying again could send it twice.
+    srv.answer((status, {}, "<html>oops</html>"))
+    async with client(srv) as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("POST", "/messages")
+    assert (exc.value.code, exc.value.retryable) == ("OUTCOME_UNKNOWN", False)
+    assert f"Acme answered {status} after the request went out" in exc.value.message
+    assert len(srv.requests) == 1
+
+
+async def test_a_send_that_times_out_is_outcome_unknown(srv):
+    srv.delay(2, count=1)
+    async with client(srv, timeout=0.3) as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("POST", "/messages")
+    assert (exc.value.code, exc.value.retryable) == ("OUTCOME_UNKNOWN", False)
+    assert len(srv.requests) == 1  # the provider got it (and acted on it, later)
+
+
+@pytest.mark.parametrize(("status", "code"), [(429, "RATE_LIMITED"), (503, "PROVIDER_UNAVAILABLE")])
+async def test_a_send_the_provider_refused_may_be_tried_again_later(srv, status, code):
+    srv.answer((status, {}, "busy"))
+    async with client(srv) as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("POST", "/messages")
+    assert (exc.value.code, exc.value.retryable) == (code, True)
+    assert len(srv.requests) == 1
+
+
+async def test_a_send_that_never_connected_may_be_tried_again_later():
+    async with ProviderClient("Acme", base_url="http://127.0.0.1:9") as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("POST", "/messages")
+    assert (exc.value.code, exc.value.retryable) == ("PROVIDER_UNREACHABLE", True)

@@ -43,7 +43,9 @@ class _FakePbx:
         for name in ("crm_config_schema", "crm_test_connection", "crm_webhook"):
             setattr(self, name, hookimpl(getattr(fake_pbx, name)))
         self.crm_plugin_info = hookimpl(
-            lambda: PluginInfo(name="fake-pbx-kit", title="Kit PBX", version="1", capabilities=("telephony",))
+            lambda: PluginInfo(
+                name="fake-pbx-kit", title="Kit PBX", version="1", api_version="1.0", capabilities=("telephony",)
+            )
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from server.core.models import OutboxEvent
@@ -73,6 +73,13 @@ def third_party(tmp_path_factory):
         reset_manager()
 
 
+def _template_simulator(tp: ThirdParty):
+    spec = importlib.util.spec_from_file_location(f"{tp.module}_simulator", tp.source / "tests" / "simulator.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def signed(report: dict, secret: str = WEBHOOK_SECRET) -> dict:
     body = json.dumps(report).encode()
     signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -110,9 +117,7 @@ def test_crm_plugins_list_shows_it(third_party):
     assert third_party.name in table and "messaging, webhooks" in table
 
 
-async def test_an_organization_installs_configures_and_receives_its_webhooks(
-    third_party, api, tenants, http, monkeypatch
-):
+async def test_an_organization_installs_configures_and_receives_its_webhooks(third_party, api, tenants, http):
     t = await tenants.create(("owner",))
     plugins = {p["name"]: p for p in (await t.owner.data(api, PLUGINS))["plugins"]}
     schema = {f["name"]: f for f in plugins[third_party.name]["configSchema"]}
@@ -139,18 +144,18 @@ async def test_an_organization_installs_configures_and_receives_its_webhooks(
     )["configurePlugin"]
     assert configured["errors"] == [] and configured["installation"]["config"] == {"sender": "MyShop"}
 
-    # Its connection test runs against a fake gateway.
-    plugin = importlib.import_module(f"{third_party.module}.plugin")
-    seen = []
-
-    def gateway(request: httpx.Request) -> httpx.Response:
-        seen.append((request.url.path, request.headers["authorization"]))
-        return httpx.Response(200, json={"balance": "3.00", "currency": "UAH"})
-
-    monkeypatch.setattr(plugin, "TRANSPORT", httpx.MockTransport(gateway))
-    tested = (await t.owner.data(api, TEST_CONNECTION, {"i": {"id": inst["id"]}}))["testPluginConnection"]
-    assert tested["ok"] is True and "3.00 UAH" in tested["message"]
-    assert seen == [("/v1/account", f"Bearer {TOKEN}")]
+    # Its connection test runs against its own simulator (the template's tests/simulator.py).
+    simulator = _template_simulator(third_party)
+    with simulator.ExampleSmsSimulator() as gateway:
+        # A new address needs the secrets again (they would otherwise go to it unasked).
+        secrets = {"api_token": simulator.API_TOKEN, "webhook_secret": WEBHOOK_SECRET}
+        change = {"id": inst["id"], "version": 2, "config": {"sender": "MyShop", "api_url": gateway.url}}
+        configured = (await t.owner.data(api, CONFIGURE, {"i": {**change, "secrets": secrets}}))["configurePlugin"]
+        assert configured["errors"] == []
+        tested = (await t.owner.data(api, TEST_CONNECTION, {"i": {"id": inst["id"]}}))["testPluginConnection"]
+    assert tested["ok"] is True and "12.50 UAH" in tested["message"]
+    authorization = f"Bearer {simulator.API_TOKEN}"
+    assert [(r.path, r.headers["authorization"]) for r in gateway.requests] == [("/v1/account", authorization)]
 
     # Its webhook: verified, normalized, applied once.
     path = urlsplit(payload["webhookUrl"]).path
@@ -179,4 +184,4 @@ def test_its_own_tests_pass_with_the_crm_pytest_kit(third_party):
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 passed" in result.stdout
+    assert "8 passed" in result.stdout

@@ -38,7 +38,7 @@ from plugins.asterisk.ami import AmiConnection, AmiError
 from plugins.binotel.plugin import to_e164
 from server.i18n import _
 from server.plugins import egress
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.types import CallEvent, ConfigField, ConnectionResult, PluginError, PluginInfo
 
 NAME = "asterisk"
@@ -65,6 +65,7 @@ def crm_plugin_info():
         title="Asterisk",
         version="1.0.0",
         capabilities=("telephony",),
+        api_version=API_VERSION,
         description="Calls from your Asterisk PBX (AMI) on the customer's timeline, screen pops, click-to-call.",
         homepage="https://www.asterisk.org",
     )

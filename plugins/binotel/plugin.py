@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 import phonenumbers
 
 from server.i18n import _
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient
 from server.plugins.types import (
     CallEvent,
@@ -84,6 +84,7 @@ def crm_plugin_info():
         title="Binotel",
         version="1.0.0",
         capabilities=("telephony",),
+        api_version=API_VERSION,
         description="Calls from the Binotel cloud PBX on the customer's timeline, screen pops, click-to-call.",
         homepage="https://www.binotel.ua",
     )

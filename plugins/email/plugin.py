@@ -44,7 +44,7 @@ import aiosmtplib
 
 from server.i18n import _
 from server.plugins import egress
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.types import (
     ConfigField,
     ConnectionResult,
@@ -75,6 +75,8 @@ def crm_plugin_info():
         title="E-mail (SMTP)",
         version="1.0.0",
         capabilities=("messaging",),
+        api_version=API_VERSION,
+        channels=("email",),
         description="Customer notifications by e-mail through your SMTP server, with one-click "
         "unsubscribe and bounce handling.",
     )

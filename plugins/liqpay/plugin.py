@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from server.i18n import _
 from server.payments.money import exact, loads
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import ProviderClient
 from server.plugins.types import (
     PAYMENTS,
@@ -98,6 +98,7 @@ def crm_plugin_info():
         title="LiqPay",
         version=VERSION,
         capabilities=(PAYMENTS, WEBHOOKS),
+        api_version=API_VERSION,
         description="Card payments through LiqPay (PrivatBank): checkout links, callbacks, refunds.",
     )
 

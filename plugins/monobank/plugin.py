@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from server.i18n import _
 from server.payments.money import from_minor, loads, to_minor
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import ProviderClient
 from server.plugins.types import (
     PAYMENTS,
@@ -69,6 +69,7 @@ def crm_plugin_info():
         title="monobank acquiring",
         version=VERSION,
         capabilities=(PAYMENTS, WEBHOOKS),
+        api_version=API_VERSION,
         description="Card payments through monobank (Plata by mono): invoices, signed webhooks, refunds.",
     )
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from plugins.novaposhta.api import DEFAULT_API_URL, MAX_TRACKING_DOCUMENTS, NovaPoshtaAPI
 from server.i18n import _
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.types import (
     DELIVERY,
     Branch,
@@ -74,6 +74,7 @@ def crm_plugin_info() -> PluginInfo:
         title="Nova Poshta",
         version=VERSION,
         capabilities=(DELIVERY,),
+        api_version=API_VERSION,
         description="Create and cancel Nova Poshta waybills (ТТН), track them, pick cities and branches.",
         homepage="https://developers.novaposhta.ua/",
     )

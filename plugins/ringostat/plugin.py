@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugins.binotel.plugin import to_e164
 from server.i18n import _
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient
 from server.plugins.types import (
     CallEvent,
@@ -98,6 +98,7 @@ def crm_plugin_info():
         title="Ringostat",
         version="1.0.0",
         capabilities=("telephony",),
+        api_version=API_VERSION,
         description="Ringostat calls on the timeline with where the caller came from (UTM), screen pops, "
         "recordings, click-to-call.",
         homepage="https://ringostat.com",

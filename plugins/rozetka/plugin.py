@@ -41,7 +41,7 @@ import httpx
 
 from plugins.rozetka.statuses import NAMES
 from server.i18n import _
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import ProviderClient
 from server.plugins.types import (
     MARKETPLACE,
@@ -141,6 +141,7 @@ def crm_plugin_info() -> PluginInfo:
         title="Rozetka",
         version=VERSION,
         capabilities=(MARKETPLACE,),
+        api_version=API_VERSION,
         description="Imports Rozetka marketplace orders and sends your status changes back to Rozetka.",
         homepage="https://seller.rozetka.com.ua/",
     )

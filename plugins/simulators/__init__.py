@@ -1,6 +1,6 @@
 """Faithful simulators of the third-party providers the built-in plugins talk to.
 
-Each one is a real HTTP server on 127.0.0.1 (see ``base.SimulatorServer``)::
+Each one is a real HTTP server on 127.0.0.1 (see ``server.plugins.simulator.SimulatorServer``)::
 
     from plugins.simulators import TwilioSimulator
 
@@ -11,8 +11,16 @@ Each one is a real HTTP server on 127.0.0.1 (see ``base.SimulatorServer``)::
 From a shell: ``python -m plugins.simulators turbosms --port 9001``. See docs/simulators.md.
 """
 
+from server.plugins.simulator import (
+    DeliveryAttempt,
+    Fault,
+    OutgoingWebhook,
+    RecordedRequest,
+    SimulatorServer,
+    WebhookReceiver,
+)
+
 from .asterisk import AsteriskSimulator
-from .base import DeliveryAttempt, Fault, OutgoingWebhook, RecordedRequest, SimulatorServer, WebhookReceiver
 from .binotel import BinotelSimulator
 from .liqpay import LiqPaySimulator
 from .monobank import MonobankSimulator

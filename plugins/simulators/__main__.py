@@ -14,8 +14,9 @@ import json
 import sys
 import time
 
+from server.plugins.simulator import SimulatorServer, start_all
+
 from . import SIMULATORS
-from .base import SimulatorServer, start_all
 
 
 def main(argv: list[str] | None = None) -> int:

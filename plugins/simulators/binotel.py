@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import DeliveryAttempt, OutgoingWebhook, SimulatorServer, json_response, read_json
+from server.plugins.simulator import DeliveryAttempt, OutgoingWebhook, SimulatorServer, json_response, read_json
 
 API_KEY = "5e1b7c9d0a"
 API_SECRET = "3f2a9b8c7d6e5f4a3b2c"  # noqa: S105 - a published test credential

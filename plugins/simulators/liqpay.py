@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from .base import OutgoingWebhook, SimulatorServer, json_response, read_form
+from server.plugins.simulator import OutgoingWebhook, SimulatorServer, json_response, read_form
 
 PUBLIC_KEY = "i00000000"
 PRIVATE_KEY = "a4825234f4bae72a0be04eafe9e8e2bada209255"

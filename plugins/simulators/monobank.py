@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import OutgoingWebhook, SimulatorServer, json_response, read_json
+from server.plugins.simulator import OutgoingWebhook, SimulatorServer, json_response, read_json
 
 TOKEN = "uSimMonoTestTokenA1b2C3d4E5f6G7h8I9j0kLmNoPq"  # noqa: S105 - test credential
 CCY = {980, 840, 978}

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import SimulatorServer, json_response, read_json
+from server.plugins.simulator import SimulatorServer, json_response, read_json
 
 API_KEY = "b0a9c8d7e6f5a4b3c2d1e0f9a8b7c6d5"
 _NS = uuid.UUID("6b1f0c52-8d0e-4d2a-9e47-3a5b1c7d9e01")

@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import DeliveryAttempt, OutgoingWebhook, SimulatorServer, json_response, read_json
+from server.plugins.simulator import DeliveryAttempt, OutgoingWebhook, SimulatorServer, json_response, read_json
 
 AUTH_KEY = "rs-7f3c9a1e5b2d4c6e8f0a"  # a published test credential
 PROJECT_ID = "48213"

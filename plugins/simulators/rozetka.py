@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import SimulatorServer, json_response, read_json
+from server.plugins.simulator import SimulatorServer, json_response, read_json
 
 USERNAME = "sim_seller"
 PASSWORD = "sim-password-123"  # noqa: S105 - a published test credential

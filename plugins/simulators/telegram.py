@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import DeliveryAttempt, Fault, OutgoingWebhook, SimulatorServer, json_response, read_json
+from server.plugins.simulator import DeliveryAttempt, Fault, OutgoingWebhook, SimulatorServer, json_response, read_json
 
 BOT_TOKEN = "7012345678:AAHsimTelegramBotToken_0123456789abc"  # noqa: S105 - test credential
 BOT_ID = 7012345678

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import SimulatorServer, json_response, read_json
+from server.plugins.simulator import SimulatorServer, json_response, read_json
 
 TEST_TOKEN = "6f1d2b7c9a0e4d3f8b5a1c2e7d9f0a3b4c5d6e7f"  # noqa: S105 - test credential
 BLOCKED_TOKEN = "0b10c4ed0b10c4ed0b10c4ed0b10c4ed0b10c4ed"  # noqa: S105 - test credential

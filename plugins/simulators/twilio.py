@@ -36,7 +36,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import DeliveryAttempt, OutgoingWebhook, SimulatorServer, json_response, read_form, read_json
+from server.plugins.simulator import (
+    DeliveryAttempt,
+    OutgoingWebhook,
+    SimulatorServer,
+    json_response,
+    read_form,
+    read_json,
+)
 
 API_VERSION = "2010-04-01"
 ACCOUNT_SID = "AC" + "f4b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"

@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .base import DeliveryAttempt, OutgoingWebhook, SimulatorServer, json_response, read_json
+from server.plugins.simulator import DeliveryAttempt, OutgoingWebhook, SimulatorServer, json_response, read_json
 
 AUTH_TOKEN = "4a5b6c7d8e9f0a1b-2c3d4e5f6a7b8c9d-0e1f2a3b4c5d6e7f"  # noqa: S105 - test credential
 ACCOUNT_NAME = "Sim Shop"

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from server.i18n import N_, _, gettext_in
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
 from server.plugins.types import (
     ConfigField,
@@ -70,6 +70,8 @@ def crm_plugin_info():
         title="Telegram bot",
         version="1.0.0",
         capabilities=("messaging", "webhooks"),
+        api_version=API_VERSION,
+        channels=("telegram",),
         description="Two-way chat with customers through your Telegram bot: the inbox, the share-phone button, "
         "and order notifications to customers who agreed to them.",
         homepage="https://core.telegram.org/bots/api",

@@ -24,7 +24,7 @@ import httpx
 import phonenumbers
 
 from server.i18n import _
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
 from server.plugins.types import (
     ConfigField,
@@ -132,6 +132,8 @@ def crm_plugin_info():
         title="TurboSMS",
         version="1.0.0",
         capabilities=("messaging",),
+        api_version=API_VERSION,
+        channels=("sms", "viber"),
         description="SMS and Viber (with SMS fallback) through TurboSMS, with delivery statuses.",
         homepage="https://turbosms.ua",
     )

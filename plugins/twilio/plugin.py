@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import httpx
 
 from server.i18n import _
+from server.plugins.hookspecs import API_VERSION as PLUGIN_API_VERSION
 from server.plugins.hookspecs import hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
 from server.plugins.types import (
@@ -101,6 +102,8 @@ def crm_plugin_info():
         title="Twilio SMS",
         version="1.0.0",
         capabilities=("messaging", "webhooks"),
+        api_version=PLUGIN_API_VERSION,
+        channels=("sms",),
         description="SMS through Twilio's Messages API, with signed delivery status callbacks.",
         homepage="https://www.twilio.com/docs/messaging",
     )

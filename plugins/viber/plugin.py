@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from server.i18n import N_, _, gettext_in
-from server.plugins.hookspecs import hookimpl
+from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
 from server.plugins.types import (
     ConfigField,
@@ -73,6 +73,8 @@ def crm_plugin_info():
         title="Viber bot",
         version="1.0.0",
         capabilities=("messaging", "webhooks"),
+        api_version=API_VERSION,
+        channels=("viber_bot",),
         description="Two-way chat with customers through your Viber bot: the inbox, the share-phone button, "
         "delivered and seen reports.",
         homepage="https://developers.viber.com/docs/api/rest-bot-api/",

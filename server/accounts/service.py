@@ -196,15 +196,20 @@ async def find_by_phone(scope: Scope, phone: str, *, via_contacts: bool = True) 
     this marketplace buyer. Accounts that have the number themselves come first; only when none
     does, the company accounts with a contact person of that number (a buyer calling from their
     desk). Not a phone number: none."""
+    return (await match_phone(scope, phone, via_contacts=via_contacts))[0]
+
+
+async def match_phone(scope: Scope, phone: str, *, via_contacts: bool = True) -> tuple[list[Account], bool]:
+    """``find_by_phone``, and whether the accounts were found through a contact person."""
     e164 = try_e164(phone)
     if e164 is None:
-        return []
+        return [], False
     ids = AccountIdentifier.filter(organization_id=scope.organization_id, kind="phone", value=e164)
     direct = (
         await scope.queryset(Account).filter(id__in=Subquery(ids.values("account_id"))).order_by("created_at", "id")
     )
     if direct or not via_contacts:
-        return direct
+        return direct, False
     contacts = Contact.filter(
         organization_id=scope.organization_id,
         id__in=Subquery(
@@ -213,11 +218,12 @@ async def find_by_phone(scope: Scope, phone: str, *, via_contacts: bool = True) 
             )
         ),
     )
-    return (
+    companies = (
         await scope.queryset(Account)
         .filter(id__in=Subquery(contacts.values("account_id")))
         .order_by("created_at", "id")
     )
+    return companies, bool(companies)
 
 
 async def find_by_email(scope: Scope, email: str) -> list[Account]:

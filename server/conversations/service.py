@@ -124,11 +124,7 @@ async def _lead(
 async def _link_by_phone(scope: Scope, conversation: Conversation, phone: str, name: str, source: str) -> str:
     """Link the conversation to the account with this phone; what happened, for the record
     (``matched_contact``: a company with a contact person of that number)."""
-    found = await accounts.find_by_phone(scope, phone, via_contacts=False)
-    via_contact = False
-    if not found:
-        found = await accounts.find_by_phone(scope, phone)
-        via_contact = bool(found)
+    found, via_contact = await accounts.match_phone(scope, phone)
     if found:
         if conversation.account_id == found[0].id:
             return "already_linked_contact" if via_contact else "already_linked"

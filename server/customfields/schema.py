@@ -315,7 +315,8 @@ def _choice_dicts(choices) -> list[dict] | None:
 @strawberry.type
 class CustomFieldQueries:
     @strawberry.field(
-        description="The organization's custom fields of the object types the caller may read, by type and position."
+        description="The organization's custom fields of the object types the caller may read, by type and position; "
+        "fields the caller's role may not see are left out, except for those who manage them (settings:write)."
     )
     async def custom_field_definitions(
         self,

@@ -180,13 +180,18 @@ async def update_definition(scope: Scope, definition_id: UUID, version: int, dat
 async def list_definitions(
     scope: Scope, object_type: str | None = None, include_archived: bool = False
 ) -> list[CustomFieldDefinition]:
-    """The definitions of the object types the caller may read."""
+    """The definitions of the object types the caller may read, without the fields their role
+    may not see (a hidden field's name and choices say too much), except to those who manage
+    the definitions (settings:write)."""
     types = [object_type] if object_type else list(OBJECT_TYPES)
     readable = [t for t in types if scope.can(f"{RESOURCES[t]}:read") or scope.can("settings:read")]
     qs = CustomFieldDefinition.filter(organization_id=scope.organization_id, object_type__in=readable)
     if not include_archived:
         qs = qs.filter(archived=False)
-    return await qs.order_by("object_type", "position", "key")
+    definitions = await qs.order_by("object_type", "position", "key")
+    if scope.can("settings:write"):
+        return definitions
+    return [d for d in definitions if visible(scope, d.object_type, d.key)]
 
 
 async def definitions_of(organization_id: UUID, object_type: str) -> list[CustomFieldDefinition]:

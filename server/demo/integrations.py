@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from plugins.simulators import SIMULATORS, SimulatorServer
-from plugins.simulators.base import start_all
 from server.auth.models import User
 from server.auth.principal import for_user
 from server.auth.scope import Scope
@@ -19,6 +18,7 @@ from server.config import Settings
 from server.plugins import service
 from server.plugins.manager import get_manager
 from server.plugins.models import PluginInstallation
+from server.plugins.simulator import start_all
 
 DEMO_LABEL = "demo"
 

@@ -75,6 +75,8 @@ def check_allowed(scope: Scope, list_name: str, where=None, order_by=None) -> No
     spec = specs()[list_name]
     spec.queryset(scope, where)  # raises for a missing read permission or a guarded filter
     spec.sort(order_by)
+    if getattr(order_by, "custom_field", None):
+        customfields.check_visible(scope, OBJECT_TYPES[list_name], order_by.custom_field)
 
 
 async def start_export(
@@ -249,8 +251,12 @@ async def _write_list(scope: Scope, export: Export, where, order_by, target) -> 
     spec = specs()[export.list_name]
     columns = spec.visible_columns(scope)
     sort = spec.sort(order_by)
-    plain, joined = spec.read_fields(columns, sort)
     qs = spec.queryset(scope, where)
+    if getattr(order_by, "custom_field", None):  # sorted as the list sorts it (its own keyset)
+        qs, sort = await customfields.sort_by(
+            scope, OBJECT_TYPES[spec.name], qs, order_by.custom_field, order_by.direction
+        )
+    plain, joined = spec.read_fields(columns, sort)
     total = await qs.count()
     await Export.filter(id=export.id).update(rows_total=total)
     writer = writer_for(export.format, target, _(SHEET_TITLES[spec.name]))

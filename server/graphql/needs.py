@@ -47,7 +47,9 @@ QUERY: dict[str, str] = {
     **dict.fromkeys(("deliveryCities", "deliveryBranches"), needs("orders:read")),
     "deliveryStatusRules": needs("order_statuses:read"),
     "paymentSettings": needs("order_statuses:read"),
-    **dict.fromkeys(("notificationRules", "notificationTemplates", "notificationSettings"), needs("settings:read")),
+    **dict.fromkeys(
+        ("notificationRules", "notificationTemplates", "notificationSettings", "channelRoutes"), needs("settings:read")
+    ),
     **dict.fromkeys(("orderNotifications", "previewNotification"), needs("orders:read")),
     "emailDeliverability": needs("accounts:read"),
     "oauthApp": "Public: the application behind the request's OAuth token, null without one.",
@@ -169,6 +171,7 @@ MUTATION: dict[str, str] = {
             "updateNotificationRule",
             "updateNotificationTemplate",
             "updateNotificationSettings",
+            "setChannelRoute",
             "createOAuthClient",
             "revokeOAuthClient",
             "setOAuthClientRedirectUris",

@@ -41,14 +41,13 @@ from server.core import outbox
 from server.core.public_links import digest
 from server.i18n import gettext_in
 from server.jobs.runner import backoff_seconds
-from server.notifications import jobs, service, templates
+from server.notifications import jobs, routing, service, templates
 from server.notifications.models import ChannelConsent, Notification, NotificationSettings, NotificationTemplate
 from server.orders.models import Order, OrderItem, OrderStatusChange
 from server.organizations.models import Organization
 from server.plugins import service as plugins
-from server.plugins.manager import get_manager
 from server.plugins.models import PluginInstallation
-from server.plugins.types import MESSAGING, OutgoingMessage, PluginError, SentMessage
+from server.plugins.types import OutgoingMessage, PluginError, SentMessage
 from server.shipments.models import Shipment
 
 log = logging.getLogger("crm.notifications")
@@ -152,6 +151,7 @@ async def _prepare(
         await ChannelConsent.filter(account_id__in=account_ids, opted_in=False).values_list("account_id", "channel")
     )
     installations = await PluginInstallation.filter(organization_id__in=org_ids, enabled=True).order_by("created_at")
+    routes = await routing.routes_of(org_ids)
     templates_by_key = {
         (t.organization_id, t.trigger, t.channel, t.locale): t  # type: ignore[attr-defined]
         for t in await NotificationTemplate.filter(
@@ -185,7 +185,7 @@ async def _prepare(
             continue
         account = accounts.get(order.account_id)  # type: ignore[attr-defined]
         recipient = order.recipient_phone or (account.phones[0] if account and account.phones else "")
-        installation = _installation(installations, organization.id, n.channel)
+        installation = routing.choose(installations, routes, organization.id, n.trigger, n.channel)
         if (
             order.deleted_at is not None
             or order.status.code != n.trigger
@@ -214,20 +214,6 @@ async def _prepare(
             text, links = clicks.rewrite(text, base)
         ready.append(Ready(n, installation, recipient, locale, text, stored, links))
     return ready, others, mornings
-
-
-def _installation(installations: list[PluginInstallation], organization_id: UUID, channel: str):
-    """The organization's first enabled messaging installation serving ``channel`` (as jobs._installation)."""
-    manager = get_manager()
-    for installation in installations:
-        if installation.organization_id != organization_id:  # type: ignore[attr-defined]
-            continue
-        plugin = manager.get(installation.plugin)
-        if plugin is None or MESSAGING not in plugin.info.capabilities:
-            continue
-        if channel in jobs.PLUGIN_CHANNELS.get(installation.plugin, ("sms",)):
-            return installation
-    return None
 
 
 async def _claim(ready: list[Ready], now: datetime) -> set[UUID]:

@@ -28,14 +28,14 @@ from server.email import service as email
 from server.i18n import gettext_in
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, on_events, periodic
-from server.notifications import service
+from server.notifications import routing, service
 from server.notifications.models import Notification, NotificationRule, NotificationSettings
 from server.orders.models import Order
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.manager import get_manager
 from server.plugins.models import PluginInstallation
-from server.plugins.types import MESSAGING, OutgoingMessage, PluginError, SentMessage
+from server.plugins.types import OutgoingMessage, PluginError, SentMessage
 from server.surveys import service as surveys
 from server.surveys.models import Survey
 
@@ -48,16 +48,6 @@ POLL_DAYS = 3  # providers keep reports about this long; older messages are not 
 # request went out): neither retried nor followed by the next channel.
 OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
-# Which channels a messaging plugin serves; a third-party messaging plugin is taken for SMS.
-PLUGIN_CHANNELS = {
-    "turbosms": ("sms", "viber"),
-    "twilio": ("sms",),
-    "email": ("email",),
-    "telegram": ("telegram",),
-    # The Viber bot: "viber_bot", the customer's chat with the shop's bot. ("viber" is Viber
-    # business messages to a phone number, sent by TurboSMS.)
-    "viber": ("viber_bot",),
-}
 # Channels addressed by a chat (the customer's conversation), not by a phone number: used only with
 # the customer's explicit consent (setChannelConsent optedIn: true), through the bot they wrote to.
 # notification channel -> the conversation channel of that chat.
@@ -294,19 +284,6 @@ async def _timeline(notification: Notification, state: str, reason: str) -> None
         )
 
 
-async def _installation(organization_id: UUID, channel: str) -> PluginInstallation | None:
-    manager = get_manager()
-    for installation in await PluginInstallation.filter(organization_id=organization_id, enabled=True).order_by(
-        "created_at"
-    ):
-        plugin = manager.get(installation.plugin)
-        if plugin is None or MESSAGING not in plugin.info.capabilities:
-            continue
-        if channel in PLUGIN_CHANNELS.get(installation.plugin, ("sms",)):
-            return installation
-    return None
-
-
 async def _recipient(order: Order) -> str:
     if order.recipient_phone:
         return order.recipient_phone
@@ -385,7 +362,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     if chat is not None:
         installation = await PluginInstallation.get_or_none(id=chat.installation_id, enabled=True)
     else:
-        installation = await _installation(organization.id, notification.channel)
+        installation = await routing.installation_for(organization.id, notification.trigger, notification.channel)
     if installation is None:
         await _finish_and_fall_back(
             notification, "failed", f"no enabled messaging plugin sends {notification.channel}", now

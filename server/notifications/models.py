@@ -105,3 +105,18 @@ class ChannelConsent(TenantModel):
     class Meta:
         table = "channel_consent"
         unique_together = (("account", "channel"),)
+
+
+class ChannelRoute(TenantModel):
+    """Which messaging installation sends a channel: the organization's choice (trigger "") or one
+    rule's (its trigger). Without a route, the first enabled installation serving the channel."""
+
+    resource = "settings"
+
+    channel = fields.CharField(max_length=16)
+    trigger = fields.CharField(max_length=32, default="")
+    installation = fields.ForeignKeyField("crm.PluginInstallation", related_name=False, on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "channel_route"
+        unique_together = (("organization", "trigger", "channel"),)

@@ -11,15 +11,18 @@ from strawberry.types import Info
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.types import Node, model_type
-from server.notifications import service
+from server.notifications import routing, service
 from server.notifications.models import (
     ChannelConsent,
+    ChannelRoute,
     Notification,
     NotificationRule,
     NotificationSettings,
     NotificationTemplate,
 )
 from server.orders.models import Order
+from server.plugins.models import PluginInstallation
+from server.plugins.schema import PluginInstallationType
 
 
 @model_type(NotificationRule, description="Which channels tell a customer that an order reached a status.")
@@ -95,6 +98,27 @@ class ChannelConsentType:
     opted_in: bool
 
 
+@model_type(
+    ChannelRoute,
+    description="The installation an organization chose to send a channel: for every rule, or for one rule.",
+)
+class ChannelRouteType:
+    channel: str = strawberry.field(description="`sms`, `viber`, `email`... or a channel a plugin declares.")
+    trigger: str = strawberry.field(
+        description="The rule (order status code) this choice is for; empty: every rule without its own choice."
+    )
+
+    @strawberry.field(description="The installation that sends the channel.")
+    async def installation(self, info: Info) -> PluginInstallationType:
+        return await PluginInstallation.get(id=self.installation_id)  # type: ignore[attr-defined,return-value]
+
+
+@strawberry.type
+class ChannelRoutePayload:
+    route: ChannelRouteType | None = strawberry.field(default=None, description="The choice now; null once removed.")
+    errors: list[UserError]
+
+
 @strawberry.type
 class NotificationRulePayload:
     rule: NotificationRuleType | None = None
@@ -160,6 +184,18 @@ class UpdateNotificationSettingsInput:
 
 
 @strawberry.input
+class SetChannelRouteInput:
+    channel: str = strawberry.field(description="The channel: `sms`, `viber`, `email`... (see `Plugin.channels`).")
+    installation_id: strawberry.ID | None = strawberry.field(
+        description="The messaging installation to send it; null removes the choice (then the first enabled "
+        "installation serving the channel sends it)."
+    )
+    trigger: str | None = strawberry.field(
+        default=None, description="Only for this rule (an order status code); null: for the whole organization."
+    )
+
+
+@strawberry.input
 class SetChannelConsentInput:
     account_id: strawberry.ID
     channel: str
@@ -191,6 +227,13 @@ class NotificationQueries:
         if trigger is not None:
             query = query.filter(trigger=trigger)
         return await query.order_by("trigger", "channel", "locale")  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Which installation sends each channel, where the organization chose (needs settings:read). "
+        "Without a choice, the first enabled installation whose plugin serves the channel sends it."
+    )
+    async def channel_routes(self, info: Info) -> list[ChannelRouteType]:
+        return await routing.list_routes(info.context.scope)  # type: ignore[return-value]
 
     @strawberry.field(description="Quiet hours, send delay and support contacts.")
     async def notification_settings(self, info: Info) -> NotificationSettingsType:
@@ -262,6 +305,20 @@ class NotificationMutations:
             return {"notification": await service.retry(scope, ids.decode(id, "Notification")[1])}
 
         return await run_mutation(NotificationPayload, act)
+
+    @strawberry.mutation(
+        description="Choose the installation that sends a channel, for the organization or one rule (admins)."
+    )
+    async def set_channel_route(self, info: Info, input: SetChannelRouteInput) -> ChannelRoutePayload:
+        scope = info.context.scope
+
+        async def act():
+            installation_id = (
+                ids.decode(input.installation_id, "PluginInstallation")[1] if input.installation_id else None
+            )
+            return {"route": await routing.set_route(scope, input.channel, input.trigger, installation_id)}
+
+        return await run_mutation(ChannelRoutePayload, act)
 
     @strawberry.mutation(description="A customer opts out of (or back into) order messages on a channel.")
     async def set_channel_consent(self, info: Info, input: SetChannelConsentInput) -> ChannelConsentPayload:

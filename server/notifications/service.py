@@ -17,7 +17,7 @@ from server.core import outbox
 from server.core.errors import ErrorCode, Problems, UserInputError
 from server.core.text import camel_case, limited_text, required_text
 from server.i18n import _
-from server.notifications import templates
+from server.notifications import routing, templates
 from server.notifications.defaults import CHANNELS, DEFAULTS, LOCALES
 from server.notifications.models import (
     ChannelConsent,
@@ -122,7 +122,8 @@ async def render_for(organization_id: UUID, trigger: str, channel: str, locale: 
         if template is not None:
             break
     if template is None:
-        fallback = TEMPLATE_FALLBACK.get(channel)
+        # A channel only a plugin declares (no default texts) says what the SMS says.
+        fallback = TEMPLATE_FALLBACK.get(channel) or ("sms" if channel not in KNOWN_CHANNELS else None)
         return await render_for(organization_id, trigger, fallback, locale, context) if fallback else None
     return templates.render(template.body, context)
 
@@ -154,11 +155,12 @@ async def preview(scope: Scope, order_id: UUID, trigger: str | None, channel: st
 
 def _channels(values: list[str]) -> list[str]:
     cleaned = [v.strip().lower() for v in values]
-    unknown = [v for v in cleaned if v not in KNOWN_CHANNELS]
+    known = routing.known_channels()  # the CRM's own and those messaging plugins declare
+    unknown = [v for v in cleaned if v not in known]
     if unknown or not cleaned or len(set(cleaned)) != len(cleaned):
         raise UserInputError(
             ErrorCode.INVALID,
-            _("Channels: one or more of %(known_channels)s, each once.", known_channels=", ".join(KNOWN_CHANNELS)),
+            _("Channels: one or more of %(channels)s, each once.", channels=", ".join(known)),
             "channels",
         )
     return cleaned

@@ -14,7 +14,10 @@ of a hook; it is published under the ``crm.plugins`` entry point group::
 
     @hookimpl
     def crm_plugin_info():
-        return PluginInfo(name="smsfly", title="SMS-Fly", version="1.0.0", capabilities=("messaging",))
+        return PluginInfo(
+            name="smsfly", title="SMS-Fly", version="1.0.0", api_version="1.0",
+            capabilities=("messaging",), channels=("sms",),
+        )
 
     @hookimpl
     async def crm_messaging_send(config, secrets, message):
@@ -65,6 +68,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pluggy
+from packaging.version import InvalidVersion, Version
 
 from server.plugins.types import (
     Branch,
@@ -92,6 +96,27 @@ from server.plugins.types import (
 PROJECT = "crm"
 ENTRY_POINT_GROUP = "crm.plugins"
 
+# The plugin API's version, MAJOR.MINOR. MINOR grows when hooks, arguments or fields are added
+# (old plugins keep working); MAJOR grows when something a plugin relies on changes or goes.
+# A plugin says which version it was written for (``PluginInfo.api_version``); the CRM loads it
+# when the majors are equal and the plugin's minor is not newer than this one.
+API_VERSION = "1.0"
+
+
+def api_version_problem(wanted: str, current: str | None = None) -> str | None:
+    """Why a plugin written for plugin API ``wanted`` cannot load here, or None."""
+    current = current or API_VERSION
+    if not wanted:
+        return f'crm_plugin_info must say which plugin API it was written for: api_version="{current}"'
+    try:
+        plugin, crm = Version(wanted), Version(current)
+    except InvalidVersion:
+        return f"api_version '{wanted}' is not a version like '{current}'"
+    if plugin.major != crm.major or plugin.minor > crm.minor:
+        return f"it was written for plugin API {wanted}; this CRM speaks {current} (loads {crm.major}.0 to {current})"
+    return None
+
+
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -105,7 +130,8 @@ _spec = hookspec(firstresult=True)
 @_spec
 def crm_plugin_info() -> PluginInfo:
     """Required, and a plain ``def`` (it is asked once, when the plugin is loaded). Who the
-    plugin is: ``PluginInfo(name, title, version, capabilities)``.
+    plugin is: ``PluginInfo(name, title, version, capabilities, api_version=API_VERSION)``,
+    and for ``messaging`` the ``channels`` it sends over.
 
     ``name`` must equal the entry point name (lower case letters, digits, ``-`` and ``_``).
     It appears in webhook URLs and in every installation: never rename a published plugin."""

@@ -21,6 +21,11 @@ Every built-in plugin uses it and third-party plugins may too::
   and what happened ("TurboSMS answered 503 three times"), with ``retryable=True``, so the
   caller (a job) may try again later. 4xx answers other than 429 are returned as they are: the
   plugin knows what its provider's error bodies mean.
+- A request that is not retried (a send: a POST without ``retry=True``) and fails after it may
+  have reached the provider (a read timeout, a 500/502/504, a dropped connection) is a
+  ``PluginError(code="OUTCOME_UNKNOWN", retryable=False)``: the provider may have sent the SMS,
+  so neither this helper nor the job tries again and the customer never gets it twice. Only
+  what proves nothing was done stays retryable: no connection, a 429 or a 503.
 - Nothing here logs a request body, a header or a URL query: they carry credentials.
 """
 
@@ -48,6 +53,10 @@ from server.plugins.types import PluginError
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# What proves a request was not acted on: refused before being read (429, 503), or never sent.
+NOT_TAKEN_STATUSES = frozenset({429, 503})
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
 
 class RetryableResponse(Exception):
@@ -98,7 +107,7 @@ class ProviderClient:
         provider: str,
         *,
         base_url: str = "",
-        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout | float | None = None,
         attempts: int = 3,
         initial_wait: float = 0.5,
         max_wait: float = 10.0,
@@ -111,7 +120,11 @@ class ProviderClient:
         self.initial_wait = initial_wait
         self.max_wait = max_wait
         self._client = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, headers=headers, auth=auth, transport=transport or EgressTransport()
+            base_url=base_url,
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,  # read now: the test kit shortens it
+            headers=headers,
+            auth=auth,
+            transport=transport or EgressTransport(),
         )
 
     async def __aenter__(self) -> ProviderClient:
@@ -146,6 +159,15 @@ class ProviderClient:
                     return response
         except RetryableResponse as exc:
             code = exc.response.status_code
+            if not retry and code not in NOT_TAKEN_STATUSES:
+                raise _outcome_unknown(
+                    _(
+                        "%(provider)s answered %(code)s after the request went out: it may or may not have acted "
+                        "on it. Check with the provider before doing it again.",
+                        provider=self.provider,
+                        code=code,
+                    )
+                ) from None
             if code == 429:
                 message = _(
                     "%(provider)s is rate limiting us (429) %(times)s; try again later.",
@@ -173,7 +195,15 @@ class ProviderClient:
                 ),
                 code="ADDRESS_NOT_ALLOWED",
             ) from None
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
+            if not retry and not isinstance(exc, NOT_SENT_ERRORS):
+                raise _outcome_unknown(
+                    _(
+                        "%(provider)s did not answer in time after the request went out: it may or may not have "
+                        "acted on it. Check with the provider before doing it again.",
+                        provider=self.provider,
+                    )
+                ) from None
             raise PluginError(
                 _(
                     "%(provider)s did not answer in time %(times)s; try again later.",
@@ -184,6 +214,15 @@ class ProviderClient:
                 retryable=True,
             ) from None
         except httpx.TransportError as exc:
+            if not retry and not isinstance(exc, NOT_SENT_ERRORS):
+                raise _outcome_unknown(
+                    _(
+                        "%(provider)s broke the connection (%(error)s) after the request went out: it may or may "
+                        "not have acted on it. Check with the provider before doing it again.",
+                        provider=self.provider,
+                        error=type(exc).__name__,
+                    )
+                ) from None
             raise PluginError(
                 _(
                     "%(provider)s cannot be reached (%(error)s); check its address or try again later.",
@@ -194,6 +233,11 @@ class ProviderClient:
                 retryable=True,
             ) from None
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+
+def _outcome_unknown(message: str) -> PluginError:
+    """``message``: a whole sentence per case, so each reads right in every language."""
+    return PluginError(message, code=OUTCOME_UNKNOWN, retryable=False)
 
 
 def _times(attempts: int) -> str:

@@ -26,7 +26,16 @@ import pluggy
 
 from server.i18n import _
 from server.plugins import hookspecs
-from server.plugins.types import CAPABILITIES, CONFIG_TYPES, ConfigField, PluginError, PluginInfo
+from server.plugins.types import (
+    CAPABILITIES,
+    CHANNEL_RE,
+    CHANNELS,
+    CONFIG_TYPES,
+    MESSAGING,
+    ConfigField,
+    PluginError,
+    PluginInfo,
+)
 
 log = logging.getLogger("crm.plugins")
 
@@ -122,9 +131,13 @@ class PluginManager:
             raise PluginLoadError(f"crm_plugin_info says name '{info.name}' but it is registered as '{name}'")
         if not info.title or not info.version:
             raise PluginLoadError("crm_plugin_info needs a title and a version")
+        problem = hookspecs.api_version_problem(info.api_version)
+        if problem:
+            raise PluginLoadError(problem)
         unknown = sorted(set(info.capabilities) - set(CAPABILITIES))
         if unknown:
             raise PluginLoadError(f"unknown capabilities {unknown}; known: {list(CAPABILITIES)}")
+        _check_channels(info)
         for capability in info.capabilities:
             missing = [
                 h
@@ -208,6 +221,18 @@ class PluginManager:
         return result
 
 
+def _check_channels(info: PluginInfo) -> None:
+    if MESSAGING in info.capabilities and not info.channels:
+        raise PluginLoadError(
+            f"a messaging plugin declares the channels it sends over, e.g. channels=('sms',); known: {list(CHANNELS)}"
+        )
+    if info.channels and MESSAGING not in info.capabilities:
+        raise PluginLoadError("channels are for the 'messaging' capability, which the plugin does not claim")
+    invalid = [c for c in info.channels if not isinstance(c, str) or not re.match(CHANNEL_RE, c)]
+    if invalid or len(set(info.channels)) != len(info.channels):
+        raise PluginLoadError(f"channel names are lower-case words, each once (e.g. 'sms'); got {list(info.channels)}")
+
+
 # Hooks that make the provider do something for which it offers no duplicate protection.
 NOT_REPEATABLE = frozenset(
     {
@@ -242,14 +267,17 @@ def reset_manager() -> PluginManager:
 def list_plugins() -> list[dict]:
     """For the CLI (``crm plugins list``): the valid plugins, then the ones that failed to load.
 
-    Each row: ``name, title, version, capabilities, source`` and ``error`` (None when loaded)."""
+    Each row: ``name, title, version, api_version, capabilities, channels, source`` and ``error``
+    (None when loaded)."""
     manager = get_manager()
     rows = [
         {
             "name": p.name,
             "title": p.info.title,
             "version": p.info.version,
+            "api_version": p.info.api_version,
             "capabilities": list(p.info.capabilities),
+            "channels": list(p.info.channels),
             "source": p.source,
             "error": None,
         }
@@ -257,7 +285,16 @@ def list_plugins() -> list[dict]:
         if p is not None
     ]
     rows += [
-        {"name": name, "title": "", "version": "", "capabilities": [], "source": "entry point", "error": error}
+        {
+            "name": name,
+            "title": "",
+            "version": "",
+            "api_version": "",
+            "capabilities": [],
+            "channels": [],
+            "source": "entry point",
+            "error": error,
+        }
         for name, error in sorted(manager.errors.items())
     ]
     return rows

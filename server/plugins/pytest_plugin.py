@@ -28,6 +28,10 @@ Fixtures:
   through ``installPlugin``, an ``InstalledPlugin`` with ``webhook_url`` and ``post_webhook()``.
 - ``crm_register_plugin`` (function): ``crm_register_plugin(obj, "name")`` registers a plugin
   object that is not installed as a package, for this test only.
+- ``crm_jobs`` (function): the CRM's background jobs. Nothing runs them by itself here (no
+  worker): a mutation or a webhook only queues them; ``await crm_jobs.run()`` runs every job
+  due, and the jobs those queue, until none is left (``later=timedelta(...)`` for delayed
+  ones); ``await crm_jobs.failed()`` lists the jobs that failed for good, with their errors.
 
 The helpers behind them are in ``server.plugins.testing``.
 """
@@ -98,6 +102,13 @@ if pytest_asyncio is not None:
 
         await init_db(crm_settings)
         await migrate(crm_settings)
+        # Jobs queue in the database, as in the embedded server; crm_jobs runs them.
+        from server.jobs import load_job_modules
+        from server.jobs.inprocess import DatabaseBackend
+        from server.jobs.registry import set_backend
+
+        load_job_modules()
+        set_backend(DatabaseBackend())
         yield crm_settings
         await close_db()
 
@@ -154,6 +165,12 @@ if pytest_asyncio is not None:
         return await install_plugin(
             crm_org.owner, crm_plugin_name, config=crm_plugin_config, secrets=crm_plugin_secrets
         )
+
+    @pytest_asyncio.fixture(loop_scope="session")
+    async def crm_jobs(crm_database):
+        from server.plugins.testing import Jobs
+
+        return Jobs(crm_database)
 
     @pytest.fixture
     def crm_register_plugin():

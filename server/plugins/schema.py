@@ -70,7 +70,11 @@ class PluginType:
     description: str
     homepage: str
     capabilities: list[str] = strawberry.field(
-        description="delivery, marketplace, telephony, messaging, webhooks, domain_events."
+        description="delivery, marketplace, telephony, messaging, webhooks, domain_events, payments."
+    )
+    api_version: str = strawberry.field(description="The plugin API version it was written for (`1.0`).")
+    channels: list[str] = strawberry.field(
+        description="Messaging plugins: the notification channels it sends over (`sms`, `viber`, `email`...)."
     )
     config_schema: list[PluginConfigFieldType] = strawberry.field(description="The settings an installation takes.")
 
@@ -83,6 +87,8 @@ def _plugin_type(p: LoadedPlugin) -> PluginType:
         description=p.info.description,
         homepage=p.info.homepage,
         capabilities=list(p.info.capabilities),
+        api_version=p.info.api_version,
+        channels=list(p.info.channels),
         config_schema=[_config_field(f) for f in p.config_schema],
     )
 

@@ -9,8 +9,10 @@ that passes here exercises the same code paths as production.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -234,3 +236,95 @@ async def install_plugin(
         client=client,
         data=inst,
     )
+
+
+# -- background jobs -------------------------------------------------------------------------
+
+
+@dataclass
+class FailedJob:
+    name: str
+    error: str
+    attempts: int
+
+
+class Jobs:
+    """The CRM's background jobs for a test (the ``crm_jobs`` fixture). Nothing runs by itself
+    in the kit: a mutation or a webhook queues jobs (a notification to send, a status to
+    follow), and ``await crm_jobs.run()`` runs them, and the jobs they queue, until none is due,
+    as ``crm serve`` would. A job that fails is retried with the CRM's backoff; pass
+    ``later=timedelta(minutes=5)`` to run what is due by then (send delays, retries)."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    async def run(self, *, later: timedelta = timedelta(0)) -> int:
+        from server.jobs.inprocess import run_until_idle
+
+        return await run_until_idle(self.settings, now=datetime.now(UTC) + later)
+
+    async def failed(self) -> list[FailedJob]:
+        """Jobs that failed for good (no try left, or an error that must not be retried)."""
+        from server.jobs.models import JobRun
+
+        rows = await JobRun.filter(state="failed").order_by("finished_at")
+        return [FailedJob(r.name, r.last_error or "", r.attempts) for r in rows]
+
+    async def queued(self) -> list[str]:
+        """Names of the jobs waiting (later ones included)."""
+        from server.jobs.models import JobRun
+
+        return [r.name for r in await JobRun.filter(state="queued").order_by("run_after")]
+
+
+# -- sends must never be repeated -----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def short_provider_timeout(seconds: float = 0.5):
+    """``ProviderClient``'s default timeout shortened, so a simulator's delay can outlast it."""
+    from server.plugins import http
+
+    before = http.DEFAULT_TIMEOUT
+    http.DEFAULT_TIMEOUT = httpx.Timeout(seconds)
+    try:
+        yield
+    finally:
+        http.DEFAULT_TIMEOUT = before
+
+
+async def check_send_is_never_repeated(send, simulator, *, path: str | None = None) -> None:
+    """The rule every sending hook keeps: when the provider may have acted (it answered 500
+    after taking the request, or did not answer in time), the plugin raises
+    ``PluginError(code="OUTCOME_UNKNOWN", retryable=False)`` and sent the request once, so
+    neither it nor the CRM's job sends the customer's message twice.
+
+    ``send`` is an async callable doing one send through your hook (e.g.
+    ``lambda: plugin.crm_messaging_send(config, secrets, message)``); ``simulator`` is your
+    provider's simulator (``server.plugins.simulator.SimulatorServer``); ``path`` limits the
+    faults to the send's URL path. Raises ``AssertionError`` saying what went wrong."""
+    from server.plugins.types import PluginError
+
+    faults = {
+        "a 500 after the request went out": lambda: simulator.fail(1, status=500, path=path),
+        "no answer in time": lambda: simulator.delay(2.0, 1, path=path),
+    }
+    for what, inject in faults.items():
+        simulator.clear_requests()
+        inject()
+        try:
+            with short_provider_timeout(0.5):
+                await send()
+        except PluginError as exc:
+            if (exc.code, exc.retryable) != ("OUTCOME_UNKNOWN", False):
+                raise AssertionError(
+                    f"after {what}, the send raised PluginError(code={exc.code!r}, retryable={exc.retryable}); "
+                    "it must be code='OUTCOME_UNKNOWN', retryable=False, or the customer may get it twice"
+                ) from exc
+        else:
+            raise AssertionError(f"after {what}, the send reported success: the CRM cannot know it was sent")
+        finally:
+            simulator.clear_faults()
+        sent = [r for r in simulator.requests if path is None or r.path.startswith(path)]
+        if len(sent) != 1:
+            raise AssertionError(f"after {what}, the provider got {len(sent)} requests; a send goes out once")

@@ -33,6 +33,12 @@ PAYMENTS = "payments"
 
 CAPABILITIES = (DELIVERY, MARKETPLACE, TELEPHONY, MESSAGING, WEBHOOKS, DOMAIN_EVENTS, PAYMENTS)
 
+# Notification channels the CRM knows by name. "viber" is Viber business messages to a phone
+# number (TurboSMS); "viber_bot" and "telegram" are the customer's chat with the shop's bot.
+# A messaging plugin may declare another channel of the same shape (CHANNEL_RE).
+CHANNELS = ("sms", "viber", "viber_bot", "telegram", "whatsapp", "email")
+CHANNEL_RE = r"^[a-z][a-z0-9_]{1,15}$"  # fits Notification.channel
+
 
 @dataclass(frozen=True)
 class PluginInfo:
@@ -45,6 +51,14 @@ class PluginInfo:
     capabilities: tuple[str, ...] = ()
     description: str = ""
     homepage: str = ""
+    # The version of the CRM's plugin API the plugin was written for ("1.0"); see
+    # hookspecs.API_VERSION for what a CRM accepts. Required: a plugin built for an API the
+    # CRM does not speak is refused at load instead of failing on a customer's order.
+    api_version: str = ""
+    # For ``messaging``: the notification channels the plugin sends over, from CHANNELS or a
+    # new name of the same shape ("sms", "viber", "telegram", "email", "whatsapp"...).
+    # Organizations choose which installation sends each channel (docs/notifications.md).
+    channels: tuple[str, ...] = ()
 
 
 # -- configuration ----------------------------------------------------------------------

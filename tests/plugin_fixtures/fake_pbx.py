@@ -35,6 +35,7 @@ def crm_plugin_info():
         title="Fake PBX",
         version="1.2.3",
         capabilities=("telephony", "webhooks", "domain_events"),
+        api_version="1.0",  # the plugin API this was written for (server.plugins.hookspecs.API_VERSION)
         description="Binotel-like test PBX.",
     )
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import httpx
-
 from server.plugins.hookspecs import hookimpl
 from server.plugins.http import ProviderClient
 from server.plugins.types import (
@@ -34,7 +32,6 @@ from server.plugins.types import (
 
 NAME = "example-sms"
 DEFAULT_API_URL = "https://api.example-sms.test"
-TRANSPORT: httpx.AsyncBaseTransport | None = None  # tests put an httpx.MockTransport here
 
 STATUSES = {"queued": "queued", "sent": "sent", "delivered": "delivered", "failed": "failed", "expired": "undelivered"}
 
@@ -49,6 +46,8 @@ def crm_plugin_info():
         title="Example SMS",
         version="0.1.0",
         capabilities=("messaging", "webhooks"),
+        api_version="1.0",  # the plugin API this was written for (server.plugins.hookspecs.API_VERSION)
+        channels=("sms",),
         description="Send SMS through Example SMS and follow their delivery.",
         homepage="https://example-sms.test",
     )
@@ -75,12 +74,13 @@ def crm_config_schema():
 
 async def _request(config: dict, secrets: dict, method: str, path: str, **kwargs) -> dict:
     # ProviderClient: timeouts, retries of idempotent calls on 5xx/429 (Retry-After honoured),
-    # and only public https addresses, whatever an admin types into api_url.
+    # only public https addresses whatever an admin types into api_url, and for a send (a POST
+    # without retry=True): a timeout or a 500 after the request went out is OUTCOME_UNKNOWN,
+    # never retried, because the gateway may have sent the SMS.
     async with ProviderClient(
         "Example SMS",
         base_url=config["api_url"],
         headers={"Authorization": f"Bearer {secrets['api_token']}"},
-        transport=TRANSPORT,
     ) as client:
         response = await client.request(method, path, **kwargs)
     if response.status_code == 401:
@@ -88,7 +88,11 @@ async def _request(config: dict, secrets: dict, method: str, path: str, **kwargs
     try:
         body = response.json()
     except ValueError:
-        raise PluginError(f"Example SMS answered HTTP {response.status_code} without JSON.", retryable=True) from None
+        # A 2xx without JSON took the request (the SMS may be out); anything else is a plain error.
+        raise PluginError(
+            f"Example SMS answered HTTP {response.status_code} without JSON.",
+            code="OUTCOME_UNKNOWN" if response.is_success else "bad_response",
+        ) from None
     if response.status_code >= 400:
         error = body.get("error", {}) if isinstance(body, dict) else {}
         raise PluginError(f"Example SMS: {error.get('message', 'error')}", code=error.get("code", ""))

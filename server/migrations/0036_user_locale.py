@@ -4,7 +4,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crm", "0034_search_custom_fields")]
+    dependencies = [("crm", "0035_channel_routes")]
 
     initial = False
 
