@@ -365,6 +365,6 @@ async def test_a_member_removed_before_the_job_runs_changes_nothing(api, tenants
     assert job["items"]["edges"][0]["node"]["error"] == {
         "field": None,
         "code": "FORBIDDEN",
-        "message": "Ви більше не учасник цієї організації.",
+        "message": "You are no longer a member of this organization.",
     }
     assert (await t.owner.data(api, "query($id: ID!) { order(id: $id) { id } }", {"id": order["id"]}))["order"]

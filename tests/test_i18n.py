@@ -19,7 +19,10 @@ def _marked_messages() -> set[str]:
     options = {"server/**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options, keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+        str(ROOT),
+        method_map,
+        options,
+        keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "gettext_in": (2,)},
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found

@@ -31,7 +31,7 @@ async def strict(database):
     )
     app = create_app(settings, manage_db=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-        yield Client(http)
+        yield Client(http, language="en")
 
 
 async def login(api: Client, email: str, password: str) -> dict:

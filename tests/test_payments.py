@@ -139,7 +139,7 @@ async def proxied(database):
 
 @pytest.fixture
 def api(proxied) -> Client:
-    return Client(proxied)
+    return Client(proxied, language="en")
 
 
 @pytest.fixture

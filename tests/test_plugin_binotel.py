@@ -336,7 +336,7 @@ async def limited(database):
     )
     app = create_app(settings, manage_db=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield Client(client)
+        yield Client(client, language="en")
 
 
 async def test_calls_per_member_are_limited(tenant, api, limited, sim, installed):

@@ -281,7 +281,7 @@ async def test_a_hard_bounce_at_rcpt_marks_the_address_and_it_gets_no_more_e_mai
     bounced = await UndeliverableEmail.get(organization_id=shop.organization.id, address=ADDRESS)
     assert (bounced.status, bounced.source) == ("550", "smtp")
     timeline = await Activity.filter(account_id=ids.decode(account)[1], kind="email").order_by("occurred_at")
-    assert any("marked undeliverable" in a.subject for a in timeline)
+    assert any("позначено як недоставну" in a.subject for a in timeline)
 
     # The mailbox works again, but the address stays suppressed: the cascade skips e-mail.
     mailbox.refuse.clear()
@@ -399,7 +399,7 @@ async def test_a_dsn_bounce_fails_the_message_and_marks_the_address(api, shop, m
     assert again.status_code == 200
     await shop.drain()
     assert await UndeliverableEmail.filter(organization_id=shop.organization.id, address=ADDRESS).count() == 1
-    marks = await Activity.filter(account_id=ids.decode(account)[1], subject__contains="undeliverable")
+    marks = await Activity.filter(account_id=ids.decode(account)[1], subject__contains="недоставну")
     assert len(marks) == 1
     # Not a DSN (an auto-reply): accepted, nothing happens; an unknown token: 404.
     ignored = await api.http.post(path, content=b"Subject: Out of office\r\n\r\nBack on Monday.\r\n", headers=headers)

@@ -65,7 +65,7 @@ async def proxied(database):
 
 @pytest.fixture
 def api(proxied) -> Client:
-    return Client(proxied)
+    return Client(proxied, language="en")
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ async def test_a_wrong_token_and_an_http_url_are_explained_to_the_admin(shop, ap
     app = create_app(database, manage_db=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         config, secrets = {"api_url": sim.url}, {"bot_token": BOT_TOKEN}
-        payload = await install(shop.owner, Client(http), "telegram", config, secrets, label="h")
+        payload = await install(shop.owner, Client(http, language="en"), "telegram", config, secrets, label="h")
     assert "An HTTPS URL must be provided" in payload["webhookNote"]
 
 

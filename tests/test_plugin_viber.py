@@ -64,7 +64,7 @@ async def sim(viber_server, proxied):
 
 @pytest.fixture
 def api(proxied) -> Client:
-    return Client(proxied)
+    return Client(proxied, language="en")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from server.core.text import position as check_position
 from server.core.versioning import update_versioned
 from server.customfields import service as customfields
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
-from server.i18n import _, gettext_in
+from server.i18n import N_, _, gettext_in
 from server.search import index as search_index
 
 KINDS = ("open", "won", "lost")
@@ -308,7 +308,7 @@ async def create_deal(
             "deal",
             account_id=account.id,
             deal_id=deal.id,
-            subject=gettext_in(scope.organization.locale, "Deal: %(title)s", title=deal.title),
+            subject=gettext_in(scope.organization.locale, N_("Deal: %(title)s"), title=deal.title),
             data={"amount": str(deal.amount), "currency": deal.currency, "stage": stage.name},
         )
         await audit.record(
@@ -386,7 +386,7 @@ async def move_stage(scope: Scope, deal_id: UUID, version: int, stage_id: UUID, 
             deal_id=deal.id,
             subject=gettext_in(
                 scope.organization.locale,
-                "Deal %(title)s: %(before)s → %(after)s",
+                N_("Deal %(title)s: %(before)s → %(after)s"),
                 title=deal.title,
                 before=current.name,
                 after=target.name,

@@ -192,7 +192,7 @@ async def mark_undeliverable(organization_id: UUID, address: str, status: str, d
             account_ids = await AccountIdentifier.filter(
                 organization_id=organization_id, kind="email", value=address
             ).values_list("account_id", flat=True)
-            locale = await Organization.filter(id=organization_id).values_list("locale", flat=True).first()
+            locale = await Organization.filter(id=organization_id).first().values_list("locale", flat=True)
             for account_id in dict.fromkeys(account_ids):
                 await Activity.create(
                     organization_id=organization_id,
@@ -200,7 +200,7 @@ async def mark_undeliverable(organization_id: UUID, address: str, status: str, d
                     kind="email",
                     subject=gettext_in(
                         locale or "uk",
-                        "E-mail to %(address)s bounced: the address is marked undeliverable",
+                        N_("E-mail to %(address)s bounced: the address is marked undeliverable"),
                         address=address,
                     )[:300],
                     body=f"{status} {diagnostic}".strip(),

@@ -45,7 +45,7 @@ from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
 from server.core.models import OutboxEvent
 from server.core.phones import try_e164
-from server.i18n import _, gettext_in
+from server.i18n import N_, _, gettext_in
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, job, on_events, periodic
 from server.jobs.runner import event_of, retry_alone
@@ -487,7 +487,7 @@ async def _record_refusal(push: MarketplacePush, order: Order, installation: Plu
             order_id=order.id,
             subject=gettext_in(
                 scope.organization.locale,
-                "Order #%(number)s: %(plugin)s refused status '%(status)s'",
+                N_("Order #%(number)s: %(plugin)s refused status '%(status)s'"),
                 number=order.number,
                 plugin=installation.plugin,
                 status=push.crm_status,

@@ -25,7 +25,7 @@ from server.config import Settings
 from server.core import outbox
 from server.core.public_links import new_token
 from server.email import service as email
-from server.i18n import gettext_in
+from server.i18n import N_, gettext_in
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, on_events, periodic
 from server.notifications import routing, service
@@ -267,10 +267,13 @@ async def _timeline(notification: Notification, state: str, reason: str) -> None
         # In the organization's language, which the notification was written in.
         channel = notification.channel.upper()
         if state == "sent":
-            subject = gettext_in(notification.locale, "%(channel)s to the customer sent", channel=channel)
+            subject = gettext_in(notification.locale, N_("%(channel)s to the customer sent"), channel=channel)
         else:
             subject = gettext_in(
-                notification.locale, "%(channel)s to the customer failed: %(reason)s", channel=channel, reason=reason
+                notification.locale,
+                N_("%(channel)s to the customer failed: %(reason)s"),
+                channel=channel,
+                reason=reason,
             )
         await Activity.create(
             organization_id=notification.organization_id,

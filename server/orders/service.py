@@ -28,7 +28,7 @@ from server.core.text import limited_text, one_of, required_text
 from server.core.text import position as check_position
 from server.core.versioning import update_versioned
 from server.customfields import service as customfields
-from server.i18n import _, gettext_in
+from server.i18n import N_, _, gettext_in
 from server.orders.models import (
     PAYMENT_STATUSES,
     STATUS_GROUPS,
@@ -225,7 +225,7 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
             "order",
             account_id=account.id,
             order_id=order.id,
-            subject=gettext_in(scope.organization.locale, "Order #%(number)s", number=order.number),
+            subject=gettext_in(scope.organization.locale, N_("Order #%(number)s"), number=order.number),
             data={"total": str(order.total), "currency": order.currency},
         )
         await audit.record(
@@ -303,7 +303,7 @@ async def import_order(
             "order",
             account_id=account.id,
             order_id=order.id,
-            subject=gettext_in(scope.organization.locale, "Order #%(number)s", number=order.number),
+            subject=gettext_in(scope.organization.locale, N_("Order #%(number)s"), number=order.number),
             data={"total": str(order.total), "currency": order.currency, "imported_from": source},
         )
         await audit.record(
@@ -408,7 +408,7 @@ async def change_status(
             order_id=order.id,
             subject=gettext_in(
                 scope.organization.locale,
-                "Order #%(number)s: %(before)s → %(after)s",
+                N_("Order #%(number)s: %(before)s → %(after)s"),
                 number=order.number,
                 before=current.name,
                 after=target.name,
