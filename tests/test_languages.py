@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import uuid
 
+from server.activities.models import Activity
 from server.deals.models import Pipeline, Stage
+from server.graphql import ids
 from server.orders.models import OrderStatus
 from server.organizations.service import create_organization
 from tests.test_api_keys import make_key
+from tests.test_orders import create_order, make_account
 
 CREATE_ACCOUNT = """mutation($i: CreateAccountInput!) { createAccount(input: $i) {
     account { id } errors { field code message } } }"""
@@ -147,3 +150,22 @@ async def test_a_new_organization_starts_with_statuses_and_a_pipeline_in_its_lan
     assert names["uk"][2]["arrived"] == "Прибуло у відділення" and names["en"][2]["arrived"] == "Arrived at the branch"
     # The same codes in both: only the names people read differ.
     assert names["uk"][2].keys() == names["en"][2].keys()
+
+
+async def test_timeline_texts_are_written_in_the_organizations_language(api, tenants):
+    """Stored once and read by everyone in the organization: its language, whoever caused them."""
+    subjects = {}
+    for locale in ("uk", "en"):
+        shop = await tenants.create(("owner",))
+        if locale == "en":
+            await post(api.http, shop.owner, ORG_LOCALE, {"l": "en"})
+        account = await make_account(shop.owner, api)
+        # The person asks in the other language: the stored text still follows the organization.
+        api.language = "uk" if locale == "en" else "en"
+        order = (await create_order(shop.owner, api, account))["order"]
+        api.language = None
+        entries = await Activity.filter(account_id=ids.decode(account)[1], kind="order")
+        subjects[locale] = [entry.subject for entry in entries]
+        assert subjects[locale], order
+    assert subjects["uk"] == ["Замовлення №1"]
+    assert subjects["en"] == ["Order #1"]
