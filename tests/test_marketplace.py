@@ -216,7 +216,9 @@ async def test_refused_push_is_recorded_and_shown(shop, api, database, sim):
     refused = [
         n["node"] for n in timeline["node"]["timeline"]["edges"] if n["node"]["data"].get("outcome") == "refused"
     ]
-    assert len(refused) == 1 and "rozetka refused status 'processing'" in refused[0]["subject"]
+    assert (
+        len(refused) == 1 and "rozetka відхилив статус «processing»" in refused[0]["subject"]
+    )  # the organization's language
 
     # The next sync brings Rozetka's cancellation in.
     await service.sync_installation(shop.installation, settings=database)
