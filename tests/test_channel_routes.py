@@ -112,6 +112,13 @@ async def test_a_wrong_choice_names_every_problem_and_changes_nothing(both):
     wrong = await _route(shop, channel="viber", installationId=shop.twilio_id)  # Twilio sends no Viber
     assert [(e["code"], e["field"]) for e in wrong["errors"]] == [("INVALID", "installationId")]
     assert "twilio" in wrong["errors"][0]["message"]
+    # A chat goes through the bot the customer wrote to; a rule must exist to be chosen for.
+    chat = await _route(shop, channel="telegram", installationId=shop.twilio_id)
+    assert [(e["code"], e["field"]) for e in chat["errors"]] == [("INVALID", "channel")]
+    typo = await _route(shop, channel="sms", trigger="shiped", installationId=shop.twilio_id)
+    assert [(e["code"], e["field"]) for e in typo["errors"]] == [("NOT_FOUND", "trigger")]
+    # Removing a choice that does not exist (of a channel no plugin sends any more) is no error.
+    assert await _route(shop, channel="pigeon", installationId=None) == {"route": None, "errors": []}
     assert (await shop.owner.data(shop.api, ROUTES))["channelRoutes"] == []
 
 
@@ -126,6 +133,20 @@ async def test_a_sales_manager_cannot_choose(tenants, api):
     answer = await sales.execute(api, ROUTE, {"i": {"channel": "sms", "installationId": None}})
     assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await sales.execute(api, ROUTES))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_batch_of_notifications_goes_through_the_chosen_provider(both, twilio):
+    from server.notifications.batch import send_many
+    from tests.test_notifications_batch import _queued_for_new_orders
+
+    shop = both
+    assert (await _route(shop, channel="sms", installationId=shop.twilio_id))["errors"] == []
+    phones = ["+380671110011", "+380671110012", "+380671110013"]
+    queued = await _queued_for_new_orders(shop, 3, phones)
+    assert {n.channel for n in queued} == {"sms"}
+    assert set((await send_many([str(n.id) for n in queued], shop.database)).values()) == {"sent"}
+    assert [len(_twilio_to(twilio, p)) for p in phones] == [1, 1, 1]
+    assert [shop.received(p) for p in phones] == [[], [], []]
 
 
 class SignalGateway:

@@ -608,6 +608,17 @@ async def test_bulk_tagging_of_orders_deals_and_tickets(api, tenants, database):
     assert [e["node"]["id"] for e in tagged["orders"]["edges"]] == [order["id"]]
 
 
+async def _latest_export(api, tenant, database) -> str:
+    """Run the export jobs, then download the newest export as the owner: its text."""
+    from server.jobs.inprocess import run_until_idle
+
+    await run_until_idle(database)
+    nodes = await post(api, tenant.owner, "{ exports(first: 1) { edges { node { downloadPath } } } }", {})
+    path = nodes["exports"]["edges"][0]["node"]["downloadPath"]
+    headers = {"Authorization": f"Bearer {tenant.owner.token}", "X-Organization": tenant.slug}
+    return (await api.http.get(path, headers=headers)).content.decode("utf-8-sig")
+
+
 async def test_export_has_a_column_per_field_and_import_fills_them(api, tenants, database):
     import base64
     import csv
@@ -651,11 +662,7 @@ async def test_export_has_a_column_per_field_and_import_fills_them(api, tenants,
         "uk",
     )
     assert started["startExport"]["errors"] == []
-    await run_until_idle(database)
-    nodes = await post(api, t.owner, "{ exports(first: 5) { edges { node { id downloadPath } } } }", {})
-    path = nodes["exports"]["edges"][0]["node"]["downloadPath"]
-    response = await api.http.get(path, headers={"Authorization": f"Bearer {t.owner.token}", "X-Organization": t.slug})
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(await _latest_export(api, t, database))))
     assert len(rows) == 2
     cells = dict(zip(rows[0], rows[1], strict=True))
     # Headers are the fields' labels in the requester's language (Ukrainian here).
@@ -866,7 +873,6 @@ async def test_an_export_is_sorted_by_a_custom_field_as_the_list_is(api, tenants
     import csv
     import io
 
-    from server.jobs.inprocess import run_until_idle
 
     t = await tenants.create(("owner",))
     await account_fields(api, t.owner)
@@ -888,10 +894,6 @@ async def test_an_export_is_sorted_by_a_custom_field_as_the_list_is(api, tenants
         {"i": {"list": "ACCOUNTS", "format": "CSV", "accounts": {"orderBy": order_by}}},
     )
     assert started["startExport"]["errors"] == []
-    await run_until_idle(database)
-    nodes = await post(api, t.owner, "{ exports(first: 1) { edges { node { downloadPath } } } }", {})
-    path = nodes["exports"]["edges"][0]["node"]["downloadPath"]
-    response = await api.http.get(path, headers={"Authorization": f"Bearer {t.owner.token}", "X-Organization": t.slug})
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(await _latest_export(api, t, database))))
     names = [row[next(k for k in row if k in ("Name", "Назва", "Ім'я"))] for row in rows]
     assert names == expected

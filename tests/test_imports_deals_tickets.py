@@ -196,3 +196,25 @@ async def test_bad_deal_mappings_say_everything_at_once(api, tenants):
     messages = [e["message"] for e in errors]
     assert "«subject» — не поле для deals." in messages  # a tickets field is not a deals one
     assert {e["code"] for e in errors} == {"INVALID", "REQUIRED"}  # title and customer unmapped too
+
+
+async def test_keycrm_pipeline_cards_import_as_deals(api, database, tenants):
+    shop = await tenants.create(("owner",))
+    org = await Organization.get(slug=shop.slug)
+    cards = {"kind": "DEALS", "preset": "keycrm", **_file("keycrm_deals.csv")}
+    dry = await _import(api, shop.owner, database, {**cards, "dryRun": True})
+    assert (dry["createdCount"], dry["failedCount"]) == (2, 1)
+    assert [(p["row"], p["field"], p["code"]) for p in dry["problems"]] == [(4, "stage", "INVALID")]
+    assert await _live_deals(org.id) == 0
+    done = await _import(api, shop.owner, database, cards)
+    assert (done["system"], done["createdCount"], done["failedCount"]) == ("keycrm", 2, 1)
+    deals = {d.title: d for d in await Deal.filter(organization_id=org.id, deleted_at=None)}
+    coffee = deals["Кава для офісу"]
+    await coffee.fetch_related("stage", "account")
+    assert (coffee.stage.name, coffee.amount, coffee.source) == ("Пропозиція", Decimal("4800.00"), "Instagram")
+    assert coffee.account.name == "Оксана Лисенко" and coffee.account.phones == ["+380671230011"]
+    holidays = deals["Чайні набори до свят"]
+    await holidays.fetch_related("stage")
+    assert holidays.stage.kind == "won"
+    again = await _import(api, shop.owner, database, cards)
+    assert (again["createdCount"], again["matchedCount"]) == (0, 2)  # the card ids: nothing twice

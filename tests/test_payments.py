@@ -301,6 +301,11 @@ async def test_liqpay_partial_then_full_refund(shop, api, lp, proxied):
         "status": "SUCCEEDED",
     }
     assert part["payment"]["status"] == "PARTIALLY_REFUNDED"
+    # An order with money kept cannot be deleted: the money would sit on an order nobody sees.
+    delete = "mutation($i: DeleteOrderInput!) { deleteOrder(input: $i) { errors { field code message } } }"
+    version = await shop.owner.data(api, "query($id: ID!) { order(id: $id) { version } }", {"id": order["id"]})
+    refused = await shop.owner.data(api, delete, {"i": {"id": order["id"], "version": version["order"]["version"]}})
+    assert [(e["field"], e["code"]) for e in refused["deleteOrder"]["errors"]] == [("id", "FORBIDDEN_TRANSITION")]
     sent = json.loads(base64.b64decode(lp.requests_to("/api/request")[-1].form()["data"]))
     assert (sent["action"], sent["amount"], sent["order_id"]) == ("refund", "300.00", reference(payment))
     state = await order_of(shop, api, order["id"])
@@ -325,6 +330,10 @@ async def test_liqpay_partial_then_full_refund(shop, api, lp, proxied):
         action__startswith="payment.", entity_id=ids.decode(payment["id"])[1]
     ).values_list("action", flat=True)
     assert sorted(actions) == ["payment.create", "payment.refund", "payment.refund", "payment.status"]
+    # All of it given back: now the order may go.
+    version = await shop.owner.data(api, "query($id: ID!) { order(id: $id) { version } }", {"id": order["id"]})
+    deleted = await shop.owner.data(api, delete, {"i": {"id": order["id"], "version": version["order"]["version"]}})
+    assert deleted["deleteOrder"]["errors"] == []
 
 
 # -- monobank ------------------------------------------------------------------------------------

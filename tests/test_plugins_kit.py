@@ -5,8 +5,12 @@ exercised by test_plugins_thirdparty.py)."""
 from __future__ import annotations
 
 import pytest
+from starlette.routing import Route
 
-from server.plugins.testing import PluginUserErrors
+from server.plugins.http import ProviderClient
+from server.plugins.simulator import SimulatorServer, json_response
+from server.plugins.testing import PluginUserErrors, check_send_is_never_repeated
+from server.plugins.types import PluginError
 from tests.plugin_fixtures import fake_pbx
 from tests.test_plugins_webhooks import completed
 
@@ -77,3 +81,55 @@ async def test_the_kit_helpers_configure_disable_and_rotate(crm_org, crm_install
     sales = await crm_org.add_member("sales")
     body = await sales.execute("{ pluginInstallations { id } }")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+class _Gateway(SimulatorServer):
+    """A provider whose POST /send answers 201 (faults aside)."""
+
+    name = "kit-gateway"
+
+    def routes(self):
+        async def send(request):
+            return json_response({"id": "m1"}, 201)
+
+        return [Route("/send", send, methods=["POST"])]
+
+
+@pytest.fixture(scope="module")
+def kit_gateway():
+    with _Gateway() as server:
+        yield server
+
+
+async def _send_once(url: str) -> str:
+    async with ProviderClient("Kit", base_url=url) as client:
+        return (await client.request("POST", "/send")).json()["id"]
+
+
+async def test_the_send_check_passes_a_plugin_that_lets_the_outcome_be_unknown(kit_gateway):
+    kit_gateway.reset()
+    await check_send_is_never_repeated(lambda: _send_once(kit_gateway.url), kit_gateway, path="/send")
+
+
+async def test_the_send_check_catches_a_plugin_that_would_retry(kit_gateway):
+    kit_gateway.reset()
+
+    async def says_retryable():
+        try:
+            return await _send_once(kit_gateway.url)
+        except PluginError as exc:
+            raise PluginError(exc.message, retryable=True) from None
+
+    with pytest.raises(AssertionError, match="retryable=True"):
+        await check_send_is_never_repeated(says_retryable, kit_gateway, path="/send")
+
+    kit_gateway.reset()
+
+    async def tries_twice():
+        try:
+            return await _send_once(kit_gateway.url)
+        except PluginError:
+            return await _send_once(kit_gateway.url)  # "once more" is a second SMS
+
+    with pytest.raises(AssertionError, match="reported success"):
+        await check_send_is_never_repeated(tries_twice, kit_gateway, path="/send")

@@ -150,7 +150,7 @@ async def crm_test_connection(config, secrets):
 @hookimpl
 async def crm_webhook_url_issued(config, secrets, url: str):
     body = {"url": url, "event_types": EVENT_TYPES, "send_name": True, "send_photo": True}
-    answer = await _call(config, secrets, "/pa/set_webhook", body)
+    answer = await _call(config, secrets, "/pa/set_webhook", body, retry=True)  # the same URL twice is harmless
     if answer.get("status") == 1:
         raise PluginError(
             _("Viber could not reach the webhook URL: the CRM's PUBLIC_URL must be a public https:// address."),

@@ -340,34 +340,19 @@ async def reply(
         own_channel = conversation.channel == OWN_CHANNEL
         if conversation.installation_id is None and not own_channel:
             raise UserInputError(ErrorCode.INVALID, _("This conversation has no channel to reply through."), "id")
-        now = _now()
-        message = await ConversationMessage.create(
-            organization_id=scope.organization_id,
-            conversation_id=conversation.id,
-            direction="out",
+        message = await _send_out(
+            scope,
+            conversation,
+            answered=True,
+            values={"bot_state": "agent"} if conversation.bot_state != "agent" else {},  # the bot keeps quiet now
+            payload={},
             kind="text" if clean_text or not links else "file",
             text=clean_text,
             attachments=links,
-            state="sent" if own_channel else "queued",
-            sent_at=now if own_channel else None,
             author_id=scope.user_id,
             ask_phone=ask_phone,
         )
-        values: dict = {"unread_count": 0, "last_message_at": now, "last_message_text": (clean_text or "…")[:200]}
-        if conversation.first_response_at is None and conversation.first_response_due_at is not None:
-            values["first_response_at"] = now
-        if conversation.bot_state != "agent":
-            values["bot_state"] = "agent"  # an agent answers now: the self-service bot keeps quiet
-        await Conversation.filter(id=conversation.id).update(**values, version=F("version") + 1, updated_at=now)
-        for name, value in values.items():
-            setattr(conversation, name, value)
-        await _timeline(scope, conversation, message, OUT_SUBJECT)
         await audit.record(scope, "conversation.reply", conversation, {"message": [None, str(message.id)]})
-        await outbox.emit(
-            scope.organization_id,
-            "conversation.reply_sent" if own_channel else "conversation.reply_queued",
-            {"conversation_id": conversation.id, "message_id": message.id},
-        )
         return message
 
     return await idempotency.create_once(
@@ -484,21 +469,37 @@ async def bot_reply(
     job sends it exactly once), in the caller's transaction. ``answered``: the customer got what
     they asked for, so the conversation is read and its first reply is made."""
     scope.require("conversations:update")
+    return await _send_out(
+        scope,
+        conversation,
+        answered=answered,
+        values={},
+        payload={"bot": True},
+        kind="text",
+        text=text[:TEXT_MAX],
+        ask_phone=ask_phone,
+        buttons=list(buttons or []),
+        bot=True,
+    )
+
+
+async def _send_out(
+    scope: Scope, conversation: Conversation, *, answered: bool, values: dict, payload: dict, **fields
+) -> ConversationMessage:
+    """An outgoing message (an agent's or the bot's): sent at once in the CRM's own web chat,
+    else queued for the channel (the ``conversations.send_reply`` job sends it exactly once).
+    The conversation's last message moves on; ``answered``: it is read and its first reply made."""
     now = _now()
     own_channel = conversation.channel == OWN_CHANNEL
     message = await ConversationMessage.create(
         organization_id=scope.organization_id,
         conversation_id=conversation.id,
         direction="out",
-        kind="text",
-        text=text[:TEXT_MAX],
         state="sent" if own_channel else "queued",
         sent_at=now if own_channel else None,
-        ask_phone=ask_phone,
-        buttons=list(buttons or []),
-        bot=True,
+        **fields,
     )
-    values: dict = {"last_message_at": now, "last_message_text": text[:200]}
+    values = {"last_message_at": now, "last_message_text": (fields.get("text") or "…")[:200], **values}
     if answered:
         values["unread_count"] = 0
         if conversation.first_response_at is None and conversation.first_response_due_at is not None:
@@ -511,7 +512,7 @@ async def bot_reply(
     await outbox.emit(
         scope.organization_id,
         "conversation.reply_sent" if own_channel else "conversation.reply_queued",
-        {"conversation_id": conversation.id, "message_id": message.id, "bot": True},
+        {"conversation_id": conversation.id, "message_id": message.id, **payload},
     )
     return message
 

@@ -10,13 +10,17 @@ instead of failing. Reads outside transactions are unaffected."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.backends.sqlite.client import (
     SqliteClient,
     SqliteTransactionContext,
     SqliteTransactionWrapper,
 )
+from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
 # Milliseconds a writer waits for another process's transaction; an API request or a job
@@ -29,8 +33,33 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
         try:
             await self._connection.commit()
             await self._connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise TransactionManagementError(exc) from exc
+        except BaseException as exc:
+            # Waiting for the write lock may time out, or its caller be cancelled (a job's time
+            # limit): the statement may still complete in aiosqlite's thread. A rollback queued
+            # behind it leaves no transaction open to lock the other processes out.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._connection.rollback())
+            if isinstance(exc, sqlite3.OperationalError):
+                raise TransactionManagementError(exc) from exc
+            raise
+
+
+class ImmediateTransactionContext(SqliteTransactionContext):
+    async def __aenter__(self) -> TransactionalDBClient:
+        # Tortoise's keeps the connection's lock when BEGIN fails, and every later query of the
+        # process would wait for it forever: a BEGIN that can wait can also fail.
+        await self._trxlock.acquire()
+        token = None
+        try:
+            await self.ensure_connection()
+            token = get_connections().set(self.connection_name, self.connection)
+            await self.connection.begin()
+        except BaseException:
+            get_connections().reset(token)
+            self._trxlock.release()
+            raise
+        self.token = token
+        return self.connection
 
 
 class ImmediateSqliteClient(SqliteClient):
@@ -39,7 +68,7 @@ class ImmediateSqliteClient(SqliteClient):
         self.pragmas.setdefault("busy_timeout", BUSY_TIMEOUT_MS)
 
     def _in_transaction(self) -> SqliteTransactionContext:
-        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+        return ImmediateTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
 
 client_class = ImmediateSqliteClient

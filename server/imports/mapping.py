@@ -185,6 +185,26 @@ PRESETS: dict[tuple[str, str], dict[str, str]] = {
             "source": ("Джерело", "Источник", "Source"),
         }
     ),
+    # KeyCRM → Воронки (pipelines) → a funnel's cards → Export. A card is a deal; its "Статус" is
+    # the stage. Headers as KeyCRM names them in its order export (Покупець, Телефон покупця...).
+    ("keycrm", "deals"): _preset(
+        {
+            "external_id": ("ID картки", "ID карточки", "Card ID"),
+            "title": ("Назва", "Название", "Title"),
+            "pipeline": ("Воронка", "Funnel", "Pipeline"),
+            "stage": ("Статус", "Status", "Stage"),
+            "amount": ("Сума", "Сумма", "Amount"),
+            "currency": ("Валюта", "Currency"),
+            "created_at": ("Дата створення", "Дата создания", "Created at"),
+            "owner_email": ("Відповідальний", "Ответственный", "Manager"),
+            "customer_external_id": ("ID покупця", "ID покупателя", "Buyer ID"),
+            "customer_name": ("Покупець", "Покупатель", "Buyer"),
+            "customer_phone": ("Телефон покупця", "Телефон покупателя", "Buyer phone"),
+            "customer_email": ("Email покупця", "Email покупателя", "Buyer email"),
+            "source": ("Джерело", "Источник", "Source"),
+            "tags": ("Теги", "Tags"),
+        }
+    ),
 }
 PRESET_NAMES = sorted({system for system, _kind in PRESETS})
 

@@ -17,14 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.audit import service as audit
 from server.auth.scope import Scope
-from server.core.errors import ErrorCode, Problems
+from server.core.errors import ErrorCode, Problems, UserInputError
 from server.core.text import required_text
 from server.i18n import _
-from server.notifications.models import ChannelRoute
+from server.notifications.models import ChannelRoute, NotificationRule
 from server.plugins.manager import get_manager
 from server.plugins.models import PluginInstallation
 from server.plugins.types import CHANNELS, MESSAGING
@@ -91,17 +92,29 @@ async def set_route(
 ) -> ChannelRoute | None:
     """Choose the installation that sends ``channel`` (for one rule's ``trigger``, or for the
     whole organization); no installation removes the choice. Returns the route, or None."""
+    from server.notifications.jobs import CHAT_CHANNELS  # the jobs import this module
+    from server.notifications.service import ensure_defaults
+
     scope.require("settings:write")
     problems = Problems()
     channel = (channel or "").strip().lower()
-    if channel not in known_channels():
+    routable = [c for c in known_channels() if c not in CHAT_CHANNELS]
+    # Removing a choice needs no check of the channel: its plugin may be gone.
+    if installation_id is not None and channel not in routable:
         problems.add(
             ErrorCode.INVALID,
-            _("Channel must be one of: %(channels)s.", channels=", ".join(known_channels())),
+            # Chat channels go through the bot the customer wrote to: there is nothing to choose.
+            _("Channel must be one of: %(channels)s.", channels=", ".join(routable)),
             "channel",
         )
     with problems:
         trigger = required_text(trigger, "trigger", 32) if trigger is not None else ""
+        if trigger:
+            await ensure_defaults(scope.organization_id)
+            if not await scope.queryset(NotificationRule).filter(trigger=trigger).exists():
+                raise UserInputError(
+                    ErrorCode.NOT_FOUND, _("There is no notification rule '%(trigger)s'.", trigger=trigger), "trigger"
+                )
     installation = None
     if installation_id is not None:
         with problems:
@@ -123,9 +136,14 @@ async def set_route(
             await ChannelRoute.filter(id=existing.id).delete()  # type: ignore[union-attr]
             route = existing
         elif existing is None:
-            route = await ChannelRoute.create(
-                organization_id=scope.organization_id, channel=channel, trigger=trigger, installation=installation
-            )
+            try:
+                route = await ChannelRoute.create(
+                    organization_id=scope.organization_id, channel=channel, trigger=trigger, installation=installation
+                )
+            except IntegrityError:  # another admin chose at the same moment
+                raise UserInputError(
+                    ErrorCode.CONFLICT, _("The choice was changed meanwhile: look again and retry."), "channel"
+                ) from None
         else:
             await ChannelRoute.filter(id=existing.id).update(installation_id=installation.id)
             existing.installation_id = installation.id  # type: ignore[attr-defined]

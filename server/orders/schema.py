@@ -601,7 +601,10 @@ class OrderMutations:
 
         return await run_mutation(OrderPayload, act)
 
-    @strawberry.mutation(description="Soft delete: gone from lists, history kept.")
+    @strawberry.mutation(
+        description="Soft delete: gone from lists, history kept. Refused (FORBIDDEN_TRANSITION) while the customer "
+        "has money on the order: refund it first."
+    )
     async def delete_order(self, info: Info, input: DeleteOrderInput) -> OrderPayload:
         scope = info.context.scope
 

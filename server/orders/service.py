@@ -433,8 +433,15 @@ async def change_status(
 
 
 async def delete_order(scope: Scope, order_id: UUID, version: int) -> Order:
+    from server.payments.service import paid_amount  # the payments domain owns the money
+
     async with in_transaction():
         order = await scope.get(Order, order_id, "delete", field="id")
+        if await paid_amount(order.id) > 0:
+            # The customer's money would be left on an order nobody sees: give it back first.
+            raise UserInputError(
+                ErrorCode.FORBIDDEN_TRANSITION, _("The customer has paid for this order: refund it first."), "id"
+            )
         changes = await update_versioned(order, version, {"deleted_at": datetime.now(UTC)})
         await figures.refresh_account(scope.organization_id, order.account_id, scope.organization.currency)
         await search_index.unindex(scope.organization_id, "order", [order.id])

@@ -108,6 +108,8 @@ def api_version_problem(wanted: str, current: str | None = None) -> str | None:
     current = current or API_VERSION
     if not wanted:
         return f'crm_plugin_info must say which plugin API it was written for: api_version="{current}"'
+    if not isinstance(wanted, str):
+        return f'api_version must be a string such as "{current}", not {wanted!r}'
     try:
         plugin, crm = Version(wanted), Version(current)
     except InvalidVersion:

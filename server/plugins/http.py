@@ -21,11 +21,12 @@ Every built-in plugin uses it and third-party plugins may too::
   and what happened ("TurboSMS answered 503 three times"), with ``retryable=True``, so the
   caller (a job) may try again later. 4xx answers other than 429 are returned as they are: the
   plugin knows what its provider's error bodies mean.
-- A request that is not retried (a send: a POST without ``retry=True``) and fails after it may
-  have reached the provider (a read timeout, a 500/502/504, a dropped connection) is a
-  ``PluginError(code="OUTCOME_UNKNOWN", retryable=False)``: the provider may have sent the SMS,
-  so neither this helper nor the job tries again and the customer never gets it twice. Only
-  what proves nothing was done stays retryable: no connection, a 429 or a 503.
+- A request that is not retried (a send: a POST without ``retry=True``, or any request with
+  ``retry=False``) and fails after it may have reached the provider (a read timeout, a
+  500/502/504, a dropped connection) is a ``PluginError(code="OUTCOME_UNKNOWN",
+  retryable=False)``: the provider may have sent the SMS, so neither this helper nor the job
+  tries again and the customer never gets it twice. Only what proves nothing was done stays
+  retryable: no connection, a 429 or a 503.
 - Nothing here logs a request body, a header or a URL query: they carry credentials.
 """
 

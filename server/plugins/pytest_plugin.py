@@ -31,7 +31,8 @@ Fixtures:
 - ``crm_jobs`` (function): the CRM's background jobs. Nothing runs them by itself here (no
   worker): a mutation or a webhook only queues them; ``await crm_jobs.run()`` runs every job
   due, and the jobs those queue, until none is left (``later=timedelta(...)`` for delayed
-  ones); ``await crm_jobs.failed()`` lists the jobs that failed for good, with their errors.
+  ones); ``await crm_jobs.failed()`` lists the jobs of this test that failed for good, with
+  their errors.
 
 The helpers behind them are in ``server.plugins.testing``.
 """
@@ -170,7 +171,7 @@ if pytest_asyncio is not None:
     async def crm_jobs(crm_database):
         from server.plugins.testing import Jobs
 
-        return Jobs(crm_database)
+        return await Jobs.start(crm_database)
 
     @pytest.fixture
     def crm_register_plugin():

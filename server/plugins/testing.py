@@ -253,10 +253,20 @@ class Jobs:
     in the kit: a mutation or a webhook queues jobs (a notification to send, a status to
     follow), and ``await crm_jobs.run()`` runs them, and the jobs they queue, until none is due,
     as ``crm serve`` would. A job that fails is retried with the CRM's backoff; pass
-    ``later=timedelta(minutes=5)`` to run what is due by then (send delays, retries)."""
+    ``later=timedelta(minutes=5)`` to run what is due by then (send delays, retries).
+    The database lives for the whole session: jobs earlier tests queued and never ran run too,
+    but ``failed()`` and ``queued()`` only list the jobs queued since this test began."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, since: int = 0):
         self.settings = settings
+        self.since = since  # the last job of earlier tests: failed() and queued() list later ones
+
+    @classmethod
+    async def start(cls, settings) -> Jobs:
+        from server.jobs.models import JobRun
+
+        last = await JobRun.all().order_by("-id").first()
+        return cls(settings, last.id if last else 0)
 
     async def run(self, *, later: timedelta = timedelta(0)) -> int:
         from server.jobs.inprocess import run_until_idle
@@ -267,14 +277,14 @@ class Jobs:
         """Jobs that failed for good (no try left, or an error that must not be retried)."""
         from server.jobs.models import JobRun
 
-        rows = await JobRun.filter(state="failed").order_by("finished_at")
+        rows = await JobRun.filter(state="failed", id__gt=self.since).order_by("finished_at")
         return [FailedJob(r.name, r.last_error or "", r.attempts) for r in rows]
 
     async def queued(self) -> list[str]:
         """Names of the jobs waiting (later ones included)."""
         from server.jobs.models import JobRun
 
-        return [r.name for r in await JobRun.filter(state="queued").order_by("run_after")]
+        return [r.name for r in await JobRun.filter(state="queued", id__gt=self.since).order_by("run_after")]
 
 
 # -- sends must never be repeated -----------------------------------------------------------
