@@ -263,7 +263,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
         ],
         # The lean lane inside CORS (which steps aside for requests with an Origin anyway): known
         # reads answered before routing and the view (server/graphql/lean.py, docs/fastpath.md).
-        middleware=[*([cors] if cors else []), Middleware(LeanLane, view=graphql), Middleware(LocaleMiddleware)],
+        # The language first, so whatever answers (the lane included) starts from Accept-Language.
+        middleware=[Middleware(LocaleMiddleware), *([cors] if cors else []), Middleware(LeanLane, view=graphql)],
         exception_handlers={404: not_found},
         lifespan=lifespan,
     )

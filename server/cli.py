@@ -93,11 +93,15 @@ def run_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     from tortoise.exceptions import BaseORMException, DBConnectionError
 
     from server.db import close_db, init_db
+    from server.i18n import use_locale
 
     async def main() -> T:
         await init_db(settings)
         try:
-            return await work()
+            # The command's own texts are English (docs/i18n.md), so the services' messages it
+            # prints are English too, not the API's Ukrainian default.
+            with use_locale("en"):
+                return await work()
         finally:
             await close_db()
 
@@ -429,9 +433,11 @@ def user_create(
     in scripts: `echo "$PASSWORD" | crm user create --org my-shop --email anna@shop.ua --role owner`"""
     from server.accounts.service import normalize_email
     from server.auth.passwords import MIN_LENGTH
+    from server.i18n import use_locale
 
     try:
-        email = normalize_email(email)
+        with use_locale("en"):  # the command speaks English (see run_db)
+            email = normalize_email(email)
     except UserInputError as exc:
         raise fail(exc.message) from None
     settings = Settings()

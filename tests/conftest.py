@@ -18,6 +18,7 @@ import pytest
 from server.app import create_app
 from server.config import Settings
 from server.db import close_db, init_db, migrate
+from server.i18n import use_locale
 from server.jobs import load_job_modules
 from server.jobs.inprocess import DatabaseBackend
 from server.jobs.registry import set_backend
@@ -67,9 +68,27 @@ async def http(database):
         yield client
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "english: the test reads the API's messages in English: its GraphQL client sends Accept-Language: en "
+        "and code it calls directly (plugins, services) runs in English. Unmarked tests get the Ukrainian default.",
+    )
+
+
+@pytest.fixture(autouse=True)
+async def _language(request):
+    """English for tests marked ``english`` (their assertions predate the Ukrainian catalogs)."""
+    if request.node.get_closest_marker("english") is None:
+        yield None
+        return
+    with use_locale("en"):
+        yield "en"
+
+
 @pytest.fixture
-def api(http) -> Client:
-    return Client(http)
+def api(http, request) -> Client:
+    return Client(http, language="en" if request.node.get_closest_marker("english") else None)
 
 
 @pytest.fixture

@@ -19,13 +19,16 @@ class GraphQLErrors(AssertionError):
 
 
 class Client:
-    def __init__(self, http: httpx.AsyncClient):
+    def __init__(self, http: httpx.AsyncClient, language: str | None = None):
         self.http = http
+        # Sent as Accept-Language when set (tests marked ``english``, see conftest.py); without
+        # it the API answers in its default, Ukrainian.
+        self.language = language
 
     async def raw(
         self, query: str, variables: dict | None = None, *, token: str | None = None, org: str | None = None
     ) -> httpx.Response:
-        headers = {}
+        headers = {"Accept-Language": self.language} if self.language else {}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if org:

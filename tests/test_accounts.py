@@ -12,6 +12,9 @@ from server.accounts.models import Account
 from server.graphql import ids
 from tests.helpers import Client, TenantFactory
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 ACCOUNT = """id name kind phone phones emails addresses tags source customFields version mergedIntoId
     createdAt owner { id email }"""
 PAYLOAD = f"account {{ {ACCOUNT} }} errors {{ field code message }}"

@@ -19,6 +19,9 @@ import pytest
 
 from tests.analytics_data import CUSTOMERS, SET_SETTINGS, Shop, utc
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 
 async def february_shop(tenants) -> tuple:
     tenant = await tenants.create(("owner", "manager", "support", "sales", "analyst"))

@@ -4,6 +4,8 @@ per-record results; retried without applying anything twice; another organizatio
 
 from __future__ import annotations
 
+import pytest
+
 from server.activities.models import Activity
 from server.audit.models import AuditEntry
 from server.bulk import jobs as bulk_jobs
@@ -13,6 +15,9 @@ from server.core.models import OutboxEvent
 from server.graphql import ids
 from server.jobs.inprocess import run_until_idle
 from server.orders.models import OrderStatusChange
+
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
 
 ERRORS = "errors { field code message }"
 JOB = """id objectType action state total succeeded refused processed finishedAt requestedBy { email }"""
@@ -360,6 +365,6 @@ async def test_a_member_removed_before_the_job_runs_changes_nothing(api, tenants
     assert job["items"]["edges"][0]["node"]["error"] == {
         "field": None,
         "code": "FORBIDDEN",
-        "message": "Ви більше не учасник цієї організації.",
+        "message": "You are no longer a member of this organization.",
     }
     assert (await t.owner.data(api, "query($id: ID!) { order(id: $id) { id } }", {"id": order["id"]}))["order"]

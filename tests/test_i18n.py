@@ -19,7 +19,10 @@ def _marked_messages() -> set[str]:
     options = {"server/**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options, keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+        str(ROOT),
+        method_map,
+        options,
+        keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "gettext_in": (2,)},
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
@@ -38,11 +41,16 @@ def test_every_marked_text_is_translated_in_both_languages():
         assert not untranslated, f"{locale}: no translation for {untranslated[:10]} (docs/i18n.md)"
 
 
+def _hashable(value):
+    """A plural message's id and texts come as lists or tuples: compare them as tuples."""
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 def test_compiled_catalogs_match_their_sources():
     for locale in LOCALES:
-        source = {m.id: m.string for m in _catalog(locale) if m.id and not m.fuzzy}
+        source = {_hashable(m.id): _hashable(m.string) for m in _catalog(locale) if m.id and not m.fuzzy}
         with open(CATALOG_DIR / locale / "LC_MESSAGES" / "messages.mo", "rb") as f:
-            compiled = {m.id: m.string for m in read_mo(f) if m.id}
+            compiled = {_hashable(m.id): _hashable(m.string) for m in read_mo(f) if m.id}
         assert compiled == source, f"{locale}: run 'pybabel compile -d server/i18n/locale' (docs/i18n.md)"
 
 

@@ -16,6 +16,7 @@ from server.app import create_app
 from server.auth.models import AuthToken, Membership
 from server.auth.tokens import hash_token
 from server.graphql import ids
+from server.i18n import current_locale
 from server.organizations.models import Organization
 from server.roles.models import CustomRole
 from tests.helpers import Client, QueryCounter, TenantFactory
@@ -248,3 +249,32 @@ async def test_custom_roles_take_the_lane_with_their_own_rules(http, stock_http,
     assert "errors" not in page.json(), page.text
     assert page.json()["data"]["orders"]["edges"]
     assert answered(http) == before + (1 if database.is_postgres else 0)
+
+
+async def test_the_lane_speaks_the_callers_language(http, org, database, monkeypatch):
+    """The person's own language beats Accept-Language in front of the view as behind it: the
+    plan runs in the language the stock path would choose (server.i18n.choose)."""
+    _t, tenants, _accounts, _orders = org
+    shop = await tenants.create(("owner",))
+    headers = {"Authorization": f"Bearer {shop.owner.token}", "X-Organization": shop.slug, "Accept-Language": "uk"}
+    chosen = await http.post(
+        "/graphql",
+        json={"query": 'mutation { updateMyLocale(input: {locale: "en"}) { errors { code } } }'},
+        headers=headers,
+    )
+    assert chosen.json()["data"]["updateMyLocale"]["errors"] == []
+    fast_path = lane_of(http).view.fast_path
+    seen: list[str] = []
+    execute = fast_path.execute
+
+    async def recording(*args, **kwargs):
+        seen.append(current_locale())
+        return await execute(*args, **kwargs)
+
+    await http.post("/graphql", json={"query": README_ORDERS_PAGE}, headers=headers)  # the document becomes known
+    monkeypatch.setattr(fast_path, "execute", recording)
+    before = answered(http)
+    response = await http.post("/graphql", json={"query": README_ORDERS_PAGE}, headers=headers)
+    assert response.json()["data"]["orders"]["edges"] == []
+    assert answered(http) - before == (1 if database.is_postgres else 0)
+    assert seen == ["en"]

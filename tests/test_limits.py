@@ -6,6 +6,9 @@ import pytest
 
 from server.orders import schema as orders_schema
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 
 def _deep_query(levels: int) -> str:
     inner = "id"

@@ -11,6 +11,9 @@ import pytest
 from server.app import create_app
 from tests.helpers import PASSWORD, Client, TenantFactory
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 LOGIN = """mutation ($e: String!, $p: String!) {
   login(input: {email: $e, password: $p}) { token errors { code message } }
 }"""
@@ -28,7 +31,7 @@ async def strict(database):
     )
     app = create_app(settings, manage_db=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-        yield Client(http)
+        yield Client(http, language="en")
 
 
 async def login(api: Client, email: str, password: str) -> dict:

@@ -26,6 +26,9 @@ from server.plugins.models import PluginInstallation
 from server.plugins.testing import INSTALL
 from server.plugins.types import PluginError
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 ORDERS = """query($w: OrderWhere) { orders(first: 50, where: $w) { edges { node {
     id number version source externalId status { code } total { amount currency }
     account { id name phones } items { sku title quantity unitPrice { amount } }
@@ -213,7 +216,9 @@ async def test_refused_push_is_recorded_and_shown(shop, api, database, sim):
     refused = [
         n["node"] for n in timeline["node"]["timeline"]["edges"] if n["node"]["data"].get("outcome") == "refused"
     ]
-    assert len(refused) == 1 and "rozetka refused status 'processing'" in refused[0]["subject"]
+    assert (
+        len(refused) == 1 and "rozetka відхилив статус «processing»" in refused[0]["subject"]
+    )  # the organization's language
 
     # The next sync brings Rozetka's cancellation in.
     await service.sync_installation(shop.installation, settings=database)

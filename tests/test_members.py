@@ -1,6 +1,11 @@
 """Owners and admins manage members and teams through the API."""
 
+import pytest
+
 from tests.helpers import LOGIN
+
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
 
 CREATE = """mutation($i: CreateMemberInput!) { createMember(input: $i) {
     member { id role isActive user { email } team { name } } errors { field code message } } }"""

@@ -19,6 +19,9 @@ from server.notifications.models import Notification
 from tests.provider_plugins import install
 from tests.test_orders import ITEMS, STATUS, make_account
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 PHONE = "+380671234567"
 CREATE = """mutation($input: CreateOrderInput!) { createOrder(input: $input) {
   order { id number version } errors { field code message } } }"""
@@ -106,7 +109,7 @@ async def test_an_order_from_creation_to_shipping_sends_exactly_the_expected_mes
     # The account's timeline shows it.
     account_id = ids.decode(order["accountId"])[1]
     timeline = await Activity.filter(account_id=account_id, kind="message")
-    assert [a.subject for a in timeline] == ["VIBER to the customer sent"]
+    assert [a.subject for a in timeline] == ["VIBER клієнтові надіслано"]
     assert timeline[0].body == text
 
 

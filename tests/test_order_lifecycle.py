@@ -130,5 +130,5 @@ async def test_from_order_to_delivery_the_customer_hears_at_each_step_once(api, 
     # The account's timeline (newest first) shows the messages among the status changes.
     timeline = (await owner.data(api, TIMELINE, {"id": account_id}))["account"]["timeline"]["edges"]
     shown = [(e["node"]["kind"], e["node"]["subject"]) for e in timeline]
-    assert [s for k, s in shown if k == "MESSAGE"] == ["VIBER to the customer sent"] * 4, shown
+    assert [s for k, s in shown if k == "MESSAGE"] == ["VIBER клієнтові надіслано"] * 4, shown
     assert [e["node"]["body"] for e in timeline if e["node"]["kind"] == "MESSAGE"] == as_written[::-1]

@@ -1,8 +1,13 @@
 """Orders through GraphQL: totals, numbering, the status machine, history, filters, config."""
 
+import pytest
+
 from server.audit.models import AuditEntry
 from server.core.models import OutboxEvent
 from server.graphql import ids
+
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
 
 ORDER_FIELDS = """id number version currency source externalId
     status { code group next { code } }

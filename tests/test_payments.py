@@ -29,6 +29,9 @@ from tests.helpers import Client, TenantFactory
 from tests.provider_plugins import app_transport, install
 from tests.test_orders import make_account
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 PUBLIC = "https://crm.example.com"
 ERRORS = "errors { field code message }"
 PAYMENT = """id status provider providerPaymentId providerStatus checkoutUrl error version
@@ -136,7 +139,7 @@ async def proxied(database):
 
 @pytest.fixture
 def api(proxied) -> Client:
-    return Client(proxied)
+    return Client(proxied, language="en")
 
 
 @pytest.fixture

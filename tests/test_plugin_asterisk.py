@@ -160,7 +160,7 @@ async def test_a_wrong_secret_is_refused_and_said(tenant, api, sim):
     assert sim.clients == []  # Asterisk hangs up after a failed login
     good = await install(tenant.owner, api, "asterisk", config(sim), {"secret": SECRET}, label="good")
     result = await check_connection(tenant.owner, api, good)
-    assert result == {"ok": True, "message": "Connected to Asterisk Call Manager/5.0.1.", "errors": []}
+    assert result == {"ok": True, "message": "З’єднано з Asterisk Call Manager/5.0.1.", "errors": []}
 
 
 async def test_click_to_call_originates_from_the_members_desk(tenant, api, sim, installed):

@@ -26,6 +26,9 @@ from tests.provider_plugins import app_transport, call, check_connection, events
 from tests.test_accounts import make_contact
 from tests.test_orders import create_order, make_account
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 CUSTOMER = "+380671234567"
 SECRETS = {"key": API_KEY, "secret": API_SECRET}
 CALLER_LOOKUP = """query($p: String!) { callerLookup(phone: $p) { phone matches {
@@ -333,7 +336,7 @@ async def limited(database):
     )
     app = create_app(settings, manage_db=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        yield Client(client)
+        yield Client(client, language="en")
 
 
 async def test_calls_per_member_are_limited(tenant, api, limited, sim, installed):

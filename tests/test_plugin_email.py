@@ -30,6 +30,9 @@ from tests.provider_plugins import call, check_connection, hook_path, install
 from tests.test_notifications import CREATE, SETTINGS
 from tests.test_orders import ITEMS
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 ADDRESS = "olena@example.org"
 RULE = """mutation($i: UpdateNotificationRuleInput!) { updateNotificationRule(input: $i) {
   rule { trigger channels } errors { field code message } } }"""
@@ -177,7 +180,7 @@ async def test_an_order_e_mail_arrives_over_smtp_with_both_parts_and_one_click_u
     # The stored text never holds a working unsubscribe link; the timeline shows the e-mail.
     assert "/e/" not in row.text
     [entry] = await Activity.filter(account_id=ids.decode(account)[1], kind="email")
-    assert entry.subject == "EMAIL to the customer sent"
+    assert entry.subject == "EMAIL клієнтові надіслано"
 
 
 async def test_the_subject_and_footer_follow_the_organization_language(shop, mailbox):
@@ -278,7 +281,7 @@ async def test_a_hard_bounce_at_rcpt_marks_the_address_and_it_gets_no_more_e_mai
     bounced = await UndeliverableEmail.get(organization_id=shop.organization.id, address=ADDRESS)
     assert (bounced.status, bounced.source) == ("550", "smtp")
     timeline = await Activity.filter(account_id=ids.decode(account)[1], kind="email").order_by("occurred_at")
-    assert any("marked undeliverable" in a.subject for a in timeline)
+    assert any("позначено як недоставну" in a.subject for a in timeline)
 
     # The mailbox works again, but the address stays suppressed: the cascade skips e-mail.
     mailbox.refuse.clear()
@@ -396,7 +399,7 @@ async def test_a_dsn_bounce_fails_the_message_and_marks_the_address(api, shop, m
     assert again.status_code == 200
     await shop.drain()
     assert await UndeliverableEmail.filter(organization_id=shop.organization.id, address=ADDRESS).count() == 1
-    marks = await Activity.filter(account_id=ids.decode(account)[1], subject__contains="undeliverable")
+    marks = await Activity.filter(account_id=ids.decode(account)[1], subject__contains="недоставну")
     assert len(marks) == 1
     # Not a DSN (an auto-reply): accepted, nothing happens; an unknown token: 404.
     ignored = await api.http.post(path, content=b"Subject: Out of office\r\n\r\nBack on Monday.\r\n", headers=headers)

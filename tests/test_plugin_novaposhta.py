@@ -16,6 +16,9 @@ from plugins.simulators.novaposhta import KNOWN_WAYBILL, KNOWN_WAYBILL_PHONE, No
 from server.plugins.manager import get_manager
 from server.plugins.types import PluginError, ShipmentRequest, TrackingQuery
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 ENDPOINT = "/v2.0/json/"
 
 

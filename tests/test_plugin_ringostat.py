@@ -24,6 +24,9 @@ from tests.provider_plugins import app_transport, check_connection, events, inst
 from tests.test_orders import make_account
 from tests.test_plugin_binotel import CLICK, click, give_extension
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 CUSTOMER = "+380671234567"
 SECRETS = {"auth_key": AUTH_KEY}
 

@@ -15,6 +15,9 @@ from plugins.simulators.rozetka import PASSWORD, USERNAME, RozetkaSimulator
 from server.plugins.manager import get_manager
 from server.plugins.types import Installation, PluginError
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 
 @pytest.fixture(scope="module")
 def server():

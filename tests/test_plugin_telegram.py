@@ -20,6 +20,9 @@ from server.plugins.models import WebhookDelivery
 from tests.helpers import Client, TenantFactory
 from tests.provider_plugins import app_transport, check_connection, install, row
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 PUBLIC = "https://crm.example.com"
 CHAT = 5_000_000_123  # a user id beyond 32 bits: private chat ids are user ids
 PHONE = "+380671112233"
@@ -62,7 +65,7 @@ async def proxied(database):
 
 @pytest.fixture
 def api(proxied) -> Client:
-    return Client(proxied)
+    return Client(proxied, language="en")
 
 
 @pytest.fixture
@@ -111,7 +114,7 @@ async def test_a_wrong_token_and_an_http_url_are_explained_to_the_admin(shop, ap
     app = create_app(database, manage_db=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         config, secrets = {"api_url": sim.url}, {"bot_token": BOT_TOKEN}
-        payload = await install(shop.owner, Client(http), "telegram", config, secrets, label="h")
+        payload = await install(shop.owner, Client(http, language="en"), "telegram", config, secrets, label="h")
     assert "An HTTPS URL must be provided" in payload["webhookNote"]
 
 

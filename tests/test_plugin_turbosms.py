@@ -13,6 +13,9 @@ from plugins.turbosms import plugin as turbosms
 from server.plugins.types import MessageStatus, OutgoingMessage, PluginError, SentMessage
 from tests.provider_plugins import call, check_connection, install
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 PHONE = "+380671234567"
 
 

@@ -27,6 +27,9 @@ from server.plugins.types import OutgoingMessage, PluginError
 from tests.helpers import Client
 from tests.provider_plugins import app_transport, call, check_connection, events, install, row
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
 PHONE = "+380671234567"
 
@@ -225,7 +228,7 @@ async def proxied(database):
 
 async def test_behind_a_proxy_the_signed_public_url_is_rebuilt(owner, database, sim, proxied):
     """Twilio signs https://crm.example.com/hooks/...; the app is reached at http://testserver/hooks/..."""
-    api, http = Client(proxied), proxied
+    api, http = Client(proxied, language="en"), proxied
     payload = await install(owner, api, "twilio", config(sim), {"auth_token": AUTH_TOKEN})
     assert payload["webhookUrl"].startswith("https://crm.example.com/hooks/twilio/")
     org = await organization_id(payload)

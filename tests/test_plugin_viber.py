@@ -21,6 +21,9 @@ from server.plugins.models import WebhookDelivery
 from tests.helpers import Client, TenantFactory
 from tests.provider_plugins import app_transport, check_connection, install, row
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 PUBLIC = "https://crm.example.com"
 USER = "01234567890A="
 
@@ -61,7 +64,7 @@ async def sim(viber_server, proxied):
 
 @pytest.fixture
 def api(proxied) -> Client:
-    return Client(proxied)
+    return Client(proxied, language="en")
 
 
 @pytest.fixture

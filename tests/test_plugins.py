@@ -412,7 +412,7 @@ async def test_secret_key_rotation_for_stored_installations(api, tenants, pbx, d
 
     # With the key lost, the connection test says so and new secrets can still be entered.
     tested = (await t.owner.data(api, TEST_CONNECTION, {"i": {"id": inst["id"]}}))["testPluginConnection"]
-    assert tested["ok"] is False and "do not decrypt" in tested["message"]
+    assert tested["ok"] is False and "не розшифровуються" in tested["message"]
     result = await configure(t.owner, api, inst, secrets={"api_key": fake_pbx.GOOD_KEY})
     assert result["errors"] == [] and result["installation"]["secretsSet"] == ["api_key"]
     tested = (await t.owner.data(api, TEST_CONNECTION, {"i": {"id": inst["id"]}}))["testPluginConnection"]

@@ -23,6 +23,9 @@ from server.plugins.types import PluginError
 from tests.helpers import Client
 from tests.provider_plugins import check_connection, install
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 CONFIGURE_ERRORS = """mutation($i: ConfigurePluginInput!) { configurePlugin(input: $i) { errors { field code } } }"""
 
 
@@ -43,7 +46,7 @@ async def production(database):
     """The same database behind an app with the production policy."""
     app = create_app(database.model_copy(update={"allow_local_providers": False}), manage_db=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-        yield Client(http)
+        yield Client(http, language="en")
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ from server.plugins.http import ProviderClient, retry_after_seconds
 from server.plugins.simulator import SimulatorServer
 from server.plugins.types import PluginError
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 
 class ScriptedServer(SimulatorServer):
     """Answers each request with the next scripted (status, headers, body), then 200 "ok"."""

@@ -31,6 +31,9 @@ from tests.test_accounts import (
 )
 from tests.test_tenancy import CHANGE_STATUS, DELETE_ORDER, ORDERS, UPDATE_ORDER
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 ITEMS = [{"sku": "CUP-6", "title": "Чашки", "quantity": "1", "unitPrice": "349.50"}]
 MARKETING = ("tags", "emails", "source", "customFields")
 STATUSES = "{ orderStatuses { id code next { code } } }"

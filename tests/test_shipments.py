@@ -22,6 +22,9 @@ from server.shipments import service
 from server.shipments.models import Shipment
 from tests.test_orders import make_account
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 ENDPOINT = "/v2.0/json/"
 ERRORS = "errors { field code message }"
 SHIPMENT_FIELDS = """id carrier waybillNumber carrierStatus carrierStatusText status closed version

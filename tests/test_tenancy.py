@@ -33,6 +33,9 @@ from tests.test_accounts import (
     make_order,
 )
 
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
+
 ORDER_FIELDS = "id number version comment status { code } delivery { city } items { sku } account { id name }"
 UPDATE_ORDER = f"""mutation($i: UpdateOrderInput!) {{ updateOrder(input: $i) {{
     order {{ {ORDER_FIELDS} }} errors {{ field code message }} }} }}"""

@@ -3,6 +3,8 @@ assignment, concurrency, idempotency, lists, roles and tenant isolation."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from server.activities.models import Activity
 from server.audit.models import AuditEntry
 from server.core.models import OutboxEvent
@@ -10,6 +12,9 @@ from server.graphql import ids
 from server.organizations.models import Organization
 from server.tickets.models import Ticket, TicketComment
 from tests.helpers import QueryCounter
+
+# Its assertions read the API's messages in English (conftest.py: the english marker).
+pytestmark = pytest.mark.english
 
 TICKET_FIELDS = """id number subject description channel priority status version nextStatuses
     createdAt updatedAt firstResponseDueAt resolutionDueAt firstResponseAt resolvedAt slaBreached

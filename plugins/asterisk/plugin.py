@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 
 from plugins.asterisk.ami import AmiConnection, AmiError
 from plugins.binotel.plugin import to_e164
+from server.i18n import _
 from server.plugins import egress
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.types import CallEvent, ConfigField, ConnectionResult, PluginError, PluginInfo
@@ -115,11 +116,13 @@ async def _address(host: str, port: int) -> str:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise PluginError(f"Cannot find the PBX address {host}: {exc}.", retryable=True) from None
+        raise PluginError(
+            _("Cannot find the PBX address %(host)s: %(exc)s.", host=host, exc=exc), retryable=True
+        ) from None
     for info in infos:
         if not egress.is_public(ipaddress.ip_address(info[4][0])):
             raise PluginError(
-                f"The PBX address {host} is not a public address; the CRM reaches only public ones.",
+                _("The PBX address %(host)s is not a public address; the CRM reaches only public ones.", host=host),
                 code="ADDRESS_NOT_ALLOWED",
             )
     return str(infos[0][4][0])
@@ -129,14 +132,17 @@ async def connect(config: dict, secrets: dict) -> AmiConnection:
     host, port = str(config.get("host") or "").strip(), int(config.get("port") or 5038)
     username, secret = str(config.get("username") or ""), str(secrets.get("secret") or "")
     if not host or not username or not secret:
-        raise PluginError("Enter the AMI host, user and secret in the plugin settings.", code="AUTH")
+        raise PluginError(_("Enter the AMI host, user and secret in the plugin settings."), code="AUTH")
     address = await _address(host, port)
     try:
         ami = await AmiConnection.open(
             address, port, tls=bool(config.get("tls")), server_name=host, limit=CONNECT_TIMEOUT
         )
     except (OSError, TimeoutError) as exc:
-        raise PluginError(f"Cannot reach the Asterisk manager at {host}:{port} ({exc}).", retryable=True) from None
+        raise PluginError(
+            _("Cannot reach the Asterisk manager at %(host)s:%(port)s (%(exc)s).", host=host, port=port, exc=exc),
+            retryable=True,
+        ) from None
     except AmiError as exc:
         raise PluginError(str(exc)) from None
     try:
@@ -144,10 +150,12 @@ async def connect(config: dict, secrets: dict) -> AmiConnection:
             await ami.login(username, secret)
     except AmiError as exc:
         await ami.close()
-        raise PluginError(f"Asterisk refused the AMI login: {exc}.", code="AUTH") from None
+        raise PluginError(_("Asterisk refused the AMI login: %(exc)s.", exc=exc), code="AUTH") from None
     except (ConnectionError, OSError, TimeoutError) as exc:
         await ami.close()
-        raise PluginError(f"The Asterisk manager hung up during the login ({exc}).", retryable=True) from None
+        raise PluginError(
+            _("The Asterisk manager hung up during the login (%(exc)s).", exc=exc), retryable=True
+        ) from None
     return ami
 
 
@@ -159,7 +167,7 @@ async def crm_test_connection(config, secrets):
             await ami.action("Ping")
     finally:
         await ami.close()
-    return ConnectionResult(ok=True, message=f"Connected to {ami.banner}.")
+    return ConnectionResult(ok=True, message=_("Connected to %(server)s.", server=ami.banner))
 
 
 # -- events -> calls -----------------------------------------------------------------------
@@ -294,7 +302,9 @@ async def crm_telephony_listen(config, secrets, emit):
             try:
                 message = await ami.next_event()
             except (ConnectionError, OSError) as exc:
-                raise PluginError(f"Lost the Asterisk manager connection ({exc}).", retryable=True) from None
+                raise PluginError(
+                    _("Lost the Asterisk manager connection (%(exc)s).", exc=exc), retryable=True
+                ) from None
             for events, key in tracker.feed(message):
                 await emit(events, key)
     finally:
@@ -318,7 +328,7 @@ def dial_number(phone: str, config: dict) -> str:
 async def crm_telephony_click_to_call(config, secrets, employee: str, phone: str):
     extension = (employee or "").strip()
     if not extension.isdigit():
-        raise PluginError("Give the employee's Asterisk extension (digits, e.g. 901).", code="INVALID")
+        raise PluginError(_("Give the employee's Asterisk extension (digits, e.g. 901)."), code="INVALID")
     channel = str(config.get("channel") or "PJSIP/{extension}").replace("{extension}", extension)
     number = dial_number(phone, config)
     action_id = f"crm-originate-{uuid.uuid4().hex[:16]}"
@@ -338,12 +348,14 @@ async def crm_telephony_click_to_call(config, secrets, employee: str, phone: str
                 Async="true",  # answer now; the call's progress comes as events
             )
     except AmiError as exc:
-        raise PluginError(f"Asterisk refused the call: {exc}.", code="ORIGINATE") from None
+        raise PluginError(_("Asterisk refused the call: %(exc)s.", exc=exc), code="ORIGINATE") from None
     except (ConnectionError, OSError, TimeoutError):
         # The action may have been taken: never repeated automatically.
         raise PluginError(
-            f"The Asterisk manager did not confirm the call within {time.monotonic() - started:.0f} s; "
-            "it may ring anyway.",
+            _(
+                "The Asterisk manager did not confirm the call within %(seconds)s s; it may ring anyway.",
+                seconds=round(time.monotonic() - started),
+            ),
             code="OUTCOME_UNKNOWN",
         ) from None
     finally:

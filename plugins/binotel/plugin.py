@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 import phonenumbers
 
+from server.i18n import _
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient
 from server.plugins.types import (
@@ -125,9 +126,14 @@ async def _rest(config: dict, secrets: dict, method: str, params: dict, *, idemp
     try:
         body = response.json()
     except ValueError:
-        raise PluginError(f"Binotel answered HTTP {response.status_code} with something that is not JSON.") from None
+        raise PluginError(
+            _(
+                "Binotel answered HTTP %(status_code)s with something that is not JSON.",
+                status_code=response.status_code,
+            )
+        ) from None
     if not isinstance(body, dict):
-        raise PluginError("Binotel answered in an unexpected format.")
+        raise PluginError(_("Binotel answered in an unexpected format."))
     if body.get("status") == "success":
         return body
     try:
@@ -143,7 +149,7 @@ async def _rest(config: dict, secrets: dict, method: str, params: dict, *, idemp
 @hookimpl
 async def crm_test_connection(config, secrets):
     await _rest(config, secrets, "stats/all-incoming-calls-since", {"timestamp": int(time.time())}, idempotent=True)
-    return ConnectionResult(ok=True, message="Connected to Binotel.")
+    return ConnectionResult(ok=True, message=_("Connected to Binotel."))
 
 
 def binotel_number(phone: str) -> str:
@@ -158,7 +164,7 @@ def binotel_number(phone: str) -> str:
 async def crm_telephony_click_to_call(config, secrets, employee: str, phone: str):
     extension = (employee or "").strip()
     if not extension.isdigit():
-        raise PluginError("Give the employee's Binotel extension (internal number, e.g. 901).", code="104")
+        raise PluginError(_("Give the employee's Binotel extension (internal number, e.g. 901)."), code="104")
     body = await _rest(
         config,
         secrets,
@@ -283,7 +289,7 @@ def crm_webhook(config, request: WebhookRequest):
         return WebhookResult(events=[], dedupe_key=None, response=ok)
     call_id = str(data.get("generalCallID") or "")
     if not request_type or not call_id:
-        raise PluginError("Not a Binotel call event: requestType and generalCallID are required.", code="104")
+        raise PluginError(_("Not a Binotel call event: requestType and generalCallID are required."), code="104")
     key = f"{request_type}:{call_id}"
     log_on = config.get("log_calls_on") or "apiCallCompleted"
     events: list = []

@@ -42,6 +42,7 @@ from uuid import uuid4
 
 import aiosmtplib
 
+from server.i18n import _
 from server.plugins import egress
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.types import (
@@ -129,7 +130,10 @@ async def _check_host(host: str, port: int) -> None:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise PluginError(f"The SMTP server name {host} does not resolve ({exc.strerror}).", code="CONNECT") from None
+        raise PluginError(
+            _("The SMTP server name %(host)s does not resolve (%(strerror)s).", host=host, strerror=exc.strerror),
+            code="CONNECT",
+        ) from None
     addresses = {info[4][0].split("%")[0] for info in infos}
     if not addresses or not all(egress.is_public(ipaddress.ip_address(a)) for a in addresses):
         raise _settings_error(f"The SMTP server {host} is not a public address.", "EGRESS")
@@ -173,14 +177,18 @@ async def _open(config: dict, secrets: dict) -> aiosmtplib.SMTP:
     except aiosmtplib.SMTPResponseException as exc:
         if 400 <= exc.code < 500:
             raise PluginError(
-                f"The SMTP server is busy ({exc.code} {exc.message}).", code=str(exc.code), retryable=True
+                _("The SMTP server is busy (%(code)s %(message)s).", code=exc.code, message=exc.message),
+                code=str(exc.code),
+                retryable=True,
             ) from None
         raise _settings_error(
             f"The SMTP server refused the connection ({exc.code} {exc.message}).", str(exc.code)
         ) from None
     except (aiosmtplib.SMTPException, OSError) as exc:
         raise PluginError(
-            f"Could not connect to the SMTP server {host}: {exc}", code="CONNECT", retryable=True
+            _("Could not connect to the SMTP server %(host)s: %(exc)s", host=host, exc=exc),
+            code="CONNECT",
+            retryable=True,
         ) from None
     return smtp
 
@@ -251,12 +259,20 @@ async def crm_test_connection(config, secrets):
     try:
         await smtp.noop()
     except (aiosmtplib.SMTPException, OSError) as exc:
-        raise PluginError(f"The SMTP server stopped answering: {exc}", code="CONNECT", retryable=True) from None
+        raise PluginError(
+            _("The SMTP server stopped answering: %(exc)s", exc=exc), code="CONNECT", retryable=True
+        ) from None
     finally:
         await _close(smtp)
-    how = {"starttls": "STARTTLS", "tls": "TLS", "none": "no encryption"}[config.get("security") or "starttls"]
-    who = f", signed in as {config['username']}" if config.get("username") else ""
-    return ConnectionResult(ok=True, message=f"Connected to {config.get('host')}:{smtp.port} ({how}){who}.")
+    how = {"starttls": "STARTTLS", "tls": "TLS", "none": _("no encryption")}[config.get("security") or "starttls"]
+    server = f"{config.get('host')}:{smtp.port}"
+    if config.get("username"):
+        message = _(
+            "Connected to %(server)s (%(how)s), signed in as %(user)s.", server=server, how=how, user=config["username"]
+        )
+    else:
+        message = _("Connected to %(server)s (%(how)s).", server=server, how=how)
+    return ConnectionResult(ok=True, message=message)
 
 
 def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> SentMessage:
@@ -272,7 +288,9 @@ def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> SentMessage:
 @hookimpl
 async def crm_messaging_send(config, secrets, message: OutgoingMessage):
     if message.channel != "email":
-        raise PluginError(f"The e-mail plugin sends e-mail, not '{message.channel}'.", code="UNSUPPORTED_CHANNEL")
+        raise PluginError(
+            _("The e-mail plugin sends e-mail, not '%(channel)s'.", channel=message.channel), code="UNSUPPORTED_CHANNEL"
+        )
     to = message.to.strip()
     if not _ADDRESS.match(to):
         return SentMessage(
@@ -288,7 +306,11 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
         except aiosmtplib.SMTPSenderRefused as exc:
             if 400 <= exc.code < 500:
                 raise PluginError(
-                    f"The mail server deferred the sender ({exc.code} {exc.message}).",
+                    _(
+                        "The mail server deferred the sender (%(code)s %(message)s).",
+                        code=exc.code,
+                        message=exc.message,
+                    ),
                     code=str(exc.code),
                     retryable=True,
                 ) from None
@@ -300,21 +322,31 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
         except aiosmtplib.SMTPRecipientRefused as exc:
             if 400 <= exc.code < 500:  # greylisting, a full mailbox for now: nothing was sent
                 raise PluginError(
-                    f"The mail server deferred the recipient ({exc.code} {exc.message}).",
+                    _(
+                        "The mail server deferred the recipient (%(code)s %(message)s).",
+                        code=exc.code,
+                        message=exc.message,
+                    ),
                     code=str(exc.code),
                     retryable=True,
                 ) from None
             return _refused(exc, "the recipient")
         except aiosmtplib.SMTPResponseException as exc:
             raise PluginError(
-                f"The mail server answered {exc.code} {exc.message} before the message was sent.",
+                _(
+                    "The mail server answered %(code)s %(message)s before the message was sent.",
+                    code=exc.code,
+                    message=exc.message,
+                ),
                 code=str(exc.code),
                 retryable=400 <= exc.code < 500,
             ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             # Before DATA the server holds nothing of the message: safe to try again.
             raise PluginError(
-                f"The mail server went away before the message was sent: {exc}", code="CONNECT", retryable=True
+                _("The mail server went away before the message was sent: %(exc)s", exc=exc),
+                code="CONNECT",
+                retryable=True,
             ) from None
         data = mail.as_bytes(policy=_WIRE)
         try:
@@ -323,15 +355,22 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
             # An answer to DATA or to the message is certain: 4xx kept nothing, 5xx refused it.
             if 400 <= exc.code < 500:
                 raise PluginError(
-                    f"The mail server deferred the message ({exc.code} {exc.message}).",
+                    _(
+                        "The mail server deferred the message (%(code)s %(message)s).",
+                        code=exc.code,
+                        message=exc.message,
+                    ),
                     code=str(exc.code),
                     retryable=True,
                 ) from None
             return _refused(exc, "the message")
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise PluginError(
-                f"The connection to the mail server was lost while sending ({exc}): the message may or may not "
-                "have been accepted. Check the mail server's log before sending it again.",
+                _(
+                    "The connection to the mail server was lost while sending (%(exc)s): the message may or may not "
+                    "have been accepted. Check the mail server's log before sending it again.",
+                    exc=exc,
+                ),
                 code="OUTCOME_UNKNOWN",
                 retryable=False,
             ) from None
@@ -367,7 +406,7 @@ def _original_message_id(report: Message, config: dict) -> str:
             if headers.get("Message-ID"):
                 return str(headers["Message-ID"]).strip()
     for name in ("X-Original-To", "Delivered-To", "To", "Envelope-To"):
-        for _, address in getaddresses([str(v) for v in report.get_all(name, [])]):
+        for _display, address in getaddresses([str(v) for v in report.get_all(name, [])]):
             found = _VERP.match(address or "")
             if found:
                 return message_id_of(config, found.group(1).lower())

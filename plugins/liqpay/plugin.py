@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from server.i18n import _
 from server.payments.money import exact, loads
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import ProviderClient
@@ -125,15 +126,19 @@ async def _request(config: dict, secrets: dict, params: dict, *, retry: bool = F
     try:
         answer = loads(response.content)
     except ValueError:
-        raise PluginError(f"LiqPay answered HTTP {response.status_code} without JSON.", retryable=True) from None
+        raise PluginError(
+            _("LiqPay answered HTTP %(status_code)s without JSON.", status_code=response.status_code), retryable=True
+        ) from None
     if not isinstance(answer, dict):
-        raise PluginError("LiqPay answered something unexpected.", retryable=True)
+        raise PluginError(_("LiqPay answered something unexpected."), retryable=True)
     if answer.get("result") == "error" or answer.get("status") == "error":
         code = str(answer.get("err_code") or "error")
         text = str(answer.get("err_description") or code)
         if code in ("public_key_not_found", "invalid_signature"):
-            raise PluginError(f"LiqPay refused the keys ({text}): check the public and private key.", code=code)
-        raise PluginError(f"LiqPay: {text}", code=code)
+            raise PluginError(
+                _("LiqPay refused the keys (%(text)s): check the public and private key.", text=text), code=code
+            )
+        raise PluginError(_("LiqPay: %(text)s", text=text), code=code)
     return answer
 
 
@@ -166,9 +171,9 @@ async def crm_test_connection(config, secrets):
         await _request(config, secrets, {"action": "status", "order_id": "crm-connection-test"}, retry=True)
     except PluginError as exc:
         if exc.code in ("payment_not_found",):
-            return ConnectionResult(ok=True, message="Connected to LiqPay: the keys are accepted.")
+            return ConnectionResult(ok=True, message=_("Connected to LiqPay: the keys are accepted."))
         return ConnectionResult(ok=False, message=exc.message)
-    return ConnectionResult(ok=True, message="Connected to LiqPay: the keys are accepted.")
+    return ConnectionResult(ok=True, message=_("Connected to LiqPay: the keys are accepted."))
 
 
 @hookimpl

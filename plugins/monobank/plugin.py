@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from server.i18n import _
 from server.payments.money import from_minor, loads, to_minor
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import ProviderClient
@@ -91,13 +92,17 @@ async def _call(config: dict, secrets: dict, method: str, path: str, *, retry: b
     try:
         body = loads(response.content) if response.content else {}
     except ValueError:
-        raise PluginError(f"monobank answered HTTP {response.status_code} without JSON.", retryable=True) from None
+        raise PluginError(
+            _("monobank answered HTTP %(status_code)s without JSON.", status_code=response.status_code), retryable=True
+        ) from None
     if response.status_code >= 400:
         error = body if isinstance(body, dict) else {}
         code, text = str(error.get("errCode") or response.status_code), str(error.get("errText") or "error")
         if response.status_code == 403:
-            raise PluginError(f"monobank refused the token ({text}): check the X-Token in the settings.", code=code)
-        raise PluginError(f"monobank: {text}", code=code)
+            raise PluginError(
+                _("monobank refused the token (%(text)s): check the X-Token in the settings.", text=text), code=code
+            )
+        raise PluginError(_("monobank: %(text)s", text=text), code=code)
     return body
 
 
@@ -156,13 +161,13 @@ async def crm_test_connection(config, secrets):
         await _public_key(config, secrets, fresh=True)
     except PluginError as exc:
         return ConnectionResult(ok=False, message=exc.message)
-    return ConnectionResult(ok=True, message="Connected to monobank: the token is accepted.")
+    return ConnectionResult(ok=True, message=_("Connected to monobank: the token is accepted."))
 
 
 @hookimpl
 async def crm_payment_create(installation, config, secrets, payment: CheckoutRequest):
     if payment.currency not in CCY:
-        raise PluginError(f"monobank takes UAH, USD or EUR, not {payment.currency}.")
+        raise PluginError(_("monobank takes UAH, USD or EUR, not %(currency)s.", currency=payment.currency))
     body: dict[str, Any] = {
         "amount": to_minor(payment.amount),
         "ccy": CCY[payment.currency],

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from server.i18n import _
 from server.plugins.http import ProviderClient
 from server.plugins.types import PluginError
 
@@ -33,19 +34,29 @@ def _explain(errors: list[str], codes: list[str]) -> PluginError:
     code = str(codes[0]) if codes else ""
     if any(AUTH_FAIL.lower() in t.lower() for t in texts):
         return PluginError(
-            "Nova Poshta rejected the API key: check the key in your Nova Poshta business account "
-            "(Settings → Security) and enter it again in the plugin settings.",
+            _(
+                "Nova Poshta rejected the API key: check the key in your Nova Poshta business account "
+                "(Settings → Security) and enter it again in the plugin settings."
+            ),
             code="AUTH_FAILED",
         )
     joined = "; ".join(texts)
     lowered = joined.lower()
     if "document number is not correct" in lowered:
-        return PluginError(f"Nova Poshta does not accept this waybill number ({joined}).", code=code or "BAD_NUMBER")
+        return PluginError(
+            _("Nova Poshta does not accept this waybill number (%(joined)s).", joined=joined), code=code or "BAD_NUMBER"
+        )
     if "document not found" in lowered:
-        return PluginError(f"Nova Poshta knows no such waybill ({joined}).", code=code or "NOT_FOUND")
+        return PluginError(
+            _("Nova Poshta knows no such waybill (%(joined)s).", joined=joined), code=code or "NOT_FOUND"
+        )
     if "many requests" in lowered:
-        return PluginError(f"Nova Poshta is rate limiting us ({joined}); try again later.", code=code, retryable=True)
-    return PluginError(f"Nova Poshta refused the request: {joined}.", code=code)
+        return PluginError(
+            _("Nova Poshta is rate limiting us (%(joined)s); try again later.", joined=joined),
+            code=code,
+            retryable=True,
+        )
+    return PluginError(_("Nova Poshta refused the request: %(joined)s.", joined=joined), code=code)
 
 
 class NovaPoshtaAPI:
@@ -62,7 +73,7 @@ class NovaPoshtaAPI:
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         if not api_key:
-            raise PluginError("The Nova Poshta API key is not set: enter it in the plugin settings.", code="NO_KEY")
+            raise PluginError(_("The Nova Poshta API key is not set: enter it in the plugin settings."), code="NO_KEY")
         self.api_key = api_key
         self.api_url = api_url or DEFAULT_API_URL
         kwargs: dict[str, Any] = {}
@@ -93,8 +104,11 @@ class NovaPoshtaAPI:
             envelope = None
         if not isinstance(envelope, dict) or "success" not in envelope:
             raise PluginError(
-                f"Nova Poshta answered HTTP {response.status_code} with something that is not its API "
-                "envelope: check the API URL in the plugin settings.",
+                _(
+                    "Nova Poshta answered HTTP %(status_code)s with something that is not its API envelope: check the "
+                    "API URL in the plugin settings.",
+                    status_code=response.status_code,
+                ),
                 code="BAD_RESPONSE",
                 retryable=response.status_code >= 500,
             )

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from plugins.novaposhta.api import DEFAULT_API_URL, MAX_TRACKING_DOCUMENTS, NovaPoshtaAPI
+from server.i18n import _
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.types import (
     DELIVERY,
@@ -196,7 +197,9 @@ def _sender(config: dict) -> dict:
         if not config.get(name)
     ]
     if missing:
-        raise PluginError(f"Fill in the Nova Poshta sender settings first: {', '.join(missing)}.", code="CONFIG")
+        raise PluginError(
+            _("Fill in the Nova Poshta sender settings first: %(missing)s.", missing=", ".join(missing)), code="CONFIG"
+        )
     return {
         "Sender": config["sender_ref"],
         "ContactSender": config["contact_sender_ref"],
@@ -219,10 +222,15 @@ async def crm_test_connection(config: dict, secrets: dict) -> ConnectionResult:
     if sender and sender not in refs:
         return ConnectionResult(
             ok=False,
-            message="The API key works, but the sender ref is not one of this account's senders: "
-            f"known senders are {', '.join(sorted(refs)) or 'none'}.",
+            message=_(
+                "The API key works, but the sender ref is not one of this account's senders: known senders are "
+                "%(senders)s.",
+                senders=", ".join(sorted(refs)) or _("none"),
+            ),
         )
-    return ConnectionResult(ok=True, message=f"Connected to Nova Poshta; {len(refs)} sender(s) on the account.")
+    return ConnectionResult(
+        ok=True, message=_("Connected to Nova Poshta; %(n)s sender(s) on the account.", n=len(refs))
+    )
 
 
 @hookimpl
@@ -261,7 +269,7 @@ async def crm_delivery_create_shipment(config: dict, secrets: dict, shipment: Sh
     else:
         # The inline variant: Nova Poshta creates the private-person recipient itself.
         if not shipment.city:
-            raise PluginError("The recipient's city is needed for a Nova Poshta waybill.", code="CITY")
+            raise PluginError(_("The recipient's city is needed for a Nova Poshta waybill."), code="CITY")
         props.update(
             {
                 "NewAddress": "1",
@@ -282,7 +290,7 @@ async def crm_delivery_create_shipment(config: dict, secrets: dict, shipment: Sh
     async with _api(config, secrets) as api:
         data = await api.data("InternetDocument", "save", props, retry=False)  # not idempotent: never repeat
     if not data or not isinstance(data[0], dict) or not data[0].get("IntDocNumber"):
-        raise PluginError("Nova Poshta answered success without a waybill number.", code="BAD_RESPONSE")
+        raise PluginError(_("Nova Poshta answered success without a waybill number."), code="BAD_RESPONSE")
     item = data[0]
     return Shipment(
         waybill_number=str(item["IntDocNumber"]),
@@ -308,13 +316,17 @@ async def crm_delivery_cancel_shipment(config: dict, secrets: dict, waybill_numb
         item = next((i for i in items if str(i.get("Number")) == number), None)
         status = str(item.get("StatusCode")) if item else "3"
         if status == "3":
-            raise PluginError(f"Nova Poshta knows no waybill {number}.", code="NOT_FOUND")
+            raise PluginError(_("Nova Poshta knows no waybill %(number)s.", number=number), code="NOT_FOUND")
         if status == "2":
             return  # already deleted: cancelling twice is fine
         if status != "1" or not item.get("RefEW"):
             raise PluginError(
-                f"Waybill {number} cannot be cancelled: Nova Poshta says '{item.get('Status', status)}'. "
-                "Only waybills not yet handed over can be deleted.",
+                _(
+                    "Waybill %(number)s cannot be cancelled: Nova Poshta says '%(status)s'. Only waybills not yet "
+                    "handed over can be deleted.",
+                    number=number,
+                    status=item.get("Status", status),
+                ),
                 code="CANNOT_CANCEL",
             )
         await api.data("InternetDocument", "delete", {"DocumentRefs": [item["RefEW"]]})

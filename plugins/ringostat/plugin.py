@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from plugins.binotel.plugin import to_e164
+from server.i18n import _
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient
 from server.plugins.types import (
@@ -235,14 +236,17 @@ def crm_webhook(config, request: WebhookRequest):
     data = _fields(request)
     call_id = _first(data, "uniqueid", "cdr_id", "call_id")
     if not call_id:
-        raise PluginError("Not a Ringostat call: uniqueid, cdr_id or call_id is required.", code="INVALID")
+        raise PluginError(_("Not a Ringostat call: uniqueid, cdr_id or call_id is required."), code="INVALID")
     if not moment:  # a webhook pasted without a moment: an after-call one if it has a result
         moment = "end" if _first(data, "disposition", "status") else "start"
     state = MOMENTS.get(moment)
     if state is None:
         raise PluginError(
-            f"Unknown Ringostat webhook path {path!r}: use start, answer, end, rated or forward "
-            "(out/start, out/end for outgoing calls).",
+            _(
+                "Unknown Ringostat webhook path %(path)s: use start, answer, end, rated or forward (out/start, "
+                "out/end for outgoing calls).",
+                path=repr(path),
+            ),
             code="INVALID",
         )
     if state in ("ringing", "answered", "ended"):
@@ -271,7 +275,7 @@ def crm_webhook(config, request: WebhookRequest):
 def _auth(secrets: dict) -> dict:
     key = str(secrets.get("auth_key") or "")
     if not key:
-        raise PluginError("Enter the Ringostat Auth-key in the plugin settings.", code="AUTH")
+        raise PluginError(_("Enter the Ringostat Auth-key in the plugin settings."), code="AUTH")
     return {"Auth-key": key}
 
 
@@ -300,15 +304,18 @@ async def call_log(config: dict, secrets: dict, since: datetime, until: datetime
             headers=headers,
         )
     if response.status_code in (401, 403):
-        raise PluginError("Ringostat refused the Auth-key: check it in the plugin settings.", code="AUTH")
+        raise PluginError(_("Ringostat refused the Auth-key: check it in the plugin settings."), code="AUTH")
     if response.status_code != 200:
-        raise PluginError(f"Ringostat answered HTTP {response.status_code} to the call log request.", retryable=True)
+        raise PluginError(
+            _("Ringostat answered HTTP %(status_code)s to the call log request.", status_code=response.status_code),
+            retryable=True,
+        )
     try:
         rows = response.json()
     except ValueError:
-        raise PluginError("Ringostat's call log is not JSON.", retryable=True) from None
+        raise PluginError(_("Ringostat's call log is not JSON."), retryable=True) from None
     if not isinstance(rows, list):
-        raise PluginError("Ringostat's call log came in an unexpected format.")
+        raise PluginError(_("Ringostat's call log came in an unexpected format."))
     if len(rows) >= CALLS_PER_REQUEST and until - since > timedelta(minutes=1):
         middle = since + (until - since) / 2
         return [*await call_log(config, secrets, since, middle), *await call_log(config, secrets, middle, until)]
@@ -319,7 +326,7 @@ async def call_log(config: dict, secrets: dict, since: datetime, until: datetime
 async def crm_test_connection(config, secrets):
     now = datetime.now(UTC)
     await call_log(config, secrets, now - timedelta(minutes=5), now)
-    return ConnectionResult(ok=True, message="Connected to Ringostat.")
+    return ConnectionResult(ok=True, message=_("Connected to Ringostat."))
 
 
 @hookimpl
@@ -347,7 +354,7 @@ def ringostat_number(phone: str) -> str:
 async def crm_telephony_click_to_call(config, secrets, employee: str, phone: str):
     callee = (employee or "").strip()
     if not callee:
-        raise PluginError("Give the employee's Ringostat number or SIP login.", code="INVALID")
+        raise PluginError(_("Give the employee's Ringostat number or SIP login."), code="INVALID")
     body = {
         "jsonrpc": "2.0",
         "id": 1,
@@ -368,16 +375,21 @@ async def crm_telephony_click_to_call(config, secrets, employee: str, phone: str
     try:
         answer = response.json()
     except ValueError:
-        raise PluginError(f"Ringostat answered HTTP {response.status_code} with something that is not JSON.") from None
+        raise PluginError(
+            _(
+                "Ringostat answered HTTP %(status_code)s with something that is not JSON.",
+                status_code=response.status_code,
+            )
+        ) from None
     if not isinstance(answer, dict):
-        raise PluginError("Ringostat answered in an unexpected format.")
+        raise PluginError(_("Ringostat answered in an unexpected format."))
     error = answer.get("error")
     if error:
         said = str(error.get("message") if isinstance(error, dict) else error)[:200]
         code = str(error.get("code") if isinstance(error, dict) else "") or "ERROR"
-        raise PluginError(f"Ringostat refused the call: {said}.", code=code)
+        raise PluginError(_("Ringostat refused the call: %(said)s.", said=said), code=code)
     if response.status_code != 200:
-        raise PluginError(f"Ringostat answered HTTP {response.status_code}.")
+        raise PluginError(_("Ringostat answered HTTP %(status_code)s.", status_code=response.status_code))
     result = answer.get("result")
     if isinstance(result, dict):
         return str(result.get("uniqueid") or result.get("call_id") or result.get("id") or "")

@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from plugins.rozetka.statuses import NAMES
+from server.i18n import _
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import ProviderClient
 from server.plugins.types import (
@@ -187,7 +188,10 @@ def mapping(config: dict) -> tuple[dict[str, str | None], dict[str, str | None]]
     if not raw:
         return to_crm, from_crm
     problem = PluginError(
-        'The status mapping is not valid: expected JSON like {"to_crm": {"1": "new"}, "from_crm": {"shipped": "3"}}.',
+        _(
+            'The status mapping is not valid: expected JSON like {"to_crm": {"1": "new"}, "from_crm": {"shipped": '
+            '"3"}}.'
+        ),
         code="BAD_CONFIG",
     )
     try:
@@ -206,7 +210,9 @@ def mapping(config: dict) -> tuple[dict[str, str | None], dict[str, str | None]]
             target[str(name).strip()] = None if value in (None, "") else str(value).strip()
     for value in from_crm.values():
         if value is not None and not value.isdigit():
-            raise PluginError(f"from_crm maps to '{value}', which is not a Rozetka status id.", code="BAD_CONFIG")
+            raise PluginError(
+                _("from_crm maps to '%(value)s', which is not a Rozetka status id.", value=value), code="BAD_CONFIG"
+            )
     return to_crm, from_crm
 
 
@@ -242,8 +248,12 @@ def _envelope(response: httpx.Response) -> Answer:
         body = None
     if not isinstance(body, dict) or "success" not in body:
         raise PluginError(
-            f"{PROVIDER} answered HTTP {response.status_code} with something that is not its API envelope; "
-            "check the API URL or try again later.",
+            _(
+                "%(provider)s answered HTTP %(status_code)s with something that is not its API envelope; check the "
+                "API URL or try again later.",
+                provider=PROVIDER,
+                status_code=response.status_code,
+            ),
             code="BAD_RESPONSE",
             retryable=response.status_code >= 500 or response.status_code in (200, 502),
         )
@@ -278,7 +288,7 @@ class Session:
         self.username = str(config.get("username") or "").strip()
         self.password = str(secrets.get("password") or "")
         if not self.username or not self.password:
-            raise PluginError("Enter the Rozetka username and password in the plugin settings.", code="BAD_CONFIG")
+            raise PluginError(_("Enter the Rozetka username and password in the plugin settings."), code="BAD_CONFIG")
         self.api_url = str(config.get("api_url") or API_URL).rstrip("/")
         digest = hashlib.sha256(self.password.encode()).hexdigest()
         self.key = (installation.id if installation else "", self.api_url, self.username, digest)
@@ -301,15 +311,19 @@ class Session:
         if not answer.ok:
             if answer.code == INCORRECT_USERNAME_PASSWORD:
                 raise PluginError(
-                    "Rozetka rejected the username or password: check them in the plugin settings "
-                    "(enter the password as you type it in the seller cabinet).",
+                    _(
+                        "Rozetka rejected the username or password: check them in the plugin settings "
+                        "(enter the password as you type it in the seller cabinet)."
+                    ),
                     code="BAD_CREDENTIALS",
                 )
-            raise PluginError(f"Rozetka refused to sign in: {_describe(answer)}.", code=str(answer.code or ""))
+            raise PluginError(
+                _("Rozetka refused to sign in: %(describe)s.", describe=_describe(answer)), code=str(answer.code or "")
+            )
         content = answer.content if isinstance(answer.content, dict) else {}
         token = content.get("access_token")
         if not token:
-            raise PluginError("Rozetka signed in but sent no access token; try again later.", retryable=True)
+            raise PluginError(_("Rozetka signed in but sent no access token; try again later."), retryable=True)
         self.login_content = content
         _TOKENS[self.key] = (str(token), time.monotonic() + TOKEN_TTL)
         return str(token)
@@ -331,18 +345,24 @@ class Session:
                 if attempt == 1:
                     continue
                 raise PluginError(
-                    f"Rozetka does not accept a fresh sign-in token: {_describe(answer)}; try again later.",
+                    _(
+                        "Rozetka does not accept a fresh sign-in token: %(describe)s; try again later.",
+                        describe=_describe(answer),
+                    ),
                     code="SESSION",
                     retryable=True,
                 )
             if not answer.ok and answer.code == NOT_FOUND:
                 raise PluginError(
-                    f"Rozetka has no {path.split('?')[0]} endpoint: check the API URL in the plugin settings.",
+                    _(
+                        "Rozetka has no %(endpoint)s endpoint: check the API URL in the plugin settings.",
+                        endpoint=path.split("?")[0],
+                    ),
                     code="NOT_FOUND",
                 )
             if not answer.ok and answer.code == ACCESS_DENIED:
                 raise PluginError(
-                    "Rozetka denied access: the seller account needs the orders permissions.", code="ACCESS_DENIED"
+                    _("Rozetka denied access: the seller account needs the orders permissions."), code="ACCESS_DENIED"
                 )
             return answer
         raise AssertionError("unreachable")  # pragma: no cover
@@ -359,11 +379,16 @@ async def crm_test_connection(installation: Installation, config: dict, secrets:
         await session.login()
         answer = await session.call("GET", "/orders/search", params={"page": 1})
         if not answer.ok:
-            return ConnectionResult(False, f"Signed in, but listing orders failed: {_describe(answer)}.")
+            return ConnectionResult(
+                False, _("Signed in, but listing orders failed: %(reason)s.", reason=_describe(answer))
+            )
         market = ((session.login_content or {}).get("market") or {}).get("title") or ""
         total = ((answer.content or {}).get("_meta") or {}).get("totalCount")
-        shop = f" to {market}" if market else ""
-        return ConnectionResult(True, f"Connected{shop}; {total if total is not None else 'some'} orders visible.")
+        if total is None:
+            message = _("Connected to %(shop)s; some orders visible.", shop=market or "Rozetka")
+        else:
+            message = _("Connected to %(shop)s; %(n)s orders visible.", shop=market or "Rozetka", n=total)
+        return ConnectionResult(True, message)
 
 
 # -- orders in ---------------------------------------------------------------------------------------
@@ -374,7 +399,9 @@ def _zone(config: dict) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise PluginError(f"'{name}' is not a time zone (e.g. Europe/Kyiv).", code="BAD_CONFIG") from None
+        raise PluginError(
+            _("'%(name)s' is not a time zone (e.g. Europe/Kyiv).", name=name), code="BAD_CONFIG"
+        ) from None
 
 
 def _parse_stamp(value: Any) -> datetime | None:
@@ -474,11 +501,14 @@ async def crm_marketplace_fetch_orders(
     orders: list[MarketplaceOrder] = []
     page = state["page"]
     async with Session(installation, config, secrets) as session:
-        for _ in range(PAGES_PER_CALL):
+        for _page in range(PAGES_PER_CALL):
             params = {"changed_from": state["from"], "sort": "id", "page": page, "expand": EXPAND}
             answer = await session.call("GET", "/orders/search", params=params)
             if not answer.ok:
-                raise PluginError(f"Rozetka refused the order search: {_describe(answer)}.", code=str(answer.code))
+                raise PluginError(
+                    _("Rozetka refused the order search: %(describe)s.", describe=_describe(answer)),
+                    code=str(answer.code),
+                )
             content = answer.content or {}
             for raw in content.get("orders") or []:
                 orders.append(to_order(raw, zone))
@@ -508,7 +538,9 @@ async def allowed_transitions(session: Session) -> dict[int, list[tuple[int, Any
     """Rozetka's table: status -> [(next status, delivery_type or None)]."""
     answer = await session.call("GET", "/order-statuses/search", params={"expand": "status_available"})
     if not answer.ok:
-        raise PluginError(f"Rozetka did not list its status rules: {_describe(answer)}.", retryable=True)
+        raise PluginError(
+            _("Rozetka did not list its status rules: %(describe)s.", describe=_describe(answer)), retryable=True
+        )
     table: dict[int, list[tuple[int, Any]]] = {}
     for row in (answer.content or {}).get("orderStatuses") or []:
         for move in row.get("status_available") or []:
@@ -536,15 +568,27 @@ async def crm_marketplace_push_status(
         order_id, target = int(str(external_id).strip()), int(str(status).strip())
     except ValueError:
         raise PluginError(
-            f"'{external_id}' / '{status}' is not a Rozetka order id / status id.", code="INVALID"
+            _(
+                "'%(external_id)s' / '%(status)s' is not a Rozetka order id / status id.",
+                external_id=external_id,
+                status=status,
+            ),
+            code="INVALID",
         ) from None
     ttn = _text(waybill_number) or None
     async with Session(installation, config, secrets) as session:
         found = await session.call("GET", f"/orders/{order_id}", params={"expand": "delivery"})
         if not found.ok:
             if found.code == ENTITY_NOT_FOUND:
-                raise PluginError(f"Rozetka has no order {order_id}.", code="ORDER_NOT_FOUND")
-            raise PluginError(f"Rozetka did not show order {order_id}: {_describe(found)}.", code=str(found.code))
+                raise PluginError(_("Rozetka has no order %(order_id)s.", order_id=order_id), code="ORDER_NOT_FOUND")
+            raise PluginError(
+                _(
+                    "Rozetka did not show order %(order_id)s: %(describe)s.",
+                    order_id=order_id,
+                    describe=_describe(found),
+                ),
+                code=str(found.code),
+            )
         order = found.content or {}
         current = int(order.get("status") or 0)
         if current == target:
@@ -556,18 +600,27 @@ async def crm_marketplace_push_status(
         if target not in allowed:
             what = ", ".join(_status_name(s) for s in allowed) if allowed else "nothing (the status is final)"
             raise PluginError(
-                f"Rozetka does not allow moving order {order_id} from {_status_name(current)} to "
-                f"{_status_name(target)}; from there the seller may set: {what}.",
+                _(
+                    "Rozetka does not allow moving order %(order_id)s from %(current)s to %(target)s; from there the "
+                    "seller may set: %(allowed)s.",
+                    order_id=order_id,
+                    current=_status_name(current),
+                    target=_status_name(target),
+                    allowed=what,
+                ),
                 code="TRANSITION_NOT_ALLOWED",
             )
         if target in NEEDS_TTN and not (ttn or _text(order.get("ttn"))):
             raise PluginError(
-                f"Rozetka needs the waybill number (TTN) to set {_status_name(target)}: add it to the order first.",
+                _(
+                    "Rozetka needs the waybill number (TTN) to set %(status_name)s: add it to the order first.",
+                    status_name=_status_name(target),
+                ),
                 code="WAYBILL_REQUIRED",
             )
         if target == DUPLICATE:
             raise PluginError(
-                "Marking a Rozetka order as a duplicate needs the other order's id: do it in the seller cabinet.",
+                _("Marking a Rozetka order as a duplicate needs the other order's id: do it in the seller cabinet."),
                 code="DUPLICATE_ID_REQUIRED",
             )
         body: dict[str, Any] = {"status": target}
@@ -576,8 +629,13 @@ async def crm_marketplace_push_status(
         answer = await session.call("PUT", f"/orders/{order_id}", json=body)
         if not answer.ok:
             if answer.code == ENTITY_NOT_FOUND:
-                raise PluginError(f"Rozetka has no order {order_id}.", code="ORDER_NOT_FOUND")
+                raise PluginError(_("Rozetka has no order %(order_id)s.", order_id=order_id), code="ORDER_NOT_FOUND")
             raise PluginError(
-                f"Rozetka refused to move order {order_id} to {_status_name(target)}: {_describe(answer)}.",
+                _(
+                    "Rozetka refused to move order %(order_id)s to %(status_name)s: %(describe)s.",
+                    order_id=order_id,
+                    status_name=_status_name(target),
+                    describe=_describe(answer),
+                ),
                 code=str(answer.code or "REFUSED"),
             )

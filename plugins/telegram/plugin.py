@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from server.i18n import N_, gettext_in
+from server.i18n import N_, _, gettext_in
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
 from server.plugins.types import (
@@ -100,7 +100,9 @@ def crm_config_schema():
 def _token(secrets: dict) -> str:
     token = (secrets.get("bot_token") or "").strip()
     if not token or "/" in token or ":" not in token:
-        raise PluginError("Enter the bot token from @BotFather (123456:ABC…) in the plugin settings.", code="SETTINGS")
+        raise PluginError(
+            _("Enter the bot token from @BotFather (123456:ABC…) in the plugin settings."), code="SETTINGS"
+        )
     return token
 
 
@@ -121,8 +123,11 @@ def _envelope(response: httpx.Response) -> dict:
 def _settings_error(body: dict) -> PluginError:
     code = int(body.get("error_code") or 0)
     if code in (401, 404):
-        return PluginError("Telegram rejected the bot token: check it in the plugin settings.", code=str(code))
-    return PluginError(f"Telegram refused the request: {body.get('description') or code}.", code=str(code or "ERROR"))
+        return PluginError(_("Telegram rejected the bot token: check it in the plugin settings."), code=str(code))
+    return PluginError(
+        _("Telegram refused the request: %(description)s.", description=body.get("description") or code),
+        code=str(code or "ERROR"),
+    )
 
 
 async def _call(config: dict, secrets: dict, method: str, params: dict, *, retry: bool = False) -> dict:
@@ -143,7 +148,7 @@ async def crm_test_connection(config, secrets):
     if not body.get("ok"):
         raise _settings_error(body)
     username = (body.get("result") or {}).get("username") or "?"
-    return ConnectionResult(ok=True, message=f"Connected to Telegram as @{username}.")
+    return ConnectionResult(ok=True, message=_("Connected to Telegram as @%(username)s.", username=username))
 
 
 @hookimpl
@@ -158,8 +163,11 @@ async def crm_webhook_url_issued(config, secrets, url: str):
     if not body.get("ok"):
         if body.get("error_code") == 400:
             raise PluginError(
-                f"Telegram did not accept the webhook: {body.get('description')}. The CRM's PUBLIC_URL must be a "
-                "public https:// address.",
+                _(
+                    "Telegram did not accept the webhook: %(description)s. The CRM's PUBLIC_URL must be a public "
+                    "https:// address.",
+                    description=body.get("description"),
+                ),
                 code="400",
             )
         raise _settings_error(body)
@@ -202,7 +210,8 @@ def _retry_after(exc: PluginError) -> int | None:
 async def crm_messaging_send(config, secrets, message: OutgoingMessage):
     if message.channel != "telegram":
         raise PluginError(
-            f"The Telegram plugin sends Telegram messages, not '{message.channel}'.", code="UNSUPPORTED_CHANNEL"
+            _("The Telegram plugin sends Telegram messages, not '%(channel)s'.", channel=message.channel),
+            code="UNSUPPORTED_CHANNEL",
         )
     chat_id: Any = message.to.strip()
     if chat_id.lstrip("-").isdigit():
@@ -218,7 +227,10 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
             note = f" Telegram asks to wait {wait} s." if wait is not None else ""
             raise PluginError(exc.message + note, code=exc.code, retryable=True) from None
         raise PluginError(
-            f"{exc.message} The message may or may not have been sent: check the chat before sending it again.",
+            _(
+                "%(message)s The message may or may not have been sent: check the chat before sending it again.",
+                message=exc.message,
+            ),
             code="OUTCOME_UNKNOWN",
         ) from None
     if body.get("ok"):
@@ -300,7 +312,7 @@ def crm_webhook(installation, config, secrets, request: WebhookRequest):
     verify(request, (secrets.get("bot_token") or "").strip(), installation.webhook_url)
     update = request.json if isinstance(request.json, dict) else None
     if update is None or not isinstance(update.get("update_id"), int):
-        raise PluginError("The request is not a Telegram update.")
+        raise PluginError(_("The request is not a Telegram update."))
     dedupe = f"update:{update['update_id']}"
     message = update.get("message")
     event = _inbound(message) if isinstance(message, dict) else None

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 import phonenumbers
 
+from server.i18n import _
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
 from server.plugins.types import (
@@ -206,8 +207,11 @@ async def _post(config: dict, secrets: dict, path: str, body: dict, *, idempoten
         if idempotent or _not_sent(exc):
             raise
         raise PluginError(
-            f"{exc.message} The message may or may not have been sent: check the TurboSMS cabinet "
-            "before sending it again.",
+            _(
+                "%(message)s The message may or may not have been sent: check the TurboSMS cabinet before sending it "
+                "again.",
+                message=exc.message,
+            ),
             code="OUTCOME_UNKNOWN",
             retryable=False,
         ) from None
@@ -215,12 +219,15 @@ async def _post(config: dict, secrets: dict, path: str, body: dict, *, idempoten
         answer = response.json()
     except ValueError:
         raise PluginError(
-            f"TurboSMS answered HTTP {response.status_code} with something that is not JSON.",
+            _(
+                "TurboSMS answered HTTP %(status_code)s with something that is not JSON.",
+                status_code=response.status_code,
+            ),
             code="BAD_RESPONSE",
             retryable=response.status_code >= 500,
         ) from None
     if not isinstance(answer, dict) or "response_code" not in answer:
-        raise PluginError("TurboSMS answered in an unexpected format.", code="BAD_RESPONSE")
+        raise PluginError(_("TurboSMS answered in an unexpected format."), code="BAD_RESPONSE")
     return answer
 
 
@@ -240,8 +247,10 @@ def _raise_for_request(answer: dict, sender: str = "") -> None:
     if code in ACCOUNT_ERRORS:
         raise PluginError(ACCOUNT_ERRORS[code].format(sender=sender), code=str(code))
     if code == 999:
-        raise PluginError("TurboSMS had an internal error (FATAL_ERROR); try again later.", code="999", retryable=True)
-    raise PluginError(f"TurboSMS refused the request: {code} {status}.", code=str(code))
+        raise PluginError(
+            _("TurboSMS had an internal error (FATAL_ERROR); try again later."), code="999", retryable=True
+        )
+    raise PluginError(_("TurboSMS refused the request: %(code)s %(status)s.", code=code, status=status), code=str(code))
 
 
 # -- hooks --------------------------------------------------------------------------------
@@ -253,7 +262,7 @@ async def crm_test_connection(config, secrets):
     _raise_for_request(answer)
     result = answer.get("response_result") or {}
     balance = result.get("balance") if isinstance(result, dict) else None
-    return ConnectionResult(ok=True, message=f"Connected to TurboSMS. Balance: {balance} UAH.")
+    return ConnectionResult(ok=True, message=_("Connected to TurboSMS. Balance: %(balance)s UAH.", balance=balance))
 
 
 def _recipient(phone: str) -> str:
@@ -275,7 +284,7 @@ def _send_body(config: dict, message: OutgoingMessage) -> tuple[dict, str]:
         viber_sender = (config.get("viber_sender") or "").strip()
         if not viber_sender:
             raise PluginError(
-                "Viber messages need a Viber sender: fill in viber_sender in the TurboSMS plugin settings.",
+                _("Viber messages need a Viber sender: fill in viber_sender in the TurboSMS plugin settings."),
                 code="VIBER_SENDER_MISSING",
             )
         body: dict = {
@@ -285,7 +294,10 @@ def _send_body(config: dict, message: OutgoingMessage) -> tuple[dict, str]:
         if config.get("viber_sms_fallback", True):
             body["sms"] = {"sender": sms_sender, "text": text}
         return body, viber_sender
-    raise PluginError(f"TurboSMS sends SMS and Viber messages, not '{message.channel}'.", code="UNSUPPORTED_CHANNEL")
+    raise PluginError(
+        _("TurboSMS sends SMS and Viber messages, not '%(channel)s'.", channel=message.channel),
+        code="UNSUPPORTED_CHANNEL",
+    )
 
 
 @hookimpl
@@ -305,7 +317,7 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
             )
         _raise_for_request(answer, sender)
         raise PluginError(
-            "TurboSMS accepted the request but returned no result for the recipient.", code="BAD_RESPONSE"
+            _("TurboSMS accepted the request but returned no result for the recipient."), code="BAD_RESPONSE"
         )
     item = results[0] if isinstance(results[0], dict) else {}
     code = _code(item.get("response_code"))
@@ -349,7 +361,7 @@ async def crm_messaging_statuses(config, secrets, message_ids: list[str]):
         items = answer.get("response_result")
         if not isinstance(items, list):
             _raise_for_request(answer)
-            raise PluginError("TurboSMS returned no statuses.", code="BAD_RESPONSE")
+            raise PluginError(_("TurboSMS returned no statuses."), code="BAD_RESPONSE")
         for item in items:
             if not isinstance(item, dict) or not item.get("message_id"):
                 continue

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from server.i18n import _
 from server.plugins.hookspecs import API_VERSION as PLUGIN_API_VERSION
 from server.plugins.hookspecs import hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
@@ -131,14 +132,14 @@ def crm_config_schema():
 def _account(config: dict) -> str:
     sid = (config.get("account_sid") or "").strip()
     if not _ACCOUNT_SID.match(sid):
-        raise PluginError("The Account SID must look like AC followed by 32 hex digits.", code="SETTINGS")
+        raise PluginError(_("The Account SID must look like AC followed by 32 hex digits."), code="SETTINGS")
     return sid
 
 
 def _client(config: dict, secrets: dict) -> ProviderClient:
     token = secrets.get("auth_token") or ""
     if not token:
-        raise PluginError("Enter the Twilio auth token in the plugin settings.", code="SETTINGS")
+        raise PluginError(_("Enter the Twilio auth token in the plugin settings."), code="SETTINGS")
     return ProviderClient(
         PROVIDER, base_url=config.get("api_url") or DEFAULT_API_URL, auth=(_account(config), token), timeout=TIMEOUT
     )
@@ -180,8 +181,10 @@ async def crm_test_connection(config, secrets):
         code, message = _error(response)
         raise _settings_error(code, message, response.status_code)
     if not (config.get("from_number") or config.get("messaging_service_sid")):
-        return ConnectionResult(ok=False, message="Credentials work, but set a From number or a Messaging Service SID.")
-    return ConnectionResult(ok=True, message="Connected to Twilio.")
+        return ConnectionResult(
+            ok=False, message=_("Credentials work, but set a From number or a Messaging Service SID.")
+        )
+    return ConnectionResult(ok=True, message=_("Connected to Twilio."))
 
 
 def status_callback_url(webhook_url: str) -> str:
@@ -191,7 +194,9 @@ def status_callback_url(webhook_url: str) -> str:
 @hookimpl
 async def crm_messaging_send(installation, config, secrets, message: OutgoingMessage):
     if message.channel != "sms":
-        raise PluginError(f"This Twilio plugin sends SMS, not '{message.channel}'.", code="UNSUPPORTED_CHANNEL")
+        raise PluginError(
+            _("This Twilio plugin sends SMS, not '%(channel)s'.", channel=message.channel), code="UNSUPPORTED_CHANNEL"
+        )
     sid = _account(config)
     form = {"To": message.to, "Body": message.text}
     service = (config.get("messaging_service_sid") or "").strip()
@@ -215,8 +220,11 @@ async def crm_messaging_send(installation, config, secrets, message: OutgoingMes
         if _not_sent(exc):
             raise
         raise PluginError(
-            f"{exc.message} The SMS may or may not have been sent: check the Twilio message log before "
-            "sending it again.",
+            _(
+                "%(message)s The SMS may or may not have been sent: check the Twilio message log before sending it "
+                "again.",
+                message=exc.message,
+            ),
             code="OUTCOME_UNKNOWN",
         ) from None
     if response.status_code in (200, 201):

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from server.i18n import N_, gettext_in
+from server.i18n import N_, _, gettext_in
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
 from server.plugins.types import (
@@ -96,14 +96,16 @@ def crm_config_schema():
 def _token(secrets: dict) -> str:
     token = (secrets.get("auth_token") or "").strip()
     if not token:
-        raise PluginError("Enter the Viber auth token in the plugin settings.", code="SETTINGS")
+        raise PluginError(_("Enter the Viber auth token in the plugin settings."), code="SETTINGS")
     return token
 
 
 def _sender(config: dict) -> dict:
     name = (config.get("sender_name") or "").strip()
     if not name or len(name) > SENDER_MAX:
-        raise PluginError(f"The bot name must be 1 to {SENDER_MAX} characters.", code="SETTINGS")
+        raise PluginError(
+            _("The bot name must be 1 to %(sender_max)s characters.", sender_max=SENDER_MAX), code="SETTINGS"
+        )
     return {"name": name}
 
 
@@ -116,15 +118,25 @@ async def _call(config: dict, secrets: dict, path: str, body: dict, *, retry: bo
     except ValueError:
         answer = None
     if not isinstance(answer, dict) or "status" not in answer:
-        raise PluginError(f"Viber answered HTTP {response.status_code} without a status.", code="PROVIDER_ERROR")
+        raise PluginError(
+            _("Viber answered HTTP %(status_code)s without a status.", status_code=response.status_code),
+            code="PROVIDER_ERROR",
+        )
     return answer
 
 
 def _admin_error(answer: dict) -> PluginError:
     code = answer.get("status")
     if code == 2:
-        return PluginError("Viber rejected the auth token: check it in the plugin settings.", code="2")
-    return PluginError(f"Viber refused the request: {answer.get('status_message')} (status {code}).", code=str(code))
+        return PluginError(_("Viber rejected the auth token: check it in the plugin settings."), code="2")
+    return PluginError(
+        _(
+            "Viber refused the request: %(status_message)s (status %(code)s).",
+            status_message=answer.get("status_message"),
+            code=code,
+        ),
+        code=str(code),
+    )
 
 
 @hookimpl
@@ -132,7 +144,7 @@ async def crm_test_connection(config, secrets):
     answer = await _call(config, secrets, "/pa/get_account_info", {}, retry=True)
     if answer.get("status") != 0:
         raise _admin_error(answer)
-    return ConnectionResult(ok=True, message=f"Connected to Viber as {answer.get('name') or '?'}.")
+    return ConnectionResult(ok=True, message=_("Connected to Viber as %(name)s.", name=answer.get("name") or "?"))
 
 
 @hookimpl
@@ -141,7 +153,8 @@ async def crm_webhook_url_issued(config, secrets, url: str):
     answer = await _call(config, secrets, "/pa/set_webhook", body, retry=True)  # the same URL twice is harmless
     if answer.get("status") == 1:
         raise PluginError(
-            "Viber could not reach the webhook URL: the CRM's PUBLIC_URL must be a public https:// address.", code="1"
+            _("Viber could not reach the webhook URL: the CRM's PUBLIC_URL must be a public https:// address."),
+            code="1",
         )
     if answer.get("status") != 0:
         raise _admin_error(answer)
@@ -169,7 +182,8 @@ def _not_sent(exc: PluginError) -> bool:
 async def crm_messaging_send(config, secrets, message: OutgoingMessage):
     if message.channel != "viber":
         raise PluginError(
-            f"The Viber bot plugin sends Viber chat messages, not '{message.channel}'.", code="UNSUPPORTED_CHANNEL"
+            _("The Viber bot plugin sends Viber chat messages, not '%(channel)s'.", channel=message.channel),
+            code="UNSUPPORTED_CHANNEL",
         )
     links = [a.get("url", "") for a in message.attachments if a.get("url")]
     body: dict[str, Any] = {
@@ -193,7 +207,10 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
         if _not_sent(exc):
             raise PluginError(exc.message, code=exc.code, retryable=True) from None
         raise PluginError(
-            f"{exc.message} The message may or may not have been sent: check the chat before sending it again.",
+            _(
+                "%(message)s The message may or may not have been sent: check the chat before sending it again.",
+                message=exc.message,
+            ),
             code="OUTCOME_UNKNOWN",
         ) from None
     status = answer.get("status")
@@ -205,7 +222,7 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
         )
     if status == 12:
         raise PluginError(
-            "Viber is rate limiting the bot (tooManyRequests); try again later.", code="12", retryable=True
+            _("Viber is rate limiting the bot (tooManyRequests); try again later."), code="12", retryable=True
         )
     raise _admin_error(answer)
 
@@ -272,7 +289,7 @@ def crm_webhook(config, secrets, request: WebhookRequest):
     verify(request, (secrets.get("auth_token") or "").strip())
     event = request.json if isinstance(request.json, dict) else None
     if event is None or not isinstance(event.get("event"), str):
-        raise PluginError("The request is not a Viber callback.")
+        raise PluginError(_("The request is not a Viber callback."))
     kind = event["event"]
     token = str(event.get("message_token") or event.get("timestamp") or "")
     dedupe = f"{kind}:{token}"

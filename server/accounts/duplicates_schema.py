@@ -14,6 +14,7 @@ from server.accounts.schema import AccountType, ContactType, DuplicateKind, show
 from server.core.errors import BadRequest
 from server.graphql import ids
 from server.graphql.pagination import PageInfo, check_first
+from server.i18n import _
 
 
 @strawberry.enum(description="Which records the duplicates report groups.")
@@ -46,12 +47,12 @@ def _position(after: str | None) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode((after + "=" * (-len(after) % 4)).encode()).decode()
-        prefix, _, number = text.partition(":")
+        prefix, _colon, number = text.partition(":")
         if prefix != "dup" or not number.isdigit():
             raise ValueError(after)
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadRequest(f"'{after}' is not a valid cursor for this list.") from exc
+        raise BadRequest(_("'%(after)s' is not a valid cursor for this list.", after=after)) from exc
 
 
 @strawberry.type

@@ -47,6 +47,7 @@ from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import DELETED_AT, INCLUDE_DELETED, Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
+from server.i18n import _
 from server.search.query import SEARCH_FILTER_DESCRIPTION, search_lookup
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class AccountKind(Enum):
 def _require_visible(info: Info, field_name: str) -> None:
     """Marketing fields some roles may not see (``Role.hidden_fields``): a FORBIDDEN error on the field."""
     if not info.context.scope.can_see_field("Account", field_name):
-        raise Forbidden(f"Your role may not see Account.{field_name}.")
+        raise Forbidden(_("Your role may not see Account.%(field_name)s.", field_name=field_name))
 
 
 @model_type(Contact, description="A person at a company account.")
@@ -228,7 +229,9 @@ def _identifier_q(organization_id, kind: str, normalize):
     def build(f: StringFilter) -> Q:
         values = [f.eq] if f.eq is not None else list(f.in_ or [])
         if len(values) > MAX_IN_VALUES:
-            raise BadRequest(f"`{kind}.in` takes at most {MAX_IN_VALUES} values.")
+            raise BadRequest(
+                _("`%(kind)s.in` takes at most %(max_in_values)s values.", kind=kind, max_in_values=MAX_IN_VALUES)
+            )
         normalized = [v for v in (normalize(x) for x in values) if v]
         sub = AccountIdentifier.filter(organization_id=organization_id, kind=kind, value__in=normalized)
         return Q(id__in=Subquery(sub.values("account_id")))
@@ -315,7 +318,12 @@ def _check_filters(scope, where, depth: int = 0) -> None:
         return  # build_q reports too deep nesting
     for name, field_name in GUARDED_FILTERS.items():
         if getattr(where, name, None) is not None and not scope.can_see_field("Account", field_name):
-            raise Forbidden(f"Your role may not see Account.{field_name}, so it may not filter by it either.")
+            raise Forbidden(
+                _(
+                    "Your role may not see Account.%(field_name)s, so it may not filter by it either.",
+                    field_name=field_name,
+                )
+            )
     for sub in [*(where.and_ or []), *(where.or_ or [])]:
         _check_filters(scope, sub, depth + 1)
 

@@ -35,7 +35,7 @@ def normalize_email(raw: str, field: str = "email") -> str:
     email = raw.strip().lower()
     refuse_masked(email, field)
     if not EMAIL_RE.match(email) or len(email) > 254:
-        raise UserInputError(ErrorCode.INVALID, f"'{raw[:254]}' is not an e-mail address.", field)
+        raise UserInputError(ErrorCode.INVALID, _("'%(raw)s' is not an e-mail address.", raw=raw[:254]), field)
     return email
 
 
@@ -92,7 +92,7 @@ async def _check_owner(scope: Scope, owner_id: UUID | None) -> None:
     from server.auth.service import is_member  # the auth domain owns memberships
 
     if owner_id is not None and not await is_member(scope.organization_id, owner_id):
-        raise UserInputError(ErrorCode.NOT_FOUND, "Owner is not a member of this organization.", "ownerId")
+        raise UserInputError(ErrorCode.NOT_FOUND, _("Owner is not a member of this organization."), "ownerId")
     scope.check_owner(owner_id)
 
 
@@ -121,7 +121,7 @@ async def create_account(scope: Scope, data: dict, idempotency_key: str | None =
         idempotency.check_key(idempotency_key)
     values = _clean_account(data, problems)
     if "name" not in data:
-        problems.add(ErrorCode.REQUIRED, "name is required.", "name")
+        problems.add(ErrorCode.REQUIRED, _("name is required."), "name")
     values["owner_id"] = data.get("owner_id", scope.user_id)
     with problems:
         await _check_owner(scope, values["owner_id"])
@@ -255,7 +255,7 @@ async def merge_accounts(scope: Scope, keep_id: UUID, keep_version: int, merge_i
     from server.accounts.merge import MOVERS  # each domain moves its own rows
 
     if keep_id == merge_id:
-        raise UserInputError(ErrorCode.INVALID, "Cannot merge an account into itself.", "mergeId")
+        raise UserInputError(ErrorCode.INVALID, _("Cannot merge an account into itself."), "mergeId")
     async with in_transaction():
         # Both rows are locked (in a fixed order, so two opposite merges cannot deadlock): of two
         # concurrent merges of one duplicate, the second then finds it deleted (NOT_FOUND) instead
@@ -332,7 +332,7 @@ async def create_contact(scope: Scope, account_id: UUID, data: dict, idempotency
         idempotency.check_key(idempotency_key)
     values = _clean_contact(data, problems)
     if "name" not in data:
-        problems.add(ErrorCode.REQUIRED, "name is required.", "name")
+        problems.add(ErrorCode.REQUIRED, _("name is required."), "name")
     typed = await customfields.clean(scope, "contact", data, problems, creating=True)
     problems.raise_if_any()
 

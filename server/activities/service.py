@@ -23,6 +23,7 @@ from server.core.serialize import snapshot
 from server.core.text import limited_text
 from server.core.versioning import update_versioned
 from server.deals.models import Deal
+from server.i18n import N_, _
 from server.orders.models import Order
 from server.tickets.models import Ticket
 
@@ -44,6 +45,11 @@ ACTIVITY_FIELDS = [
 ]
 # Records an activity may be about: input key -> (model, input field name).
 LINKS = {"deal_id": (Deal, "dealId"), "order_id": (Order, "orderId"), "ticket_id": (Ticket, "ticketId")}
+BELONGS_ELSEWHERE = {
+    "Deal": N_("This deal belongs to another account."),
+    "Order": N_("This order belongs to another account."),
+    "Ticket": N_("This ticket belongs to another account."),
+}
 
 
 async def log(
@@ -83,7 +89,9 @@ def _utc(value: datetime | None, field: str) -> datetime | None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
         raise UserInputError(
-            ErrorCode.INVALID, f"{field} needs a time zone, e.g. 2025-05-01T10:00:00+03:00 or ...Z.", field
+            ErrorCode.INVALID,
+            _("%(field)s needs a time zone, e.g. 2025-05-01T10:00:00+03:00 or ...Z.", field=field),
+            field,
         )
     return value.astimezone(UTC)
 
@@ -91,9 +99,11 @@ def _utc(value: datetime | None, field: str) -> datetime | None:
 def _clean_data(value) -> dict:
     data = value if value is not None else {}
     if not isinstance(data, dict):
-        raise UserInputError(ErrorCode.INVALID, "data must be a JSON object.", "data")
+        raise UserInputError(ErrorCode.INVALID, _("data must be a JSON object."), "data")
     if len(json.dumps(data, ensure_ascii=False).encode()) > DATA_MAX_BYTES:
-        raise UserInputError(ErrorCode.INVALID, f"data is larger than {DATA_MAX_BYTES} bytes.", "data")
+        raise UserInputError(
+            ErrorCode.INVALID, _("data is larger than %(data_max_bytes)s bytes.", data_max_bytes=DATA_MAX_BYTES), "data"
+        )
     return data
 
 
@@ -110,12 +120,12 @@ def _clean(data: dict, kind: str, problems: Problems) -> dict:
     with problems:
         if "occurred_at" in data:
             if data["occurred_at"] is None:
-                raise UserInputError(ErrorCode.REQUIRED, "occurredAt cannot be cleared.", "occurredAt")
+                raise UserInputError(ErrorCode.REQUIRED, _("occurredAt cannot be cleared."), "occurredAt")
             values["occurred_at"] = _utc(data["occurred_at"], "occurredAt")
     with problems:
         if "due_at" in data:
             if data["due_at"] is not None and kind != "task":
-                raise UserInputError(ErrorCode.INVALID, "Only tasks have a due date.", "dueAt")
+                raise UserInputError(ErrorCode.INVALID, _("Only tasks have a due date."), "dueAt")
             values["due_at"] = _utc(data["due_at"], "dueAt")
     with problems:
         if "data" in data:
@@ -127,18 +137,20 @@ def _check_content(kind: str, subject: str, body: str, problems: Problems) -> No
     if problems.has("subject") or problems.has("body"):
         return  # already said what is wrong with them
     if kind == "task" and not subject:
-        problems.add(ErrorCode.REQUIRED, "A task needs a subject: what is to be done.", "subject")
+        problems.add(ErrorCode.REQUIRED, _("A task needs a subject: what is to be done."), "subject")
     elif not subject and not body:
-        problems.add(ErrorCode.REQUIRED, "Give a subject or a body.", "subject")
+        problems.add(ErrorCode.REQUIRED, _("Give a subject or a body."), "subject")
 
 
 def _check_manual(activity: Activity, doing: str) -> None:
     if activity.kind not in MANUAL_KINDS:
-        raise UserInputError(
-            ErrorCode.FORBIDDEN,
-            f"A {activity.kind} entry is history written by the system; it cannot be {doing}.",
-            "id",
+        # "edited" or "deleted": whole sentences, so each reads right in every language.
+        message = (
+            N_("A %(kind)s entry is history written by the system; it cannot be edited.")
+            if doing == "edited"
+            else N_("A %(kind)s entry is history written by the system; it cannot be deleted.")
         )
+        raise UserInputError(ErrorCode.FORBIDDEN, _(message, kind=activity.kind), "id")
 
 
 async def _resolve_links(scope: Scope, data: dict) -> dict:
@@ -155,18 +167,20 @@ async def _resolve_links(scope: Scope, data: dict) -> dict:
         if pk is None:
             continue
         if not scope.can(f"{model.resource}:read"):
-            raise UserInputError(ErrorCode.FORBIDDEN, f"Your role may not see {model.resource}.", field)
+            raise UserInputError(
+                ErrorCode.FORBIDDEN, _("Your role may not see %(resource)s.", resource=model.resource), field
+            )
         row = await scope.get(model, pk, field=field)
         row_account = row.account_id
         if account_id is None and row_account is not None:
             # The first linked record decides; the next ones are checked against it.
             account_id = (await scope.get(Account, row_account, field=field)).id
         elif row_account is not None and row_account != account_id:
-            raise UserInputError(ErrorCode.INVALID, f"This {model.__name__.lower()} belongs to another account.", field)
+            raise UserInputError(ErrorCode.INVALID, _(BELONGS_ELSEWHERE[model.__name__]), field)
         links[key] = row.id
     if account_id is None:
         raise UserInputError(
-            ErrorCode.REQUIRED, "Give accountId (or a deal, order or ticket of an account).", "accountId"
+            ErrorCode.REQUIRED, _("Give accountId (or a deal, order or ticket of an account)."), "accountId"
         )
     return {"account_id": account_id, **links}
 
@@ -184,10 +198,14 @@ async def create_activity(scope: Scope, data: dict, idempotency_key: str | None 
     kind = data.get("kind")
     if kind in SYSTEM_KINDS:
         problems.add(
-            ErrorCode.INVALID, f"{kind} entries are written by the system, not through createActivity.", "kind"
+            ErrorCode.INVALID,
+            _("%(kind)s entries are written by the system, not through createActivity.", kind=kind),
+            "kind",
         )
     elif kind not in MANUAL_KINDS:
-        problems.add(ErrorCode.INVALID, f"kind must be one of: {', '.join(MANUAL_KINDS)}.", "kind")
+        problems.add(
+            ErrorCode.INVALID, _("kind must be one of: %(manual_kinds)s.", manual_kinds=", ".join(MANUAL_KINDS)), "kind"
+        )
     values = _clean({**data, "occurred_at": data.get("occurred_at") or datetime.now(UTC)}, kind, problems)
     values.setdefault("subject", "")
     values.setdefault("body", "")
@@ -220,7 +238,7 @@ async def create_activity(scope: Scope, data: dict, idempotency_key: str | None 
 async def update_activity(scope: Scope, activity_id: UUID, version: int, data: dict) -> Activity:
     """Change the text, times or details of a manual item (system entries are history)."""
     async with in_transaction():
-        activity = await scope.get(Activity, activity_id, "update", what="Activity", field="id")
+        activity = await scope.get(Activity, activity_id, "update", field="id")
         _check_manual(activity, "edited")
         problems = Problems()
         values = _clean(data, activity.kind, problems)
@@ -241,9 +259,9 @@ async def update_activity(scope: Scope, activity_id: UUID, version: int, data: d
 
 async def _set_done(scope: Scope, activity_id: UUID, version: int, done: bool) -> Activity:
     async with in_transaction():
-        activity = await scope.get(Activity, activity_id, "update", what="Activity", field="id")
+        activity = await scope.get(Activity, activity_id, "update", field="id")
         if activity.kind != "task":
-            raise UserInputError(ErrorCode.INVALID, "Only tasks can be completed or reopened.", "id")
+            raise UserInputError(ErrorCode.INVALID, _("Only tasks can be completed or reopened."), "id")
         if (activity.done_at is not None) == done:
             raise UserInputError(
                 ErrorCode.FORBIDDEN_TRANSITION,
@@ -272,7 +290,7 @@ async def reopen_task(scope: Scope, activity_id: UUID, version: int) -> Activity
 async def delete_activity(scope: Scope, activity_id: UUID, version: int) -> Activity:
     """Delete a manual item for good; its audit entry keeps what it said."""
     async with in_transaction():
-        activity = await scope.get(Activity, activity_id, "delete", what="Activity", field="id")
+        activity = await scope.get(Activity, activity_id, "delete", field="id")
         _check_manual(activity, "deleted")
         if activity.version != version or not await Activity.filter(id=activity.id, version=version).delete():
             raise version_conflict()

@@ -133,7 +133,7 @@ class RfmGroupFilter:
 def rfm_group_q(f: RfmGroupFilter) -> Q:
     values = [f.eq] if f.eq is not None else list(f.in_ or [])
     if len(values) > MAX_IN_VALUES:
-        raise BadRequest(f"`rfmGroup.in` takes at most {MAX_IN_VALUES} values.")
+        raise BadRequest(_("`rfmGroup.in` takes at most %(max_in_values)s values.", max_in_values=MAX_IN_VALUES))
     return Q(figures__rfm_group__in=[v.value for v in values]) if values else Q()
 
 
@@ -186,7 +186,7 @@ def days_since_last_order_q(f: IntFilter) -> Q:
     if f.lte is not None:
         parts.append(Q(figures__last_order_at__gt=ago(f.lte) - timedelta(days=1)))
     if f.in_:
-        raise BadRequest("`daysSinceLastOrder` takes eq, gte and lte.")
+        raise BadRequest(_("`daysSinceLastOrder` takes eq, gte and lte."))
     return Q(*parts) if parts else Q()
 
 

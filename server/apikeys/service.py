@@ -100,7 +100,7 @@ async def revoke_key(scope: Scope, pk: UUID) -> ApiKey:
     """The key stops working at once."""
     scope.require("settings:write")
     async with in_transaction():
-        row = await scope.get(ApiKey, pk, "write", what="API key", field="id")
+        row = await scope.get(ApiKey, pk, "write", field="id")
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
             await row.save(update_fields=["revoked_at", "updated_at"])

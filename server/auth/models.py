@@ -10,6 +10,9 @@ class User(BaseModel):
     password_hash = fields.CharField(max_length=255)
     name = fields.CharField(max_length=200, default="")
     is_active = fields.BooleanField(default=True)
+    # The language the person chose for the API's texts ("uk" or "en"); null: the request's
+    # Accept-Language, else the organization's locale (server/i18n/choice.py, docs/i18n.md).
+    locale = fields.CharField(max_length=8, null=True)
 
     class Meta:
         table = "user"

@@ -9,6 +9,7 @@ from server.auth.models import Membership, User
 from server.auth.roles import Role, RowScope
 from server.core.errors import Forbidden, OrganizationRequired
 from server.core.prepared import once, placeholder_text, placeholder_uuid
+from server.i18n import _
 from server.organizations.models import Organization
 
 
@@ -60,7 +61,7 @@ async def for_user(user: User, organization_hint: str | None) -> Principal:
         membership = found[0] if found else None
         if membership is None:
             # Same answer whether the organization exists or not: nothing to learn by probing.
-            raise Forbidden(f"You are not a member of organization '{organization_hint}'.")
+            raise Forbidden(_("You are not a member of organization '%(slug)s'.", slug=organization_hint))
     else:
         found = await once("auth.memberships", Membership, _memberships_query).fetch(user.id)
         membership = found[0] if len(found) == 1 else None
@@ -91,5 +92,5 @@ async def _team_member_ids(membership: Membership) -> list[UUID]:
 
 def require_organization(principal: Principal) -> Organization:
     if principal.organization is None:
-        raise OrganizationRequired("Choose an organization with the X-Organization header (its slug).")
+        raise OrganizationRequired(_("Choose an organization with the X-Organization header (its slug)."))
     return principal.organization

@@ -9,6 +9,7 @@ from server.auth import principal as principals
 from server.auth import tokens
 from server.auth.principal import Principal
 from server.core.errors import PublicError
+from server.i18n import choose, set_locale
 
 
 def bearer(request: Request) -> str | None:
@@ -23,7 +24,16 @@ async def principal_for(request: Request) -> tuple[Principal, str | None, Public
     anonymous without any."""
     token = bearer(request) or request.headers.get("x-api-key", "").strip() or None
     principal, auth_error = await principal_for_token(token, request.headers.get("x-organization"))
+    use_callers_language(principal, request.headers.get("accept-language"))
     return principal, token, auth_error
+
+
+def use_callers_language(principal: Principal, accept_language: str | None) -> str:
+    """The rest of the request speaks the caller's language (``server.i18n.choose``): the
+    person's setting, else ``Accept-Language``, else the organization's locale."""
+    user_locale = principal.user.locale if principal.user is not None else None
+    organization_locale = principal.organization.locale if principal.organization is not None else None
+    return set_locale(choose(user_locale, accept_language, organization_locale))
 
 
 async def principal_for_token(token: str | None, organization_hint: str | None) -> tuple[Principal, PublicError | None]:
@@ -38,6 +48,8 @@ async def principal_for_token(token: str | None, organization_hint: str | None) 
     elif token:
         user = await tokens.user_for(token)
         if user is not None:
+            if user.locale:  # their choice, already for an error about their organization
+                set_locale(user.locale)
             try:
                 principal = await principals.for_user(user, organization_hint)
             except PublicError as exc:  # e.g. X-Organization the user does not belong to

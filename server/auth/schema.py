@@ -9,12 +9,14 @@ from strawberry.types import Info
 
 from server.auth import service, tokens
 from server.auth.models import Membership, Team, User
+from server.auth.request import use_callers_language
 from server.graphql import ids
 from server.graphql.context import Context
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id
 from server.graphql.types import Node, OrganizationType, UserType, model_type
+from server.i18n import current_locale
 
 
 def _members_by_user(ctx: Context):
@@ -52,6 +54,20 @@ class Me:
         return self.user.name
 
     @strawberry.field(
+        description="The language the person chose for the API's texts (`uk` or `en`, set with updateMyLocale); "
+        "null: the request's Accept-Language decides, else the organization's locale."
+    )
+    def locale(self) -> str | None:
+        return self.user.locale
+
+    @strawberry.field(
+        description="The language this answer's texts are in (`uk` or `en`): the person's locale, else the "
+        "request's Accept-Language, else the organization's locale, else Ukrainian."
+    )
+    def language(self) -> str:
+        return current_locale()
+
+    @strawberry.field(
         description="The caller's internal number at this organization's PBX (set by an admin): clickToCall "
         "rings it. Null outside an organization or when none is set."
     )
@@ -78,16 +94,19 @@ class Me:
 class AuthQueries:
     @strawberry.field(description="Who is calling; null when not signed in.")
     def me(self, info: Info) -> Me | None:
-        principal = info.context.principal
-        if principal.user is None:
-            return None
-        role = principal.role
-        return Me(
-            user=principal.user,
-            organization=principal.organization,
-            role=role.name if role else None,
-            permissions=role.permissions if role else [],
-        )
+        return _me(info.context.principal)
+
+
+def _me(principal) -> Me | None:
+    if principal.user is None:
+        return None
+    role = principal.role
+    return Me(
+        user=principal.user,
+        organization=principal.organization,
+        role=role.name if role else None,
+        permissions=role.permissions if role else [],
+    )
 
 
 @strawberry.input
@@ -99,6 +118,19 @@ class LoginInput:
 @strawberry.type
 class LoginPayload:
     token: str | None = strawberry.field(default=None, description="Send as 'Authorization: Bearer <token>'.")
+    errors: list[UserError]
+
+
+@strawberry.input
+class UpdateMyLocaleInput:
+    locale: str | None = strawberry.field(
+        description="`uk` or `en`; null to follow the request's Accept-Language and the organization's locale."
+    )
+
+
+@strawberry.type
+class MePayload:
+    me: Me | None = None
     errors: list[UserError]
 
 
@@ -124,6 +156,22 @@ class AuthMutations:
             return {"token": await service.login(input.email, input.password, ttl, context.throttle, address)}
 
         return await run_mutation(LoginPayload, act)
+
+    @strawberry.mutation(
+        description="The signed-in person chooses the language of the API's texts for themselves (error "
+        "messages, timeline texts, defaults), over Accept-Language and the organization's locale. "
+        "INVALID for a language the API does not speak; FORBIDDEN for apps and API keys."
+    )
+    async def update_my_locale(self, info: Info, input: UpdateMyLocaleInput) -> MePayload:
+        context = info.context
+
+        async def act():
+            await service.update_my_locale(context.scope, input.locale)
+            # The rest of this answer (its messages, me.language) speaks the new choice.
+            use_callers_language(context.principal, context.request.headers.get("accept-language"))
+            return {"me": _me(context.principal)}
+
+        return await run_mutation(MePayload, act)
 
     @strawberry.mutation(description="Revoke the token this request was made with.")
     async def logout(self, info: Info) -> LogoutPayload:

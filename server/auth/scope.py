@@ -18,6 +18,7 @@ from server.auth.roles import RowScope
 from server.core.errors import ErrorCode, Forbidden, Unauthenticated, UserInputError, not_found
 from server.core.models import TenantModel
 from server.core.text import camel_case
+from server.i18n import _
 from server.organizations.models import Organization
 
 M = TypeVar("M", bound=TenantModel)
@@ -61,7 +62,7 @@ class Scope:
     @cached_property
     def organization(self) -> Organization:
         if not self.principal.is_authenticated:
-            raise Unauthenticated("Sign in first: send 'Authorization: Bearer <token>'.")
+            raise Unauthenticated(_("Sign in first: send 'Authorization: Bearer <token>'."))
         return require_organization(self.principal)
 
     @property
@@ -80,7 +81,7 @@ class Scope:
 
     def require(self, permission: str) -> None:
         if not self.can(permission):
-            raise Forbidden(f"Your role does not allow '{permission}'.")
+            raise Forbidden(_("Your role does not allow '%(permission)s'.", permission=permission))
 
     def can_see_field(self, type_name: str, field_name: str) -> bool:
         role = self.principal.role
@@ -111,7 +112,9 @@ class Scope:
             if refused:
                 # Named as the API names them (paymentStatus, managerId), like every UserError.field.
                 raise UserInputError(
-                    ErrorCode.FORBIDDEN, f"Your role may not change: {', '.join(refused)}.", refused[0]
+                    ErrorCode.FORBIDDEN,
+                    _("Your role may not change: %(fields)s.", fields=", ".join(refused)),
+                    refused[0],
                 )
 
     def row_scope(self) -> RowScope:
@@ -175,4 +178,4 @@ class Scope:
             or (scope is RowScope.TEAM and owner_id in self.principal.team_member_ids)
         )
         if not allowed:
-            raise UserInputError(ErrorCode.FORBIDDEN, "You may not assign records outside your row scope.", field)
+            raise UserInputError(ErrorCode.FORBIDDEN, _("You may not assign records outside your row scope."), field)

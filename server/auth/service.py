@@ -17,8 +17,9 @@ from server.auth.principal import role_named
 from server.auth.roles import ROLES
 from server.auth.scope import Scope
 from server.auth.throttle import LoginThrottle
-from server.core.errors import ErrorCode, Problems, UserInputError
+from server.core.errors import ErrorCode, Problems, Unauthenticated, UserInputError
 from server.core.text import limited_text, required_text
+from server.i18n import LOCALES, _
 from server.organizations.models import Organization
 
 EXTENSION_RE = re.compile(r"^[0-9A-Za-z*#._-]{1,32}$")
@@ -26,14 +27,18 @@ EXTENSION_RE = re.compile(r"^[0-9A-Za-z*#._-]{1,32}$")
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise UserInputError(ErrorCode.INVALID, f"Password must have at least {MIN_LENGTH} characters.", "password")
+        raise UserInputError(
+            ErrorCode.INVALID, _("Password must have at least %(n)s characters.", n=MIN_LENGTH), "password"
+        )
 
 
 async def create_user(email: str, password: str, name: str = "") -> User:
     email = normalize_email(email)
     _check_password(password)
     if await User.filter(email=email).exists():
-        raise UserInputError(ErrorCode.DUPLICATE, f"A user with e-mail {email} already exists.", "email")
+        raise UserInputError(
+            ErrorCode.DUPLICATE, _("A user with e-mail %(email)s already exists.", email=email), "email"
+        )
     return await User.create(
         email=email, password_hash=hash_password(password), name=limited_text(name, "name", 200) or ""
     )
@@ -48,11 +53,11 @@ async def _custom_role_names(org: Organization) -> list[str]:
 async def add_member(org: Organization, user: User, role: str, team_name: str | None = None) -> Membership:
     if role not in ROLES and await role_named(org.id, role) is None:
         names = ", ".join([*ROLES, *await _custom_role_names(org)])
-        raise UserInputError(ErrorCode.INVALID, f"Role must be one of: {names}.", "role")
+        raise UserInputError(ErrorCode.INVALID, _("Role must be one of: %(names)s.", names=names), "role")
     async with in_transaction():
         team = None
         if team_name:
-            team, _ = await Team.get_or_create(organization=org, name=team_name)
+            team, _created = await Team.get_or_create(organization=org, name=team_name)
         membership, created = await Membership.get_or_create(
             organization=org, user=user, defaults={"role": role, "team": team}
         )
@@ -86,7 +91,7 @@ async def authenticate(email: str, password: str, throttle: LoginThrottle, addre
     user = await User.get_or_none(email=email, is_active=True) if len(email) <= MAX_EMAIL else None
     if not verify_password(user.password_hash if user else None, password) or user is None:
         await throttle.failed(email, address)
-        raise UserInputError(ErrorCode.INVALID_CREDENTIALS, "Wrong e-mail or password.")
+        raise UserInputError(ErrorCode.INVALID_CREDENTIALS, _("Wrong e-mail or password."))
     await throttle.succeeded(email)
     return user
 
@@ -130,10 +135,10 @@ async def create_member(
         user = await User.get_or_none(email=email)
         if user is None:
             if not password:
-                raise UserInputError(ErrorCode.REQUIRED, "A new user needs an initial password.", "password")
+                raise UserInputError(ErrorCode.REQUIRED, _("A new user needs an initial password."), "password")
             user = await create_user(email, password, name)
         if await Membership.filter(organization_id=scope.organization_id, user_id=user.id).exists():
-            raise UserInputError(ErrorCode.DUPLICATE, f"{email} is already a member.", "email")
+            raise UserInputError(ErrorCode.DUPLICATE, _("%(email)s is already a member.", email=email), "email")
         membership = await Membership.create(
             organization_id=scope.organization_id, user_id=user.id, role=role, team=team
         )
@@ -159,7 +164,7 @@ async def update_member(scope: Scope, membership_id: UUID, data: dict) -> Member
             "phone_extension": membership.phone_extension,
         }
         if membership.role == "owner" and scope.principal.role.name != "owner":
-            raise UserInputError(ErrorCode.FORBIDDEN, "Only an owner can change an owner.", "id")
+            raise UserInputError(ErrorCode.FORBIDDEN, _("Only an owner can change an owner."), "id")
         current = await role_named(scope.organization_id, membership.role)
         if current is not None and current.name != "owner":
             from server.roles.service import check_within
@@ -175,11 +180,13 @@ async def update_member(scope: Scope, membership_id: UUID, data: dict) -> Member
             membership.phone_extension = await _free_extension(scope, membership, data["phone_extension"])
         demoted = before["role"] == "owner" and (membership.role != "owner" or not membership.is_active)
         if demoted and not await _owners_left(scope.organization_id, membership.id):
-            raise UserInputError(ErrorCode.CONFLICT, "An organization needs at least one active owner.", "role")
+            raise UserInputError(ErrorCode.CONFLICT, _("An organization needs at least one active owner."), "role")
         try:
             await membership.save()
         except IntegrityError as exc:  # the same extension given to two members at the same moment
-            raise UserInputError(ErrorCode.DUPLICATE, "Another member has that extension.", "phoneExtension") from exc
+            raise UserInputError(
+                ErrorCode.DUPLICATE, _("Another member has that extension."), "phoneExtension"
+            ) from exc
         after = {
             "role": membership.role,
             "team_id": membership.team_id,
@@ -200,7 +207,7 @@ async def _free_extension(scope: Scope, membership: Membership, value: str | Non
     if not EXTENSION_RE.match(value):
         raise UserInputError(
             ErrorCode.INVALID,
-            "An extension is the internal number at your PBX: up to 32 digits, letters, *, #, '.', '_' or '-'.",
+            _("An extension is the internal number at your PBX: up to 32 digits, letters, *, #, '.', '_' or '-'."),
             "phoneExtension",
         )
     taken = (
@@ -209,7 +216,9 @@ async def _free_extension(scope: Scope, membership: Membership, value: str | Non
         .exists()
     )
     if taken:
-        raise UserInputError(ErrorCode.DUPLICATE, f"Another member has extension {value}.", "phoneExtension")
+        raise UserInputError(
+            ErrorCode.DUPLICATE, _("Another member has extension %(extension)s.", extension=value), "phoneExtension"
+        )
     return value
 
 
@@ -218,7 +227,32 @@ async def create_team(scope: Scope, name: str) -> Team:
     name = required_text(name, "name", 200)
     async with in_transaction():
         if await Team.filter(organization_id=scope.organization_id, name=name).exists():
-            raise UserInputError(ErrorCode.DUPLICATE, f"Team '{name}' exists.", "name")
+            raise UserInputError(ErrorCode.DUPLICATE, _("Team '%(name)s' exists.", name=name), "name")
         team = await Team.create(organization_id=scope.organization_id, name=name)
         await audit.record(scope, "team.create", team, {"name": [None, name]})
     return team
+
+
+async def update_my_locale(scope: Scope, locale: str | None) -> User:
+    """The signed-in person's own language for the API's texts; null goes back to the request's
+    ``Accept-Language`` and the organization's locale (docs/i18n.md). It is theirs in every
+    organization, so it needs no permission and leaves no organization's audit trail."""
+    user = scope.principal.user
+    if user is None:
+        if not scope.principal.is_authenticated:
+            raise Unauthenticated(_("Sign in first: send 'Authorization: Bearer <token>'."))
+        raise UserInputError(
+            ErrorCode.FORBIDDEN,
+            _("Apps and API keys have no language of their own: send Accept-Language with each request."),
+        )
+    if locale is not None:
+        locale = locale.strip().lower()
+        if locale not in LOCALES:
+            raise UserInputError(
+                ErrorCode.INVALID,
+                _("The API speaks %(languages)s, not '%(locale)s'.", languages=", ".join(LOCALES), locale=locale[:16]),
+                "locale",
+            )
+    user.locale = locale
+    await user.save(update_fields=["locale", "updated_at"])
+    return user

@@ -19,6 +19,7 @@ from limits.storage import storage_from_string
 
 from server.config import Settings
 from server.core.errors import ErrorCode, UserInputError
+from server.i18n import _, ngettext
 
 
 def limiter_for(settings: Settings) -> FixedWindowRateLimiter:
@@ -31,7 +32,21 @@ def limiter_for(settings: Settings) -> FixedWindowRateLimiter:
 
 def _minutes_left(reset_time: float) -> str:
     minutes = max(1, math.ceil((reset_time - time.time()) / 60))
-    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+    return ngettext("%(n)s minute", "%(n)s minutes", minutes)
+
+
+def _window(limit: RateLimitItem) -> str:
+    """``1 minute``, ``10 minutes``... in the current language (the unit as the limit names it)."""
+    n, unit = limit.multiples, limit.GRANULARITY.name
+    if unit == "second":
+        return ngettext("%(n)s second", "%(n)s seconds", n)
+    if unit == "minute":
+        return ngettext("%(n)s minute", "%(n)s minutes", n)
+    if unit == "hour":
+        return ngettext("%(n)s hour", "%(n)s hours", n)
+    if unit == "day":
+        return ngettext("%(n)s day", "%(n)s days", n)
+    return f"{n} {unit}"
 
 
 @dataclass
@@ -51,8 +66,13 @@ class ActionThrottle:
             stats = await self.limiter.get_window_stats(self.limit, *key)
             raise UserInputError(
                 ErrorCode.RATE_LIMITED,
-                f"Too many {what} ({self.limit.amount} per {self.limit.multiples} {self.limit.GRANULARITY.name}"
-                f"{'s' if self.limit.multiples > 1 else ''}). Try again in {_minutes_left(stats.reset_time)}.",
+                _(
+                    "Too many %(what)s (%(amount)s per %(window)s). Try again in %(wait)s.",
+                    what=what,
+                    amount=self.limit.amount,
+                    window=_window(self.limit),
+                    wait=_minutes_left(stats.reset_time),
+                ),
             )
 
 
@@ -85,7 +105,7 @@ class LoginThrottle:
                 stats = await self.limiter.get_window_stats(item, *key)
                 raise UserInputError(
                     ErrorCode.RATE_LIMITED,
-                    f"Too many failed sign-in attempts. Try again in {_minutes_left(stats.reset_time)}.",
+                    _("Too many failed sign-in attempts. Try again in %(wait)s.", wait=_minutes_left(stats.reset_time)),
                 )
 
     async def failed(self, email: str, address: str | None) -> None:

@@ -33,6 +33,7 @@ from server.config import Settings
 from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
 from server.core.public_links import digest, public_link
+from server.i18n import _
 from server.notifications import templates
 from server.orders.models import OrderStatusChange
 from server.organizations.models import Organization
@@ -105,7 +106,9 @@ async def update_settings(scope: Scope, data: dict) -> CampaignSettings:
             continue
         if key in LIMITS and not LIMITS[key][0] <= value <= LIMITS[key][1]:
             low, high = LIMITS[key]
-            problems.append(UserInputError(ErrorCode.INVALID, f"From {low} to {high}.", _camel(key)))
+            problems.append(
+                UserInputError(ErrorCode.INVALID, _("From %(low)s to %(high)s.", low=low, high=high), _camel(key))
+            )
             continue
         values[key] = value
     if problems:
@@ -125,7 +128,7 @@ async def update_campaign(
 ) -> Campaign:
     scope.require("settings:write")
     if kind not in KINDS:
-        raise UserInputError(ErrorCode.INVALID, f"Kind must be one of: {', '.join(KINDS)}.", "kind")
+        raise UserInputError(ErrorCode.INVALID, _("Kind must be one of: %(kinds)s.", kinds=", ".join(KINDS)), "kind")
     await ensure_defaults(scope.organization_id)
     values: dict = {}
     if enabled is not None:
@@ -133,7 +136,7 @@ async def update_campaign(
     if segment_id is not None:
         from server.segments.models import Segment
 
-        segment = await scope.get(Segment, segment_id, what="Segment", field="segmentId")
+        segment = await scope.get(Segment, segment_id, field="segmentId")
         values["segment_id"] = segment.id
     elif clear_segment:
         values["segment_id"] = None
@@ -151,10 +154,10 @@ async def update_campaign(
 def _variants(raw: list[dict]) -> list[dict]:
     """[{key, texts: {uk, en}}]: keys unique, both texts present and valid templates."""
     if not raw:
-        raise UserInputError(ErrorCode.REQUIRED, "At least one message variant.", "variants")
+        raise UserInputError(ErrorCode.REQUIRED, _("At least one message variant."), "variants")
     keys = [str(v.get("key") or "").strip().upper() for v in raw]
     if any(not k or len(k) > 16 for k in keys) or len(set(keys)) != len(keys):
-        raise UserInputError(ErrorCode.INVALID, "Each variant needs its own short key (A, B, ...).", "variants")
+        raise UserInputError(ErrorCode.INVALID, _("Each variant needs its own short key (A, B, ...)."), "variants")
     cleaned = []
     for key, variant in zip(keys, raw, strict=True):
         texts = variant.get("texts") or {}
@@ -168,16 +171,16 @@ async def update_step(scope: Scope, kind: str, position: int, data: dict) -> Cam
     scope.require("settings:write")
     [campaign] = [c for c in await ensure_defaults(scope.organization_id) if c.kind == kind] or [None]
     if campaign is None:
-        raise UserInputError(ErrorCode.INVALID, f"Kind must be one of: {', '.join(KINDS)}.", "kind")
+        raise UserInputError(ErrorCode.INVALID, _("Kind must be one of: %(kinds)s.", kinds=", ".join(KINDS)), "kind")
     values: dict = {}
     if data.get("delay") is not None:
         low, high = DELAY_LIMITS[kind]
         if not low <= data["delay"] <= high:
-            raise UserInputError(ErrorCode.INVALID, f"From {low} to {high}.", "delay")
+            raise UserInputError(ErrorCode.INVALID, _("From %(low)s to %(high)s.", low=low, high=high), "delay")
         values["delay"] = data["delay"]
     if data.get("offer_days") is not None:
         if not 0 <= data["offer_days"] <= 365:
-            raise UserInputError(ErrorCode.INVALID, "From 0 to 365.", "offerDays")
+            raise UserInputError(ErrorCode.INVALID, _("From 0 to 365."), "offerDays")
         values["offer_days"] = data["offer_days"]
     if data.get("enabled") is not None:
         values["enabled"] = data["enabled"]
@@ -187,7 +190,7 @@ async def update_step(scope: Scope, kind: str, position: int, data: dict) -> Cam
         step = await scope.queryset(CampaignStep, "write").get_or_none(campaign_id=campaign.id, position=position)
         if step is None:
             if "delay" not in values or "variants" not in values:
-                raise UserInputError(ErrorCode.REQUIRED, "A new step needs a delay and its texts.", "delay")
+                raise UserInputError(ErrorCode.REQUIRED, _("A new step needs a delay and its texts."), "delay")
             step = await CampaignStep.create(
                 organization_id=scope.organization_id, campaign_id=campaign.id, position=position, **values
             )
@@ -221,7 +224,7 @@ async def set_marketing(
     clear_birthday: bool = False,
 ) -> CustomerMarketing:
     if birthday is not None and not date(1900, 1, 1) <= birthday <= date.today():
-        raise UserInputError(ErrorCode.INVALID, "A birthday between 1900 and today.", "birthday")
+        raise UserInputError(ErrorCode.INVALID, _("A birthday between 1900 and today."), "birthday")
     async with in_transaction():
         account = await scope.get(Account, account_id, "update", field="accountId")
         row = await marketing_of(account.id, scope.organization_id)
@@ -392,7 +395,7 @@ async def run_organization(organization: Organization, now: datetime) -> int:
                 "step_id", "account_id", "occurrence"
             )
         )
-        for step, account_id, occurrence, _ in candidates:
+        for step, account_id, occurrence, _rest in candidates:
             if account_id not in live or not accepts(rows.get(account_id), options):
                 continue
             if (step.id, account_id, occurrence) in done:

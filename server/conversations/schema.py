@@ -20,6 +20,7 @@ from server.graphql.filters import ChangedSince, IDFilter, Lookup, build_q
 from server.graphql.loaders import load_by_id
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
+from server.i18n import _
 
 if TYPE_CHECKING:
     from server.accounts.schema import AccountType
@@ -213,7 +214,9 @@ class ConversationType(Node):
     @strawberry.field(description=f"The latest `last` messages (at most {MESSAGES_MAX}), oldest first.")
     async def messages(self, info: Info, last: int = 50) -> list[ConversationMessageType]:
         if not 1 <= last <= MESSAGES_MAX:
-            raise UserInputError(ErrorCode.INVALID, f"last must be between 1 and {MESSAGES_MAX}.", "last")
+            raise UserInputError(
+                ErrorCode.INVALID, _("last must be between 1 and %(messages_max)s.", messages_max=MESSAGES_MAX), "last"
+            )
         qs = info.context.scope.queryset(ConversationMessage).filter(conversation_id=self.id)  # type: ignore[attr-defined]
         rows = await qs.order_by("-created_at", "-id").limit(last)
         return list(reversed(rows))  # type: ignore[return-value]
@@ -464,7 +467,7 @@ class ConversationMutations:
 
         async def act():
             if input.assignee_id is strawberry.UNSET:
-                raise UserInputError(ErrorCode.REQUIRED, "Give assigneeId (null to unassign).", "assigneeId")
+                raise UserInputError(ErrorCode.REQUIRED, _("Give assigneeId (null to unassign)."), "assigneeId")
             assignee = ids.decode_pk(input.assignee_id, "User", "assigneeId")
             return {"conversation": await service.assign(scope, _pk(input.id), input.version, assignee)}
 

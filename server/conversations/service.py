@@ -32,7 +32,7 @@ from server.core import idempotency, outbox
 from server.core.errors import ErrorCode, Problems, UserInputError, version_conflict
 from server.core.phones import try_e164
 from server.core.text import limited_text, required_text
-from server.i18n import N_, gettext_in
+from server.i18n import N_, _, gettext_in
 from server.plugins.types import InboundMessage
 from server.tickets import service as tickets
 
@@ -98,13 +98,13 @@ async def _sla_due(organization_id: UUID, start: datetime) -> datetime:
 def _check_inbound(message: InboundMessage) -> None:
     problems = Problems()
     if message.channel not in CHANNELS:
-        problems.add(ErrorCode.INVALID, f"Unknown channel '{message.channel}'.", "channel")
+        problems.add(ErrorCode.INVALID, _("Unknown channel '%(channel)s'.", channel=message.channel), "channel")
     if not str(message.address or "").strip() or len(str(message.address)) > 128:
-        problems.add(ErrorCode.INVALID, "The sender's address must be 1 to 128 characters.", "address")
+        problems.add(ErrorCode.INVALID, _("The sender's address must be 1 to 128 characters."), "address")
     if not str(message.provider_message_id or "").strip() or len(str(message.provider_message_id)) > 64:
-        problems.add(ErrorCode.INVALID, "The provider's message id must be 1 to 64 characters.", "providerMessageId")
+        problems.add(ErrorCode.INVALID, _("The provider's message id must be 1 to 64 characters."), "providerMessageId")
     if message.kind not in KINDS:
-        problems.add(ErrorCode.INVALID, f"Unknown message kind '{message.kind}'.", "kind")
+        problems.add(ErrorCode.INVALID, _("Unknown message kind '%(kind)s'.", kind=message.kind), "kind")
     problems.raise_if_any()
 
 
@@ -269,13 +269,15 @@ def _clean_attachments(raw: list, field: str, lenient: bool = False) -> list[dic
     out: list[dict] = []
     problems = Problems()
     if len(raw) > MAX_ATTACHMENTS and not lenient:
-        problems.add(ErrorCode.INVALID, f"At most {MAX_ATTACHMENTS} attachments.", field)
+        problems.add(
+            ErrorCode.INVALID, _("At most %(max_attachments)s attachments.", max_attachments=MAX_ATTACHMENTS), field
+        )
     for i, item in enumerate(raw[:MAX_ATTACHMENTS]):
         url = str((item or {}).get("url") or "").strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > URL_MAX:
             if not lenient:
-                problems.add(ErrorCode.INVALID, "An attachment must be an http(s) link.", f"{field}.{i}.url")
+                problems.add(ErrorCode.INVALID, _("An attachment must be an http(s) link."), f"{field}.{i}.url")
             continue
         out.append(
             {
@@ -330,14 +332,14 @@ async def reply(
     with problems:
         links = _clean_attachments(attachments or [], "attachments")
     if not clean_text and not links and not problems.errors:
-        problems.add(ErrorCode.REQUIRED, "Write a text or attach a link.", "text")
+        problems.add(ErrorCode.REQUIRED, _("Write a text or attach a link."), "text")
     problems.raise_if_any()
 
     async def create() -> ConversationMessage:
         conversation = await _get(scope, conversation_id)
         own_channel = conversation.channel == OWN_CHANNEL
         if conversation.installation_id is None and not own_channel:
-            raise UserInputError(ErrorCode.INVALID, "This conversation has no channel to reply through.", "id")
+            raise UserInputError(ErrorCode.INVALID, _("This conversation has no channel to reply through."), "id")
         message = await _send_out(
             scope,
             conversation,
@@ -369,7 +371,7 @@ async def assign(scope: Scope, conversation_id: UUID, version: int, assignee_id:
     scope.require("conversations:update")
     if assignee_id is not None and not await is_member(scope.organization_id, assignee_id, "conversations:read"):
         raise UserInputError(
-            ErrorCode.NOT_FOUND, "Assignee is not an active member who works in the inbox.", "assigneeId"
+            ErrorCode.NOT_FOUND, _("Assignee is not an active member who works in the inbox."), "assigneeId"
         )
     scope.check_owner(assignee_id, "assigneeId")
     async with in_transaction():
@@ -384,15 +386,15 @@ async def snooze(scope: Scope, conversation_id: UUID, version: int, until: datet
     scope.require("conversations:update")
     now = _now()
     if until.tzinfo is None or until.utcoffset() is None:
-        raise UserInputError(ErrorCode.INVALID, "Give the time with its time zone (ISO 8601).", "until")
+        raise UserInputError(ErrorCode.INVALID, _("Give the time with its time zone (ISO 8601)."), "until")
     if until <= now:
-        raise UserInputError(ErrorCode.INVALID, "Snooze until a time in the future.", "until")
+        raise UserInputError(ErrorCode.INVALID, _("Snooze until a time in the future."), "until")
     if until - now > SNOOZE_MAX:
-        raise UserInputError(ErrorCode.INVALID, "Snooze for at most a year.", "until")
+        raise UserInputError(ErrorCode.INVALID, _("Snooze for at most a year."), "until")
     async with in_transaction():
         conversation = await _get(scope, conversation_id)
         if conversation.status == "closed":
-            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, "Reopen a closed conversation first.", "id")
+            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, _("Reopen a closed conversation first."), "id")
         changes = {"status": [conversation.status, "snoozed"], "snoozed_until": [None, until.isoformat()]}
         values = {"status": "snoozed", "snoozed_until": until.astimezone(UTC)}
         return await _changed(scope, "snoozed", conversation, version, values, changes)
@@ -403,7 +405,7 @@ async def close(scope: Scope, conversation_id: UUID, version: int) -> Conversati
     async with in_transaction():
         conversation = await _get(scope, conversation_id)
         if conversation.status == "closed":
-            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, "The conversation is already closed.", "id")
+            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, _("The conversation is already closed."), "id")
         changes = {"status": [conversation.status, "closed"]}
         # Done: the customer's next question is the self-service bot's again.
         values = {"status": "closed", "snoozed_until": None, "unread_count": 0, "bot_state": "active"}
@@ -416,7 +418,7 @@ async def reopen(scope: Scope, conversation_id: UUID, version: int) -> Conversat
     async with in_transaction():
         conversation = await _get(scope, conversation_id)
         if conversation.status == "open":
-            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, "The conversation is already open.", "id")
+            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, _("The conversation is already open."), "id")
         changes = {"status": [conversation.status, "open"]}
         return await _changed(
             scope, "reopened", conversation, version, {"status": "open", "snoozed_until": None}, changes
@@ -531,7 +533,7 @@ async def give_to_bot(scope: Scope, conversation_id: UUID, version: int) -> Conv
     async with in_transaction():
         conversation = await _get(scope, conversation_id)
         if conversation.bot_state == "active":
-            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, "The bot already answers this conversation.", "id")
+            raise UserInputError(ErrorCode.FORBIDDEN_TRANSITION, _("The bot already answers this conversation."), "id")
         changes = {"bot_state": [conversation.bot_state, "active"]}
         values = {"bot_state": "active", "handed_over_at": None}
         return await _changed(scope, "given_to_bot", conversation, version, values, changes)
@@ -561,7 +563,7 @@ async def convert_to_ticket(scope: Scope, conversation_id: UUID, version: int, s
         if conversation.version != version:
             raise version_conflict()
         if conversation.ticket_id is not None:
-            raise UserInputError(ErrorCode.INVALID, "The conversation already has a ticket.", "id")
+            raise UserInputError(ErrorCode.INVALID, _("The conversation already has a ticket."), "id")
         data = {
             "subject": _title(conversation, subject, "subject"),
             "description": await _transcript(conversation),
@@ -586,9 +588,9 @@ async def convert_to_deal(scope: Scope, conversation_id: UUID, version: int, tit
         if conversation.version != version:
             raise version_conflict()
         if conversation.deal_id is not None:
-            raise UserInputError(ErrorCode.INVALID, "The conversation already has a deal.", "id")
+            raise UserInputError(ErrorCode.INVALID, _("The conversation already has a deal."), "id")
         if conversation.account_id is None:
-            raise UserInputError(ErrorCode.REQUIRED, "Link the conversation to an account first.", "id")
+            raise UserInputError(ErrorCode.REQUIRED, _("Link the conversation to an account first."), "id")
         from server.deals import service as deals
 
         deal = await deals.create_deal(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from server.i18n import N_, _
+
 
 class ErrorCode(Enum):
     INVALID = "INVALID"
@@ -118,13 +120,58 @@ class BadRequest(PublicError):
     code = "BAD_REQUEST"
 
 
+# "<Model> not found." for ``not_found(model.__name__)`` (``Scope.get``), whole sentences so a
+# translator can make each agree in gender and case; other names go in "%(what)s not found.".
+NOT_FOUND = {
+    "Account": N_("Account not found."),
+    "Activity": N_("Activity not found."),
+    "ApiKey": N_("API key not found."),
+    "Attachment": N_("Attachment not found."),
+    "BulkJob": N_("Bulk action not found."),
+    "Campaign": N_("Campaign not found."),
+    "Contact": N_("Contact not found."),
+    "Conversation": N_("Conversation not found."),
+    "ConversationMessage": N_("Message not found."),
+    "CustomFieldDefinition": N_("Custom field not found."),
+    "CustomRole": N_("Role not found."),
+    "Deal": N_("Deal not found."),
+    "Export": N_("Export not found."),
+    "Import": N_("Import not found."),
+    "ImportBatch": N_("Import not found."),
+    "Membership": N_("Member not found."),
+    "Notification": N_("Notification not found."),
+    "NotificationTemplate": N_("Notification template not found."),
+    "OAuthClient": N_("OAuth client not found."),
+    "OAuthInstallation": N_("Installed app not found."),
+    "Order": N_("Order not found."),
+    "OrderStatus": N_("Order status not found."),
+    "Payment": N_("Payment not found."),
+    "Pipeline": N_("Pipeline not found."),
+    "PluginInstallation": N_("Plugin installation not found."),
+    "Segment": N_("Segment not found."),
+    "Shipment": N_("Shipment not found."),
+    "SlaPolicy": N_("SLA policy not found."),
+    "Stage": N_("Stage not found."),
+    "Survey": N_("Survey not found."),
+    "Team": N_("Team not found."),
+    "Telephony installation": N_("Telephony installation not found."),
+    "Ticket": N_("Ticket not found."),
+    "TicketComment": N_("Comment not found."),
+    "User": N_("User not found."),
+    "WebhookEndpoint": N_("Webhook endpoint not found."),
+    "WebhookMessage": N_("Webhook delivery not found."),
+}
+
+
 def not_found(what: str, field: str | None = None) -> UserInputError:
-    return UserInputError(ErrorCode.NOT_FOUND, f"{what} not found.", field)
+    sentence = NOT_FOUND.get(what)
+    message = _(sentence) if sentence else _("%(what)s not found.", what=_(what))
+    return UserInputError(ErrorCode.NOT_FOUND, message, field)
 
 
 def version_conflict() -> UserInputError:
     return UserInputError(
         ErrorCode.CONFLICT,
-        "The record was changed by someone else since you read it. Reload and try again.",
+        _("The record was changed by someone else since you read it. Reload and try again."),
         "version",
     )

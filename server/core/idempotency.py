@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from server.core.errors import ErrorCode, UserInputError
 from server.core.models import IdempotencyKey
 from server.core.serialize import jsonable
+from server.i18n import _
 
 T = TypeVar("T")
 
@@ -33,7 +34,7 @@ def check_key(key: str | None) -> str | None:
         return None
     if not key or len(key) > MAX_KEY_LENGTH:
         raise UserInputError(
-            ErrorCode.INVALID, f"Idempotency key must be 1 to {MAX_KEY_LENGTH} characters.", "idempotencyKey"
+            ErrorCode.INVALID, _("Idempotency key must be 1 to %(n)s characters.", n=MAX_KEY_LENGTH), "idempotencyKey"
         )
     return key
 
@@ -58,7 +59,7 @@ async def find(organization_id: UUID, operation: str, key: str | None, request: 
     if digest is not None and row.request_hash is not None and digest != row.request_hash:
         raise UserInputError(
             ErrorCode.IDEMPOTENCY_MISMATCH,
-            "This idempotency key was already used with different input. Use a new key for a new object.",
+            _("This idempotency key was already used with different input. Use a new key for a new object."),
             "idempotencyKey",
         )
     return row.entity_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 import phonenumbers
 
 from server.core.errors import ErrorCode, Problems, UserInputError
+from server.i18n import _
 
 DEFAULT_REGION = "UA"
 
@@ -22,9 +23,9 @@ def to_e164(raw: str, field: str = "phone", region: str = DEFAULT_REGION) -> str
     try:
         number = phonenumbers.parse(_legacy_ua(raw) if region == "UA" else raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise UserInputError(ErrorCode.INVALID, f"'{raw}' is not a phone number.", field) from exc
+        raise UserInputError(ErrorCode.INVALID, _("'%(raw)s' is not a phone number.", raw=raw), field) from exc
     if not phonenumbers.is_valid_number(number):
-        raise UserInputError(ErrorCode.INVALID, f"'{raw}' is not a valid phone number.", field)
+        raise UserInputError(ErrorCode.INVALID, _("'%(raw)s' is not a valid phone number.", raw=raw), field)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

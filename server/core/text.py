@@ -49,7 +49,7 @@ def number_problem(value: Decimal) -> str | None:
 def required_text(value: str | None, field: str, max_length: int) -> str:
     text = (value or "").strip()
     if not text:
-        raise UserInputError(ErrorCode.REQUIRED, f"{field} is required.", field)
+        raise UserInputError(ErrorCode.REQUIRED, _("%(field)s is required.", field=field), field)
     return limited_text(text, field, max_length)
 
 
@@ -58,7 +58,9 @@ def limited_text(value: str | None, field: str, max_length: int) -> str | None:
         return None
     text = value.strip()
     if len(text) > max_length:
-        raise UserInputError(ErrorCode.INVALID, f"{field} is longer than {max_length} characters.", field)
+        raise UserInputError(
+            ErrorCode.INVALID, _("%(field)s is longer than %(n)s characters.", field=field, n=max_length), field
+        )
     problem = text_problem(text)
     if problem:
         raise invalid(field, problem)
@@ -79,7 +81,11 @@ def position(value: int, field: str = "position") -> int:
 
 def one_of(value: str, allowed: tuple[str, ...], field: str) -> str:
     if value not in allowed:
-        raise UserInputError(ErrorCode.INVALID, f"{field} must be one of: {', '.join(allowed)}.", field)
+        raise UserInputError(
+            ErrorCode.INVALID,
+            _("%(field)s must be one of: %(allowed)s.", field=field, allowed=", ".join(allowed)),
+            field,
+        )
     return value
 
 

@@ -18,7 +18,7 @@ from server.customfields.models import CustomFieldDefinition, CustomFieldValue
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.types import Money, Node, model_type
-from server.i18n import current_locale
+from server.i18n import _, current_locale
 
 
 @strawberry.enum(description="The kind of records a custom field belongs to.")
@@ -188,7 +188,7 @@ async def custom_field_values(info: Info, object_type: str, obj) -> list[CustomF
     scope = info.context.scope
     type_name = service.TYPE_NAMES[object_type]
     if not scope.can_see_field(type_name, "customFields"):
-        raise Forbidden(f"Your role may not see {type_name}.customFields.")
+        raise Forbidden(_("Your role may not see %(type_name)s.customFields.", type_name=type_name))
     loader = info.context.loader(("custom_field_values", object_type), _values_loader(object_type))
     return await loader.load(obj.id)
 

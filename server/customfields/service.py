@@ -374,7 +374,7 @@ def tag_q(organization_id: UUID, object_type: str):
     def build(f) -> Q:
         values = [f.eq] if f.eq is not None else list(f.in_ or [])
         if len(values) > 500:
-            raise BadRequest("`tag.in` takes at most 500 values.")
+            raise BadRequest(_("`tag.in` takes at most 500 values."))
         sub = ObjectTag.filter(
             organization_id=organization_id, object_type=object_type, tag__in=[v.strip().lower() for v in values]
         )
@@ -391,9 +391,9 @@ def check_visible(scope: Scope, object_type: str, key: str | None = None) -> Non
     neither read nor filter or sort by them."""
     type_name = TYPE_NAMES[object_type]
     if not scope.can_see_field(type_name, "customFields"):
-        raise Forbidden(f"Your role may not see {type_name}.customFields.")
+        raise Forbidden(_("Your role may not see %(type_name)s.customFields.", type_name=type_name))
     if key is not None and not scope.can_see_field(type_name, f"customFields.{key}"):
-        raise Forbidden(f"Your role may not see {type_name}.customFields.{key}.")
+        raise Forbidden(_("Your role may not see %(type_name)s.customFields.%(key)s.", type_name=type_name, key=key))
 
 
 def visible(scope: Scope, object_type: str, key: str) -> bool:
@@ -456,7 +456,7 @@ def _range_q(op: str, text: str) -> Q:
         if number is not None:
             parts.append(Q(definition__kind__in=kinds, **{f"number_key__{op}": number}))
     if not parts:
-        raise BadRequest(f"'{str(text)[:50]}' is neither a number nor a date (YYYY-MM-DD).")
+        raise BadRequest(_("'%(text)s' is neither a number nor a date (YYYY-MM-DD).", text=str(text)[:50]))
     return Q(*parts, join_type="OR")
 
 
@@ -479,7 +479,7 @@ def custom_field_q(scope: Scope, object_type: str):
             conditions.append(_eq_q(f.eq))
         if f.in_ is not None:
             if len(f.in_) > 500:
-                raise BadRequest("`customField.in` takes at most 500 values.")
+                raise BadRequest(_("`customField.in` takes at most 500 values."))
             conditions.append(Q(*[_eq_q(v) for v in f.in_], join_type="OR") if f.in_ else Q(id=None))
         if f.contains is not None:
             conditions.append(Q(definition__kind__in=cv.TEXT_KINDS, text_key__contains=f.contains.strip().lower()))

@@ -20,6 +20,7 @@ from server.core.text import position as check_position
 from server.core.versioning import update_versioned
 from server.customfields import service as customfields
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
+from server.i18n import N_, _, gettext_in
 from server.search import index as search_index
 
 KINDS = ("open", "won", "lost")
@@ -90,7 +91,7 @@ async def update_pipeline(scope: Scope, pipeline_id: UUID, data: dict) -> Pipeli
             await Pipeline.filter(organization_id=scope.organization_id).update(is_default=False)
             pipeline.is_default = True
         elif data.get("is_default") is False and pipeline.is_default:
-            raise UserInputError(ErrorCode.CONFLICT, "Make another pipeline the default instead.", "isDefault")
+            raise UserInputError(ErrorCode.CONFLICT, _("Make another pipeline the default instead."), "isDefault")
         await pipeline.save()
         changes = diff(before, snapshot(pipeline, ["name", "position", "is_default"]))
         if changes:
@@ -102,17 +103,17 @@ async def delete_pipeline(scope: Scope, pipeline_id: UUID) -> Pipeline:
     async with in_transaction():
         pipeline = await scope.get(Pipeline, pipeline_id, "delete", field="id")
         if await Deal.filter(pipeline_id=pipeline.id, deleted_at=None).exists():
-            raise UserInputError(ErrorCode.CONFLICT, "Deals are in this pipeline; move them first.", "id")
+            raise UserInputError(ErrorCode.CONFLICT, _("Deals are in this pipeline; move them first."), "id")
         # Deleted deals keep their pipeline, and every deal's stage history keeps its stages.
         if (
             await Deal.filter(pipeline_id=pipeline.id).exists()
             or await DealStageChange.filter(to_stage__pipeline_id=pipeline.id).exists()
         ):
             raise UserInputError(
-                ErrorCode.CONFLICT, "Deals have been in this pipeline and their history needs it; rename it.", "id"
+                ErrorCode.CONFLICT, _("Deals have been in this pipeline and their history needs it; rename it."), "id"
             )
         if pipeline.is_default:
-            raise UserInputError(ErrorCode.CONFLICT, "Make another pipeline the default first.", "id")
+            raise UserInputError(ErrorCode.CONFLICT, _("Make another pipeline the default first."), "id")
         await audit.record(scope, "pipeline.delete", pipeline, {"name": [pipeline.name, None]})
         await pipeline.delete()
     return pipeline
@@ -130,7 +131,7 @@ def _clean_stage(data: dict, path: str = "") -> dict:
             values["position"] = check_position(data["position"], f"{prefix}position")
     if data.get("probability") is not None:
         if not 0 <= data["probability"] <= 100:
-            problems.add(ErrorCode.INVALID, "Probability is a percentage, 0 to 100.", f"{prefix}probability")
+            problems.add(ErrorCode.INVALID, _("Probability is a percentage, 0 to 100."), f"{prefix}probability")
         values["probability"] = data["probability"]
     with problems:
         if data.get("kind") is not None:
@@ -145,7 +146,7 @@ def _check_new_stage(data: dict, path: str = "") -> dict:
     with problems:
         values = _clean_stage(data, path)
     if data.get("name") is None:
-        problems.add(ErrorCode.REQUIRED, "name is required.", f"{path}.name" if path else "name")
+        problems.add(ErrorCode.REQUIRED, _("name is required."), f"{path}.name" if path else "name")
     problems.raise_if_any()
     return values
 
@@ -172,7 +173,7 @@ async def update_stage(scope: Scope, stage_id: UUID, data: dict) -> Stage:
         stage = await scope.get(Stage, stage_id, "update", field="id")
         if values.get("kind", stage.kind) != stage.kind and await Deal.filter(stage_id=stage.id).exists():
             # Their closedAt and lostReason follow the kind: move the deals instead.
-            raise UserInputError(ErrorCode.CONFLICT, "Deals are in this stage; its kind cannot change.", "kind")
+            raise UserInputError(ErrorCode.CONFLICT, _("Deals are in this stage; its kind cannot change."), "kind")
         before = snapshot(stage, list(values))
         for k, v in values.items():
             setattr(stage, k, v)
@@ -187,9 +188,9 @@ async def delete_stage(scope: Scope, stage_id: UUID) -> Stage:
     async with in_transaction():
         stage = await scope.get(Stage, stage_id, "delete", field="id")
         if await Deal.filter(stage_id=stage.id, deleted_at=None).exists():
-            raise UserInputError(ErrorCode.CONFLICT, "Deals are in this stage; move them first.", "id")
+            raise UserInputError(ErrorCode.CONFLICT, _("Deals are in this stage; move them first."), "id")
         if await Deal.filter(stage_id=stage.id).exists() or await DealStageChange.filter(to_stage_id=stage.id).exists():
-            raise UserInputError(ErrorCode.CONFLICT, "Deals have been in this stage; rename it instead.", "id")
+            raise UserInputError(ErrorCode.CONFLICT, _("Deals have been in this stage; rename it instead."), "id")
         await audit.record(scope, "stage.delete", stage, {"name": [stage.name, None]})
         await stage.delete()
     return stage
@@ -202,7 +203,7 @@ async def _check_owner(scope: Scope, owner_id: UUID | None) -> None:
     from server.auth.service import is_member
 
     if owner_id is not None and not await is_member(scope.organization_id, owner_id, "deals:read"):
-        raise UserInputError(ErrorCode.NOT_FOUND, "Owner is not a member who works on deals.", "ownerId")
+        raise UserInputError(ErrorCode.NOT_FOUND, _("Owner is not a member who works on deals."), "ownerId")
     scope.check_owner(owner_id)
 
 
@@ -235,7 +236,7 @@ async def _contact_of(scope: Scope, contact_id: UUID | None, account_id: UUID) -
         return None
     contact = await scope.get(Contact, contact_id, field="contactId")
     if contact.account_id != account_id:
-        raise UserInputError(ErrorCode.INVALID, "The contact belongs to another account.", "contactId")
+        raise UserInputError(ErrorCode.INVALID, _("The contact belongs to another account."), "contactId")
     return contact.id
 
 
@@ -245,10 +246,10 @@ async def _default_stage(scope: Scope, pipeline_id: UUID | None) -> Stage:
     else:
         pipeline = await scope.queryset(Pipeline).filter(is_default=True).first()
         if pipeline is None:
-            raise UserInputError(ErrorCode.REQUIRED, "The organization has no default pipeline.", "pipelineId")
+            raise UserInputError(ErrorCode.REQUIRED, _("The organization has no default pipeline."), "pipelineId")
     stage = await Stage.filter(pipeline_id=pipeline.id, kind="open").order_by("position", "id").first()
     if stage is None:
-        raise UserInputError(ErrorCode.INVALID, "The pipeline has no open stage.", "pipelineId")
+        raise UserInputError(ErrorCode.INVALID, _("The pipeline has no open stage."), "pipelineId")
     return stage
 
 
@@ -263,7 +264,7 @@ async def create_deal(
         idempotency.check_key(idempotency_key)
     values = _clean_deal(data, problems)
     if "title" not in data:
-        problems.add(ErrorCode.REQUIRED, "title is required.", "title")
+        problems.add(ErrorCode.REQUIRED, _("title is required."), "title")
     values.setdefault("owner_id", scope.user_id)
     with problems:
         await _check_owner(scope, values["owner_id"])
@@ -279,11 +280,11 @@ async def create_deal(
         if data.get("stage_id") is not None:
             stage = await scope.get(Stage, data["stage_id"], field="stageId")
             if data.get("pipeline_id") is not None and stage.pipeline_id != data["pipeline_id"]:
-                raise UserInputError(ErrorCode.INVALID, "The stage belongs to another pipeline.", "stageId")
+                raise UserInputError(ErrorCode.INVALID, _("The stage belongs to another pipeline."), "stageId")
         else:
             stage = await _default_stage(scope, data.get("pipeline_id"))
         if stage.kind == "lost" and not lost_reason:
-            raise UserInputError(ErrorCode.REQUIRED, "Say why the deal was lost.", "lostReason")
+            raise UserInputError(ErrorCode.REQUIRED, _("Say why the deal was lost."), "lostReason")
         values.setdefault("currency", scope.organization.currency)
         deal = await Deal.create(
             organization_id=scope.organization_id,
@@ -307,7 +308,7 @@ async def create_deal(
             "deal",
             account_id=account.id,
             deal_id=deal.id,
-            subject=f"Deal: {deal.title}",
+            subject=gettext_in(scope.organization.locale, N_("Deal: %(title)s"), title=deal.title),
             data={"amount": str(deal.amount), "currency": deal.currency, "stage": stage.name},
         )
         await audit.record(
@@ -361,9 +362,9 @@ async def move_stage(scope: Scope, deal_id: UUID, version: int, stage_id: UUID, 
         target = await scope.get(Stage, stage_id, field="stageId")
         current = await Stage.get(id=deal.stage_id)
         if target.id == current.id:
-            raise UserInputError(ErrorCode.INVALID, "The deal is already in this stage.", "stageId")
+            raise UserInputError(ErrorCode.INVALID, _("The deal is already in this stage."), "stageId")
         if target.kind == "lost" and not lost_reason:
-            raise UserInputError(ErrorCode.REQUIRED, "Say why the deal was lost.", "lostReason")
+            raise UserInputError(ErrorCode.REQUIRED, _("Say why the deal was lost."), "lostReason")
         values = {
             "stage_id": target.id,
             "pipeline_id": target.pipeline_id,
@@ -383,7 +384,13 @@ async def move_stage(scope: Scope, deal_id: UUID, version: int, stage_id: UUID, 
             "status_change",
             account_id=deal.account_id,
             deal_id=deal.id,
-            subject=f"Deal {deal.title}: {current.name} → {target.name}",
+            subject=gettext_in(
+                scope.organization.locale,
+                N_("Deal %(title)s: %(before)s → %(after)s"),
+                title=deal.title,
+                before=current.name,
+                after=target.name,
+            ),
             body=lost_reason or "",
             data={"from": current.name, "to": target.name, "kind": target.kind},
         )

@@ -89,9 +89,7 @@ async def issue_address(scope: Scope, settings: Settings, installation_id: UUID)
         )
     token = secrets.token_hex(TOKEN_BYTES)
     async with in_transaction():
-        installation = await scope.get(
-            PluginInstallation, installation_id, what="Plugin installation", field="installationId", for_update=True
-        )
+        installation = await scope.get(PluginInstallation, installation_id, field="installationId", for_update=True)
         if installation.plugin != PLUGIN:
             raise UserInputError(
                 ErrorCode.INVALID, _("Only an e-mail plugin installation receives e-mail."), "installationId"

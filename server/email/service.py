@@ -24,7 +24,7 @@ from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
 from server.core.public_links import digest, new_token, public_link
 from server.email.models import EmailUnsubscribeLink, UndeliverableEmail
-from server.i18n import N_, _, gettext, use_locale
+from server.i18n import N_, _, gettext, gettext_in, use_locale
 from server.notifications.models import ChannelConsent
 from server.organizations.models import Organization
 
@@ -192,12 +192,17 @@ async def mark_undeliverable(organization_id: UUID, address: str, status: str, d
             account_ids = await AccountIdentifier.filter(
                 organization_id=organization_id, kind="email", value=address
             ).values_list("account_id", flat=True)
+            locale = await Organization.filter(id=organization_id).first().values_list("locale", flat=True)
             for account_id in dict.fromkeys(account_ids):
                 await Activity.create(
                     organization_id=organization_id,
                     account_id=account_id,
                     kind="email",
-                    subject=f"E-mail to {address} bounced: the address is marked undeliverable"[:300],
+                    subject=gettext_in(
+                        locale or "uk",
+                        N_("E-mail to %(address)s bounced: the address is marked undeliverable"),
+                        address=address,
+                    )[:300],
                     body=f"{status} {diagnostic}".strip(),
                     data={"address": address, "status": status, "source": source},
                     occurred_at=datetime.now(UTC),

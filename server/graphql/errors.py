@@ -17,6 +17,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from server.core.errors import ErrorCode, PublicError, UserInputError, problems_of
+from server.i18n import _
 
 log = logging.getLogger("crm.errors")
 
@@ -83,7 +84,7 @@ class PublicErrors(MaskErrors):
         error_id = uuid.uuid4().hex[:12]
         log.error("unexpected error %s at %s", error_id, error.path, exc_info=error.original_error)
         return GraphQLError(
-            message=f"Internal server error. Quote error id {error_id} when reporting it.",
+            message=_("Internal server error. Quote error id %(id)s when reporting it.", id=error_id),
             nodes=error.nodes,
             path=error.path,
             extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},

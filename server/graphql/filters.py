@@ -14,6 +14,7 @@ import strawberry
 from tortoise.expressions import Q
 
 from server.core.errors import BadRequest, UserInputError
+from server.i18n import _
 
 
 @strawberry.input(description="Text: equal to, one of, or containing (case-insensitive).")
@@ -91,7 +92,7 @@ def _operator_q(lookup: Lookup, op_filter, field: str) -> Q:
             parts.append(Q(**{lookup.path: conv(value)}))
         elif op == "in_":
             if len(value) > MAX_IN_VALUES:
-                raise BadRequest(f"`{field}.in` takes at most {MAX_IN_VALUES} values.")
+                raise BadRequest(_("`%(field)s.in` takes at most %(n)s values.", field=field, n=MAX_IN_VALUES))
             parts.append(Q(**{f"{lookup.path}__in": [conv(v) for v in value]}))
         elif op == "contains":
             parts.append(Q(**{f"{lookup.contains_path or lookup.path}__icontains": value}))
@@ -104,7 +105,7 @@ def build_q(where, lookups: dict[str, Lookup], depth: int = 0) -> Q:
     if where is None:
         return Q()
     if depth > MAX_NESTING:
-        raise BadRequest(f"`where` may nest AND/OR at most {MAX_NESTING} levels.")
+        raise BadRequest(_("`where` may nest AND/OR at most %(n)s levels.", n=MAX_NESTING))
     parts: list[Q] = []
     if isinstance(where, ChangedSince):
         lookups = {**CHANGED_SINCE_LOOKUPS, **lookups}
@@ -114,7 +115,7 @@ def build_q(where, lookups: dict[str, Lookup], depth: int = 0) -> Q:
             try:
                 parts.append(lookup.build(op_filter) if lookup.build else _operator_q(lookup, op_filter, name))
             except UserInputError as exc:
-                raise BadRequest(f"where.{name}: {exc.message}") from exc
+                raise BadRequest(_("where.%(name)s: %(message)s", name=name, message=exc.message)) from exc
     for sub in getattr(where, "and_", None) or []:
         parts.append(build_q(sub, lookups, depth + 1))
     ors = getattr(where, "or_", None)

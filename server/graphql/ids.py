@@ -8,6 +8,7 @@ import binascii
 from uuid import UUID
 
 from server.core.errors import ErrorCode, UserInputError
+from server.i18n import _
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
@@ -26,12 +27,14 @@ def decode(global_id: str, expected: str | None = None, field: str = "id") -> tu
     """(type name, uuid). A malformed ID or one of another type is a user error."""
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
-        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        type_name, _colon, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
         pk = UUID(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise UserInputError(ErrorCode.INVALID, f"'{global_id}' is not a valid ID.", field) from exc
+        raise UserInputError(ErrorCode.INVALID, _("'%(id)s' is not a valid ID.", id=global_id), field) from exc
     if expected is not None and type_name != expected:
-        raise UserInputError(ErrorCode.INVALID, f"'{global_id}' is not an ID of a {expected}.", field)
+        raise UserInputError(
+            ErrorCode.INVALID, _("'%(id)s' is not an ID of a %(type)s.", id=global_id, type=expected), field
+        )
     return type_name, pk
 
 

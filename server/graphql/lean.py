@@ -13,7 +13,8 @@ ASGI middleware:
    ``Scope`` (server/auth/scope.py: tenancy, the role's permissions, row scope and masking come
    from there, as on every other path);
 3. spends the query's cost from the same rate-limit budgets, and writes the answer with the
-   same encoder, media type and ``RateLimit`` headers as the view.
+   same encoder, media type and ``RateLimit`` headers as the view, in the language the stock
+   path would choose for the caller (``server.i18n.choose``).
 
 Whatever it does not handle (another route or method, CORS, an API key, an OAuth token, a
 role that no longer exists, an unknown or unplanned document, any error at all) goes on to the app untouched:
@@ -39,6 +40,7 @@ from server.auth.tokens import hash_token
 from server.graphql import media
 from server.graphql.rate_limits import RequestBudgets
 from server.http.body import BadJSON, loads
+from server.i18n import choose, use_locale
 from server.organizations.models import Organization
 from server.roles.models import CustomRole
 
@@ -183,7 +185,15 @@ class LeanLane:
         # Charged before the read, as on the stock path: over the budget, the plan reads nothing,
         # nothing is spent, and the view answers RATE_LIMITED.
         context = _Context(Scope(principal), rate_limits=budgets)
-        result = await self.view.fast_path.execute(query, variables, operation_name, context)
+        # The caller's language, chosen as server.auth.request chooses it on the stock path.
+        accept_language = headers.get(b"accept-language")
+        language = choose(
+            principal.user.locale,
+            accept_language.decode("latin-1") if accept_language is not None else None,
+            principal.organization.locale,
+        )
+        with use_locale(language):
+            result = await self.view.fast_path.execute(query, variables, operation_name, context)
         if result is None:
             self.stats["declined"] += 1  # the plan stepped aside (an error, a null, no budget...): the view answers
             return None

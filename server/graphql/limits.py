@@ -19,6 +19,8 @@ from graphql import (
 from graphql.language import IntValueNode
 from strawberry.extensions import SchemaExtension
 
+from server.i18n import _
+
 
 def _first_arg(field: FieldNode, variables: dict, default: int) -> int | None:
     for arg in field.arguments or ():
@@ -76,8 +78,12 @@ class QueryCost(SchemaExtension):
                     ctx.context.query_cost = self.cost
                 if self.cost > self.maximum:
                     raise GraphQLError(
-                        f"Query cost {self.cost} exceeds the maximum of {self.maximum}. "
-                        "Ask for fewer fields or smaller pages.",
+                        _(
+                            "Query cost %(cost)s exceeds the maximum of %(maximum)s. "
+                            "Ask for fewer fields or smaller pages.",
+                            cost=self.cost,
+                            maximum=self.maximum,
+                        ),
                         extensions={"code": "QUERY_TOO_COSTLY", "cost": self.cost, "maximum": self.maximum},
                     )
         yield

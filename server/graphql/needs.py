@@ -86,6 +86,7 @@ MUTATION: dict[str, str] = {
     "undoImport": needs("data:import", note=", and the rights to delete what the import made"),
     "login": PUBLIC,
     "logout": PUBLIC,
+    "updateMyLocale": "Public: a signed-in person sets their own language; apps and API keys have none.",
     "updateOrganization": needs("settings:write"),
     **dict.fromkeys(("createMember", "createTeam", "createRole"), needs("members:create")),
     **dict.fromkeys(("updateMember", "updateRole"), needs("members:update")),

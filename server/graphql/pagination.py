@@ -23,6 +23,7 @@ from tortoise.queryset import QuerySet
 from server.core.errors import BadRequest
 from server.graphql import ids
 from server.http.body import loads
+from server.i18n import _
 
 T = TypeVar("T")
 
@@ -116,14 +117,14 @@ def decode_cursor(cursor: str, sort: Sort) -> tuple[object, UUID]:
         value, pk = loads(base64.urlsafe_b64decode(padded.encode()))
         return _decode_value(value, sort.kind), UUID(pk)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # BadJSON is a ValueError
-        raise BadRequest(f"'{cursor}' is not a valid cursor for this list.") from exc
+        raise BadRequest(_("'%(cursor)s' is not a valid cursor for this list.", cursor=cursor)) from exc
 
 
 def check_first(first: int | None, default: int, maximum: int) -> int:
     if first is None:
         return default
     if first < 0 or first > maximum:
-        raise BadRequest(f"`first` must be between 0 and {maximum}.")
+        raise BadRequest(_("`first` must be between 0 and %(n)s.", n=maximum))
     return first
 
 

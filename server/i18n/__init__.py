@@ -73,6 +73,27 @@ def current_locale() -> str:
     return _current.get()
 
 
+def choose(user_locale: str | None, accept_language: str | None, organization_locale: str | None) -> str:
+    """The language of a request once its caller is known, in this order:
+
+    1. the person's own setting (``User.locale``): an explicit choice beats what a browser says;
+    2. the request's ``Accept-Language``, when it names a language the CRM speaks;
+    3. the organization's locale, the default its owner chose for everyone in it;
+    4. Ukrainian.
+
+    Apps and API keys have no person behind them: ``user_locale`` is None for them."""
+    if user_locale in LOCALES:
+        return user_locale
+    return negotiate(accept_language, default=supported(organization_locale))
+
+
+def set_locale(locale: str | None) -> str:
+    """Make ``locale`` current for the rest of this task: a request whose caller was just
+    resolved. ``LocaleMiddleware`` (or an enclosing ``use_locale``) restores the previous one."""
+    _current.set(supported(locale))
+    return _current.get()
+
+
 @contextlib.contextmanager
 def use_locale(locale: str | None) -> Iterator[str]:
     token = _current.set(supported(locale))

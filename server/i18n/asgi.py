@@ -1,4 +1,8 @@
-"""Chooses the language of each HTTP request from its ``Accept-Language`` header."""
+"""Chooses the language of each HTTP request from its ``Accept-Language`` header.
+
+That is the whole choice for a request nobody signed in to. Once authentication knows the
+caller, ``server.auth.request`` narrows it (the person's setting, the organization's locale:
+``server.i18n.choose``); the value set here is restored when the request ends."""
 
 from __future__ import annotations
 

@@ -45,6 +45,7 @@ from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
 from server.core.models import OutboxEvent
 from server.core.phones import try_e164
+from server.i18n import N_, _, gettext_in
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, job, on_events, periodic
 from server.jobs.runner import event_of, retry_alone
@@ -137,7 +138,9 @@ async def _account_for(scope: Scope, installation: PluginInstallation, order: Ma
         if found:
             return found[0].id
     if phone is None and not order.buyer_name:
-        raise UserInputError(ErrorCode.INVALID, "The order has neither a buyer name nor a phone number.", "buyerPhone")
+        raise UserInputError(
+            ErrorCode.INVALID, _("The order has neither a buyer name nor a phone number."), "buyerPhone"
+        )
     name = order.buyer_name or phonenumbers.format_number(
         phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
@@ -225,7 +228,7 @@ async def _follow_status(
     if target is None:
         raise UserInputError(
             ErrorCode.NOT_FOUND,
-            f"The status mapping names '{code}', which is not one of your order statuses.",
+            _("The status mapping names '%(code)s', which is not one of your order statuses.", code=code),
             "status",
         )
     if target.id == order.status_id:  # type: ignore[attr-defined]
@@ -235,8 +238,13 @@ async def _follow_status(
         current = await OrderStatus.get(id=order.status_id)  # type: ignore[attr-defined]
         raise UserInputError(
             ErrorCode.FORBIDDEN_TRANSITION,
-            f"{installation.plugin} moved the order to '{code}', but no allowed transitions lead there "
-            f"from '{current.code}'; change it by hand.",
+            _(
+                "%(plugin)s moved the order to '%(code)s', but no allowed transitions lead there from '%(current)s'; "
+                "change it by hand.",
+                plugin=installation.plugin,
+                code=code,
+                current=current.code,
+            ),
             "status",
         )
     for step in path:
@@ -266,7 +274,7 @@ async def _mark_from_marketplace(
                 crm_status=code,
                 marketplace_status=marketplace_status,
                 outcome="skipped",
-                error=f"The change came from {installation.plugin}.",
+                error=_("The change came from %(plugin)s.", plugin=installation.plugin),
             )
             return
 
@@ -287,7 +295,12 @@ async def import_order(
         if existing is not None:  # imported by another installation of the same plugin
             raise UserInputError(
                 ErrorCode.DUPLICATE,
-                f"Order #{existing.number} already holds {installation.plugin} order {order.external_id}.",
+                _(
+                    "Order #%(number)s already holds %(plugin)s order %(external_id)s.",
+                    number=existing.number,
+                    plugin=installation.plugin,
+                    external_id=order.external_id,
+                ),
                 "externalId",
             )
         delivery = order.delivery or {}
@@ -341,7 +354,7 @@ async def import_order(
 async def _fetch(settings, installation: PluginInstallation, cursor: str | None, manager) -> OrderBatch:
     batch = await plugins.call(settings, installation, "crm_marketplace_fetch_orders", manager=manager, cursor=cursor)
     if not isinstance(batch, OrderBatch):
-        raise PluginError(f"The {installation.plugin} plugin returned no order batch.")
+        raise PluginError(_("The %(plugin)s plugin returned no order batch.", plugin=installation.plugin))
     return batch
 
 
@@ -402,24 +415,22 @@ async def sync_installation(
 
 async def sync_status(scope: Scope, installation_id: UUID) -> MarketplaceSyncState | None:
     """The installation's sync state (cursor excluded from the API), or None before the first run."""
-    installation = await scope.get(
-        PluginInstallation, installation_id, what="Plugin installation", field="installationId"
-    )
+    installation = await scope.get(PluginInstallation, installation_id, field="installationId")
     return await scope.queryset(MarketplaceSyncState).get_or_none(installation_id=installation.id)
 
 
 async def sync_now(scope: Scope, settings, installation_id: UUID, *, manager=None) -> SyncResult:
     """For the ``syncMarketplace`` mutation (owners and admins)."""
     scope.require("settings:write")
-    installation = await scope.get(
-        PluginInstallation, installation_id, "write", what="Plugin installation", field="installationId"
-    )
+    installation = await scope.get(PluginInstallation, installation_id, "write", field="installationId")
     if not is_marketplace(installation, manager):
         raise UserInputError(
-            ErrorCode.INVALID, f"The {installation.plugin} plugin is not a marketplace.", "installationId"
+            ErrorCode.INVALID,
+            _("The %(plugin)s plugin is not a marketplace.", plugin=installation.plugin),
+            "installationId",
         )
     if not installation.enabled:
-        raise UserInputError(ErrorCode.INVALID, "The installation is disabled; enable it first.", "installationId")
+        raise UserInputError(ErrorCode.INVALID, _("The installation is disabled; enable it first."), "installationId")
     try:
         result = await sync_installation(installation, settings=settings, manager=manager)
     except PluginError as exc:
@@ -474,7 +485,13 @@ async def _record_refusal(push: MarketplacePush, order: Order, installation: Plu
             "order",
             account_id=order.account_id,  # type: ignore[attr-defined]
             order_id=order.id,
-            subject=f"Order #{order.number}: {installation.plugin} refused status '{push.crm_status}'",
+            subject=gettext_in(
+                scope.organization.locale,
+                N_("Order #%(number)s: %(plugin)s refused status '%(status)s'"),
+                number=order.number,
+                plugin=installation.plugin,
+                status=push.crm_status,
+            ),
             body=exc.message,
             data={
                 "marketplace": installation.plugin,

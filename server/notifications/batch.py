@@ -39,6 +39,7 @@ from server.clicks.models import TrackedLink
 from server.config import Settings
 from server.core import outbox
 from server.core.public_links import digest
+from server.i18n import N_, gettext_in
 from server.jobs.runner import backoff_seconds
 from server.notifications import jobs, routing, service, templates
 from server.notifications.models import ChannelConsent, Notification, NotificationSettings, NotificationTemplate
@@ -286,7 +287,7 @@ async def _finish_sent(sent: list[tuple[Ready, SentMessage]], now: datetime) -> 
                 account_id=n.account_id,  # type: ignore[attr-defined]
                 order_id=n.order_id,  # type: ignore[attr-defined]
                 kind="sms" if n.channel == "sms" else "message",
-                subject=f"{n.channel.upper()} to the customer sent"[:300],
+                subject=gettext_in(n.locale, N_("%(channel)s to the customer sent"), channel=n.channel.upper())[:300],
                 body=n.text,
                 data={"notification_id": str(n.id), "state": "sent", "trigger": n.trigger},
                 occurred_at=now,

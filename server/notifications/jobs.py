@@ -25,6 +25,7 @@ from server.config import Settings
 from server.core import outbox
 from server.core.public_links import new_token
 from server.email import service as email
+from server.i18n import N_, gettext_in
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, on_events, periodic
 from server.notifications import routing, service
@@ -263,13 +264,23 @@ def state_payload(notification: Notification, state: str) -> dict:
 async def _timeline(notification: Notification, state: str, reason: str) -> None:
     if state in ("sent", "failed") and notification.account_id:
         kind = notification.channel if notification.channel in ("sms", "email") else "message"
-        verb = "sent" if state == "sent" else f"failed: {reason}"
+        # In the organization's language, which the notification was written in.
+        channel = notification.channel.upper()
+        if state == "sent":
+            subject = gettext_in(notification.locale, N_("%(channel)s to the customer sent"), channel=channel)
+        else:
+            subject = gettext_in(
+                notification.locale,
+                N_("%(channel)s to the customer failed: %(reason)s"),
+                channel=channel,
+                reason=reason,
+            )
         await Activity.create(
             organization_id=notification.organization_id,
             account_id=notification.account_id,
             order_id=notification.order_id,
             kind=kind,
-            subject=f"{notification.channel.upper()} to the customer {verb}"[:300],
+            subject=subject[:300],
             body=notification.text,
             data={"notification_id": str(notification.id), "state": state, "trigger": notification.trigger},
             occurred_at=datetime.now(UTC),

@@ -130,7 +130,9 @@ async def render_for(organization_id: UUID, trigger: str, channel: str, locale: 
 
 async def preview(scope: Scope, order_id: UUID, trigger: str | None, channel: str, locale: str) -> str:
     if locale not in LOCALES:
-        raise UserInputError(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
+        raise UserInputError(
+            ErrorCode.INVALID, _("Locale must be one of: %(locales)s.", locales=", ".join(LOCALES)), "locale"
+        )
     [channel] = _channels([channel])
     if trigger is not None:
         trigger = required_text(trigger, "trigger", TRIGGER_MAX)
@@ -140,7 +142,11 @@ async def preview(scope: Scope, order_id: UUID, trigger: str | None, channel: st
         trigger = (await order.status).code
     text = await text_for(order, trigger, channel, locale)
     if text is None:
-        raise UserInputError(ErrorCode.NOT_FOUND, f"No {channel} template for '{trigger}'.", "trigger")
+        raise UserInputError(
+            ErrorCode.NOT_FOUND,
+            _("No %(channel)s template for '%(trigger)s'.", channel=channel, trigger=trigger),
+            "trigger",
+        )
     return text
 
 
@@ -192,7 +198,9 @@ async def update_template(scope: Scope, trigger: str, channel: str, locale: str,
     scope.require("settings:write")
     trigger = required_text(trigger, "trigger", TRIGGER_MAX)
     if locale not in LOCALES:
-        raise UserInputError(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
+        raise UserInputError(
+            ErrorCode.INVALID, _("Locale must be one of: %(locales)s.", locales=", ".join(LOCALES)), "locale"
+        )
     [channel] = _channels([channel])
     body = templates.check(body)
     async with in_transaction():
@@ -219,11 +227,11 @@ async def update_settings(scope: Scope, data: dict) -> NotificationSettings:
     for key in ("quiet_start", "quiet_end"):
         if data.get(key) is not None:
             if not _CLOCK.match(data[key]):
-                problems.add(ErrorCode.INVALID, "Use HH:MM, 24-hour clock.", camel_case(key))
+                problems.add(ErrorCode.INVALID, _("Use HH:MM, 24-hour clock."), camel_case(key))
             values[key] = data[key]
     if data.get("send_delay_seconds") is not None:
         if not 0 <= data["send_delay_seconds"] <= 3600:
-            problems.add(ErrorCode.INVALID, "From 0 to 3600 seconds.", "sendDelaySeconds")
+            problems.add(ErrorCode.INVALID, _("From 0 to 3600 seconds."), "sendDelaySeconds")
         values["send_delay_seconds"] = data["send_delay_seconds"]
     for key, most in (("support_phone", 20), ("support_email", 200)):
         if data.get(key) is not None:
@@ -297,7 +305,7 @@ async def retry(scope: Scope, notification_id: UUID) -> Notification:
     async with in_transaction():
         notification = await scope.get(Notification, notification_id, "update", field="id")
         if notification.state != "failed":
-            raise UserInputError(ErrorCode.INVALID, "Only a failed notification can be retried.", "id")
+            raise UserInputError(ErrorCode.INVALID, _("Only a failed notification can be retried."), "id")
         now = datetime.now(UTC)
         await Notification.filter(id=notification.id).update(state="queued", reason="", attempts=0, scheduled_for=now)
         await audit.record(scope, "notification.retry", notification, {"state": ["failed", "queued"]})

@@ -8,6 +8,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from server.core.errors import ErrorCode, UserInputError
+from server.i18n import _
 
 MAX_BODY = 2000
 
@@ -40,13 +41,19 @@ def check(body: str, field: str = "body") -> str:
     """A template an organization saves: it must compile in the sandbox."""
     body = (body or "").strip()
     if not body:
-        raise UserInputError(ErrorCode.REQUIRED, "The template is empty.", field)
+        raise UserInputError(ErrorCode.REQUIRED, _("The template is empty."), field)
     if len(body) > MAX_BODY:
-        raise UserInputError(ErrorCode.INVALID, f"The template is longer than {MAX_BODY} characters.", field)
+        raise UserInputError(
+            ErrorCode.INVALID, _("The template is longer than %(max_body)s characters.", max_body=MAX_BODY), field
+        )
     try:
         _env.from_string(body)
     except TemplateSyntaxError as exc:
-        raise UserInputError(ErrorCode.INVALID, f"Template error on line {exc.lineno}: {exc.message}", field) from exc
+        raise UserInputError(
+            ErrorCode.INVALID,
+            _("Template error on line %(lineno)s: %(message)s", lineno=exc.lineno, message=exc.message),
+            field,
+        ) from exc
     return body
 
 
@@ -55,5 +62,7 @@ def render(body: str, context: dict) -> str:
     try:
         text = _env.from_string(body).render(**context)
     except SecurityError as exc:
-        raise UserInputError(ErrorCode.INVALID, f"The template uses something not allowed: {exc}", "body") from exc
+        raise UserInputError(
+            ErrorCode.INVALID, _("The template uses something not allowed: %(exc)s", exc=exc), "body"
+        ) from exc
     return " ".join(text.split()) if "\n" not in text else text.strip()

@@ -115,7 +115,7 @@ async def uninstall(scope: Scope, pk: UUID) -> OAuthInstallation:
     """The app's tokens for this organization stop working at once; it can be installed again."""
     scope.require(INSTALL_PERMISSION)
     async with in_transaction():
-        row = await scope.get(OAuthInstallation, pk, "write", what="installed app", field="id")
+        row = await scope.get(OAuthInstallation, pk, "write", field="id")
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
             await row.save(update_fields=["revoked_at", "updated_at"])

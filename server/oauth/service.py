@@ -72,12 +72,16 @@ def secret_matches(client: OAuthClient, secret: str) -> bool:
 
 def _clean_scopes(scopes: list[str]) -> list[str]:
     if not scopes:
-        raise UserInputError(ErrorCode.REQUIRED, "Give the partner at least one permission.", "scopes")
+        raise UserInputError(ErrorCode.REQUIRED, _("Give the partner at least one permission."), "scopes")
     for i, value in enumerate(scopes):
         if value not in PARTNER_SCOPES:
             raise UserInputError(
                 ErrorCode.INVALID,
-                f"'{value}' is not a permission partners can have; choose from: {', '.join(PARTNER_SCOPES)}.",
+                _(
+                    "'%(value)s' is not a permission partners can have; choose from: %(partner_scopes)s.",
+                    value=value,
+                    partner_scopes=", ".join(PARTNER_SCOPES),
+                ),
                 f"scopes.{i}",
             )
     return sorted(set(scopes))
@@ -137,7 +141,7 @@ async def revoke_client(scope: Scope, client_pk: UUID) -> OAuthClient:
     """No new tokens, and the ones issued stop working at once."""
     scope.require("settings:write")
     async with in_transaction():
-        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        client = await scope.get(OAuthClient, client_pk, "write", field="id")
         if client.revoked_at is None:
             client.revoked_at = datetime.now(UTC)
             await client.save(update_fields=["revoked_at", "updated_at"])
@@ -251,7 +255,7 @@ async def set_redirect_uris(scope: Scope, client_pk: UUID, uris: list[str]) -> O
         raise UserInputError(ErrorCode.INVALID, _("At most 10 redirect URIs."), "redirectUris")
     cleaned = [_clean_redirect_uri(uri, f"redirectUris.{i}") for i, uri in enumerate(uris)]
     async with in_transaction():
-        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        client = await scope.get(OAuthClient, client_pk, "write", field="id")
         before = client.redirect_uris
         client.redirect_uris = list(dict.fromkeys(cleaned))
         await client.save(update_fields=["redirect_uris", "updated_at"])
@@ -375,9 +379,7 @@ def delegated_role(role: Role, scopes: list[str], client: OAuthClient) -> Role:
     allowed = [p for p in effective_scopes(client, scopes) if role.allows(p)]
     pii_consented = "pii:read" in scopes and "pii:read" in client.scopes
     unmasked = role.unmasked_fields if pii_consented else frozenset()
-    return replace(
-        role, name=f"{role.name} via {client.name}", grants=_grants(allowed), unmasked_fields=unmasked
-    )
+    return replace(role, name=f"{role.name} via {client.name}", grants=_grants(allowed), unmasked_fields=unmasked)
 
 
 async def _delegated_principal(row: OAuthAccessToken) -> Principal | None:
@@ -526,7 +528,7 @@ async def update_client(
     if new_scopes is not None:
         check_within_role(scope.principal.role, new_scopes)
     async with in_transaction():
-        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        client = await scope.get(OAuthClient, client_pk, "write", field="id")
         changes = {}
         if new_name is not None and new_name != client.name:
             changes["name"] = [client.name, new_name]
@@ -549,7 +551,7 @@ async def rotate_secret(scope: Scope, client_pk: UUID) -> tuple[OAuthClient, str
     scope.require("settings:write")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     async with in_transaction():
-        client = await scope.get(OAuthClient, client_pk, "write", what="OAuth client", field="id")
+        client = await scope.get(OAuthClient, client_pk, "write", field="id")
         client.secret_hash = digest(secret)
         await client.save(update_fields=["secret_hash", "updated_at"])
         await audit.record(scope, "oauth_client.rotate_secret", client, {"secret": ["***", "***"]})

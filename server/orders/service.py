@@ -28,7 +28,7 @@ from server.core.text import limited_text, one_of, required_text
 from server.core.text import position as check_position
 from server.core.versioning import update_versioned
 from server.customfields import service as customfields
-from server.i18n import _
+from server.i18n import N_, _, gettext_in
 from server.orders.models import (
     PAYMENT_STATUSES,
     STATUS_GROUPS,
@@ -71,7 +71,7 @@ def _clean_items(items: list[dict], problems: Problems) -> list[dict]:
         problems.add(ErrorCode.REQUIRED, _("An order needs at least one item."), "items")
         return []
     if len(items) > MAX_ITEMS:
-        problems.add(ErrorCode.INVALID, f"An order has at most {MAX_ITEMS} items.", "items")
+        problems.add(ErrorCode.INVALID, _("An order has at most %(max_items)s items.", max_items=MAX_ITEMS), "items")
         return []
     out = []
     for i, item in enumerate(items):
@@ -93,7 +93,7 @@ def _clean_items(items: list[dict], problems: Problems) -> list[dict]:
         if gross >= MAX_AMOUNT:
             problems.add(ErrorCode.INVALID, _("The line amount is too large."), f"{path}.quantity")
         elif line["discount"] > gross:
-            problems.add(ErrorCode.INVALID, "Discount is larger than the line amount.", f"{path}.discount")
+            problems.add(ErrorCode.INVALID, _("Discount is larger than the line amount."), f"{path}.discount")
         else:
             out.append({**line, "total": gross - line["discount"]})
     if not problems.has("items") and totals(out)["subtotal"] >= MAX_AMOUNT:
@@ -104,7 +104,7 @@ def _clean_items(items: list[dict], problems: Problems) -> list[dict]:
 def _quantity(value: object, field: str) -> Decimal:
     quantity = Decimal(str(value))
     if not quantity.is_finite() or quantity <= 0 or quantity.as_tuple().exponent < -3:  # type: ignore[operator]
-        raise UserInputError(ErrorCode.INVALID, "Quantity must be positive, at most 3 decimals.", field)
+        raise UserInputError(ErrorCode.INVALID, _("Quantity must be positive, at most 3 decimals."), field)
     if quantity > MAX_QUANTITY:
         raise UserInputError(ErrorCode.INVALID, _("Quantity must be at most %(n)s.", n=MAX_QUANTITY), field)
     return quantity
@@ -159,7 +159,7 @@ async def _check_manager(scope: Scope, manager_id: UUID | None) -> None:
     from server.auth.service import is_member
 
     if manager_id is not None and not await is_member(scope.organization_id, manager_id, "orders:read"):
-        raise UserInputError(ErrorCode.NOT_FOUND, "Manager is not a member of this organization.", "managerId")
+        raise UserInputError(ErrorCode.NOT_FOUND, _("Manager is not a member of this organization."), "managerId")
     scope.check_owner(manager_id, "managerId")
 
 
@@ -173,7 +173,7 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
     items = _clean_items(data.get("items") or [], problems)
     source = (data.get("source") or "manual").strip().lower()
     if not source or len(source) > SOURCE_MAX:
-        problems.add(ErrorCode.INVALID, "source must be 1-32 characters.", "source")
+        problems.add(ErrorCode.INVALID, _("source must be 1-32 characters."), "source")
     external_id = None
     with problems:
         external_id = limited_text(data.get("external_id"), "externalId", 128) or None
@@ -192,11 +192,13 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
             ).exists()
         ):
             raise UserInputError(
-                ErrorCode.DUPLICATE, f"An order from {source} with this external id exists.", "externalId"
+                ErrorCode.DUPLICATE,
+                _("An order from %(source)s with this external id exists.", source=source),
+                "externalId",
             )
         status = await OrderStatus.filter(organization_id=scope.organization_id, is_initial=True).first()
         if status is None:
-            raise UserInputError(ErrorCode.INVALID, "The organization has no initial order status.", "status")
+            raise UserInputError(ErrorCode.INVALID, _("The organization has no initial order status."), "status")
         values.setdefault("currency", scope.organization.currency)
         order = await Order.create(
             organization_id=scope.organization_id,
@@ -223,7 +225,7 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
             "order",
             account_id=account.id,
             order_id=order.id,
-            subject=f"Order #{order.number}",
+            subject=gettext_in(scope.organization.locale, N_("Order #%(number)s"), number=order.number),
             data={"total": str(order.total), "currency": order.currency},
         )
         await audit.record(
@@ -301,7 +303,7 @@ async def import_order(
             "order",
             account_id=account.id,
             order_id=order.id,
-            subject=f"Order #{order.number}",
+            subject=gettext_in(scope.organization.locale, N_("Order #%(number)s"), number=order.number),
             data={"total": str(order.total), "currency": order.currency, "imported_from": source},
         )
         await audit.record(
@@ -379,13 +381,13 @@ async def change_status(
             raise version_conflict()
         target = await OrderStatus.get_or_none(organization_id=scope.organization_id, code=status_code)
         if target is None:
-            raise not_found(f"Order status '{status_code}'", "status")
+            raise not_found(_("Order status '%(code)s'", code=status_code), "status")
         current = await OrderStatus.get(id=order.status_id)
         allowed = await OrderStatusTransition.filter(from_status_id=current.id, to_status_id=target.id).exists()
         if not allowed:
             raise UserInputError(
                 ErrorCode.FORBIDDEN_TRANSITION,
-                f"An order cannot go from '{current.code}' to '{target.code}'.",
+                _("An order cannot go from '%(current)s' to '%(target)s'.", current=current.code, target=target.code),
                 "status",
             )
         changes = await update_versioned(order, version, {"status_id": target.id})
@@ -404,7 +406,13 @@ async def change_status(
             "status_change",
             account_id=order.account_id,
             order_id=order.id,
-            subject=f"Order #{order.number}: {current.name} → {target.name}",
+            subject=gettext_in(
+                scope.organization.locale,
+                N_("Order #%(number)s: %(before)s → %(after)s"),
+                number=order.number,
+                before=current.name,
+                after=target.name,
+            ),
             body=reason or "",
             data={"from": current.code, "to": target.code},
         )
@@ -461,7 +469,7 @@ async def create_status(
     problems.raise_if_any()
     async with in_transaction():
         if await OrderStatus.filter(organization_id=scope.organization_id, code=code).exists():
-            raise UserInputError(ErrorCode.DUPLICATE, f"Status '{code}' exists.", "code")
+            raise UserInputError(ErrorCode.DUPLICATE, _("Status '%(code)s' exists.", code=code), "code")
         if is_initial:
             await OrderStatus.filter(organization_id=scope.organization_id).update(is_initial=False)
         status = await OrderStatus.create(
@@ -506,9 +514,9 @@ async def delete_status(scope: Scope, status_id: UUID) -> OrderStatus:
             await Order.filter(status_id=status.id).exists()
             or await OrderStatusChange.filter(to_status_id=status.id).exists()
         ):
-            raise UserInputError(ErrorCode.CONFLICT, "Orders have used this status; rename it instead.", "id")
+            raise UserInputError(ErrorCode.CONFLICT, _("Orders have used this status; rename it instead."), "id")
         if status.is_initial:
-            raise UserInputError(ErrorCode.CONFLICT, "Make another status initial first.", "id")
+            raise UserInputError(ErrorCode.CONFLICT, _("Make another status initial first."), "id")
         await audit.record(scope, "order_status.delete", status, {"code": [status.code, None]})
         await status.delete()
     return status
@@ -520,7 +528,7 @@ async def set_transitions(scope: Scope, from_id: UUID, to_ids: list[UUID]) -> Or
         source = await scope.get(OrderStatus, from_id, "update", field="fromId")
         targets = await scope.queryset(OrderStatus).filter(id__in=to_ids)
         if len(targets) != len(set(to_ids)):
-            raise not_found("Order status", "toIds")
+            raise not_found("OrderStatus", "toIds")
         before = sorted(s.code for s in await allowed_next(scope.organization_id, source.id))
         await OrderStatusTransition.filter(from_status_id=source.id).delete()
         await OrderStatusTransition.bulk_create(

@@ -1,36 +1,41 @@
 """What a new organization starts with: a sales pipeline, the order statuses a typical
 Ukrainian online shop uses with their allowed transitions, and SLA targets. Admins change
-all of it through the API."""
+all of it through the API.
+
+Names are catalog texts: a new organization gets them in its own language
+(``Organization.locale``, see ``service.seed_defaults``)."""
 
 from __future__ import annotations
 
+from server.i18n import N_
+
 PIPELINE = (
-    "Продажі",
+    N_("Sales"),
     [
         # name, probability %, kind
-        ("Новий лід", 10, "open"),
-        ("Кваліфікація", 25, "open"),
-        ("Пропозиція", 50, "open"),
-        ("Переговори", 75, "open"),
-        ("Виграно", 100, "won"),
-        ("Програно", 0, "lost"),
+        (N_("New lead"), 10, "open"),
+        (N_("Qualification"), 25, "open"),
+        (N_("Proposal"), 50, "open"),
+        (N_("Negotiation"), 75, "open"),
+        (N_("Closed won"), 100, "won"),
+        (N_("Closed lost"), 0, "lost"),
     ],
 )
 
 ORDER_STATUSES = [
     # code, name, group
-    ("new", "Новий", "new"),
-    ("processing", "Обробляється", "in_progress"),
-    ("picking", "Комплектується", "in_progress"),
-    ("packed", "Запаковано", "in_progress"),
-    ("delayed", "Затримується", "in_progress"),
-    ("shipped", "Відправлено", "shipping"),
-    ("in_transit", "В дорозі", "shipping"),
-    ("arrived", "Прибуло у відділення", "shipping"),
-    ("delivered", "Доставлено", "completed"),
-    ("cancelled", "Скасовано", "cancelled"),
-    ("refused", "Відмова", "cancelled"),
-    ("returned", "Повернено", "cancelled"),
+    ("new", N_("New"), "new"),
+    ("processing", N_("Processing"), "in_progress"),
+    ("picking", N_("Picking"), "in_progress"),
+    ("packed", N_("Packed"), "in_progress"),
+    ("delayed", N_("Delayed"), "in_progress"),
+    ("shipped", N_("Shipped"), "shipping"),
+    ("in_transit", N_("In transit"), "shipping"),
+    ("arrived", N_("Arrived at the branch"), "shipping"),
+    ("delivered", N_("Delivered"), "completed"),
+    ("cancelled", N_("Cancelled"), "cancelled"),
+    ("refused", N_("Refused"), "cancelled"),
+    ("returned", N_("Returned"), "cancelled"),
 ]
 
 ORDER_TRANSITIONS = {

@@ -11,6 +11,7 @@ from server.core.models import Sequence
 from server.core.money import check_currency
 from server.core.text import required_text
 from server.deals.models import Pipeline, Stage
+from server.i18n import _, gettext_in
 from server.orders.models import OrderStatus, OrderStatusTransition
 from server.organizations import defaults
 from server.organizations.models import Organization
@@ -24,10 +25,10 @@ async def create_organization(
     slug: str, name: str, currency: str = "UAH", locale: str = "uk", timezone: str = "Europe/Kyiv"
 ) -> Organization:
     if not SLUG_RE.match(slug):
-        raise UserInputError(ErrorCode.INVALID, "Slug: 2-63 lowercase letters, digits and dashes.", "slug")
+        raise UserInputError(ErrorCode.INVALID, _("Slug: 2-63 lowercase letters, digits and dashes."), "slug")
     async with in_transaction():
         if await Organization.filter(slug=slug).exists():
-            raise UserInputError(ErrorCode.DUPLICATE, f"Organization '{slug}' already exists.", "slug")
+            raise UserInputError(ErrorCode.DUPLICATE, _("Organization '%(slug)s' already exists.", slug=slug), "slug")
         org = await Organization.create(
             slug=slug,
             name=required_text(name, "name", 200),
@@ -41,17 +42,22 @@ async def create_organization(
 
 async def seed_defaults(org: Organization) -> None:
     await Sequence.bulk_create([Sequence(organization=org, name=n, value=0) for n in ("order", "ticket")])
+
+    # Names in the organization's language; codes and kinds stay the same in every language.
+    def named(text: str) -> str:
+        return gettext_in(org.locale, text)
+
     pipeline_name, stages = defaults.PIPELINE
-    pipeline = await Pipeline.create(organization=org, name=pipeline_name, position=0, is_default=True)
+    pipeline = await Pipeline.create(organization=org, name=named(pipeline_name), position=0, is_default=True)
     await Stage.bulk_create(
         [
-            Stage(organization=org, pipeline=pipeline, name=name, position=i, probability=p, kind=kind)
+            Stage(organization=org, pipeline=pipeline, name=named(name), position=i, probability=p, kind=kind)
             for i, (name, p, kind) in enumerate(stages)
         ]
     )
     await OrderStatus.bulk_create(
         [
-            OrderStatus(organization=org, code=code, name=name, group=group, position=i, is_initial=(i == 0))
+            OrderStatus(organization=org, code=code, name=named(name), group=group, position=i, is_initial=(i == 0))
             for i, (code, name, group) in enumerate(defaults.ORDER_STATUSES)
         ]
     )
@@ -90,20 +96,26 @@ async def update_organization(scope, data: dict) -> Organization:
             values["currency"] = check_currency(data["currency"])
     if data.get("locale") is not None:
         if data["locale"] not in LOCALES:
-            problems.add(ErrorCode.INVALID, f"Locale must be one of: {', '.join(LOCALES)}.", "locale")
+            problems.add(
+                ErrorCode.INVALID, _("Locale must be one of: %(locales)s.", locales=", ".join(LOCALES)), "locale"
+            )
         values["locale"] = data["locale"]
     if data.get("timezone") is not None:
         try:
             ZoneInfo(data["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            problems.add(ErrorCode.INVALID, f"Unknown timezone '{data['timezone'][:64]}'.", "timezone")
+            problems.add(
+                ErrorCode.INVALID, _("Unknown timezone '%(timezone)s'.", timezone=data["timezone"][:64]), "timezone"
+            )
         values["timezone"] = data["timezone"]
     if data.get("duplicate_policy") is not None:
         from server.accounts.duplicates import POLICIES
 
         if data["duplicate_policy"] not in POLICIES:
             problems.add(
-                ErrorCode.INVALID, f"Duplicate policy must be one of: {', '.join(POLICIES)}.", "duplicatePolicy"
+                ErrorCode.INVALID,
+                _("Duplicate policy must be one of: %(policies)s.", policies=", ".join(POLICIES)),
+                "duplicatePolicy",
             )
         values["duplicate_policy"] = data["duplicate_policy"]
     problems.raise_if_any()

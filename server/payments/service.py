@@ -183,7 +183,7 @@ async def create_payment_link(
     try:
         checkout = await plugins.call(settings, installation, "crm_payment_create", manager=manager, payment=request)
         if not isinstance(checkout, Checkout):
-            raise PluginError(f"The {installation.plugin} plugin returned no checkout link.")
+            raise PluginError(_("The %(plugin)s plugin returned no checkout link.", plugin=installation.plugin))
     except PluginError as exc:
         async with in_transaction():
             await Payment.filter(id=payment.id).update(
@@ -258,7 +258,7 @@ async def refund_payment(
             refund_reference=str(refund.id),
         )
         if not isinstance(result, RefundResult):
-            raise PluginError(f"The {installation.plugin} plugin returned no refund result.")
+            raise PluginError(_("The %(plugin)s plugin returned no refund result.", plugin=installation.plugin))
     except PluginError as exc:
         # A timeout after the request went out: the provider may have refunded. The refund
         # stays pending (the money stays reserved) until a callback or checkPaymentStatus says.
@@ -495,9 +495,9 @@ async def set_settings(scope: Scope, paid_order_status: str | None) -> PaymentSe
     scope.require("order_statuses:update")
     code = (paid_order_status or "").strip() or None
     if code is not None and len(code) > 48:  # longer than any status code: none has it
-        raise not_found(f"Order status '{code[:48]}'", "paidOrderStatus")
+        raise not_found(_("Order status '%(code)s'", code=code[:48]), "paidOrderStatus")
     if code is not None and not await OrderStatus.filter(organization_id=scope.organization_id, code=code).exists():
-        raise not_found(f"Order status '{code}'", "paidOrderStatus")
+        raise not_found(_("Order status '%(code)s'", code=code), "paidOrderStatus")
     async with in_transaction():
         found = await PaymentSettings.get_or_none(organization_id=scope.organization_id)
         before = found.paid_order_status if found else None

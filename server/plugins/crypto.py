@@ -21,6 +21,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from server.i18n import _
+
 log = logging.getLogger("crm.plugins")
 
 PURPOSE = b"crm plugin secrets v1"
@@ -62,9 +64,11 @@ def decrypt(settings, installation_id: str, token: str) -> dict:
     try:
         envelope = json.loads(cipher(settings).decrypt(token.encode()))
     except InvalidToken as exc:
-        raise SecretsUnreadable("The plugin's secrets do not decrypt with SECRET_KEY (nor OLD_SECRET_KEYS).") from exc
+        raise SecretsUnreadable(
+            _("The plugin's secrets do not decrypt with SECRET_KEY (nor OLD_SECRET_KEYS).")
+        ) from exc
     if envelope.get("i") != str(installation_id):
-        raise SecretsUnreadable("The stored secrets belong to another installation.")
+        raise SecretsUnreadable(_("The stored secrets belong to another installation."))
     return envelope["s"]
 
 

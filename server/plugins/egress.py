@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from server.i18n import N_
+
 LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 
 # True/False inside a hook call (set from the settings by ``allowing_local``); None outside one.
@@ -82,16 +84,16 @@ def check_url(url: str, *, allow_local: bool) -> str | None:
     if allow_local:
         return None
     if parts.scheme != "https":
-        return "must be an https:// address"
+        return N_("must be an https:// address")  # translated where shown; webhooks key their own texts by it
     host = (parts.hostname or "").rstrip(".").lower()
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         if host == LOCAL_NAMES[0] or host.endswith(LOCAL_NAMES[1:]) or "." not in host:
-            return "must be a public address, not a local name"
+            return N_("must be a public address, not a local name")
         return None
     if not is_public(address):
-        return "must be a public address, not a loopback, private or link-local one"
+        return N_("must be a public address, not a loopback, private or link-local one")
     return None
 
 

@@ -47,6 +47,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from server.i18n import _, ngettext
 from server.plugins.egress import EgressRefused, EgressTransport
 from server.plugins.types import PluginError
 
@@ -160,45 +161,89 @@ class ProviderClient:
         except RetryableResponse as exc:
             code = exc.response.status_code
             if not retry and code not in NOT_TAKEN_STATUSES:
-                raise _outcome_unknown(self.provider, f"answered {code}") from None
-            what = "is rate limiting us (429)" if code == 429 else f"answered {code}"
+                raise _outcome_unknown(
+                    _(
+                        "%(provider)s answered %(code)s after the request went out: it may or may not have acted "
+                        "on it. Check with the provider before doing it again.",
+                        provider=self.provider,
+                        code=code,
+                    )
+                ) from None
+            if code == 429:
+                message = _(
+                    "%(provider)s is rate limiting us (429) %(times)s; try again later.",
+                    provider=self.provider,
+                    times=_times(attempts),
+                )
+            else:
+                message = _(
+                    "%(provider)s answered %(code)s %(times)s; try again later.",
+                    provider=self.provider,
+                    code=code,
+                    times=_times(attempts),
+                )
             raise PluginError(
-                f"{self.provider} {what} {_times(attempts)}; try again later.",
+                message,
                 code="RATE_LIMITED" if code == 429 else "PROVIDER_UNAVAILABLE",
                 retryable=True,
             ) from None
         except EgressRefused as exc:
             raise PluginError(
-                f"{self.provider} cannot be called at this address: {exc}. Check its API URL.",
+                _(
+                    "%(provider)s cannot be called at this address: %(exc)s. Check its API URL.",
+                    provider=self.provider,
+                    exc=exc,
+                ),
                 code="ADDRESS_NOT_ALLOWED",
             ) from None
         except httpx.TimeoutException as exc:
             if not retry and not isinstance(exc, NOT_SENT_ERRORS):
-                raise _outcome_unknown(self.provider, "did not answer in time") from None
+                raise _outcome_unknown(
+                    _(
+                        "%(provider)s did not answer in time after the request went out: it may or may not have "
+                        "acted on it. Check with the provider before doing it again.",
+                        provider=self.provider,
+                    )
+                ) from None
             raise PluginError(
-                f"{self.provider} did not answer in time {_times(attempts)}; try again later.",
+                _(
+                    "%(provider)s did not answer in time %(times)s; try again later.",
+                    provider=self.provider,
+                    times=_times(attempts),
+                ),
                 code="PROVIDER_TIMEOUT",
                 retryable=True,
             ) from None
         except httpx.TransportError as exc:
             if not retry and not isinstance(exc, NOT_SENT_ERRORS):
-                raise _outcome_unknown(self.provider, f"broke the connection ({type(exc).__name__})") from None
+                raise _outcome_unknown(
+                    _(
+                        "%(provider)s broke the connection (%(error)s) after the request went out: it may or may "
+                        "not have acted on it. Check with the provider before doing it again.",
+                        provider=self.provider,
+                        error=type(exc).__name__,
+                    )
+                ) from None
             raise PluginError(
-                f"{self.provider} cannot be reached ({type(exc).__name__}); check its address or try again later.",
+                _(
+                    "%(provider)s cannot be reached (%(error)s); check its address or try again later.",
+                    provider=self.provider,
+                    error=type(exc).__name__,
+                ),
                 code="PROVIDER_UNREACHABLE",
                 retryable=True,
             ) from None
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
 
 
-def _outcome_unknown(provider: str, what: str) -> PluginError:
-    return PluginError(
-        f"{provider} {what} after the request went out: it may or may not have acted on it. "
-        "Check with the provider before doing it again.",
-        code=OUTCOME_UNKNOWN,
-        retryable=False,
-    )
+def _outcome_unknown(message: str) -> PluginError:
+    """``message``: a whole sentence per case, so each reads right in every language."""
+    return PluginError(message, code=OUTCOME_UNKNOWN, retryable=False)
 
 
 def _times(attempts: int) -> str:
-    return "once" if attempts == 1 else ("twice" if attempts == 2 else f"{attempts} times")
+    if attempts == 1:
+        return _("once")
+    if attempts == 2:
+        return _("twice")
+    return ngettext("%(n)s time", "%(n)s times", attempts)

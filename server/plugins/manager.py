@@ -24,6 +24,7 @@ from typing import Any
 
 import pluggy
 
+from server.i18n import _
 from server.plugins import hookspecs
 from server.plugins.types import (
     CAPABILITIES,
@@ -201,11 +202,14 @@ class PluginManager:
             except TimeoutError as exc:
                 if hook in NOT_REPEATABLE:  # the provider may have acted: a retry could do it twice
                     raise PluginError(
-                        f"The {name} plugin did not answer in time; the provider may have done it anyway. "
-                        "Check before trying again.",
+                        _(
+                            "The %(name)s plugin did not answer in time; the provider may have done it anyway. Check "
+                            "before trying again.",
+                            name=name,
+                        ),
                         code="OUTCOME_UNKNOWN",
                     ) from exc
-                raise PluginError(f"The {name} plugin did not answer in time.", retryable=True) from exc
+                raise PluginError(_("The %(name)s plugin did not answer in time.", name=name), retryable=True) from exc
         return result
 
     async def run_long(self, name: str, hook: str, **kwargs) -> Any:

@@ -34,6 +34,7 @@ from server.core.errors import ErrorCode, UserInputError, version_conflict
 from server.core.phones import to_e164
 from server.core.text import limited_text
 from server.core.versioning import update_versioned
+from server.i18n import _
 from server.plugins import crypto, egress
 from server.plugins.manager import LoadedPlugin, PluginManager, get_manager
 from server.plugins.models import PluginInstallation
@@ -71,42 +72,54 @@ def _check_value(f: ConfigField, value, path: str):
     kind = f.type
     if kind in ("string", "text", "url", "phone", "choice"):
         if not isinstance(value, str):
-            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be a string.", path)
+            raise UserInputError(ErrorCode.INVALID, _("%(name)s must be a string.", name=f.name), path)
         value = value.strip()
         if not value:
             if f.required:
-                raise UserInputError(ErrorCode.REQUIRED, f"{f.name} is required.", path)
+                raise UserInputError(ErrorCode.REQUIRED, _("%(name)s is required.", name=f.name), path)
             return None
         if kind in TEXT_MAX and len(value) > TEXT_MAX[kind]:
-            raise UserInputError(ErrorCode.INVALID, f"{f.name} is longer than {TEXT_MAX[kind]} characters.", path)
+            raise UserInputError(
+                ErrorCode.INVALID,
+                _("%(name)s is longer than %(text_max)s characters.", name=f.name, text_max=TEXT_MAX[kind]),
+                path,
+            )
         if kind == "url":
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise UserInputError(ErrorCode.INVALID, f"{f.name} must be an http(s) URL.", path)
+                raise UserInputError(ErrorCode.INVALID, _("%(name)s must be an http(s) URL.", name=f.name), path)
             if parts.username or parts.password or parts.query or parts.fragment:
                 # A query or fragment would swallow the paths the plugin appends (reaching any path
                 # of the host); credentials in URLs end up in logs.
                 raise UserInputError(
-                    ErrorCode.INVALID, f"{f.name} must be a plain base URL: no user, query or fragment.", path
+                    ErrorCode.INVALID,
+                    _("%(name)s must be a plain base URL: no user, query or fragment.", name=f.name),
+                    path,
                 )
         if kind == "phone":
             value = to_e164(value, path)
         if kind == "choice" and value not in f.choices:
-            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be one of: {', '.join(f.choices)}.", path)
+            raise UserInputError(
+                ErrorCode.INVALID,
+                _("%(name)s must be one of: %(choices)s.", name=f.name, choices=", ".join(f.choices)),
+                path,
+            )
         return value
     if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be an integer.", path)
+            raise UserInputError(ErrorCode.INVALID, _("%(name)s must be an integer.", name=f.name), path)
         return value
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be a number.", path)
+            raise UserInputError(ErrorCode.INVALID, _("%(name)s must be a number.", name=f.name), path)
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise UserInputError(ErrorCode.INVALID, f"{f.name} must be true or false.", path)
+            raise UserInputError(ErrorCode.INVALID, _("%(name)s must be true or false.", name=f.name), path)
         return value
-    raise UserInputError(ErrorCode.INVALID, f"{f.name} has an unsupported type.", path)  # pragma: no cover
+    raise UserInputError(
+        ErrorCode.INVALID, _("%(name)s has an unsupported type.", name=f.name), path
+    )  # pragma: no cover
 
 
 def _merge(plugin: LoadedPlugin, current: dict, given, *, secret: bool) -> tuple[dict, list[str]]:
@@ -115,16 +128,24 @@ def _merge(plugin: LoadedPlugin, current: dict, given, *, secret: bool) -> tuple
     if given is None:
         return dict(current), []
     if not isinstance(given, dict):
-        raise UserInputError(ErrorCode.INVALID, f"{where} must be a JSON object.", where)
+        raise UserInputError(ErrorCode.INVALID, _("%(where)s must be a JSON object.", where=where), where)
     merged, changed = dict(current), []
     for name in sorted(given):
         path = f"{where}.{name}"
         f = plugin.field(name)
         if f is None:
-            raise UserInputError(ErrorCode.INVALID, f"The {plugin.name} plugin has no setting '{name}'.", path)
+            raise UserInputError(
+                ErrorCode.INVALID,
+                _("The %(plugin)s plugin has no setting '%(setting)s'.", plugin=plugin.name, setting=name),
+                path,
+            )
         if f.secret != secret:
             other = "secrets" if f.secret else "config"
-            raise UserInputError(ErrorCode.INVALID, f"{name} belongs in {other}, not in {where}.", path)
+            raise UserInputError(
+                ErrorCode.INVALID,
+                _("%(name)s belongs in %(other)s, not in %(where)s.", name=name, other=other, where=where),
+                path,
+            )
         value = given[name]
         value = None if value is None else _check_value(f, value, path)
         if value is None:
@@ -141,7 +162,7 @@ def _check_required(plugin: LoadedPlugin, config: dict, secrets: dict) -> None:
     for f in plugin.config_schema:
         if f.required and f.default is None and (secrets if f.secret else config).get(f.name) in (None, ""):
             path = f"{'secrets' if f.secret else 'config'}.{f.name}"
-            raise UserInputError(ErrorCode.REQUIRED, f"{f.label or f.name} is required.", path)
+            raise UserInputError(ErrorCode.REQUIRED, _("%(name)s is required.", name=f.label or f.name), path)
 
 
 def _check_secrets_follow_urls(plugin: LoadedPlugin, installation, new_config: dict, secrets) -> None:
@@ -160,8 +181,12 @@ def _check_secrets_follow_urls(plugin: LoadedPlugin, installation, new_config: d
     if missing:
         raise UserInputError(
             ErrorCode.REQUIRED,
-            f"Changing {', '.join(moved)} sends the plugin's secrets to the new address: enter "
-            f"{', '.join(missing)} again in the same change.",
+            _(
+                "Changing %(moved)s sends the plugin's secrets to the new address: enter %(missing)s again in the "
+                "same change.",
+                moved=", ".join(moved),
+                missing=", ".join(missing),
+            ),
             "secrets",
         )
 
@@ -175,7 +200,9 @@ def _check_addresses(plugin: LoadedPlugin, config: dict, settings) -> None:
             continue
         problem = egress.check_url(value, allow_local=settings.allow_local_providers)
         if problem:
-            raise UserInputError(ErrorCode.INVALID, f"{f.name} {problem}.", f"config.{f.name}")
+            raise UserInputError(
+                ErrorCode.INVALID, _("%(name)s %(problem)s.", name=f.name, problem=_(problem)), f"config.{f.name}"
+            )
 
 
 def clean_allowed_ips(values: list[str] | None) -> list[str]:
@@ -183,14 +210,16 @@ def clean_allowed_ips(values: list[str] | None) -> list[str]:
     if values is None:
         return []
     if len(values) > MAX_ALLOWED_IPS:
-        raise UserInputError(ErrorCode.INVALID, f"At most {MAX_ALLOWED_IPS} entries.", "allowedIps")
+        raise UserInputError(
+            ErrorCode.INVALID, _("At most %(max_allowed_ips)s entries.", max_allowed_ips=MAX_ALLOWED_IPS), "allowedIps"
+        )
     out: dict[str, None] = {}
     for i, raw in enumerate(values):
         try:
             out.setdefault(str(ipaddress.ip_network(raw.strip(), strict=False)), None)
         except ValueError as exc:
             raise UserInputError(
-                ErrorCode.INVALID, f"'{raw}' is not an IP address or network.", f"allowedIps.{i}"
+                ErrorCode.INVALID, _("'%(raw)s' is not an IP address or network.", raw=raw), f"allowedIps.{i}"
             ) from exc
     return list(out)
 
@@ -213,7 +242,9 @@ def _manager(manager: PluginManager | None) -> PluginManager:
 def _plugin(manager: PluginManager, name: str, field: str = "plugin") -> LoadedPlugin:
     plugin = manager.get(name)
     if plugin is None:
-        raise UserInputError(ErrorCode.NOT_FOUND, f"No plugin named '{name}' is installed on this server.", field)
+        raise UserInputError(
+            ErrorCode.NOT_FOUND, _("No plugin named '%(name)s' is installed on this server.", name=name), field
+        )
     return plugin
 
 
@@ -324,9 +355,9 @@ async def install_plugin(
     scope.require("plugins:admin")
     plugin = _plugin(_manager(manager), plugin_name)
     label = limited_text(label, "label", LABEL_MAX) or ""
-    clean_config, _ = _merge(plugin, {}, config or {}, secret=False)
+    clean_config, _unused = _merge(plugin, {}, config or {}, secret=False)
     _check_addresses(plugin, clean_config, settings)
-    clean_secrets, _ = _merge(plugin, {}, secrets or {}, secret=True)
+    clean_secrets, _unused = _merge(plugin, {}, secrets or {}, secret=True)
     _check_required(plugin, clean_config, clean_secrets)
     ips = clean_allowed_ips(allowed_ips)
     token = new_token()
@@ -337,7 +368,9 @@ async def install_plugin(
         ).exists():
             what = f"'{plugin.name}'" + (f" labelled '{label}'" if label else "")
             raise UserInputError(
-                ErrorCode.DUPLICATE, f"{what} is already installed; give another label to add a second one.", "label"
+                ErrorCode.DUPLICATE,
+                _("%(what)s is already installed; give another label to add a second one.", what=what),
+                "label",
             )
         pk = uuid.uuid4()
         installation = await PluginInstallation.create(
@@ -371,11 +404,13 @@ async def install_plugin(
             "installPlugin",
             idempotency_key,
             create,
-            lambda pk: scope.get(PluginInstallation, pk, what="Plugin installation"),
+            lambda pk: scope.get(PluginInstallation, pk),
             request=request,
         )
     except IntegrityError as exc:  # a concurrent install of the same plugin and label won
-        raise UserInputError(ErrorCode.DUPLICATE, f"'{plugin.name}' is already installed.", "label") from exc
+        raise UserInputError(
+            ErrorCode.DUPLICATE, _("'%(name)s' is already installed.", name=plugin.name), "label"
+        ) from exc
     # A retry with the same key gets the first installation, but its token is gone: rotate it.
     return Issued(installation, None if first_id is not None else token)
 
@@ -392,9 +427,7 @@ def _readable_secrets(settings, installation: PluginInstallation) -> dict:
 
 async def _for_update(scope: Scope, installation_id: UUID, version: int, action: str = "read") -> PluginInstallation:
     # Callers required ``plugins:admin``; the row itself is a setting the caller must see.
-    installation = await scope.get(
-        PluginInstallation, installation_id, action, what="Plugin installation", field="id", for_update=True
-    )
+    installation = await scope.get(PluginInstallation, installation_id, action, field="id", for_update=True)
     if installation.version != version:
         raise version_conflict()
     return installation
@@ -445,7 +478,9 @@ async def configure_plugin(
                 if await PluginInstallation.filter(
                     organization_id=scope.organization_id, plugin=installation.plugin, label=new_label
                 ).exists():
-                    raise UserInputError(ErrorCode.DUPLICATE, f"Label '{new_label}' is taken.", "label")
+                    raise UserInputError(
+                        ErrorCode.DUPLICATE, _("Label '%(new_label)s' is taken.", new_label=new_label), "label"
+                    )
                 values["label"] = new_label
         if not values:
             return installation
@@ -521,7 +556,7 @@ async def call(
     manager = _manager(manager)
     plugin = manager.get(installation.plugin)
     if plugin is None:
-        raise PluginError(f"The {installation.plugin} plugin is not installed on this server.")
+        raise PluginError(_("The %(plugin)s plugin is not installed on this server.", plugin=installation.plugin))
     secrets = _decrypt_all(settings, installation)
     url = str(secrets.pop(WEBHOOK_URL_KEY, None) or "")
     with egress.allowing_local(settings.allow_local_providers):
@@ -539,25 +574,28 @@ async def test_connection(
     scope: Scope, settings, installation_id: UUID, *, manager: PluginManager | None = None
 ) -> tuple[PluginInstallation, ConnectionResult]:
     scope.require("plugins:admin")  # it uses the secrets
-    installation = await scope.get(PluginInstallation, installation_id, what="Plugin installation", field="id")
+    installation = await scope.get(PluginInstallation, installation_id, field="id")
     manager = _manager(manager)
     _plugin(manager, installation.plugin, "id")
     if not manager.implements(installation.plugin, "crm_test_connection"):
-        raise UserInputError(ErrorCode.INVALID, f"The {installation.plugin} plugin has no connection test.", "id")
+        raise UserInputError(
+            ErrorCode.INVALID, _("The %(plugin)s plugin has no connection test.", plugin=installation.plugin), "id"
+        )
     try:
         result = await call(settings, installation, "crm_test_connection", manager=manager)
     except PluginError as exc:
         return installation, ConnectionResult(ok=False, message=exc.message)
     except crypto.SecretsUnreadable as exc:
-        return installation, ConnectionResult(ok=False, message=f"{exc} Enter the secrets again.")
+        return installation, ConnectionResult(ok=False, message=_("%(problem)s Enter the secrets again.", problem=exc))
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         log.exception("plugin %s: crm_test_connection failed (error id %s)", installation.plugin, error_id)
         return installation, ConnectionResult(
-            ok=False, message=f"The plugin failed unexpectedly. Quote error id {error_id} when reporting it."
+            ok=False,
+            message=_("The plugin failed unexpectedly. Quote error id %(id)s when reporting it.", id=error_id),
         )
     if not isinstance(result, ConnectionResult):
-        result = ConnectionResult(ok=bool(result), message="" if result else "The plugin reported a failure.")
+        result = ConnectionResult(ok=bool(result), message="" if result else _("The plugin reported a failure."))
     return installation, result
 
 

@@ -70,6 +70,8 @@ class Connections:
         if self.open[key] >= self.settings.ws_max_connections_per_credential:
             raise TooManyConnections
         self.open[key] += 1
+        # The connection's operations start after this: they inherit the caller's language.
+        request_auth.use_callers_language(principal, context.request.headers.get("accept-language"))
         context.sign_in(principal, token)
         context.connection_key = key
         context.signed_in_at = time.monotonic()

@@ -110,7 +110,7 @@ async def members_csv(request: Request) -> Response:
     try:
         scope.require("data:export")  # a CSV download is a special right (docs/roles.md)
         segment_id = ids.decode(request.path_params["id"], "Segment")[1]
-        segment = await scope.get(Segment, segment_id, what="Segment")
+        segment = await scope.get(Segment, segment_id)
         service.members(scope, segment)  # refuses before the first byte when the role may not use it
         columns = _columns(scope)
     except PublicError as exc:

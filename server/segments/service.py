@@ -96,7 +96,7 @@ async def update_segment(scope: Scope, segment_id: UUID, version: int, data: dic
     scope.require("accounts:update")
     values = _clean(scope, data, creating=False)
     async with in_transaction():
-        segment = await scope.get(Segment, segment_id, "update", what="Segment", field="id")
+        segment = await scope.get(Segment, segment_id, "update", field="id")
         if "name" in values:
             await _check_unique_name(scope, values["name"], exclude=segment.id)
         changes = await update_versioned(segment, version, values)
@@ -107,7 +107,7 @@ async def update_segment(scope: Scope, segment_id: UUID, version: int, data: dic
 
 async def delete_segment(scope: Scope, segment_id: UUID, version: int) -> Segment:
     async with in_transaction():
-        segment = await scope.get(Segment, segment_id, "delete", what="Segment", field="id")
+        segment = await scope.get(Segment, segment_id, "delete", field="id")
         if segment.version != version:
             raise version_conflict()
         await audit.record(
@@ -149,12 +149,12 @@ def members(scope: Scope, segment: Segment) -> QuerySet[Account]:
 async def member_ids(scope: Scope, segment_id: UUID) -> tuple[str, ...]:
     """The segment's account ids the caller may see, as text, for the analytics filter
     (``filter.segmentId``)."""
-    segment = await scope.get(Segment, segment_id, what="Segment", field="filter.segmentId")
+    segment = await scope.get(Segment, segment_id, field="filter.segmentId")
     return tuple(str(pk) for pk in await members(scope, segment).values_list("id", flat=True))
 
 
 async def segment_account_ids(scope: Scope, segment_id: UUID) -> list[UUID]:
     """The ids of the segment's accounts, for a campaign's audience (the caller's row scope
     applies: a campaign run by the organization should use an ``all``-rows scope)."""
-    segment = await scope.get(Segment, segment_id, what="Segment", field="segmentId")
+    segment = await scope.get(Segment, segment_id, field="segmentId")
     return await members(scope, segment).order_by("id").values_list("id", flat=True)

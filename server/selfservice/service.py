@@ -35,7 +35,7 @@ from server.auth.scope import Scope
 from server.conversations import service as conversations
 from server.conversations.models import ConversationMessage
 from server.core.errors import ErrorCode, UserInputError, UserInputErrors, version_conflict
-from server.i18n import N_, gettext_in
+from server.i18n import N_, _, gettext_in
 from server.notifications import templates
 from server.notifications.service import TRACKING_LINK
 from server.orders.models import Order
@@ -115,12 +115,18 @@ def normalize(text: str) -> str:
 def _phrases(values: list[str], field: str, problems: list[UserInputError]) -> list[str]:
     out: list[str] = []
     if len(values) > PHRASES_MAX:
-        problems.append(UserInputError(ErrorCode.INVALID, f"At most {PHRASES_MAX} phrases.", field))
+        problems.append(
+            UserInputError(ErrorCode.INVALID, _("At most %(phrases_max)s phrases.", phrases_max=PHRASES_MAX), field)
+        )
     for i, value in enumerate(values[:PHRASES_MAX]):
         phrase = normalize(value)
         if not 2 <= len(phrase) <= PHRASE_MAX:
             problems.append(
-                UserInputError(ErrorCode.INVALID, f"A phrase is 2 to {PHRASE_MAX} letters.", f"{field}.{i}")
+                UserInputError(
+                    ErrorCode.INVALID,
+                    _("A phrase is 2 to %(phrase_max)s letters.", phrase_max=PHRASE_MAX),
+                    f"{field}.{i}",
+                )
             )
         elif phrase not in out:
             out.append(phrase)
@@ -130,7 +136,7 @@ def _phrases(values: list[str], field: str, problems: list[UserInputError]) -> l
 def _clock(value: str, field: str, problems: list[UserInputError]) -> str | None:
     match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", (value or "").strip())
     if not match:
-        problems.append(UserInputError(ErrorCode.INVALID, "A time as HH:MM (00:00 to 23:59).", field))
+        problems.append(UserInputError(ErrorCode.INVALID, _("A time as HH:MM (00:00 to 23:59)."), field))
         return None
     return match.group(0)
 
@@ -153,7 +159,11 @@ async def update_settings(scope: Scope, data: dict) -> BotSettings:
                 try:
                     body = templates.check(body, field)
                     if len(body) > TEMPLATE_MAX:
-                        raise UserInputError(ErrorCode.INVALID, f"At most {TEMPLATE_MAX} characters.", field)
+                        raise UserInputError(
+                            ErrorCode.INVALID,
+                            _("At most %(template_max)s characters.", template_max=TEMPLATE_MAX),
+                            field,
+                        )
                 except UserInputError as exc:
                     problems.append(exc)
             values[key] = body
@@ -163,11 +173,15 @@ async def update_settings(scope: Scope, data: dict) -> BotSettings:
         start = _clock(data.get("hours_from") or "", "hoursFrom", problems)
         end = _clock(data.get("hours_to") or "", "hoursTo", problems)
         if start and end and start == end:
-            problems.append(UserInputError(ErrorCode.INVALID, "The hours must not start and end at once.", "hoursTo"))
+            problems.append(
+                UserInputError(ErrorCode.INVALID, _("The hours must not start and end at once."), "hoursTo")
+            )
         values["hours_from"], values["hours_to"] = start, end
     if data.get("max_orders") is not None:
         if not 1 <= data["max_orders"] <= ORDERS_MAX:
-            problems.append(UserInputError(ErrorCode.INVALID, f"From 1 to {ORDERS_MAX}.", "maxOrders"))
+            problems.append(
+                UserInputError(ErrorCode.INVALID, _("From 1 to %(orders_max)s.", orders_max=ORDERS_MAX), "maxOrders")
+            )
         values["max_orders"] = data["max_orders"]
     if problems:
         raise UserInputErrors(problems)  # nothing saved

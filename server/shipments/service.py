@@ -44,6 +44,7 @@ from server.core.money import parse_amount
 from server.core.phones import to_e164
 from server.core.serialize import jsonable
 from server.core.text import limited_text, required_text
+from server.i18n import _
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import job, periodic
 from server.orders import service as orders
@@ -109,11 +110,13 @@ async def delivery_installation(
     People who handle orders use it without seeing its settings (that needs settings:read)."""
     found = await plugins.enabled_with(scope, DELIVERY, installation_id, manager)
     if not found:
-        what = "Delivery plugin installation" if installation_id else "An enabled delivery plugin"
+        what = _("Delivery plugin installation") if installation_id else _("An enabled delivery plugin")
         raise not_found(what, "installationId")
     if len(found) > 1:
         raise UserInputError(
-            ErrorCode.REQUIRED, "Several delivery plugins are installed: choose one (installationId).", "installationId"
+            ErrorCode.REQUIRED,
+            _("Several delivery plugins are installed: choose one (installationId)."),
+            "installationId",
         )
     return found[0]
 
@@ -191,22 +194,22 @@ def _request(order: Order, data: dict) -> ShipmentRequest:
     name = required_text(data.get("recipient_name") or order.recipient_name, "recipientName", 300)
     raw_phone = data.get("recipient_phone") or order.recipient_phone
     if not raw_phone:
-        raise UserInputError(ErrorCode.REQUIRED, "recipientPhone is required.", "recipientPhone")
+        raise UserInputError(ErrorCode.REQUIRED, _("recipientPhone is required."), "recipientPhone")
     phone = to_e164(raw_phone, "recipientPhone")
     declared = (
         parse_amount(data["declared_value"], "declaredValue") if data.get("declared_value") is not None else order.total  # type: ignore[attr-defined]
     )
     weight = data.get("weight_kg")
     if weight is not None and (Decimal(str(weight)) <= 0 or Decimal(str(weight)) > 1000):
-        raise UserInputError(ErrorCode.INVALID, "weightKg must be more than 0 and at most 1000.", "weightKg")
+        raise UserInputError(ErrorCode.INVALID, _("weightKg must be more than 0 and at most 1000."), "weightKg")
     seats = data.get("seats") or 1
     if not 1 <= seats <= 100:
-        raise UserInputError(ErrorCode.INVALID, "seats must be 1 to 100.", "seats")
+        raise UserInputError(ErrorCode.INVALID, _("seats must be 1 to 100."), "seats")
     cod = data.get("cash_on_delivery")
     cod = parse_amount(cod, "cashOnDelivery") if cod is not None else None
     payer = (data.get("payer") or "").lower() or "recipient"
     if payer not in ("recipient", "sender"):
-        raise UserInputError(ErrorCode.INVALID, "payer must be recipient or sender.", "payer")
+        raise UserInputError(ErrorCode.INVALID, _("payer must be recipient or sender."), "payer")
     return ShipmentRequest(
         order_id=str(order.id),
         order_number=order.number,
@@ -249,7 +252,10 @@ async def create_shipment(
     if open_one is not None:
         raise UserInputError(
             ErrorCode.CONFLICT,
-            f"The order already has waybill {open_one.waybill_number}; cancel it before creating another.",
+            _(
+                "The order already has waybill %(waybill_number)s; cancel it before creating another.",
+                waybill_number=open_one.waybill_number,
+            ),
             "orderId",
         )
     request = _request(order, data)
@@ -265,7 +271,7 @@ async def create_shipment(
         # Checked again under the order's row lock: of two concurrent requests without an
         # idempotency key, the second finds the first's shipment and its waybill is cancelled.
         if await Shipment.filter(order_id=current.id, closed=False).exists():
-            raise UserInputError(ErrorCode.CONFLICT, "The order got another waybill meanwhile.", "orderId")
+            raise UserInputError(ErrorCode.CONFLICT, _("The order got another waybill meanwhile."), "orderId")
         shipment = await Shipment.create(
             id=uuid.uuid4(),
             organization_id=scope.organization_id,
@@ -330,8 +336,11 @@ async def _undo(settings, installation, waybill_number: str, cause: Exception | 
         if cause is not None:
             raise UserInputError(
                 ErrorCode.PROVIDER_ERROR,
-                f"Waybill {waybill_number} was created at the carrier but could not be saved, and cancelling it "
-                "failed: delete it in the carrier's business account.",
+                _(
+                    "Waybill %(waybill_number)s was created at the carrier but could not be saved, and cancelling it "
+                    "failed: delete it in the carrier's business account.",
+                    waybill_number=waybill_number,
+                ),
                 "orderId",
             ) from cause
 
@@ -347,13 +356,19 @@ async def cancel_shipment(
         raise version_conflict()
     if shipment.closed:
         raise UserInputError(
-            ErrorCode.CONFLICT, f"Shipment {shipment.waybill_number} is already {shipment.status}.", "id"
+            ErrorCode.CONFLICT,
+            _(
+                "Shipment %(waybill_number)s is already %(status)s.",
+                waybill_number=shipment.waybill_number,
+                status=shipment.status,
+            ),
+            "id",
         )
     installation = await PluginInstallation.get_or_none(
         id=shipment.installation_id, organization_id=scope.organization_id
     )  # type: ignore[attr-defined]
     if installation is None:
-        raise UserInputError(ErrorCode.NOT_FOUND, "The delivery plugin of this shipment was uninstalled.", "id")
+        raise UserInputError(ErrorCode.NOT_FOUND, _("The delivery plugin of this shipment was uninstalled."), "id")
     try:
         await plugins.call(
             settings,
@@ -394,13 +409,13 @@ async def set_status_rules(scope: Scope, carrier: str, rules: dict[str, str | No
     scope.require("order_statuses:update")
     carrier = required_text(carrier, "carrier", 64)
     if len(rules) > 200:
-        raise UserInputError(ErrorCode.INVALID, "At most 200 rules.", "rules")
+        raise UserInputError(ErrorCode.INVALID, _("At most 200 rules."), "rules")
     codes = {s.code for s in await OrderStatus.filter(organization_id=scope.organization_id)}
     clean: dict[str, str | None] = {}
     for i, (code, target) in enumerate(rules.items()):
         code = required_text(code, f"rules.{i}.carrierStatus", 16)
         if target is not None and target not in codes:
-            raise not_found(f"Order status '{target}'", f"rules.{i}.orderStatus")
+            raise not_found(_("Order status '%(code)s'", code=target), f"rules.{i}.orderStatus")
         clean[code] = target
     async with in_transaction():
         before = {

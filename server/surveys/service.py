@@ -72,16 +72,24 @@ async def update_settings(scope: Scope, data: dict) -> SurveySettings:
         if key in LIMITS:
             low, high = LIMITS[key]
             if not low <= value <= high:
-                problems.append(UserInputError(ErrorCode.INVALID, f"From {low} to {high}.", camel_case(key)))
+                problems.append(
+                    UserInputError(
+                        ErrorCode.INVALID, _("From %(low)s to %(high)s.", low=low, high=high), camel_case(key)
+                    )
+                )
                 continue
         if key == "nps_status":
             value = value.strip()
             if not value:
-                problems.append(UserInputError(ErrorCode.REQUIRED, "An order status code.", "npsStatus"))
+                problems.append(UserInputError(ErrorCode.REQUIRED, _("An order status code."), "npsStatus"))
                 continue
             if len(value) > MAX_STATUS_CODE:
                 problems.append(
-                    UserInputError(ErrorCode.INVALID, f"At most {MAX_STATUS_CODE} characters.", "npsStatus")
+                    UserInputError(
+                        ErrorCode.INVALID,
+                        _("At most %(max_status_code)s characters.", max_status_code=MAX_STATUS_CODE),
+                        "npsStatus",
+                    )
                 )
                 continue
         values[key] = value
@@ -405,12 +413,12 @@ async def figures(scope: Scope, start: date, end: date, by: list[str], segment_i
     database counts answers per (day, channel, source, score); those few rows are folded into
     the groups here."""
     if end < start:
-        raise UserInputError(ErrorCode.INVALID, "The period ends before it starts.", "period")
+        raise UserInputError(ErrorCode.INVALID, _("The period ends before it starts."), "period")
     if end - start > timedelta(days=3660):
-        raise UserInputError(ErrorCode.INVALID, "A period of at most ten years.", "period")
+        raise UserInputError(ErrorCode.INVALID, _("A period of at most ten years."), "period")
     periods = [g for g in by if g in ("day", "week", "month")]
     if len(periods) > 1:
-        raise UserInputError(ErrorCode.INVALID, "Group by one period at most (day, week or month).", "by")
+        raise UserInputError(ErrorCode.INVALID, _("Group by one period at most (day, week or month)."), "by")
     columns = ["nps", "csat", "ces"]
     if periods:
         columns.append("answered_on")
@@ -426,7 +434,7 @@ async def figures(scope: Scope, start: date, end: date, by: list[str], segment_i
     if segment_id is not None:
         from server.segments import service as segments  # segments build on accounts and figures
 
-        segment = await scope.get(Segment, segment_id, what="Segment", field="segmentId")
+        segment = await scope.get(Segment, segment_id, field="segmentId")
         answers = answers.filter(account_id__in=Subquery(segments.members(scope, segment).values("id")))
     rows = (
         await answers.filter(answered_at__not_isnull=True, answered_on__gte=start, answered_on__lte=end)

@@ -27,6 +27,7 @@ from server.core.errors import ErrorCode, UserInputError, not_found
 from server.core.models import OutboxEvent
 from server.core.phones import to_e164
 from server.deals.models import Deal
+from server.i18n import _
 from server.orders.models import Order
 from server.plugins import service as plugins
 from server.plugins.manager import get_manager
@@ -103,7 +104,9 @@ async def _telephony_installation(scope: Scope, installation_id: UUID) -> Plugin
         raise not_found("Telephony installation", "installationId")
     if not get_manager().implements(installation.plugin, "crm_telephony_click_to_call"):
         raise UserInputError(
-            ErrorCode.INVALID, f"The {installation.plugin} plugin cannot place calls.", "installationId"
+            ErrorCode.INVALID,
+            _("The %(plugin)s plugin cannot place calls.", plugin=installation.plugin),
+            "installationId",
         )
     return installation
 
@@ -123,18 +126,24 @@ async def _extension_to_ring(scope: Scope, asked: str | None) -> str:
         if not own:
             raise UserInputError(
                 ErrorCode.REQUIRED,
-                "You have no phone extension in this organization: ask an owner or admin to set yours "
-                "(updateMember phoneExtension).",
+                _(
+                    "You have no phone extension in this organization: ask an owner or admin to set yours "
+                    "(updateMember phoneExtension)."
+                ),
                 "extension",
             )
         return own
     if not scope.can("members:update"):
         raise UserInputError(
-            ErrorCode.FORBIDDEN, f"You can only call from your own extension ({own or 'none set'}).", "extension"
+            ErrorCode.FORBIDDEN,
+            _("You can only call from your own extension (%(extension)s).", extension=own or _("none set")),
+            "extension",
         )
     colleague = Membership.filter(organization_id=scope.organization_id, phone_extension=asked, is_active=True)
     if not await colleague.exists():
-        raise UserInputError(ErrorCode.NOT_FOUND, f"No member of this organization has extension {asked}.", "extension")
+        raise UserInputError(
+            ErrorCode.NOT_FOUND, _("No member of this organization has extension %(asked)s.", asked=asked), "extension"
+        )
     return asked
 
 
@@ -153,13 +162,13 @@ async def click_to_call(
     scope.require("activities:create")
     if scope.user_id is None:
         raise UserInputError(
-            ErrorCode.FORBIDDEN, "Click-to-call rings a member's phone: only a signed-in member can place a call."
+            ErrorCode.FORBIDDEN, _("Click-to-call rings a member's phone: only a signed-in member can place a call.")
         )
     e164 = to_e164(phone, "phone")
     installation = await _telephony_installation(scope, installation_id)
     extension = await _extension_to_ring(scope, extension)
     if throttle is not None:
-        await throttle.take(str(scope.user_id), "calls placed")  # counted only once the call would go out
+        await throttle.take(str(scope.user_id), _("calls placed"))  # counted only once the call would go out
     try:
         call_id = await plugins.call(
             settings, installation, "crm_telephony_click_to_call", employee=extension, phone=e164

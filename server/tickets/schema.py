@@ -36,6 +36,7 @@ from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
 from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
 from server.graphql.types import Node, UserType, model_type
+from server.i18n import _
 from server.search.query import SEARCH_FILTER_DESCRIPTION, search_lookup
 from server.tickets import service
 from server.tickets.models import SlaPolicy, Ticket, TicketComment
@@ -519,7 +520,7 @@ class TicketMutations:
             if input.assignee_id is strawberry.UNSET:
                 from server.core.errors import ErrorCode, UserInputError
 
-                raise UserInputError(ErrorCode.REQUIRED, "Give assigneeId (null to unassign).", "assigneeId")
+                raise UserInputError(ErrorCode.REQUIRED, _("Give assigneeId (null to unassign)."), "assigneeId")
             assignee = ids.decode_pk(input.assignee_id, "User", "assigneeId")
             return {"ticket": await service.assign_ticket(scope, _pk(input.id), input.version, assignee)}
 

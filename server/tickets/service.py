@@ -26,6 +26,7 @@ from server.core.serialize import snapshot
 from server.core.text import limited_text, one_of, required_text
 from server.core.versioning import update_versioned
 from server.customfields import service as customfields
+from server.i18n import _
 from server.organizations.defaults import SLA as DEFAULT_SLA
 from server.search import index as search_index
 from server.tickets.models import CHANNELS, PRIORITIES, STATUSES, SlaPolicy, Ticket, TicketComment
@@ -120,7 +121,15 @@ async def list_sla_policies(scope: Scope) -> list[SlaPolicy]:
 
 def _check_minutes(value: int, field: str) -> int:
     if not 1 <= value <= SLA_MAX_MINUTES:
-        raise UserInputError(ErrorCode.INVALID, f"{field} must be between 1 and {SLA_MAX_MINUTES} minutes.", field)
+        raise UserInputError(
+            ErrorCode.INVALID,
+            _(
+                "%(field)s must be between 1 and %(sla_max_minutes)s minutes.",
+                field=field,
+                sla_max_minutes=SLA_MAX_MINUTES,
+            ),
+            field,
+        )
     return value
 
 
@@ -134,7 +143,7 @@ async def update_sla_policy(
     resolution = _check_minutes(resolution_minutes, "resolutionMinutes")
     if first > resolution:
         raise UserInputError(
-            ErrorCode.INVALID, "The first response cannot be due after the resolution.", "firstResponseMinutes"
+            ErrorCode.INVALID, _("The first response cannot be due after the resolution."), "firstResponseMinutes"
         )
     async with in_transaction():
         policy = await scope.queryset(SlaPolicy, "write").get_or_none(priority=priority)
@@ -178,7 +187,7 @@ def _clean(data: dict, problems: Problems) -> dict:
         if name not in data:
             continue
         if data[name] is None:
-            problems.add(ErrorCode.REQUIRED, f"{name} cannot be cleared.", name)
+            problems.add(ErrorCode.REQUIRED, _("%(name)s cannot be cleared.", name=name), name)
         else:
             with problems:
                 values[name] = one_of(data[name], allowed, name)
@@ -232,7 +241,7 @@ async def _check_assignee(scope: Scope, assignee_id: UUID | None) -> None:
 
     if assignee_id is not None and not await is_member(scope.organization_id, assignee_id, "tickets:read"):
         raise UserInputError(
-            ErrorCode.NOT_FOUND, "Assignee is not an active member who works on tickets.", "assigneeId"
+            ErrorCode.NOT_FOUND, _("Assignee is not an active member who works on tickets."), "assigneeId"
         )
     scope.check_owner(assignee_id, "assigneeId")
 
@@ -268,7 +277,7 @@ async def create_ticket(
         idempotency.check_key(idempotency_key)
     values = {"channel": "web", "priority": "normal", "description": "", **_clean(data, problems)}
     if "subject" not in data:
-        problems.add(ErrorCode.REQUIRED, "subject is required.", "subject")
+        problems.add(ErrorCode.REQUIRED, _("subject is required."), "subject")
     if "assignee_id" in data:
         assignee_id = data["assignee_id"]
     else:
@@ -395,7 +404,12 @@ async def change_status(scope: Scope, ticket_id: UUID, version: int, status: str
             allowed = ", ".join(TRANSITIONS[ticket.status])
             raise UserInputError(
                 ErrorCode.FORBIDDEN_TRANSITION,
-                f"A ticket cannot go from '{ticket.status}' to '{target}' (allowed: {allowed}).",
+                _(
+                    "A ticket cannot go from '%(status)s' to '%(target)s' (allowed: %(allowed)s).",
+                    status=ticket.status,
+                    target=target,
+                    allowed=allowed,
+                ),
                 "status",
             )
         changes = await _move(scope, ticket, target)
