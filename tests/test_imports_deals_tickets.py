@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from server.accounts.models import Account
@@ -17,15 +16,7 @@ from server.imports.models import ImportRecord
 from server.jobs.inprocess import run_until_idle
 from server.organizations.models import Organization
 from server.tickets.models import Ticket
-
-DATA = Path(__file__).parent / "data" / "imports"
-
-START = """mutation($i: StartImportInput!) { startImport(input: $i) {
-  batch { id status dryRun rowsTotal } errors { field code message } } }"""
-BATCH = """query($id: ID!) { importBatch(id: $id) {
-  id kind system status dryRun rowsTotal rowsDone createdCount matchedCount failedCount error
-  problems { row field code message } } }"""
-UNDO = """mutation($id: ID!) { undoImport(id: $id) { batch { id status } errors { field code message } } }"""
+from tests.test_imports import BATCH, DATA, START, UNDO
 
 TICKET_MAPPING = {
     "Номер": "external_id",
