@@ -52,6 +52,7 @@ from server.jobs.runner import event_of, retry_alone
 from server.marketplace.models import MarketplaceOrderLink, MarketplacePush, MarketplaceSyncState
 from server.orders import service as orders
 from server.orders.models import Order, OrderStatus, OrderStatusTransition
+from server.organizations.language import speaking_for
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.manager import PluginManager, get_manager
@@ -614,7 +615,11 @@ async def push_status_change(
         await _record_refusal(push, order, installation, mapping_error)
         return push
     if not installation.enabled:
-        push.outcome, push.error = "skipped", f"The {installation.plugin} installation is disabled."
+        async with speaking_for(installation.organization_id):  # type: ignore[attr-defined]
+            push.outcome, push.error = (
+                "skipped",
+                _("The %(plugin)s installation is disabled.", plugin=installation.plugin),
+            )
         await push.save()
         return push
     push.attempts += 1

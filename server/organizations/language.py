@@ -1,0 +1,56 @@
+"""The language a background job speaks: its organization's.
+
+A job works for no request, so nobody's ``Accept-Language`` applies. What it writes for people
+to read later (a notification's failure reason, a refused marketplace push, a provider's
+refusal quoted in a timeline entry) is read by everyone in the organization, so it is written
+in the organization's locale, like timeline texts (docs/i18n.md).
+
+Jobs send thousands of messages a minute through ``plugins.call``; the locale is cached per
+process for ``TTL_SECONDS`` so that costs no SQL statement per message. A change of the
+organization's locale reaches running workers within that time (at once in the process that
+made it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+from server.i18n import DEFAULT_LOCALE, chosen, current_locale, use_locale
+from server.organizations.models import Organization
+
+TTL_SECONDS = 60.0
+
+_cache: dict[UUID, tuple[str, float]] = {}
+
+
+async def organization_locale(organization_id: UUID) -> str:
+    now = time.monotonic()
+    hit = _cache.get(organization_id)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    locale = await Organization.filter(id=organization_id).first().values_list("locale", flat=True)
+    _cache[organization_id] = (locale or DEFAULT_LOCALE, now + TTL_SECONDS)
+    return locale or DEFAULT_LOCALE
+
+
+def remember(organization: Organization) -> None:
+    """A job that read the organization anyway saves ``speaking_for`` its statement."""
+    _cache[organization.id] = (organization.locale or DEFAULT_LOCALE, time.monotonic() + TTL_SECONDS)
+
+
+def forget(organization_id: UUID) -> None:
+    _cache.pop(organization_id, None)
+
+
+@contextlib.asynccontextmanager
+async def speaking_for(organization_id: UUID) -> AsyncIterator[str]:
+    """The organization's language, unless this context already has one: a request keeps its
+    caller's language (the person reads the answer at once)."""
+    if chosen():
+        yield current_locale()
+        return
+    with use_locale(await organization_locale(organization_id)) as locale:
+        yield locale
