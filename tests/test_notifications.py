@@ -12,13 +12,16 @@ from plugins.simulators.turbosms import STOPLISTED_PHONE, TEST_TOKEN, TurboSMSSi
 from server.accounts.models import Account
 from server.activities.models import Activity
 from server.graphql import ids
-from server.i18n import use_locale
+from server.i18n import undecided, use_locale
 from server.jobs.inprocess import run_until_idle
 from server.jobs.models import JobRun
 from server.jobs.registry import Event
 from server.notifications import jobs as notification_jobs
 from server.notifications.models import Notification
 from server.orders.models import Order
+from server.plugins import service as plugins
+from server.plugins.models import PluginInstallation
+from server.plugins.types import OutgoingMessage
 from tests.provider_plugins import install
 from tests.test_orders import ITEMS, STATUS, make_account
 
@@ -233,6 +236,13 @@ async def test_a_job_writes_its_reasons_in_the_shops_language_not_in_the_languag
         "uk": ["Одержувач у стоп-списку (відписався). (NOT_ALLOWED_NUMBER_STOPLIST)"] * 2,
         "en": ["The recipient is on the stop list (they unsubscribed). (NOT_ALLOWED_NUMBER_STOPLIST)"] * 2,
     }
+    # The plugin's own words when a job calls it (no language around it): each shop's.
+    stoplisted_sms = OutgoingMessage(to=stoplisted, text="Ваше замовлення готове", channel="sms")
+    with undecided():
+        for lang, owner in (("uk", shop.owner), ("en", english_owner)):
+            installation = await PluginInstallation.get(organization__slug=owner.org, plugin="turbosms")
+            refused = await plugins.call(database, installation, "crm_messaging_send", message=stoplisted_sms)
+            assert (refused.status, refused.error_message) == ("failed", reasons[lang][0]), lang
     # A customer with no phone: the reason is the CRM's own text, in each shop's language.
     no_phone = {}
     for lang, s in (("uk", shop), ("en", english)):

@@ -72,6 +72,7 @@ def _node_models() -> dict[str, type]:
     from server.apikeys.models import ApiKey
     from server.auth.models import Membership, Team
     from server.conversations.models import Conversation
+    from server.customfields.models import CustomFieldDefinition
     from server.deals.models import Deal, Pipeline, Stage
     from server.marketplace.models import MarketplacePush
     from server.notifications.models import Notification
@@ -82,7 +83,6 @@ def _node_models() -> dict[str, type]:
     from server.segments.models import Segment
     from server.shipments.models import Shipment
     from server.surveys.models import Survey
-    from server.customfields.models import CustomFieldDefinition
     from server.tickets.models import Ticket
 
     models = (

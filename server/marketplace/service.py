@@ -463,7 +463,8 @@ async def sync_installation_job(installation_id: str, *, settings: Settings) -> 
     if installation is None:
         return {"skipped": "The installation was removed."}
     try:
-        return (await sync_installation(installation, settings=settings)).as_dict()
+        async with speaking_for(installation.organization_id):  # type: ignore[attr-defined]
+            return (await sync_installation(installation, settings=settings)).as_dict()
     except PluginError as exc:
         if exc.retryable:
             raise
@@ -546,7 +547,7 @@ async def push_status_changes(
     gate = asyncio.Semaphore(max(1, settings.provider_concurrency))
 
     async def one(e: Event) -> BaseException | None:
-        async with gate:
+        async with gate, speaking_for(e.organization_id):  # a batch may hold several shops' events
             try:
                 await push_status_change(e, settings=settings, manager=manager)
             except Exception as exc:

@@ -31,7 +31,7 @@ from server.jobs.registry import Event, enqueue, job, on_event, on_events, perio
 from server.notifications import routing, service
 from server.notifications.models import Notification, NotificationRule, NotificationSettings
 from server.orders.models import Order
-from server.organizations.language import remember, speaking_for
+from server.organizations.language import speaking_for
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.manager import get_manager
@@ -343,7 +343,6 @@ async def _send(notification: Notification, settings: Settings, now: datetime) -
         )
         return "skipped"
     organization = await Organization.get(id=notification.organization_id)
-    remember(organization)
     if not notification.urgent:
         morning = service.in_quiet_hours(await service.settings_of(organization.id), organization.timezone, now)
         if morning is not None:
@@ -471,7 +470,7 @@ async def _send(notification: Notification, settings: Settings, now: datetime) -
             await _finish_and_fall_back(notification, "failed", exc.message, now)
         return "failed"
     if sent.status == "failed":
-        reason = sent.error_message or sent.error_code or "refused by the provider"
+        reason = sent.error_message or sent.error_code or _("refused by the provider")
         async with in_transaction():  # the bounce mark, the failure and the next channel together
             if notification.channel == email.CHANNEL and sent.error_code.startswith("5"):
                 # A 5xx to RCPT or DATA is a hard bounce (email.md): never e-mail this address again.

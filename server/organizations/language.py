@@ -7,7 +7,8 @@ in the organization's locale, like timeline texts (docs/i18n.md).
 
 Jobs send thousands of messages a minute through ``plugins.call``; the locale is cached per
 process for ``TTL_SECONDS`` so that costs no SQL statement per message. A change of the
-organization's locale reaches running workers within that time (at once in the process that
+organization's locale reaches running workers within that time (a job that read the
+organization just before the change may keep the old one that long, even in the process that
 made it).
 """
 
@@ -22,6 +23,7 @@ from server.i18n import DEFAULT_LOCALE, chosen, current_locale, use_locale
 from server.organizations.models import Organization
 
 TTL_SECONDS = 60.0
+MAX_ENTRIES = 10_000
 
 _cache: dict[UUID, tuple[str, float]] = {}
 
@@ -32,13 +34,20 @@ async def organization_locale(organization_id: UUID) -> str:
     if hit is not None and hit[1] > now:
         return hit[0]
     locale = await Organization.filter(id=organization_id).first().values_list("locale", flat=True)
-    _cache[organization_id] = (locale or DEFAULT_LOCALE, now + TTL_SECONDS)
+    _keep(organization_id, locale or DEFAULT_LOCALE, now)
     return locale or DEFAULT_LOCALE
+
+
+def _keep(organization_id: UUID, locale: str, now: float) -> None:
+    if len(_cache) >= MAX_ENTRIES:  # a worker serving many tenants forgets the stale ones first
+        for key in [k for k, (_, until) in _cache.items() if until <= now] or list(_cache):
+            del _cache[key]
+    _cache[organization_id] = (locale, now + TTL_SECONDS)
 
 
 def remember(organization: Organization) -> None:
     """A job that read the organization anyway saves ``speaking_for`` its statement."""
-    _cache[organization.id] = (organization.locale or DEFAULT_LOCALE, time.monotonic() + TTL_SECONDS)
+    _keep(organization.id, organization.locale or DEFAULT_LOCALE, time.monotonic())
 
 
 def forget(organization_id: UUID) -> None:
