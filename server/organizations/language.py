@@ -14,6 +14,7 @@ made it).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ TTL_SECONDS = 60.0
 MAX_ENTRIES = 10_000
 
 _cache: dict[UUID, tuple[str, float]] = {}
+_reading: dict[UUID, asyncio.Future[str | None]] = {}
 
 
 async def organization_locale(organization_id: UUID) -> str:
@@ -33,9 +35,25 @@ async def organization_locale(organization_id: UUID) -> str:
     hit = _cache.get(organization_id)
     if hit is not None and hit[1] > now:
         return hit[0]
-    locale = await Organization.filter(id=organization_id).first().values_list("locale", flat=True)
-    _keep(organization_id, locale or DEFAULT_LOCALE, now)
-    return locale or DEFAULT_LOCALE
+    # Plugin calls of one batch run at once: the first one reads, the others wait for it.
+    loop = asyncio.get_running_loop()
+    pending = _reading.get(organization_id)
+    if pending is not None and pending.get_loop() is loop:
+        locale = await asyncio.shield(pending)
+        if locale is not None:
+            return locale
+    reading: asyncio.Future[str | None] = loop.create_future()
+    _reading[organization_id] = reading
+    locale = None
+    try:
+        found = await Organization.filter(id=organization_id).first().values_list("locale", flat=True)
+        locale = found or DEFAULT_LOCALE
+        _keep(organization_id, locale, now)
+        return locale
+    finally:  # on failure the waiters read for themselves (None)
+        reading.set_result(locale)
+        if _reading.get(organization_id) is reading:
+            del _reading[organization_id]
 
 
 def _keep(organization_id: UUID, locale: str, now: float) -> None:
