@@ -452,7 +452,8 @@ async def test_refused_push_is_recorded_and_shown(shop, api, database, sim):
     [node] = [e["node"] for e in data["marketplacePushes"]["edges"]]
     assert node["order"]["id"] == order["id"] and node["plugin"] == "prom"
     assert (node["crmStatus"], node["marketplaceStatus"], node["attempts"]) == ("processing", "received", 1)
-    assert node["errorCode"] == "TRANSITION_NOT_ALLOWED" and "from Скасовано (canceled)" in node["error"]
+    # Written by a background job, so in the shop's language (Ukrainian by default), with Prom's reason.
+    assert node["errorCode"] == "TRANSITION_NOT_ALLOWED" and "зі статусу Скасовано (canceled)" in node["error"]
     timeline = await shop.owner.data(api, TIMELINE, {"id": order["account"]["id"]})
     refused = [
         e["node"] for e in timeline["node"]["timeline"]["edges"] if e["node"]["data"].get("outcome") == "refused"
