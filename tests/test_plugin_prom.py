@@ -147,22 +147,24 @@ async def test_paging_with_last_id_and_the_cursor(sim, config, monkeypatch):
     first = await fetch(config)
     assert first.has_more and len(first.orders) == 6
     second = await fetch(config, first.cursor)
-    assert not second.has_more
+    assert second.has_more and len(second.orders) == 5  # a short page is not taken for the last
+    third = await fetch(config, second.cursor)
+    assert not third.has_more and third.orders == []
     got = [int(o.external_id) for o in first.orders + second.orders]
     assert sorted(got) == sorted(sim.orders) and len(set(got)) == 11
     lists = sim.requests_to("/orders/list")
     newest = sorted(sim.orders, reverse=True)
-    assert [r.query.get("last_id") for r in lists] == [None, str(newest[2]), str(newest[5]), str(newest[8])]
+    assert [r.query.get("last_id") for r in lists] == [None, *(str(newest[n]) for n in (2, 5, 8, 10))]
     assert len({r.query["last_modified_from"] for r in lists}) == 1  # one window while paging
 
     # Nothing changed: the next sync reads only the overlap before the latest change.
-    third = await fetch(config, second.cursor)
-    assert third.orders and all(o.external_id == str(max(sim.orders)) for o in third.orders)
+    again = await fetch(config, third.cursor)
+    assert again.orders and all(o.external_id == str(max(sim.orders)) for o in again.orders)
     # A buyer cancels an old order on Prom: it comes with the next sync.
     old = seeded(sim)[0]
     sim.set_order(old, status="canceled")
-    fourth = await fetch(config, third.cursor)
-    assert next(o for o in fourth.orders if o.external_id == str(old)).status == "canceled"
+    later = await fetch(config, again.cursor)
+    assert next(o for o in later.orders if o.external_id == str(old)).status == "canceled"
 
 
 async def test_bad_token_is_not_retried(sim, config):
@@ -177,7 +179,7 @@ async def test_rate_limit_and_outage(sim, config):
     sim.rate_limit(1, retry_after=1, path="/orders/list")
     assert len((await fetch(config)).orders) == 4
     lists = sim.requests_to("/orders/list")
-    assert [r.status for r in lists] == [429, 200] and lists[1].at - lists[0].at >= 0.9
+    assert [r.status for r in lists] == [429, 200, 200] and lists[1].at - lists[0].at >= 0.9
     sim.fail(3, status=502, path="/orders/list")
     with pytest.raises(PluginError) as caught:
         await fetch(config)
@@ -259,6 +261,17 @@ async def test_read_only_token_gets_a_clear_error(sim, installation, config):
         await push(installation, config, seeded(sim)[0], "received", secrets={"token": READ_ONLY_TOKEN})
     assert caught.value.code == "BAD_CREDENTIALS" and not caught.value.retryable
     assert "right to read and change orders" in caught.value.message
+
+
+async def test_a_request_prom_refuses_names_the_order(sim, installation, config):
+    order_id = seeded(sim)[0]
+    sim.fail(1, status=400, path="/orders/set_status", body={"error": "Unknown status: received"})
+    with pytest.raises(PluginError) as caught:
+        await push(installation, config, order_id, "received")
+    assert caught.value.code == "REFUSED" and not caught.value.retryable
+    assert caught.value.message == (
+        f"Prom.ua refused to move order {order_id} from Новий (pending) to received: Unknown status: received."
+    )
 
 
 async def test_unknown_order(sim, installation, config):

@@ -6,7 +6,7 @@ Protocol (the provider notes, docs/marketplaces.md#promua and docs/simulators.md
   cabinet. A 401 or 403 is a bad token (or one without the orders right): never retried.
 * ``GET /orders/list`` with ``last_modified_from`` and ``limit``, newest first; the next page
   is asked with ``last_id`` = the smallest id seen (Prom pages by id, which never changes, so
-  an order changing while we page cannot shift another out of view).
+  an order changing while we page cannot shift another out of view), until a page is empty.
 * ``GET /orders/{id}`` reads one order; ``POST /orders/set_status`` with ``status`` (or
   ``custom_status_id``) and ``ids``; a cancel needs ``cancellation_reason`` and, for
   ``price_changed``, ``not_enough_fields`` and ``another``, a ``cancellation_text``.
@@ -582,8 +582,10 @@ async def crm_marketplace_fetch_orders(config: dict, secrets: dict, cursor: str 
                 orders.append(order)
                 if latest is None or order.changed_at > latest:
                     latest = order.changed_at
+            # Only an empty page ends the window: Prom's own cap on ``limit`` is not confirmed, so
+            # a short page is not taken for the last one (it costs one request per sync).
             smallest = min((int(r["id"]) for r in rows), default=None)
-            if len(rows) < LIMIT or smallest is None or (last_id is not None and smallest >= last_id):
+            if smallest is None or (last_id is not None and smallest >= last_id):
                 break
             last_id = smallest
         else:  # PAGES_PER_CALL full pages read: go on below the smallest id next call
@@ -644,20 +646,16 @@ async def crm_marketplace_push_status(
                 raise  # 429, 503, no connection: nothing was done; the job tries again
             await _confirm(api, order_id, target, exc.message)
             return
-        answer = api.check(response, "/orders/set_status")
+        try:
+            answer = api.check(response, "/orders/set_status")
+        except PluginError as exc:
+            if exc.code != "REFUSED":
+                raise
+            raise _refused(order_id, before, target, _error_text(response), "REFUSED") from None
         errors = answer.get("errors") if isinstance(answer.get("errors"), dict) else {}
         refusal = errors.get(str(order_id)) or errors.get(order_id)  # type: ignore[call-overload]
         if refusal:
-            raise PluginError(
-                _(
-                    "Prom.ua refused to move order %(order_id)s from %(current)s to %(target)s: %(reason)s.",
-                    order_id=order_id,
-                    current=before,
-                    target=target.label(),
-                    reason=str(refusal)[:300],
-                ),
-                code="TRANSITION_NOT_ALLOWED",
-            )
+            raise _refused(order_id, before, target, str(refusal)[:300], "TRANSITION_NOT_ALLOWED")
         processed = answer.get("processed_ids")
         if isinstance(processed, list) and any(str(x) == str(order_id) for x in processed):
             return
@@ -673,6 +671,19 @@ async def crm_marketplace_push_status(
                 ),
                 code="NOT_APPLIED",
             )
+
+
+def _refused(order_id: int, current: str, target: Target, reason: str, code: str) -> PluginError:
+    return PluginError(
+        _(
+            "Prom.ua refused to move order %(order_id)s from %(current)s to %(target)s: %(reason)s.",
+            order_id=order_id,
+            current=current,
+            target=target.label(),
+            reason=reason,
+        ),
+        code=code,
+    )
 
 
 async def _confirm(api: Api, order_id: int, target: Target, reason: str) -> None:
