@@ -254,6 +254,11 @@ async def test_custom_status(sim, installation, config):
     assert order.status == "custom:137639"
     await push(installation, config, order_id, "custom:137639")
     assert len(posts(sim)) == 1
+    # The CRM's coarser "received" does not wipe the shop's own label, whose base it is.
+    await push(installation, config, order_id, "received")
+    assert len(posts(sim)) == 1 and sim.orders[order_id]["custom_status_id"] == 137639
+    await push(installation, config, order_id, "delivered")
+    assert sim.orders[order_id]["custom_status_id"] is None and sim.orders[order_id]["status"] == "delivered"
 
 
 async def test_read_only_token_gets_a_clear_error(sim, installation, config):

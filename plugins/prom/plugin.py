@@ -602,13 +602,12 @@ async def crm_marketplace_fetch_orders(config: dict, secrets: dict, cursor: str 
 
 
 def _reached(order: dict, target: Target) -> bool:
-    """Prom already shows what the push asks for (or more: a paid order is accepted)."""
-    custom = order.get("custom_status_id")
+    """Prom already shows what the push asks for, or more: a paid order is accepted, and an
+    order in one of the shop's custom statuses keeps it when the push asks for its base status
+    (the seller's finer label is not wiped by the CRM's coarser one)."""
     if target.custom_status_id is not None:
-        return str(custom) == str(target.custom_status_id)
+        return str(order.get("custom_status_id")) == str(target.custom_status_id)
     current = _text(order.get("status"))
-    if custom not in (None, ""):
-        return False
     return current == target.status or (target.status == "received" and current == "paid")
 
 
