@@ -25,6 +25,7 @@ from .binotel import BinotelSimulator
 from .liqpay import LiqPaySimulator
 from .monobank import MonobankSimulator
 from .novaposhta import NovaPoshtaSimulator
+from .prom import PromSimulator
 from .ringostat import RingostatSimulator
 from .rozetka import RozetkaSimulator
 from .telegram import TelegramSimulator
@@ -37,6 +38,7 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "twilio": TwilioSimulator,
     "novaposhta": NovaPoshtaSimulator,
     "rozetka": RozetkaSimulator,
+    "prom": PromSimulator,
     "binotel": BinotelSimulator,
     "ringostat": RingostatSimulator,
     # Not HTTP: a TCP server speaking AMI, with the same start/stop/describe/credentials.
@@ -57,6 +59,7 @@ __all__ = [
     "MonobankSimulator",
     "NovaPoshtaSimulator",
     "OutgoingWebhook",
+    "PromSimulator",
     "RecordedRequest",
     "RingostatSimulator",
     "RozetkaSimulator",

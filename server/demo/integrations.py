@@ -1,8 +1,8 @@
 """The demo's integrations: the built-in plugins installed for the demo organization and
 pointed at the provider simulators, which ``crm serve --demo`` runs on loopback ports.
 
-So a newcomer can create a Nova Poshta waybill, import Rozetka orders or send an SMS from the
-demo without any provider account. The simulators get free ports on every start, so each start
+So a newcomer can create a Nova Poshta waybill, import Rozetka or Prom.ua orders or send an SMS
+from the demo without any provider account. The simulators get free ports on every start, so each start
 points the installations at the current ones (their secrets are the simulators' test
 credentials, nothing real)."""
 
@@ -40,6 +40,8 @@ def _settings_for(name: str, sim: SimulatorServer) -> tuple[dict, dict]:
         return config, {"api_key": creds["api_key"]}
     if name == "rozetka":
         return {"username": creds["username"], "api_url": sim.url}, {"password": creds["password"]}
+    if name == "prom":
+        return {"api_url": sim.url}, {"token": creds["token"]}
     if name == "turbosms":
         config = {"sender": creds["sms_senders"][0], "viber_sender": creds["viber_senders"][0], "api_url": sim.url}
         return config, {"token": creds["token"]}
@@ -68,7 +70,7 @@ def _settings_for(name: str, sim: SimulatorServer) -> tuple[dict, dict]:
 # https:// address, which a demo on 127.0.0.1 does not have.
 DEMO_PLUGINS = (
     *("novaposhta", "rozetka", "turbosms", "twilio", "binotel", "ringostat", "asterisk"),
-    *("liqpay", "monobank"),
+    *("liqpay", "monobank", "prom"),
 )
 
 

@@ -1,0 +1,1 @@
+"""Built-in Prom.ua marketplace plugin: see plugins/prom/plugin.py and docs/marketplaces.md."""
