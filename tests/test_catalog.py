@@ -446,7 +446,7 @@ async def test_parallel_confirmations_never_oversell(api, tenants):
     """Eight orders of one kettle each, three kettles: confirmed in parallel over HTTP, exactly
     three get through and reserved never exceeds what is on hand (PostgreSQL: the stock rows are
     locked FOR UPDATE; SQLite: transactions take the write lock)."""
-    t, _wh, kettle, cup = await shop(tenants, api, on_hand="3")
+    t, _wh, kettle, _cup = await shop(tenants, api, on_hand="3")
     orders = []
     for i in range(8):
         account = await make_account(t.owner, api, f"Клієнт {i}")
