@@ -123,7 +123,7 @@ async def test_products_variants_filters_and_versions(api, tenants):
         t.owner,
         api,
         "Чайник Bosch",
-        [{"sku": "KETTLE-1", "price": "1299.99", "barcode": "4820000000017", "weightGrams": 1200}],
+        [{"sku": "KETTLE-1", "price": "1299.99", "cost": "800", "barcode": "4820000000017", "weightGrams": 1200}],
         categoryId=cat_id,
     )
     assert kettle["category"] == {"name": "Кухня"}
@@ -171,6 +171,25 @@ async def test_products_variants_filters_and_versions(api, tenants):
     assert await titles({"sku": {"eq": "CUP-1"}}) == ["Чашка"]
     assert await titles({"category": {"eq": cat_id}}) == ["Чайник Bosch"]
 
+    # One more variant; its SKU must be new too.
+    add_variant = """mutation($i: CreateProductVariantInput!) { createProductVariant(input: $i) {
+        variant { sku title price { amount } product { title } } errors { field code message } } }"""
+    dup = await t.owner.data(api, add_variant, {"i": {"productId": kettle["id"], "sku": "CUP-1", "price": "1"}})
+    assert dup["createProductVariant"]["errors"] == [
+        {"field": "sku", "code": "DUPLICATE", "message": "SKU CUP-1 is already in the catalog."}
+    ]
+    black = await t.owner.data(api, add_variant, {"i": {"productId": kettle["id"], "sku": "KETTLE-2", "price": "1350"}})
+    assert black["createProductVariant"] == {
+        "variant": {
+            "sku": "KETTLE-2",
+            "title": "Чайник Bosch",
+            "price": {"amount": "1350.00"},
+            "product": {"title": "Чайник Bosch"},
+        },
+        "errors": [],
+    }
+    assert await titles({"sku": {"in": ["KETTLE-2"]}}) == ["Чайник Bosch"]
+
     # Optimistic concurrency, then archiving.
     stale = await t.owner.data(api, UPDATE_PRODUCT, {"i": {"id": kettle["id"], "version": 99, "title": "X"}})
     assert stale["updateProduct"]["errors"][0]["code"] == "CONFLICT"
@@ -191,7 +210,10 @@ async def test_products_variants_filters_and_versions(api, tenants):
     assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert hidden["errors"][0]["path"][-1] == "cost"
     seen = await t.analyst.data(api, cost_q, {"id": kettle["id"]})
-    assert seen["product"]["variants"] == [{"sku": "KETTLE-1", "cost": None}]
+    assert seen["product"]["variants"] == [
+        {"sku": "KETTLE-1", "cost": {"amount": "800.00"}},
+        {"sku": "KETTLE-2", "cost": None},
+    ]
 
     # Another organization sees none of it, and may reuse the SKU.
     other = await tenants.create(("owner",))
@@ -299,6 +321,18 @@ async def test_reservations_follow_the_order_status(api, tenants):
     second = (await move(t.owner, api, second, "cancelled"))["order"]
     assert await stock(t.owner, api, kettle) == {"onHand": "2", "reserved": "0", "available": "2"}
 
+    # A deleted order holds nothing either.
+    third = await order(t.owner, api, account, [{"variantId": kettle, "quantity": "1"}])
+    third = (await move(t.owner, api, third, "processing"))["order"]
+    assert await stock(t.owner, api, kettle) == {"onHand": "2", "reserved": "1", "available": "1"}
+    deleted = await t.owner.data(
+        api,
+        "mutation($i: DeleteOrderInput!) { deleteOrder(input: $i) { errors { code } } }",
+        {"i": {"id": third["id"], "version": third["version"]}},
+    )
+    assert deleted["deleteOrder"]["errors"] == []
+    assert await stock(t.owner, api, kettle) == {"onHand": "2", "reserved": "0", "available": "2"}
+
     movements = await t.logistics.data(
         api,
         """query($v: ID!) { stockMovements(where: {variant: {eq: $v}}, first: 20) { edges { node {
@@ -314,6 +348,8 @@ async def test_reservations_follow_the_order_status(api, tenants):
         ("SHIP", "-3", "-3"),
         ("RESERVE", "0", "2"),
         ("RELEASE", "0", "-2"),
+        ("RESERVE", "0", "1"),
+        ("RELEASE", "0", "-1"),
     ]
     assert rows[1]["order"] == {"number": 1}  # logistics reads orders (all rows)
     assert rows[4]["actor"]["email"] == t.owner.email
@@ -329,6 +365,8 @@ async def test_reservations_follow_the_order_status(api, tenants):
         "catalog.stock_released",
         "catalog.stock_reserved",
         "catalog.stock_shipped",
+        "catalog.stock_reserved",
+        "catalog.stock_released",
         "catalog.stock_reserved",
         "catalog.stock_released",
     ]

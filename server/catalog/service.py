@@ -378,8 +378,17 @@ async def create_variant(scope: Scope, product_id: UUID, data: dict) -> ProductV
         data.setdefault(name, None)
     values = _clean_variant({k: v for k, v in data.items() if v is not None or k in ("sku", "price")}, problems)
     problems.raise_if_any()
+    try:
+        return await _create_variant(scope, product_id, values)
+    except IntegrityError:  # the same new SKU twice at once: the second loses
+        raise UserInputError(
+            ErrorCode.DUPLICATE, _("SKU %(sku)s is already in the catalog.", sku=values["sku"]), "sku"
+        ) from None
+
+
+async def _create_variant(scope: Scope, product_id: UUID, values: dict) -> ProductVariant:
     async with in_transaction():
-        product = await scope.get(Product, product_id, "update", field="productId")
+        product = await scope.get(Product, product_id, field="productId")
         values.setdefault("title", product.title)
         values.setdefault("currency", scope.organization.currency)
         if "position" not in values:

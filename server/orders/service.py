@@ -467,6 +467,8 @@ async def delete_order(scope: Scope, order_id: UUID, version: int) -> Order:
                 ErrorCode.FORBIDDEN_TRANSITION, _("The customer has paid for this order: refund it first."), "id"
             )
         changes = await update_versioned(order, version, {"deleted_at": datetime.now(UTC)})
+        # A deleted order holds no stock: its reservations are released as on cancel (server/catalog).
+        await catalog.sync_order(scope, order, "cancelled")
         await figures.refresh_account(scope.organization_id, order.account_id, scope.organization.currency)
         await search_index.unindex(scope.organization_id, "order", [order.id])
         await audit.record(scope, "order.delete", order, changes)
