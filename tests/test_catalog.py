@@ -306,6 +306,16 @@ async def test_reservations_follow_the_order_status(api, tenants):
     assert changed["updateOrder"]["errors"] == []
     o = changed["updateOrder"]["order"]
     assert await stock(t.owner, api, kettle) == {"onHand": "5", "reserved": "3", "available": "2"}
+    # More than there is: refused like a confirmation, and the reservation stays as it was.
+    short = await t.owner.data(
+        api,
+        UPDATE_ORDER,
+        {"i": {"id": o["id"], "version": o["version"], "items": [{"variantId": kettle, "quantity": "6"}]}},
+    )
+    assert short["updateOrder"]["errors"] == [
+        {"field": "items.0", "code": "OUT_OF_STOCK", "message": "Not enough KETTLE-1 in stock: 6 wanted, 5 available."}
+    ]
+    assert await stock(t.owner, api, kettle) == {"onHand": "5", "reserved": "3", "available": "2"}
 
     o = (await move(t.owner, api, o, "packed"))["order"]
     o = (await move(t.owner, api, o, "shipped"))["order"]
