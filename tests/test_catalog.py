@@ -494,7 +494,7 @@ async def test_parallel_confirmations_never_oversell(api, tenants):
     """Eight orders of one kettle each, three kettles: confirmed in parallel over HTTP, exactly
     three get through and reserved never exceeds what is on hand (PostgreSQL: the stock rows are
     locked FOR UPDATE; SQLite: transactions take the write lock)."""
-    t, _wh, kettle, _cup = await shop(tenants, api, on_hand="3")
+    t, wh, kettle, cup = await shop(tenants, api, on_hand="3")
     orders = []
     for i in range(8):
         account = await make_account(t.owner, api, f"Клієнт {i}")
@@ -508,6 +508,11 @@ async def test_parallel_confirmations_never_oversell(api, tenants):
     level = await StockLevel.get(variant_id=ids.decode(kettle)[1])
     assert level.reserved == level.on_hand == 3
     assert await StockReservation.filter(variant_id=ids.decode(kettle)[1], state="active").count() == 3
+
+    # Parallel first receipts of a variant in a warehouse make one stock row and add up.
+    receipts = await asyncio.gather(*(adjust(t.logistics, api, cup, wh, "RECEIVE", "1") for _ in range(5)))
+    assert all(r["errors"] == [] for r in receipts)
+    assert await stock(t.owner, api, cup) == {"onHand": "5", "reserved": "0", "available": "5"}
 
     # The same order confirmed twice at once holds its kettle once (the second is a version conflict).
     t2, _wh2, kettle2, _cup = await shop(tenants, api, on_hand="3", roles=("owner",))

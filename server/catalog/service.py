@@ -530,9 +530,13 @@ async def _low_stock(organization_id: UUID, before: dict[UUID, Decimal], variant
 
 
 async def _locked_level(organization_id: UUID, variant_id: UUID, warehouse_id: UUID) -> StockLevel:
+    """The stock level row, made if missing, locked for the rest of the transaction. Two
+    transactions making the same row at once: the second one's insert does nothing (it waits for
+    the first on PostgreSQL) and it locks the first one's row."""
     level = await StockLevel.filter(variant_id=variant_id, warehouse_id=warehouse_id).select_for_update().first()
     if level is None:
-        await StockLevel.create(organization_id=organization_id, variant_id=variant_id, warehouse_id=warehouse_id)
+        row = StockLevel(organization_id=organization_id, variant_id=variant_id, warehouse_id=warehouse_id)
+        await StockLevel.bulk_create([row], ignore_conflicts=True)
         level = await StockLevel.filter(variant_id=variant_id, warehouse_id=warehouse_id).select_for_update().get()
     return level
 
