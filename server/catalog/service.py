@@ -771,6 +771,9 @@ async def sync_order(scope: Scope, order, group: str) -> None:
     if not (release or reserve or ship):
         return
     touched = {r.variant_id for r in release} | set(reserve) | {r.variant_id for r in ship}  # type: ignore[attr-defined]
+    variants = await ProductVariant.filter(id__in=list(touched))
+    for variant in variants:  # a line taken off the order is still named in its release
+        skus.setdefault(variant.id, variant.sku)
     warehouses = await Warehouse.filter(organization_id=organization_id, is_active=True).order_by("position", "code")
     before = await _available(organization_id, touched)
     # Lock every stock level the change may touch, in one order (no circular waits).
@@ -851,7 +854,6 @@ async def sync_order(scope: Scope, order, group: str) -> None:
         await outbox.emit(
             organization_id, topic, {"order_id": order.id, "number": order.number, "lines": jsonable(moved)}
         )
-    variants = await ProductVariant.filter(id__in=list(touched), low_stock_threshold__not_isnull=True)
     await _low_stock(organization_id, before, variants)
 
 
