@@ -769,6 +769,21 @@ async def test_a_role_may_hide_one_custom_field(api, tenants):
     definitions = "{ customFieldDefinitions(objectType: ORDER) { key } }"
     assert [d["key"] for d in (await post(api, picker, definitions, {}))["customFieldDefinitions"]] == ["slot"]
     assert [d["key"] for d in (await post(api, t.owner, definitions, {}))["customFieldDefinitions"]] == ["cost", "slot"]
+    # Nor by its global ID, for a role that reads the settings but not the field.
+    await make_role(
+        t.owner,
+        api,
+        "Аналітик",
+        permissions=["orders:read", "settings:read"],
+        hiddenFields=["Order.customFields.cost"],
+    )
+    analyst, _ = await add_member(api, tenants, t, t.owner, "Аналітик")
+    with_ids = "{ customFieldDefinitions(objectType: ORDER) { id key } }"
+    by_key = {d["key"]: d["id"] for d in (await post(api, t.owner, with_ids, {}))["customFieldDefinitions"]}
+    node = "query($id: ID!) { node(id: $id) { ... on CustomFieldDefinition { key } } }"
+    assert (await post(api, analyst, node, {"id": by_key["cost"]}))["node"] is None
+    assert (await post(api, analyst, node, {"id": by_key["slot"]}))["node"] == {"key": "slot"}
+    assert (await post(api, t.owner, node, {"id": by_key["cost"]}))["node"] == {"key": "cost"}
     for where, order in (({"customField": {"key": "cost", "gt": "1"}}, None), (None, {"customField": "cost"})):
         refused = await picker.execute(
             api,

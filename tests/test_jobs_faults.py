@@ -439,7 +439,7 @@ def test_a_worker_killed_while_sending_a_notification_never_gives_the_customer_t
     assert len(delivered) == 1  # the customer got it once
     assert len(sim.requests_to("/message/send.json")) == 1  # and the CRM never sent it again
     assert [(r["channel"], r["state"]) for r in rows] == [("viber", "failed")]
-    assert "interrupted" in rows[0]["reason"]
+    assert "Надсилання перервалося" in rows[0]["reason"]
 
 
 @contextlib.contextmanager

@@ -9,13 +9,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from plugins.simulators.turbosms import STOPLISTED_PHONE, TEST_TOKEN, TurboSMSSimulator
+from server.accounts.models import Account
 from server.activities.models import Activity
 from server.graphql import ids
+from server.i18n import undecided, use_locale
 from server.jobs.inprocess import run_until_idle
 from server.jobs.models import JobRun
 from server.jobs.registry import Event
 from server.notifications import jobs as notification_jobs
 from server.notifications.models import Notification
+from server.orders.models import Order
+from server.plugins import service as plugins
+from server.plugins.models import PluginInstallation
+from server.plugins.types import OutgoingMessage
 from tests.provider_plugins import install
 from tests.test_orders import ITEMS, STATUS, make_account
 
@@ -141,7 +147,7 @@ async def test_a_status_flipped_back_within_the_send_delay_sends_nothing(shop):
     rows = await shop.notifications(order)
     delayed = [n for n in rows if n["trigger"] == "delayed"]
     assert [n["state"] for n in delayed] == ["skipped"]
-    assert "moved on to 'processing'" in delayed[0]["reason"]
+    assert delayed[0]["reason"] == "замовлення перейшло в статус «processing» до надсилання"
     assert [t for _, t in shop.received()] == [rows[0]["text"]]  # only the order confirmation
 
 
@@ -201,6 +207,51 @@ async def test_when_the_provider_stays_down_the_notification_fails_visibly(shop)
     assert rows[0]["state"] == "failed" and "503" in rows[0]["reason"]
     assert rows[0]["attempts"] == shop.database.job_max_tries
     assert shop.received() == []
+
+
+async def test_a_job_writes_its_reasons_in_the_shops_language_not_in_the_language_around_it(
+    shop, api, tenants, database, sim
+):
+    """A job works for no request: what it stores for people to read (here the provider's
+    refusal kept as the failure reason) is in the organization's language, whoever's request
+    or worker context started it (docs/i18n.md)."""
+    english_owner = (await tenants.create(("owner",))).owner
+    config = {"sender": "MyShop", "viber_sender": "MyShop", "api_url": sim.url, "viber_sms_fallback": False}
+    assert (await install(english_owner, api, "turbosms", config, {"token": TEST_TOKEN}))["errors"] == []
+    english = Shop(english_owner, api, database, sim)
+    await english.settings(quietStart="00:00", quietEnd="00:00", sendDelaySeconds=0)
+    changed = await english_owner.data(
+        api, 'mutation { updateOrganization(input: {locale: "en"}) { errors { message } } }'
+    )
+    assert changed["updateOrganization"]["errors"] == []
+    stoplisted = "+" + STOPLISTED_PHONE
+    orders = {"uk": await shop.order(phone=stoplisted), "en": await english.order(phone=stoplisted)}
+    with use_locale("en"):  # a worker started from an English request or test: the shops still speak their own
+        await shop.drain()
+    reasons = {
+        lang: [n["reason"] for n in await s.notifications(orders[lang])] for lang, s in (("uk", shop), ("en", english))
+    }
+    # TurboSMS answered with its code; the sentence around it is the CRM's, in each shop's language.
+    assert reasons == {
+        "uk": ["Одержувач у стоп-списку (відписався). (NOT_ALLOWED_NUMBER_STOPLIST)"] * 2,
+        "en": ["The recipient is on the stop list (they unsubscribed). (NOT_ALLOWED_NUMBER_STOPLIST)"] * 2,
+    }
+    # The plugin's own words when a job calls it (no language around it): each shop's.
+    stoplisted_sms = OutgoingMessage(to=stoplisted, text="Ваше замовлення готове", channel="sms")
+    with undecided():
+        for lang, owner in (("uk", shop.owner), ("en", english_owner)):
+            installation = await PluginInstallation.get(organization__slug=owner.org, plugin="turbosms")
+            refused = await plugins.call(database, installation, "crm_messaging_send", message=stoplisted_sms)
+            assert (refused.status, refused.error_message) == ("failed", reasons[lang][0]), lang
+    # A customer with no phone: the reason is the CRM's own text, in each shop's language.
+    no_phone = {}
+    for lang, s in (("uk", shop), ("en", english)):
+        order = await s.order(phone=stoplisted)
+        await Order.filter(id=ids.decode(order["id"])[1]).update(recipient_phone="")
+        await Account.filter(id=ids.decode(order["accountId"])[1]).update(phones=[])
+        await s.drain()
+        no_phone[lang] = next(n["reason"] for n in await s.notifications(order))
+    assert no_phone == {"uk": "у клієнта немає номера телефону", "en": "no phone number for the customer"}
 
 
 async def test_quiet_hours_hold_non_urgent_messages_until_the_morning(shop):

@@ -155,8 +155,8 @@ async def test_e_mail_and_chat_messages_in_a_batch_take_the_single_send(shop):
     outcome = await send_many([str(n.id) for n in queued], shop.database)
     assert set(outcome.values()) == {"skipped"}, outcome
     rows = {r.channel: r for r in await Notification.filter(id__in=[n.id for n in queued])}
-    assert "no e-mail address" in rows["email"].reason
-    assert "not agreed to messages on telegram" in rows["telegram"].reason
+    assert "немає адреси електронної пошти" in rows["email"].reason  # the shop's language
+    assert "не погодився на повідомлення в telegram" in rows["telegram"].reason
     assert [shop.received(p) for p in PHONES[:2]] == [[], []]  # nothing went to their phones
 
 

@@ -233,7 +233,7 @@ async def test_one_click_unsubscribe_stops_e_mail_and_the_next_channel_is_used(a
         assert len(mailbox.to(ADDRESS)) == 1
         rows = await shop.notifications(order)
         assert [(n["channel"], n["state"], n["reason"]) for n in rows] == [
-            ("email", "skipped", "the customer opted out of email"),
+            ("email", "skipped", "клієнт відмовився від email"),  # the shop's language (docs/i18n.md)
             ("sms", "sent", ""),
         ]
         assert [m.recipient for m in sms.messages.values()] == ["380671234567"]
@@ -289,7 +289,7 @@ async def test_a_hard_bounce_at_rcpt_marks_the_address_and_it_gets_no_more_e_mai
     await shop.drain()
     assert mailbox.messages == []
     [row] = await shop.notifications(second)
-    assert row["state"] == "skipped" and "bounced" in row["reason"]
+    assert row["state"] == "skipped" and "не приймає листів" in row["reason"]  # the shop's language
 
 
 DELIVERABILITY = """query($id: ID!) { emailDeliverability(accountId: $id) {
@@ -390,7 +390,7 @@ async def test_a_dsn_bounce_fails_the_message_and_marks_the_address(api, shop, m
     assert answer.status_code == 200 and answer.json() == {"status": "ok"}
     await shop.drain()
     [row] = await shop.notifications(order)
-    assert (row["state"], row["reason"]) == ("failed", "not delivered (5.1.1)")
+    assert (row["state"], row["reason"]) == ("failed", "Не доставлено (5.1.1)")
     bounced = await UndeliverableEmail.get(organization_id=shop.organization.id, address=ADDRESS)
     assert (bounced.status, bounced.source) == ("5.1.1", "dsn")
     assert "User unknown" in bounced.diagnostic
@@ -463,7 +463,11 @@ async def test_smtp_failures_map_to_retry_failed_or_outcome_unknown(database, sh
     assert (refused_address.status, refused_address.error_code) == ("failed", "INVALID_ADDRESS")
 
 
-async def test_a_lost_connection_after_data_is_not_resent_by_the_cascade(shop, mailbox):
+async def test_a_lost_connection_after_data_is_not_resent_by_the_cascade(shop, api, mailbox):
+    english = await shop.owner.data(
+        api, 'mutation { updateOrganization(input: {locale: "en"}) { errors { message } } }'
+    )
+    assert english["updateOrganization"]["errors"] == []  # the reason below is written in the shop's language
     mailbox.drop_after_data = True
     order = await shop.order(await shop.customer())
     await shop.drain()

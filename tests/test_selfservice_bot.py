@@ -365,7 +365,7 @@ async def test_order_notices_go_to_the_viber_bot_chat_only_with_consent(shop, ap
     first = (await owner.data(api, CREATE_ORDER, {"i": {"accountId": account_id, "items": ITEMS}}))["createOrder"]
     await drain(database, minutes=5)
     skipped = (await owner.data(api, NOTIFICATIONS, {"id": first["order"]["id"]}))["orderNotifications"][0]
-    assert skipped["state"] == "skipped" and "has not agreed to messages on viber_bot" in skipped["reason"]
+    assert skipped["state"] == "skipped" and "не погодився на повідомлення в viber_bot" in skipped["reason"]
     assert len(vb.messages_to(VIBER_USER)) == before
 
     consent = {"i": {"accountId": account_id, "channel": "viber_bot", "optedIn": True}}

@@ -158,7 +158,7 @@ def test_a_worker_killed_in_the_middle_of_a_batch_the_other_one_finishes_it_and_
     assert len(sim.requests_to("/message/send.json")) == 8  # nothing was sent again
     states = sorted(r["state"] for r in rows)
     assert states == ["failed", "failed"] + ["sent"] * 6, json.dumps(rows, indent=1, ensure_ascii=False)
-    assert all("interrupted" in r["reason"] for r in rows if r["state"] == "failed")
+    assert all("Надсилання перервалося" in r["reason"] for r in rows if r["state"] == "failed")
 
 
 # -- Redis cut for longer than the reconnect interval ------------------------------------------

@@ -98,5 +98,5 @@ def test_a_worker_killed_in_the_middle_of_a_batch_send_every_customer_has_exactl
     assert sends() == len(phones)  # nothing was sent again
     states = sorted(r["state"] for r in rows)
     assert states == ["failed"] * BATCH_SIZE + ["sent"] * len(later), json.dumps(rows, ensure_ascii=False)
-    assert all("interrupted" in r["reason"] for r in rows if r["state"] == "failed")
+    assert all("Надсилання перервалося" in r["reason"] for r in rows if r["state"] == "failed")
     assert batch_jobs >= 3  # the killed worker's batch again, and the twenty in two batches

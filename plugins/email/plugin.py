@@ -42,7 +42,7 @@ from uuid import uuid4
 
 import aiosmtplib
 
-from server.i18n import _
+from server.i18n import N_, _
 from server.plugins import egress
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.types import (
@@ -275,12 +275,12 @@ async def crm_test_connection(config, secrets):
     return ConnectionResult(ok=True, message=message)
 
 
-def _refused(exc: aiosmtplib.SMTPResponseException, what: str) -> SentMessage:
+def _refused(exc: aiosmtplib.SMTPResponseException, sentence: str) -> SentMessage:
     return SentMessage(
         None,
         status="failed",
         error_code=str(exc.code),
-        error_message=f"The mail server refused {what}: {exc.code} {exc.message}",
+        error_message=_(sentence, code=exc.code, message=exc.message),
         raw={"code": exc.code, "message": exc.message},
     )
 
@@ -294,7 +294,10 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
     to = message.to.strip()
     if not _ADDRESS.match(to):
         return SentMessage(
-            None, status="failed", error_code="INVALID_ADDRESS", error_message=f"'{to}' is not an e-mail address."
+            None,
+            status="failed",
+            error_code="INVALID_ADDRESS",
+            error_message=_("'%(to)s' is not an e-mail address.", to=to),
         )
     mail, message_id, sender = compose(config, message)
     smtp = await _open(config, secrets)
@@ -330,7 +333,7 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
                     code=str(exc.code),
                     retryable=True,
                 ) from None
-            return _refused(exc, "the recipient")
+            return _refused(exc, N_("The mail server refused the recipient: %(code)s %(message)s"))
         except aiosmtplib.SMTPResponseException as exc:
             raise PluginError(
                 _(
@@ -363,7 +366,7 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
                     code=str(exc.code),
                     retryable=True,
                 ) from None
-            return _refused(exc, "the message")
+            return _refused(exc, N_("The mail server refused the message: %(code)s %(message)s"))
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise PluginError(
                 _(

@@ -61,6 +61,9 @@ STATUS_MAP: dict[str, str] = {
     "112": "in_transit",  # delivery date moved by the recipient
 }
 
+# StatusCode -> where the cash-on-delivery money stands (TrackingStatus.cash_on_delivery).
+CASH_ON_DELIVERY = {"10": "transferring", "11": "paid_out"}
+
 PAYER_TYPES = ("Recipient", "Sender", "ThirdPerson")
 PAYMENT_METHODS = ("Cash", "NonCash")
 CARGO_TYPES = ("Parcel", "Cargo", "Documents", "TiresWheels", "Pallet")
@@ -358,6 +361,7 @@ async def crm_delivery_track(config: dict, secrets: dict, queries: list[Tracking
                         description=str(item.get("Status") or ""),
                         changed_at=_moment(item),
                         raw=item,
+                        cash_on_delivery=CASH_ON_DELIVERY.get(code, ""),
                     )
                 )
     return out

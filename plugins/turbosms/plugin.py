@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 import phonenumbers
 
-from server.i18n import _
+from server.i18n import N_, _
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import DEFAULT_TIMEOUT, ProviderClient, RetryableResponse
 from server.plugins.types import (
@@ -80,31 +80,31 @@ SUCCESS = frozenset({0, 800, 801, 802, 803})
 
 # Account-level problems: the admin must act; trying again will not help.
 ACCOUNT_ERRORS = {
-    103: "TurboSMS got no API token: enter it in the plugin settings.",
-    105: "TurboSMS did not accept the authorization: check the API token in the plugin settings.",
-    106: "The TurboSMS account is blocked or inactive: contact TurboSMS.",
-    301: "TurboSMS rejected the API token: copy it again from the TurboSMS cabinet (Settings > API).",
-    200: "No sender name is set: fill in the sender in the plugin settings.",
-    302: "TurboSMS does not know the sender name '{sender}': use a sender approved in your TurboSMS cabinet.",
-    203: "The TurboSMS balance is too low: top up the account.",
-    405: "TurboSMS refused the number of recipients (account limit).",
-    306: "The Viber message lifetime (viber_ttl) is not a whole number of seconds.",
-    409: "The Viber message lifetime (viber_ttl) must be between 60 and 86400 seconds.",
-    205: "The Viber button needs a caption: set viber_button_caption.",
-    206: "The Viber button needs a link: set viber_button_url.",
+    103: N_("TurboSMS got no API token: enter it in the plugin settings."),
+    105: N_("TurboSMS did not accept the authorization: check the API token in the plugin settings."),
+    106: N_("The TurboSMS account is blocked or inactive: contact TurboSMS."),
+    301: N_("TurboSMS rejected the API token: copy it again from the TurboSMS cabinet (Settings > API)."),
+    200: N_("No sender name is set: fill in the sender in the plugin settings."),
+    302: N_("TurboSMS does not know the sender name '%(sender)s': use a sender approved in your TurboSMS cabinet."),
+    203: N_("The TurboSMS balance is too low: top up the account."),
+    405: N_("TurboSMS refused the number of recipients (account limit)."),
+    306: N_("The Viber message lifetime (viber_ttl) is not a whole number of seconds."),
+    409: N_("The Viber message lifetime (viber_ttl) must be between 60 and 86400 seconds."),
+    205: N_("The Viber button needs a caption: set viber_button_caption."),
+    206: N_("The Viber button needs a link: set viber_button_url."),
 }
 # Problems of this one message (its recipient or its text): SentMessage(status="failed").
 MESSAGE_ERRORS = {
-    104: "The message was empty.",
-    201: "The message has no text.",
-    202: "The message has no recipient.",
-    303: "The scheduled time is invalid.",
-    304: "The message text is invalid.",
-    305: "The recipient's phone number is invalid.",
-    404: "The recipient is on the stop list (they unsubscribed).",
-    406: "TurboSMS does not send to the recipient's country on this account.",
-    407: "The recipient appears twice in the request.",
-    502: "TurboSMS could not read the request.",
+    104: N_("The message was empty."),
+    201: N_("The message has no text."),
+    202: N_("The message has no recipient."),
+    303: N_("The scheduled time is invalid."),
+    304: N_("The message text is invalid."),
+    305: N_("The recipient's phone number is invalid."),
+    404: N_("The recipient is on the stop list (they unsubscribed)."),
+    406: N_("TurboSMS does not send to the recipient's country on this account."),
+    407: N_("The recipient appears twice in the request."),
+    502: N_("TurboSMS could not read the request."),
 }
 # status.json "status" -> our delivery status.
 STATUSES = {
@@ -185,7 +185,7 @@ def _client(config: dict) -> ProviderClient:
 def _auth(secrets: dict) -> dict:
     token = (secrets.get("token") or "").strip()
     if not token:
-        raise PluginError(ACCOUNT_ERRORS[103], code="103")
+        raise PluginError(_(ACCOUNT_ERRORS[103]), code="103")
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -245,7 +245,7 @@ def _raise_for_request(answer: dict, sender: str = "") -> None:
         return
     status = answer.get("response_status") or CODES.get(code, "")
     if code in ACCOUNT_ERRORS:
-        raise PluginError(ACCOUNT_ERRORS[code].format(sender=sender), code=str(code))
+        raise PluginError(_(ACCOUNT_ERRORS[code], sender=sender), code=str(code))
     if code == 999:
         raise PluginError(
             _("TurboSMS had an internal error (FATAL_ERROR); try again later."), code="999", retryable=True
@@ -312,7 +312,7 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
                 None,
                 status="failed",
                 error_code=str(code),
-                error_message=f"{MESSAGE_ERRORS[code]} ({CODES.get(code, code)})",
+                error_message=f"{_(MESSAGE_ERRORS[code])} ({CODES.get(code, code)})",
                 raw=answer,
             )
         _raise_for_request(answer, sender)
@@ -325,8 +325,8 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
         return SentMessage(str(item["message_id"]), status="queued", raw=answer)
     status = item.get("response_status") or CODES.get(code, "")
     if code in ACCOUNT_ERRORS:  # e.g. the balance ran out for this recipient
-        raise PluginError(ACCOUNT_ERRORS[code].format(sender=sender), code=str(code))
-    reason = MESSAGE_ERRORS.get(code, "TurboSMS refused the recipient.")
+        raise PluginError(_(ACCOUNT_ERRORS[code], sender=sender), code=str(code))
+    reason = _(MESSAGE_ERRORS.get(code, N_("TurboSMS refused the recipient.")))
     return SentMessage(None, status="failed", error_code=str(code), error_message=f"{reason} ({status})", raw=answer)
 
 

@@ -409,17 +409,17 @@ async def run_organization(organization: Organization, now: datetime) -> int:
 
 async def why_not_send(message: CampaignMessage | None) -> str | None:
     if message is None:
-        return "the campaign message was deleted"
+        return _("the campaign message was deleted")
     step = await CampaignStep.get_or_none(id=message.step_id).prefetch_related("campaign")
     if step is None or not step.enabled or not step.campaign.enabled:
-        return "the campaign or its step was turned off"
+        return _("the campaign or its step was turned off")
     options = await settings_of(message.organization_id)
     row = await CustomerMarketing.get_or_none(account_id=message.account_id)
     if not accepts(row, options):
-        return "the customer does not accept marketing messages"
+        return _("the customer does not accept marketing messages")
     account = await Account.get_or_none(id=message.account_id)
     if account is None or account.deleted_at is not None:
-        return "the customer was deleted"
+        return _("the customer was deleted")
     return None
 
 

@@ -18,14 +18,16 @@ from server.conversations import service
 from server.conversations.models import Conversation, ConversationMessage
 from server.core import outbox
 from server.email import inbound as email_inbound
+from server.i18n import N_, _
 from server.jobs.registry import Event, enqueue, job, on_event, periodic
+from server.organizations.language import speaking_for
 from server.plugins import service as plugins
 from server.plugins.models import PluginInstallation
 from server.plugins.types import OutgoingMessage, PluginError, SentMessage
 
 log = logging.getLogger("crm.conversations")
 CHECK = "conversations.check_sending"
-INTERRUPTED = (
+INTERRUPTED = N_(
     "Sending was interrupted (the worker stopped during the provider call): the customer may or may not have "
     "received it. Check the chat before sending it again."
 )
@@ -53,7 +55,7 @@ async def _interrupted(message: ConversationMessage, settings: Settings) -> str:
         )
         return "taken"
     if await ConversationMessage.filter(id=message.id, state="sending", updated_at=message.updated_at).update(
-        state="failed", error=INTERRUPTED
+        state="failed", error=_(INTERRUPTED)
     ):
         return "failed"
     return "taken"
@@ -71,7 +73,8 @@ async def check_sending(message_id: str, *, settings: Settings) -> str:
     message = await ConversationMessage.get_or_none(id=message_id)
     if message is None or message.state != "sending":
         return message.state if message else "missing"
-    return await _interrupted(message, settings)
+    async with speaking_for(message.organization_id):  # type: ignore[attr-defined]
+        return await _interrupted(message, settings)
 
 
 @on_event("conversation.reply_queued", name="conversations.send_reply")
@@ -91,7 +94,10 @@ async def send_reply(event: Event, settings: Settings) -> str:
         else None
     )
     if installation is None:
-        await _fail(message, f"No enabled plugin installation sends {conversation.channel} messages any more.")
+        await _fail(
+            message,
+            _("No enabled plugin installation sends %(channel)s messages any more.", channel=conversation.channel),
+        )
         return "failed"
     claimed = await ConversationMessage.filter(id=message.id, state="queued", attempts=message.attempts).update(
         state="sending", attempts=F("attempts") + 1, updated_at=datetime.now(UTC)
@@ -121,7 +127,7 @@ async def send_reply(event: Event, settings: Settings) -> str:
         await _fail(message, exc.message)
         return "failed"
     if sent.status == "failed" or not sent.provider_message_id:
-        await _fail(message, sent.error_message or sent.error_code or "refused by the provider")
+        await _fail(message, sent.error_message or sent.error_code or _("refused by the provider"))
         return "failed"
     now = datetime.now(UTC)
     await ConversationMessage.filter(id=message.id, state="sending").update(

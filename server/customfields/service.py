@@ -189,9 +189,13 @@ async def list_definitions(
     if not include_archived:
         qs = qs.filter(archived=False)
     definitions = await qs.order_by("object_type", "position", "key")
-    if scope.can("settings:write"):
-        return definitions
-    return [d for d in definitions if visible(scope, d.object_type, d.key)]
+    return [d for d in definitions if may_see_definition(scope, d)]
+
+
+def may_see_definition(scope: Scope, definition: CustomFieldDefinition) -> bool:
+    """A field hidden from the role is not shown to it, by its list or by `node`, except to
+    those who manage the definitions."""
+    return scope.can("settings:write") or visible(scope, definition.object_type, definition.key)
 
 
 async def definitions_of(organization_id: UUID, object_type: str) -> list[CustomFieldDefinition]:

@@ -44,7 +44,7 @@ QUERY: dict[str, str] = {
     "marketplacePushes": needs("orders:read"),
     "callerLookup": needs("accounts:read", note="; orders, deals, tickets and activities need their read"),
     "liveCalls": needs("accounts:read", note="; orders, deals, tickets and activities need their read"),
-    **dict.fromkeys(("deliveryCities", "deliveryBranches"), needs("orders:read")),
+    **dict.fromkeys(("deliveryCities", "deliveryBranches", "cashOnDeliveryReport"), needs("orders:read")),
     "deliveryStatusRules": needs("order_statuses:read"),
     "paymentSettings": needs("order_statuses:read"),
     **dict.fromkeys(

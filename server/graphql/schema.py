@@ -30,6 +30,7 @@ from server.catalog.schema import CatalogMutations, CatalogQueries
 from server.config import Settings
 from server.conversations.schema import ConversationMutations, ConversationQueries
 from server.customfields.schema import CustomFieldMutations, CustomFieldQueries
+from server.customfields.service import may_see_definition
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.email.schema import EmailMutations, EmailQueries
 from server.exports.schema import ExportMutations, ExportQueries
@@ -73,6 +74,7 @@ def _node_models() -> dict[str, type]:
     from server.auth.models import Membership, Team
     from server.catalog.models import Product, ProductVariant, Warehouse
     from server.conversations.models import Conversation
+    from server.customfields.models import CustomFieldDefinition
     from server.deals.models import Deal, Pipeline, Stage
     from server.marketplace.models import MarketplacePush
     from server.notifications.models import Notification
@@ -97,6 +99,7 @@ def _node_models() -> dict[str, type]:
         ApiKey,
         Conversation,
         Payment,
+        CustomFieldDefinition,
         Product,
         ProductVariant,
         Warehouse,
@@ -107,6 +110,8 @@ def _node_models() -> dict[str, type]:
 NODE_MODELS = _node_models()
 # Types whose list needs more than their resource's read permission.
 NODE_PERMISSIONS = {"OAuthClient": "settings:write", "ApiKey": "settings:write"}
+# Rows the type's own list leaves out for some callers that may otherwise read its model.
+NODE_SHOWN = {"CustomFieldDefinition": may_see_definition}
 
 
 @strawberry.type
@@ -120,7 +125,9 @@ class NodeQueries:
         needed = NODE_PERMISSIONS.get(type_name)
         if needed is not None and not info.context.scope.can(needed):
             return None  # as their own lists: partners' apps and API keys are for owners and admins
-        return await load_by_id(info.context, model, pk)
+        found = await load_by_id(info.context, model, pk)
+        shown = NODE_SHOWN.get(type_name)
+        return found if found is None or shown is None or shown(info.context.scope, found) else None
 
 
 def merge_types(name: str, types: tuple[type, ...]) -> type:

@@ -25,7 +25,9 @@ DEFAULT_LOCALE = "uk"
 CATALOG_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
-_current: ContextVar[str] = ContextVar("crm_locale", default=DEFAULT_LOCALE)
+# None: nobody chose a language in this context yet (a background job before it knows whose
+# organization it works for); ``current_locale`` then gives the default.
+_current: ContextVar[str | None] = ContextVar("crm_locale", default=None)
 
 
 @cache
@@ -70,7 +72,12 @@ def negotiate(accept_language: str | None, default: str = DEFAULT_LOCALE) -> str
 
 
 def current_locale() -> str:
-    return _current.get()
+    return _current.get() or DEFAULT_LOCALE
+
+
+def chosen() -> bool:
+    """Whether this context has a language of its own (a request, a websocket, ``use_locale``)."""
+    return _current.get() is not None
 
 
 def choose(user_locale: str | None, accept_language: str | None, organization_locale: str | None) -> str:
@@ -91,26 +98,37 @@ def set_locale(locale: str | None) -> str:
     """Make ``locale`` current for the rest of this task: a request whose caller was just
     resolved. ``LocaleMiddleware`` (or an enclosing ``use_locale``) restores the previous one."""
     _current.set(supported(locale))
-    return _current.get()
+    return current_locale()
 
 
 @contextlib.contextmanager
 def use_locale(locale: str | None) -> Iterator[str]:
     token = _current.set(supported(locale))
     try:
-        yield _current.get()
+        yield current_locale()
+    finally:
+        _current.reset(token)
+
+
+@contextlib.contextmanager
+def undecided() -> Iterator[None]:
+    """Forget the enclosing context's language: a job must not speak the language of whatever
+    request or test happened to start the worker; it speaks its organization's."""
+    token = _current.set(None)
+    try:
+        yield
     finally:
         _current.reset(token)
 
 
 def gettext(message: str, /, **params: object) -> str:
     """``message`` in the current language, with ``%(name)s`` placeholders filled from ``params``."""
-    text = translations(_current.get()).ugettext(message)
+    text = translations(current_locale()).ugettext(message)
     return text % params if params else text
 
 
 def ngettext(singular: str, plural: str, n: int, /, **params: object) -> str:
-    text = translations(_current.get()).ungettext(singular, plural, n)
+    text = translations(current_locale()).ungettext(singular, plural, n)
     return text % {"n": n, **params}
 
 

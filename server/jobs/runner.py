@@ -12,7 +12,9 @@ from uuid import UUID
 
 from server.config import Settings
 from server.core.models import OutboxEvent
+from server.i18n import undecided
 from server.jobs.registry import REGISTRY, Event
+from server.organizations.language import speaking_for
 from server.plugins.types import PluginError
 
 
@@ -50,7 +52,12 @@ async def execute(name: str, kwargs: dict[str, Any], settings: Settings) -> Any:
         call["events"] = [_event(e) for e in call["events"]]
     if "settings" in inspect.signature(fn).parameters:
         call["settings"] = settings
-    return await fn(**call)
+    with undecided():
+        organizations = {e.organization_id for e in event_of(call.get("event"), call.get("events"))}
+        if len(organizations) != 1:
+            return await fn(**call)  # a job of many tenants (or none) says per item whose it is
+        async with speaking_for(organizations.pop()):
+            return await fn(**call)
 
 
 def describe_failure(exc: BaseException, settings: Settings) -> str:

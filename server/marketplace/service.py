@@ -52,6 +52,7 @@ from server.jobs.runner import event_of, retry_alone
 from server.marketplace.models import MarketplaceOrderLink, MarketplacePush, MarketplaceSyncState
 from server.orders import service as orders
 from server.orders.models import Order, OrderStatus, OrderStatusTransition
+from server.organizations.language import speaking_for
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.manager import PluginManager, get_manager
@@ -462,7 +463,8 @@ async def sync_installation_job(installation_id: str, *, settings: Settings) -> 
     if installation is None:
         return {"skipped": "The installation was removed."}
     try:
-        return (await sync_installation(installation, settings=settings)).as_dict()
+        async with speaking_for(installation.organization_id):  # type: ignore[attr-defined]
+            return (await sync_installation(installation, settings=settings)).as_dict()
     except PluginError as exc:
         if exc.retryable:
             raise
@@ -545,7 +547,7 @@ async def push_status_changes(
     gate = asyncio.Semaphore(max(1, settings.provider_concurrency))
 
     async def one(e: Event) -> BaseException | None:
-        async with gate:
+        async with gate, speaking_for(e.organization_id):  # a batch may hold several shops' events
             try:
                 await push_status_change(e, settings=settings, manager=manager)
             except Exception as exc:
@@ -614,7 +616,11 @@ async def push_status_change(
         await _record_refusal(push, order, installation, mapping_error)
         return push
     if not installation.enabled:
-        push.outcome, push.error = "skipped", f"The {installation.plugin} installation is disabled."
+        async with speaking_for(installation.organization_id):  # type: ignore[attr-defined]
+            push.outcome, push.error = (
+                "skipped",
+                _("The %(plugin)s installation is disabled.", plugin=installation.plugin),
+            )
         await push.save()
         return push
     push.attempts += 1

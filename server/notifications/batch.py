@@ -39,11 +39,13 @@ from server.clicks.models import TrackedLink
 from server.config import Settings
 from server.core import outbox
 from server.core.public_links import digest
-from server.i18n import N_, gettext_in
+from server.i18n import N_, gettext, gettext_in
 from server.jobs.runner import backoff_seconds
 from server.notifications import jobs, routing, service, templates
 from server.notifications.models import ChannelConsent, Notification, NotificationSettings, NotificationTemplate
 from server.orders.models import Order, OrderItem, OrderStatusChange
+from server.organizations import language
+from server.organizations.language import speaking_for
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.models import PluginInstallation
@@ -144,6 +146,8 @@ async def _prepare(
     }
     org_ids = list({n.organization_id for n in notifications})  # type: ignore[attr-defined]
     organizations = {o.id: o for o in await Organization.filter(id__in=org_ids)}
+    for organization in organizations.values():
+        language.remember(organization)
     options = {s.organization_id: s for s in await NotificationSettings.filter(organization_id__in=org_ids)}  # type: ignore[attr-defined]
     account_ids = list({o.account_id for o in orders.values() if o.account_id})  # type: ignore[attr-defined]
     accounts = {a.id: a for a in await Account.filter(id__in=account_ids)} if account_ids else {}
@@ -308,7 +312,8 @@ async def _after_failure(
 ) -> str:
     """A message the provider did not take: as the single send decides, one at a time (rare)."""
     if isinstance(result, SentMessage):  # refused: the next channel
-        reason = result.error_message or result.error_code or "refused by the provider"
+        async with speaking_for(n.organization_id):  # type: ignore[attr-defined]
+            reason = result.error_message or result.error_code or gettext("refused by the provider")
         await jobs._finish_and_fall_back(n, "failed", reason, now)
         return "failed"
     if not isinstance(result, PluginError):

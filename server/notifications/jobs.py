@@ -25,12 +25,13 @@ from server.config import Settings
 from server.core import outbox
 from server.core.public_links import new_token
 from server.email import service as email
-from server.i18n import N_, gettext_in
+from server.i18n import N_, _, gettext_in
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, on_events, periodic
 from server.notifications import routing, service
 from server.notifications.models import Notification, NotificationRule, NotificationSettings
 from server.orders.models import Order
+from server.organizations.language import speaking_for
 from server.organizations.models import Organization
 from server.plugins import service as plugins
 from server.plugins.manager import get_manager
@@ -60,10 +61,10 @@ async def _chat(notification: Notification):
 
     channel = notification.channel
     if notification.account_id is None or not await service.opted_in(notification.account_id, channel):
-        return f"the customer has not agreed to messages on {channel}", None
+        return _("the customer has not agreed to messages on %(channel)s", channel=channel), None
     chat = await conversations.chat_of(notification.account_id, CHAT_CHANNELS[channel])
     if chat is None:
-        return f"the customer has no {channel} chat with the shop", None
+        return _("the customer has no %(channel)s chat with the shop", channel=channel), None
     return "", chat
 
 
@@ -300,10 +301,15 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     """Send one queued notification; returns its state (for logs and tests)."""
     now = now or datetime.now(UTC)
     notification = await Notification.get_or_none(id=notification_id)
-    if notification is not None and notification.state == "sending":
-        return await _interrupted(notification, settings, now)
-    if notification is None or notification.state != "queued":
+    if notification is None or notification.state not in ("queued", "sending"):
         return notification.state if notification else "missing"
+    async with speaking_for(notification.organization_id):  # type: ignore[attr-defined]
+        if notification.state == "sending":
+            return await _interrupted(notification, settings, now)
+        return await _send(notification, settings, now)
+
+
+async def _send(notification: Notification, settings: Settings, now: datetime) -> str:
     survey = await Survey.get_or_none(id=notification.survey_id) if notification.survey_id else None
     campaign = None
     if _is_campaign(notification):  # a retention campaign's message (server/campaigns)
@@ -322,13 +328,19 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     else:
         order = await Order.get_or_none(id=notification.order_id).prefetch_related("status")
         if order is None or order.deleted_at is not None:
-            await _finish(notification, "skipped", "the order was deleted")
+            await _finish(notification, "skipped", _("the order was deleted"))
             return "skipped"
         if order.status.code != notification.trigger:
-            await _finish(notification, "skipped", f"the order moved on to '{order.status.code}' before sending")
+            await _finish(
+                notification,
+                "skipped",
+                _("the order moved on to '%(status)s' before sending", status=order.status.code),
+            )
             return "skipped"
     if await service.opted_out(notification.account_id, notification.channel):
-        await _finish_and_fall_back(notification, "skipped", f"the customer opted out of {notification.channel}", now)
+        await _finish_and_fall_back(
+            notification, "skipped", _("the customer opted out of %(channel)s", channel=notification.channel), now
+        )
         return "skipped"
     organization = await Organization.get(id=notification.organization_id)
     if not notification.urgent:
@@ -341,11 +353,15 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     if notification.channel == email.CHANNEL:
         recipient = await email.recipient(notification.account_id)
         if not recipient:
-            await _finish_and_fall_back(notification, "skipped", "no e-mail address for the customer", now)
+            await _finish_and_fall_back(notification, "skipped", _("no e-mail address for the customer"), now)
             return "skipped"
         bounced = await email.undeliverable(organization.id, recipient)
         if bounced is not None:
-            reason = f"the address {recipient} bounced ({bounced.status}): e-mail is not sent to it again"
+            reason = _(
+                "the address %(address)s bounced (%(status)s): e-mail is not sent to it again",
+                address=recipient,
+                status=bounced.status,
+            )
             await _finish_and_fall_back(notification, "skipped", reason, now)
             return "skipped"
     elif notification.channel in CHAT_CHANNELS:
@@ -360,7 +376,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
     else:
         recipient = await (surveys.recipient(survey) if survey else _recipient(order))
     if not recipient:
-        await _finish(notification, "skipped", "no phone number for the customer")
+        await _finish(notification, "skipped", _("no phone number for the customer"))
         return "skipped"
     if chat is not None:
         installation = await PluginInstallation.get_or_none(id=chat.installation_id, enabled=True)
@@ -368,7 +384,10 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         installation = await routing.installation_for(organization.id, notification.trigger, notification.channel)
     if installation is None:
         await _finish_and_fall_back(
-            notification, "failed", f"no enabled messaging plugin sends {notification.channel}", now
+            notification,
+            "failed",
+            _("no enabled messaging plugin sends %(channel)s", channel=notification.channel),
+            now,
         )
         return "failed"
     locale = organization.locale if organization.locale in ("uk", "en") else "uk"
@@ -388,7 +407,10 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
         text = await service.text_for(order, notification.trigger, notification.channel, locale, reason)
     if not text:
         await _finish_and_fall_back(
-            notification, "failed", f"no {notification.channel} template for '{notification.trigger}'", now
+            notification,
+            "failed",
+            _("no %(channel)s template for '%(trigger)s'", channel=notification.channel, trigger=notification.trigger),
+            now,
         )
         return "failed"
     # The stored copy: the addresses as the template wrote them, never a working customer link.
@@ -448,7 +470,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
             await _finish_and_fall_back(notification, "failed", exc.message, now)
         return "failed"
     if sent.status == "failed":
-        reason = sent.error_message or sent.error_code or "refused by the provider"
+        reason = sent.error_message or sent.error_code or _("refused by the provider")
         async with in_transaction():  # the bounce mark, the failure and the next channel together
             if notification.channel == email.CHANNEL and sent.error_code.startswith("5"):
                 # A 5xx to RCPT or DATA is a hard bounce (email.md): never e-mail this address again.
@@ -483,7 +505,7 @@ async def _interrupted(notification: Notification, settings: Settings, now: date
         check_at = limit + timedelta(seconds=1)
         await schedule(notification, check_at, tag=f"sending-since-{notification.updated_at.timestamp():.0f}")
         return "taken"
-    reason = (
+    reason = _(
         "Sending was interrupted (the worker stopped during the provider call): the customer may or may "
         "not have received it. Check the provider's log before retrying."
     )
@@ -519,9 +541,9 @@ async def apply_status(installation_id, provider_message_id: str, status: str, p
             ):
                 await _state_changed(notification, "delivered")
             return
-        failed = await Notification.filter(id=notification.id, state="sent").update(
-            state="failed", reason=f"not delivered ({provider_status or status})"
-        )
+        async with speaking_for(notification.organization_id):  # type: ignore[attr-defined]
+            reason = _("Not delivered (%(status)s)", status=provider_status or status)
+        failed = await Notification.filter(id=notification.id, state="sent").update(state="failed", reason=reason)
         if failed:
             await _state_changed(notification, "failed")
             await _next_channel(notification, datetime.now(UTC))

@@ -83,6 +83,7 @@ async def update_organization(scope, data: dict) -> Organization:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from server.audit import service as audit
+    from server.organizations import language
 
     scope.require("settings:write")
     org = await Organization.get(id=scope.organization_id)
@@ -126,4 +127,6 @@ async def update_organization(scope, data: dict) -> Organization:
             for k, v in values.items():
                 setattr(org, k, v)
             await audit.record(scope, "organization.update", org, changes)
+    if "locale" in changes:
+        language.forget(org.id)
     return org

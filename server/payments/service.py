@@ -60,6 +60,8 @@ ZERO = Decimal("0.00")
 # The order in which a payment's status may move; an update to a lower rank is ignored.
 RANK = {"created": 0, "pending": 1, "failed": 2, "paid": 3, "partially_refunded": 4, "refunded": 5}
 PAID_STATES = ("paid", "partially_refunded", "refunded")
+# ``provider_status`` of a payment the carrier collected in cash from the recipient.
+CASH_ON_DELIVERY = "cash_on_delivery"
 
 
 def payments_scope(organization: Organization, provider: str) -> Scope:
@@ -451,6 +453,55 @@ async def check_status(scope: Scope, settings, payment_id: UUID, *, manager: Plu
         async with in_transaction():
             await apply_update(payments_scope(scope.organization, installation.plugin), installation, update)
     return await Payment.get(id=payment.id)
+
+
+# -- cash on delivery ---------------------------------------------------------------------------
+
+
+def cash_on_delivery_id(waybill_number: str) -> str:
+    return f"cod:{waybill_number}"[:128]
+
+
+async def record_cash_on_delivery(organization: Organization, shipment, paid_at: datetime) -> Payment:
+    """The carrier paid out the money it collected for a parcel: the order's payment record,
+    made by the tracker in the caller's transaction (the shipment's update is in it too).
+    One per waybill: tracking that sees the payout again finds it and adds nothing."""
+    reference = cash_on_delivery_id(shipment.waybill_number)
+    found = await Payment.get_or_none(order_id=shipment.order_id, provider_payment_id=reference)
+    if found is not None:
+        return found
+    order = await Order.get(id=shipment.order_id)
+    scope = payments_scope(organization, shipment.carrier)
+    payment = await Payment.create(
+        id=uuid.uuid4(),
+        organization_id=organization.id,
+        order_id=order.id,
+        installation_id=shipment.installation_id,
+        provider=shipment.carrier,
+        amount=shipment.cash_on_delivery,
+        currency=order.currency,
+        status="paid",
+        provider_payment_id=reference,
+        provider_status=CASH_ON_DELIVERY,
+        paid_at=paid_at,
+        provider_changed_at=paid_at,
+    )
+    await audit.record(
+        scope,
+        "payment.create",
+        payment,
+        {
+            "order_id": [None, str(order.id)],
+            "amount": [None, str(payment.amount)],
+            "provider": [None, payment.provider],
+            "waybill_number": [None, shipment.waybill_number],
+        },
+    )
+    extra = {"order_number": order.number, "waybill_number": shipment.waybill_number, "cash_on_delivery": True}
+    await outbox.emit(organization.id, "payment.created", _event(payment, **extra))
+    await outbox.emit(organization.id, "payment.status_changed", _event(payment, from_status="created", **extra))
+    await settle_order(scope, order.id)
+    return payment
 
 
 # -- the order follows -------------------------------------------------------------------------

@@ -204,7 +204,10 @@ def crm_delivery_track(
 ) -> list[TrackingStatus]:
     """The current status of many waybills in as few provider calls as possible (the CRM
     passes up to 100 at a time). Return one ``TrackingStatus`` per waybill found, with
-    ``status`` mapped by ``crm_delivery_map_status``; an unknown number gets ``not_found``."""
+    ``status`` mapped by ``crm_delivery_map_status``; an unknown number gets ``not_found``.
+    A carrier that collects cash on delivery says where the money stands in
+    ``cash_on_delivery`` (``"transferring"``, ``"paid_out"``): on ``"paid_out"`` the CRM
+    records the order's payment and stops tracking the parcel (docs/payments.md)."""
 
 
 @_spec

@@ -35,6 +35,7 @@ from server.core.phones import to_e164
 from server.core.text import limited_text
 from server.core.versioning import update_versioned
 from server.i18n import _
+from server.organizations.language import speaking_for
 from server.plugins import crypto, egress
 from server.plugins.manager import LoadedPlugin, PluginManager, get_manager
 from server.plugins.models import PluginInstallation
@@ -552,22 +553,25 @@ async def rotate_webhook_token(scope: Scope, installation_id: UUID, version: int
 async def call(
     settings, installation: PluginInstallation, hook: str, *, manager: PluginManager | None = None, **kwargs
 ):
-    """Call ``hook`` of the installation's plugin with its settings and decrypted secrets."""
+    """Call ``hook`` of the installation's plugin with its settings and decrypted secrets.
+    What the plugin says (a refusal, a timeout) is in the caller's language, or in a job, the
+    organization's (server/organizations/language.py)."""
     manager = _manager(manager)
-    plugin = manager.get(installation.plugin)
-    if plugin is None:
-        raise PluginError(_("The %(plugin)s plugin is not installed on this server.", plugin=installation.plugin))
-    secrets = _decrypt_all(settings, installation)
-    url = str(secrets.pop(WEBHOOK_URL_KEY, None) or "")
-    with egress.allowing_local(settings.allow_local_providers):
-        return await manager.call(
-            installation.plugin,
-            hook,
-            installation=installation_info(installation, url),
-            config=effective_config(plugin, installation.config),
-            secrets=secrets,
-            **kwargs,
-        )
+    async with speaking_for(installation.organization_id):  # type: ignore[attr-defined]
+        plugin = manager.get(installation.plugin)
+        if plugin is None:
+            raise PluginError(_("The %(plugin)s plugin is not installed on this server.", plugin=installation.plugin))
+        secrets = _decrypt_all(settings, installation)
+        url = str(secrets.pop(WEBHOOK_URL_KEY, None) or "")
+        with egress.allowing_local(settings.allow_local_providers):
+            return await manager.call(
+                installation.plugin,
+                hook,
+                installation=installation_info(installation, url),
+                config=effective_config(plugin, installation.config),
+                secrets=secrets,
+                **kwargs,
+            )
 
 
 async def test_connection(

@@ -188,6 +188,12 @@ class TrackingStatus:
     description: str = ""
     changed_at: datetime | None = None
     raw: dict = field(default_factory=dict)
+    # The cash-on-delivery money of a delivered parcel: "" (none, or the carrier does not say),
+    # "transferring" (collected, on its way to the shop) or "paid_out" (the shop has it).
+    cash_on_delivery: str = ""
+
+
+CASH_ON_DELIVERY_STATES = ("", "transferring", "paid_out")
 
 
 @dataclass

@@ -31,6 +31,10 @@ class Shipment(TenantModel):
     estimated_delivery = fields.DateField(null=True)
     cost = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
     currency = fields.CharField(max_length=3, null=True)
+    # The money the carrier collects from the recipient for the shop (in the order's currency),
+    # and when the carrier reported paying it out: then the order got its payment record.
+    cash_on_delivery = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
+    cash_on_delivery_paid_at = fields.DatetimeField(null=True)
     last_tracked_at = fields.DatetimeField(null=True)
     tracking_error = fields.TextField(null=True)
     # The carrier code whose order status rule was last applied: tracking twice applies nothing twice.

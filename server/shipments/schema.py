@@ -4,7 +4,7 @@ carrier-status -> order-status rules."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -17,6 +17,7 @@ from server.graphql.errors import UserError, run_mutation
 from server.graphql.loaders import load_by_id
 from server.graphql.types import Money, Node, model_type
 from server.orders.models import Order
+from server.shipments import cash_on_delivery as cod
 from server.shipments import service
 from server.shipments.models import Shipment
 
@@ -74,6 +75,21 @@ class ShipmentType(Node):
     async def order(self, info: Info) -> LazyOrderType | None:
         return await load_by_id(info.context, Order, self.order_id, with_deleted=True)  # type: ignore[attr-defined]
 
+    @strawberry.field(
+        description="The money the carrier collects from the recipient for the shop (cash on delivery, "
+        "in the order's currency); null without."
+    )
+    async def cash_on_delivery(self, info: Info) -> Money | None:
+        if not self.cash_on_delivery:  # type: ignore[attr-defined]
+            return None
+        order = await load_by_id(info.context, Order, self.order_id, with_deleted=True)  # type: ignore[attr-defined]
+        return Money(amount=self.cash_on_delivery, currency=order.currency if order else "UAH")  # type: ignore[attr-defined]
+
+    cash_on_delivery_paid_at: datetime | None = strawberry.field(
+        description="When the carrier reported paying the cash on delivery out to the shop (the order then got "
+        "its payment); null while it has not."
+    )
+
 
 @strawberry.type(description="A city or settlement of a carrier, for the order form.")
 class DeliveryCity:
@@ -96,6 +112,60 @@ class DeliveryStatusRule:
     carrier_status: str = strawberry.field(description="The carrier's status code, e.g. Nova Poshta `9`.")
     order_status: str | None = strawberry.field(
         description="The order status code it moves the order to; null: the order is left alone."
+    )
+
+
+@strawberry.type(description="A parcel with cash on delivery in the reconciliation report.")
+class CashOnDeliveryParcel:
+    shipment: ShipmentType = strawberry.field(description="The waybill; its `order` is the order it pays for.")
+    amount: Money = strawberry.field(description="The cash on delivery, in the order's currency.")
+    since: datetime | None = strawberry.field(
+        description="When it was delivered (awaiting payout), refused or sent back (returning), or paid out."
+    )
+    days_waiting: int | None = strawberry.field(
+        description="Whole days since `since`: for a parcel awaiting payout, how long the carrier has held the money."
+    )
+
+
+@strawberry.type(description="One list of the report, with the count and totals of all its parcels.")
+class CashOnDeliverySection:
+    parcels: list[CashOnDeliveryParcel] = strawberry.field(
+        description="The parcels, oldest first, at most `first` of them."
+    )
+    count: int = strawberry.field(description="How many parcels there are in all (more than listed when cut).")
+    totals: list[Money] = strawberry.field(description="Their cash on delivery in all, one per currency.")
+
+
+@strawberry.type(
+    description="Cash-on-delivery reconciliation: money the carriers still owe the shop, parcels coming back, "
+    "and payouts since a day (docs/payments.md)."
+)
+class CashOnDeliveryReport:
+    since: datetime = strawberry.field(description="The start of the report's day in the organization's timezone.")
+    awaiting_payout: CashOnDeliverySection = strawberry.field(
+        description="Delivered parcels whose cash on delivery the carrier has not paid out yet, whenever delivered."
+    )
+    returning: CashOnDeliverySection = strawberry.field(
+        description="Parcels with cash on delivery refused, coming back or returned since the day: no money comes."
+    )
+    paid_out: CashOnDeliverySection = strawberry.field(
+        description="Parcels whose cash on delivery was paid out since the day: each is a payment of its order."
+    )
+
+
+def _section(section: cod.Section, now: datetime) -> CashOnDeliverySection:
+    return CashOnDeliverySection(
+        parcels=[
+            CashOnDeliveryParcel(
+                shipment=p.shipment,  # type: ignore[arg-type]
+                amount=Money(amount=p.amount, currency=p.currency),
+                since=p.since,
+                days_waiting=cod.days_between(p.since, now),
+            )
+            for p in section.parcels
+        ],
+        count=section.count,
+        totals=[Money(amount=amount, currency=currency) for currency, amount in section.totals.items()],
     )
 
 
@@ -158,6 +228,30 @@ class ShipmentQueries:
     ) -> list[DeliveryStatusRule]:
         rules = await service.status_rules(info.context.scope, carrier)
         return [DeliveryStatusRule(carrier_status=c, order_status=t) for c, t in rules.items()]
+
+    @strawberry.field(
+        description="The cash-on-delivery reconciliation report: parcels delivered but not paid out yet, parcels "
+        "refused or coming back, and payouts since `day` (the organization's today when omitted)."
+    )
+    async def cash_on_delivery_report(
+        self,
+        info: Info,
+        day: Annotated[
+            date | None, strawberry.argument(description="The first day of the report, in the organization's timezone.")
+        ] = None,
+        carrier: Annotated[
+            str | None, strawberry.argument(description="Only this delivery plugin's parcels, e.g. `novaposhta`.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="At most this many parcels per list (1 to 1000).")] = 200,
+    ) -> CashOnDeliveryReport:
+        found = await cod.report(info.context.scope, day, carrier=carrier, limit=first)
+        now = datetime.now(UTC)
+        return CashOnDeliveryReport(
+            since=found.since,
+            awaiting_payout=_section(found.awaiting_payout, now),
+            returning=_section(found.returning, now),
+            paid_out=_section(found.paid_out, now),
+        )
 
 
 # -- mutations ------------------------------------------------------------------------------------

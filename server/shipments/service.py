@@ -50,6 +50,7 @@ from server.jobs.registry import job, periodic
 from server.orders import service as orders
 from server.orders.models import Order, OrderStatus, OrderStatusTransition
 from server.organizations.models import Organization
+from server.payments import service as payments
 from server.plugins import service as plugins
 from server.plugins.manager import PluginManager, get_manager
 from server.plugins.models import PluginInstallation
@@ -286,6 +287,7 @@ async def create_shipment(
             estimated_delivery=made.estimated_delivery,
             cost=made.cost,
             currency=made.currency if made.cost is not None else None,
+            cash_on_delivery=request.cash_on_delivery,
         )
         await orders.update_order(scope, current.id, current.version, {"waybill_number": made.waybill_number})
         await audit.record(
@@ -521,26 +523,47 @@ async def _apply_rule(scope: Scope, shipment: Shipment, target: str, reason: str
     return True
 
 
-async def _record_status(shipment: Shipment, status: TrackingStatus, now: datetime) -> str:
+def awaits_payout(shipment: Shipment) -> bool:
+    """Cash on delivery the carrier has not paid out yet: the parcel stays tracked after
+    delivery until it does (docs/payments.md)."""
+    return bool(shipment.cash_on_delivery) and shipment.cash_on_delivery_paid_at is None
+
+
+def _closes(shipment: Shipment) -> bool:
+    return shipment.status in CLOSED_STATUSES and not (shipment.status == "delivered" and awaits_payout(shipment))
+
+
+async def _record_status(organization: Organization, shipment: Shipment, status: TrackingStatus, now: datetime) -> str:
     """Store what the carrier said: ``changed``, ``same``, or ``lost`` when another worker
-    changed the shipment meanwhile (it then also applies the rule)."""
+    changed the shipment meanwhile (it then also applies the rule). A cash-on-delivery payout
+    becomes the order's payment in the same transaction."""
     delivery_status = status.status if status.status in DELIVERY_STATUSES else "unknown"
-    if status.provider_status == shipment.carrier_status and delivery_status == shipment.status:
+    paid_out = status.cash_on_delivery == "paid_out" and delivery_status == "delivered" and awaits_payout(shipment)
+    same = status.provider_status == shipment.carrier_status and delivery_status == shipment.status
+    if same and not paid_out:
         await Shipment.filter(id=shipment.id).update(last_tracked_at=now, tracking_error=None)
         return "same"
+    paid_at = status.changed_at or now
     async with in_transaction():
         # Conditional on the version read: of two workers tracking at once, one records it.
         updated = await Shipment.filter(id=shipment.id, version=shipment.version).update(
             carrier_status=status.provider_status[:16],
             carrier_status_text=(status.description or "")[:500],
             status=delivery_status,
-            status_changed_at=status.changed_at or now,
+            status_changed_at=shipment.status_changed_at if same else paid_at,
             last_tracked_at=now,
             tracking_error=None,
             version=shipment.version + 1,
+            **({"cash_on_delivery_paid_at": paid_at} if paid_out else {}),
         )
         if not updated:
             return "lost"
+        if paid_out:
+            shipment.cash_on_delivery_paid_at = paid_at
+            await payments.record_cash_on_delivery(organization, shipment, paid_at)
+        if same:
+            shipment.version += 1
+            return "same"
         await outbox.emit(
             shipment.organization_id,  # type: ignore[attr-defined]
             "shipment.status_changed",
@@ -599,11 +622,14 @@ async def _track_installation(
                 continue
             report.tracked += 1
             try:
-                outcome = await _record_status(shipment, status, now)
+                outcome = await _record_status(organization, shipment, status, now)
                 if outcome == "lost":
                     continue
                 report.changed += int(outcome == "changed")
                 if shipment.carrier_status is None or shipment.rule_applied_for == shipment.carrier_status:
+                    if _closes(shipment):  # the cash came after the status's rule was applied
+                        await Shipment.filter(id=shipment.id).update(closed=True)
+                        report.closed += 1
                     continue
                 target = target_status(overrides, shipment.carrier_status, shipment.status)
                 if target:
@@ -612,7 +638,7 @@ async def _track_installation(
                         continue  # try again next run
                 # Done with this status. A final one closes the shipment only now, so an order
                 # move that failed is retried by the next run instead of being forgotten.
-                closed = shipment.status in CLOSED_STATUSES
+                closed = _closes(shipment)
                 await Shipment.filter(id=shipment.id).update(rule_applied_for=shipment.carrier_status, closed=closed)
                 report.closed += int(closed)
             except Exception:  # one bad order never stops the batch

@@ -143,13 +143,13 @@ async def open_for_ticket(organization_id: UUID, ticket_id: UUID, status: str, a
 async def why_not_send(survey: Survey | None, now: datetime) -> str | None:
     """Why a survey message should not go out now (None: it may)."""
     if survey is None:
-        return "the survey was deleted"
+        return _("the survey was deleted")
     if survey.answered_at is not None:
-        return "the survey is already answered"
+        return _("the survey is already answered")
     if survey.expires_at is not None and survey.expires_at <= now:
-        return "the survey link has expired"
+        return _("the survey link has expired")
     if survey.order_id and not await Order.filter(id=survey.order_id, deleted_at=None).exists():
-        return "the order was deleted"
+        return _("the order was deleted")
     return None
 
 

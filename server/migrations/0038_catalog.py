@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('crm', '0036_user_locale')]
+    dependencies = [("crm", "0037_cash_on_delivery")]
 
     initial = False
 

@@ -1,0 +1,142 @@
+"""Cash on delivery, end to end with the real novaposhta plugin against the Nova Poshta
+simulator over HTTP: a waybill made with cash on delivery keeps being tracked after delivery
+until the carrier pays the money out; then the order gets its payment (once, however often
+tracking runs) and the reconciliation report moves the parcel from "awaiting payout" to
+"paid out". Refused parcels show as coming back; other shops' parcels never show."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from server.organizations.models import Organization
+from server.payments.models import Payment
+from server.shipments import service
+from server.shipments.models import Shipment
+from tests import test_shipments
+from tests.helpers import QueryCounter
+from tests.test_shipments import events, install, new_order, read_order, ship
+
+# The Nova Poshta simulator, shared with the shipment tests.
+np_server, sim = test_shipments.np_server, test_shipments.sim
+
+REPORT = """query($day: Date, $first: Int) { cashOnDeliveryReport(day: $day, first: $first) { since
+    awaitingPayout { count totals { amount currency } parcels { amount { amount currency } daysWaiting
+        shipment { waybillNumber carrierStatus closed order { id } } } }
+    returning { count totals { amount currency } parcels { amount { amount } shipment { waybillNumber } } }
+    paidOut { count totals { amount currency } parcels { amount { amount } since shipment {
+        waybillNumber cashOnDelivery { amount currency } cashOnDeliveryPaidAt closed } } } } }"""
+PAID = """query($id: ID!) { order(id: $id) { paymentStatus status { code } paidAmount { amount currency }
+    balance { amount } payments { status provider providerPaymentId providerStatus amount { amount currency } } } }"""
+
+
+def waybills(section: dict) -> list[str]:
+    return [p["shipment"]["waybillNumber"] for p in section["parcels"]]
+
+
+async def cod_parcel(member, api, amount: str = "900") -> tuple[dict, dict]:
+    order = await new_order(member, api, status_path=("processing", "picking", "packed", "shipped"))
+    made = await ship(member, api, order, cashOnDelivery=amount)
+    assert made["errors"] == [], made
+    return order, made["shipment"]
+
+
+async def test_the_carriers_payout_becomes_the_orders_payment_once(api, tenants, sim, database):
+    shop = await tenants.create(("owner", "manager"))
+    await install(shop.owner, api, sim)
+    organization = await Organization.get(slug=shop.slug)
+    organization_id = organization.id
+    order, shipment = await cod_parcel(shop.owner, api)
+    number = shipment["waybillNumber"]
+    # The carrier was asked to collect the money (Nova Poshta's BackwardDeliveryData).
+    [save] = [r.json() for r in sim.requests_to("/v2.0/json/") if r.json()["calledMethod"] == "save"]
+    backward = save["methodProperties"]["BackwardDeliveryData"]
+    assert backward == [{"PayerType": "Recipient", "CargoType": "Money", "RedeliveryString": "900.00"}]
+
+    # Delivered: the order moves on, but the parcel stays tracked until the money comes.
+    sim.set_status(number, "9")
+    await service.track_organization(database, organization_id)
+    seen = await read_order(shop.owner, api, order["id"])
+    assert seen["status"]["code"] == "delivered"
+    assert seen["shipments"][0]["closed"] is False
+    paid = (await shop.owner.data(api, PAID, {"id": order["id"]}))["order"]
+    assert (paid["paymentStatus"], paid["payments"]) == ("UNPAID", [])
+    report = (await shop.owner.data(api, REPORT, {}))["cashOnDeliveryReport"]
+    assert waybills(report["awaitingPayout"]) == [number] and report["awaitingPayout"]["count"] == 1
+    assert report["awaitingPayout"]["totals"] == [{"amount": "900.00", "currency": "UAH"}]
+    assert report["awaitingPayout"]["parcels"][0]["daysWaiting"] == 0
+    assert (report["paidOut"]["count"], report["returning"]["count"]) == (0, 0)
+
+    # The money is on its way (10), then paid out (11): one payment, and the order is paid.
+    sim.set_status(number, "10")
+    await service.track_organization(database, organization_id)
+    assert not await Payment.filter(order__shipments__waybill_number=number).exists()
+    sim.set_status(number, "11")
+    await service.track_organization(database, organization_id)
+    paid = (await shop.owner.data(api, PAID, {"id": order["id"]}))["order"]
+    assert paid["paymentStatus"] == "PAID" and paid["balance"] == {"amount": "0.00"}
+    assert paid["paidAmount"] == {"amount": "900.00", "currency": "UAH"}
+    assert paid["payments"] == [
+        {
+            "status": "PAID",
+            "provider": "novaposhta",
+            "providerPaymentId": f"cod:{number}",
+            "providerStatus": "cash_on_delivery",
+            "amount": {"amount": "900.00", "currency": "UAH"},
+        }
+    ]
+    [created] = await events(organization, "payment.created")
+    assert (created["status"], created["waybill_number"], created["cash_on_delivery"]) == ("paid", number, True)
+    report = (await shop.owner.data(api, REPORT, {}))["cashOnDeliveryReport"]
+    assert report["awaitingPayout"]["count"] == 0
+    [parcel] = report["paidOut"]["parcels"]
+    assert parcel["shipment"]["cashOnDelivery"] == {"amount": "900.00", "currency": "UAH"}
+    assert parcel["shipment"]["closed"] is True and parcel["shipment"]["cashOnDeliveryPaidAt"]
+    assert report["paidOut"]["totals"] == [{"amount": "900.00", "currency": "UAH"}]
+
+    # Tracking again (the parcel is closed now, and even if it were asked again) adds nothing.
+    await service.track_organization(database, organization_id)
+    await Shipment.filter(waybill_number=number).update(closed=False)
+    await service.track_organization(database, organization_id)
+    assert await Payment.filter(provider_payment_id=f"cod:{number}").count() == 1
+    # Tomorrow's report no longer lists today's payout.
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    later = (await shop.owner.data(api, REPORT, {"day": tomorrow}))["cashOnDeliveryReport"]
+    assert (later["paidOut"]["count"], later["awaitingPayout"]["count"]) == (0, 0)
+
+
+async def test_refused_parcels_come_back_and_no_other_shop_sees_them(api, tenants, sim, database):
+    shop = await tenants.create(("owner", "manager"))
+    other = await tenants.create(("owner",))
+    await install(shop.owner, api, sim)
+    await install(other.owner, api, sim)
+    _, refused = await cod_parcel(shop.owner, api, "450")
+    _, waiting = await cod_parcel(shop.owner, api, "300.50")
+    no_cod = await new_order(shop.owner, api, status_path=("processing", "picking", "packed", "shipped"))
+    plain = (await ship(shop.owner, api, no_cod))["shipment"]
+    _, foreign = await cod_parcel(other.owner, api, "999")
+    organization_id = (await Organization.get(slug=shop.slug)).id
+    sim.set_status(refused["waybillNumber"], "103")
+    sim.set_status(waiting["waybillNumber"], "9")
+    sim.set_status(plain["waybillNumber"], "9")
+    sim.set_status(foreign["waybillNumber"], "9")
+    await service.track_organization(database, organization_id)
+    await service.track_organization(database, (await Organization.get(slug=other.slug)).id)
+
+    report = (await shop.owner.data(api, REPORT, {}))["cashOnDeliveryReport"]
+    assert waybills(report["returning"]) == [refused["waybillNumber"]]
+    assert report["returning"]["totals"] == [{"amount": "450.00", "currency": "UAH"}]
+    assert waybills(report["awaitingPayout"]) == [waiting["waybillNumber"]]  # not the parcel without COD
+    assert report["awaitingPayout"]["totals"] == [{"amount": "300.50", "currency": "UAH"}]
+    # The delivered parcel without cash on delivery is done; the one with it is still tracked.
+    closed = dict(await Shipment.filter(organization_id=organization_id).values_list("waybill_number", "closed"))
+    assert closed == {refused["waybillNumber"]: True, waiting["waybillNumber"]: False, plain["waybillNumber"]: True}
+    foreign_report = (await other.owner.data(api, REPORT, {}))["cashOnDeliveryReport"]
+    assert waybills(foreign_report["awaitingPayout"]) == [foreign["waybillNumber"]]
+    # A manager sees the report too (orders:read); the statements do not grow with the parcels.
+    with QueryCounter() as one:
+        await shop.manager.data(api, REPORT, {"first": 1})
+    with QueryCounter() as all_of_them:
+        await shop.manager.data(api, REPORT, {"first": 100})
+    assert one.count == all_of_them.count, (one.count, all_of_them.count)
+    cut = (await shop.owner.data(api, REPORT, {"first": 1}))["cashOnDeliveryReport"]
+    assert cut["awaitingPayout"]["count"] == 1 and len(cut["awaitingPayout"]["parcels"]) == 1
