@@ -48,6 +48,7 @@ MODEL_MODULES = [
     "server.attachments.models",
     "server.payments.models",
     "server.customfields.models",
+    "server.catalog.models",
 ]
 
 

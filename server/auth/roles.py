@@ -5,6 +5,8 @@ type, plus a few special rights (``orders:refund``, ``data:export``, ``data:impo
 catalogue with descriptions is server/roles/catalogue.py). ``write`` is not a permission of its
 own: code that creates-or-changes asks for ``<resource>:write``, which needs both ``create`` and
 ``update``; tokens granted before the split (OAuth scopes ``<resource>:write``) mean both.
+``catalog:stock`` lets warehouse staff receive, write off and count stock (server/catalog);
+``ProductVariant.cost`` and ``Order.margin`` are hidden from sales, support and logistics.
 ``analytics:read`` lets a role read the business metrics (server/analytics); the support
 figures need only ``tickets:read``, so support agents see those and nothing else.
 ``pii:read`` shows customers' phones, e-mails and addresses in full; without it they are masked
@@ -36,6 +38,8 @@ REFUND = ("orders", "refund")  # mark an order refunded (paymentStatus REFUNDED)
 EXPORT = ("data", "export")  # CSV downloads (segment members, analytics) and exports (server/exports)
 IMPORT = ("data", "import")  # spreadsheet imports from other systems (server/imports), and undoing them
 PLUGIN_ADMIN = ("plugins", "admin")  # install, configure, enable, uninstall plugins
+CATALOG_ADMIN = {"catalog": (R, C, U, "stock")}  # products, variants, categories, warehouses, stock
+CATALOG_READ = {"catalog": (R,)}
 
 BUSINESS = ("accounts", "deals", "orders", "tickets", "activities")
 INBOX = {"conversations": (R, U)}  # the agents' inbox: read; reply, assign, snooze, close, link
@@ -85,6 +89,10 @@ def _merge(*parts: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
     return merged
 
 
+# What the shop pays for its goods, and so what it earns on an order: for those who run the
+# business (owners, admins, managers, analysts), not for sales, support or the warehouse.
+COST_FIELDS = frozenset({"ProductVariant.cost", "Order.margin"})
+
 # Marketing data that warehouse staff do not need to ship an order.
 MARKETING_FIELDS = frozenset({"Account.tags", "Account.source", "Account.customFields", "Account.emails"})
 
@@ -95,8 +103,10 @@ DELIVERY_RECIPIENT = frozenset({"Delivery.recipientPhone", "Delivery.address"})
 
 # Fields a role may be denied (``Role.hidden_fields``): the ones the API checks with
 # ``Scope.can_see_field``. Custom roles choose from these (server/roles/service.py).
-HIDEABLE_FIELDS = MARKETING_FIELDS | frozenset(
-    f"{type_name}.customFields" for type_name in ("Contact", "Deal", "Order", "Ticket")
+HIDEABLE_FIELDS = (
+    MARKETING_FIELDS
+    | COST_FIELDS
+    | frozenset(f"{type_name}.customFields" for type_name in ("Contact", "Deal", "Order", "Ticket"))
 )
 # One custom field of a type may be hidden too: "<Type>.customFields.<key>" (docs/custom-fields.md).
 HIDEABLE_CUSTOM_FIELD = re.compile(r"^(Account|Contact|Deal|Order|Ticket)\.customFields\.[a-z][a-z0-9_]{0,63}$")
@@ -126,6 +136,7 @@ ROLES: dict[str, Role] = {
                 _special(REFUND, EXPORT, IMPORT, PLUGIN_ADMIN),
                 PII,
                 INBOX,
+                CATALOG_ADMIN,
             ),
         ),
         Role(
@@ -138,13 +149,20 @@ ROLES: dict[str, Role] = {
                 _special(REFUND, EXPORT, IMPORT, PLUGIN_ADMIN),
                 PII,
                 INBOX,
+                CATALOG_ADMIN,
             ),
         ),
         Role(
             "manager",
             "Accounts, deals, orders, tickets and activities owned by their team.",
             _merge(
-                _grant(BUSINESS, CRUD), _grant(CONFIG, (R,)), {"analytics": (R,)}, _special(REFUND, EXPORT), PII, INBOX
+                _grant(BUSINESS, CRUD),
+                _grant(CONFIG, (R,)),
+                {"analytics": (R,)},
+                _special(REFUND, EXPORT),
+                PII,
+                INBOX,
+                CATALOG_READ,
             ),
             scope=RowScope.TEAM,
         ),
@@ -157,8 +175,10 @@ ROLES: dict[str, Role] = {
                 _special(REFUND, EXPORT),
                 PII,
                 INBOX,
+                CATALOG_READ,
             ),
             scope=RowScope.OWN,
+            hidden_fields=COST_FIELDS,
         ),
         Role(
             "support",
@@ -172,14 +192,23 @@ ROLES: dict[str, Role] = {
                 "order_statuses": (R,),
                 **_special(EXPORT),
                 **PII,
+                **CATALOG_READ,
             },
+            hidden_fields=COST_FIELDS,
         ),
         Role(
             "logistics",
             "Orders and their delivery; reads accounts without marketing data and with masked phones and "
             "addresses (an order's delivery recipient in full).",
-            {"orders": RW, "accounts": (R,), "activities": RW, "order_statuses": (R,), **_special(EXPORT)},
-            hidden_fields=MARKETING_FIELDS,
+            {
+                "orders": RW,
+                "accounts": (R,),
+                "activities": RW,
+                "order_statuses": (R,),
+                **_special(EXPORT),
+                "catalog": (R, "stock"),
+            },
+            hidden_fields=MARKETING_FIELDS | COST_FIELDS,
             unmasked_fields=DELIVERY_RECIPIENT,
             writable_fields={"orders": DELIVERY_FIELDS | {"status", "comment"}},
         ),
@@ -193,6 +222,7 @@ ROLES: dict[str, Role] = {
                 "analytics": (R,),
                 "conversations": (R,),
                 **_special(EXPORT),
+                **CATALOG_READ,
             },
         ),
     )

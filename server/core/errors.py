@@ -25,6 +25,7 @@ class ErrorCode(Enum):
     PROVIDER_ERROR = "PROVIDER_ERROR"  # a plugin's provider refused or failed (message says why)
     TOO_LARGE = "TOO_LARGE"  # an uploaded file over the size limit
     UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"  # an uploaded file of a type not accepted (judged by its bytes)
+    OUT_OF_STOCK = "OUT_OF_STOCK"  # an order line wants more than the catalog has available (docs/catalog.md)
 
 
 class UserInputError(Exception):
@@ -148,6 +149,9 @@ NOT_FOUND = {
     "Payment": N_("Payment not found."),
     "Pipeline": N_("Pipeline not found."),
     "PluginInstallation": N_("Plugin installation not found."),
+    "Product": N_("Product not found."),
+    "ProductCategory": N_("Category not found."),
+    "ProductVariant": N_("Variant not found."),
     "Segment": N_("Segment not found."),
     "Shipment": N_("Shipment not found."),
     "SlaPolicy": N_("SLA policy not found."),
@@ -158,6 +162,7 @@ NOT_FOUND = {
     "Ticket": N_("Ticket not found."),
     "TicketComment": N_("Comment not found."),
     "User": N_("User not found."),
+    "Warehouse": N_("Warehouse not found."),
     "WebhookEndpoint": N_("Webhook endpoint not found."),
     "WebhookMessage": N_("Webhook delivery not found."),
 }

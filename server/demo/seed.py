@@ -1,6 +1,6 @@
 """The demo organization that ``crm serve --demo`` loads once: one user per built-in role,
 customers with contacts, orders in every status, a few deals, tickets, timeline items and
-answered surveys, campaign results."""
+answered surveys, campaign results, a product catalog with stock in two warehouses."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from server.core.models import Sequence
 from server.deals.models import Deal, DealStageChange, Pipeline, Stage
 from server.demo.bulk import LoadResult, load_demo_data
 from server.demo.campaigns import seed_campaigns
+from server.demo.catalog import seed_catalog
 from server.demo.surveys import seed_surveys
 from server.organizations.models import Organization
 from server.organizations.service import create_organization
@@ -64,6 +65,7 @@ class DemoResult:
     surveys: int = 0
     campaign_messages: int = 0
     segments: int = 0
+    variants: int = 0  # the catalog's (server/demo/catalog.py)
     integrations: list = field(default_factory=list)  # DemoIntegration, filled by `crm serve --demo`
 
 
@@ -96,6 +98,7 @@ async def seed_demo(*, postgres: bool = False) -> DemoResult:
         result.surveys = await seed_surveys(org, rng, now)
         result.campaign_messages = await seed_campaigns(org, rng, now)
         result.segments = await _segments(org, users["owner"])
+        result.variants = await seed_catalog(org, users["owner"])
         # The deals and tickets above were written directly: make everything findable.
         await search_index.reindex_organization(org.id)
     return result

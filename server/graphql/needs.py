@@ -48,6 +48,19 @@ QUERY: dict[str, str] = {
     "deliveryStatusRules": needs("order_statuses:read"),
     "paymentSettings": needs("order_statuses:read"),
     **dict.fromkeys(
+        (
+            "products",
+            "product",
+            "productVariants",
+            "productVariant",
+            "productCategories",
+            "warehouses",
+            "stockMovements",
+            "catalogSettings",
+        ),
+        needs("catalog:read"),
+    ),
+    **dict.fromkeys(
         ("notificationRules", "notificationTemplates", "notificationSettings", "channelRoutes"), needs("settings:read")
     ),
     **dict.fromkeys(("orderNotifications", "previewNotification"), needs("orders:read")),
@@ -113,8 +126,13 @@ MUTATION: dict[str, str] = {
     **dict.fromkeys(("createPipeline", "createStage"), needs("pipelines:create")),
     **dict.fromkeys(("updatePipeline", "updateStage"), needs("pipelines:update")),
     **dict.fromkeys(("deletePipeline", "deleteStage"), needs("pipelines:delete")),
-    "createOrder": needs("orders:create", note="; a REFUNDED payment status also `orders:refund`"),
-    "updateOrder": needs("orders:update", note="; setting payment status REFUNDED also `orders:refund`"),
+    "createOrder": needs(
+        "orders:create", note="; a REFUNDED payment status also `orders:refund`, lines with `variantId` `catalog:read`"
+    ),
+    "updateOrder": needs(
+        "orders:update",
+        note="; setting payment status REFUNDED also `orders:refund`, lines with `variantId` `catalog:read`",
+    ),
     **dict.fromkeys(
         ("changeOrderStatus", "createShipment", "cancelShipment", "retryNotification"), needs("orders:update")
     ),
@@ -122,6 +140,21 @@ MUTATION: dict[str, str] = {
     **dict.fromkeys(("createPaymentLink", "checkPaymentStatus"), needs("orders:update")),
     "refundPayment": needs("orders:refund"),
     "setPaymentSettings": needs("order_statuses:update"),
+    **dict.fromkeys(
+        ("createProduct", "createProductVariant", "createProductCategory", "createWarehouse"), needs("catalog:create")
+    ),
+    **dict.fromkeys(
+        (
+            "updateProduct",
+            "archiveProduct",
+            "updateProductVariant",
+            "updateProductCategory",
+            "updateWarehouse",
+            "setCatalogSettings",
+        ),
+        needs("catalog:update"),
+    ),
+    "adjustStock": needs("catalog:stock"),
     "createOrderStatus": needs("order_statuses:create"),
     **dict.fromkeys(
         ("updateOrderStatus", "setOrderStatusTransitions", "setDeliveryStatusRules"), needs("order_statuses:update")

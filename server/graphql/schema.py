@@ -26,6 +26,7 @@ from server.auth.schema import AuthMutations, AuthQueries, MemberMutations, Memb
 from server.auth.viewer import ViewerQueries
 from server.bulk.schema import BulkMutations, BulkQueries
 from server.campaigns.schema import CampaignMutations, CampaignQueries
+from server.catalog.schema import CatalogMutations, CatalogQueries
 from server.config import Settings
 from server.conversations.schema import ConversationMutations, ConversationQueries
 from server.customfields.schema import CustomFieldMutations, CustomFieldQueries
@@ -71,6 +72,7 @@ def _node_models() -> dict[str, type]:
     from server.activities.models import Activity
     from server.apikeys.models import ApiKey
     from server.auth.models import Membership, Team
+    from server.catalog.models import Product, ProductVariant, Warehouse
     from server.conversations.models import Conversation
     from server.customfields.models import CustomFieldDefinition
     from server.deals.models import Deal, Pipeline, Stage
@@ -98,6 +100,9 @@ def _node_models() -> dict[str, type]:
         Conversation,
         Payment,
         CustomFieldDefinition,
+        Product,
+        ProductVariant,
+        Warehouse,
     )
     return {m.__name__: m for m in models}
 
@@ -170,6 +175,7 @@ Query = refusing_hostile_input(
                     TelephonyQueries,
                     ShipmentQueries,
                     PaymentQueries,
+                    CatalogQueries,
                     NotificationQueries,
                     EmailQueries,
                     OAuthQueries,
@@ -212,6 +218,7 @@ Mutation = refusing_hostile_input(
                 TelephonyMutations,
                 ShipmentMutations,
                 PaymentMutations,
+                CatalogMutations,
                 NotificationMutations,
                 EmailMutations,
                 OAuthMutations,

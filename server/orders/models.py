@@ -82,6 +82,10 @@ class OrderItem(TenantModel):
     unit_price = fields.DecimalField(max_digits=14, decimal_places=2)
     discount = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
     total = fields.DecimalField(max_digits=14, decimal_places=2)
+    # A line from the catalog (null: a free-text line); its cost per unit when the line was
+    # made, for the order's margin (docs/catalog.md).
+    variant = fields.ForeignKeyField("crm.ProductVariant", related_name=False, null=True, on_delete=fields.SET_NULL)
+    unit_cost = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
 
     resource = "orders"
     owner_path = "order__manager_id"

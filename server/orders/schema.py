@@ -59,12 +59,14 @@ from server.search.query import SEARCH_FILTER_DESCRIPTION, search_lookup
 
 if TYPE_CHECKING:
     from server.accounts.schema import AccountType
+    from server.catalog.schema import ProductVariantType
     from server.payments.schema import PaymentType
     from server.shipments.schema import ShipmentType
     from server.surveys.schema import SurveyType
 
 LazyAccountType = Annotated["AccountType", strawberry.lazy("server.accounts.schema")]
 LazyPaymentType = Annotated["PaymentType", strawberry.lazy("server.payments.schema")]
+LazyProductVariantType = Annotated["ProductVariantType", strawberry.lazy("server.catalog.schema")]
 LazyShipmentType = Annotated["ShipmentType", strawberry.lazy("server.shipments.schema")]
 LazySurveyType = Annotated["SurveyType", strawberry.lazy("server.surveys.schema")]
 
@@ -129,6 +131,17 @@ class OrderItemType:
     @strawberry.field(description="quantity × unitPrice − discount.")
     def total(self) -> Money:
         return Money(amount=self.total, currency=self._currency)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="The catalog variant of this line; null for a free-text line (or one you may not see: "
+        "it needs `catalog:read`)."
+    )
+    async def variant(self, info: Info) -> LazyProductVariantType | None:
+        if self.variant_id is None or not info.context.scope.can("catalog:read"):  # type: ignore[attr-defined]
+            return None
+        from server.catalog.models import ProductVariant
+
+        return await load_by_id(info.context, ProductVariant, self.variant_id)  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="Where and to whom the order goes.")
@@ -265,6 +278,17 @@ class OrderType(Node):
 
         paid = paid_of(await order_payments(info, self.id))  # type: ignore[attr-defined]
         return Money(amount=self.total - paid, currency=self.currency)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="What the order earns: Σ (line total − unit cost × quantity) over its catalog lines whose "
+        "variant had a cost (in the order's currency) when the line was made; null without such lines. Hidden from "
+        "sales, support and logistics (docs/catalog.md)."
+    )
+    async def margin(self, info: Info) -> Money | None:
+        from server.catalog.schema import order_margin
+
+        items = await load_children(info.context, OrderItem, "order_id", self.id, ("position", "id"))  # type: ignore[attr-defined]
+        return order_margin(info, self, items)
 
     @strawberry.field(description="Every status the order went through, oldest first.")
     async def status_history(self, info: Info) -> list[OrderStatusChangeType]:
@@ -423,13 +447,22 @@ class OrderQueries:
 # -- mutations -----------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(
+    description="An order line: from the catalog (`variantId`: SKU, title and price come from the variant unless "
+    "given) or free text (`sku`, `title` and `unitPrice` required)."
+)
 class OrderItemInput:
-    sku: str
-    title: str
     quantity: Decimal = strawberry.field(description="Units, more than 0, up to 3 decimals.")
-    unit_price: Decimal = strawberry.field(description="Price of one unit, a decimal string.")
+    sku: str | None = strawberry.field(default=None, description="Required without `variantId`.")
+    title: str | None = strawberry.field(default=None, description="Required without `variantId`.")
+    unit_price: Decimal | None = strawberry.field(
+        default=None, description="Price of one unit, a decimal string; required without `variantId`."
+    )
     discount: Decimal | None = strawberry.field(default=None, description="Discount on the whole line.")
+    variant_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A catalog variant (needs `catalog:read`); its stock is reserved when the order is confirmed.",
+    )
 
 
 @strawberry.input
@@ -521,8 +554,15 @@ def _order_data(input_obj) -> dict:
     items = getattr(input_obj, "items", strawberry.UNSET)
     if items is not strawberry.UNSET and items is not None:
         data["items"] = [
-            {"sku": i.sku, "title": i.title, "quantity": i.quantity, "unit_price": i.unit_price, "discount": i.discount}
-            for i in items
+            {
+                "sku": i.sku,
+                "title": i.title,
+                "quantity": i.quantity,
+                "unit_price": i.unit_price,
+                "discount": i.discount,
+                "variant_id": ids.decode_pk(i.variant_id, "ProductVariant", f"items.{n}.variantId"),
+            }
+            for n, i in enumerate(items)
         ]
     delivery = getattr(input_obj, "delivery", strawberry.UNSET)
     if delivery not in (strawberry.UNSET, None):

@@ -19,6 +19,7 @@ from server.audit import service as audit
 from server.auth.masking import refuse_masked
 from server.auth.roles import DELIVERY_FIELDS
 from server.auth.scope import Scope
+from server.catalog import service as catalog
 from server.core import idempotency, outbox, sequences
 from server.core.errors import ErrorCode, Problems, UserInputError, not_found, version_conflict
 from server.core.money import check_currency, parse_amount, quantize
@@ -75,16 +76,25 @@ def _clean_items(items: list[dict], problems: Problems) -> list[dict]:
         return []
     out = []
     for i, item in enumerate(items):
+        if item.get("skip"):  # its problem is reported already (server/catalog: fill_lines)
+            continue
         path = f"items.{i}"
         line: dict = {"position": i}
         with problems:
-            line["sku"] = required_text(item["sku"], f"{path}.sku", 64)
+            line["sku"] = required_text(item.get("sku"), f"{path}.sku", 64)
         with problems:
-            line["title"] = required_text(item["title"], f"{path}.title", 300)
+            line["title"] = required_text(item.get("title"), f"{path}.title", 300)
         with problems:
             line["quantity"] = _quantity(item["quantity"], f"{path}.quantity")
         with problems:
+            if item.get("unit_price") is None:
+                raise UserInputError(
+                    ErrorCode.REQUIRED, _("%(field)s is required.", field="unitPrice"), f"{path}.unitPrice"
+                )
             line["unit_price"] = parse_amount(item["unit_price"], f"{path}.unitPrice")
+        if item.get("variant_id") is not None:  # a catalog line (server/catalog: fill_lines)
+            line["variant_id"] = item["variant_id"]
+            line["unit_cost"] = item.get("unit_cost")
         with problems:
             line["discount"] = parse_amount(item.get("discount") or 0, f"{path}.discount")
         if problems.has(path):
@@ -170,7 +180,10 @@ async def create_order(scope: Scope, data: dict, idempotency_key: str | None = N
         idempotency.check_key(idempotency_key)
     values = _clean_order(data, problems)
     _check_refund(scope, values, problems)
-    items = _clean_items(data.get("items") or [], problems)
+    lines = await catalog.fill_lines(
+        scope, data.get("items") or [], values.get("currency") or scope.organization.currency, problems
+    )
+    items = _clean_items(lines, problems)
     source = (data.get("source") or "manual").strip().lower()
     if not source or len(source) > SOURCE_MAX:
         problems.add(ErrorCode.INVALID, _("source must be 1-32 characters."), "source")
@@ -328,7 +341,13 @@ async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -
         with problems:
             await _check_manager(scope, values["manager_id"])
     # Replacing the items with none would leave an order of nothing: refused like on create.
-    items = _clean_items(data["items"], problems) if data.get("items") is not None else None
+    items = None
+    if data.get("items") is not None:
+        lines = data["items"]
+        if any(it.get("variant_id") is not None for it in lines):
+            currency = values.get("currency") or (await scope.get(Order, order_id, "update", field="id")).currency
+            lines = await catalog.fill_lines(scope, lines, currency, problems)
+        items = _clean_items(lines, problems)
     typed = await customfields.clean(scope, "order", data, problems, creating=False)
     problems.raise_if_any()
     if items is not None:
@@ -353,6 +372,9 @@ async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -
                 old,
                 [{k: it[k] for k in ("sku", "quantity", "unit_price", "discount")} for it in items],
             ]
+            # A confirmed order's reservations follow its new lines (server/catalog).
+            group = await OrderStatus.filter(id=order.status_id).values_list("group", flat=True)
+            await catalog.sync_order(scope, order, group[0])
         if {"items", "currency"} & changes.keys():
             await figures.refresh_account(scope.organization_id, order.account_id, scope.organization.currency)
         if SEARCHED_FIELDS & changes.keys():
@@ -391,6 +413,8 @@ async def change_status(
                 "status",
             )
         changes = await update_versioned(order, version, {"status_id": target.id})
+        # Stock follows the status group: reserved, released or written off (server/catalog).
+        await catalog.sync_order(scope, order, target.group)
         await OrderStatusChange.create(
             organization_id=scope.organization_id,
             order_id=order.id,
@@ -443,6 +467,8 @@ async def delete_order(scope: Scope, order_id: UUID, version: int) -> Order:
                 ErrorCode.FORBIDDEN_TRANSITION, _("The customer has paid for this order: refund it first."), "id"
             )
         changes = await update_versioned(order, version, {"deleted_at": datetime.now(UTC)})
+        # A deleted order holds no stock: its reservations are released as on cancel (server/catalog).
+        await catalog.sync_order(scope, order, "cancelled")
         await figures.refresh_account(scope.organization_id, order.account_id, scope.organization.currency)
         await search_index.unindex(scope.organization_id, "order", [order.id])
         await audit.record(scope, "order.delete", order, changes)

@@ -84,6 +84,15 @@ _OBJECTS: dict[str, tuple[str, dict[str, str]]] = {
             "delete": N_("Delete order statuses."),
         },
     ),
+    "catalog": (
+        N_("Catalog and stock"),
+        {
+            "read": N_("See products, variants, categories, warehouses and stock."),
+            "create": N_("Add products, variants, categories and warehouses."),
+            "update": N_("Change and archive products, variants, categories and warehouses; the backorder rule."),
+            "stock": N_("Receive, write off and count stock in warehouses."),
+        },
+    ),
     "settings": (
         N_("Settings"),
         {
