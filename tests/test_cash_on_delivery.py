@@ -14,6 +14,7 @@ from server.shipments import service
 from server.shipments.models import Shipment
 from tests import test_shipments
 from tests.helpers import QueryCounter
+from tests.test_orders import make_account
 from tests.test_shipments import events, install, new_order, read_order, ship
 
 # The Nova Poshta simulator, shared with the shipment tests.
@@ -25,6 +26,12 @@ REPORT = """query($day: Date, $first: Int) { cashOnDeliveryReport(day: $day, fir
     returning { count totals { amount currency } parcels { amount { amount } shipment { waybillNumber } } }
     paidOut { count totals { amount currency } parcels { amount { amount } since shipment {
         waybillNumber cashOnDelivery { amount currency } cashOnDeliveryPaidAt closed } } } } }"""
+PAYMENT_IDS = "query($id: ID!) { order(id: $id) { payments { id } } }"
+REFUND = """mutation($i: RefundPaymentInput!) { refundPayment(input: $i) { errors { field code message } } }"""
+WAYBILL_ORDER = "query($id: ID!) { order(id: $id) { id version } }"
+DELETE = "mutation($i: DeleteOrderInput!) { deleteOrder(input: $i) { errors { field code message } } }"
+EURO_ORDER = """mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id version } errors { code } } }"""
+ITEMS = [{"sku": "BOOK-1", "title": "Кобзар", "quantity": "1", "unitPrice": "40"}]
 PAID = """query($id: ID!) { order(id: $id) { paymentStatus status { code } paidAmount { amount currency }
     balance { amount } payments { status provider providerPaymentId providerStatus amount { amount currency } } } }"""
 
@@ -93,6 +100,11 @@ async def test_the_carriers_payout_becomes_the_orders_payment_once(api, tenants,
     assert parcel["shipment"]["closed"] is True and parcel["shipment"]["cashOnDeliveryPaidAt"]
     assert report["paidOut"]["totals"] == [{"amount": "900.00", "currency": "UAH"}]
 
+    # The carrier took this money, not a payment plugin: the CRM cannot refund it through one.
+    payment_id = (await shop.owner.data(api, PAYMENT_IDS, {"id": order["id"]}))["order"]["payments"][0]["id"]
+    refund = await shop.owner.data(api, REFUND, {"i": {"paymentId": payment_id, "amount": "100"}})
+    assert [(e["field"], e["code"]) for e in refund["refundPayment"]["errors"]] == [("paymentId", "INVALID")]
+
     # Tracking again (the parcel is closed now, and even if it were asked again) adds nothing.
     await service.track_organization(database, organization_id)
     await Shipment.filter(waybill_number=number).update(closed=False)
@@ -105,7 +117,7 @@ async def test_the_carriers_payout_becomes_the_orders_payment_once(api, tenants,
 
 
 async def test_refused_parcels_come_back_and_no_other_shop_sees_them(api, tenants, sim, database):
-    shop = await tenants.create(("owner", "manager"))
+    shop = await tenants.create(("owner", "admin", "manager"))
     other = await tenants.create(("owner",))
     await install(shop.owner, api, sim)
     await install(other.owner, api, sim)
@@ -133,10 +145,34 @@ async def test_refused_parcels_come_back_and_no_other_shop_sees_them(api, tenant
     foreign_report = (await other.owner.data(api, REPORT, {}))["cashOnDeliveryReport"]
     assert waybills(foreign_report["awaitingPayout"]) == [foreign["waybillNumber"]]
     # A manager sees the report too (orders:read); the statements do not grow with the parcels.
+    # An admin sees every parcel; a manager only those of their own orders (none here). The
+    # statements do not grow with the parcels listed.
     with QueryCounter() as one:
-        await shop.manager.data(api, REPORT, {"first": 1})
+        admins = (await shop.admin.data(api, REPORT, {"first": 1}))["cashOnDeliveryReport"]
     with QueryCounter() as all_of_them:
-        await shop.manager.data(api, REPORT, {"first": 100})
+        await shop.admin.data(api, REPORT, {"first": 100})
     assert one.count == all_of_them.count, (one.count, all_of_them.count)
+    assert waybills(admins["awaitingPayout"]) == [waiting["waybillNumber"]]
+    managers = (await shop.manager.data(api, REPORT, {}))["cashOnDeliveryReport"]
+    assert (managers["awaitingPayout"]["count"], managers["returning"]["count"]) == (0, 0)
     cut = (await shop.owner.data(api, REPORT, {"first": 1}))["cashOnDeliveryReport"]
     assert cut["awaitingPayout"]["count"] == 1 and len(cut["awaitingPayout"]["parcels"]) == 1
+    # A deleted order's parcel leaves the report with it.
+    order = (await shop.owner.data(api, WAYBILL_ORDER, {"id": waiting["order"]["id"]}))["order"]
+    deleted = await shop.owner.data(api, DELETE, {"i": {"id": order["id"], "version": order["version"]}})
+    assert deleted["deleteOrder"]["errors"] == []
+    assert (await shop.owner.data(api, REPORT, {}))["cashOnDeliveryReport"]["awaitingPayout"]["count"] == 0
+
+
+async def test_nova_poshta_collects_hryvnias_only(api, tenants, sim):
+    shop = await tenants.create(("owner",))
+    await install(shop.owner, api, sim)
+    account = await make_account(shop.owner, api, phones=("0671112233",))
+    delivery = {"recipientName": "Петренко Іван", "recipientPhone": "0671112233", "city": "Львів"}
+    euro = {"accountId": account, "currency": "EUR", "items": ITEMS, "delivery": delivery}
+    made = await shop.owner.data(api, EURO_ORDER, {"i": euro})
+    order = made["createOrder"]["order"]
+    refused = await ship(shop.owner, api, order, cashOnDelivery="40")
+    assert [e["code"] for e in refused["errors"]] == ["PROVIDER_ERROR"]
+    assert refused["errors"][0]["message"].startswith("Нова пошта приймає накладений платіж лише в гривнях")
+    assert [r for r in sim.requests_to("/v2.0/json/") if r.json()["calledMethod"] == "save"] == []

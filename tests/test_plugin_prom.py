@@ -136,6 +136,17 @@ async def test_orders_are_mapped(sim, config):
     assert order.created_at.tzinfo is not None and order.changed_at >= order.created_at
     query = sim.requests_to("/orders/list")[0].query
     assert query["limit"] == "100" and "last_modified_from" in query and "last_id" not in query
+    assert query["sort_dir"] == "desc"  # the paging below the smallest id relies on it
+
+
+async def test_an_amount_it_cannot_read_stops_the_sync_naming_the_order(sim, config):
+    broken = sim.add_order()
+    with sim.lock:
+        sim.orders[broken["id"]]["price"] = "за домовленістю"  # what Prom serves for this order
+    with pytest.raises(PluginError) as info:
+        await fetch(config)
+    assert str(broken["id"]) in info.value.message and "за домовленістю" in info.value.message
+    assert not info.value.retryable  # never a made-up price of 0
 
 
 async def test_paging_with_last_id_and_the_cursor(sim, config, monkeypatch):

@@ -238,6 +238,14 @@ async def crm_test_connection(config: dict, secrets: dict) -> ConnectionResult:
 
 @hookimpl
 async def crm_delivery_create_shipment(config: dict, secrets: dict, shipment: ShipmentRequest) -> Shipment:
+    if shipment.cash_on_delivery and (shipment.currency or "UAH").upper() != "UAH":
+        raise PluginError(
+            _(
+                "Nova Poshta collects cash on delivery in hryvnias only; the order is in %(currency)s.",
+                currency=shipment.currency,
+            ),
+            code="INVALID_CURRENCY",
+        )
     phone = _np_phone(shipment.recipient_phone)
     weight = (
         shipment.weight_kg if shipment.weight_kg is not None else Decimal(str(config.get("default_weight_kg") or 1))

@@ -473,6 +473,8 @@ def money(value: Any, default: str = "0") -> Decimal:
     if value is None or value == "":
         return Decimal(default)
     text = _NOT_NUMBER.sub("", str(value))
+    if not any(c.isdigit() for c in text):
+        raise ValueError(value)  # "за домовленістю", "n/a": no amount at all
     if "," in text and "." in text and text.rfind(".") > text.rfind(","):
         text = text.replace(",", "")  # 1,299.50
     elif "," in text:
@@ -480,7 +482,7 @@ def money(value: Any, default: str = "0") -> Decimal:
     try:
         return Decimal(text.strip(".")) if text else Decimal(default)
     except InvalidOperation:
-        return Decimal(default)
+        raise ValueError(value) from None
 
 
 def to_order(raw: dict) -> MarketplaceOrder:
@@ -501,7 +503,7 @@ def to_order(raw: dict) -> MarketplaceOrder:
                 external_id=_text(product.get("id")),
             )
         )
-    total = money(raw.get("price"), "") if raw.get("price") not in (None, "") else None
+    total = money(raw.get("price")) if raw.get("price") not in (None, "") else None
     if total is None:
         total = sum((i.unit_price * i.quantity for i in items), Decimal("0"))
     option = raw.get("delivery_option") or {}
@@ -572,13 +574,19 @@ async def crm_marketplace_fetch_orders(config: dict, secrets: dict, cursor: str 
     orders: list[MarketplaceOrder] = []
     async with Api(config, secrets) as api:
         for _page in range(PAGES_PER_CALL):
-            params: dict[str, Any] = {"last_modified_from": state["from"], "limit": LIMIT}
+            params: dict[str, Any] = {"last_modified_from": state["from"], "limit": LIMIT, "sort_dir": "desc"}
             if last_id is not None:
                 params["last_id"] = last_id
             body = await api.get("/orders/list", params)
             rows = [r for r in body.get("orders") or [] if isinstance(r, dict) and r.get("id") is not None]
             for raw in rows:
-                order = to_order(raw)
+                try:
+                    order = to_order(raw)
+                except ValueError as exc:  # never a made-up price: the sync stops here, visibly
+                    raise PluginError(
+                        _("Prom order %(id)s has an amount the CRM cannot read: '%(value)s'.", id=raw["id"], value=exc),
+                        code="BAD_RESPONSE",
+                    ) from None
                 orders.append(order)
                 if latest is None or order.changed_at > latest:
                     latest = order.changed_at

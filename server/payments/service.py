@@ -214,6 +214,7 @@ async def refund_payment(
     """Give back ``amount`` of a paid payment through its provider (``orders:refund``)."""
     scope.require("orders:refund")
     payment = await scope.get(Payment, payment_id, "update", field="paymentId")
+    _not_cash_on_delivery(payment)
     value = parse_amount(amount, "amount")
     if value <= 0:
         raise UserInputError(ErrorCode.INVALID, _("A refund must be more than 0."), "amount")
@@ -432,6 +433,7 @@ async def check_status(scope: Scope, settings, payment_id: UUID, *, manager: Plu
     """Ask the provider where a payment stands and apply the answer (a callback lost)."""
     scope.require("orders:update")
     payment = await scope.get(Payment, payment_id, "update", field="paymentId")
+    _not_cash_on_delivery(payment)
     installation = await PluginInstallation.get_or_none(
         id=payment.installation_id,  # type: ignore[attr-defined]
         organization_id=scope.organization_id,
@@ -456,6 +458,19 @@ async def check_status(scope: Scope, settings, payment_id: UUID, *, manager: Plu
 
 
 # -- cash on delivery ---------------------------------------------------------------------------
+
+
+def _not_cash_on_delivery(payment: Payment) -> None:
+    """The carrier, not a payment plugin, took this money: it has no refund or status API."""
+    if payment.provider_status == CASH_ON_DELIVERY:
+        raise UserInputError(
+            ErrorCode.INVALID,
+            _(
+                "This is cash on delivery the carrier paid out: give the money back to the customer yourself (a bank "
+                "transfer or a payment link for the order's negative balance is not done by the CRM)."
+            ),
+            "paymentId",
+        )
 
 
 def cash_on_delivery_id(waybill_number: str) -> str:

@@ -73,7 +73,7 @@ async def report(scope: Scope, day: date | None = None, *, carrier: str | None =
     timezone = scope.organization.timezone if scope.organization else "Europe/Kyiv"
     day = day or datetime.now(ZoneInfo(timezone)).date()
     since = start_of(day, timezone)
-    base = scope.queryset(Shipment).filter(cash_on_delivery__gt=0)
+    base = scope.queryset(Shipment).filter(cash_on_delivery__gt=0, order__deleted_at=None)
     if carrier:
         base = base.filter(carrier=carrier)
     limit = max(1, min(limit, MAX_ROWS))

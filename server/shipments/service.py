@@ -30,7 +30,7 @@ import logging
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -523,14 +523,25 @@ async def _apply_rule(scope: Scope, shipment: Shipment, target: str, reason: str
     return True
 
 
+# How long a delivered parcel with cash on delivery is tracked for its payout.
+PAYOUT_WAIT = timedelta(days=30)
+
+
 def awaits_payout(shipment: Shipment) -> bool:
     """Cash on delivery the carrier has not paid out yet: the parcel stays tracked after
     delivery until it does (docs/payments.md)."""
     return bool(shipment.cash_on_delivery) and shipment.cash_on_delivery_paid_at is None
 
 
-def _closes(shipment: Shipment) -> bool:
-    return shipment.status in CLOSED_STATUSES and not (shipment.status == "delivered" and awaits_payout(shipment))
+def _closes(shipment: Shipment, now: datetime | None = None) -> bool:
+    """Final statuses close a shipment; a delivered one with cash on delivery only once paid
+    out, or after ``PAYOUT_WAIT`` (a carrier that never says: it stays in the report)."""
+    if shipment.status not in CLOSED_STATUSES:
+        return False
+    if shipment.status != "delivered" or not awaits_payout(shipment):
+        return True
+    delivered_at = shipment.status_changed_at
+    return delivered_at is not None and (now or datetime.now(UTC)) - delivered_at > PAYOUT_WAIT
 
 
 async def _record_status(organization: Organization, shipment: Shipment, status: TrackingStatus, now: datetime) -> str:
@@ -577,6 +588,7 @@ async def _record_status(organization: Organization, shipment: Shipment, status:
             ),
         )
     shipment.carrier_status, shipment.status = status.provider_status, delivery_status
+    shipment.status_changed_at = paid_at
     shipment.version += 1
     return "changed"
 
