@@ -41,6 +41,7 @@ import httpx
 from server.i18n import _
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import OUTCOME_UNKNOWN, ProviderClient
+from server.plugins.status_mapping import read_status_mapping
 from server.plugins.types import (
     MARKETPLACE,
     ConfigField,
@@ -246,11 +247,6 @@ def target_of(value: str, config: dict | None) -> Target:
 
 def mapping(config: dict) -> tuple[dict[str, str | None], dict[str, str | None]]:
     """(to_crm, from_crm): the defaults with the installation's ``status_mapping`` applied."""
-    to_crm: dict[str, str | None] = dict(DEFAULT_TO_CRM)
-    from_crm: dict[str, str | None] = dict(DEFAULT_FROM_CRM)
-    raw = (config or {}).get("status_mapping")
-    if not raw:
-        return to_crm, from_crm
     problem = PluginError(
         _(
             'The status mapping is not valid: expected JSON like {"to_crm": {"pending": "new"}, "from_crm": '
@@ -258,20 +254,7 @@ def mapping(config: dict) -> tuple[dict[str, str | None], dict[str, str | None]]
         ),
         code="BAD_CONFIG",
     )
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        raise problem from None
-    if not isinstance(data, dict) or set(data) - {"to_crm", "from_crm"}:
-        raise problem
-    for key, target in (("to_crm", to_crm), ("from_crm", from_crm)):
-        part = data.get(key) or {}
-        if not isinstance(part, dict):
-            raise problem
-        for name, value in part.items():
-            if value is not None and not isinstance(value, str):
-                raise problem
-            target[str(name).strip()] = None if value in (None, "") else str(value).strip()
+    to_crm, from_crm = read_status_mapping(config, DEFAULT_TO_CRM, DEFAULT_FROM_CRM, problem)
     for value in from_crm.values():
         if value is not None:
             target_of(value, {"cancellation_text": "-"})  # the shape only; the text is checked when used

@@ -43,6 +43,7 @@ from plugins.rozetka.statuses import NAMES
 from server.i18n import _
 from server.plugins.hookspecs import API_VERSION, hookimpl
 from server.plugins.http import ProviderClient
+from server.plugins.status_mapping import read_status_mapping
 from server.plugins.types import (
     MARKETPLACE,
     ConfigField,
@@ -182,11 +183,6 @@ def crm_config_schema() -> list[ConfigField]:
 
 def mapping(config: dict) -> tuple[dict[str, str | None], dict[str, str | None]]:
     """(to_crm, from_crm): the defaults with the installation's ``status_mapping`` applied."""
-    to_crm: dict[str, str | None] = dict(DEFAULT_TO_CRM)
-    from_crm: dict[str, str | None] = dict(DEFAULT_FROM_CRM)
-    raw = (config or {}).get("status_mapping")
-    if not raw:
-        return to_crm, from_crm
     problem = PluginError(
         _(
             'The status mapping is not valid: expected JSON like {"to_crm": {"1": "new"}, "from_crm": {"shipped": '
@@ -194,20 +190,7 @@ def mapping(config: dict) -> tuple[dict[str, str | None], dict[str, str | None]]
         ),
         code="BAD_CONFIG",
     )
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        raise problem from None
-    if not isinstance(data, dict) or set(data) - {"to_crm", "from_crm"}:
-        raise problem
-    for key, target in (("to_crm", to_crm), ("from_crm", from_crm)):
-        part = data.get(key) or {}
-        if not isinstance(part, dict):
-            raise problem
-        for name, value in part.items():
-            if value is not None and not isinstance(value, str | int):
-                raise problem
-            target[str(name).strip()] = None if value in (None, "") else str(value).strip()
+    to_crm, from_crm = read_status_mapping(config, DEFAULT_TO_CRM, DEFAULT_FROM_CRM, problem)
     for value in from_crm.values():
         if value is not None and not value.isdigit():
             raise PluginError(
