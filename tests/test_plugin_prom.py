@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from plugins.prom import plugin
-from plugins.simulators.prom import READ_ONLY_TOKEN, TOKEN, PromSimulator
+from plugins.simulators.prom import READ_ONLY_TOKEN, TOKEN, PromSimulator, stamp
 from server.core.models import OutboxEvent
 from server.graphql import ids
 from server.jobs.inprocess import run_until_idle
@@ -176,6 +176,29 @@ async def test_paging_with_last_id_and_the_cursor(sim, config, monkeypatch):
     sim.set_order(old, status="canceled")
     later = await fetch(config, again.cursor)
     assert next(o for o in later.orders if o.external_id == str(old)).status == "canceled"
+
+
+async def test_an_order_changed_while_a_long_window_is_read_comes_in_the_next_window(sim, config, monkeypatch):
+    monkeypatch.setattr(plugin, "LIMIT", 3)
+    monkeypatch.setattr(plugin, "PAGES_PER_CALL", 1)
+    past = datetime.now(UTC) - timedelta(days=1)
+    for n in range(4):
+        sim.add_order(created=past + timedelta(minutes=10 * n))
+    first = await fetch(config)  # the newest page; the window goes on below it
+    assert first.has_more
+    newest, oldest = max(sim.orders), min(sim.orders)
+    later = datetime.now(UTC)
+    with sim.lock:  # read already, then changed; and an older order changed well after that
+        sim.orders[newest]["status"] = "received"
+        sim.orders[newest]["date_modified"] = stamp(later + timedelta(minutes=1))
+        sim.orders[oldest]["date_modified"] = stamp(later + timedelta(minutes=30))
+    cursor, batch = first.cursor, first
+    while batch.has_more:
+        batch = await fetch(config, cursor)
+        cursor = batch.cursor
+    following = await fetch(config, cursor)
+    assert newest in [int(o.external_id) for o in following.orders]
+    assert next(o.status for o in following.orders if int(o.external_id) == newest) == "received"
 
 
 async def test_bad_token_is_not_retried(sim, config):

@@ -537,10 +537,11 @@ def _read_cursor(cursor: str | None) -> dict:
                     "from": data["from"],
                     "last_id": int(last_id) if last_id is not None else None,
                     "max": data.get("max") if parse_time(data.get("max")) else None,
+                    "began": data.get("began") if parse_time(data.get("began")) else None,
                 }
         except (ValueError, TypeError):
             pass
-    return {"from": None, "last_id": None, "max": None}
+    return {"from": None, "last_id": None, "max": None, "began": None}
 
 
 @hookimpl
@@ -548,10 +549,13 @@ async def crm_marketplace_fetch_orders(config: dict, secrets: dict, cursor: str 
     """Orders changed since the cursor, newest first, up to ``PAGES_PER_CALL`` pages.
 
     The cursor is JSON: ``from`` (Prom's ``last_modified_from``), ``last_id`` (where to go on
-    when ``has_more``) and ``max`` (the latest ``date_modified`` seen in this window)."""
+    when ``has_more``), ``max`` (the latest ``date_modified`` seen in this window) and ``began``
+    (when the window's first page was asked for: an order changed after that may have been
+    read before its change, so the next window starts no later than that)."""
     state = _read_cursor(cursor)
     if state["from"] is None:
         state["from"] = format_time(datetime.now(UTC) - timedelta(days=INITIAL_DAYS))
+    began = parse_time(state["began"]) or datetime.now(UTC)
     latest = parse_time(state["max"])
     last_id = state["last_id"]
     orders: list[MarketplaceOrder] = []
@@ -580,12 +584,17 @@ async def crm_marketplace_fetch_orders(config: dict, secrets: dict, cursor: str 
                 break
             last_id = smallest
         else:  # PAGES_PER_CALL full pages read: go on below the smallest id next call
-            next_state = {"from": state["from"], "last_id": last_id, "max": format_time(latest) if latest else None}
+            next_state = {
+                "from": state["from"],
+                "last_id": last_id,
+                "max": format_time(latest) if latest else None,
+                "began": format_time(began),
+            }
             return OrderBatch(orders, json.dumps(next_state, separators=(",", ":")), has_more=True)
     start = parse_time(state["from"])
     new_from = state["from"]
-    if latest is not None and start is not None and latest - OVERLAP > start:
-        new_from = format_time(latest - OVERLAP)
+    if latest is not None and start is not None and min(latest, began) - OVERLAP > start:
+        new_from = format_time(min(latest, began) - OVERLAP)
     return OrderBatch(orders, json.dumps({"from": new_from}, separators=(",", ":")), has_more=False)
 
 
