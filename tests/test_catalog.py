@@ -282,6 +282,19 @@ async def test_order_lines_from_variants_and_the_margin(api, tenants):
     assert refused["createOrder"]["errors"] == [
         {"field": "items.0.variantId", "code": "INVALID", "message": "Variant CUP-6 is archived."}
     ]
+    # The order that already has the archived cup may still be edited, and its kettles keep the
+    # cost they were sold at when the kettle's cost changes.
+    v = await t.owner.data(api, "query($id: ID!) { productVariant(id: $id) { version } }", {"id": kettle})
+    costlier = {"id": kettle, "version": v["productVariant"]["version"], "cost": "900.00"}
+    assert (await t.owner.data(api, UPDATE_VARIANT, {"i": costlier}))["updateProductVariant"]["errors"] == []
+    lines = [
+        {"variantId": kettle, "quantity": "2"},
+        {"variantId": cup, "quantity": "2", "unitPrice": "300"},
+        {"sku": "GIFT", "title": "Листівка", "quantity": "1", "unitPrice": "10"},
+    ]
+    edited = await t.owner.data(api, UPDATE_ORDER, {"i": {"id": o["id"], "version": o["version"], "items": lines}})
+    assert edited["updateOrder"]["errors"] == []
+    assert (await t.owner.data(api, margin_q, {"id": o["id"]}))["order"]["margin"]["amount"] == "999.98"
 
 
 async def test_reservations_follow_the_order_status(api, tenants):

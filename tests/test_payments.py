@@ -255,6 +255,29 @@ async def test_liqpay_customer_pays_and_the_order_moves_on(shop, api, lp, proxie
     assert checked["payment"]["status"] == "PAID" and await snapshot(order["id"]) == before
 
 
+async def test_a_payment_is_kept_when_the_paid_status_cannot_reserve_the_stock(shop, api, lp, proxied):
+    """The paid rule moves orders to "processing", which reserves catalog lines; with none in
+    stock that move is refused, but the customer's money is recorded all the same."""
+    from tests.test_catalog import product, warehouse
+
+    await install_liqpay(shop, api, lp)
+    await warehouse(shop.owner, api)
+    [cup] = (await product(shop.owner, api, "Чашки", [{"sku": "CUP-6", "title": "Чашки", "price": "349.50"}]))[
+        "variants"
+    ]
+    account = await make_account(shop.owner, api)
+    line = {"variantId": cup["id"], "quantity": "1"}
+    created = await shop.owner.data(api, CREATE_ORDER, {"i": {"accountId": account, "items": [line]}})
+    order = created["createOrder"]["order"]
+    payment = (await link(shop, api, order["id"]))["payment"]
+    assert (await customer_opens(payment)).status_code == 200
+    attempt = await lp.adeliver(lp.customer_pays(reference(payment)), transport=app_transport(proxied))
+    assert attempt.status_code == 200
+    paid = await order_of(shop, api, order["id"])
+    assert (paid["paymentStatus"], paid["status"]["code"]) == ("PAID", "new")  # paid, not moved: no stock
+    assert [p["status"] for p in paid["payments"]] == ["PAID"]
+
+
 async def test_liqpay_forged_and_failed_callbacks(shop, api, lp, proxied):
     await install_liqpay(shop, api, lp)
     order = await new_order(shop, api, [("1", "100")])

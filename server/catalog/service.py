@@ -672,10 +672,15 @@ async def set_settings(scope: Scope, allow_backorders: bool) -> CatalogSettings:
 # -- order lines ---------------------------------------------------------------------------------
 
 
-async def fill_lines(scope: Scope, items: list[dict], currency: str, problems: Problems) -> list[dict]:
+async def fill_lines(
+    scope: Scope, items: list[dict], currency: str, problems: Problems, kept: dict | None = None
+) -> list[dict]:
     """Order lines with a ``variant_id``: the variant must be an active one of the catalog
     (``catalog:read``); its SKU, title and price fill what the line does not give, and its cost
-    is kept on the line (``unit_cost``, for the margin) when it is in the order's currency."""
+    is kept on the line (``unit_cost``, for the margin) when it is in the order's currency.
+    ``kept``: the order's own variant lines before an edit (variant id -> unit cost): those
+    keep the cost they were sold at, and an archived variant the order already has stays."""
+    kept = kept or {}
     wanted = {it["variant_id"] for it in items if it.get("variant_id") is not None}
     if not wanted:
         return items
@@ -695,7 +700,7 @@ async def fill_lines(scope: Scope, items: list[dict], currency: str, problems: P
             problems.add(ErrorCode.NOT_FOUND, _("Variant not found."), field)
             out.append({**item, "skip": True})
             continue
-        if not variant.is_active or not variant.product.is_active:
+        if variant_id not in kept and (not variant.is_active or not variant.product.is_active):
             problems.add(ErrorCode.INVALID, _("Variant %(sku)s is archived.", sku=variant.sku), field)
             out.append({**item, "skip": True})
             continue
@@ -719,7 +724,10 @@ async def fill_lines(scope: Scope, items: list[dict], currency: str, problems: P
                 out.append({**line, "skip": True})
                 continue
             line["unit_price"] = variant.price
-        line["unit_cost"] = variant.cost if variant.currency == currency else None
+        if variant_id in kept:
+            line["unit_cost"] = kept[variant_id]
+        else:
+            line["unit_cost"] = variant.cost if variant.currency == currency else None
         out.append(line)
     return out
 

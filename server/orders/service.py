@@ -345,8 +345,14 @@ async def update_order(scope: Scope, order_id: UUID, version: int, data: dict) -
     if data.get("items") is not None:
         lines = data["items"]
         if any(it.get("variant_id") is not None for it in lines):
-            currency = values.get("currency") or (await scope.get(Order, order_id, "update", field="id")).currency
-            lines = await catalog.fill_lines(scope, lines, currency, problems)
+            current = await scope.get(Order, order_id, "update", field="id")
+            currency = values.get("currency") or current.currency
+            kept = dict(
+                await OrderItem.filter(order_id=current.id, variant_id__isnull=False).values_list(
+                    "variant_id", "unit_cost"
+                )
+            )
+            lines = await catalog.fill_lines(scope, lines, currency, problems, kept)
         items = _clean_items(lines, problems)
     typed = await customfields.clean(scope, "order", data, problems, creating=False)
     problems.raise_if_any()

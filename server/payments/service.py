@@ -544,7 +544,11 @@ async def settle_order(scope: Scope, order_id: UUID) -> None:
     if not await OrderStatusTransition.filter(from_status_id=order.status_id, to_status_id=target.id).exists():  # type: ignore[attr-defined]
         log.info("order %s is paid but may not move to '%s' from its status", order.id, target.code)
         return
-    await orders.change_status(scope, order.id, order.version, target.code, _("Paid in full"))
+    try:
+        async with in_transaction():  # a savepoint: a refused move never takes the payment back with it
+            await orders.change_status(scope, order.id, order.version, target.code, _("Paid in full"))
+    except UserInputError as exc:  # e.g. OUT_OF_STOCK for the paid status's reservation
+        log.warning("order %s is paid but stays in its status: %s", order.id, exc.message)
 
 
 # -- settings ----------------------------------------------------------------------------------
