@@ -590,3 +590,20 @@ async def test_the_demo_shop_has_a_catalog_with_stock(api, database):
         "stock": [{"warehouse": {"code": "kyiv"}, "onHand": "12"}, {"warehouse": {"code": "lviv"}, "onHand": "4"}],
     }
     assert [w["code"] for w in body["warehouses"]] == ["kyiv", "lviv"]
+
+
+async def test_a_status_holding_catalog_orders_keeps_its_group(api, tenants):
+    """Reservations follow the status's group: changing the group under them would leave stock
+    reserved for orders that are cancelled by name only."""
+    t, _wh, kettle, _cup = await shop(tenants, api)
+    account = await make_account(t.owner, api)
+    o = await order(t.owner, api, account, [{"variantId": kettle, "quantity": "1"}])
+    assert (await move(t.owner, api, o, "processing"))["errors"] == []
+    statuses = {s["code"]: s["id"] for s in (await t.owner.data(api, "{ orderStatuses { id code } }"))["orderStatuses"]}
+    change = """mutation($i: UpdateOrderStatusInput!) { updateOrderStatus(input: $i) {
+        status { group } errors { field code } } }"""
+    refused = await t.owner.data(api, change, {"i": {"id": statuses["processing"], "group": "CANCELLED"}})
+    assert refused["updateOrderStatus"]["errors"] == [{"field": "group", "code": "CONFLICT"}]
+    assert (await stock(t.owner, api, kettle))["reserved"] == "1"
+    free = await t.owner.data(api, change, {"i": {"id": statuses["delayed"], "group": "CANCELLED"}})
+    assert free["updateOrderStatus"] == {"status": {"group": "CANCELLED"}, "errors": []}

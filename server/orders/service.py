@@ -516,6 +516,10 @@ async def create_status(
     return status
 
 
+async def _holds_catalog_lines(status: OrderStatus) -> bool:
+    return await OrderItem.filter(order__status_id=status.id, order__deleted_at=None, variant_id__isnull=False).exists()
+
+
 async def update_status(scope: Scope, status_id: UUID, data: dict) -> OrderStatus:
     async with in_transaction():
         status = await scope.get(OrderStatus, status_id, "update", field="id")
@@ -523,7 +527,18 @@ async def update_status(scope: Scope, status_id: UUID, data: dict) -> OrderStatu
         if "name" in data:
             status.name = required_text(data["name"], "name", 200)
         if "group" in data:
-            status.group = one_of(data["group"], STATUS_GROUPS, "group")
+            group = one_of(data["group"], STATUS_GROUPS, "group")
+            if group != status.group and await _holds_catalog_lines(status):
+                # Their reservations follow the group (server/catalog): they would be left wrong.
+                raise UserInputError(
+                    ErrorCode.CONFLICT,
+                    _(
+                        "Orders with catalog lines are in this status: move them to another one before changing "
+                        "its group."
+                    ),
+                    "group",
+                )
+            status.group = group
         if "position" in data:
             if data["position"] is None:
                 raise UserInputError(ErrorCode.REQUIRED, _("position cannot be cleared."), "position")
