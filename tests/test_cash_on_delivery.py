@@ -110,8 +110,12 @@ async def test_the_carriers_payout_becomes_the_orders_payment_once(api, tenants,
     await Shipment.filter(waybill_number=number).update(closed=False)
     await service.track_organization(database, organization_id)
     assert await Payment.filter(provider_payment_id=f"cod:{number}").count() == 1
+    # A day the report cannot be about is a clear error, not a crash.
+    for day in ("0001-01-01", "1999-12-31", (datetime.now(UTC) + timedelta(days=3)).date().isoformat()):
+        wrong = await shop.owner.execute(api, REPORT, {"day": day})
+        assert wrong["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "day"}, (day, wrong)
     # Tomorrow's report no longer lists today's payout.
-    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     later = (await shop.owner.data(api, REPORT, {"day": tomorrow}))["cashOnDeliveryReport"]
     assert (later["paidOut"]["count"], later["awaitingPayout"]["count"]) == (0, 0)
 

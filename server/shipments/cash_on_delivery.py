@@ -16,10 +16,13 @@ from zoneinfo import ZoneInfo
 from tortoise.functions import Count, Sum
 
 from server.auth.scope import Scope
+from server.core.errors import ErrorCode, UserInputError
+from server.i18n import _
 from server.shipments.models import Shipment
 
 RETURNING = ("refused", "returning", "returned")
 MAX_ROWS = 1000
+FIRST_DAY = date(2000, 1, 1)
 CENT = Decimal("0.01")
 
 
@@ -71,7 +74,14 @@ async def report(scope: Scope, day: date | None = None, *, carrier: str | None =
     were delivered), refused or coming back since ``day``, and paid out since ``day`` (the
     organization's today when omitted)."""
     timezone = scope.organization.timezone if scope.organization else "Europe/Kyiv"
-    day = day or datetime.now(ZoneInfo(timezone)).date()
+    today = datetime.now(ZoneInfo(timezone)).date()
+    day = day or today
+    if not FIRST_DAY <= day <= today + timedelta(days=1):
+        raise UserInputError(
+            ErrorCode.INVALID,
+            _("The day must be between %(first)s and tomorrow.", first=FIRST_DAY.isoformat()),
+            "day",
+        )
     since = start_of(day, timezone)
     base = scope.queryset(Shipment).filter(cash_on_delivery__gt=0, order__deleted_at=None)
     if carrier:
