@@ -9,6 +9,7 @@ import asyncio
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -166,8 +167,9 @@ async def test_the_frequency_cap_holds_back_a_second_campaign_for_a_week(shop):
     person = await customer(shop, PHONES[0])
     now = datetime.now(UTC)
     at = datetime.combine(add_months(now.date(), 9), now.time(), UTC) + timedelta(days=1)
-    # The birthday falls so that the birthday step is due on the same day as the win-back step.
-    birthday = (at + timedelta(days=7)).date().replace(year=1990)
+    # The birthday falls so that the birthday step is due on the same day as the win-back step:
+    # days are the shop's (Kyiv's), which from 21:00 UTC on is already tomorrow.
+    birthday = (at + timedelta(days=7)).astimezone(ZoneInfo("Europe/Kyiv")).date().replace(year=1990)
     await mutate(shop, MARKETING, {"accountId": person["id"], "birthday": birthday.isoformat()})
     await mutate(shop, CAMPAIGN, {"kind": "WINBACK", "enabled": True})
     await mutate(shop, CAMPAIGN, {"kind": "BIRTHDAY", "enabled": True})
