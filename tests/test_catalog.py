@@ -86,6 +86,12 @@ async def stock(member, api, variant) -> dict:
     return (await member.data(api, VARIANT, {"id": variant}))["productVariant"]
 
 
+async def variant_version(member, api, variant) -> int:
+    return (await member.data(api, "query($id: ID!) { productVariant(id: $id) { version } }", {"id": variant}))[
+        "productVariant"
+    ]["version"]
+
+
 async def shop(tenants, api, on_hand="5", roles=("owner", "sales", "logistics", "analyst")):
     """An organization with one warehouse and a kettle (``on_hand`` of it) and a cup (none)."""
     t = await tenants.create(roles)
@@ -499,8 +505,73 @@ async def test_stock_adjustments_and_the_low_stock_alert(api, tenants):
     await adjust(t.logistics, api, kettle, wh, "WRITE_OFF", "1", "Розбитий")  # lower still: no new alert
     assert len(await alerts()) == 1
     await adjust(t.logistics, api, kettle, wh, "RECEIVE", "10")
-    await adjust(t.logistics, api, kettle, wh, "WRITE_OFF", "12")
+    # 17 on hand here, 6 of them promised to the order: those are not written off.
+    promised = await adjust(t.logistics, api, kettle, wh, "WRITE_OFF", "12")
+    assert promised["errors"] == [
+        {
+            "field": "quantity",
+            "code": "INVALID",
+            "message": "6 of the 17 on hand are reserved for orders: write off at most 11, or record a stock count.",
+        }
+    ]
+    assert len(await alerts()) == 1
+    await adjust(t.logistics, api, kettle, wh, "WRITE_OFF", "11")
     assert len(await alerts()) == 2
+
+
+async def test_a_count_below_what_orders_hold_shows_the_shortage_and_stock_has_a_ceiling(api, tenants):
+    t, wh, kettle, _cup = await shop(tenants, api, on_hand="5")
+    account = await make_account(t.owner, api)
+    o = await order(t.owner, api, account, [{"variantId": kettle, "quantity": "4"}])
+    assert (await move(t.owner, api, o, "processing"))["errors"] == []
+    # Two kettles turn out broken: the count is the truth, even below what is promised.
+    counted = await adjust(t.logistics, api, kettle, wh, "COUNT", "3", "Інвентаризація")
+    assert counted["errors"] == []
+    assert await stock(t.owner, api, kettle) == {"onHand": "3", "reserved": "4", "available": "-1"}
+    nothing_free = await adjust(t.logistics, api, kettle, wh, "WRITE_OFF", "1")
+    assert nothing_free["errors"][0]["message"] == (
+        "4 of the 3 on hand are reserved for orders: write off at most 0, or record a stock count."
+    )
+    too_many = await adjust(t.logistics, api, kettle, wh, "RECEIVE", "999999999")
+    assert too_many["errors"] == [
+        {"field": "quantity", "code": "INVALID", "message": "A warehouse holds at most 999999999 of a variant."}
+    ]
+    assert await stock(t.owner, api, kettle) == {"onHand": "3", "reserved": "4", "available": "-1"}
+
+
+async def test_a_new_currency_restates_the_money_and_a_sku_race_is_a_clear_error(api, tenants):
+    t, _wh, kettle, cup = await shop(tenants, api, on_hand="0")
+    version = await variant_version(t.owner, api, kettle)
+    bare = await t.owner.data(api, UPDATE_VARIANT, {"i": {"id": kettle, "version": version, "currency": "USD"}})
+    assert sorted((e["field"], e["code"]) for e in bare["updateProductVariant"]["errors"]) == [
+        ("cost", "REQUIRED"),
+        ("price", "REQUIRED"),
+    ]
+    restated = await t.owner.data(
+        api,
+        UPDATE_VARIANT,
+        {"i": {"id": kettle, "version": version, "currency": "USD", "price": "31.50", "cost": "19.00"}},
+    )
+    assert restated["updateProductVariant"]["errors"] == []
+    # The cup has no cost: the price alone restates it.
+    cup_version = await variant_version(t.owner, api, cup)
+    cup_usd = await t.owner.data(
+        api, UPDATE_VARIANT, {"i": {"id": cup, "version": cup_version, "currency": "USD", "price": "8.50"}}
+    )
+    assert cup_usd["updateProductVariant"]["errors"] == []
+
+    # Two variants given one new SKU at the same moment: one gets it, the other a DUPLICATE error.
+    versions = [await variant_version(t.owner, api, v) for v in (kettle, cup)]
+    results = await asyncio.gather(
+        *(
+            t.owner.data(api, UPDATE_VARIANT, {"i": {"id": v, "version": n, "sku": "SET-1"}})
+            for v, n in zip((kettle, cup), versions, strict=True)
+        )
+    )
+    errors = [r["updateProductVariant"]["errors"] for r in results]
+    assert sorted(len(e) for e in errors) == [0, 1]
+    [[duplicate]] = [e for e in errors if e]
+    assert duplicate == {"field": "sku", "code": "DUPLICATE", "message": "SKU SET-1 is already in the catalog."}
 
 
 async def test_parallel_confirmations_never_oversell(api, tenants):

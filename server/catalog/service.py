@@ -414,8 +414,31 @@ async def update_variant(scope: Scope, variant_id: UUID, version: int, data: dic
     problems = Problems()
     values = _clean_variant(data, problems)
     problems.raise_if_any()
+    try:
+        return await _update_variant(scope, variant_id, version, values)
+    except IntegrityError:  # the same new SKU given to two variants at once: the second loses
+        raise UserInputError(
+            ErrorCode.DUPLICATE, _("SKU %(sku)s is already in the catalog.", sku=values.get("sku", "")), "sku"
+        ) from None
+
+
+def _new_currency_problems(variant: ProductVariant, values: dict) -> None:
+    """A price and a cost are amounts in the variant's currency: a new currency needs them
+    restated in it, or the same numbers would silently mean other money."""
+    if values.get("currency", variant.currency) == variant.currency:
+        return
+    problems = Problems()
+    if "price" not in values:
+        problems.add(ErrorCode.REQUIRED, _("A new currency needs the price in that currency."), "price")
+    if variant.cost is not None and "cost" not in values:
+        problems.add(ErrorCode.REQUIRED, _("A new currency needs the cost in that currency."), "cost")
+    problems.raise_if_any()
+
+
+async def _update_variant(scope: Scope, variant_id: UUID, version: int, values: dict) -> ProductVariant:
     async with in_transaction():
         variant = await scope.get(ProductVariant, variant_id, "update", field="id")
+        _new_currency_problems(variant, values)
         if (
             "sku" in values
             and values["sku"] != variant.sku
@@ -600,11 +623,32 @@ async def adjust_stock(
         level = await _locked_level(scope.organization_id, variant.id, warehouse.id)
         if kind == "receive":
             delta = q
+            if level.on_hand + q >= MAX_QUANTITY:
+                raise UserInputError(
+                    ErrorCode.INVALID,
+                    _("A warehouse holds at most %(n)s of a variant.", n=MAX_QUANTITY - 1),
+                    "quantity",
+                )
         elif kind == "write_off":
             if q > level.on_hand:
                 raise UserInputError(
                     ErrorCode.INVALID,
                     _("Only %(n)s on hand in this warehouse: cannot write off more.", n=_qty(level.on_hand)),
+                    "quantity",
+                )
+            # Goods promised to orders are not written off behind their backs: the orders
+            # would stay confirmed for stock that is gone. A count records such a loss (the
+            # count is the truth, and the shortage then shows as negative available).
+            if q > level.on_hand - max(level.reserved, ZERO):
+                raise UserInputError(
+                    ErrorCode.INVALID,
+                    _(
+                        "%(reserved)s of the %(n)s on hand are reserved for orders: write off at most"
+                        " %(free)s, or record a stock count.",
+                        reserved=_qty(level.reserved),
+                        n=_qty(level.on_hand),
+                        free=_qty(max(level.on_hand - level.reserved, ZERO)),
+                    ),
                     "quantity",
                 )
             delta = -q
