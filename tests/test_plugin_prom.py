@@ -602,3 +602,56 @@ async def test_outage_is_retried_later_and_nothing_is_doubled(shop, api, databas
     await push.refresh_from_db()
     assert push.outcome == "ok" and sim.orders[second]["status"] == "received"
     assert len([r for r in sim.requests_to("/orders/set_status") if r.json()["ids"] == [second]]) == 2
+
+
+CATALOG_LINES = """query($w: OrderWhere) { orders(first: 50, where: $w) { edges { node {
+    externalId status { code } margin { amount } items { sku title unitPrice { amount } variant { sku } } } } } }"""
+
+
+async def test_lines_with_a_catalog_sku_reserve_stock_even_when_the_shelf_is_short(shop, api, sim):
+    from tests.test_catalog import UPDATE_VARIANT, adjust, product, stock, variant_version, warehouse
+
+    wh = await warehouse(shop.owner, api)
+    kettles = await product(shop.owner, api, "Чайник Bosch", [{"sku": "KETTLE-1", "price": "1299.99", "cost": "800"}])
+    kettle = kettles["variants"][0]["id"]
+    assert (await adjust(shop.owner, api, kettle, wh, "RECEIVE", "1"))["errors"] == []
+    old = (await product(shop.owner, api, "Старий чайник", [{"sku": "OLD-1", "price": "900"}]))["variants"][0]["id"]
+    version = await variant_version(shop.owner, api, old)
+    archived = await shop.owner.data(api, UPDATE_VARIANT, {"i": {"id": old, "version": version, "isActive": False}})
+    assert archived["updateProductVariant"]["variant"]["isActive"] is False
+    # Sold on Prom (already accepted there): two kettles, a bag and an archived item.
+    placed = sim.add_order(
+        status="received",
+        products=[
+            {"name": "Чайник Bosch білий", "sku": "KETTLE-1", "price": "1200.00", "quantity": 2},
+            {"name": "Пакет", "sku": "BAG", "price": "5.00"},
+            {"name": "Старий чайник", "sku": "OLD-1", "price": "850.00"},
+        ],
+    )
+    result = await sync(shop, api)
+    assert result["problems"] == [] and result["errors"] == [] and result["imported"] == 5
+    data = await shop.owner.data(api, CATALOG_LINES, {"w": {"source": {"eq": "prom"}}})
+    [order] = [e["node"] for e in data["orders"]["edges"] if e["node"]["externalId"] == str(placed["id"])]
+    assert order["status"]["code"] == "processing"
+    assert order["items"] == [
+        # The marketplace's title and the price the buyer paid; the catalog's variant and cost.
+        {
+            "sku": "KETTLE-1",
+            "title": "Чайник Bosch білий",
+            "unitPrice": {"amount": "1200.00"},
+            "variant": {"sku": "KETTLE-1"},
+        },
+        {"sku": "BAG", "title": "Пакет", "unitPrice": {"amount": "5.00"}, "variant": None},
+        {"sku": "OLD-1", "title": "Старий чайник", "unitPrice": {"amount": "850.00"}, "variant": None},
+    ]
+    assert order["margin"] == {"amount": "800.00"}  # 2 × (1200 − 800)
+    # One kettle on the shelf, two sold: reserved anyway, and the shortage shows.
+    assert await stock(shop.owner, api, kettle) == {"onHand": "1", "reserved": "2", "available": "-1"}
+    # Orders made by hand still may not confirm stock that is not there.
+    from tests.test_catalog import make_account, move
+    from tests.test_catalog import order as new_order
+
+    account = await make_account(shop.owner, api)
+    manual = await new_order(shop.owner, api, account, [{"variantId": kettle, "quantity": "1"}])
+    refused = await move(shop.owner, api, manual, "processing")
+    assert [e["code"] for e in refused["errors"]] == ["OUT_OF_STOCK"]

@@ -242,8 +242,14 @@ APP_ROLES: dict[str, Role] = {
         ),
         Role(
             "marketplace-sync",
-            "A marketplace plugin importing orders: finds or creates accounts by phone, creates and moves orders.",
-            _merge({"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,)}, _special(REFUND), PII),
+            "A marketplace plugin importing orders: finds or creates accounts by phone, creates and moves orders, "
+            "matches their lines to the catalog by SKU.",
+            _merge(
+                {"accounts": RW, "orders": RW, "activities": RW, "order_statuses": (R,)},
+                CATALOG_READ,
+                _special(REFUND),
+                PII,
+            ),
         ),
         Role(
             "analytics",

@@ -776,6 +776,25 @@ async def fill_lines(
     return out
 
 
+async def variants_by_sku(scope: Scope, skus: list[str]) -> dict[str, UUID]:
+    """The active catalog variants (of active products) with these SKUs: SKU -> variant id."""
+    wanted = sorted({s for s in skus if s})
+    if not wanted:
+        return {}
+    rows = await (
+        scope.queryset(ProductVariant)
+        .filter(sku__in=wanted, is_active=True, product__is_active=True)
+        .values_list("sku", "id")
+    )
+    return dict(rows)
+
+
+async def _sold_on_a_marketplace(order) -> bool:
+    from server.marketplace.models import MarketplaceOrderLink
+
+    return await MarketplaceOrderLink.filter(order_id=order.id).exists()
+
+
 # -- reservations --------------------------------------------------------------------------------
 
 
@@ -850,7 +869,11 @@ async def sync_order(scope: Scope, order, group: str) -> None:
         await StockReservation.filter(id=r.id).update(state="released")
         events["catalog.stock_released"].append(_line(r.variant_id, skus, r.warehouse_id, r.quantity))  # type: ignore[attr-defined]
     if reserve:
+        # A marketplace has already sold the goods: its order reserves what it needs even when
+        # the shelf is short (like a backorder), so the order comes in and the shortage shows
+        # as negative available instead of the import stalling on it.
         backorders = await _backorders(organization_id)
+        asked_marketplace = False
         short = []
         for variant_id in sorted(reserve, key=lambda v: first_line.get(v, 0)):
             q = reserve[variant_id]
@@ -862,6 +885,8 @@ async def sync_order(scope: Scope, order, group: str) -> None:
                 ),
                 None,
             )
+            if chosen is None and not backorders and not asked_marketplace:
+                backorders, asked_marketplace = await _sold_on_a_marketplace(order), True
             if chosen is None and backorders and warehouses:
                 chosen = next((w for w in warehouses if (variant_id, w.id) in by_key), warehouses[0])
             if chosen is None:

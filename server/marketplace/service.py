@@ -40,6 +40,7 @@ from server.accounts import service as accounts
 from server.activities import service as activities
 from server.audit import service as audit
 from server.auth.scope import Scope
+from server.catalog import service as catalog
 from server.config import Settings
 from server.core import outbox
 from server.core.errors import ErrorCode, UserInputError
@@ -305,6 +306,13 @@ async def import_order(
                 "externalId",
             )
         delivery = order.delivery or {}
+        items = _items(order)
+        # Lines whose SKU is in the catalog become catalog lines (stock reserved, cost kept for
+        # the margin), at the price the buyer paid on the marketplace.
+        matched = await catalog.variants_by_sku(scope, [i["sku"] for i in items])
+        for item in items:
+            if item["sku"] in matched:
+                item["variant_id"] = matched[item["sku"]]
         created = await orders.create_order(
             scope,
             {
@@ -312,7 +320,7 @@ async def import_order(
                 "source": installation.plugin,
                 "external_id": order.external_id,
                 "currency": order.currency,
-                "items": _items(order),
+                "items": items,
                 "comment": order.comment or None,
                 "delivery_method": (delivery.get("method") or None) and str(delivery["method"])[:32],
                 "recipient_name": delivery.get("recipient_name") or order.buyer_name or None,
