@@ -100,6 +100,10 @@ class UkrposhtaAPI:
             out.extend(e for e in answer or [] if isinstance(e, dict))
         return out
 
+    async def check_token(self) -> None:
+        """An empty batch request: it needs the token, reads nothing and changes nothing."""
+        await self._json("POST", "/statuses/last", json=[])
+
     async def last_status(self, barcode: str) -> dict | None:
         answer = await self._json("GET", "/statuses/last", params={"barcode": barcode})
         return answer if isinstance(answer, dict) else None

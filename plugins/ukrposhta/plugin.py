@@ -131,7 +131,7 @@ def _status(event: dict) -> TrackingStatus:
 async def crm_test_connection(config: dict, secrets: dict) -> ConnectionResult:
     """An empty batch status request: it needs the token and changes nothing."""
     async with _api(config, secrets) as api:
-        await api.last_statuses([])
+        await api.check_token()
     return ConnectionResult(ok=True, message=_("Connected to Ukrposhta status tracking; the token is accepted."))
 
 
