@@ -238,32 +238,7 @@ async def test_connection_test_shows_a_bad_token(api, tenants, sim):
     assert codes(body) == [("waybillNumber", "PROVIDER_ERROR")]
 
 
-# -- the simulator's protocol ---------------------------------------------------------------------
-
-
-def test_simulator_speaks_the_documented_protocol(sim):
-    import httpx
-
-    token = sim.credentials()["token"]
-    barcode = sim.add_parcel()
-    sim.add_event(barcode, "21700")
-    with httpx.Client(base_url=sim.url + BASE, headers={"Authorization": f"Bearer {token}"}) as client:
-        history = client.get("/statuses", params={"barcode": barcode, "lang": "UA"}).json()
-        assert [e["event"] for e in history] == ["10100", "21700"]
-        assert set(history[0]) == {
-            "barcode", "step", "date", "index", "name", "event", "eventName", "country", "eventReason",
-            "eventReason_id", "mailType", "indexOrder",
-        }  # fmt: skip
-        assert client.get("/statuses/last", params={"barcode": barcode}).json()["event"] == "21700"
-        assert client.get("/statuses/last", params={"barcode": "0500000000000"}).status_code == 404
-        assert client.get(f"/barcodes/{barcode}/route").json() == {"from": "01001", "to": "79000"}
-        batch = client.post("/statuses/last", json=[barcode, "0500000000000"]).json()
-        assert [(e["barcode"], e["event"]) for e in batch] == [(barcode, "21700")]
-        assert client.get("/statuses", params={"barcode": barcode}, headers={"Authorization": ""}).status_code == 401
-        forbidden = client.get(
-            "/statuses", params={"barcode": barcode}, headers={"Authorization": f"Bearer {ECOM_TOKEN}"}
-        )
-        assert forbidden.status_code == 403
+# -- mapping ----------------------------------------------------------------------------------------
 
 
 def test_event_codes_map_to_delivery_statuses():
