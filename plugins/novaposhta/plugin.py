@@ -381,6 +381,13 @@ def crm_delivery_map_status(provider_status: str) -> str:
 
 
 @hookimpl
+def crm_delivery_check_number(waybill_number: str) -> str | None:
+    if WAYBILL_NUMBER.match(str(waybill_number)):
+        return None
+    return _("A Nova Poshta waybill number is 11 to 14 digits.")
+
+
+@hookimpl
 async def crm_delivery_search_cities(config: dict, secrets: dict, query: str, limit: int) -> list[City]:
     text = (query or "").strip()
     if not text:

@@ -31,6 +31,7 @@ from .rozetka import RozetkaSimulator
 from .telegram import TelegramSimulator
 from .turbosms import TurboSMSSimulator
 from .twilio import TwilioSimulator
+from .ukrposhta import UkrposhtaSimulator
 from .viber import ViberSimulator
 
 SIMULATORS: dict[str, type[SimulatorServer]] = {
@@ -47,6 +48,7 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "viber": ViberSimulator,
     "liqpay": LiqPaySimulator,
     "monobank": MonobankSimulator,
+    "ukrposhta": UkrposhtaSimulator,
 }
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "TelegramSimulator",
     "TurboSMSSimulator",
     "TwilioSimulator",
+    "UkrposhtaSimulator",
     "ViberSimulator",
     "WebhookReceiver",
 ]

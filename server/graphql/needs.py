@@ -134,7 +134,8 @@ MUTATION: dict[str, str] = {
         note="; setting payment status REFUNDED also `orders:refund`, lines with `variantId` `catalog:read`",
     ),
     **dict.fromkeys(
-        ("changeOrderStatus", "createShipment", "cancelShipment", "retryNotification"), needs("orders:update")
+        ("changeOrderStatus", "createShipment", "registerShipment", "cancelShipment", "retryNotification"),
+        needs("orders:update"),
     ),
     "deleteOrder": needs("orders:delete"),
     **dict.fromkeys(("createPaymentLink", "checkPaymentStatus"), needs("orders:update")),

@@ -100,7 +100,7 @@ ENTRY_POINT_GROUP = "crm.plugins"
 # (old plugins keep working); MAJOR grows when something a plugin relies on changes or goes.
 # A plugin says which version it was written for (``PluginInfo.api_version``); the CRM loads it
 # when the majors are equal and the plugin's minor is not newer than this one.
-API_VERSION = "1.0"
+API_VERSION = "1.1"  # 1.1: crm_delivery_check_number
 
 
 def api_version_problem(wanted: str, current: str | None = None) -> str | None:
@@ -214,6 +214,14 @@ def crm_delivery_track(
 def crm_delivery_map_status(config: dict, provider_status: str) -> str:
     """Map the carrier's status code (a string, e.g. Nova Poshta ``"7"``) to one of
     ``types.DELIVERY_STATUSES`` (``"arrived"``). Unknown codes map to ``"unknown"``."""
+
+
+@_spec
+def crm_delivery_check_number(config: dict, waybill_number: str) -> str | None:
+    """Optional, a plain check without I/O: whether ``waybill_number`` looks like one of this
+    carrier's numbers. Return None when it does, else a message for the user saying what the
+    carrier's numbers look like ("A Nova Poshta waybill number is 11 to 14 digits."). The CRM
+    asks it before ``registerShipment`` asks the carrier whether the number exists."""
 
 
 @_spec

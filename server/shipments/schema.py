@@ -288,6 +288,21 @@ class CreateShipmentInput:
     )
 
 
+@strawberry.input(
+    description="A waybill or barcode made outside the CRM (the carrier's cabinet or branch), to attach to an order."
+)
+class RegisterShipmentInput:
+    order_id: strawberry.ID = strawberry.field(description="The order the parcel is for.")
+    waybill_number: str = strawberry.field(
+        description="The carrier's number as printed on the label: a Nova Poshta waybill (11 to 14 digits), an "
+        "Ukrposhta barcode (13 digits, or like `RB123456789UA`). Spaces are ignored."
+    )
+    installation_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The delivery plugin installation of the carrier; omit it when the organization has only one.",
+    )
+
+
 @strawberry.input
 class CancelShipmentInput:
     id: strawberry.ID = strawberry.field(description="The shipment.")
@@ -353,6 +368,22 @@ class ShipmentMutations:
                 ctx.scope, ctx.settings, order_pk, _data(input), input.idempotency_key
             )
             return {"shipment": shipment}
+
+        return await run_mutation(ShipmentPayload, act)
+
+    @strawberry.mutation(
+        description="Attach a waybill made outside the CRM to an order: the carrier is asked that the number exists, "
+        "then it is stored with the carrier's current status, set as the order's waybill number and tracked like "
+        "one made by `createShipment`. A number already registered in the organization is refused. Whoever may "
+        "create shipments may do it."
+    )
+    async def register_shipment(self, info: Info, input: RegisterShipmentInput) -> ShipmentPayload:
+        ctx = info.context
+
+        async def act():
+            order_pk = ids.decode(input.order_id, "Order", "orderId")[1]
+            data = {"installation_id": _installation_pk(input.installation_id), "waybill_number": input.waybill_number}
+            return {"shipment": await service.register_shipment(ctx.scope, ctx.settings, order_pk, data)}
 
         return await run_mutation(ShipmentPayload, act)
 

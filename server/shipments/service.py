@@ -34,12 +34,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.audit import service as audit
 from server.auth.scope import Scope
 from server.core import idempotency, outbox
-from server.core.errors import ErrorCode, PublicError, UserInputError, not_found, version_conflict
+from server.core.errors import ErrorCode, Problems, PublicError, UserInputError, not_found, version_conflict
 from server.core.money import parse_amount
 from server.core.phones import to_e164
 from server.core.serialize import jsonable
@@ -91,6 +92,17 @@ class ProviderFailure(PublicError):
     code = "PROVIDER_ERROR"
 
 
+class NotSupported(PublicError):
+    """The installation's carrier plugin does not offer this (Ukrposhta: no city or branch
+    search): a GraphQL error with this code instead of an empty list."""
+
+    code = "NOT_SUPPORTED"
+
+
+def _offers(installation: PluginInstallation, hook: str, manager: PluginManager | None) -> bool:
+    return (manager or get_manager()).implements(installation.plugin, hook)
+
+
 def _provider_error(exc: PluginError, field: str | None = None) -> UserInputError:
     return UserInputError(ErrorCode.PROVIDER_ERROR, exc.message, field)
 
@@ -130,6 +142,13 @@ async def search_cities(
     if not query:
         return []
     installation = await delivery_installation(scope, installation_id, manager=manager)
+    if not _offers(installation, "crm_delivery_search_cities", manager):
+        raise NotSupported(
+            _(
+                "The %(carrier)s plugin cannot search cities: type the city in the order's delivery details.",
+                carrier=_carrier_title(installation, manager),
+            )
+        )
     try:
         return list(
             await plugins.call(
@@ -160,6 +179,13 @@ async def search_branches(
     city_ref = required_text(city_ref, "cityRef", 64)
     query = limited_text(query, "query", 100) or ""
     installation = await delivery_installation(scope, installation_id, manager=manager)
+    if not _offers(installation, "crm_delivery_branches", manager):
+        raise NotSupported(
+            _(
+                "The %(carrier)s plugin cannot search branches: type the branch in the order's delivery details.",
+                carrier=_carrier_title(installation, manager),
+            )
+        )
     try:
         return list(
             await plugins.call(
@@ -318,6 +344,153 @@ async def create_shipment(
     if shipment.waybill_number != made.waybill_number:
         # A concurrent retry with the same idempotency key won: ours is a second label. Undo it.
         await _undo(settings, installation, made.waybill_number, None, manager)
+    return shipment
+
+
+def _clean_number(raw: str | None) -> str:
+    """A number as people paste it ("20 4000 4879 9000", "rb123456789ua"): no spaces, upper case."""
+    number = "".join(str(raw or "").split()).upper()
+    if not number:
+        raise UserInputError(ErrorCode.REQUIRED, _("waybillNumber is required."), "waybillNumber")
+    if len(number) > 64:
+        raise UserInputError(ErrorCode.INVALID, _("waybillNumber is too long."), "waybillNumber")
+    return number
+
+
+async def _carrier_status(
+    settings, installation: PluginInstallation, number: str, phone: str | None, manager
+) -> TrackingStatus:
+    """What the carrier says about ``number`` now (through its track hook); a field error when
+    it knows no such number or cannot be asked."""
+    try:
+        statuses = await plugins.call(
+            settings, installation, "crm_delivery_track", manager=manager, queries=[TrackingQuery(number, phone)]
+        )
+    except PluginError as exc:
+        raise _provider_error(exc, "waybillNumber") from None
+    found = next((s for s in statuses or [] if str(s.waybill_number).strip().upper() == number), None)
+    if found is None or found.status == "not_found":
+        raise UserInputError(
+            ErrorCode.NOT_FOUND,
+            _(
+                "%(carrier)s knows no shipment %(waybill_number)s: check the number.",
+                carrier=_carrier_title(installation, manager),
+                waybill_number=number,
+            ),
+            "waybillNumber",
+        )
+    return found
+
+
+def _carrier_title(installation: PluginInstallation, manager: PluginManager | None) -> str:
+    plugin = (manager or get_manager()).get(installation.plugin)
+    return plugin.info.title if plugin is not None else installation.plugin
+
+
+async def register_shipment(
+    scope: Scope,
+    settings,
+    order_id: UUID,
+    data: dict,
+    *,
+    manager: PluginManager | None = None,
+) -> Shipment:
+    """Attach a waybill made elsewhere (the carrier's own cabinet or branch) to an order.
+
+    Whoever may create a shipment may register one. Input problems are reported together;
+    then the carrier is asked whether the number exists (its track hook), and one transaction
+    stores the shipment with the status the carrier gave, sets the order's waybill number and
+    writes the audit entry and the ``shipment.created`` event (``registered: true``). The
+    tracking job applies the order status rules from its next run on."""
+    _can_edit_delivery(scope)
+    manager = manager or get_manager()
+    problems = Problems()
+    order = installation = number = None
+    with problems:
+        order = await scope.get(Order, order_id, "update", field="orderId")
+    with problems:
+        installation = await delivery_installation(scope, data.get("installation_id"), manager=manager)
+    with problems:
+        number = _clean_number(data.get("waybill_number"))
+    open_one = await Shipment.filter(order_id=order.id, closed=False).first() if order is not None else None
+    if open_one is not None:
+        problems.add(
+            ErrorCode.CONFLICT,
+            _(
+                "The order already has waybill %(waybill_number)s; cancel it before creating another.",
+                waybill_number=open_one.waybill_number,
+            ),
+            "orderId",
+        )
+    if (
+        number is not None
+        and installation is not None
+        and manager.implements(installation.plugin, "crm_delivery_check_number")
+    ):
+        problem = await manager.call(
+            installation.plugin,
+            "crm_delivery_check_number",
+            config=plugins.effective_config(manager.get(installation.plugin), installation.config),
+            waybill_number=number,
+        )
+        if problem:
+            problems.add(ErrorCode.INVALID, str(problem), "waybillNumber")
+            number = None
+    if (
+        number is not None
+        and await Shipment.filter(organization_id=scope.organization_id, waybill_number=number).exists()
+    ):
+        problems.add(
+            ErrorCode.DUPLICATE,
+            _("Waybill %(waybill_number)s is already registered.", waybill_number=number),
+            "waybillNumber",
+        )
+    problems.raise_if_any()
+    assert order is not None and installation is not None and number is not None
+    status = await _carrier_status(settings, installation, number, order.recipient_phone, manager)
+    delivery_status = status.status if status.status in DELIVERY_STATUSES else "unknown"
+    now = datetime.now(UTC)
+    try:
+        async with in_transaction():
+            current = await scope.get(Order, order.id, "update", field="orderId", for_update=True)
+            if await Shipment.filter(order_id=current.id, closed=False).exists():
+                raise UserInputError(ErrorCode.CONFLICT, _("The order got another waybill meanwhile."), "orderId")
+            shipment = await Shipment.create(
+                id=uuid.uuid4(),
+                organization_id=scope.organization_id,
+                order_id=current.id,
+                installation_id=installation.id,
+                carrier=installation.plugin,
+                waybill_number=number,
+                carrier_status=(status.provider_status or "")[:16] or None,
+                carrier_status_text=(status.description or "")[:500],
+                status=delivery_status,
+                status_changed_at=status.changed_at or now,
+                last_tracked_at=now,
+            )
+            await orders.update_order(scope, current.id, current.version, {"waybill_number": number})
+            await audit.record(
+                scope,
+                "shipment.register",
+                shipment,
+                {
+                    "order_id": [None, str(current.id)],
+                    "carrier": [None, shipment.carrier],
+                    "waybill_number": [None, shipment.waybill_number],
+                    "status": [None, shipment.status],
+                },
+            )
+            await outbox.emit(
+                scope.organization_id,
+                "shipment.created",
+                _shipment_event(shipment, order_number=current.number, estimated_delivery=None, registered=True),
+            )
+    except IntegrityError:  # the same number registered by someone else at the same moment
+        raise UserInputError(
+            ErrorCode.DUPLICATE,
+            _("Waybill %(waybill_number)s is already registered.", waybill_number=number),
+            "waybillNumber",
+        ) from None
     return shipment
 
 
