@@ -303,6 +303,39 @@ async def test_order_lines_from_variants_and_the_margin(api, tenants):
     assert (await t.owner.data(api, margin_q, {"id": o["id"]}))["order"]["margin"]["amount"] == "999.98"
 
 
+FIGURES = """query($id: ID!) { node(id: $id) { ... on Account { figures {
+    orderCount revenue { amount currency } margin { amount currency } } } } }"""
+
+
+async def test_a_customers_margin_sums_their_orders_and_is_hidden_like_the_orders(api, tenants):
+    from server.analytics import figures
+    from server.analytics.models import CustomerFigures
+    from server.organizations.models import Organization
+
+    t, _wh, kettle, cup = await shop(tenants, api, on_hand="10")
+    account = await make_account(t.sales, api)  # the salesperson's own customer
+    empty = await t.owner.data(api, FIGURES, {"id": account})
+    assert empty["node"]["figures"]["margin"] == []
+    await order(t.owner, api, account, [{"variantId": kettle, "quantity": "2"}])  # 2 × (1299.99 − 800)
+    await order(t.owner, api, account, [{"variantId": kettle, "quantity": "0.5", "unitPrice": "1000.01"}])
+    await order(t.owner, api, account, [{"variantId": cup, "quantity": "1"}])  # no cost: no margin
+    cancelled = await order(t.owner, api, account, [{"variantId": kettle, "quantity": "1"}])
+    assert (await move(t.owner, api, cancelled, "cancelled"))["errors"] == []
+    # 999.98 + (1000.01 × 0.5 = 500.01 after rounding the line) − 400.00 = 1099.99
+    seen = (await t.owner.data(api, FIGURES, {"id": account}))["node"]["figures"]
+    assert seen["orderCount"] == 3
+    assert seen["margin"] == [{"amount": "1099.99", "currency": "UAH"}]
+    hidden = await t.sales.execute(api, FIGURES, {"id": account})
+    assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN", hidden
+    assert hidden["errors"][0]["path"][-1] == "margin"
+    # A rebuild from scratch comes to the same figure.
+    org = await Organization.get(id=(await CustomerFigures.get(account_id=ids.decode(account)[1])).organization_id)
+    await CustomerFigures.filter(organization_id=org.id).update(by_currency=[])
+    await figures.rebuild(org)
+    again = (await t.owner.data(api, FIGURES, {"id": account}))["node"]["figures"]
+    assert again["margin"] == [{"amount": "1099.99", "currency": "UAH"}]
+
+
 async def test_reservations_follow_the_order_status(api, tenants):
     t, _wh, kettle, _cup = await shop(tenants, api, on_hand="5")
     account = await make_account(t.owner, api)

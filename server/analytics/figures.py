@@ -1,4 +1,4 @@
-"""Per-customer figures (first and last order, order count, revenue per currency), kept current
+"""Per-customer figures (first and last order, order count, revenue and margin per currency), kept current
 in the same transaction as every order change.
 
 Which orders count: not deleted, and not in a status of the ``cancelled`` group. The order date
@@ -16,12 +16,13 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Count, Max, Min, Sum
 
 from server.accounts.models import Account
 from server.analytics.models import CustomerFigures
 from server.core.money import quantize
-from server.orders.models import Order
+from server.orders.models import Order, OrderItem
 from server.organizations.models import Organization
 
 CANCELLED_GROUP = "cancelled"
@@ -40,15 +41,24 @@ def _as_datetime(value) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def _figures_from(rows: list[dict], main_currency: str) -> dict:
-    """Column values of one account's row from its per-currency aggregates."""
+def _figures_from(rows: list[dict], main_currency: str, margins: dict[str, Decimal] | None = None) -> dict:
+    """Column values of one account's row from its per-currency aggregates and margins."""
     by_currency = []
     first = last = None
     count = 0
     revenue = ZERO
+    margins = margins or {}
     for row in sorted(rows, key=lambda r: r["currency"]):
         amount = quantize(Decimal(str(row["revenue"] or 0)))
-        by_currency.append({"currency": row["currency"], "orders": int(row["orders"]), "revenue": str(amount)})
+        margin = margins.get(row["currency"])
+        by_currency.append(
+            {
+                "currency": row["currency"],
+                "orders": int(row["orders"]),
+                "revenue": str(amount),
+                "margin": None if margin is None else str(margin),
+            }
+        )
         count += int(row["orders"])
         if row["currency"] == main_currency:
             revenue = amount
@@ -72,6 +82,24 @@ def _aggregate(qs):
     )
 
 
+async def _margins(orders) -> dict[tuple[UUID, str], Decimal]:
+    """(account, currency) -> Σ (line total − unit cost × quantity) over the catalog lines with a
+    cost of ``orders``: the same sum as ``Order.margin``, line by line in Decimal (no SQL
+    arithmetic, which SQLite would do in floating point)."""
+    lines = await OrderItem.filter(order_id__in=Subquery(orders.values("id")), unit_cost__not_isnull=True).values(
+        "order__account_id", "order__currency", "total", "unit_cost", "quantity"
+    )
+    sums: dict[tuple[UUID, str], Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        cost = quantize(Decimal(str(line["unit_cost"])) * Decimal(str(line["quantity"])))
+        sums[(line["order__account_id"], line["order__currency"])] += Decimal(str(line["total"])) - cost
+    return sums
+
+
+def _of_account(margins: dict[tuple[UUID, str], Decimal], account_id: UUID) -> dict[str, Decimal]:
+    return {currency: amount for (account, currency), amount in margins.items() if account == account_id}
+
+
 async def refresh_account(organization_id: UUID, account_id: UUID, currency: str) -> CustomerFigures:
     """Recompute one account's figures inside the caller's transaction.
 
@@ -79,8 +107,9 @@ async def refresh_account(organization_id: UUID, account_id: UUID, currency: str
     of one account take turns, and the second one's aggregate sees the first one's order."""
     # (.only, not .values_list: Tortoise drops FOR UPDATE from values queries.)
     await CustomerFigures.filter(account_id=account_id).select_for_update().only("id")
-    rows = await _aggregate(counted_orders(organization_id).filter(account_id=account_id))
-    values = _figures_from(rows, currency)
+    orders = counted_orders(organization_id).filter(account_id=account_id)
+    rows = await _aggregate(orders)
+    values = _figures_from(rows, currency, _of_account(await _margins(orders), account_id))
     updated = await CustomerFigures.filter(account_id=account_id).update(**values)
     if not updated:
         await CustomerFigures.bulk_create(
@@ -107,12 +136,17 @@ async def rebuild(organization: Organization, batch_size: int = 1000) -> int:
     rows_by_account: dict[UUID, list[dict]] = defaultdict(list)
     for row in await _aggregate(counted_orders(organization.id)):
         rows_by_account[row["account_id"]].append(row)
+    margins_by_account: dict[UUID, dict[str, Decimal]] = defaultdict(dict)
+    for (account_id, currency), amount in (await _margins(counted_orders(organization.id))).items():
+        margins_by_account[account_id][currency] = amount
     account_ids = await Account.filter(organization_id=organization.id).values_list("id", flat=True)
     objects = [
         CustomerFigures(
             organization_id=organization.id,
             account_id=account_id,
-            **_figures_from(rows_by_account.get(account_id, []), organization.currency),
+            **_figures_from(
+                rows_by_account.get(account_id, []), organization.currency, margins_by_account.get(account_id)
+            ),
         )
         for account_id in account_ids
     ]

@@ -15,6 +15,7 @@ from tortoise.functions import Coalesce
 from server.analytics import service
 from server.analytics.models import DEFAULT_RFM_WINDOW_DAYS, CustomerFigures
 from server.analytics.rfm import GROUPS
+from server.catalog.schema import require_visible
 from server.core.errors import BadRequest
 from server.core.money import quantize
 from server.graphql.errors import UserError, run_mutation
@@ -81,6 +82,19 @@ class CustomerFiguresType:
     @strawberry.field(description="What they spent, one amount per currency they paid in.")
     def revenue(self) -> list[Money]:
         return _money_list(self._row.by_currency, lambda row: Decimal(row["revenue"]))
+
+    @strawberry.field(
+        description="What their orders earned: Σ (line total − unit cost × quantity) over catalog lines whose "
+        "variant had a cost, per currency (the sum of their orders' `margin`); no entry for a currency without "
+        "such lines. FORBIDDEN to roles that may not see `Order.margin`."
+    )
+    def margin(self, info: Info) -> list[Money]:
+        require_visible(info, "Order", "margin")
+        return [
+            money(Decimal(row["margin"]), row["currency"])
+            for row in self._row.by_currency
+            if int(row["orders"]) and row.get("margin") is not None
+        ]
 
     @strawberry.field(description="Revenue ÷ number of orders, per currency.")
     def average_order_value(self) -> list[Money]:
