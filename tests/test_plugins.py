@@ -90,10 +90,10 @@ def test_manager_registers_validates_and_lists(pbx):
         (
             broken.Declares(api_version=""),
             "declares",
-            'must say which plugin API it was written for: api_version="1.0"',
+            'must say which plugin API it was written for: api_version="1.1"',
         ),
-        (broken.Declares(api_version="2.0"), "declares", "written for plugin API 2.0; this CRM speaks 1.0"),
-        (broken.Declares(api_version="1.1"), "declares", "written for plugin API 1.1"),
+        (broken.Declares(api_version="2.0"), "declares", "written for plugin API 2.0; this CRM speaks 1.1"),
+        (broken.Declares(api_version="1.2"), "declares", "written for plugin API 1.2"),
         (broken.Declares(api_version="one"), "declares", "not a version like"),
         (broken.Declares(channels=()), "declares", "declares the channels it sends over"),
         (broken.Declares(channels=("SMS!",)), "declares", "channel names are lower-case words"),

@@ -22,6 +22,7 @@ from server.plugins.simulator import (
 
 from .asterisk import AsteriskSimulator
 from .binotel import BinotelSimulator
+from .checkbox import CheckboxSimulator
 from .liqpay import LiqPaySimulator
 from .monobank import MonobankSimulator
 from .novaposhta import NovaPoshtaSimulator
@@ -47,12 +48,14 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "viber": ViberSimulator,
     "liqpay": LiqPaySimulator,
     "monobank": MonobankSimulator,
+    "checkbox": CheckboxSimulator,
 }
 
 __all__ = [
     "SIMULATORS",
     "AsteriskSimulator",
     "BinotelSimulator",
+    "CheckboxSimulator",
     "DeliveryAttempt",
     "Fault",
     "LiqPaySimulator",
