@@ -83,6 +83,13 @@ def crm_config_schema():
             label="Tax codes",
             help="Up to 2 Checkbox tax codes put on every good (e.g. 8 or A); empty: none are sent.",
         ),
+        ConfigField(
+            "sms_receipts",
+            type="boolean",
+            default=False,
+            label="Checkbox texts the receipt",
+            help="Pass the customer's phone so Checkbox sends the receipt by SMS (Checkbox bills its SMS).",
+        ),
         ConfigField("api_url", type="url", default=DEFAULT_API_URL, label="API URL"),
         ConfigField("receipt_url", type="url", default=DEFAULT_RECEIPT_URL, label="Receipt page host"),
         ConfigField("client_name", default="CRM", label="X-Client-Name"),
@@ -230,7 +237,7 @@ def sell_body(config: dict, receipt: ReceiptRequest) -> dict:
     delivery: dict[str, Any] = {}
     if receipt.email:
         delivery["emails"] = [receipt.email]
-    if receipt.phone:
+    if receipt.phone and config.get("sms_receipts"):
         delivery["phone"] = receipt.phone.lstrip("+")
     if delivery:
         body["delivery"] = delivery

@@ -142,7 +142,7 @@ async def receipt_request(receipt: FiscalReceipt, payment: Payment, sale: Fiscal
         )
     account = await Account.get_or_none(id=order.account_id)  # type: ignore[attr-defined]
     email = str(account.emails[0]) if account is not None and account.emails else ""
-    phone = order.recipient_phone or (account.primary_phone() if account is not None else None) or ""
+    phone = order.recipient_phone or (account.primary_phone if account is not None else None) or ""
     return ReceiptRequest(
         receipt_id=str(receipt.id),
         kind=receipt.kind,
