@@ -23,18 +23,17 @@ from server.jobs.inprocess import run_until_idle
 from server.organizations.models import Organization
 from server.payments import service as payments
 from server.plugins.models import PluginInstallation
+from tests import test_payments
 from tests.provider_plugins import app_transport, check_connection, install
-from tests.test_payments import (  # noqa: F401 - fixtures
-    api,
-    customer_opens,
-    install_liqpay,
-    link,
-    liqpay_server,
-    lp,
-    new_order,
-    proxied,
-    reference,
-    shop,
+from tests.test_payments import customer_opens, install_liqpay, link, new_order, reference
+
+# The LiqPay simulator, the app and the shop of the payment tests.
+liqpay_server, lp, proxied, api, shop = (
+    test_payments.liqpay_server,
+    test_payments.lp,
+    test_payments.proxied,
+    test_payments.api,
+    test_payments.shop,
 )
 
 pytestmark = pytest.mark.english
@@ -226,9 +225,7 @@ async def test_a_receipt_in_error_shows_its_reason_and_is_not_retried(shop, api,
     assert len(ck.requests_to(SELL)) == 1
 
 
-async def test_a_provider_that_stays_down_fails_the_receipt_after_the_jobs_tries(
-    shop, api, lp, ck, proxied, database
-):
+async def test_a_provider_that_stays_down_fails_the_receipt_after_the_jobs_tries(shop, api, lp, ck, proxied, database):
     await install_checkbox(shop, api, ck)
     await install_liqpay(shop, api, lp)
     ck.open_shift_now()
