@@ -221,7 +221,8 @@ async def test_a_receipt_in_error_shows_its_reason_and_is_not_retried(shop, api,
     await run_until_idle(database, now=later(days=1))
     [receipt] = await receipts_of(shop, api, order["id"])
     assert receipt["status"] == "FAILED" and receipt["fiscalCode"] == ""
-    assert receipt["error"] == "The receipt was refused: Невірний формат фіскального номера"
+    # In the organization's language (Ukrainian here), Checkbox's own words inside.
+    assert receipt["error"] == "Чек відхилено: Невірний формат фіскального номера"
     assert len(ck.requests_to(SELL)) == 1
 
 
@@ -275,3 +276,14 @@ async def test_the_cron_closes_the_open_shift_once_a_day(shop, api, lp, ck, prox
     # Later the same evening: nothing more to do; the next evening closes again.
     assert await fiscal_jobs.schedule_shift_closes(now=kyiv_evening + timedelta(minutes=5)) == 0
     assert [i.id for i, day in await fiscal.due_shift_closes(kyiv_evening + timedelta(days=1))] == [mine]
+
+
+async def test_a_wrong_pin_fails_the_receipt_with_the_reason_at_once(shop, api, lp, ck, proxied, database):
+    await install_checkbox(shop, api, ck, pin_code="0000")
+    await install_liqpay(shop, api, lp)
+    order, _payment = await paid_card_order(shop, api, lp, proxied)
+    await run_until_idle(database)
+    [receipt] = await receipts_of(shop, api, order["id"])
+    assert receipt["status"] == "FAILED" and "Невірний пін-код" in receipt["error"]
+    assert "перевірте ключ ліцензії" in receipt["error"] and ck.requests_to(SELL) == []
+    assert len(ck.requests_to("/api/v1/cashier/signinPinCode")) == 1  # not retried: it cannot pass later

@@ -218,6 +218,11 @@ async def issue(settings, receipt_id: UUID, *, manager: PluginManager | None = N
         if exc.retryable and receipt.tries < settings.job_max_tries:
             raise
         return await _fail(receipt, exc.message)
+    except Exception:
+        if receipt.tries < settings.job_max_tries:
+            raise  # the job system logs it and tries again
+        log.exception("fiscal receipt %s: the last try failed", receipt.id)
+        return await _fail(receipt, _("The receipt could not be issued because of an error in the CRM (see its log)."))
     finally:
         await FiscalReceipt.filter(id=receipt.id).update(claimed_until=None)
 
