@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from tortoise.transactions import in_transaction
 
@@ -287,3 +288,57 @@ async def test_a_wrong_pin_fails_the_receipt_with_the_reason_at_once(shop, api, 
     assert receipt["status"] == "FAILED" and "Невірний пін-код" in receipt["error"]
     assert "перевірте ключ ліцензії" in receipt["error"] and ck.requests_to(SELL) == []
     assert len(ck.requests_to("/api/v1/cashier/signinPinCode")) == 1  # not retried: it cannot pass later
+
+
+async def test_line_discounts_tax_codes_and_the_customers_email_go_on_the_receipt(shop, api, lp, ck, proxied, database):
+    await install(
+        shop.owner,
+        api,
+        "checkbox",
+        {"api_url": ck.url + "/api/v1", "tax_codes": "8", "sms_receipts": True},
+        {"license_key": LICENSE_KEY, "pin_code": PIN_CODE},
+    )
+    await install_liqpay(shop, api, lp)
+    created = await shop.owner.data(
+        api,
+        """mutation($i: CreateAccountInput!) { createAccount(input: $i) { account { id } } }""",
+        {"i": {"name": "Ірина", "phones": ["0501112233"], "emails": ["iryna@example.com"]}},
+    )
+    account = created["createAccount"]["account"]["id"]
+    lines = [
+        {"sku": "CUP", "title": "Чашка", "quantity": "3", "unitPrice": "120", "discount": "60"},
+        {"sku": "TEA", "title": "Чай", "quantity": "0.25", "unitPrice": "800"},
+    ]
+    body = await shop.owner.data(
+        api,
+        "mutation($i: CreateOrderInput!) { createOrder(input: $i) { order { id } errors { code } } }",
+        {"i": {"accountId": account, "items": lines}},
+    )
+    order = body["createOrder"]["order"]
+    payment = (await link(shop, api, order["id"]))["payment"]
+    assert payment["amount"]["amount"] == "500.00"  # 360 − 60 + 200
+    assert (await customer_opens(payment)).status_code == 200
+    await lp.adeliver(lp.customer_pays(reference(payment)), transport=app_transport(proxied))
+    await run_until_idle(database)
+
+    [receipt] = await receipts_of(shop, api, order["id"])
+    assert receipt["status"] == "DONE"
+    [sold] = ck.sold()
+    cup, tea = sold["goods"]
+    assert cup["good"] == {"code": "CUP", "name": "Чашка", "price": 12000, "tax": [8]} and cup["quantity"] == 3000
+    assert cup["discounts"] == [{"type": "DISCOUNT", "mode": "VALUE", "value": 6000, "name": "Знижка"}]
+    assert tea["good"]["price"] == 80000 and tea["quantity"] == 250 and "discounts" not in tea
+    assert sold["total_sum"] == 50000 and sold["payments"] == [{"type": "CASHLESS", "value": 50000}]
+    assert sold["delivery"] == {"emails": ["iryna@example.com"], "phone": "380501112233"}
+
+
+async def test_the_simulator_answers_a_malformed_receipt_with_the_documented_422(ck):
+    async with httpx.AsyncClient(base_url=ck.url + "/api/v1", headers={"X-License-Key": LICENSE_KEY}) as http:
+        signed = await http.post("/cashier/signinPinCode", json={"pin_code": PIN_CODE})
+        assert signed.status_code == 200 and signed.json()["token_type"] == "bearer"
+        http.headers["Authorization"] = f"Bearer {signed.json()['access_token']}"
+        bad = await http.post("/receipts/sell", json={"goods": [{"good": {"code": "A", "name": "A", "price": 1.5}}]})
+    assert bad.status_code == 422
+    detail = bad.json()["detail"]
+    assert detail[0]["loc"] == ["body", "goods", 0, "good", "price"] and detail[0]["msg"] and detail[0]["type"]
+    assert checkbox.message_of(bad.json()) == "Validation error (goods.0.good.price: value is not a valid integer)"
