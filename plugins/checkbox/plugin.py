@@ -309,6 +309,10 @@ async def crm_test_connection(config, secrets):
 
 @hookimpl
 async def crm_fiscal_issue_receipt(config, secrets, receipt: ReceiptRequest):
+    if receipt.currency != "UAH":
+        return ReceiptResult(
+            "failed", "", error=_("Checkbox issues receipts in UAH only, not %(currency)s.", currency=receipt.currency)
+        )
     session = _Session(config, secrets)
     await session.sign_in()
     body = sell_body(config, receipt)
