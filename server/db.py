@@ -47,6 +47,7 @@ MODEL_MODULES = [
     "server.selfservice.models",
     "server.attachments.models",
     "server.payments.models",
+    "server.fiscal.models",
     "server.customfields.models",
     "server.catalog.models",
 ]

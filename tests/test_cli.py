@@ -602,7 +602,7 @@ def test_serve_demo_serves_the_demo_organization(tmp_path):
             name: True
             for name in (
                 *("asterisk", "binotel", "novaposhta", "ringostat", "rozetka", "turbosms", "twilio"),
-                *("liqpay", "monobank", "prom"),
+                *("liqpay", "monobank", "prom", "checkbox"),
             )
         }
     finally:

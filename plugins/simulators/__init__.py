@@ -22,6 +22,7 @@ from server.plugins.simulator import (
 
 from .asterisk import AsteriskSimulator
 from .binotel import BinotelSimulator
+from .checkbox import CheckboxSimulator
 from .liqpay import LiqPaySimulator
 from .monobank import MonobankSimulator
 from .novaposhta import NovaPoshtaSimulator
@@ -49,12 +50,14 @@ SIMULATORS: dict[str, type[SimulatorServer]] = {
     "liqpay": LiqPaySimulator,
     "monobank": MonobankSimulator,
     "ukrposhta": UkrposhtaSimulator,
+    "checkbox": CheckboxSimulator,
 }
 
 __all__ = [
     "SIMULATORS",
     "AsteriskSimulator",
     "BinotelSimulator",
+    "CheckboxSimulator",
     "DeliveryAttempt",
     "Fault",
     "LiqPaySimulator",

@@ -63,6 +63,8 @@ def _settings_for(name: str, sim: SimulatorServer) -> tuple[dict, dict]:
         return {"public_key": creds["public_key"], "api_url": sim.url}, {"private_key": creds["private_key"]}
     if name == "monobank":
         return {"api_url": sim.url}, {"token": creds["token"]}
+    if name == "checkbox":
+        return {"api_url": f"{sim.url}/api/v1"}, {"license_key": creds["license_key"], "pin_code": creds["pin_code"]}
     raise KeyError(name)
 
 
@@ -70,7 +72,7 @@ def _settings_for(name: str, sim: SimulatorServer) -> tuple[dict, dict]:
 # https:// address, which a demo on 127.0.0.1 does not have.
 DEMO_PLUGINS = (
     *("novaposhta", "rozetka", "turbosms", "twilio", "binotel", "ringostat", "asterisk"),
-    *("liqpay", "monobank", "prom"),
+    *("liqpay", "monobank", "prom", "checkbox"),
 )
 
 

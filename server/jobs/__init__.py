@@ -25,6 +25,7 @@ JOB_MODULES = (
     "server.conversations.jobs",
     "server.selfservice.jobs",
     "server.attachments.jobs",
+    "server.fiscal.jobs",
 )
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from server.fiscal.schema import FiscalReceiptType, payment_receipts
 from server.graphql import ids
 from server.graphql.errors import UserError, run_mutation
 from server.graphql.loaders import load_by_id, load_children
@@ -91,6 +92,13 @@ class PaymentType(Node):
         for row in rows:
             row._currency = self.currency  # type: ignore[attr-defined]
         return rows
+
+    @strawberry.field(
+        description="Fiscal receipts of this payment, oldest first: its sale receipt, then a return receipt per "
+        "succeeded refund (with a fiscal plugin installed, docs/fiscal.md)."
+    )
+    async def fiscal_receipts(self, info: Info) -> list[FiscalReceiptType]:
+        return await payment_receipts(info, self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The order paid for.")
     async def order(self, info: Info) -> LazyOrderType | None:

@@ -59,7 +59,7 @@ it is logged with an id and shown to the user as an internal error.
 
 *Capabilities.* ``crm_plugin_info().capabilities`` says which groups of hooks the plugin
 implements (``delivery``, ``marketplace``, ``telephony``, ``messaging``, ``webhooks``,
-``domain_events``, ``payments``). The CRM checks at load time that the hooks a capability needs are there
+``domain_events``, ``payments``, ``fiscal``). The CRM checks at load time that the hooks a capability needs are there
 (see ``REQUIRED_HOOKS``) and refuses a plugin that claims one without them.
 """
 
@@ -83,8 +83,11 @@ from server.plugins.types import (
     OutgoingMessage,
     PaymentUpdate,
     PluginInfo,
+    ReceiptRequest,
+    ReceiptResult,
     RefundResult,
     SentMessage,
+    ShiftResult,
     Shipment,
     ShipmentRequest,
     TrackingQuery,
@@ -100,7 +103,7 @@ ENTRY_POINT_GROUP = "crm.plugins"
 # (old plugins keep working); MAJOR grows when something a plugin relies on changes or goes.
 # A plugin says which version it was written for (``PluginInfo.api_version``); the CRM loads it
 # when the majors are equal and the plugin's minor is not newer than this one.
-API_VERSION = "1.1"  # 1.1: crm_delivery_check_number
+API_VERSION = "1.1"  # 1.1: crm_delivery_check_number and the ``fiscal`` hooks
 
 
 def api_version_problem(wanted: str, current: str | None = None) -> str | None:
@@ -370,6 +373,42 @@ def crm_payment_refund(
     ``RefundResult("pending")`` when the provider only accepted it."""
 
 
+# == fiscal receipts (Checkbox ПРРО...) =====================================================
+# The CRM issues a sale receipt when a card payment or cash on delivery is paid and a return
+# receipt when a refund succeeds, from a job (docs/fiscal.md). A plugin may declare a config
+# field ``shift_close_time`` ("HH:MM", the organization's local time): the CRM then calls
+# ``crm_fiscal_close_shift`` once a day after that time.
+
+
+@_spec
+def crm_fiscal_issue_receipt(
+    installation: Installation, config: dict, secrets: dict, receipt: ReceiptRequest
+) -> ReceiptResult:
+    """Issue a sale (``receipt.kind == "sell"``) or return receipt and return where it stands.
+    Send ``receipt.receipt_id`` as the provider's receipt id. Open the cashier's shift yourself
+    when the provider says none is open, then issue once more. Wait a little for the provider's
+    fiscal code; return ``ReceiptResult("pending", ...)`` if it is not there yet (the CRM asks
+    ``crm_fiscal_receipt_status`` later). A receipt the provider refused for its content is a
+    ``ReceiptResult("failed", error=...)``; raise ``PluginError`` when the provider cannot be
+    used (bad credentials: not retryable; outage, 429, 5xx: ``retryable=True``). Amounts are
+    Decimals: never convert them through a float."""
+
+
+@_spec
+def crm_fiscal_receipt_status(
+    installation: Installation, config: dict, secrets: dict, receipt_id: str
+) -> ReceiptResult | None:
+    """Where the receipt with the CRM's id ``receipt_id`` stands at the provider, or None if
+    the provider has no such receipt (it was never taken: the CRM issues it). Called before
+    issuing again after a try whose answer was lost, and to follow a pending receipt. Must not
+    change anything at the provider."""
+
+
+@_spec
+def crm_fiscal_close_shift(installation: Installation, config: dict, secrets: dict) -> ShiftResult:
+    """Close the cashier's open shift (the Z report). Nothing open: ``ShiftResult("not_open")``."""
+
+
 # == inbound webhooks =======================================================================
 
 
@@ -403,4 +442,5 @@ REQUIRED_HOOKS: dict[str, tuple[str, ...]] = {
     "webhooks": ("crm_webhook",),
     "domain_events": ("crm_domain_event",),
     "payments": ("crm_payment_create", "crm_payment_refund", "crm_webhook"),
+    "fiscal": ("crm_fiscal_issue_receipt", "crm_fiscal_receipt_status"),
 }

@@ -70,7 +70,7 @@ class PluginType:
     description: str
     homepage: str
     capabilities: list[str] = strawberry.field(
-        description="delivery, marketplace, telephony, messaging, webhooks, domain_events, payments."
+        description="delivery, marketplace, telephony, messaging, webhooks, domain_events, payments, fiscal."
     )
     api_version: str = strawberry.field(description="The plugin API version it was written for (`1.0`).")
     channels: list[str] = strawberry.field(

@@ -30,8 +30,9 @@ MESSAGING = "messaging"
 WEBHOOKS = "webhooks"
 DOMAIN_EVENTS = "domain_events"
 PAYMENTS = "payments"
+FISCAL = "fiscal"
 
-CAPABILITIES = (DELIVERY, MARKETPLACE, TELEPHONY, MESSAGING, WEBHOOKS, DOMAIN_EVENTS, PAYMENTS)
+CAPABILITIES = (DELIVERY, MARKETPLACE, TELEPHONY, MESSAGING, WEBHOOKS, DOMAIN_EVENTS, PAYMENTS, FISCAL)
 
 # Notification channels the CRM knows by name. "viber" is Viber business messages to a phone
 # number (TurboSMS); "viber_bot" and "telegram" are the customer's chat with the shop's bot.
@@ -505,6 +506,88 @@ class WebhookResult:
     events: list[CallEvent | MessageStatus | InboundMessage | PaymentUpdate | PluginEvent] = field(default_factory=list)
     dedupe_key: str | None = None
     response: WebhookResponse = field(default_factory=lambda: WebhookResponse(200, {"ok": True}))
+
+
+# -- fiscal receipts (Checkbox ПРРО...) ---------------------------------------------------
+
+# How a receipt's money was taken: ``CASHLESS`` for a card (through a payment plugin), ``CASH`` for
+# cash (cash on delivery the carrier paid out).
+RECEIPT_PAYMENT_TYPES = ("CASHLESS", "CASH")
+# Where a receipt stands: ``pending`` (the provider took it and is still registering it with the
+# tax service), ``done`` (it has its fiscal code), ``failed`` (refused, ``error`` says why).
+RECEIPT_STATES = ("pending", "done", "failed")
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    """One good or service on a receipt. ``price`` is the unit price and ``discount`` the line's
+    discount, Decimals in the receipt's currency; ``quantity`` a Decimal with at most 3 places
+    (2.25 kg). ``code`` is the shop's code (SKU)."""
+
+    code: str
+    name: str
+    price: Decimal
+    quantity: Decimal
+    discount: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class ReceiptPayment:
+    """How the customer paid: ``type`` is one of RECEIPT_PAYMENT_TYPES, ``amount`` a Decimal."""
+
+    type: str
+    amount: Decimal
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ReceiptRequest:
+    """A receipt the CRM asks a fiscal plugin to issue.
+
+    ``receipt_id`` is the CRM's id of the receipt (a UUID), decided before the call and the same
+    on every retry: send it as the provider's receipt id where the provider takes one (Checkbox
+    ``id``), so that ``crm_fiscal_receipt_status`` finds a receipt whose answer was lost and
+    nothing is sold twice. ``kind`` is ``sell`` or ``return``; a return names the sale's
+    provider receipt id in ``related_receipt_id``. ``discount`` is a discount on the whole
+    receipt (lines carry their own). ``email``/``phone`` (E.164) are the customer's, for a
+    provider that delivers the receipt itself; empty when unknown."""
+
+    receipt_id: str
+    kind: str
+    currency: str
+    lines: tuple[ReceiptLine, ...]
+    payments: tuple[ReceiptPayment, ...]
+    discount: Decimal | None = None
+    related_receipt_id: str = ""
+    order_number: int = 0
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class ReceiptResult:
+    """What the provider says of a receipt. ``status`` is one of RECEIPT_STATES; a ``done``
+    receipt has its ``fiscal_code`` and ``fiscal_date``; ``url`` is the page the customer can
+    open (empty if the provider has none); ``error`` says why a ``failed`` receipt was refused."""
+
+    status: str
+    provider_receipt_id: str
+    fiscal_code: str = ""
+    fiscal_date: datetime | None = None
+    url: str = ""
+    error: str = ""
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShiftResult:
+    """What ``crm_fiscal_close_shift`` did: ``closed`` (the Z report is made), ``not_open``
+    (nothing to close), ``closing`` (accepted, not finished yet) or ``failed`` (``message``)."""
+
+    status: str
+    shift_id: str = ""
+    message: str = ""
+    raw: dict = field(default_factory=dict)
 
 
 # -- errors a plugin raises -------------------------------------------------------------

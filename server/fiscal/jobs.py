@@ -1,0 +1,54 @@
+"""The fiscal domain's background work (server/jobs/registry.py): receipts follow payments and
+refunds; shifts close daily at each installation's ``shift_close_time``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from server.config import Settings
+from server.fiscal import service
+from server.jobs.per_installation import slot
+from server.jobs.registry import Event, enqueue, job, on_event, periodic
+from server.organizations.language import speaking_for
+from server.plugins.models import PluginInstallation
+
+CLOSE_EVERY_SECONDS = 300.0
+
+
+@on_event("payment.status_changed", "payment.refunded", name="fiscal.on_payment")
+async def on_payment(event: Event, *, settings: Settings) -> dict:
+    """A payment became paid (card or cash on delivery) or a refund of it succeeded: issue the
+    receipts it lacks. Idempotent (server/fiscal/service.py); a retryable failure is raised so
+    the job system tries again with its backoff, up to JOB_MAX_TRIES."""
+    payload = event.payload
+    if payload.get("status") not in service.PAID_STATES:
+        return {"skipped": payload.get("status")}
+    if event.topic == "payment.refunded" and payload.get("refund_status") != "succeeded":
+        return {"skipped": "refund not succeeded"}
+    return await service.issue_for_payment(settings, event.organization_id, UUID(str(payload["payment_id"])))
+
+
+@periodic(seconds=CLOSE_EVERY_SECONDS, name="fiscal.close_shifts")
+async def schedule_shift_closes(*, now: datetime | None = None) -> int:
+    """Queue ``fiscal.close_shift`` for every installation whose close time passed today."""
+    due = await service.due_shift_closes(now)
+    period = slot(CLOSE_EVERY_SECONDS, now)
+    for installation, day in due:
+        await enqueue(
+            "fiscal.close_shift",
+            job_id=f"fiscal.close_shift:{installation.id}:{period}",
+            installation_id=str(installation.id),
+            day=day.isoformat(),
+        )
+    return len(due)
+
+
+@job("fiscal.close_shift")
+async def close_shift_job(installation_id: str, day: str, *, settings: Settings) -> dict:
+    installation = await PluginInstallation.get_or_none(id=installation_id, enabled=True)
+    if installation is None:
+        return {"skipped": "The installation was removed or disabled."}
+    async with speaking_for(installation.organization_id):  # type: ignore[attr-defined]
+        row = await service.close_shift(settings, installation, datetime.fromisoformat(day).date())
+    return {"status": row.status, "message": row.message}
