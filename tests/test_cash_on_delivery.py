@@ -7,6 +7,7 @@ tracking runs) and the reconciliation report moves the parcel from "awaiting pay
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from server.organizations.models import Organization
 from server.payments.models import Payment
@@ -76,7 +77,7 @@ async def test_the_carriers_payout_becomes_the_orders_payment_once(api, tenants,
     # The money is on its way (10), then paid out (11): one payment, and the order is paid.
     sim.set_status(number, "10")
     await service.track_organization(database, organization_id)
-    assert not await Payment.filter(order__shipments__waybill_number=number).exists()
+    assert not await Payment.filter(organization_id=organization_id, order__shipments__waybill_number=number).exists()
     sim.set_status(number, "11")
     await service.track_organization(database, organization_id)
     paid = (await shop.owner.data(api, PAID, {"id": order["id"]}))["order"]
@@ -107,15 +108,17 @@ async def test_the_carriers_payout_becomes_the_orders_payment_once(api, tenants,
 
     # Tracking again (the parcel is closed now, and even if it were asked again) adds nothing.
     await service.track_organization(database, organization_id)
-    await Shipment.filter(waybill_number=number).update(closed=False)
+    await Shipment.filter(organization_id=organization_id, waybill_number=number).update(closed=False)
     await service.track_organization(database, organization_id)
-    assert await Payment.filter(provider_payment_id=f"cod:{number}").count() == 1
+    # (Scoped to this shop: another test's simulator may have handed out the same number.)
+    assert await Payment.filter(organization_id=organization_id, provider_payment_id=f"cod:{number}").count() == 1
     # A day the report cannot be about is a clear error, not a crash.
     for day in ("0001-01-01", "1999-12-31", (datetime.now(UTC) + timedelta(days=3)).date().isoformat()):
         wrong = await shop.owner.execute(api, REPORT, {"day": day})
         assert wrong["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "day"}, (day, wrong)
     # Tomorrow's report no longer lists today's payout.
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    # The shop's tomorrow (Kyiv), which from 21:00 UTC on is the day after UTC's tomorrow.
+    tomorrow = (datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=1)).date().isoformat()
     later = (await shop.owner.data(api, REPORT, {"day": tomorrow}))["cashOnDeliveryReport"]
     assert (later["paidOut"]["count"], later["awaitingPayout"]["count"]) == (0, 0)
 
