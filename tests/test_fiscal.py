@@ -23,6 +23,7 @@ from server.graphql import ids
 from server.jobs.inprocess import run_until_idle
 from server.organizations.models import Organization
 from server.payments import service as payments
+from server.payments.models import Payment
 from server.plugins.models import PluginInstallation
 from tests import test_payments
 from tests.provider_plugins import app_transport, check_connection, install
@@ -237,10 +238,17 @@ async def test_a_provider_that_stays_down_fails_the_receipt_after_the_jobs_tries
     for hours in range(1, database.job_max_tries + 2):
         await run_until_idle(database, now=later(hours=hours))
     [receipt] = await receipts_of(shop, api, order["id"])
-    assert receipt["status"] == "FAILED" and "503" in receipt["error"]
+    # Nothing was sold, but the CRM cannot know that while Checkbox does not answer: the receipt
+    # waits, saying why, and is issued once Checkbox is back.
+    assert receipt["status"] == "PENDING" and "503" in receipt["error"]
     row = await FiscalReceipt.get(payment_id=ids.decode(payment["id"])[1])
     assert row.tries == database.job_max_tries and ck.requests_to(SELL) == []
     ck.clear_faults()
+    assert row.id in [r for r, _org in await fiscal.receipts_to_follow(later(hours=12))]
+    await fiscal_jobs.follow_receipts(now=later(hours=12))
+    await run_until_idle(database, now=later(hours=12))
+    [receipt] = await receipts_of(shop, api, order["id"])
+    assert receipt["status"] == "DONE" and len(ck.requests_to(SELL)) == 1
 
 
 async def test_other_organizations_see_no_receipts(shop, api, lp, ck, proxied, database, tenants):
@@ -342,3 +350,61 @@ async def test_the_simulator_answers_a_malformed_receipt_with_the_documented_422
     detail = bad.json()["detail"]
     assert detail[0]["loc"] == ["body", "goods", 0, "good", "price"] and detail[0]["msg"] and detail[0]["type"]
     assert checkbox.message_of(bad.json()) == "Validation error (goods.0.good.price: value is not a valid integer)"
+
+
+async def test_a_receipt_whose_worker_died_mid_try_is_picked_up_by_the_sweep(
+    shop, api, lp, ck, proxied, database, monkeypatch
+):
+    await install_checkbox(shop, api, ck)
+    await install_liqpay(shop, api, lp)
+    ck.open_shift_now()
+
+    async def taken_then_killed(settings, organization_id, payment_id, *, manager=None):
+        # The receipt is planned and claimed, then the worker is killed: nothing runs its finally.
+        payment = await Payment.get(id=payment_id)
+        [receipt] = await fiscal.plan_receipts(payment, await fiscal.fiscal_installation(organization_id))
+        await fiscal._claim(receipt.id)
+        return {}
+
+    monkeypatch.setattr(fiscal, "issue_for_payment", taken_then_killed)
+    order, payment = await paid_card_order(shop, api, lp, proxied)
+    await run_until_idle(database)
+    monkeypatch.undo()
+    row = await FiscalReceipt.get(payment_id=ids.decode(payment["id"])[1])
+    assert (row.status, row.tries, ck.requests_to(SELL)) == ("pending", 1, [])
+    # While the dead worker's hold lasts nobody touches it; after it, the sweep does.
+    assert row.id not in [r for r, _org in await fiscal.receipts_to_follow(later(minutes=2))]
+    await FiscalReceipt.filter(id=row.id).update(claimed_until=datetime.now(UTC) - timedelta(seconds=1))  # run out
+    assert row.id in [r for r, _org in await fiscal.receipts_to_follow(later(minutes=2))]
+    await fiscal_jobs.follow_receipts(now=later(minutes=2))
+    await run_until_idle(database, now=later(minutes=2))
+    [receipt] = await receipts_of(shop, api, order["id"])
+    assert receipt["status"] == "DONE" and len(ck.requests_to(SELL)) == 1
+    assert row.id not in [r for r, _org in await fiscal.receipts_to_follow(later(hours=1))]  # done
+
+
+async def test_a_receipt_checkbox_has_not_confirmed_is_never_failed_and_is_followed(
+    shop, api, lp, ck, proxied, database
+):
+    await install_checkbox(shop, api, ck)
+    await install_liqpay(shop, api, lp)
+    ck.open_shift_now()
+    ck.receipt_polls = 10_000  # the tax service is slow today: the receipt stays CREATED
+    order, payment = await paid_card_order(shop, api, lp, proxied)
+    await run_until_idle(database)
+    row = await FiscalReceipt.get(payment_id=ids.decode(payment["id"])[1])
+    for hours in range(1, database.job_max_tries + 2):
+        await run_until_idle(database, now=later(hours=hours))
+    [receipt] = await receipts_of(shop, api, order["id"])
+    # Checkbox has it and may still register it: failing it would invite a second sale by hand.
+    assert receipt["status"] == "PENDING" and receipt["error"] and receipt["fiscalCode"] == ""
+    [sold] = ck.sold()
+    sold_receipt = ck.receipts[sold["id"]]
+    sold_receipt["_polls"] = 1  # registered now
+    assert row.id in [r for r, _org in await fiscal.receipts_to_follow(later(hours=2))]
+    await fiscal_jobs.follow_receipts(now=later(hours=2))
+    await run_until_idle(database, now=later(hours=2))
+    [receipt] = await receipts_of(shop, api, order["id"])
+    assert receipt["status"] == "DONE" and receipt["fiscalCode"] == ck.receipts[sold["id"]]["fiscal_code"]
+    assert receipt["error"] == "" and len(ck.requests_to(SELL)) == 1
+    assert row.id not in [r for r, _org in await fiscal.receipts_to_follow(later(days=fiscal.FOLLOW_DAYS + 1))]

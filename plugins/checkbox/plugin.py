@@ -48,6 +48,8 @@ POLL_SECONDS = 0.75  # checkbox-sdk's pace; tests set 0
 RECEIPT_POLLS = 10  # then the receipt stays pending and the CRM asks again later
 SHIFT_POLLS = 20
 NO_SHIFT = "Зміну не відкрито"
+# Refusals that pass (checkbox.md: the texts SDKs match): the cash register is taken for now.
+BUSY = ("Каса зайнята іншим касиром", "Касир вже працює з даною касою")
 
 
 @hookimpl
@@ -245,15 +247,25 @@ def sell_body(config: dict, receipt: ReceiptRequest) -> dict:
 
 
 async def _open_shift(session: _Session) -> None:
-    status, answer = await session.request("POST", "/shifts", json={})
+    """Open the cash register's shift and wait until it is OPENED. Every failure here is worth
+    another try later (opening twice is harmless: the second is refused while one is open)."""
+    try:
+        status, answer = await session.request("POST", "/shifts", json={})
+    except PluginError as exc:
+        raise PluginError(exc.message, code=exc.code, retryable=True) from None
     if status >= 400:
-        # Another job of the same cash register may have opened it a moment ago.
+        # Another job of the same cash register may be opening it right now, or has opened it.
         current_status, current = await session.request("GET", "/cashier/shift")
-        if current_status == 200 and isinstance(current, dict) and current.get("status") == "OPENED":
+        state = str(current.get("status") or "") if current_status == 200 and isinstance(current, dict) else ""
+        if state == "OPENED":
             return
-        raise PluginError(
-            _("Checkbox could not open the shift: %(message)s", message=message_of(answer)), code=str(status)
-        )
+        if state not in ("CREATED", "OPENING"):
+            raise PluginError(
+                _("Checkbox could not open the shift: %(message)s", message=message_of(answer)),
+                code=str(status),
+                retryable=True,
+            )
+        answer = current
     shift_id = str((answer or {}).get("id") or "")
     for _poll in range(SHIFT_POLLS):
         state = str((answer or {}).get("status") or "")
@@ -322,6 +334,9 @@ async def crm_fiscal_issue_receipt(config, secrets, receipt: ReceiptRequest):
         status, answer = await _sell(session, body)
     if status in (401, 403):
         raise PluginError(_("Checkbox refused the request: %(message)s", message=message_of(answer)), code="AUTH")
+    if status == 400 and any(text in message_of(answer) for text in BUSY):
+        # Someone else works at the cash register right now: it frees up, so try again later.
+        raise PluginError(_("Checkbox: %(message)s", message=message_of(answer)), code="BUSY", retryable=True)
     if status >= 400 or not isinstance(answer, dict):
         # Refused for its content (422 validation, a 400 rule): retrying the same receipt cannot help.
         return ReceiptResult("failed", "", error=message_of(answer), raw=answer if isinstance(answer, dict) else {})

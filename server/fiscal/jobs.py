@@ -8,12 +8,15 @@ from uuid import UUID
 
 from server.config import Settings
 from server.fiscal import service
+from server.fiscal.models import FiscalReceipt
 from server.jobs.per_installation import slot
 from server.jobs.registry import Event, enqueue, job, on_event, periodic
 from server.organizations.language import speaking_for
 from server.plugins.models import PluginInstallation
+from server.plugins.types import PluginError
 
 CLOSE_EVERY_SECONDS = 300.0
+FOLLOW_EVERY_SECONDS = 300.0
 
 
 @on_event("payment.status_changed", "payment.refunded", name="fiscal.on_payment")
@@ -52,3 +55,29 @@ async def close_shift_job(installation_id: str, day: str, *, settings: Settings)
     async with speaking_for(installation.organization_id):  # type: ignore[attr-defined]
         row = await service.close_shift(settings, installation, datetime.fromisoformat(day).date())
     return {"status": row.status, "message": row.message}
+
+
+@periodic(seconds=FOLLOW_EVERY_SECONDS, name="fiscal.follow_receipts")
+async def follow_receipts(*, now: datetime | None = None) -> int:
+    """Queue ``fiscal.follow_receipt`` for every pending receipt nobody is working on."""
+    due = await service.receipts_to_follow(now)
+    period = slot(FOLLOW_EVERY_SECONDS, now)
+    for receipt_id, _organization_id in due:
+        await enqueue(
+            "fiscal.follow_receipt", job_id=f"fiscal.follow_receipt:{receipt_id}:{period}", receipt_id=str(receipt_id)
+        )
+    return len(due)
+
+
+@job("fiscal.follow_receipt")
+async def follow_receipt(receipt_id: str, *, settings: Settings) -> dict:
+    """One more try at a pending receipt; a failure that may pass waits for the next sweep."""
+    row = await FiscalReceipt.get_or_none(id=receipt_id)
+    if row is None or row.status != "pending":
+        return {"skipped": "not pending"}
+    async with speaking_for(row.organization_id):  # type: ignore[attr-defined]
+        try:
+            done = await service.issue(settings, row.id)
+        except PluginError as exc:
+            return {"pending": exc.message}
+    return {"status": done.status if done is not None else "busy"}

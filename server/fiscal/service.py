@@ -14,7 +14,10 @@ Exactly once. A provider call cannot be part of a transaction, so:
    never sells twice;
 4. the answer is written: ``done`` (fiscal code, date, link), ``failed`` (the reason), or still
    ``pending``: then the job raises a retryable error and the job system tries again with its
-   backoff, up to ``JOB_MAX_TRIES`` tries of the receipt, after which it is ``failed``.
+   backoff, up to ``JOB_MAX_TRIES`` tries of the receipt, after which it is ``failed`` — unless
+   it went out (``sent_at``): then only Checkbox's own answer may fail it, and it stays pending;
+5. ``fiscal.follow_receipts`` (every 5 minutes) tries every pending receipt nobody holds, for
+   ``FOLLOW_DAYS``: one whose worker died mid-try, or one Checkbox has not confirmed yet.
 
 Which receipts. A payment paid before the fiscal installation existed gets none (the sale
 happened without it); a refund of a payment without a sale receipt gets none either (a return
@@ -43,6 +46,7 @@ from server.organizations.models import Organization
 from server.payments.models import Payment, PaymentRefund
 from server.payments.service import CASH_ON_DELIVERY, PAID_STATES
 from server.plugins import service as plugins
+from server.plugins.http import OUTCOME_UNKNOWN
 from server.plugins.manager import PluginManager, get_manager
 from server.plugins.models import PluginInstallation
 from server.plugins.types import FISCAL, PluginError, ReceiptLine, ReceiptPayment, ReceiptRequest, ReceiptResult
@@ -50,6 +54,7 @@ from server.plugins.types import FISCAL, PluginError, ReceiptLine, ReceiptPaymen
 log = logging.getLogger("crm.fiscal")
 
 CLAIM_SECONDS = 300  # longer than a try can take (the plugin call times out at 30 s)
+FOLLOW_DAYS = 3  # a pending receipt is followed this long (Checkbox retries its own webhooks for 4 h)
 
 
 # -- which installation -----------------------------------------------------------------------
@@ -178,19 +183,59 @@ async def record(receipt: FiscalReceipt, result: ReceiptResult) -> FiscalReceipt
     elif result.status == "failed":
         values.update(status="failed", error=_("The receipt was refused: %(reason)s", reason=result.error or "?")[:500])
     async with in_transaction():
-        await FiscalReceipt.filter(id=receipt.id).update(**values)
+        # Only a pending receipt changes: a late writer never turns a finished one back.
+        changed = await FiscalReceipt.filter(id=receipt.id, status="pending").update(**values)
         fresh = await FiscalReceipt.get(id=receipt.id)
-        if fresh.status != "pending":
+        if changed and fresh.status != "pending":
             await outbox.emit(fresh.organization_id, f"fiscal_receipt.{fresh.status}", _event(fresh))  # type: ignore[attr-defined]
     return fresh
 
 
 async def _fail(receipt: FiscalReceipt, message: str) -> FiscalReceipt:
     async with in_transaction():
-        await FiscalReceipt.filter(id=receipt.id, status="pending").update(status="failed", error=message[:500])
+        changed = await FiscalReceipt.filter(id=receipt.id, status="pending").update(
+            status="failed", error=message[:500]
+        )
         fresh = await FiscalReceipt.get(id=receipt.id)
-        await outbox.emit(fresh.organization_id, "fiscal_receipt.failed", _event(fresh))  # type: ignore[attr-defined]
+        if changed:
+            await outbox.emit(fresh.organization_id, "fiscal_receipt.failed", _event(fresh))  # type: ignore[attr-defined]
     return fresh
+
+
+async def _unconfirmed(receipt: FiscalReceipt, reason: str) -> FiscalReceipt:
+    """A receipt that went out and was not answered: Checkbox may have it (or register it
+    later), so it is never failed on our side; it stays pending and ``fiscal.follow_receipts`` keeps
+    asking for ``FOLLOW_DAYS``."""
+    note = _(
+        "Checkbox has not confirmed the receipt yet (%(reason)s); the CRM keeps asking. Do not issue it again "
+        "by hand meanwhile.",
+        reason=reason,
+    )
+    await FiscalReceipt.filter(id=receipt.id, status="pending").update(error=note[:500])
+    return await FiscalReceipt.get(id=receipt.id)
+
+
+async def _settle(settings, receipt: FiscalReceipt, reason: str, manager) -> FiscalReceipt:
+    """The last try of a receipt that went out failed without a clear answer: ask Checkbox.
+    It has none: failed (nothing was sold). It has it: what it says. No answer: pending, and
+    ``fiscal.follow_receipts`` asks again later."""
+    installation = await PluginInstallation.get_or_none(id=receipt.installation_id)  # type: ignore[attr-defined]
+    try:
+        if installation is None or not installation.enabled:
+            raise PluginError(_("The fiscal plugin was uninstalled or disabled before the receipt was issued."))
+        found = await plugins.call(
+            settings, installation, "crm_fiscal_receipt_status", manager=manager, receipt_id=str(receipt.id)
+        )
+    except PluginError:
+        return await _unconfirmed(receipt, reason)
+    if found is None:
+        return await _fail(receipt, reason)
+    fresh = await record(receipt, found)
+    return await _unconfirmed(fresh, reason) if fresh.status == "pending" else fresh
+
+
+async def _went_out(receipt_id: UUID) -> bool:
+    return await FiscalReceipt.filter(id=receipt_id, sent_at__not_isnull=True).exists()
 
 
 def _event(receipt: FiscalReceipt) -> dict:
@@ -217,14 +262,21 @@ async def issue(settings, receipt_id: UUID, *, manager: PluginManager | None = N
     except PluginError as exc:
         if exc.retryable and receipt.tries < settings.job_max_tries:
             raise
+        # A refusal the plugin is sure of fails the receipt; an outcome it is not sure of, of a
+        # receipt that may have gone out, is settled only by Checkbox itself.
+        if (exc.retryable or exc.code == OUTCOME_UNKNOWN) and await _went_out(receipt.id):
+            return await _settle(settings, receipt, exc.message, manager)
         return await _fail(receipt, exc.message)
     except Exception:
         if receipt.tries < settings.job_max_tries:
             raise  # the job system logs it and tries again
         log.exception("fiscal receipt %s: the last try failed", receipt.id)
+        if await _went_out(receipt.id):
+            return await _settle(settings, receipt, _("an error in the CRM"), manager)
         return await _fail(receipt, _("The receipt could not be issued because of an error in the CRM (see its log)."))
     finally:
-        await FiscalReceipt.filter(id=receipt.id).update(claimed_until=None)
+        # Released only if the hold is still ours (a later taker's hold has a later end).
+        await FiscalReceipt.filter(id=receipt.id, claimed_until=receipt.claimed_until).update(claimed_until=None)
 
 
 async def _try(settings, receipt: FiscalReceipt, manager: PluginManager | None) -> FiscalReceipt:
@@ -281,6 +333,19 @@ async def issue_for_payment(settings, organization_id: UUID, payment_id: UUID, *
     if retry is not None:
         raise retry
     return outcome
+
+
+async def receipts_to_follow(now: datetime | None = None) -> list[tuple[UUID, UUID]]:
+    """(receipt, organization) of the pending receipts nobody is working on: a worker died
+    during a try, or the job's tries ran out while Checkbox had not confirmed one that went
+    out. Younger than ``FOLLOW_DAYS``; a minute old at least (their own job is on them)."""
+    now = now or datetime.now(UTC)
+    rows = await FiscalReceipt.filter(
+        Q(status="pending") & (Q(claimed_until=None) | Q(claimed_until__lt=now)),
+        created_at__lt=now - timedelta(minutes=1),
+        created_at__gt=now - timedelta(days=FOLLOW_DAYS),
+    ).values_list("id", "organization_id")
+    return [(receipt_id, organization_id) for receipt_id, organization_id in rows]
 
 
 # -- shifts -------------------------------------------------------------------------------------
