@@ -274,3 +274,35 @@ async def test_a_nova_poshta_waybill_made_elsewhere_is_registered(api, tenants, 
         np.set_status(made.number, "7")
         await service.track_organization(database, org.id)
         assert (await read_order(t.owner, api, order["id"]))["status"]["code"] == "arrived"
+
+
+async def test_cancelling_a_registered_waybill_only_detaches_it_and_it_can_go_on_the_right_order(api, tenants):
+    from tests.test_shipments import CANCEL
+
+    with NovaPoshtaSimulator() as np:
+        t = await tenants.create(("owner",))
+        await install(t.owner, api, np)
+        wrong = await new_order(t.owner, api)
+        right = await new_order(t.owner, api)
+        made = np.add_waybill()  # made in Nova Poshta's cabinet, not yet handed over
+        first = await register(t.owner, api, wrong, made.number)
+        assert first["errors"] == []
+        shipment = first["shipment"]["id"]
+        version = (
+            await t.owner.data(
+                api, "query($id: ID!) { node(id: $id) { ... on Shipment { version } } }", {"id": shipment}
+            )
+        )["node"]["version"]
+        detached = (await t.owner.data(api, CANCEL, {"i": {"id": shipment, "version": version}}))["cancelShipment"]
+        assert detached["errors"] == [] and detached["shipment"]["status"] == "CANCELLED"
+        assert detached["shipment"]["order"]["delivery"]["waybillNumber"] is None
+        # The carrier was not asked to delete the shop's real waybill.
+        assert np.waybills[made.number].status_code == "1"
+        again = await register(t.owner, api, right, made.number)
+        assert again["errors"] == []
+        assert again["shipment"]["id"] == shipment and again["shipment"]["closed"] is False
+        assert again["shipment"]["order"]["id"] == right["id"]
+        assert (await read_order(t.owner, api, right["id"]))["delivery"]["waybillNumber"] == made.number
+        # Attached again, it is taken.
+        third = await new_order(t.owner, api)
+        assert codes(await register(t.owner, api, third, made.number)) == [("waybillNumber", "DUPLICATE")]

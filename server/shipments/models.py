@@ -40,6 +40,9 @@ class Shipment(TenantModel):
     # The carrier code whose order status rule was last applied: tracking twice applies nothing twice.
     rule_applied_for = fields.CharField(max_length=16, null=True)
     closed = fields.BooleanField(default=False)
+    # Attached by registerShipment (the waybill was made outside the CRM): cancelling it only
+    # detaches it from the order, and the carrier is never asked to delete it.
+    registered = fields.BooleanField(default=False)
     cancelled_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)
 

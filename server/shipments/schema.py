@@ -55,6 +55,10 @@ class ShipmentType(Node):
     last_tracked_at: datetime | None = strawberry.field(description="When tracking last asked the carrier.")
     tracking_error: str | None = strawberry.field(description="Why the last tracking attempt failed, if it did.")
     closed: bool = strawberry.field(description="Delivered, refused, returned or cancelled: no longer tracked.")
+    registered: bool = strawberry.field(
+        description="Made outside the CRM and attached with `registerShipment`: `cancelShipment` only detaches it "
+        "(the carrier is not asked to delete it), and its number may then be registered again."
+    )
     version: int = strawberry.field(description="Pass it back to cancel (optimistic concurrency).")
     created_at: datetime
 

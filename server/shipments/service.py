@@ -436,10 +436,14 @@ async def register_shipment(
         if problem:
             problems.add(ErrorCode.INVALID, str(problem), "waybillNumber")
             number = None
-    if (
-        number is not None
-        and await Shipment.filter(organization_id=scope.organization_id, waybill_number=number).exists()
-    ):
+    earlier = (
+        await Shipment.filter(organization_id=scope.organization_id, waybill_number=number).first()
+        if number is not None
+        else None
+    )
+    # A registration detached by cancelShipment may be attached again (to the right order).
+    reused = earlier if earlier is not None and _detached(earlier, installation) else None
+    if earlier is not None and reused is None:
         problems.add(
             ErrorCode.DUPLICATE,
             _("Waybill %(waybill_number)s is already registered.", waybill_number=number),
@@ -455,19 +459,32 @@ async def register_shipment(
             current = await scope.get(Order, order.id, "update", field="orderId", for_update=True)
             if await Shipment.filter(order_id=current.id, closed=False).exists():
                 raise UserInputError(ErrorCode.CONFLICT, _("The order got another waybill meanwhile."), "orderId")
-            shipment = await Shipment.create(
-                id=uuid.uuid4(),
-                organization_id=scope.organization_id,
-                order_id=current.id,
-                installation_id=installation.id,
-                carrier=installation.plugin,
-                waybill_number=number,
-                carrier_status=(status.provider_status or "")[:16] or None,
-                carrier_status_text=(status.description or "")[:500],
-                status=delivery_status,
-                status_changed_at=status.changed_at or now,
-                last_tracked_at=now,
-            )
+            values = {
+                "order_id": current.id,
+                "installation_id": installation.id,
+                "carrier_status": (status.provider_status or "")[:16] or None,
+                "carrier_status_text": (status.description or "")[:500],
+                "status": delivery_status,
+                "status_changed_at": status.changed_at or now,
+                "last_tracked_at": now,
+                "registered": True,
+                "tracking_error": None,
+            }
+            if reused is None:
+                shipment = await Shipment.create(
+                    id=uuid.uuid4(),
+                    organization_id=scope.organization_id,
+                    carrier=installation.plugin,
+                    waybill_number=number,
+                    **values,
+                )
+            else:
+                attached = await Shipment.filter(id=reused.id, version=reused.version, status="cancelled").update(
+                    **values, closed=False, cancelled_at=None, rule_applied_for=None, version=reused.version + 1
+                )
+                if not attached:
+                    raise version_conflict()
+                shipment = await Shipment.get(id=reused.id)
             await orders.update_order(scope, current.id, current.version, {"waybill_number": number})
             await audit.record(
                 scope,
@@ -492,6 +509,15 @@ async def register_shipment(
             "waybillNumber",
         ) from None
     return shipment
+
+
+def _detached(shipment: Shipment, installation: PluginInstallation | None) -> bool:
+    return (
+        shipment.registered
+        and shipment.status == "cancelled"
+        and installation is not None
+        and shipment.carrier == installation.plugin
+    )
 
 
 async def _undo(settings, installation, waybill_number: str, cause: Exception | None, manager) -> None:
@@ -524,7 +550,9 @@ async def cancel_shipment(
     scope: Scope, settings, shipment_id: UUID, version: int, *, manager: PluginManager | None = None
 ) -> Shipment:
     """Cancel the waybill at the carrier (only before it is handed over), then close the
-    shipment and clear the order's waybill number if it is this one."""
+    shipment and clear the order's waybill number if it is this one. A registered waybill
+    (made outside the CRM) is only detached: the carrier is not asked to delete it, and the
+    number may be registered again, on this order or another."""
     _can_edit_delivery(scope)
     shipment = await scope.get(Shipment, shipment_id, "update", field="id")
     if shipment.version != version:
@@ -542,18 +570,19 @@ async def cancel_shipment(
     installation = await PluginInstallation.get_or_none(
         id=shipment.installation_id, organization_id=scope.organization_id
     )  # type: ignore[attr-defined]
-    if installation is None:
-        raise UserInputError(ErrorCode.NOT_FOUND, _("The delivery plugin of this shipment was uninstalled."), "id")
-    try:
-        await plugins.call(
-            settings,
-            installation,
-            "crm_delivery_cancel_shipment",
-            manager=manager,
-            waybill_number=shipment.waybill_number,
-        )
-    except PluginError as exc:
-        raise _provider_error(exc, "id") from None
+    if not shipment.registered:  # a registered waybill is only detached (see above)
+        if installation is None:
+            raise UserInputError(ErrorCode.NOT_FOUND, _("The delivery plugin of this shipment was uninstalled."), "id")
+        try:
+            await plugins.call(
+                settings,
+                installation,
+                "crm_delivery_cancel_shipment",
+                manager=manager,
+                waybill_number=shipment.waybill_number,
+            )
+        except PluginError as exc:
+            raise _provider_error(exc, "id") from None
     async with in_transaction():
         now = datetime.now(UTC)
         updated = await Shipment.filter(id=shipment.id, version=version).update(
