@@ -7,6 +7,7 @@ Poshta waybill made in its cabinet registered the same way."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -18,6 +19,7 @@ from server.graphql import ids
 from server.jobs.inprocess import run_until_idle
 from server.jobs.registry import REGISTRY
 from server.organizations.models import Organization
+from server.payments.models import Payment
 from server.plugins.testing import INSTALL, TEST_CONNECTION
 from server.shipments import service
 from server.shipments.models import Shipment
@@ -276,7 +278,9 @@ async def test_a_nova_poshta_waybill_made_elsewhere_is_registered(api, tenants, 
         assert (await read_order(t.owner, api, order["id"]))["status"]["code"] == "arrived"
 
 
-async def test_cancelling_a_registered_waybill_only_detaches_it_and_it_can_go_on_the_right_order(api, tenants):
+async def test_cancelling_a_registered_waybill_only_detaches_it_and_it_can_go_on_the_right_order(
+    api, tenants, database
+):
     from tests.test_shipments import CANCEL
 
     with NovaPoshtaSimulator() as np:
@@ -298,7 +302,7 @@ async def test_cancelling_a_registered_waybill_only_detaches_it_and_it_can_go_on
         assert detached["shipment"]["order"]["delivery"]["waybillNumber"] is None
         # The carrier was not asked to delete the shop's real waybill.
         assert np.waybills[made.number].status_code == "1"
-        again = await register(t.owner, api, right, made.number)
+        again = await register(t.owner, api, right, made.number, cashOnDelivery="900")
         assert again["errors"] == []
         assert again["shipment"]["id"] == shipment and again["shipment"]["closed"] is False
         assert again["shipment"]["order"]["id"] == right["id"]
@@ -306,3 +310,10 @@ async def test_cancelling_a_registered_waybill_only_detaches_it_and_it_can_go_on
         # Attached again, it is taken.
         third = await new_order(t.owner, api)
         assert codes(await register(t.owner, api, third, made.number)) == [("waybillNumber", "DUPLICATE")]
+        # Sent cash on delivery: the carrier's payout becomes the right order's payment.
+        org = await Organization.get(slug=t.slug)
+        for code in ("9", "11"):
+            np.set_status(made.number, code)
+            await service.track_organization(database, org.id)
+        [payment] = await Payment.filter(organization_id=org.id, provider_payment_id=f"cod:{made.number}")
+        assert payment.order_id == ids.decode(right["id"])[1] and payment.amount == Decimal("900.00")

@@ -305,6 +305,11 @@ class RegisterShipmentInput:
         default=None,
         description="The delivery plugin installation of the carrier; omit it when the organization has only one.",
     )
+    cash_on_delivery: Decimal | None = strawberry.field(
+        default=None,
+        description="The amount the recipient pays on receipt, when the parcel was sent cash on delivery: the "
+        "carrier's payout then becomes the order's payment, as for a waybill made in the CRM.",
+    )
 
 
 @strawberry.input
@@ -386,12 +391,19 @@ class ShipmentMutations:
 
         async def act():
             order_pk = ids.decode(input.order_id, "Order", "orderId")[1]
-            data = {"installation_id": _installation_pk(input.installation_id), "waybill_number": input.waybill_number}
+            data = {
+                "installation_id": _installation_pk(input.installation_id),
+                "waybill_number": input.waybill_number,
+                "cash_on_delivery": input.cash_on_delivery,
+            }
             return {"shipment": await service.register_shipment(ctx.scope, ctx.settings, order_pk, data)}
 
         return await run_mutation(ShipmentPayload, act)
 
-    @strawberry.mutation(description="Cancel (delete) a waybill at the carrier; only before it is handed over.")
+    @strawberry.mutation(
+        description="Cancel (delete) a waybill at the carrier; only before it is handed over. A registered one "
+        "(made outside the CRM) is only detached from its order."
+    )
     async def cancel_shipment(self, info: Info, input: CancelShipmentInput) -> ShipmentPayload:
         ctx = info.context
 

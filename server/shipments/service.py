@@ -412,6 +412,10 @@ async def register_shipment(
         installation = await delivery_installation(scope, data.get("installation_id"), manager=manager)
     with problems:
         number = _clean_number(data.get("waybill_number"))
+    cod = None
+    if data.get("cash_on_delivery") is not None:
+        with problems:
+            cod = parse_amount(data["cash_on_delivery"], "cashOnDelivery")
     open_one = await Shipment.filter(order_id=order.id, closed=False).first() if order is not None else None
     if open_one is not None:
         problems.add(
@@ -469,6 +473,8 @@ async def register_shipment(
                 "last_tracked_at": now,
                 "registered": True,
                 "tracking_error": None,
+                "cash_on_delivery": cod,
+                "cash_on_delivery_paid_at": None,
             }
             if reused is None:
                 shipment = await Shipment.create(
