@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -171,6 +172,13 @@ class Waybill:
     date_scan: datetime | None = None
     afterpayment: str = ""
     properties: dict[str, Any] = field(default_factory=dict)
+
+
+KYIV = ZoneInfo("Europe/Kyiv")
+
+
+def _kyiv(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(KYIV) if moment is not None and moment.tzinfo is not None else moment
 
 
 class NovaPoshtaSimulator(SimulatorServer):
@@ -633,7 +641,7 @@ class NovaPoshtaSimulator(SimulatorServer):
                 {
                     "Ref": waybill.ref,
                     "CostOnSite": waybill.cost_on_site,
-                    "EstimatedDeliveryDate": estimated.strftime("%d.%m.%Y"),
+                    "EstimatedDeliveryDate": _kyiv(estimated).strftime("%d.%m.%Y"),
                     "IntDocNumber": waybill.number,
                     "TypeDocument": "InternetDocument",
                 }
@@ -691,13 +699,16 @@ class NovaPoshtaSimulator(SimulatorServer):
 
     def _tracking_item(self, waybill: Waybill, full: bool) -> dict[str, Any]:
         warehouse = waybill.warehouse_recipient or {}
-        received = waybill.recipient_date_time
+        # Nova Poshta writes every time as Kyiv wall-clock time, without a zone.
+        received = _kyiv(waybill.recipient_date_time)
+        created, estimated = _kyiv(waybill.created), _kyiv(waybill.estimated_delivery)
+        scan = _kyiv(waybill.date_scan or waybill.created)
         item: dict[str, Any] = {
             "Number": waybill.number,
             "StatusCode": waybill.status_code,
             "Status": STATUS_TEXT[waybill.status_code],
-            "DateCreated": waybill.created.strftime("%d-%m-%Y %H:%M:%S"),
-            "ScheduledDeliveryDate": waybill.estimated_delivery.strftime("%d-%m-%Y 13:00:00"),
+            "DateCreated": created.strftime("%d-%m-%Y %H:%M:%S"),
+            "ScheduledDeliveryDate": estimated.strftime("%d-%m-%Y 13:00:00"),
             "ActualDeliveryDate": received.strftime("%Y-%m-%d %H:%M:%S") if received else "",
             "RecipientDateTime": received.strftime("%d.%m.%Y %H:%M:%S") if received else "",
             "CitySender": waybill.city_sender,
@@ -711,11 +722,10 @@ class NovaPoshtaSimulator(SimulatorServer):
             "CargoType": waybill.cargo_type,
             "PayerType": waybill.payer_type,
             "SeatsAmount": waybill.seats,
-            "TrackingUpdateDate": (waybill.date_scan or waybill.created).strftime("%Y-%m-%d %H:%M:%S"),
+            "TrackingUpdateDate": scan.strftime("%Y-%m-%d %H:%M:%S"),
         }
         if not full:
             return item
-        scan = waybill.date_scan or waybill.created
         item.update(
             {
                 "DocumentCost": waybill.cost_on_site,
@@ -723,8 +733,8 @@ class NovaPoshtaSimulator(SimulatorServer):
                 "PaymentMethod": waybill.payment_method,
                 "CargoDescriptionString": waybill.description,
                 "DateScan": scan.strftime("%H:%M %d.%m.%Y"),
-                "DateFirstDayStorage": (waybill.estimated_delivery + timedelta(days=1)).strftime("%Y-%m-%d"),
-                "DatePayedKeeping": (waybill.estimated_delivery + timedelta(days=6)).strftime("%Y-%m-%d %H:%M:%S"),
+                "DateFirstDayStorage": (estimated + timedelta(days=1)).strftime("%Y-%m-%d"),
+                "DatePayedKeeping": (estimated + timedelta(days=6)).strftime("%Y-%m-%d %H:%M:%S"),
                 "RecipientFullName": waybill.recipient_name,
                 "RecipientFullNameEW": waybill.recipient_name,
                 "SenderFullNameEW": waybill.sender_name,

@@ -469,7 +469,7 @@ async def register_shipment(
                 "carrier_status": (status.provider_status or "")[:16] or None,
                 "carrier_status_text": (status.description or "")[:500],
                 "status": delivery_status,
-                "status_changed_at": status.changed_at or now,
+                "status_changed_at": (status.changed_at or now).astimezone(UTC),
                 "last_tracked_at": now,
                 "registered": True,
                 "tracking_error": None,
@@ -762,7 +762,8 @@ async def _record_status(organization: Organization, shipment: Shipment, status:
     if same and not paid_out:
         await Shipment.filter(id=shipment.id).update(last_tracked_at=now, tracking_error=None)
         return "same"
-    paid_at = status.changed_at or now
+    # Stored in UTC: SQLite compares the stored text, so a Kyiv-offset time would sort wrong.
+    paid_at = (status.changed_at or now).astimezone(UTC)
     async with in_transaction():
         # Conditional on the version read: of two workers tracking at once, one records it.
         updated = await Shipment.filter(id=shipment.id, version=shipment.version).update(
