@@ -225,7 +225,7 @@ async def crm_messaging_send(config, secrets, message: OutgoingMessage):
         if _not_sent(exc):
             wait = _retry_after(exc)
             note = f" Telegram asks to wait {wait} s." if wait is not None else ""
-            raise PluginError(exc.message + note, code=exc.code, retryable=True) from None
+            raise PluginError(exc.message + note, code=exc.code, retryable=True, retry_after=wait) from None
         raise PluginError(
             _(
                 "%(message)s The message may or may not have been sent: check the chat before sending it again.",

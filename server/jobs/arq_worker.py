@@ -100,7 +100,7 @@ def _job(name: str):
             error = describe_failure(exc, settings)
             if retryable(exc) and tries < settings.job_max_tries:
                 log.warning("job %s failed (try %d of %d): %s", ctx["job_id"], tries, settings.job_max_tries, error)
-                raise Retry(defer=backoff_seconds(tries, settings)) from exc
+                raise Retry(defer=backoff_seconds(tries, settings, exc)) from exc
             log.error("job %s failed for good after %d tries: %s", ctx["job_id"], tries, error)
             await _record_failure(ctx["job_id"], name, kwargs, tries, error)
             return {"failed": error}

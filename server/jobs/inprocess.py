@@ -66,7 +66,7 @@ async def _run_one(row: JobRun, settings: Settings) -> None:
     except Exception as exc:
         error = describe_failure(exc, settings)
         if retryable(exc) and attempt < settings.job_max_tries:
-            delay = backoff_seconds(attempt, settings)
+            delay = backoff_seconds(attempt, settings, exc)
             log.warning(
                 "job %s failed (try %d of %d), again in %.0f s: %s",
                 row.job_id,

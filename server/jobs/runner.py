@@ -72,10 +72,13 @@ def retryable(exc: BaseException) -> bool:
     return not (isinstance(exc, PluginError) and not exc.retryable)
 
 
-def backoff_seconds(attempt: int, settings: Settings) -> float:
-    """Exponential backoff with full jitter (attempt 1 -> up to base, 2 -> 2*base, ...), capped."""
+def backoff_seconds(attempt: int, settings: Settings, failure: BaseException | None = None) -> float:
+    """Exponential backoff with jitter (attempt 1 -> base/2..base, 2 -> base..2*base, ...), capped;
+    never sooner than the provider asked (``PluginError.retry_after``, e.g. a 429's wait)."""
     ceiling = min(settings.job_retry_max_seconds, settings.job_retry_base_seconds * 2 ** (attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)
+    delay = random.uniform(ceiling / 2, ceiling)
+    asked = failure.retry_after if isinstance(failure, PluginError) else None
+    return max(delay, min(float(asked), settings.job_retry_max_seconds)) if asked else delay
 
 
 def event_of(event: Event | None, events: list[Event] | None) -> list[Event]:

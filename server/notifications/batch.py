@@ -115,7 +115,7 @@ async def send_many(notification_ids: list[str], settings: Settings, now: dateti
             outcome[str(notification.id)] = await jobs.send(str(notification.id), settings=settings, now=now)
         except PluginError as exc:  # retryable (the send put it back in the queue): its own job retries
             log.warning("notification %s: %s; trying again later", notification.id, exc.message)
-            when = now + timedelta(seconds=backoff_seconds(notification.attempts + 1, settings))
+            when = now + timedelta(seconds=backoff_seconds(notification.attempts + 1, settings, exc))
             await jobs.schedule(notification, when, tag=f"retry-{now.timestamp():.0f}")
             outcome[str(notification.id)] = "queued"
     claimed = await _claim(ready, now)
@@ -325,7 +325,7 @@ async def _after_failure(
     if result.retryable and n.attempts < settings.job_max_tries:
         # The provider certainly did not take it: queued again, its own job retries it later.
         await Notification.filter(id=n.id, state="sending").update(state="queued", reason=result.message[:2000])
-        when = now + timedelta(seconds=backoff_seconds(n.attempts, settings))
+        when = now + timedelta(seconds=backoff_seconds(n.attempts, settings, result))
         await jobs.schedule(n, when, tag=f"retry-{n.attempts}")
         return "queued"
     if result.code == jobs.OUTCOME_UNKNOWN:

@@ -186,6 +186,7 @@ class ProviderClient:
                 message,
                 code="RATE_LIMITED" if code == 429 else "PROVIDER_UNAVAILABLE",
                 retryable=True,
+                retry_after=retry_after_seconds(exc.response),
             ) from None
         except EgressRefused as exc:
             raise PluginError(

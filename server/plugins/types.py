@@ -597,13 +597,16 @@ class PluginError(Exception):
     """The provider refused or failed (bad credentials, validation, rate limit, outage).
 
     ``message`` is shown to the organization's admin: make it say what to do
-    ("Nova Poshta rejected the API key: check it in your business account")."""
+    ("Nova Poshta rejected the API key: check it in your business account").
+    ``retry_after``: the seconds the provider asked to wait (a 429's ``Retry-After``); the job
+    system never tries again sooner."""
 
-    def __init__(self, message: str, *, code: str = "", retryable: bool = False):
+    def __init__(self, message: str, *, code: str = "", retryable: bool = False, retry_after: float | None = None):
         super().__init__(message)
         self.message = message
         self.code = code
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class WebhookRejected(Exception):
