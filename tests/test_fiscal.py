@@ -16,11 +16,13 @@ from tortoise.transactions import in_transaction
 
 from plugins.checkbox import plugin as checkbox
 from plugins.simulators.checkbox import LICENSE_KEY, PIN_CODE, CheckboxSimulator
+from plugins.simulators.turbosms import TEST_TOKEN, TurboSMSSimulator
 from server.fiscal import jobs as fiscal_jobs
 from server.fiscal import service as fiscal
 from server.fiscal.models import FiscalReceipt, FiscalShiftClose
 from server.graphql import ids
 from server.jobs.inprocess import run_until_idle
+from server.orders.models import Order
 from server.organizations.models import Organization
 from server.payments import service as payments
 from server.payments.models import Payment
@@ -408,3 +410,83 @@ async def test_a_receipt_checkbox_has_not_confirmed_is_never_failed_and_is_follo
     assert receipt["status"] == "DONE" and receipt["fiscalCode"] == ck.receipts[sold["id"]]["fiscal_code"]
     assert receipt["error"] == "" and len(ck.requests_to(SELL)) == 1
     assert row.id not in [r for r, _org in await fiscal.receipts_to_follow(later(days=fiscal.FOLLOW_DAYS + 1))]
+
+
+# -- the customer's receipt link ------------------------------------------------------------------
+
+NOTIFICATION_SETTINGS = """mutation($i: UpdateNotificationSettingsInput!) { updateNotificationSettings(input: $i) {
+    errors { message } } }"""
+NOTIFICATIONS = """query($id: ID!) { orderNotifications(orderId: $id) { trigger channel state text } }"""
+RULE = """mutation($i: UpdateNotificationRuleInput!) { updateNotificationRule(input: $i) { errors { message } } }"""
+
+
+@pytest.fixture(scope="module")
+def turbo_server():
+    with TurboSMSSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+async def texts(shop, api, turbo_server):
+    """The shop's customers hear from it by Viber (TurboSMS), at any hour and without delay."""
+    turbo_server.reset()
+    config = {"sender": "MyShop", "viber_sender": "MyShop", "api_url": turbo_server.url, "viber_sms_fallback": False}
+    assert (await install(shop.owner, api, "turbosms", config, {"token": TEST_TOKEN}))["errors"] == []
+    quiet = {"quietStart": "00:00", "quietEnd": "00:00", "sendDelaySeconds": 0}
+    assert (await shop.owner.data(api, NOTIFICATION_SETTINGS, {"i": quiet}))["updateNotificationSettings"][
+        "errors"
+    ] == []
+    return turbo_server
+
+
+def receipt_texts(sim) -> list[str]:
+    """What the customer's phone got about receipts (the link in it is the CRM's tracked link)."""
+    with sim.lock:
+        return [m.text for m in sim.messages.values() if m.recipient == "380671234567" and m.text.startswith("Чек")]
+
+
+async def test_the_customer_gets_each_receipts_link_once_over_their_channel(
+    shop, api, lp, ck, proxied, database, texts
+):
+    await install_checkbox(shop, api, ck)
+    await install_liqpay(shop, api, lp)
+    order, payment = await paid_card_order(shop, api, lp, proxied)
+    await run_until_idle(database)
+    [sale] = await receipts_of(shop, api, order["id"])
+    name = (await Organization.get(slug=shop.slug)).name
+    number = (await Order.get(id=ids.decode(order["id"], "Order")[1])).number
+    [got] = receipt_texts(texts)
+    assert got.startswith(f"Чек до замовлення №{number} на 900.00 UAH: http") and got.endswith(f" {name}")
+    # The link in the message leads to the receipt's page at Checkbox.
+    link = got.split(": ", 1)[1].split()[0]
+    opened = await proxied.get(httpx.URL(link).path)
+    assert opened.status_code in (302, 303, 307) and opened.headers["location"] == sale["url"]
+
+    refund = {"i": {"paymentId": payment["id"], "amount": "300"}}
+    assert (await shop.owner.data(api, REFUND, refund))["refundPayment"]["errors"] == []
+    await run_until_idle(database)
+    _, back = await receipts_of(shop, api, order["id"])
+    assert [t.split(": http")[0] for t in receipt_texts(texts)] == [
+        f"Чек до замовлення №{number} на 900.00 UAH",
+        f"Чек повернення до замовлення №{number} на 300.00 UAH",
+    ]
+    # On the order, like any message to the customer, with the receipt's own link; a rerun of
+    # the jobs sends nothing more.
+    sent = (await shop.owner.data(api, NOTIFICATIONS, {"id": order["id"]}))["orderNotifications"]
+    assert [(n["channel"], n["state"], n["text"].split(": ")[1]) for n in sent if n["trigger"] == "fiscal_receipt"] == [
+        ("viber", "sent", f"{sale['url']} {name}"),
+        ("viber", "sent", f"{back['url']} {name}"),
+    ]
+    await run_until_idle(database, now=later(hours=1))
+    assert len(receipt_texts(texts)) == 2
+
+
+async def test_a_shop_that_switched_the_receipt_message_off_sends_none(shop, api, lp, ck, proxied, database, texts):
+    off = {"i": {"trigger": "fiscal_receipt", "enabled": False}}
+    assert (await shop.owner.data(api, RULE, off))["updateNotificationRule"]["errors"] == []
+    await install_checkbox(shop, api, ck)
+    await install_liqpay(shop, api, lp)
+    order, _payment = await paid_card_order(shop, api, lp, proxied)
+    await run_until_idle(database)
+    assert [r["status"] for r in await receipts_of(shop, api, order["id"])] == ["DONE"]
+    assert receipt_texts(texts) == []

@@ -46,6 +46,7 @@ SUBJECTS = {
     "delayed": N_("%(shop)s: order №%(number)s is delayed"),
     "survey_nps": N_("%(shop)s: how did we do?"),
     "survey_support": N_("%(shop)s: how did we do?"),
+    "fiscal_receipt": N_("%(shop)s: your receipt for order №%(number)s"),
 }
 ORDER_SUBJECT = N_("%(shop)s: order №%(number)s")
 OTHER_SUBJECT = N_("A message from %(shop)s")

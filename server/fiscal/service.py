@@ -161,6 +161,24 @@ async def receipt_request(receipt: FiscalReceipt, payment: Payment, sale: Fiscal
     )
 
 
+# -- the customer's message ------------------------------------------------------------------------
+
+
+async def order_of(receipt: FiscalReceipt) -> Order | None:
+    payment = await Payment.get_or_none(id=receipt.payment_id)  # type: ignore[attr-defined]
+    return await Order.get_or_none(id=payment.order_id) if payment is not None else None  # type: ignore[attr-defined]
+
+
+def message_context(receipt: FiscalReceipt) -> dict:
+    """What the ``fiscal_receipt`` message's template knows of the receipt (docs/notifications.md)."""
+    return {
+        "receipt_link": receipt.url,
+        "receipt_amount": f"{receipt.amount:.2f}",
+        "receipt_currency": receipt.currency,
+        "receipt_is_return": receipt.kind == "return",
+    }
+
+
 # -- a try --------------------------------------------------------------------------------------
 
 

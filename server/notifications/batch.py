@@ -93,6 +93,7 @@ def _is_plain(notification: Notification) -> bool:
         and notification.order_id is not None
         and notification.survey_id is None
         and not notification.trigger.startswith("campaign_")
+        and notification.trigger != jobs.RECEIPT
     )
 
 

@@ -108,6 +108,16 @@ DEFAULTS: dict[str, tuple[bool, dict[str, str]]] = {
             "{{ survey_link }} {{ shop_name }}",
         },
     ),
+    # Fiscal receipts (server/fiscal, docs/fiscal.md): the link to the receipt of a payment or a refund.
+    "fiscal_receipt": (
+        True,
+        {
+            "uk": "{% if receipt_is_return %}Чек повернення{% else %}Чек{% endif %} до замовлення №{{ order_number }} "
+            "на {{ receipt_amount }} {{ receipt_currency }}: {{ receipt_link }} {{ shop_name }}",
+            "en": "{% if receipt_is_return %}Refund receipt{% else %}Receipt{% endif %} for order #{{ order_number }}, "
+            "{{ receipt_amount }} {{ receipt_currency }}: {{ receipt_link }} {{ shop_name }}",
+        },
+    ),
     # Retention campaigns (server/campaigns, docs/campaigns.md): the step's own text, then the
     # opt-out link every marketing message carries. The campaign switches them on and off.
     **{

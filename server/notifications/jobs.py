@@ -25,6 +25,8 @@ from server.config import Settings
 from server.core import outbox
 from server.core.public_links import new_token
 from server.email import service as email
+from server.fiscal import service as fiscal
+from server.fiscal.models import FiscalReceipt
 from server.i18n import N_, _, gettext_in
 from server.jobs.per_installation import enqueue_per_installation
 from server.jobs.registry import Event, enqueue, job, on_event, on_events, periodic
@@ -53,6 +55,8 @@ OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 # the customer's explicit consent (setChannelConsent optedIn: true), through the bot they wrote to.
 # notification channel -> the conversation channel of that chat.
 CHAT_CHANNELS = {"telegram": "telegram", "viber_bot": "viber"}
+# The message with the link to a fiscal receipt (sale or return) the shop issued for the order.
+RECEIPT = "fiscal_receipt"
 
 
 async def _chat(notification: Notification):
@@ -180,6 +184,20 @@ async def on_order_events(events: list[Event]) -> None:
             await schedule(notification, notification.scheduled_for)
     elif queued:
         await schedule_batch(queued)
+
+
+@on_event("fiscal_receipt.done", name="notifications.on_fiscal_receipt")
+async def on_fiscal_receipt(event: Event) -> None:
+    """The link to an issued receipt, on the first channel of the ``fiscal_receipt`` rule: one
+    message per receipt (its id is the notification's source), whatever the order's status."""
+    receipt = await FiscalReceipt.get_or_none(id=event.payload["receipt_id"], organization_id=event.organization_id)
+    order = await fiscal.order_of(receipt) if receipt is not None and receipt.url else None
+    if order is None or order.deleted_at is not None:
+        return
+    await service.ensure_defaults(order.organization_id)  # type: ignore[attr-defined]
+    rule = await NotificationRule.get_or_none(organization_id=order.organization_id, trigger=RECEIPT, enabled=True)  # type: ignore[attr-defined]
+    if rule is not None and rule.channels:
+        await _create(order, receipt.id, rule, 0, datetime.now(UTC))
 
 
 async def schedule_batch(notifications: list[Notification], tag: str = "") -> None:
@@ -311,7 +329,7 @@ async def send(notification_id: str, *, settings: Settings, now: datetime | None
 
 async def _send(notification: Notification, settings: Settings, now: datetime) -> str:
     survey = await Survey.get_or_none(id=notification.survey_id) if notification.survey_id else None
-    campaign = None
+    campaign = receipt = None
     if _is_campaign(notification):  # a retention campaign's message (server/campaigns)
         order = None
         campaign = await CampaignMessage.get_or_none(id=notification.source_event_id)
@@ -330,7 +348,12 @@ async def _send(notification: Notification, settings: Settings, now: datetime) -
         if order is None or order.deleted_at is not None:
             await _finish(notification, "skipped", _("the order was deleted"))
             return "skipped"
-        if order.status.code != notification.trigger:
+        if notification.trigger == RECEIPT:
+            receipt = await FiscalReceipt.get_or_none(id=notification.source_event_id, status="done")
+            if receipt is None:
+                await _finish(notification, "skipped", _("the receipt is gone"))
+                return "skipped"
+        elif order.status.code != notification.trigger:
             await _finish(
                 notification,
                 "skipped",
@@ -401,6 +424,9 @@ async def _send(notification: Notification, settings: Settings, now: datetime) -
         # A fresh opt-out link per message, stored only as its hash (like a survey link).
         token = new_token()
         context = await campaigns.message_context(campaign, campaigns.link(settings, token), locale, now)
+        text = await service.render_for(organization.id, notification.trigger, notification.channel, locale, context)
+    elif receipt is not None:
+        context = await service.context_for(order) | fiscal.message_context(receipt)
         text = await service.render_for(organization.id, notification.trigger, notification.channel, locale, context)
     else:
         reason = await _status_reason(order)

@@ -24,10 +24,15 @@ from server.orders.models import Order
 from server.plugins.models import PluginInstallation
 from server.plugins.schema import PluginInstallationType
 
+TRIGGER = (
+    "What sends it: an order status code (`new`, `shipped`...), or `survey_nps`, `survey_support`, "
+    "`campaign_winback`, `campaign_birthday`, `campaign_review`, `fiscal_receipt` (docs/notifications.md)."
+)
+
 
 @model_type(NotificationRule, description="Which channels tell a customer that an order reached a status.")
 class NotificationRuleType:
-    trigger: str = strawberry.field(description="The order status code that sends it (`new`, `shipped`...).")
+    trigger: str = strawberry.field(description=TRIGGER)
     channels: list[str] = strawberry.field(
         description="Channels in order of preference: when one cannot reach the customer, the next is tried."
     )
@@ -67,7 +72,7 @@ class NotificationSettingsType:
 
 @model_type(Notification, description="One message to a customer about an order, on one channel.")
 class NotificationType(Node):
-    trigger: str = strawberry.field(description="The order status that caused it.")
+    trigger: str = strawberry.field(description=TRIGGER)
     channel: str
     recipient: str = strawberry.field(
         description="The phone (E.164) or, for e-mail, the address it went to, once sending started."
@@ -157,7 +162,7 @@ class PreviewPayload:
 
 @strawberry.input
 class UpdateNotificationRuleInput:
-    trigger: str = strawberry.field(description="Order status code.")
+    trigger: str = strawberry.field(description=TRIGGER)
     channels: list[str] | None = None
     enabled: bool | None = None
     urgent: bool | None = None

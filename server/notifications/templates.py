@@ -34,6 +34,10 @@ VARIABLES = (
     "campaign_text",  # campaign_* only: the step's text (which knows customer_name, shop_name, offer_until)
     "opt_out_link",  # campaign_* only
     "offer_until",  # campaign_* only
+    "receipt_link",  # fiscal_receipt only: the customer's page of the receipt
+    "receipt_amount",  # fiscal_receipt only
+    "receipt_currency",  # fiscal_receipt only
+    "receipt_is_return",  # fiscal_receipt only: true for a refund's return receipt
 )
 
 
