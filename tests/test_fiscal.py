@@ -28,6 +28,7 @@ from server.payments import service as payments
 from server.payments.models import Payment
 from server.plugins.models import PluginInstallation
 from tests import test_payments
+from tests.helpers import QueryCounter
 from tests.provider_plugins import app_transport, check_connection, install
 from tests.test_payments import customer_opens, install_liqpay, link, new_order, reference
 
@@ -287,6 +288,19 @@ async def test_the_cron_closes_the_open_shift_once_a_day(shop, api, lp, ck, prox
     # Later the same evening: nothing more to do; the next evening closes again.
     assert await fiscal_jobs.schedule_shift_closes(now=kyiv_evening + timedelta(minutes=5)) == 0
     assert [i.id for i, day in await fiscal.due_shift_closes(kyiv_evening + timedelta(days=1))] == [mine]
+
+
+async def test_finding_the_shifts_to_close_costs_the_same_for_one_shop_or_many(shop, api, ck, tenants):
+    await install_checkbox(shop, api, ck)
+    kyiv_evening = datetime(2026, 12, 7, 21, 55, tzinfo=UTC)
+    with QueryCounter() as one:
+        due = await fiscal.due_shift_closes(kyiv_evening)
+    for _n in range(3):
+        other = await tenants.create(("owner",))
+        await install_checkbox(other, api, ck)
+    with QueryCounter() as four:
+        assert len(await fiscal.due_shift_closes(kyiv_evening)) == len(due) + 3
+    assert four.count == one.count
 
 
 async def test_a_wrong_pin_fails_the_receipt_with_the_reason_at_once(shop, api, lp, ck, proxied, database):

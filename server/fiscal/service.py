@@ -380,29 +380,35 @@ def close_time(config: dict) -> time | None:
 
 async def due_shift_closes(now: datetime | None = None, manager: PluginManager | None = None) -> list:
     """``(installation, local day)`` of every enabled fiscal installation whose close time has
-    passed today in its organization's time zone and whose shift was not closed today."""
+    passed today in its organization's time zone and whose shift was not closed today. Three
+    queries however many shops (it runs every few minutes)."""
     manager = manager or get_manager()
     now = now or datetime.now(UTC)
-    due = []
-    for installation in await PluginInstallation.filter(enabled=True).order_by("created_at", "id"):
-        plugin = manager.get(installation.plugin)
-        if plugin is None or FISCAL not in plugin.info.capabilities:
-            continue
-        if not manager.implements(installation.plugin, "crm_fiscal_close_shift"):
-            continue
-        at = close_time(plugins.effective_config(plugin, installation.config))
-        if at is None:
-            continue
-        organization = await Organization.get(id=installation.organization_id)  # type: ignore[attr-defined]
-        local = now.astimezone(ZoneInfo(organization.timezone or "Europe/Kyiv"))
-        if local.time() < at:
-            continue
-        done = await FiscalShiftClose.filter(installation_id=installation.id, day=local.date()).exclude(
-            status__in=("closing", "failed")
-        )
-        if not done:
-            due.append((installation, local.date()))
-    return due
+    closers = [
+        info.name
+        for info in manager.list_plugins()
+        if FISCAL in info.capabilities and manager.implements(info.name, "crm_fiscal_close_shift")
+    ]
+    if not closers:
+        return []
+    installations = await PluginInstallation.filter(enabled=True, plugin__in=closers).order_by("created_at", "id")
+    zones = dict(
+        await Organization.filter(id__in={i.organization_id for i in installations}).values_list("id", "timezone")  # type: ignore[attr-defined]
+    )
+    candidates = []
+    for installation in installations:
+        at = close_time(plugins.effective_config(manager.get(installation.plugin), installation.config))
+        local = now.astimezone(ZoneInfo(zones.get(installation.organization_id) or "Europe/Kyiv"))  # type: ignore[attr-defined]
+        if at is not None and local.time() >= at:
+            candidates.append((installation, local.date()))
+    if not candidates:
+        return []
+    closed = set(
+        await FiscalShiftClose.filter(installation_id__in=[i.id for i, _day in candidates])
+        .exclude(status__in=("closing", "failed"))
+        .values_list("installation_id", "day")
+    )
+    return [(installation, day) for installation, day in candidates if (installation.id, day) not in closed]
 
 
 async def close_shift(settings, installation: PluginInstallation, day, *, manager=None) -> FiscalShiftClose:
