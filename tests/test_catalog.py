@@ -471,6 +471,27 @@ async def test_too_little_stock_refuses_the_confirmation_naming_every_short_line
     assert await stock(t.owner, api, cup) == {"onHand": "0", "reserved": "1", "available": "-1"}
 
 
+async def test_without_warehouses_backorders_confirm_and_ship_without_reserving(api, tenants):
+    """A shop that keeps prices in the catalog but no stock (no active warehouse)."""
+    t = await tenants.create(("owner",))
+    p = await product(t.owner, api, "Послуга", [{"sku": "SETUP", "title": "Налаштування", "price": "500"}])
+    setup = p["variants"][0]["id"]
+    account = await make_account(t.owner, api)
+    o = await order(t.owner, api, account, [{"variantId": setup, "quantity": "1"}])
+    refused = await move(t.owner, api, o, "processing")
+    assert [e["code"] for e in refused["errors"]] == ["OUT_OF_STOCK"]
+    assert (await t.owner.data(api, SETTINGS, {"i": {"allowBackorders": True}}))["setCatalogSettings"]["errors"] == []
+    confirmed = await move(t.owner, api, o, "processing")
+    assert confirmed["errors"] == []
+    o = confirmed["order"]
+    for status in ("picking", "packed", "shipped"):
+        moved = await move(t.owner, api, o, status)
+        assert moved["errors"] == []
+        o = moved["order"]
+    assert await StockReservation.filter(order_id=ids.decode(o["id"])[1]).count() == 0
+    assert await stock(t.owner, api, setup) == {"onHand": "0", "reserved": "0", "available": "0"}
+
+
 async def test_stock_adjustments_and_the_low_stock_alert(api, tenants):
     t, wh, kettle, _cup = await shop(tenants, api, on_hand="0")
     second = await warehouse(t.owner, api, "lviv", position=1)

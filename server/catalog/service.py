@@ -887,7 +887,9 @@ async def sync_order(scope: Scope, order, group: str) -> None:
             )
             if chosen is None and not backorders and not asked_marketplace:
                 backorders, asked_marketplace = await _sold_on_a_marketplace(order), True
-            if chosen is None and backorders and warehouses:
+            if chosen is None and backorders and not warehouses:
+                continue  # no active warehouse to hold it in: the order takes it unreserved
+            if chosen is None and backorders:
                 chosen = next((w for w in warehouses if (variant_id, w.id) in by_key), warehouses[0])
             if chosen is None:
                 available = sum(
