@@ -132,7 +132,9 @@ async def test_sales_see_price_changes_but_no_cost(api, tenants):
     hidden = await t.sales.execute(api, HISTORY, {"id": kettle})
     assert {e["extensions"]["code"] for e in hidden["errors"]} == {"FORBIDDEN"}
     assert {e["path"][-1] for e in hidden["errors"]} == {"oldCost", "newCost"}
-    plain = await t.sales.execute(api, "query($id: ID!) { productVariant(id: $id) { cost { amount } } }", {"id": kettle})
+    plain = await t.sales.execute(
+        api, "query($id: ID!) { productVariant(id: $id) { cost { amount } } }", {"id": kettle}
+    )
     assert plain["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     # Prices they see; that the cost alone changed they do not learn (no entry for it).
