@@ -140,13 +140,23 @@ async def test_sales_see_price_changes_but_no_cost(api, tenants):
     # Prices they see; that the cost alone changed they do not learn (no entry for it).
     body = await t.sales.data(api, PRICES_ONLY, {"id": kettle})
     assert [e["node"] for e in body["productVariant"]["priceHistory"]["edges"]] == [
-        {"currency": "UAH", "oldPrice": {"amount": "1299.99"}, "newPrice": {"amount": "1399.00"},
-         "changedBy": {"email": t.owner.email}, "source": "MANUAL"},
-        {"currency": "UAH", "oldPrice": None, "newPrice": {"amount": "1299.99"},
-         "changedBy": {"email": t.owner.email}, "source": "MANUAL"},
-    ]  # fmt: skip
-    count = await t.sales.data(api, "query($id: ID!) { productVariant(id: $id) { priceHistory { totalCount } } }",
-                               {"id": kettle})  # fmt: skip
+        {
+            "currency": "UAH",
+            "oldPrice": {"amount": "1299.99"},
+            "newPrice": {"amount": "1399.00"},
+            "changedBy": {"email": t.owner.email},
+            "source": "MANUAL",
+        },
+        {
+            "currency": "UAH",
+            "oldPrice": None,
+            "newPrice": {"amount": "1299.99"},
+            "changedBy": {"email": t.owner.email},
+            "source": "MANUAL",
+        },
+    ]
+    total = "query($id: ID!) { productVariant(id: $id) { priceHistory { totalCount } } }"
+    count = await t.sales.data(api, total, {"id": kettle})
     assert count["productVariant"]["priceHistory"]["totalCount"] == 2
 
     # An analyst (who sees costs) sees all three, costs included.
@@ -215,3 +225,23 @@ async def test_a_page_of_variants_with_history_costs_the_same_statements(api, te
     assert [e["node"]["newPrice"]["amount"] for e in by_sku["S0-A"]["edges"]] == ["5.00", "4.00", "3.00"]
     assert by_sku["S0-A"]["pageInfo"]["hasNextPage"] is True
     assert [e["node"]["newPrice"]["amount"] for e in by_sku["CUP-6"]["edges"]] == ["12.00", "11.00", "10.00"]
+
+
+async def test_a_refused_write_records_nothing_and_a_replay_nothing_twice(api, tenants):
+    t, kettle, _cup = await kettle_shop(tenants, api, roles=("owner",))
+    version = await variant_version(t.owner, api, kettle)
+    stale = await t.owner.data(api, UPDATE_VARIANT, {"i": {"id": kettle, "version": version + 5, "price": "1"}})
+    assert stale["updateProductVariant"]["errors"][0]["code"] == "CONFLICT"
+    bad = await t.owner.data(api, UPDATE_VARIANT, {"i": {"id": kettle, "version": version, "currency": "EUR"}})
+    assert bad["updateProductVariant"]["errors"][0]["code"] == "REQUIRED"
+    assert len((await history(t.owner, api, kettle))["edges"]) == 1
+
+    # createProduct with an idempotency key made twice: one product, one first price.
+    variables = {"i": {"title": "Чашка", "idempotencyKey": "cup-1", "variants": [{"sku": "MUG", "price": "99"}]}}
+    create = (
+        "mutation($i: CreateProductInput!) { createProduct(input: $i) { product { variants { id } } errors { code } } }"
+    )
+    made = [await t.owner.data(api, create, variables) for _ in range(2)]
+    assert made[0] == made[1]
+    mug = made[0]["createProduct"]["product"]["variants"][0]["id"]
+    assert entries(await history(t.owner, api, mug)) == [entry("UAH", None, "99.00", None, None, t.owner.email)]
