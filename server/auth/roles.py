@@ -91,6 +91,7 @@ def _merge(*parts: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
 
 # What the shop pays for its goods, and so what it earns on an order: for those who run the
 # business (owners, admins, managers, analysts), not for sales, support or the warehouse.
+# "ProductVariant.cost" also covers the costs in a variant's price history (PriceChange).
 COST_FIELDS = frozenset({"ProductVariant.cost", "Order.margin"})
 
 # Marketing data that warehouse staff do not need to ship an order.

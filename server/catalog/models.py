@@ -13,6 +13,7 @@ from server.core.models import TenantModel
 
 MOVEMENT_KINDS = ("receive", "write_off", "count", "reserve", "release", "ship")
 RESERVATION_STATES = ("active", "released", "shipped")
+PRICE_SOURCES = ("manual", "api", "system")
 
 
 class ProductCategory(TenantModel):
@@ -129,6 +130,33 @@ class StockMovement(TenantModel):
     class Meta:
         table = "stock_movement"
         indexes = (("variant_id", "created_at"), ("organization_id", "created_at"), ("order_id", "created_at"))
+
+
+class PriceChange(TenantModel):
+    """One change of a variant's price or cost in one currency, kept for its price history.
+
+    Made by the catalog service in the write's own transaction, and only when a number really
+    changed: a new variant records its first price (``old_price`` null); a variant moved to
+    another currency records the old currency's price and cost as removed (``new_*`` null) and
+    the new currency's as set (``old_*`` null). ``price_changed`` is false for a change of the
+    cost alone, which roles that may not see costs do not see at all."""
+
+    variant = fields.ForeignKeyField("crm.ProductVariant", related_name=False, on_delete=fields.CASCADE)
+    currency = fields.CharField(max_length=3)
+    old_price = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
+    new_price = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
+    old_cost = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
+    new_cost = fields.DecimalField(max_digits=14, decimal_places=2, null=True)
+    price_changed = fields.BooleanField(default=True)
+    # The member who changed it; null for an API key, a partner app or the CRM's own work.
+    changed_by = fields.ForeignKeyField("crm.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    source = fields.CharField(max_length=16, default="manual")  # PRICE_SOURCES
+
+    resource = "catalog"
+
+    class Meta:
+        table = "price_change"
+        indexes = (("organization_id", "variant_id", "created_at"),)
 
 
 class StockReservation(TenantModel):

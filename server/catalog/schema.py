@@ -3,18 +3,21 @@ and movements, stock adjustments and the backorder rule (docs/catalog.md)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from pypika_tortoise.terms import Term
 from strawberry.types import Info
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q, RawSQL, Subquery
 
 from server.catalog import service
 from server.catalog.models import (
     CatalogSettings,
+    PriceChange,
     Product,
     ProductCategory,
     ProductVariant,
@@ -28,7 +31,17 @@ from server.graphql.errors import UserError, run_mutation
 from server.graphql.filters import ChangedSince, DateTimeFilter, IDFilter, Lookup, StringFilter, build_q
 from server.graphql.inputs import given
 from server.graphql.loaders import load_by_id, load_children
-from server.graphql.pagination import Direction, Sort, check_first, connection_of, paginate
+from server.graphql.pagination import (
+    Direction,
+    Edge,
+    PageInfo,
+    Sort,
+    check_first,
+    connection_of,
+    decode_cursor,
+    encode_cursor,
+    paginate,
+)
 from server.graphql.types import Money, Node, UserType, model_type
 from server.i18n import _
 from server.orders.models import Order
@@ -122,6 +135,124 @@ async def _active_warehouse_ids(info: Info) -> set:
     return await info.context.loader(("active_warehouses",), lambda ctx: load).load(0)
 
 
+@strawberry.enum(description="Where a price or cost change came from.")
+class PriceChangeSource(Enum):
+    MANUAL = strawberry.enum_value("manual", description="A member changed it in the CRM.")
+    API = strawberry.enum_value(
+        "api", description="An API key or a partner app (also an app acting for a member, who is then `changedBy`)."
+    )
+    SYSTEM = strawberry.enum_value("system", description="The CRM's own background work.")
+
+
+def _money(amount: Decimal | None, currency: str) -> Money | None:
+    return None if amount is None else Money(amount=amount, currency=currency)
+
+
+@model_type(
+    PriceChange,
+    description="One change of a variant's price or cost in one currency. A price set for the first time has "
+    "`oldPrice` null; a price that ended (the variant moved to another currency) has `newPrice` null.",
+)
+class PriceChangeType:
+    currency: str = strawberry.field(description="The currency (ISO 4217) of the amounts of this change.")
+
+    @strawberry.field(description="When it changed.")
+    def changed_at(self) -> datetime:
+        return self.created_at  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The price before; null when the variant had no price in this currency.")
+    def old_price(self) -> Money | None:
+        return _money(self.old_price, self.currency)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The price after; null when the variant no longer has a price in this currency.")
+    def new_price(self) -> Money | None:
+        return _money(self.new_price, self.currency)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="The cost before (null: none). Hidden as `ProductVariant.cost` is (FORBIDDEN for sales, "
+        "support and logistics)."
+    )
+    def old_cost(self, info: Info) -> Money | None:
+        require_visible(info, "ProductVariant", "cost")
+        return _money(self.old_cost, self.currency)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="The cost after (null: none). Hidden as `ProductVariant.cost` is (FORBIDDEN for sales, "
+        "support and logistics)."
+    )
+    def new_cost(self, info: Info) -> Money | None:
+        require_visible(info, "ProductVariant", "cost")
+        return _money(self.new_cost, self.currency)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The member who changed it; null for an API key, a partner app or the CRM itself.")
+    async def changed_by(self, info: Info) -> UserType | None:
+        from server.auth.schema import load_member
+
+        pk = self.changed_by_id  # type: ignore[attr-defined]
+        return await load_member(info.context, pk) if pk else None
+
+    @strawberry.field(description="Where the change came from.")
+    def source(self) -> PriceChangeSource:
+        return PriceChangeSource(self.source)  # type: ignore[attr-defined]
+
+
+PriceChangeConnection = connection_of(PriceChangeType, "PriceChangeConnection")
+HISTORY_SORT = Sort("created_at", datetime, Direction.DESC)
+# Rank of a price change among its variant's, newest first (the order of HISTORY_SORT).
+_HISTORY_RANK = 'ROW_NUMBER() OVER (PARTITION BY "variant_id" ORDER BY "created_at" DESC, "id" DESC)'
+
+
+class _FirstPerVariant(Term):
+    """SQL: the ids of the first ``n`` rows of each variant in ``query`` (newest first): one
+    statement for the price history of a whole page of variants."""
+
+    def __init__(self, query, n: int) -> None:
+        super().__init__()
+        self.query, self.n = query, int(n)
+
+    def get_sql(self, ctx) -> str:
+        inner = Subquery(self.query.annotate(pos=RawSQL(_HISTORY_RANK)).values("id", "pos")).get_sql(ctx)
+        inner = inner if inner.startswith("(") else f"({inner})"
+        return f'(SELECT "id" FROM {inner} "ranked" WHERE "pos" <= {self.n})'  # noqa: S608 - an int and ORM SQL
+
+
+def _price_history_loader(first: int, after: str | None):
+    """Pages of price history per variant id, for one (first, after): one statement for all of them."""
+
+    def factory(ctx):
+        async def load(variant_ids: list) -> list:
+            # Roles that may not see costs do not see that a cost alone changed either.
+            qs = ctx.scope.queryset(PriceChange)
+            if not ctx.scope.can_see_field("ProductVariant", "cost"):
+                qs = qs.filter(price_changed=True)
+            wanted = qs.filter(variant_id__in=list(set(variant_ids)))
+            if after:
+                value, pk = decode_cursor(after, HISTORY_SORT)
+                wanted = wanted.filter(Q(created_at__lt=value) | Q(created_at=value, id__lt=pk))
+            rows = await qs.filter(id__in=_FirstPerVariant(wanted, first + 1)).order_by("-created_at", "-id")
+            grouped: dict = defaultdict(list)
+            for row in rows:
+                grouped[row.variant_id].append(row)
+            pages = []
+            for variant_id in variant_ids:
+                found = grouped.get(variant_id, [])
+                edges = [Edge(cursor=encode_cursor(r, HISTORY_SORT), node=r) for r in found[:first]]
+                page_info = PageInfo(
+                    has_next_page=len(found) > first,
+                    has_previous_page=after is not None,
+                    start_cursor=edges[0].cursor if edges else None,
+                    end_cursor=edges[-1].cursor if edges else None,
+                )
+                pages.append(
+                    PriceChangeConnection(edges=edges, page_info=page_info, _queryset=qs.filter(variant_id=variant_id))
+                )
+            return pages
+
+        return load
+
+    return factory
+
+
 @model_type(ProductVariant, description="A sellable unit of a product: one SKU with its price, cost, size and stock.")
 class ProductVariantType(Node):
     sku: str = strawberry.field(description="Stock keeping unit, unique in the organization.")
@@ -157,6 +288,22 @@ class ProductVariantType(Node):
     @strawberry.field(description="The product it belongs to.")
     async def product(self, info: Info) -> ProductType | None:
         return await load_by_id(info.context, Product, self.product_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="Every change of its price and cost, per currency, newest first: who changed it, when, and "
+        "from where. Roles that may not see `cost` see only the price changes, and `oldCost`/`newCost` are "
+        "FORBIDDEN for them."
+    )
+    async def price_history(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, at most 100.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The previous page's endCursor.")] = None,
+    ) -> PriceChangeConnection:  # type: ignore[valid-type]
+        ctx = info.context
+        first = check_first(first, ctx.settings.default_page_size, ctx.settings.max_page_size)
+        key = ("price_history", first, after)
+        return await ctx.loader(key, _price_history_loader(first, after)).load(self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Stock per warehouse (every warehouse that ever had it).")
     async def stock(self, info: Info) -> list[StockLevelType]:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -46,6 +47,7 @@ from server.audit import service as audit
 from server.auth.scope import Scope
 from server.catalog.models import (
     CatalogSettings,
+    PriceChange,
     Product,
     ProductCategory,
     ProductVariant,
@@ -198,6 +200,70 @@ async def _sku_taken(organization_id: UUID, skus: list[str], except_id: UUID | N
     return set(await qs.values_list("sku", flat=True))
 
 
+# -- price history -------------------------------------------------------------------------------
+
+# What a variant's money was: (currency, price, cost); None for a variant being created.
+Prices = tuple[str, Decimal | None, Decimal | None]
+
+
+def prices_of(variant: ProductVariant) -> Prices:
+    return variant.currency, variant.price, variant.cost
+
+
+def price_source(scope: Scope) -> tuple[str, UUID | None]:
+    """Where a change came from, as far as the caller tells: ``manual`` (a member, in the CRM),
+    ``api`` (an API key or a partner app, also one acting for a member), ``system`` (the CRM's own
+    work); and the member who made it (null for keys and apps acting for themselves)."""
+    principal = scope.principal
+    if principal.kind == "user":
+        return ("api" if principal.via else "manual"), scope.user_id
+    if principal.kind == "app" and (principal.id or "").startswith(("apikey:", "oauth:")):
+        return "api", None
+    return "system", None
+
+
+async def record_prices(scope: Scope, changed: list[tuple[ProductVariant, Prices | None]]) -> None:
+    """The one road every price and cost write takes into the price history, called inside the
+    write's transaction with each variant as it is now and its money before the write (None:
+    just created). A row per currency whose price or cost really changed; none otherwise."""
+    source, user_id = price_source(scope)
+    now = datetime.now(UTC)
+    rows = []
+
+    def row(variant, currency, old_price, new_price, old_cost, new_cost, at=now):
+        rows.append(
+            PriceChange(
+                organization_id=scope.organization_id,
+                variant_id=variant.id,
+                currency=currency,
+                old_price=old_price,
+                new_price=new_price,
+                old_cost=old_cost,
+                new_cost=new_cost,
+                price_changed=old_price != new_price,
+                changed_by_id=user_id,
+                source=source,
+                created_at=at,
+            )
+        )
+
+    for variant, before in changed:
+        currency, price, cost = prices_of(variant)
+        if before is None:
+            row(variant, currency, None, price, None, cost)
+            continue
+        old_currency, old_price, old_cost = before
+        if old_currency != currency:
+            # Other money: the old currency's numbers end, the new one's begin (a microsecond
+            # later, so newest first shows the new currency first).
+            row(variant, old_currency, old_price, None, old_cost, None)
+            row(variant, currency, None, price, None, cost, now + timedelta(microseconds=1))
+        elif old_price != price or old_cost != cost:
+            row(variant, currency, old_price, price, old_cost, cost)
+    if rows:
+        await PriceChange.bulk_create(rows)
+
+
 # -- categories ----------------------------------------------------------------------------------
 
 
@@ -302,6 +368,7 @@ async def create_product(scope: Scope, data: dict, idempotency_key: str | None =
         product = await Product.create(organization_id=scope.organization_id, **values)
         rows = [ProductVariant(organization_id=scope.organization_id, product_id=product.id, **v) for v in variants]
         await ProductVariant.bulk_create(rows)
+        await record_prices(scope, [(row, None) for row in rows])
         await audit.record(
             scope,
             "product.create",
@@ -398,6 +465,7 @@ async def _create_variant(scope: Scope, product_id: UUID, values: dict) -> Produ
                 ErrorCode.DUPLICATE, _("SKU %(sku)s is already in the catalog.", sku=values["sku"]), "sku"
             )
         variant = await ProductVariant.create(organization_id=scope.organization_id, product_id=product.id, **values)
+        await record_prices(scope, [(variant, None)])
         await audit.record(
             scope, "variant.create", variant, {k: [None, v] for k, v in snapshot(variant, VARIANT_FIELDS).items()}
         )
@@ -448,8 +516,10 @@ async def _update_variant(scope: Scope, variant_id: UUID, version: int, values: 
                 ErrorCode.DUPLICATE, _("SKU %(sku)s is already in the catalog.", sku=values["sku"]), "sku"
             )
         old_threshold = variant.low_stock_threshold
+        before = prices_of(variant)
         changes = await update_versioned(variant, version, values)
         if changes:
+            await record_prices(scope, [(variant, before)])
             action = "variant.archive" if changes.get("is_active") == [True, False] else "variant.update"
             await audit.record(scope, action, variant, changes)
             await outbox.emit(
