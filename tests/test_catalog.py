@@ -3,6 +3,8 @@ margin, stock adjustments, reservations following the order's status (idempotent
 short, backorders), low-stock events, and no oversell under parallel confirmations."""
 
 import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -334,6 +336,24 @@ async def test_a_customers_margin_sums_their_orders_and_is_hidden_like_the_order
     await figures.rebuild(org)
     again = (await t.owner.data(api, FIGURES, {"id": account}))["node"]["figures"]
     assert again["margin"] == [{"amount": "1099.99", "currency": "UAH"}]
+
+    # The period's margin in analytics: the same lines, over all customers (here: one).
+    kyiv = datetime.now(ZoneInfo("Europe/Kyiv")).date()
+    period = {"from": str(kyiv - timedelta(days=1)), "to": str(kyiv + timedelta(days=1))}
+    query = """query($p: PeriodInput!) { analytics(period: $p) { margin {
+        currency orders revenue { amount } cost { amount } margin { amount } marginPercent } } }"""
+    assert (await t.analyst.data(api, query, {"p": period}))["analytics"]["margin"] == [
+        {
+            "currency": "UAH",
+            "orders": 2,  # the cup's order has no cost, the cancelled one does not count
+            "revenue": {"amount": "3099.99"},  # 2599.98 + 500.01
+            "cost": {"amount": "2000.00"},
+            "margin": {"amount": "1099.99"},
+            "marginPercent": "35.48",
+        }
+    ]
+    hidden = await t.sales.execute(api, query, {"p": period})
+    assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN", hidden
 
 
 async def test_reservations_follow_the_order_status(api, tenants):

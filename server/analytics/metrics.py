@@ -16,7 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from server.analytics.metrics_sql import Filter, Period, cents_to_money, dialect, fetch, order_where, orders_from
-from server.analytics.metrics_types import CurrencyFigures, CustomerMetrics, rate
+from server.analytics.metrics_types import CurrencyFigures, CustomerMetrics, MarginFigures, rate
 from server.auth.scope import Scope
 from server.core.money import quantize
 from server.graphql.types import money
@@ -45,6 +45,36 @@ async def currency_rows(scope: Scope, period: Period, flt: Filter, by_source: bo
             {orders_from(flt, by_source)} WHERE {where.sql} GROUP BY {group_by}o.currency ORDER BY 1, 2""",
         where.params,
     )
+
+
+async def margin_figures(scope: Scope, period: Period, flt: Filter) -> list[MarginFigures]:
+    """Per currency: the period's orders' catalog lines with a cost, their revenue, cost and
+    margin, each line's cost rounded to cents as ``Order.margin`` rounds it."""
+    require_metrics(scope)
+    where = order_where(scope, flt).add(
+        "o.created_at >= :start AND o.created_at < :end", start=period.start, end=period.end
+    )
+    rows = await fetch(
+        f"""SELECT o.currency AS currency, COUNT(DISTINCT o.id) AS orders, SUM(ROUND(i.total * 100)) AS sold,
+                   SUM(ROUND(i.unit_cost * i.quantity * 100)) AS cost
+            {orders_from(flt)} JOIN order_item i ON i.order_id = o.id
+            WHERE {where.sql} AND i.unit_cost IS NOT NULL GROUP BY o.currency ORDER BY 1""",
+        where.params,
+    )
+    figures = []
+    for row in rows:
+        revenue, cost = cents_to_money(row["sold"]), cents_to_money(row["cost"])
+        figures.append(
+            MarginFigures(
+                currency=row["currency"],
+                orders=row["orders"],
+                revenue=money(revenue, row["currency"]),
+                cost=money(cost, row["currency"]),
+                margin=money(revenue - cost, row["currency"]),
+                margin_percent=rate(revenue - cost, revenue),
+            )
+        )
+    return figures
 
 
 def currency_figures(row: dict) -> CurrencyFigures:

@@ -28,10 +28,12 @@ from server.analytics.metrics_types import (
     FunnelGroup,
     LtvFormula,
     LtvReport,
+    MarginFigures,
     MessageEngagement,
     SupportMetrics,
 )
 from server.auth.scope import Scope
+from server.catalog.schema import require_visible
 from server.core.errors import UserInputError
 from server.graphql import ids
 from server.graphql.errors import UserError, user_error
@@ -102,6 +104,14 @@ class Analytics:
         return await metrics_service.customer_metrics(
             self._scope, self._period, self._filter, self._settings.lost_after_days
         )
+
+    @strawberry.field(
+        description="What the period's orders earned on catalog lines with a cost, per currency (revenue, cost, "
+        "margin, margin %). FORBIDDEN to roles that may not see `Order.margin`."
+    )
+    async def margin(self, info: Info) -> list[MarginFigures]:
+        require_visible(info, "Order", "margin")
+        return await metrics_service.margin_figures(self._scope, self._period, self._filter)
 
     @strawberry.field(
         description="Monthly cohorts by the month of the first order, over the months the period touches."

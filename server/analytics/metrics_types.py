@@ -40,6 +40,22 @@ class CurrencyFigures:
     revenue_per_customer: Money = strawberry.field(description="Revenue ÷ customers (ARPU of the period).")
 
 
+@strawberry.type(
+    description="What the period's orders earned on catalog lines whose variant had a cost (the lines "
+    "`Order.margin` counts), in one currency. Compare `marginPercent` with the `grossMarginPercent` setting the "
+    "LTV formulas use."
+)
+class MarginFigures:
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    orders: int = strawberry.field(description="Orders placed in the period (not cancelled) with such a line.")
+    revenue: Money = strawberry.field(description="Sum of those lines' totals (discounts taken off).")
+    cost: Money = strawberry.field(description="Sum of unit cost × quantity of those lines, each to the kopiyka.")
+    margin: Money = strawberry.field(description="Revenue − cost: the sum of those orders' `margin`.")
+    margin_percent: Decimal | None = strawberry.field(
+        description="Margin ÷ revenue × 100, to 2 decimals; null when the revenue is 0."
+    )
+
+
 @strawberry.type(description="How customers bought in the period and how many stayed.")
 class CustomerMetrics:
     orders: int = strawberry.field(description="Orders placed in the period, all currencies, not cancelled.")
