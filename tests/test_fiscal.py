@@ -314,6 +314,42 @@ async def test_a_wrong_pin_fails_the_receipt_with_the_reason_at_once(shop, api, 
     assert len(ck.requests_to("/api/v1/cashier/signinPinCode")) == 1  # not retried: it cannot pass later
 
 
+AGAIN = """mutation($i: IssueFiscalReceiptAgainInput!) { issueFiscalReceiptAgain(input: $i) {
+    receipt { id kind status } errors { field code message } } }"""
+CONFIGURE = """mutation($i: ConfigurePluginInput!) { configurePlugin(input: $i) { errors { message } } }"""
+RECEIPT_IDS = """query($id: ID!) { order(id: $id) { payments { fiscalReceipts { id status error } } } }"""
+
+
+async def test_a_failed_receipt_is_issued_again_once_the_pin_is_fixed(shop, api, lp, ck, proxied, database):
+    installed = (await install_checkbox(shop, api, ck, pin_code="0000"))["installation"]
+    await install_liqpay(shop, api, lp)
+    order, payment = await paid_card_order(shop, api, lp, proxied)
+    await run_until_idle(database)
+    [failed] = (await shop.owner.data(api, RECEIPT_IDS, {"id": order["id"]}))["order"]["payments"][0]["fiscalReceipts"]
+    assert failed["status"] == "FAILED"
+
+    # Only who may refund may ask; the logistics role may not.
+    refused = await shop.logistics.execute(api, AGAIN, {"i": {"id": failed["id"]}})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN", refused
+    fixed = {"id": installed["id"], "version": installed["version"], "secrets": {"pin_code": PIN_CODE}}
+    assert (await shop.owner.data(api, CONFIGURE, {"i": fixed}))["configurePlugin"]["errors"] == []
+    again = (await shop.owner.data(api, AGAIN, {"i": {"id": failed["id"]}}))["issueFiscalReceiptAgain"]
+    assert again["errors"] == [] and (again["receipt"]["kind"], again["receipt"]["status"]) == ("SELL", "PENDING")
+    await run_until_idle(database)
+
+    receipts = (await shop.owner.data(api, RECEIPT_IDS, {"id": order["id"]}))["order"]["payments"][0]["fiscalReceipts"]
+    assert [(r["id"], r["status"]) for r in receipts] == [(failed["id"], "FAILED"), (again["receipt"]["id"], "DONE")]
+    [sold] = ck.sold()
+    assert sold["id"] != ids.decode(failed["id"])[1]  # a new receipt id: the cash register never saw it
+    # Neither the failed one (replaced) nor the done one can be asked for again; a rerun sells nothing more.
+    for receipt_id, message in ((failed["id"], "issued again already"), (again["receipt"]["id"], "Only a failed")):
+        twice = (await shop.owner.data(api, AGAIN, {"i": {"id": receipt_id}}))["issueFiscalReceiptAgain"]
+        assert twice["errors"][0]["code"] == "CONFLICT" and message in twice["errors"][0]["message"], twice
+    await lp.adeliver(lp.callback(reference(payment)), transport=app_transport(proxied))
+    await run_until_idle(database, now=later(hours=1))
+    assert len(ck.sold()) == 1
+
+
 async def test_line_discounts_tax_codes_and_the_customers_email_go_on_the_receipt(shop, api, lp, ck, proxied, database):
     await install(
         shop.owner,

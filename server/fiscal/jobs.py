@@ -32,6 +32,13 @@ async def on_payment(event: Event, *, settings: Settings) -> dict:
     return await service.issue_for_payment(settings, event.organization_id, UUID(str(payload["payment_id"])))
 
 
+@on_event("fiscal_receipt.issued_again", name="fiscal.on_receipt_again")
+async def on_receipt_again(event: Event, *, settings: Settings) -> dict:
+    """An admin asked for a failed receipt again (``issueFiscalReceiptAgain``): issue the new one."""
+    done = await service.issue(settings, UUID(str(event.payload["receipt_id"])))
+    return {"status": done.status if done is not None else "busy"}
+
+
 @periodic(seconds=CLOSE_EVERY_SECONDS, name="fiscal.close_shifts")
 async def schedule_shift_closes(*, now: datetime | None = None) -> int:
     """Queue ``fiscal.close_shift`` for every installation whose close time passed today."""

@@ -1,5 +1,6 @@
-"""GraphQL for fiscal receipts: ``Payment.fiscalReceipts`` (docs/fiscal.md). Read only: the
-receipts follow payments and refunds by themselves."""
+"""GraphQL for fiscal receipts: ``Payment.fiscalReceipts`` and ``issueFiscalReceiptAgain``
+(docs/fiscal.md). The receipts follow payments and refunds by themselves; a person only asks
+for a failed one again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from server.fiscal import service
 from server.fiscal.models import FiscalReceipt
+from server.graphql import ids
+from server.graphql.errors import UserError, run_mutation
 from server.graphql.loaders import load_children
 from server.graphql.types import Money, Node, model_type
 
@@ -57,3 +61,34 @@ class FiscalReceiptType(Node):
 
 async def payment_receipts(info: Info, payment_id) -> list[FiscalReceipt]:
     return await load_children(info.context, FiscalReceipt, "payment_id", payment_id)
+
+
+@strawberry.input(description="A failed fiscal receipt to issue again.")
+class IssueFiscalReceiptAgainInput:
+    id: strawberry.ID = strawberry.field(description="The failed receipt (a FiscalReceipt ID).")
+
+
+@strawberry.type
+class FiscalReceiptPayload:
+    receipt: FiscalReceiptType | None = strawberry.field(
+        default=None, description="The new receipt, PENDING until the cash register answers."
+    )
+    errors: list[UserError]
+
+
+@strawberry.type
+class FiscalMutations:
+    @strawberry.mutation(
+        description="Issue a FAILED receipt again, once what made it fail is fixed (the cashier's PIN, tax codes, "
+        "a disabled plugin): a new receipt joins the payment's list (the failed one stays there, with its "
+        "error). A return receipt needs its sale's receipt DONE first. Needs `orders:refund`; CONFLICT for a "
+        "receipt that is not FAILED."
+    )
+    async def issue_fiscal_receipt_again(self, info: Info, input: IssueFiscalReceiptAgainInput) -> FiscalReceiptPayload:
+        scope = info.context.scope
+
+        async def act():
+            pk = ids.decode(input.id, "FiscalReceipt", "id")[1]
+            return {"receipt": await service.issue_again(scope, pk)}
+
+        return await run_mutation(FiscalReceiptPayload, act)

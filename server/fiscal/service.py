@@ -38,7 +38,10 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from server.accounts.models import Account
+from server.audit import service as audit
+from server.auth.scope import Scope
 from server.core import outbox
+from server.core.errors import ErrorCode, UserInputError
 from server.fiscal.models import FiscalReceipt, FiscalShiftClose
 from server.i18n import _
 from server.orders.models import Order, OrderItem
@@ -159,6 +162,62 @@ async def receipt_request(receipt: FiscalReceipt, payment: Payment, sale: Fiscal
         email=email,
         phone=phone,
     )
+
+
+# -- issuing a failed receipt again ------------------------------------------------------------------
+
+
+async def issue_again(scope: Scope, receipt_id: UUID, *, manager: PluginManager | None = None) -> FiscalReceipt:
+    """A new receipt in place of a failed one (after the admin fixed what made it fail: the
+    cashier's PIN, the tax codes, a disabled plugin). The failed one stays, with its error, under
+    a key of its own; the new one gets a new id (the provider may know the old one as refused)
+    and is issued by ``fiscal.on_receipt_again`` after this transaction commits."""
+    scope.require("orders:refund")  # who may give money back may redo its paperwork
+    async with in_transaction():
+        failed = await scope.get(FiscalReceipt, receipt_id, "update", field="id", for_update=True)
+        if failed.status != "failed":
+            raise UserInputError(ErrorCode.CONFLICT, _("Only a failed receipt can be issued again."), "id")
+        if ":failed:" in failed.key:
+            raise UserInputError(ErrorCode.CONFLICT, _("This receipt was issued again already."), "id")
+        installation = await fiscal_installation(scope.organization_id, manager)
+        if installation is None:
+            raise UserInputError(
+                ErrorCode.INVALID, _("No fiscal plugin is enabled: install or enable one first."), "id"
+            )
+        payment = await Payment.get(id=failed.payment_id)  # type: ignore[attr-defined]
+        sale = None
+        if failed.kind == "return":
+            sale = await FiscalReceipt.get_or_none(key=f"sell:{payment.id}", status="done")
+            if sale is None:
+                raise UserInputError(
+                    ErrorCode.CONFLICT, _("The sale's receipt is not issued: issue it again first."), "id"
+                )
+        key = failed.key
+        await FiscalReceipt.filter(id=failed.id).update(key=f"{key}:failed:{failed.id.hex[:12]}")
+        await FiscalReceipt.bulk_create(
+            [
+                FiscalReceipt(
+                    id=uuid.uuid4(),
+                    organization_id=scope.organization_id,
+                    payment_id=payment.id,
+                    refund_id=failed.refund_id,  # type: ignore[attr-defined]
+                    sale_id=sale.id if sale is not None else None,
+                    installation_id=installation.id,
+                    key=key,
+                    provider=installation.plugin,
+                    kind=failed.kind,
+                    payment_type=failed.payment_type,
+                    amount=failed.amount,
+                    currency=failed.currency,
+                    status="pending",
+                )
+            ]
+        )
+        fresh = await FiscalReceipt.get(key=key)
+        await audit.record(scope, "fiscal_receipt.issue_again", fresh, {"replaces": [None, str(failed.id)]})
+        payload = {**_event(fresh), "replaces": failed.id}
+        await outbox.emit(scope.organization_id, "fiscal_receipt.issued_again", payload)
+    return fresh
 
 
 # -- the customer's message ------------------------------------------------------------------------

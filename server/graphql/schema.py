@@ -34,6 +34,7 @@ from server.customfields.service import may_see_definition
 from server.deals.schema import DealMutations, DealQueries, DealType
 from server.email.schema import EmailMutations, EmailQueries
 from server.exports.schema import ExportMutations, ExportQueries
+from server.fiscal.schema import FiscalMutations
 from server.graphql import ids
 from server.graphql.errors import AuthFailure, PublicErrors
 from server.graphql.inputs import RefuseHostileInput
@@ -218,6 +219,7 @@ Mutation = refusing_hostile_input(
                 TelephonyMutations,
                 ShipmentMutations,
                 PaymentMutations,
+                FiscalMutations,
                 CatalogMutations,
                 NotificationMutations,
                 EmailMutations,
