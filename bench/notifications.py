@@ -5,6 +5,7 @@ receiving the message, and -> the webhook fan-out -> a signed POST to a local re
     python bench/notifications.py                 # 400 orders, with 1 and then 2 workers
     ORDERS=30000 WORKERS="1 2 4" python bench/notifications.py
     ORDERS=40 python bench/notifications.py       # a smoke run: does it work at all
+    BACKLOG=1 ORDERS=3000 python bench/notifications.py   # the pipeline alone draining a backlog
 
 Needs PostgreSQL (PG_URL, default postgres://postgres@127.0.0.1:5432) and Redis (REDIS_URL,
 default redis://127.0.0.1:6379/13). Each run gets a fresh database and queue, dropped at the
@@ -50,6 +51,9 @@ ORDERS = int(os.environ.get("ORDERS", "400"))
 WORKERS = [int(n) for n in os.environ.get("WORKERS", "1 2").split()]
 TIMEOUT = float(os.environ.get("TIMEOUT", "600"))
 CHANGERS = int(os.environ.get("CHANGERS", "8"))  # status changes committed concurrently
+# BACKLOG=1: every change commits first, with no worker running; then the workers start and the
+# clock with them: what the pipeline itself can do, without sharing the CPU with the changes.
+BACKLOG = os.environ.get("BACKLOG", "") not in ("", "0")
 # The simulator listens on 127.0.0.1 over http, which production settings refuse (docs/operations.md).
 BENCH_SETTINGS = {"ALLOW_LOCAL_PROVIDERS": "true", "SECRET_KEY": "bench-secret-key-" + "x" * 32}
 
@@ -211,6 +215,37 @@ def figures(arrivals: list[tuple[float, str]], committed: dict[str, float], t0: 
     }
 
 
+def start_workers(procs: list[subprocess.Popen], env: dict, workers: int, phase: str) -> list[Path]:
+    """``workers`` counting workers (added to ``procs``); their SQL counter files."""
+    logs = ROOT / "bench" / "results"
+    logs.mkdir(exist_ok=True)
+    counts = [logs / f"notify-sql-{workers}-{i}-{phase}.count" for i in range(workers)]
+    for i in range(workers):
+        counts[i].unlink(missing_ok=True)
+        log = (logs / f"notify-worker-{workers}-{i}-{phase}.log").open("w")
+        procs.append(
+            subprocess.Popen(  # noqa: S603 - our own worker
+                [sys.executable, str(ROOT / "bench" / "counting_worker.py"), "worker"],
+                env={**env, "BENCH_SQL_COUNT_FILE": str(counts[i])},
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
+            )
+        )
+    return counts
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    procs.clear()
+
+
 async def run(workers: int) -> dict:
     name = f"crm_bench_notify_{uuid.uuid4().hex[:8]}"
     database_url = f"{PG_URL}/{name}"
@@ -230,21 +265,7 @@ async def run(workers: int) -> dict:
                 "REDIS_URL": REDIS_URL,
                 "ARQ_QUEUE_NAME": queue,
             }
-            logs = ROOT / "bench" / "results"
-            logs.mkdir(exist_ok=True)
-            counts = [logs / f"notify-sql-{workers}-{i}.count" for i in range(workers)]
-            for i in range(workers):
-                counts[i].unlink(missing_ok=True)
-                log = (logs / f"notify-worker-{workers}-{i}.log").open("w")
-                procs.append(
-                    subprocess.Popen(  # noqa: ASYNC220, S603 - our own worker, not on a hot path
-                        [sys.executable, str(ROOT / "bench" / "counting_worker.py"), "worker"],
-                        env={**env, "BENCH_SQL_COUNT_FILE": str(counts[i])},
-                        cwd=ROOT,
-                        stdout=log,
-                        stderr=log,
-                    )
-                )
+            counts = start_workers(procs, env, workers, "warm-up")
             deadline = time.time() + TIMEOUT
             while not await outbox_empty(database_url):  # the order.created backlog: nothing to send
                 if time.time() > deadline:
@@ -253,10 +274,21 @@ async def run(workers: int) -> dict:
             await asyncio.sleep(1)  # the counters' files are current
             sim.clear_requests()
             receiver.clear()
-            statements_before = sql_statements(counts)
-            t0 = time.time()
-            committed = await cancel_all(database_url, orders)
-            t_changes = time.time() - t0
+            if BACKLOG:
+                # Every change commits while no worker runs; the clock starts with the workers.
+                stop_workers(procs)
+                t0 = time.time()
+                committed = await cancel_all(database_url, orders)
+                t_changes = time.time() - t0
+                counts = start_workers(procs, env, workers, "backlog")
+                statements_before = 0
+                t0 = time.time()
+                committed = dict.fromkeys(committed, t0)
+            else:
+                statements_before = sql_statements(counts)
+                t0 = time.time()
+                committed = await cancel_all(database_url, orders)
+                t_changes = time.time() - t0
             while len(sends(sim)) < ORDERS or len({w for _, w in receiver.arrivals}) < ORDERS:
                 if time.time() > deadline:
                     print(f"[bench] timed out: {len(sends(sim))} messages, {len(receiver.arrivals)} webhooks")
@@ -283,20 +315,17 @@ async def run(workers: int) -> dict:
             }
     finally:
         receiver.close()
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_workers(procs)
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def main() -> None:
     print(f"[bench] {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     rows = [await run(n) for n in WORKERS]
-    print(f"\n{ORDERS} status changes; delays from each change's commit to its arrival")
+    if BACKLOG:
+        print(f"\n{ORDERS} status changes committed first; delays from the workers' start to each arrival")
+    else:
+        print(f"\n{ORDERS} status changes; delays from each change's commit to its arrival")
     print("| workers | what | arrived | lost | doubled | per second | p50 ms | p99 ms | SQL per notification |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:

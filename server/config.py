@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     job_retry_max_seconds: float = 600.0
     job_timeout_seconds: int = 120
     relay_interval_seconds: float = 1.0
+    # After a pass that found events (fewer than a full batch), wait this long before the next:
+    # a stream of events then comes in passes big enough to batch (docs/jobs.md, "Batches").
+    relay_linger_seconds: float = 0.5
     worker_concurrency: int = 10
     # Batching (docs/jobs.md, "Batches"): events the relay claims per pass; from
     # JOB_BATCH_MIN events of one pass on, a batch handler gets them JOB_BATCH_SIZE per job.

@@ -133,8 +133,12 @@ async def relay_loop(settings: Settings, backend: ArqBackend, health: Health) ->
     failures = 0
     while True:
         try:
-            while await relay_once(settings, backend):
-                pass
+            while relayed := await relay_once(settings, backend):
+                if relayed < settings.relay_batch_size:
+                    # Events are coming in, not piled up: let more of them arrive before the
+                    # next pass, so a steady stream reaches the batch handlers in batches
+                    # instead of one job per event (docs/jobs.md, "Batches").
+                    await asyncio.sleep(settings.relay_linger_seconds)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
