@@ -331,6 +331,12 @@ async def test_a_failed_receipt_is_issued_again_once_the_pin_is_fixed(shop, api,
     # Only who may refund may ask; the logistics role may not.
     refused = await shop.logistics.execute(api, AGAIN, {"i": {"id": failed["id"]}})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN", refused
+    # A payment the provider later reports failed (a reversal) has nothing to issue a receipt for.
+    paid = await Payment.get(id=ids.decode(payment["id"])[1])
+    await Payment.filter(id=paid.id).update(status="failed")
+    unpaid = (await shop.owner.data(api, AGAIN, {"i": {"id": failed["id"]}}))["issueFiscalReceiptAgain"]
+    assert unpaid["errors"][0]["code"] == "CONFLICT" and "no longer paid" in unpaid["errors"][0]["message"]
+    await Payment.filter(id=paid.id).update(status=paid.status)
     fixed = {"id": installed["id"], "version": installed["version"], "secrets": {"pin_code": PIN_CODE}}
     assert (await shop.owner.data(api, CONFIGURE, {"i": fixed}))["configurePlugin"]["errors"] == []
     again = (await shop.owner.data(api, AGAIN, {"i": {"id": failed["id"]}}))["issueFiscalReceiptAgain"]

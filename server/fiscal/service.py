@@ -185,6 +185,10 @@ async def issue_again(scope: Scope, receipt_id: UUID, *, manager: PluginManager 
                 ErrorCode.INVALID, _("No fiscal plugin is enabled: install or enable one first."), "id"
             )
         payment = await Payment.get(id=failed.payment_id)  # type: ignore[attr-defined]
+        if payment.status not in PAID_STATES:
+            raise UserInputError(
+                ErrorCode.CONFLICT, _("The payment is no longer paid: there is nothing to issue a receipt for."), "id"
+            )
         sale = None
         if failed.kind == "return":
             sale = await FiscalReceipt.get_or_none(key=f"sell:{payment.id}", status="done")

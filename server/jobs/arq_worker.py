@@ -134,6 +134,7 @@ async def relay_loop(settings: Settings, backend: ArqBackend, health: Health) ->
     while True:
         try:
             while relayed := await relay_once(settings, backend):
+                health.ok("database")  # a steady stream keeps this loop going: each pass is a heartbeat
                 if relayed < settings.relay_batch_size:
                     # Events are coming in, not piled up: let more of them arrive before the
                     # next pass, so a steady stream reaches the batch handlers in batches

@@ -25,7 +25,6 @@ import functools
 import ipaddress
 import socket
 import ssl
-import weakref
 from collections.abc import Iterator
 from contextvars import ContextVar
 from urllib.parse import urlsplit
@@ -155,36 +154,3 @@ class EgressTransport(httpx.AsyncHTTPTransport):
         if not self.allow_local and request.url.scheme != "https":
             raise EgressRefused("plugins may only call https:// addresses", request=request)
         return await super().handle_async_request(request)
-
-
-# One connection pool per event loop and egress mode, lent to every provider client: a hook
-# call then reuses a kept-alive connection to its provider instead of connecting (and
-# negotiating TLS) again, which is most of a short call's cost under load.
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, EgressTransport]] = weakref.WeakKeyDictionary()
-
-
-class _Lent(httpx.AsyncBaseTransport):
-    """The loop's pool for one client: closing the client leaves the pool to the others."""
-
-    def __init__(self, pool: EgressTransport) -> None:
-        self._pool = pool
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._pool.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        pass
-
-
-def shared_transport() -> httpx.AsyncBaseTransport:
-    """The running loop's pooled ``EgressTransport`` for the current egress mode (a fresh one
-    outside a loop). The checks are the same: an address is checked when its connection is made."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return EgressTransport()
-    allow = local_allowed()
-    pools = _pools.setdefault(loop, {})
-    if allow not in pools:
-        pools[allow] = EgressTransport(allow_local=allow)
-    return _Lent(pools[allow])

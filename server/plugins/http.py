@@ -48,7 +48,7 @@ from tenacity import (
 )
 
 from server.i18n import _, ngettext
-from server.plugins.egress import EgressRefused, shared_transport
+from server.plugins.egress import EgressRefused, EgressTransport
 from server.plugins.types import PluginError
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -125,7 +125,7 @@ class ProviderClient:
             timeout=DEFAULT_TIMEOUT if timeout is None else timeout,  # read now: the test kit shortens it
             headers=headers,
             auth=auth,
-            transport=transport or shared_transport(),
+            transport=transport or EgressTransport(),
         )
 
     async def __aenter__(self) -> ProviderClient:
