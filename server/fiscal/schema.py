@@ -81,8 +81,8 @@ class FiscalMutations:
     @strawberry.mutation(
         description="Issue a FAILED receipt again, once what made it fail is fixed (the cashier's PIN, tax codes, "
         "a disabled plugin): a new receipt joins the payment's list (the failed one stays there, with its "
-        "error). A return receipt needs its sale's receipt DONE first. Needs `orders:refund`; CONFLICT for a "
-        "receipt that is not FAILED."
+        "error). A return receipt needs its sale's receipt DONE first. CONFLICT for a receipt that is not FAILED, "
+        "one issued again already, or a payment no longer paid."
     )
     async def issue_fiscal_receipt_again(self, info: Info, input: IssueFiscalReceiptAgainInput) -> FiscalReceiptPayload:
         scope = info.context.scope

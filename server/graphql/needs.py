@@ -140,6 +140,7 @@ MUTATION: dict[str, str] = {
     "deleteOrder": needs("orders:delete"),
     **dict.fromkeys(("createPaymentLink", "checkPaymentStatus"), needs("orders:update")),
     "refundPayment": needs("orders:refund"),
+    "issueFiscalReceiptAgain": needs("orders:refund"),
     "setPaymentSettings": needs("order_statuses:update"),
     **dict.fromkeys(
         ("createProduct", "createProductVariant", "createProductCategory", "createWarehouse"), needs("catalog:create")
