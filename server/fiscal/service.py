@@ -196,28 +196,15 @@ async def issue_again(scope: Scope, receipt_id: UUID, *, manager: PluginManager 
                 raise UserInputError(
                     ErrorCode.CONFLICT, _("The sale's receipt is not issued: issue it again first."), "id"
                 )
-        key = failed.key
-        await FiscalReceipt.filter(id=failed.id).update(key=f"{key}:failed:{failed.id.hex[:12]}")
-        await FiscalReceipt.bulk_create(
-            [
-                FiscalReceipt(
-                    id=uuid.uuid4(),
-                    organization_id=scope.organization_id,
-                    payment_id=payment.id,
-                    refund_id=failed.refund_id,  # type: ignore[attr-defined]
-                    sale_id=sale.id if sale is not None else None,
-                    installation_id=installation.id,
-                    key=key,
-                    provider=installation.plugin,
-                    kind=failed.kind,
-                    payment_type=failed.payment_type,
-                    amount=failed.amount,
-                    currency=failed.currency,
-                    status="pending",
-                )
-            ]
+        await FiscalReceipt.filter(id=failed.id).update(key=f"{failed.key}:failed:{failed.id.hex[:12]}")
+        fresh = await _ensure(
+            payment,
+            installation,
+            kind=failed.kind,
+            refund_id=failed.refund_id,  # type: ignore[attr-defined]
+            sale_id=sale.id if sale is not None else None,
+            amount=failed.amount,
         )
-        fresh = await FiscalReceipt.get(key=key)
         await audit.record(scope, "fiscal_receipt.issue_again", fresh, {"replaces": [None, str(failed.id)]})
         payload = {**_event(fresh), "replaces": failed.id}
         await outbox.emit(scope.organization_id, "fiscal_receipt.issued_again", payload)
