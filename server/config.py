@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # On PostgreSQL, answer those operations (once planned) in front of the HTTP view, with the
     # caller read in one statement (server/graphql/lean.py); LEAN_LANE=false: through the view.
     lean_lane: bool = True
+    # On PostgreSQL, planned answers are written by the database as JSON, one statement per root
+    # field (server/graphql/fastpath/sqljson.py); SQL_JSON=false: written by Python from rows.
+    sql_json: bool = True
     # Automatic persisted queries (docs/api.md): documents registered by hash are shared through
     # Redis (REDIS_URL) or the database, with an in-process LRU of this many in front, and
     # forgotten after this many days (clients then register them again, transparently).

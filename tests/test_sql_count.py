@@ -76,7 +76,7 @@ async def test_orders_page_statement_count_does_not_grow_with_page_size(api, ten
         assert all(len(e["node"]["items"]) == 2 for e in edges)
         counts[n] = q.count
 
-    assert counts[50] >= 4, counts  # the counter sees the statements
+    assert counts[50] >= 2, counts  # the counter sees the statements (PostgreSQL: the caller, the page)
     assert counts[50] == counts[100], counts
     # Auth (token, membership), orders, statuses, accounts, items: a handful, never per row.
     assert counts[100] <= 8, counts

@@ -11,9 +11,10 @@ See docs/fastpath.md.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -41,6 +42,7 @@ from strawberry.types.arguments import convert_arguments
 from server.config import Settings
 from server.core.errors import PublicError, UserInputError
 from server.graphql import ids
+from server.graphql.fastpath import sqljson
 from server.graphql.fastpath.describe import ROOTS, RootById, RootConnection
 from server.graphql.fastpath.plan import (
     Collector,
@@ -71,6 +73,9 @@ class Document:
     directive_variables: tuple[str, ...]  # variables used by @skip/@include: they change the plan
 
 
+_serials = itertools.count()
+
+
 @dataclass(frozen=True)
 class RootPlan:
     key: str
@@ -79,6 +84,8 @@ class RootPlan:
     field_def: Any = None
     node: FieldNode | None = None
     plan: ObjectPlan | ConnectionPlan | None = None
+    needs: sqljson.Needs | None = None  # what the caller must see for PostgreSQL to write it
+    serial: int = field(default_factory=lambda: next(_serials))  # names its composed statements
 
 
 class _DirectiveVariables(Visitor):
@@ -109,6 +116,7 @@ class FastPath:
         self._plan = lru_cache(maxsize=CACHE_SIZE)(self._make_plan)
         # Documents the plan has answered (least recently used out): the lean lane takes only these.
         self._known: OrderedDict[str, None] = OrderedDict()
+        self._not_in_sql: set[int] = set()  # plans PostgreSQL cannot write (sqljson.py)
 
     def is_known(self, query: str) -> bool:
         """Whether the plan has answered ``query`` before (and it is still in the cache)."""
@@ -176,18 +184,71 @@ class FastPath:
             arguments = call.arguments(root.field_def, root.node)
             if input_problems(arguments):
                 return None  # values no field can store: strawberry's RefuseHostileInput answers
+            in_sql = self._in_sql(root, call.scope)
             if root.kind == "by_id":
                 pk = ids.decode(arguments["id"], root.spec.type_name)[1]
-                data[root.key] = await run_by_id(call, root.spec.model, root.plan, pk)
+                if in_sql:
+                    data[root.key] = await self._sql_by_id(call, root, pk)
+                else:
+                    data[root.key] = await run_by_id(call, root.spec.model, root.plan, pk)
                 if data[root.key] is None and isinstance(root.field_def.type, GraphQLNonNull):
                     return None  # null in a non-null root: strawberry's error
             else:
                 qs, sort, first, after = root.spec.query(call.scope, self.settings, **arguments)
                 key = page_key(call.scope, root.spec.query, qs.model, arguments, sort, first, after)
-                data[root.key] = await run_connection(call, root.plan, qs, sort, first, after, key)
+                if in_sql:
+                    data[root.key] = await self._sql_connection(call, root, qs, sort, first, after, key)
+                else:
+                    data[root.key] = await run_connection(call, root.plan, qs, sort, first, after, key)
         return ExecutionResult(
             data=data, errors=None, extensions={"cost": {"requested": cost, "maximum": self.settings.max_query_cost}}
         )
+
+    # -- PostgreSQL writes the answer (sqljson.py) ----------------------------------------
+
+    def _in_sql(self, root: RootPlan, scope) -> bool:
+        return (
+            self.settings.is_postgres
+            and self.settings.sql_json
+            and root.needs is not None
+            and root.serial not in self._not_in_sql
+            and sqljson.ready(scope, root.needs)
+        )
+
+    def _compose(self, root: RootPlan, key: tuple | None, make):
+        """A composed statement, kept under ``key`` (None: composed for this request only).
+        A plan PostgreSQL cannot write (a field without SQL) is written by Python from then on."""
+        try:
+            return make() if key is None else sqljson.kept(key, make)
+        except Unsupported as exc:
+            log.debug("not written by PostgreSQL: %s", exc)
+            self._not_in_sql.add(root.serial)
+            return None
+
+    async def _sql_by_id(self, call: Call, root: RootPlan, pk):
+        nested = tuple(tuple(sorted(call.arguments(n.field_def, n.node).items())) for n in root.plan.nested)
+        key = ("by_id", root.serial, nested, sqljson.caller_key(call.scope, root.needs))
+        builder = sqljson.Builder(call.scope, self.settings, call.arguments)
+        composed = self._compose(root, key, lambda: sqljson.compose_by_id(builder, root.plan, root.spec.model))
+        if composed is None:
+            return await run_by_id(call, root.spec.model, root.plan, pk)
+        sql, params, slot = composed
+        params = list(params)
+        params[slot] = pk
+        self.stats["written by postgresql"] += 1
+        return await sqljson.fetch(root.spec.model, sql, params)
+
+    async def _sql_connection(self, call: Call, root: RootPlan, qs, sort, first, after, page):
+        key = None if page is None else ("page", root.serial, page, sqljson.caller_key(call.scope, root.needs))
+        builder = sqljson.Builder(call.scope, self.settings, call.arguments)
+        composed = self._compose(
+            root, key, lambda: sqljson.compose_connection(builder, root.plan, qs, sort, first, after)
+        )
+        if composed is None:
+            return await run_connection(call, root.plan, qs, sort, first, after, page)
+        sql, params = composed
+        self.stats["written by postgresql"] += 1
+        return await sqljson.fetch(qs.model, sql, params)
 
     def _arguments(self, field_def, node: FieldNode, coerced) -> dict:
         """A field's arguments as its strawberry resolver receives them (input types, enums)."""
@@ -254,14 +315,14 @@ class FastPath:
                 field_def = query_type.fields[name]
                 named = get_nullable_type(field_def.type)
                 if isinstance(spec, RootConnection):
+                    plan = plan_connection(collector, named, nodes)
                     roots.append(
-                        RootPlan(key, "connection", spec, field_def, nodes[0], plan_connection(collector, named, nodes))
+                        RootPlan(key, "connection", spec, field_def, nodes[0], plan, sqljson.needs(plan, spec.model))
                     )
                 elif isinstance(spec, RootById):
+                    plan = plan_object(collector, named, nodes, root=True)
                     roots.append(
-                        RootPlan(
-                            key, "by_id", spec, field_def, nodes[0], plan_object(collector, named, nodes, root=True)
-                        )
+                        RootPlan(key, "by_id", spec, field_def, nodes[0], plan, sqljson.needs(plan, spec.model))
                     )
         except Unsupported as exc:
             log.debug("not planned: %s", exc)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from server.accounts.models import Account, Contact
 from server.graphql import ids
+from server.graphql.fastpath import sqlvalues
 from server.orders.models import Order, OrderItem, OrderStatus
 
 
@@ -32,6 +33,9 @@ class Computed:
 
     columns: tuple[str, ...]
     make: Callable[[dict], object]
+    # The same value's JSON text in SQL, from a function giving each column's SQL reference
+    # (sqljson.py); None: plans with this field are written by Python only.
+    sql: Callable[[Callable[[str], str]], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class Nested:
     gives (queryset, Sort, first, after), or None when the field is null for this caller."""
 
     query: Callable
+    model: type  # the listed rows' table
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class TypeSpec:
 
 
 def _global_id(type_name: str) -> Computed:
-    return Computed(("id",), lambda row: ids.encode(type_name, row["id"]))
+    return Computed(("id",), lambda row: ids.encode(type_name, row["id"]), sqlvalues.global_id(type_name))
 
 
 def _money(amount: str, currency: str = "currency") -> Embedded:
@@ -107,7 +112,7 @@ TYPES: dict[str, TypeSpec] = {
         {
             "sku": Column("sku"),
             "title": Column("title"),
-            "quantity": Computed(("quantity",), lambda row: _quantity(row["quantity"])),
+            "quantity": Computed(("quantity",), lambda row: _quantity(row["quantity"]), sqlvalues.quantity("quantity")),
             "unitPrice": _money("unit_price", "_currency"),
             "discount": _money("discount", "_currency"),
             "total": _money("total", "_currency"),
@@ -170,16 +175,19 @@ TYPES: dict[str, TypeSpec] = {
             "updatedAt": Column("updated_at"),
             "addresses": Column("addresses"),
             "kind": Column("kind"),
-            "phone": Computed(("phones",), lambda row: row["phones"][0] if row["phones"] else None),
+            "phone": Computed(
+                ("phones",), lambda row: row["phones"][0] if row["phones"] else None, sqlvalues.first_string("phones")
+            ),
             "phones": Column("phones"),
             "emails": Column("emails", hidden_as=("Account", "emails")),
             "tags": Column("tags", hidden_as=("Account", "tags")),
             "source": Column("source", hidden_as=("Account", "source")),
             "contacts": Many(Contact, "account_id", ("name", "id")),
-            "orders": Nested(lambda scope, settings, row, **args: _account_orders(scope, settings, row, **args)),
+            "orders": Nested(lambda scope, settings, row, **args: _account_orders(scope, settings, row, **args), Order),
             "mergedIntoId": Computed(
                 ("merged_into_id",),
                 lambda row: ids.encode("Account", row["merged_into_id"]) if row["merged_into_id"] else None,
+                sqlvalues.global_id("Account", "merged_into_id"),
             ),
         },
     ),
@@ -209,6 +217,7 @@ class RootConnection:
     """A list field: ``query(scope, settings, **arguments)`` gives (queryset, Sort, first, after)."""
 
     query: Callable
+    model: type
 
 
 def _orders_query(scope, settings, *, first=None, after=None, where=None, order_by=None, include_deleted=False):
@@ -237,7 +246,7 @@ def _account_orders(scope, settings, row, *, first=None, after=None):
 
 
 ROOTS: dict[str, RootById | RootConnection] = {
-    "orders": RootConnection(_orders_query),
+    "orders": RootConnection(_orders_query, Order),
     "order": RootById(Order, "Order"),
     "account": RootById(Account, "Account"),
 }

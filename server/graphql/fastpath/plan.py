@@ -85,8 +85,9 @@ class ConnectionPlan:
     needs_count: bool
 
 
-# Writers: small tuples interpreted by run.py. Kinds:
-#   ("typename", name) | ("scalar", column, convert, nonnull, pii) | ("computed", fn, convert, nonnull, pii)
+# Writers: small tuples interpreted by run.py (and compiled to SQL by sqljson.py). Kinds:
+#   ("typename", name) | ("scalar", column, convert, nonnull, pii, (GraphQL named type, is list))
+#   | ("computed", fn, convert, nonnull, pii, sql) where sql is describe.Computed.sql
 #   where pii is the (type, field) of a masked PII field (server/auth/masking.py), else None
 #   ("object", ObjectPlan, nonnull) for embedded | ("one", slot, ObjectPlan, nonnull)
 #   ("many", slot, ObjectPlan) | ("nested", slot, nonnull): a connection already written
@@ -293,12 +294,14 @@ def plan_object(
             plan.columns.add(column)
             if how.hidden_as:
                 plan.hidden_checks.add(how.hidden_as)
-            plan.writers.append((key, ("scalar", column, _scalar_converter(named, is_list), nonnull, pii)))
+            plan.writers.append(
+                (key, ("scalar", column, _scalar_converter(named, is_list), nonnull, pii, (named, is_list)))
+            )
         elif isinstance(how, Computed):
             if rename:
                 raise Unsupported("computed field of an embedded type")
             plan.columns.update(how.columns)
-            plan.writers.append((key, ("computed", how.make, _scalar_converter(named, is_list), nonnull, pii)))
+            plan.writers.append((key, ("computed", how.make, _scalar_converter(named, is_list), nonnull, pii, how.sql)))
         elif isinstance(how, Embedded):
             if is_list or not isinstance(named, GraphQLObjectType):
                 raise Unsupported("embedded list")

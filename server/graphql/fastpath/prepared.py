@@ -37,7 +37,7 @@ def _bucket(n: int) -> int:
     return size
 
 
-def _scope_key(scope: Scope, model: type) -> tuple:
+def scope_key(scope: Scope, model: type) -> tuple:
     """What of the caller ``Scope.queryset`` puts into the SQL (see ``Scope._row_filter``)."""
     row_scope = scope.row_scope()
     if row_scope is RowScope.ALL or model.owner_path is None:
@@ -73,13 +73,28 @@ async def rows_by_keys(
     from a statement built once per shape."""
     scope.require(f"{model.resource}:read")
     size = _bucket(len(keys))
+    statement = statement_by_keys(scope, model, key, size, columns, with_deleted=with_deleted, order_by=order_by)
+    padded = list(keys) + [keys[-1]] * (size - len(keys))
+    return await statement.fetch(*padded)
+
+
+def statement_by_keys(
+    scope: Scope,
+    model: type,
+    key: str,
+    size: int,
+    columns: Sequence[str],
+    *,
+    with_deleted: bool = False,
+    order_by: tuple[str, ...] = (),
+) -> Prepared:
+    """The kept statement of ``rows_by_keys`` for ``size`` keys (its placeholders, in order)."""
     dialect = model._meta.db.capabilities.dialect
-    cache_key = (dialect, model, with_deleted, key, size, order_by, tuple(columns), _scope_key(scope, model))
+    cache_key = (dialect, model, with_deleted, key, size, order_by, tuple(columns), scope_key(scope, model))
     statement = _cache.get(cache_key)
     if statement is None:
         statement = _cache[cache_key] = _build(scope, model, with_deleted, key, size, order_by, tuple(columns))
-    padded = list(keys) + [keys[-1]] * (size - len(keys))
-    return await statement.fetch(*padded)
+    return statement
 
 
 def page_key(scope: Scope, query_function, model: type, arguments: dict, sort, first: int, after) -> tuple | None:
@@ -98,7 +113,7 @@ def page_key(scope: Scope, query_function, model: type, arguments: dict, sort, f
         sort.direction,
         first,
         bool(arguments.get("include_deleted")),
-        _scope_key(scope, model),
+        scope_key(scope, model),
     )
 
 
