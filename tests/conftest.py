@@ -33,12 +33,13 @@ def _pg_admin_dsn(url: str) -> str:
 async def settings():
     # Own counters per run: login throttling state in Redis must not leak between runs.
     # The request budgets are lifted: the shared test apps send thousands of requests a minute with
-    # a few tokens (tests/test_rate_limits.py sets its own limits).
+    # a few tokens, anonymous ones from one address (tests/test_rate_limits.py sets its own limits).
     settings = Settings().model_copy(
         update={
             "rate_limit_namespace": f"crm-test-{uuid.uuid4().hex[:10]}",
             "rate_limit_per_token": "10000000/minute",
             "rate_limit_per_organization": "30000000/minute",
+            "rate_limit_per_address": "10000000/minute",
         }
     )
     temp_db = None

@@ -200,7 +200,8 @@ def object_json(b: Builder, plan: ObjectPlan, model, alias: str, carried: dict[s
             rel = next(r for r in plan.relations if r.slot == w[1])
             spec = rel.spec
             child = b.alias()
-            rows = b.by_key(spec.model, spec.fk, col("id"), _columns(rel.child, *spec.order_by), order_by=spec.order_by)
+            # Ordered once, by the aggregate (the rows' own ORDER BY would be a second sort).
+            rows = b.by_key(spec.model, spec.fk, col("id"), _columns(rel.child, *spec.order_by))
             passed = {k: Carried(col(c), _field(model, c)) for k, c in spec.carry.items()}
             inner = object_json(b, rel.child, spec.model, child, passed)
             order = ", ".join(f'{child}."{c}"' for c in spec.order_by)

@@ -33,11 +33,8 @@ def base64url(text_sql: str) -> str:
 def iso_datetime(ref: str) -> str:
     """``datetime.isoformat()`` of a timestamp as Tortoise returns it (UTC, ``+00:00``; the
     microseconds only when there are some), as SQL text."""
-    utc = f"({ref} AT TIME ZONE 'UTC')"
-    return (
-        f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-        f"CASE WHEN date_trunc('second', {utc}) = {utc} THEN '' ELSE to_char({utc}, '.US') END || '+00:00')"
-    )
+    # '.000000' can only be the fraction: the rest of the text has no dot.
+    return f"(replace(to_char(({ref} AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || '+00:00')"
 
 
 def quoted(text_sql: str) -> str:
