@@ -104,7 +104,7 @@ async def same(http, python_http, headers: dict, query: str, variables: dict) ->
 async def test_the_database_writes_the_bytes_python_writes(http, python_http, shop):
     _t, headers, account, orders = shop
     stats = fast_path(http).stats
-    before = stats["written by postgresql"]
+    before, fell_back = stats["written by postgresql"], stats["fallback"]
     for order in orders:
         answer = (await same(http, python_http, headers["owner"], ORDER, {"id": order["id"]})).json()
         assert answer["data"]["order"]["account"]["name"] == AWKWARD
@@ -126,8 +126,40 @@ async def test_the_database_writes_the_bytes_python_writes(http, python_http, sh
         for o in orders
     ]
     assert quantities == ["1.5", "2", "0.001", "12345.678", "10.01"]
-    # Every one of those was written by PostgreSQL, not by Python's writer.
+    # Every one of those was written by PostgreSQL, not by Python's writer, and none fell back.
     assert stats["written by postgresql"] - before >= len(orders) + 4 + 8
+    assert stats["fallback"] == fell_back
+
+
+async def test_a_list_asked_only_for_its_typename_is_one_object(http, python_http, shop):
+    """Nothing but literals selected (no edges, no cursors): still one object, with no rows,
+    one row or many."""
+    t, headers, account, _orders = shop
+    api = Client(http)
+    lonely = await make_account(t.owner, api, name="Без замовлень")
+    empty = await TenantFactory(api).create(("owner",))
+    nobody = {"Authorization": f"Bearer {empty.owner.token}", "X-Organization": empty.slug}
+    account_orders = (
+        "query($id: ID!) { account(id: $id) { orders(first: 3) { __typename pageInfo { hasPreviousPage } } } }"
+    )
+    stats = fast_path(http).stats
+    before, fell_back = stats["written by postgresql"], stats["fallback"]
+    for caller in (headers["owner"], nobody):
+        for query, variables in (
+            ("{ orders(first: 5) { __typename } }", {}),
+            ("{ orders(first: 0) { pageInfo { hasPreviousPage } } }", {}),
+            (account_orders, {"id": account["id"]}),
+            (account_orders, {"id": lonely["id"]}),
+        ):
+            answer = (await same(http, python_http, caller, query, variables)).json()
+            assert "errors" not in answer, answer
+    owner_view = (await same(http, python_http, headers["owner"], account_orders, {"id": lonely["id"]})).json()
+    assert owner_view["data"]["account"]["orders"] == {
+        "__typename": "OrderConnection",
+        "pageInfo": {"hasPreviousPage": False},
+    }
+    assert stats["written by postgresql"] - before == 9
+    assert stats["fallback"] == fell_back
 
 
 async def test_a_value_python_refuses_falls_back_the_same_way(http, python_http, shop):

@@ -116,7 +116,6 @@ class FastPath:
         self._plan = lru_cache(maxsize=CACHE_SIZE)(self._make_plan)
         # Documents the plan has answered (least recently used out): the lean lane takes only these.
         self._known: OrderedDict[str, None] = OrderedDict()
-        self._not_in_sql: set[int] = set()  # plans PostgreSQL cannot write (sqljson.py)
 
     def is_known(self, query: str) -> bool:
         """Whether the plan has answered ``query`` before (and it is still in the cache)."""
@@ -211,7 +210,7 @@ class FastPath:
             self.settings.is_postgres
             and self.settings.sql_json
             and root.needs is not None
-            and root.serial not in self._not_in_sql
+            and not root.plan.not_in_sql
             and sqljson.ready(scope, root.needs)
         )
 
@@ -222,7 +221,7 @@ class FastPath:
             return make() if key is None else sqljson.kept(key, make)
         except Unsupported as exc:
             log.debug("not written by PostgreSQL: %s", exc)
-            self._not_in_sql.add(root.serial)
+            root.plan.not_in_sql = True
             return None
 
     async def _sql_by_id(self, call: Call, root: RootPlan, pk):
@@ -235,8 +234,7 @@ class FastPath:
         sql, params, slot = composed
         params = list(params)
         params[slot] = pk
-        self.stats["written by postgresql"] += 1
-        return await sqljson.fetch(root.spec.model, sql, params)
+        return self._written(await sqljson.fetch(root.spec.model, sql, params))
 
     async def _sql_connection(self, call: Call, root: RootPlan, qs, sort, first, after, page):
         key = None if page is None else ("page", root.serial, page, sqljson.caller_key(call.scope, root.needs))
@@ -247,8 +245,12 @@ class FastPath:
         if composed is None:
             return await run_connection(call, root.plan, qs, sort, first, after, page)
         sql, params = composed
+        return self._written(await sqljson.fetch(qs.model, sql, params))
+
+    def _written(self, answer):
+        # Counted once the database's answer is taken (not when it fell back): what tests check.
         self.stats["written by postgresql"] += 1
-        return await sqljson.fetch(qs.model, sql, params)
+        return answer
 
     def _arguments(self, field_def, node: FieldNode, coerced) -> dict:
         """A field's arguments as its strawberry resolver receives them (input types, enums)."""

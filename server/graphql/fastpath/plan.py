@@ -55,6 +55,7 @@ class ObjectPlan:
     relations: list[RelationPlan] = field(default_factory=list)
     nested: list[NestedPlan] = field(default_factory=list)
     hidden_checks: set[tuple[str, str]] = field(default_factory=set)
+    not_in_sql: bool = False  # PostgreSQL could not write it (sqljson.py): Python's writer does
 
 
 @dataclass
@@ -83,6 +84,7 @@ class ConnectionPlan:
     node: ObjectPlan
     writers: list[tuple[str, Any]]  # ("edges", edge writers) | ("pageInfo", writers) | ("count",) | typename
     needs_count: bool
+    not_in_sql: bool = False  # as ObjectPlan.not_in_sql
 
 
 # Writers: small tuples interpreted by run.py (and compiled to SQL by sqljson.py). Kinds:

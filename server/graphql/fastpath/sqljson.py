@@ -142,6 +142,9 @@ class Builder:
         """``statement``'s SQL with its placeholders replaced by ``refs`` and its other
         parameters appended to this statement's."""
         by_slot = dict(zip(statement.slots, refs, strict=True))
+        if {int(n) for n in _PARAM.findall(statement.sql)} != set(range(1, len(statement.params) + 1)):
+            # A "$<digits>" that is not one of its parameters (a value written into the SQL).
+            raise Unsupported("a statement whose parameters cannot be told apart")
         replace: dict[int, str] = {}
         for position, value in enumerate(statement.params):
             replace[position + 1] = by_slot[position] if position in by_slot else self.param(value)
@@ -293,7 +296,9 @@ def connection_json(b: Builder, plan: ConnectionPlan, qs, sort, first: int, afte
     written = (
         f"SELECT {row}.n, {cursor} AS c, CASE WHEN {row}.n <= {limit} THEN {node} END AS j FROM ({numbered}) {row}"
     )
-    return f"(SELECT {_object(pairs)} FROM ({written}) {edge})"
+    # HAVING makes it one aggregate row even when nothing but literals is selected (only
+    # __typename or hasPreviousPage) and the page is empty or has many rows.
+    return f"(SELECT {_object(pairs)} FROM ({written}) {edge} HAVING true)"
 
 
 # -- what a plan needs of its caller -------------------------------------------------------------
@@ -321,10 +326,23 @@ def _collect(plan: ObjectPlan, model, out: dict) -> None:
         _collect(nested.child.node, nested.spec.model, out)
 
 
-def needs(plan: ObjectPlan | ConnectionPlan, model) -> Needs:
+def needs(plan: ObjectPlan | ConnectionPlan, model) -> Needs | None:
+    """What the caller must see for PostgreSQL to write ``plan``; None when it never can
+    (``totalCount``, a computed field without SQL): Python's writer answers."""
+    if not _writable(plan):
+        return None
     out: dict = {"models": set(), "hidden": set(), "pii": set()}
     _collect(plan.node if isinstance(plan, ConnectionPlan) else plan, model, out)
     return Needs(frozenset(out["models"]), frozenset(out["hidden"]), frozenset(out["pii"]))
+
+
+def _writable(plan: ObjectPlan | ConnectionPlan) -> bool:
+    if isinstance(plan, ConnectionPlan):
+        return not plan.needs_count and _writable(plan.node)
+    for _key, w in plan.writers:
+        if (w[0] == "computed" and w[5] is None) or (w[0] == "object" and not _writable(w[1])):
+            return False
+    return all(_writable(rel.child) for rel in plan.relations) and all(_writable(n.child) for n in plan.nested)
 
 
 def ready(scope: Scope, what: Needs) -> bool:
