@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -152,3 +154,14 @@ class _ListHandler:
                     sink.append(text)
 
         return Handler(level=logging.DEBUG)
+
+
+@asynccontextmanager
+async def app_client(settings, **overrides) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a second app on the same database, its settings changed by ``overrides``
+    (e.g. ``fast_path=False``: the stock path, to compare answers with)."""
+    from server.app import create_app
+
+    app = create_app(settings.model_copy(update=overrides), manage_db=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client

@@ -20,10 +20,9 @@ import httpx
 import pytest
 
 from server.accounts.models import Account
-from server.app import create_app
 from server.graphql import ids
 from server.orders.models import Order, OrderStatus
-from tests.helpers import Client, QueryCounter, TenantFactory
+from tests.helpers import Client, QueryCounter, TenantFactory, app_client
 from tests.test_accounts import make_account, make_contact, make_order
 from tests.test_oauth import access_token, register
 from tests.test_roles import OWNERS, build_org
@@ -266,8 +265,7 @@ def generate(seed: int, data: dict, *, marketing: bool, failing: bool) -> tuple[
 
 @pytest.fixture(scope="module")
 async def stock_http(database):
-    app = create_app(database.model_copy(update={"fast_path": False}), manage_db=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with app_client(database, fast_path=False) as client:
         yield client
 
 

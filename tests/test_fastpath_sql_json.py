@@ -16,11 +16,10 @@ import httpx
 import pytest
 
 from server.accounts.models import Account
-from server.app import create_app
 from server.graphql import ids
 from server.orders.models import Order, OrderItem, OrderStatus
 from server.organizations.models import Organization
-from tests.helpers import Client, TenantFactory
+from tests.helpers import Client, TenantFactory, app_client
 from tests.test_accounts import make_account, make_contact, make_order
 
 AWKWARD = 'Лапки " і \\ зворотна риска\nрядок\tтаб \x07 дзвоник \x1f 😀 \u2028 ї </script>'
@@ -50,8 +49,7 @@ ORDERS = """query($o: OrderOrder, $after: String) { orders(first: 3, orderBy: $o
 @pytest.fixture(scope="module")
 async def python_http(database):
     """The same server with answers written by Python from rows."""
-    app = create_app(database.model_copy(update={"sql_json": False}), manage_db=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with app_client(database, sql_json=False) as client:
         yield client
 
 

@@ -19,7 +19,7 @@ from server.graphql import ids
 from server.i18n import current_locale
 from server.organizations.models import Organization
 from server.roles.models import CustomRole
-from tests.helpers import Client, QueryCounter, TenantFactory
+from tests.helpers import Client, QueryCounter, TenantFactory, app_client
 from tests.test_fastpath_differential import DOC_QUERIES, README_ORDERS_PAGE
 from tests.test_roles import build_org
 
@@ -30,8 +30,7 @@ IGNORED_HEADERS = {"date", "ratelimit", "content-length"}  # content-length: com
 
 @pytest.fixture(scope="module")
 async def stock_http(database):
-    app = create_app(database.model_copy(update={"fast_path": False}), manage_db=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with app_client(database, fast_path=False) as client:
         yield client
 
 
