@@ -165,3 +165,8 @@ async def app_client(settings, **overrides) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings.model_copy(update=overrides), manage_db=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         yield client
+
+
+def graphql_view(http: httpx.AsyncClient):
+    """The ``/graphql`` view of the app behind an in-process client (its fast path, lean lane, stats)."""
+    return next(r for r in http._transport.app.routes if getattr(r, "path", "") == "/graphql").endpoint

@@ -22,7 +22,7 @@ import pytest
 from server.accounts.models import Account
 from server.graphql import ids
 from server.orders.models import Order, OrderStatus
-from tests.helpers import Client, QueryCounter, TenantFactory, app_client
+from tests.helpers import Client, QueryCounter, TenantFactory, app_client, graphql_view
 from tests.test_accounts import make_account, make_contact, make_order
 from tests.test_oauth import access_token, register
 from tests.test_roles import OWNERS, build_org
@@ -267,10 +267,6 @@ def generate(seed: int, data: dict, *, marketing: bool, failing: bool) -> tuple[
 async def stock_http(database):
     async with app_client(database, fast_path=False) as client:
         yield client
-
-
-def graphql_view(http: httpx.AsyncClient):
-    return next(r for r in http._transport.app.routes if getattr(r, "path", "") == "/graphql").endpoint
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from server.accounts.models import Account
 from server.graphql import ids
 from server.orders.models import Order, OrderItem, OrderStatus
 from server.organizations.models import Organization
-from tests.helpers import Client, TenantFactory, app_client
+from tests.helpers import Client, TenantFactory, app_client, graphql_view
 from tests.test_accounts import make_account, make_contact, make_order
 
 AWKWARD = 'Лапки " і \\ зворотна риска\nрядок\tтаб \x07 дзвоник \x1f 😀 \u2028 ї </script>'
@@ -54,8 +54,7 @@ async def python_http(database):
 
 
 def fast_path(http: httpx.AsyncClient):
-    view = next(r for r in http._transport.app.routes if getattr(r, "path", "") == "/graphql").endpoint
-    return view.fast_path
+    return graphql_view(http).fast_path
 
 
 @pytest.fixture(scope="module")

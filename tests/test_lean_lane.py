@@ -19,7 +19,7 @@ from server.graphql import ids
 from server.i18n import current_locale
 from server.organizations.models import Organization
 from server.roles.models import CustomRole
-from tests.helpers import Client, QueryCounter, TenantFactory, app_client
+from tests.helpers import Client, QueryCounter, TenantFactory, app_client, graphql_view
 from tests.test_fastpath_differential import DOC_QUERIES, README_ORDERS_PAGE
 from tests.test_roles import build_org
 
@@ -35,8 +35,7 @@ async def stock_http(database):
 
 
 def lane_of(http: httpx.AsyncClient):
-    view = next(r for r in http._transport.app.routes if getattr(r, "path", "") == "/graphql").endpoint
-    return getattr(view, "lean_lane", None)
+    return getattr(graphql_view(http), "lean_lane", None)
 
 
 def answered(http) -> int:

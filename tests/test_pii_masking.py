@@ -15,7 +15,7 @@ from server.app import create_app
 from server.auth.masking import mask_address, mask_email, mask_phone, mask_text
 from server.auth.roles import DELIVERY_RECIPIENT, ROLES
 from server.oauth.service import delegated_role
-from tests.helpers import Client, TenantFactory
+from tests.helpers import Client, TenantFactory, graphql_view
 from tests.test_accounts import make_account, make_contact, make_order
 from tests.test_oauth import access_token, register
 
@@ -114,10 +114,6 @@ def _expected(role: str) -> dict:
     return expected
 
 
-def _graphql_view(http):
-    return next(r for r in http._transport.app.routes if getattr(r, "path", "") == "/graphql").endpoint
-
-
 @pytest.mark.parametrize("role", list(SEES))
 async def test_each_role_sees_pii_in_full_or_masked_on_both_paths(http, stock_http, shop, role):
     t, account = shop
@@ -125,7 +121,7 @@ async def test_each_role_sees_pii_in_full_or_masked_on_both_paths(http, stock_ht
     query = ACCOUNT % ("" if role == "logistics" else "emails")
     body = {"query": query, "variables": {"id": account["id"]}}
     headers = {"Authorization": f"Bearer {member.token}", "X-Organization": member.org}
-    stats = _graphql_view(http).fast_path.stats
+    stats = graphql_view(http).fast_path.stats
     before = stats["planned"]
     fast = await http.post("/graphql", json=body, headers=headers)
     assert stats["planned"] == before + 1  # the planned path answered, and masked

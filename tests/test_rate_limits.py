@@ -122,7 +122,7 @@ ORDERS_PAGE = "{ orders(first: 5) { edges { node { id number } } } }"
 
 
 def fast_path_stats(http: httpx.AsyncClient):
-    from tests.test_fastpath_differential import graphql_view
+    from tests.helpers import graphql_view
 
     return graphql_view(http).fast_path.stats
 
