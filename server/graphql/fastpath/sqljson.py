@@ -306,7 +306,7 @@ def connection_json(b: Builder, plan: ConnectionPlan, qs, sort, first: int, afte
 
 @dataclass(frozen=True)
 class Needs:
-    models: frozenset  # tables read
+    models: tuple  # tables read, in a fixed order (by name): caller_key reads them per request
     hidden: frozenset  # (type, field) a role may hide
     pii: frozenset  # (type, field) a role may see masked
 
@@ -333,7 +333,8 @@ def needs(plan: ObjectPlan | ConnectionPlan, model) -> Needs | None:
         return None
     out: dict = {"models": set(), "hidden": set(), "pii": set()}
     _collect(plan.node if isinstance(plan, ConnectionPlan) else plan, model, out)
-    return Needs(frozenset(out["models"]), frozenset(out["hidden"]), frozenset(out["pii"]))
+    models = tuple(sorted(out["models"], key=lambda m: m.__name__))
+    return Needs(models, frozenset(out["hidden"]), frozenset(out["pii"]))
 
 
 def _writable(plan: ObjectPlan | ConnectionPlan) -> bool:
@@ -358,7 +359,7 @@ def ready(scope: Scope, what: Needs) -> bool:
 
 def caller_key(scope: Scope, what: Needs) -> tuple:
     """What of the caller the composed statement's SQL and parameters depend on."""
-    return tuple(scope_key(scope, m) for m in sorted(what.models, key=lambda m: m.__name__))
+    return tuple(scope_key(scope, m) for m in what.models)
 
 
 # -- running ---------------------------------------------------------------------------------
