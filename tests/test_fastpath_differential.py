@@ -467,8 +467,10 @@ async def test_the_planned_page_costs_the_same_statements_for_10_and_50_orders(h
     callers, _data = shop
     stats = graphql_view(http).fast_path.stats
     counts = {}
-    # Once first: a document already answered takes the lean lane on PostgreSQL, whatever its page size.
-    await http.post("/graphql", json={"query": ORDERS_PAGE, "variables": {"n": 1}}, headers=callers["owner"])
+    # Twice first: a document already answered takes the lean lane on PostgreSQL, whatever its
+    # page size, and a caller it has seen is checked inside the page's statement.
+    for _ in range(2):
+        await http.post("/graphql", json={"query": ORDERS_PAGE, "variables": {"n": 1}}, headers=callers["owner"])
     for n in (10, 30):
         before = stats["planned"]
         with QueryCounter() as fast:
@@ -483,8 +485,8 @@ async def test_the_planned_page_costs_the_same_statements_for_10_and_50_orders(h
             )
         counts[n] = (fast.count, stock.count)
     assert counts[10][0] == counts[30][0], counts
-    # Token, membership, orders, statuses, accounts, items (on PostgreSQL: the caller in one
-    # statement and the page written by the database in one): no more than the stock path's.
+    # Token, membership, orders, statuses, accounts, items (on PostgreSQL: the page written by
+    # the database, the caller checked in the same statement): no more than the stock path's.
     assert counts[30][0] <= counts[30][1], counts
 
 

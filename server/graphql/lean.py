@@ -8,7 +8,9 @@ ASGI middleware:
 1. reads the caller in ONE statement (``caller_sql``): the token (not revoked, active user; the
    expiry compared here, as ``tokens.user_for`` does), the membership (the ``X-Organization``
    one, or the user's only one), its organization, its custom role if it has one, and its
-   team's active members;
+   team's active members. From the token's second request on, that statement is folded into
+   the page's own: the caller built last time is used, and the page's statement re-reads the
+   caller row and answers only if it is unchanged (caller_guard.py);
 2. builds the same ``Principal`` as ``principal.for_user`` and runs the fast path's plan through
    ``Scope`` (server/auth/scope.py: tenancy, the role's permissions, row scope and masking come
    from there, as on every other path);
@@ -38,6 +40,7 @@ from server.auth.roles import ROLES, RowScope
 from server.auth.scope import Scope
 from server.auth.tokens import hash_token
 from server.graphql import media
+from server.graphql.caller_guard import CallerGuard, KnownCaller, KnownCallers, fingerprinted
 from server.graphql.rate_limits import RequestBudgets
 from server.http.body import BadJSON, loads
 from server.i18n import choose, use_locale
@@ -53,10 +56,11 @@ def _columns(alias: str, model) -> list[str]:
     return [f'{alias}."{column}" AS "{alias}.{column}"' for column in model._meta.fields_db_projection.values()]
 
 
-def caller_sql() -> str:
-    """Token, user, membership, organization, custom role and team in one statement ($1: the token's SHA-256,
-    $2: the X-Organization slug or null). At most two rows: without a slug, a user with two
-    memberships has no organization (as in ``principal.for_user``) and the lane steps aside."""
+def caller_sql(token: int = 1, slug: int = 2) -> str:
+    """Token, user, membership, organization, custom role and team in one statement ($token: the
+    token's SHA-256, $slug: the X-Organization slug or null). At most two rows: without a slug, a
+    user with two memberships has no organization (as in ``principal.for_user``) and the lane
+    steps aside."""
     columns = ", ".join(
         [
             't."expires_at" AS "t.expires_at"',
@@ -68,20 +72,22 @@ def caller_sql() -> str:
         ]
     )
     # Only column names from the models' metadata are put in; the values are parameters.
-    return f"SELECT {columns} {_CALLER_FROM}"
+    return f"SELECT {columns} " + _CALLER_FROM.format(token=f"${token}", slug=f"${slug}")
 
 
+# The team's ids in a fixed order: the row's fingerprint (caller_guard.py) must not change
+# when nothing did.
 _CALLER_FROM = (
     'FROM "auth_token" t JOIN "user" u ON u."id" = t."user_id" '
     'LEFT JOIN LATERAL (SELECT m1.* FROM "membership" m1 '
     'JOIN "organization" o1 ON o1."id" = m1."organization_id" '
-    'WHERE m1."user_id" = u."id" AND m1."is_active" AND ($2::text IS NULL OR o1."slug" = $2::text) '
+    'WHERE m1."user_id" = u."id" AND m1."is_active" AND ({slug}::text IS NULL OR o1."slug" = {slug}::text) '
     "LIMIT 2) m ON TRUE "
     'LEFT JOIN "organization" o ON o."id" = m."organization_id" '
     'LEFT JOIN "custom_role" r ON r."organization_id" = m."organization_id" AND r."name" = m."role" '
-    'LEFT JOIN LATERAL (SELECT array_agg(tm."user_id") AS "ids" FROM "membership" tm '
+    'LEFT JOIN LATERAL (SELECT array_agg(tm."user_id" ORDER BY tm."user_id") AS "ids" FROM "membership" tm '
     'WHERE m."team_id" IS NOT NULL AND tm."team_id" = m."team_id" AND tm."is_active") team ON TRUE '
-    'WHERE t."token_hash" = $1 AND t."revoked_at" IS NULL AND u."is_active"'
+    'WHERE t."token_hash" = {token} AND t."revoked_at" IS NULL AND u."is_active"'
 )
 
 
@@ -97,6 +103,7 @@ class _Context:
     scope: Scope
     rate_limits: RequestBudgets | None = None
     auth_error: None = None
+    guard: CallerGuard | None = None
 
 
 class LeanLane:
@@ -109,6 +116,7 @@ class LeanLane:
         # "answered" / "passed" (to the app; "declined" of those: after the plan was tried).
         self.stats: Counter[str] = Counter()
         self._sql: str | None = None
+        self.callers = KnownCallers()
         view.lean_lane = self  # Starlette builds its middleware lazily: how tests find the lane
 
     @property
@@ -177,14 +185,23 @@ class LeanLane:
         if operation_name is not None and not isinstance(operation_name, str):
             return None
         hint = headers.get(b"x-organization")  # empty: none, as request_auth reads it
-        principal = await self._principal(token, hint.decode("latin-1") if hint else None)
-        if principal is None:
-            return None
+        slug = hint.decode("latin-1") if hint else None
+        token_hash = hash_token(token)
+        key = (token_hash, slug)
+        known = self.callers.get(key, datetime.now(UTC))
+        guard = None
+        if known is not None:
+            principal = known.principal
+            guard = CallerGuard(caller_sql, Membership._meta.db, token_hash, slug, known.fingerprint)
+        else:
+            principal = await self._principal(key)
+            if principal is None:
+                return None
         client = scope.get("client")
         budgets: RequestBudgets = self.view.rate_limiter.for_request(principal, token, client[0] if client else None)
         # Charged before the read, as on the stock path: over the budget, the plan reads nothing,
         # nothing is spent, and the view answers RATE_LIMITED.
-        context = _Context(Scope(principal), rate_limits=budgets)
+        context = _Context(Scope(principal), rate_limits=budgets, guard=guard)
         # The caller's language, chosen as server.auth.request chooses it on the stock path.
         accept_language = headers.get(b"accept-language")
         language = choose(
@@ -194,6 +211,9 @@ class LeanLane:
         )
         with use_locale(language):
             result = await self.view.fast_path.execute(query, variables, operation_name, context)
+        if guard is not None and guard.stale:
+            self.stats["stale callers"] += 1
+            self.callers.forget(key)  # and the stock path reads the caller afresh
         if result is None:
             self.stats["declined"] += 1  # the plan stepped aside (an error, a null, no budget...): the view answers
             return None
@@ -207,13 +227,14 @@ class LeanLane:
         await budgets.write_headers(response)
         return response
 
-    async def _principal(self, token: str, organization_hint: str | None) -> Principal | None:
-        """The caller as ``principal.for_user`` makes it, from one statement; None where the
-        stock path must decide (no such token, expired, revoked, no organization, a custom role)."""
+    async def _principal(self, key: tuple[str, str | None]) -> Principal | None:
+        """The caller as ``principal.for_user`` makes it, from one statement (and remembered for
+        the next request, see caller_guard.py); None where the stock path must decide (no such
+        token, expired, revoked, no organization, a role that no longer exists)."""
         db = Membership._meta.db
         if self._sql is None:
-            self._sql = caller_sql()
-        rows = await db.execute_query_dict(self._sql, [hash_token(token), organization_hint])
+            self._sql = fingerprinted(caller_sql())
+        rows = await db.execute_query_dict(self._sql, list(key))
         if len(rows) != 1:
             return None
         row = rows[0]
@@ -235,6 +256,7 @@ class LeanLane:
                 principal.team_member_ids = [membership.user_id]
             else:
                 principal.team_member_ids = list({membership.user_id, *(row["team"] or ())})
+        self.callers.keep(key, KnownCaller(principal, row["fp"], row["t.expires_at"]))
         return principal
 
 

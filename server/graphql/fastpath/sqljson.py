@@ -385,10 +385,16 @@ def kept(key: tuple, make):
     return found
 
 
-async def fetch(model, sql: str, params: list):
+async def fetch(model, sql: str, params: list, guard=None):
     """The JSON text as an orjson ``Fragment`` (None for NULL); ``Fallback`` when it holds a
-    value the writer would refuse."""
-    rows = await model._meta.db.execute_query_dict(sql, params)
+    value the writer would refuse. With the lean lane's ``guard`` still to check, the statement
+    checks it too (``StaleCaller`` when it does not hold)."""
+    if guard is not None and guard.pending:
+        sql, params = guard.wrap(sql, params)
+        rows = await model._meta.db.execute_query_dict(sql, params)
+        guard.accept(rows[0]["ok"])
+    else:
+        rows = await model._meta.db.execute_query_dict(sql, params)
     text = rows[0]["j"] if rows else None
     if text is None:
         return None
