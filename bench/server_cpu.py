@@ -53,7 +53,7 @@ def measure_variant(variant: str, env: dict) -> None:
         print(f"{variant}: skipped ({', '.join(missing)} not installed)")
         return
     cmd = [str(VENV_BIN / "uvicorn"), "server.app:app_from_environment", "--factory", "--host", "127.0.0.1"]
-    cmd += ["--port", str(PORT), "--http", http, "--loop", loop, "--log-level", "info"]
+    cmd += ["--port", str(PORT), "--http", http, "--loop", loop, "--log-level", "info", "--no-access-log"]
     log = open(Path(os.environ.get("SERVER_LOG", os.devnull)), "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parent.parent)
     try:

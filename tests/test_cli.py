@@ -619,6 +619,7 @@ def test_serve_demo_serves_the_demo_organization(tmp_path):
         login = httpx.post(url, json={"query": LOGIN_MUTATION, "variables": {"e": email, "p": password}}, timeout=10)
         token = login.json()["data"]["login"]["token"]
         assert set(_demo_integrations_connect(url, token).values()) == {True}
+        assert '"POST /graphql HTTP/1.1" 200' in log.read_text()  # the access log is on by default
     finally:
         _stop(proc)
 
@@ -797,7 +798,7 @@ def test_serve_with_two_workers_answers_and_stops_cleanly(fresh_db, tmp_path):
     port, log = _free_port(), tmp_path / "workers.log"
     with log.open("w") as handle:
         proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -818,6 +819,7 @@ def test_serve_with_two_workers_answers_and_stops_cleanly(fresh_db, tmp_path):
             )
             assert me.json()["data"]["me"]["user"]["email"] == "boss@example.com"
         assert log.read_text().count("Started server process") >= 2, log.read_text()
+        assert "POST /graphql" not in log.read_text()  # --no-access-log
     finally:
         proc.terminate()
         assert proc.wait(timeout=30) is not None  # stops within bounds, workers included

@@ -17,6 +17,7 @@ statement that reads it. What is saved is a round trip, not a check.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,14 +74,10 @@ class CallerGuard:
         self.pending = True  # not yet checked in this request
         self.stale = False
 
-    def _condition(self, offset: int) -> str:
-        n = offset + 1
-        caller = self._caller_sql(n, n + 1)
-        return f"SELECT count(*) = 1 AND bool_and(md5(x::text) = ${n + 2}::text) AS ok FROM ({caller}) x"
-
     def wrap(self, sql: str, params: list) -> tuple[str, list]:
         """``sql`` (one row, one column "j") as a statement that answers (ok, j): j only when ok."""
-        wrapped = f"SELECT g.ok, CASE WHEN g.ok THEN ({sql}) END AS j FROM ({self._condition(len(params))}) g"
+        condition = _condition(self._caller_sql, len(params))
+        wrapped = f"SELECT g.ok, CASE WHEN g.ok THEN ({sql}) END AS j FROM ({condition}) g"
         return wrapped, [*params, *self._values]
 
     def accept(self, ok: bool | None) -> None:
@@ -90,5 +87,12 @@ class CallerGuard:
             raise StaleCaller("the remembered caller changed")
 
     async def verify(self) -> None:
-        rows = await self._db.execute_query_dict(self._condition(0), self._values)
+        rows = await self._db.execute_query_dict(_condition(self._caller_sql, 0), self._values)
         self.accept(rows[0]["ok"] if rows else None)
+
+
+@functools.lru_cache(maxsize=256)  # one per number of parameters the pages before it take
+def _condition(caller_sql, offset: int) -> str:
+    n = offset + 1
+    caller = caller_sql(n, n + 1)
+    return f"SELECT count(*) = 1 AND bool_and(md5(x::text) = ${n + 2}::text) AS ok FROM ({caller}) x"

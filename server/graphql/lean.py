@@ -26,6 +26,7 @@ exist. See docs/fastpath.md ("The lean lane").
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ def _columns(alias: str, model) -> list[str]:
     return [f'{alias}."{column}" AS "{alias}.{column}"' for column in model._meta.fields_db_projection.values()]
 
 
+@functools.cache
 def caller_sql(token: int = 1, slug: int = 2) -> str:
     """Token, user, membership, organization, custom role and team in one statement ($token: the
     token's SHA-256, $slug: the X-Organization slug or null). At most two rows: without a slug, a
