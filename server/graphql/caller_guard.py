@@ -25,6 +25,7 @@ from cachetools import LRUCache
 
 from server.auth.principal import Principal
 from server.graphql.fastpath.plan import Fallback
+from server.graphql.fastpath.sqljson import fetch_row
 
 CALLERS_KEPT = 1024  # tokens remembered per process; a forgotten one costs one more round trip
 
@@ -87,8 +88,8 @@ class CallerGuard:
             raise StaleCaller("the remembered caller changed")
 
     async def verify(self) -> None:
-        rows = await self._db.execute_query_dict(_condition(self._caller_sql, 0), self._values)
-        self.accept(rows[0]["ok"] if rows else None)
+        row = await fetch_row(self._db, _condition(self._caller_sql, 0), self._values)
+        self.accept(row["ok"] if row is not None else None)
 
 
 @functools.lru_cache(maxsize=256)  # one per number of parameters the pages before it take

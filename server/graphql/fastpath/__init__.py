@@ -56,7 +56,7 @@ from server.graphql.fastpath.plan import (
 from server.graphql.fastpath.prepared import page_key
 from server.graphql.fastpath.run import Call, run_by_id, run_connection
 from server.graphql.inputs import input_problems
-from server.graphql.limits import estimate
+from server.graphql.limits import estimate, first_variables
 
 log = logging.getLogger("crm.fastpath")
 
@@ -114,6 +114,8 @@ class FastPath:
         )
         self._document = lru_cache(maxsize=CACHE_SIZE)(self._parse)
         self._plan = lru_cache(maxsize=CACHE_SIZE)(self._make_plan)
+        self._first_variables = lru_cache(maxsize=CACHE_SIZE)(self._find_first_variables)
+        self._costs = lru_cache(maxsize=CACHE_SIZE * 4)(self._estimate)
         # Documents the plan has answered (least recently used out): the lean lane takes only these.
         self._known: OrderedDict[str, None] = OrderedDict()
 
@@ -168,7 +170,7 @@ class FastPath:
         roots = self._plan(query, operation_name, directive_values)
         if roots is None:
             return None
-        cost = estimate(op.selection_set, document.fragments, variables, self.settings.default_page_size)
+        cost = self._cost(query, operation_name, variables)
         if cost > self.settings.max_query_cost:
             return None
         budgets = getattr(context, "rate_limits", None)
@@ -208,6 +210,27 @@ class FastPath:
         return ExecutionResult(
             data=data, errors=None, extensions={"cost": {"requested": cost, "maximum": self.settings.max_query_cost}}
         )
+
+    # -- query cost (limits.py), once per document and page sizes ------------------------
+
+    def _cost(self, query: str, operation_name: str | None, variables: dict) -> int:
+        names = self._first_variables(query, operation_name)
+        values = tuple(variables.get(name) for name in names)
+        try:
+            return self._costs(query, operation_name, values)
+        except TypeError:  # a value that cannot be a cache key (a list): counted afresh
+            return self._estimate(query, operation_name, values)
+
+    def _find_first_variables(self, query: str, operation_name: str | None) -> tuple[str, ...]:
+        document = self._document(query)
+        op = document.operations[operation_name]
+        return tuple(sorted(first_variables(op.selection_set, document.fragments)))
+
+    def _estimate(self, query: str, operation_name: str | None, values: tuple) -> int:
+        document = self._document(query)
+        op = document.operations[operation_name]
+        variables = dict(zip(self._first_variables(query, operation_name), values, strict=True))
+        return estimate(op.selection_set, document.fragments, variables, self.settings.default_page_size)
 
     # -- PostgreSQL writes the answer (sqljson.py) ----------------------------------------
 

@@ -24,6 +24,7 @@ falls back exactly as the writer's ``Fallback`` does.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ import orjson
 from cachetools import LRUCache
 from graphql import GraphQLEnumType
 from tortoise import fields as tf
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.fields.data import CharEnumFieldInstance
 
 from server.auth.scope import Scope
@@ -391,13 +393,31 @@ async def fetch(model, sql: str, params: list, guard=None):
     checks it too (``StaleCaller`` when it does not hold)."""
     if guard is not None and guard.pending:
         sql, params = guard.wrap(sql, params)
-        rows = await model._meta.db.execute_query_dict(sql, params)
-        guard.accept(rows[0]["ok"])
+        row = await fetch_row(model._meta.db, sql, params)
+        guard.accept(row["ok"])
     else:
-        rows = await model._meta.db.execute_query_dict(sql, params)
-    text = rows[0]["j"] if rows else None
+        row = await fetch_row(model._meta.db, sql, params)
+    text = row["j"] if row is not None else None
     if text is None:
         return None
     if MARK in text:
         raise Fallback("a value the writer refuses")
     return orjson.Fragment(text)
+
+
+# Tortoise's own statement log: statement counters (tests) and a DEBUG log see these too.
+_statements = logging.getLogger("tortoise.db_client")
+
+
+async def fetch_row(db, sql: str, params: list):
+    """The statement's first row (or None), straight from the asyncpg pool under Tortoise's
+    client, without its wrappers (exception translation, connection wrapper, logging): a few
+    per cent of a small read's CPU. Inside a transaction, or before the pool exists, Tortoise
+    runs it."""
+    pool = None if isinstance(db, TransactionalDBClient) else getattr(db, "_pool", None)
+    if pool is None:
+        rows = await db.execute_query_dict(sql, params)
+        return rows[0] if rows else None
+    if _statements.isEnabledFor(logging.DEBUG):
+        _statements.debug("%s: %s", sql, params)
+    return await pool.fetchrow(sql, *params)
