@@ -3,7 +3,7 @@
 
 Reading the caller (token, membership, organization, custom role, team) was a round trip of
 its own on every request: about a fifth of an order page's CPU in the server. The lane now keeps
-the caller it built from that row, with a fingerprint of the row (``md5`` of its text, computed
+the caller it built from that row, with a fingerprint of the row (SHA-256 of its text, computed
 by PostgreSQL), and on the next request from the same token sends the page's statement wrapped
 in a check: the same caller row is read again *inside* that statement and its fingerprint
 compared. Only when it is still exactly the row the remembered caller was built from does the
@@ -59,9 +59,13 @@ class KnownCallers:
         self._kept.pop(key, None)
 
 
+# SHA-256, not md5: nobody should be able to make a changed row look unchanged.
+_FINGERPRINT = "encode(sha256(convert_to(x::text, 'UTF8')), 'hex')"
+
+
 def fingerprinted(caller_sql: str) -> str:
     """The caller statement with the fingerprint of its row as the column "fp"."""
-    return f'SELECT x.*, md5(x::text) AS "fp" FROM ({caller_sql}) x'
+    return f'SELECT x.*, {_FINGERPRINT} AS "fp" FROM ({caller_sql}) x'
 
 
 class CallerGuard:
@@ -96,4 +100,4 @@ class CallerGuard:
 def _condition(caller_sql, offset: int) -> str:
     n = offset + 1
     caller = caller_sql(n, n + 1)
-    return f"SELECT count(*) = 1 AND bool_and(md5(x::text) = ${n + 2}::text) AS ok FROM ({caller}) x"
+    return f"SELECT count(*) = 1 AND bool_and({_FINGERPRINT} = ${n + 2}::text) AS ok FROM ({caller}) x"
