@@ -494,7 +494,11 @@ class BackendWatch:
         self._stop.set()
         self._thread.join()
         self.last |= bench_backends()
-        return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in self.last.items())
+        # A PID below its reading before the run is a new backend that took an old one's PID.
+        return sum(
+            cpu - self.before.get(pid, 0.0) if cpu >= self.before.get(pid, 0.0) else cpu
+            for pid, cpu in self.last.items()
+        )
 
 
 def process_tree(root: int) -> list[int]:

@@ -20,11 +20,16 @@ from server.i18n import current_locale
 from server.organizations.models import Organization
 from server.roles.models import CustomRole
 from tests.helpers import Client, QueryCounter, TenantFactory, app_client, graphql_view
+from tests.test_accounts import make_order
 from tests.test_fastpath_differential import DOC_QUERIES, README_ORDERS_PAGE
 from tests.test_roles import build_org
 
 ORDER_PAGE = next(q for q, v in DOC_QUERIES if v.get("id") == "ORDER" and "delivery" in q)
 ACCOUNT_PAGE = next(q for q, _v in DOC_QUERIES if q.lstrip().startswith("query Account360"))
+TWO_ROOTS = """query Two($id: ID!) {
+  order(id: $id) { number items { sku quantity } }
+  orders(first: 3) { edges { node { number account { name } } } }
+}"""
 IGNORED_HEADERS = {"date", "ratelimit", "content-length"}  # content-length: compared through the body
 
 
@@ -230,26 +235,42 @@ async def test_a_remembered_caller_that_changed_is_read_afresh(http, stock_http,
     async def nothing():
         await Membership.filter(user_id=user_id).first()
 
+    organization = Organization.filter(slug=t.slug)
+    quota = (await organization.first()).rate_limit_per_minute
+    token = AuthToken.filter(token_hash=hash_token(member.token))
     changes = [  # (the change, whether it changes the caller's row)
         (lambda: membership.update(role="manager"), True),  # every row
         (lambda: membership.update(role="analyst"), True),  # masked phones: Python's writer
         (nothing, False),
         (lambda: membership.update(role="manager", team_id=north.team_id), True),  # team North's rows
         (lambda: User.filter(id=user_id).update(locale="en"), True),
+        (lambda: organization.update(rate_limit_per_minute=10**9), True),  # the organization's budget
+        (lambda: token.update(expires_at=datetime.now(UTC) + timedelta(days=2)), True),
     ]
-    for change, _ in changes:
-        for query, variables in pages(accounts, orders):
-            await same(http, stock_http, headers, {"query": query, "variables": variables})
-        await change()
-        for query, variables in pages(accounts, orders):
-            await same(http, stock_http, headers, {"query": query, "variables": variables})
+    # Besides the pages: two root fields (PostgreSQL writes both, the caller checked in the
+    # first), and one whose first root reads nothing.
+    documents = [
+        *pages(accounts, orders),
+        (TWO_ROOTS, {"id": orders["owner"]["id"]}),
+        ("query First { __typename orders(first: 2) { edges { node { number } } } }", {}),
+    ]
+    try:
+        for change, _ in changes:
+            for query, variables in documents:
+                await same(http, stock_http, headers, {"query": query, "variables": variables})
+            await change()
+            for query, variables in documents:
+                await same(http, stock_http, headers, {"query": query, "variables": variables})
+    finally:
+        await organization.update(rate_limit_per_minute=quota)
     if database.is_postgres:
         assert lane.stats["stale callers"] - stale == sum(changed for _, changed in changes)
     # Signed out: a query that reads nothing but __typename is checked too (alone), and the
     # stock path answers it as it answers a stranger.
     typename = {"query": "query Ping { __typename }"}
-    await http.post("/graphql", json=typename, headers=headers)
-    await same(http, stock_http, headers, typename)
+    await http.post("/graphql", json=typename, headers=headers)  # the document becomes known
+    for _ in range(2):  # the quota put back above is a change too: then remembered afresh
+        await same(http, stock_http, headers, typename)
     await http.post("/graphql", json={"query": "mutation { logout { ok } }"}, headers=headers)
     before, stale = answered(http), lane.stats["stale callers"] if lane is not None else 0
     await same(http, stock_http, headers, typename)
@@ -258,6 +279,37 @@ async def test_a_remembered_caller_that_changed_is_read_afresh(http, stock_http,
     refused = await same(http, stock_http, headers, {"query": README_ORDERS_PAGE})
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", refused.text
     assert answered(http) == before
+
+
+async def test_page_sizes_each_get_their_own_statement_and_cost(http, stock_http, org, database):
+    """Page sizes are written into PostgreSQL's statement and the query cost is kept per
+    document and page size: a page of one size must never be answered or charged as another."""
+    t, _tenants, accounts, _orders = org
+    headers = {"Authorization": f"Bearer {t.owner.token}", "X-Organization": t.slug}
+    account_orders = """query AccountOrders($id: ID!, $n: Int!) {
+      account(id: $id) { name orders(first: $n) { edges { node { number } } pageInfo { hasNextPage } } }
+    }"""
+    page = "query Page($n: Int) { orders(first: $n) { edges { node { number } } } }"
+    account_id = accounts["owner"]["id"]
+    for _ in range(3):  # four orders in all: every page size below cuts the list
+        await make_order(t.owner, Client(http), account_id)
+    total = 4
+    before = answered(http)
+    sizes = (1, 3, 2, 1, 3)
+    for n in sizes:
+        body = {"query": account_orders, "variables": {"id": account_id, "n": n}}
+        await http.post("/graphql", json=body, headers=headers)
+        response = (await same(http, stock_http, headers, body)).json()
+        assert len(response["data"]["account"]["orders"]["edges"]) == min(n, total)
+    # 3.0 is an Int to GraphQL but not a page size to the cost estimate (the default page is):
+    # the cost of one must not be kept for the other.
+    for n in (3.0, 3, 3.0, None, 3):
+        body = {"query": page, "variables": {"n": n}}
+        await http.post("/graphql", json=body, headers=headers)
+        response = (await same(http, stock_http, headers, body)).json()
+        assert response["extensions"]["cost"]["requested"] > 0
+    if database.is_postgres:
+        assert answered(http) - before >= 2 * len(sizes)
 
 
 async def test_with_the_setting_off_the_lane_answers_nothing(database, org):

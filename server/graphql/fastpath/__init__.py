@@ -178,7 +178,9 @@ class FastPath:
             return None  # over the rate limit: nothing was spent, and strawberry answers RATE_LIMITED
         call = Call(context.scope, self.settings, lambda field_def, node: self._arguments(field_def, node, coerced))
         # The lean lane's remembered caller (caller_guard.py): checked in the first statement
-        # PostgreSQL writes, or alone before anything else is read or answered.
+        # PostgreSQL writes, or alone before any table is read or anything answered. (The cost
+        # was spent from its budgets above: a caller found stale is charged again by the stock
+        # path, once per change.)
         guard = getattr(context, "guard", None)
         data: dict[str, Any] = {}
         for root in roots:
@@ -215,11 +217,11 @@ class FastPath:
 
     def _cost(self, query: str, operation_name: str | None, variables: dict) -> int:
         names = self._first_variables(query, operation_name)
-        values = tuple(variables.get(name) for name in names)
-        try:
-            return self._costs(query, operation_name, values)
-        except TypeError:  # a value that cannot be a cache key (a list): counted afresh
-            return self._estimate(query, operation_name, values)
+        # Keyed by what ``estimate`` reads of each value: an int, or nothing (the default page).
+        # The raw value would make 100.0 and 100 one key (equal in Python) though the estimate
+        # counts only the int: a cost cached from one would be charged for the other.
+        values = tuple(int(v) if isinstance(v, int) else None for v in map(variables.get, names))
+        return self._costs(query, operation_name, values)
 
     def _find_first_variables(self, query: str, operation_name: str | None) -> tuple[str, ...]:
         document = self._document(query)
@@ -229,7 +231,8 @@ class FastPath:
     def _estimate(self, query: str, operation_name: str | None, values: tuple) -> int:
         document = self._document(query)
         op = document.operations[operation_name]
-        variables = dict(zip(self._first_variables(query, operation_name), values, strict=True))
+        given = zip(self._first_variables(query, operation_name), values, strict=True)
+        variables = {name: value for name, value in given if value is not None}
         return estimate(op.selection_set, document.fragments, variables, self.settings.default_page_size)
 
     # -- PostgreSQL writes the answer (sqljson.py) ----------------------------------------
