@@ -7,8 +7,8 @@ the caller it built from that row, with a fingerprint of the row (SHA-256 of its
 by PostgreSQL), and on the next request from the same token sends the page's statement wrapped
 in a check: the same caller row is read again *inside* that statement and its fingerprint
 compared. Only when it is still exactly the row the remembered caller was built from does the
-statement return the page; otherwise it returns nothing, the lane forgets the caller, and the
-stock path answers (a revoked token, a changed role, a member who left: the same answer as
+statement return the page; otherwise it says so (``ok`` false, no page), the lane forgets the
+caller, and the stock path answers (a revoked token, a changed role, a member who left: the same answer as
 before, at once).
 
 So nothing is trusted from memory: each answer is still vouched for by the database in the
