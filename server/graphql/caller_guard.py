@@ -63,6 +63,7 @@ class KnownCallers:
 _FINGERPRINT = "encode(sha256(convert_to(x::text, 'UTF8')), 'hex')"
 
 
+@functools.cache
 def fingerprinted(caller_sql: str) -> str:
     """The caller statement with the fingerprint of its row as the column "fp"."""
     return f'SELECT x.*, {_FINGERPRINT} AS "fp" FROM ({caller_sql}) x'

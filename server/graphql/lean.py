@@ -117,7 +117,6 @@ class LeanLane:
         self.path = path
         # "answered" / "passed" (to the app; "declined" of those: after the plan was tried).
         self.stats: Counter[str] = Counter()
-        self._sql: str | None = None
         self.callers = KnownCallers()
         view.lean_lane = self  # Starlette builds its middleware lazily: how tests find the lane
 
@@ -233,10 +232,7 @@ class LeanLane:
         """The caller as ``principal.for_user`` makes it, from one statement (and remembered for
         the next request, see caller_guard.py); None where the stock path must decide (no such
         token, expired, revoked, no organization, a role that no longer exists)."""
-        db = Membership._meta.db
-        if self._sql is None:
-            self._sql = fingerprinted(caller_sql())
-        rows = await db.execute_query_dict(self._sql, list(key))
+        rows = await Membership._meta.db.execute_query_dict(fingerprinted(caller_sql()), list(key))
         if len(rows) != 1:
             return None
         row = rows[0]

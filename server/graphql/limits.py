@@ -59,25 +59,24 @@ def estimate(
     return total
 
 
-def first_variables(selection_set: SelectionSetNode | None, fragments: dict, seen: frozenset = frozenset()) -> set[str]:
+class _Reads(dict):
+    """An empty set of variables that notes which of them ``estimate`` asks for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def get(self, key, default=None):
+        self.names.add(key)
+        return super().get(key, default)
+
+
+def first_variables(selection_set: SelectionSetNode | None, fragments: dict, default_page: int) -> set[str]:
     """The variables ``estimate`` reads (those given to ``first``): the estimate of a document
     is the same for every request that gives them the same values."""
-    names: set[str] = set()
-    if selection_set is None:
-        return names
-    for sel in selection_set.selections:
-        if isinstance(sel, FieldNode):
-            for arg in sel.arguments or ():
-                if arg.name.value == "first" and isinstance(arg.value, VariableNode):
-                    names.add(arg.value.name.value)
-            names |= first_variables(sel.selection_set, fragments, seen)
-        elif isinstance(sel, InlineFragmentNode):
-            names |= first_variables(sel.selection_set, fragments, seen)
-        elif isinstance(sel, FragmentSpreadNode):
-            frag = fragments.get(sel.name.value)
-            if frag is not None and sel.name.value not in seen:
-                names |= first_variables(frag.selection_set, fragments, seen | {sel.name.value})
-    return names
+    reads = _Reads()
+    estimate(selection_set, fragments, reads, default_page)
+    return reads.names
 
 
 class QueryCost(SchemaExtension):

@@ -226,7 +226,8 @@ class FastPath:
     def _find_first_variables(self, query: str, operation_name: str | None) -> tuple[str, ...]:
         document = self._document(query)
         op = document.operations[operation_name]
-        return tuple(sorted(first_variables(op.selection_set, document.fragments)))
+        default_page = self.settings.default_page_size
+        return tuple(sorted(first_variables(op.selection_set, document.fragments, default_page)))
 
     def _estimate(self, query: str, operation_name: str | None, values: tuple) -> int:
         document = self._document(query)
