@@ -180,6 +180,72 @@ async def outbox_empty(database_url: str) -> bool:
         await connection.close()
 
 
+async def notification_states(database_url: str) -> dict[str, int]:
+    """How many notifications ended in each state (a refused message arrives at the simulator
+    but ends "failed": it is not counted as delivered)."""
+    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        rows = await connection.fetch("select state, count(*) as n from notification group by state")
+        return {row["state"]: row["n"] for row in rows}
+    finally:
+        await connection.close()
+
+
+class CpuSplit:
+    """CPU seconds by process during the measured phase: the workers, PostgreSQL (every backend,
+    and those that exited, through the postmaster's children), Redis, and this process (the
+    simulator and the receiver), against the whole machine's busy time."""
+
+    def __init__(self, workers: list[subprocess.Popen]) -> None:
+        self.workers = [p.pid for p in workers]
+        self.start = self.read()
+
+    @staticmethod
+    def _pids(name: str) -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if stat.read_text().split(" (", 1)[1].split(")", 1)[0] == name:
+                    found.append(int(stat.parent.name))
+            except (OSError, IndexError):
+                pass
+        return found
+
+    @staticmethod
+    def _seconds(pids: list[int], children: bool = False) -> float:
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def read(self) -> dict[str, float]:
+        postgres = self._pids("postgres")
+        postmaster = [p for p in postgres if Path(f"/proc/{p}/stat").exists() and self._ppid(p) not in postgres]
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return {
+            "workers": self._seconds(self.workers),
+            "postgres": self._seconds([p for p in postgres if p not in postmaster]) + self._seconds(postmaster, True),
+            "redis": self._seconds(self._pids("redis-server")),
+            "bench": self._seconds([os.getpid()]),
+            "machine": (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK"),
+        }
+
+    @staticmethod
+    def _ppid(pid: int) -> int:
+        try:
+            return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError):
+            return 0
+
+    def since_start(self) -> dict[str, float]:
+        now = self.read()
+        return {k: now[k] - self.start.get(k, 0.0) for k in now}
+
+
 async def webhook_orders(database_url: str) -> dict[str, str]:
     """webhook-id (``msg_<event id>``) -> order id, for the status changes' events."""
     connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
@@ -255,6 +321,7 @@ async def run(workers: int) -> dict:
     receiver = Receiver()
     try:
         with TurboSMSSimulator() as sim:
+            sim.set_balance(ORDERS * 10)  # the test account starts at 1,000: more would be refused (code 203)
             started = time.time()
             orders, _ = await prepare(database_url, sim, receiver)
             print(f"[bench] {ORDERS} orders ready in {time.time() - started:.1f} s", flush=True)
@@ -282,10 +349,12 @@ async def run(workers: int) -> dict:
                 t_changes = time.time() - t0
                 counts = start_workers(procs, env, workers, "backlog")
                 statements_before = 0
+                cpu = CpuSplit(procs)
                 t0 = time.time()
                 committed = dict.fromkeys(committed, t0)
             else:
                 statements_before = sql_statements(counts)
+                cpu = CpuSplit(procs)
                 t0 = time.time()
                 committed = await cancel_all(database_url, orders)
                 t_changes = time.time() - t0
@@ -294,6 +363,7 @@ async def run(workers: int) -> dict:
                     print(f"[bench] timed out: {len(sends(sim))} messages, {len(receiver.arrivals)} webhooks")
                     break
                 await asyncio.sleep(0.1)
+            cpu_seconds = cpu.since_start()
             await asyncio.sleep(2)  # anything doubled arrives by now; the counters catch up
             statements = sql_statements(counts) - statements_before
             phone_to_order = {f"38067{n:07d}": order_id for n, (order_id, _) in enumerate(orders)}
@@ -312,6 +382,8 @@ async def run(workers: int) -> dict:
                 "webhooks": figures(hooks, committed, t0),
                 "statements_per_notification": statements / ORDERS,
                 "status_changes_seconds": t_changes,
+                "states": await notification_states(database_url),
+                "cpu": cpu_seconds,
             }
     finally:
         receiver.close()
@@ -338,6 +410,16 @@ async def main() -> None:
             )
     for r in rows:
         print(f"[bench] {r['workers']} worker(s): the status changes took {r['status_changes_seconds']:.1f} s")
+        print(f"[bench] {r['workers']} worker(s): notifications by state at the end: {r['states']}")
+    print("\nCPU ms per notification (and its webhook) during the measured phase, by process")
+    print("| workers | workers' processes | PostgreSQL | Redis | bench (simulator, receiver) | whole machine |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        c = {k: v * 1000 / ORDERS for k, v in r["cpu"].items()}
+        print(
+            f"| {r['workers']} | {c['workers']:.2f} | {c['postgres']:.2f} | {c['redis']:.2f} | {c['bench']:.2f} | "
+            f"{c['machine']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

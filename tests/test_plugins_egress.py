@@ -19,9 +19,9 @@ from server.app import create_app
 from server.plugins import egress
 from server.plugins.http import ProviderClient
 from server.plugins.testing import INSTALL
-from server.plugins.types import PluginError
+from server.plugins.types import OutgoingMessage, PluginError
 from tests.helpers import Client
-from tests.provider_plugins import check_connection, install
+from tests.provider_plugins import call, check_connection, install
 
 # Its assertions read the API's messages in English (conftest.py: the english marker).
 pytestmark = pytest.mark.english
@@ -190,3 +190,34 @@ def test_allowing_local_lifts_the_url_check_for_simulators():
     assert egress.check_url("http://127.0.0.1:8123", allow_local=True) is None
     assert egress.check_url("http://127.0.0.1:8123", allow_local=False) == "must be an https:// address"
     assert egress.check_url("https://api.novaposhta.ua/v2.0/json/", allow_local=False) is None
+
+
+async def test_an_installation_keeps_its_connections_and_shares_them_with_nobody(api, tenants, database, sim):
+    # A burst of messages reuses the installation's kept-alive connection instead of opening one
+    # per message; another shop's installation of the same provider gets connections of its own,
+    # so its slow provider could never hold this one's.
+    first, second = (await tenants.create(("owner",))).owner, (await tenants.create(("owner",))).owner
+    config = {"sender": "MyShop", "api_url": sim.url}
+    shops = [await install(owner, api, "turbosms", config, {"token": TEST_TOKEN}) for owner in (first, second)]
+    message = OutgoingMessage(to="+380671234567", text="Ваше замовлення відправлено", channel="sms")
+    for shop in (*shops, *shops, *shops):
+        sent = await call(database, shop, "crm_messaging_send", message=message)
+        assert sent.status == "queued"
+    peers = [r.peer for r in sim.requests_to("/message/send.json")]
+    assert len(peers) == 6 and all(peers)
+    assert peers[0::2] == [peers[0]] * 3 and peers[1::2] == [peers[1]] * 3
+    assert peers[0] != peers[1]
+
+
+async def test_kept_connections_are_dropped_once_idle_longer_than_the_keepalive(api, owner, database, sim, monkeypatch):
+    # Shorter than the servers' own idle limit: a send never goes into a connection the
+    # provider is closing (uvicorn closes after 5 s).
+    assert egress.KEEPALIVE_SECONDS < 5
+    monkeypatch.setattr(egress, "KEEPALIVE_SECONDS", 0.2)
+    shop = await install(owner, api, "turbosms", {"sender": "MyShop", "api_url": sim.url}, {"token": TEST_TOKEN})
+    message = OutgoingMessage(to="+380671234567", text="Ваше замовлення відправлено", channel="sms")
+    await call(database, shop, "crm_messaging_send", message=message)
+    await asyncio.sleep(0.5)
+    await call(database, shop, "crm_messaging_send", message=message)
+    first, again = (r.peer for r in sim.requests_to("/message/send.json"))
+    assert first != again

@@ -12,6 +12,14 @@ messages: a server-side request forgery. Two checks close it:
   name that resolves to a private address, or changes its answer between the check and the
   connection (DNS rebinding), is refused too. Nothing is sent and no port is tried.
 
+Connections are kept alive between calls, in one pool per plugin installation (or webhook
+endpoint) and event loop (``pooled``): a burst of messages to one provider reuses a few
+connections instead of opening one per message, and one tenant's slow provider holds only its
+own pool, never another's. Kept connections are dropped after ``KEEPALIVE_SECONDS`` idle, well
+before servers usually close them (uvicorn after 5 s, nginx after 75 s), so a send is not
+written into a connection the provider is closing. The address checks apply when a connection
+is made; a kept one was checked then.
+
 ``ALLOW_LOCAL_PROVIDERS`` (a setting) lifts both checks for the provider simulators of the tests
 and of ``crm serve --demo``, which listen on 127.0.0.1 without TLS. ``server.plugins.service.call``
 applies the setting around every hook call; ``ProviderClient`` uses ``EgressTransport``.
@@ -25,7 +33,9 @@ import functools
 import ipaddress
 import socket
 import ssl
-from collections.abc import Iterator
+import weakref
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from contextvars import ContextVar
 from urllib.parse import urlsplit
 
@@ -41,6 +51,12 @@ _allow_local: ContextVar[bool | None] = ContextVar("crm_plugins_allow_local", de
 # Outside a hook call (a plugin's own tests calling it directly): the process default. Strict
 # unless a test kit lifts it (the pytest plugin server/plugins/pytest_plugin.py does).
 _default_allow_local = False
+# Whose kept connections a hook call uses (its installation's id); None outside a hook call.
+_pool_key: ContextVar[Hashable | None] = ContextVar("crm_plugins_pool_key", default=None)
+
+KEEPALIVE_SECONDS = 2.0
+MAX_CONNECTIONS = 100  # per pool; each installation's calls are capped lower (PROVIDER_CONCURRENCY)
+POOLS_PER_LOOP = 256
 
 
 class EgressRefused(httpx.ConnectError):
@@ -145,12 +161,80 @@ class EgressTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with the checks above, unless local providers are allowed."""
 
     def __init__(self, *, allow_local: bool | None = None) -> None:
-        super().__init__(verify=_ssl_context())
+        limits = httpx.Limits(
+            max_connections=MAX_CONNECTIONS,
+            max_keepalive_connections=MAX_CONNECTIONS,
+            keepalive_expiry=KEEPALIVE_SECONDS,
+        )
+        super().__init__(verify=_ssl_context(), limits=limits)
         self.allow_local = local_allowed() if allow_local is None else allow_local
         if not self.allow_local:
-            self._pool = httpcore.AsyncConnectionPool(ssl_context=_ssl_context(), network_backend=_GuardedBackend())
+            self._pool = httpcore.AsyncConnectionPool(
+                ssl_context=_ssl_context(),
+                network_backend=_GuardedBackend(),
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+            )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self.allow_local and request.url.scheme != "https":
             raise EgressRefused("plugins may only call https:// addresses", request=request)
         return await super().handle_async_request(request)
+
+
+class _Lent(httpx.AsyncBaseTransport):
+    """A kept pool lent to one client: closing the client leaves the pool to the next call."""
+
+    def __init__(self, kept: EgressTransport) -> None:
+        self.kept = kept
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.kept.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pass
+
+
+# Per event loop (connections belong to one), least recently used last out.
+_kept: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OrderedDict] = weakref.WeakKeyDictionary()
+_closing: set[asyncio.Task] = set()  # evicted pools being closed (a task needs a reference)
+
+
+def pooled(key: Hashable, *, allow_local: bool) -> httpx.AsyncBaseTransport:
+    """The kept connections of ``key`` (an installation, a webhook endpoint) in this event loop,
+    for a client to use and close. Beyond ``POOLS_PER_LOOP`` keys the least recently used idle
+    pool is closed."""
+    loop = asyncio.get_running_loop()
+    pools = _kept.setdefault(loop, OrderedDict())
+    kept = pools.get((key, allow_local))
+    if kept is None:
+        kept = pools[(key, allow_local)] = EgressTransport(allow_local=allow_local)
+        for old_key in list(pools)[: max(0, len(pools) - POOLS_PER_LOOP)]:
+            old = pools[old_key]
+            if not old._pool.connections or all(c.is_idle() for c in old._pool.connections):
+                del pools[old_key]
+                closing = loop.create_task(old.aclose())
+                _closing.add(closing)
+                closing.add_done_callback(_closing.discard)
+    pools.move_to_end((key, allow_local))
+    return _Lent(kept)
+
+
+@contextlib.contextmanager
+def pooling(key: Hashable) -> Iterator[None]:
+    """Provider clients made inside the block (``call_transport``) use ``key``'s kept connections."""
+    token = _pool_key.set(key)
+    try:
+        yield
+    finally:
+        _pool_key.reset(token)
+
+
+def call_transport() -> httpx.AsyncBaseTransport:
+    """A provider client's transport: inside a hook call, its installation's kept connections;
+    elsewhere (a plugin's own tests) a transport of its own."""
+    key = _pool_key.get()
+    if key is None:
+        return EgressTransport()
+    return pooled(key, allow_local=local_allowed())

@@ -17,6 +17,8 @@ Every built-in plugin uses it and third-party plugins may too::
 - Addresses: only public ``https://`` addresses (server/plugins/egress.py), unless the
   ``ALLOW_LOCAL_PROVIDERS`` setting allows the local simulators. A refused address is a
   ``PluginError`` with code ``ADDRESS_NOT_ALLOWED`` and nothing is sent.
+- Connections: inside a hook call, a client uses its installation's kept-alive connections
+  (server/plugins/egress.py, ``pooled``); closing the client leaves them for the next call.
 - What is left after the last try becomes a ``PluginError`` whose message names the provider
   and what happened ("TurboSMS answered 503 three times"), with ``retryable=True``, so the
   caller (a job) may try again later. 4xx answers other than 429 are returned as they are: the
@@ -48,7 +50,7 @@ from tenacity import (
 )
 
 from server.i18n import _, ngettext
-from server.plugins.egress import EgressRefused, EgressTransport
+from server.plugins.egress import EgressRefused, call_transport
 from server.plugins.types import PluginError
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -125,7 +127,7 @@ class ProviderClient:
             timeout=DEFAULT_TIMEOUT if timeout is None else timeout,  # read now: the test kit shortens it
             headers=headers,
             auth=auth,
-            transport=transport or EgressTransport(),
+            transport=transport or call_transport(),
         )
 
     async def __aenter__(self) -> ProviderClient:

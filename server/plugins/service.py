@@ -563,7 +563,7 @@ async def call(
             raise PluginError(_("The %(plugin)s plugin is not installed on this server.", plugin=installation.plugin))
         secrets = _decrypt_all(settings, installation)
         url = str(secrets.pop(WEBHOOK_URL_KEY, None) or "")
-        with egress.allowing_local(settings.allow_local_providers):
+        with egress.allowing_local(settings.allow_local_providers), egress.pooling(installation.id):
             return await manager.call(
                 installation.plugin,
                 hook,

@@ -55,6 +55,7 @@ class RecordedRequest:
     at: float
     status: int | None = None
     fault: str | None = None
+    peer: str = ""  # the client's "host:port": requests over one kept-alive connection share it
 
     @property
     def query(self) -> dict[str, str]:
@@ -80,6 +81,7 @@ class RecordedRequest:
             "at": self.at,
             "status": self.status,
             "fault": self.fault,
+            "peer": self.peer,
         }
 
 
@@ -589,6 +591,7 @@ class SimulatorServer:
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])},
             body=body,
             at=time.time(),
+            peer=":".join(str(part) for part in scope.get("client") or ()),
         )
         with self.lock:
             self._requests.append(record)

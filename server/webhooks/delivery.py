@@ -14,12 +14,14 @@
   task. Messages keep being recorded for it (pending); enabling it again sends them, and those
   that failed since its last delivered one, oldest first (``resume``).
 - Egress: the same rules as plugins (public https only, checked when connecting:
-  server/plugins/egress.py), no redirects followed.
+  server/plugins/egress.py), no redirects followed. A batch's requests use the endpoint's
+  kept-alive connections (``egress.pooled``), shared with the endpoint's next batches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -42,6 +44,7 @@ from server.config import Settings
 from server.i18n import N_, gettext_in
 from server.jobs.registry import enqueue
 from server.organizations.models import Organization
+from server.plugins import egress
 from server.plugins.egress import EgressRefused, EgressTransport
 from server.webhooks.events import TEST_EVENT
 from server.webhooks.models import RESPONSE_EXCERPT_CHARS, WebhookAttempt, WebhookEndpoint, WebhookMessage
@@ -240,12 +243,24 @@ async def deliver_many(
         return outcome
     started = datetime.now(UTC)
     secrets = {e.id: signing_secrets(settings, e, started) for e in endpoints.values() if e.enabled}
-    transport = EgressTransport(allow_local=settings.allow_local_providers)
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
-    async with httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        # Each endpoint's kept-alive connections (egress.pooled): a slow receiver holds only its own.
+        clients = {
+            e.id: await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=egress.pooled(("webhook", e.id), allow_local=settings.allow_local_providers),
+                    timeout=timeout,
+                    follow_redirects=False,
+                )
+            )
+            for e in endpoints.values()
+            if e.enabled
+        }
 
         async def send(message: WebhookMessage) -> _Sent:
             endpoint = endpoints[message.endpoint_id]  # type: ignore[attr-defined]
+            client = clients[endpoint.id]
             async with _gate(endpoint.id, settings):
                 now = datetime.now(UTC)
                 body = body_of(message)

@@ -8,9 +8,9 @@
 - ``deliver``: one try of one message; ``deliver_batch``: one try of each of a batch of
   messages (up to ``JOB_BATCH_SIZE`` of one endpoint), sent concurrently
   (server/webhooks/delivery.py).
-- ``sweep``: every minute, hands on tries that are due but whose job was lost (Redis went
-  away between recording a message and enqueueing its try); the job id makes it a no-op
-  for tries already queued.
+- ``sweep``: every minute, hands on tries overdue by more than 30 s whose job was lost (Redis
+  went away between recording a message and enqueueing its try), in batches; the job id makes
+  it a no-op for tries already queued, and the claim for tries another job took meanwhile.
 - ``cleanup``: deletes finished messages (and their attempts) older than
   ``WEBHOOK_RETENTION_DAYS``, ``WEBHOOK_CLEANUP_BATCH`` rows per statement.
 """
@@ -31,6 +31,7 @@ from server.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessa
 log = logging.getLogger("crm.webhooks")
 
 SWEEP_BATCH = 500
+SWEEP_GRACE = timedelta(seconds=30)
 CLEANUP_MAX_BATCHES = 100  # per run; the next run goes on
 
 
@@ -108,15 +109,17 @@ async def deliver_batch(items: list, settings: Settings) -> dict[str, str]:
 
 
 @periodic(seconds=60, name="webhooks.sweep")
-async def sweep(now: datetime | None = None) -> int:
+async def sweep(now: datetime | None = None, settings: Settings | None = None) -> int:
+    """Hand on, in batches, tries overdue by more than ``SWEEP_GRACE``: a try due more
+    recently is most likely still waiting in the queue (a burst of thousands of messages), and
+    a second job for it would only find it taken."""
     now = now or datetime.now(UTC)
     due = (
-        await WebhookMessage.filter(status="pending", next_attempt_at__lte=now, endpoint__enabled=True)
+        await WebhookMessage.filter(status="pending", next_attempt_at__lte=now - SWEEP_GRACE, endpoint__enabled=True)
         .order_by("next_attempt_at", "id")
         .limit(SWEEP_BATCH)
     )
-    for message in due:
-        await delivery.schedule(message)
+    await delivery.schedule_many(due, settings or Settings())
     return len(due)
 
 
