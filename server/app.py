@@ -53,7 +53,7 @@ from server.jobs.registry import set_backend
 from server.oauth import consent as oauth_consent
 from server.oauth import endpoint as oauth_endpoint
 from server.oauth import rfc_endpoints as oauth_rfc
-from server.plugins import webhooks
+from server.plugins import egress, webhooks
 from server.realtime import bus as live_bus
 from server.realtime.connection import Connections, LiveConnectionHandler, TextFrames
 from server.reports import pages as report_pages
@@ -217,6 +217,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True, run_
                 await pool.aclose()
             await graphql.persisted.aclose()
             await live_bus.close_bus(settings)
+            await egress.close_pools()
             if manage_db:
                 await close_db()
 

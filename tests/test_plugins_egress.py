@@ -10,7 +10,7 @@ import asyncio
 import ipaddress
 import socket
 
-import httpcore
+import aiohappyeyeballs
 import httpx
 import pytest
 
@@ -131,7 +131,7 @@ async def test_plain_http_is_refused_before_connecting(sim):
 
 async def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
     # DNS rebinding: a name answering a public address to the check and a private one to the
-    # connection. The guarded backend resolves once and connects to the IP it checked.
+    # connection. The transport resolves once and connects to the IP it checked.
     loop = asyncio.get_running_loop()
     answers = iter(["93.184.216.34", "127.0.0.1"])
 
@@ -140,16 +140,18 @@ async def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
 
     monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
     connected: list[str] = []
-    backend = egress._GuardedBackend()
 
-    async def connect_tcp(host, port, **kwargs):
-        connected.append(host)
-        raise httpcore.ConnectError("test: no network")
+    async def start_connection(addr_infos, **kwargs):
+        connected.extend(info[4][0] for info in addr_infos)
+        raise OSError("test: no network")
 
-    monkeypatch.setattr(backend._inner, "connect_tcp", connect_tcp)
-    with pytest.raises(httpcore.ConnectError):
-        await backend.connect_tcp("rebinding.example", 443, timeout=1)
-    assert connected == ["93.184.216.34"]
+    monkeypatch.setattr(aiohappyeyeballs, "start_connection", start_connection)
+    with egress.allowing_local(False):
+        async with ProviderClient("TurboSMS", base_url="https://rebinding.example") as client:
+            with pytest.raises(PluginError) as exc:
+                await client.request("GET", "/user/balance.json")
+    assert exc.value.code == "PROVIDER_UNREACHABLE" and exc.value.retryable
+    assert connected == ["93.184.216.34"] * 3  # three tries, each to the address checked
 
 
 async def test_a_name_with_any_private_answer_is_refused(monkeypatch):
@@ -162,8 +164,21 @@ async def test_a_name_with_any_private_answer_is_refused(monkeypatch):
         ]
 
     monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
-    with pytest.raises(egress.EgressRefused):
-        await egress._GuardedBackend().connect_tcp("mixed.example", 443, timeout=1)
+    with egress.allowing_local(False):
+        async with ProviderClient("TurboSMS", base_url="https://mixed.example") as client:
+            with pytest.raises(PluginError) as exc:
+                await client.request("GET", "/user/balance.json")
+    assert exc.value.code == "ADDRESS_NOT_ALLOWED" and not exc.value.retryable
+
+
+async def test_a_private_address_written_in_the_url_is_refused(sim):
+    # aiohttp connects to an IP address as written, without resolving it: judged by itself.
+    for url in ("https://127.0.0.1:9", "https://[::1]:9", "https://169.254.169.254"):
+        with egress.allowing_local(False):
+            async with ProviderClient("TurboSMS", base_url=url) as client:
+                with pytest.raises(PluginError) as exc:
+                    await client.request("GET", "/user/balance.json")
+        assert exc.value.code == "ADDRESS_NOT_ALLOWED", url
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from server.jobs import registry
 from server.jobs.arq_worker import ArqBackend, CrmWorker, build_worker, relay_loop
 from server.jobs.health import Health, serve_http
 from server.jobs.leases import Leases
+from server.plugins import egress
 
 log = logging.getLogger("crm.jobs.worker")
 
@@ -223,6 +224,7 @@ def run(settings: Settings, *, health_file: Path | None, health_port: int, healt
         try:
             await Supervisor(settings, health, burst=burst).run()
         finally:
+            await egress.close_pools()
             if server is not None:
                 server.close()
                 await server.wait_closed()

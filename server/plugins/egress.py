@@ -10,7 +10,12 @@ messages: a server-side request forgery. Two checks close it:
 - when a plugin connects, ``EgressTransport`` resolves the host name itself, refuses the
   connection unless every address is public, and connects to the address it checked, so a
   name that resolves to a private address, or changes its answer between the check and the
-  connection (DNS rebinding), is refused too. Nothing is sent and no port is tried.
+  connection (DNS rebinding), is refused too; an IP address written in the URL is judged as
+  it is. Nothing is sent and no port is tried.
+
+The requests go out over aiohttp's connections under httpx's interface (``httpx-aiohttp``):
+plugins and ``ProviderClient`` see ``httpx`` requests, answers and errors, while a request
+costs about a quarter of the CPU of httpx's own connection pool.
 
 Connections are kept alive between calls, in one pool per plugin installation (or webhook
 endpoint) and event loop (``pooled``): a burst of messages to one provider reuses a few
@@ -39,8 +44,10 @@ from collections.abc import Hashable, Iterator
 from contextvars import ContextVar
 from urllib.parse import urlsplit
 
-import httpcore
+import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from httpx_aiohttp import AiohttpTransport
 
 from server.i18n import N_
 
@@ -57,6 +64,7 @@ _pool_key: ContextVar[Hashable | None] = ContextVar("crm_plugins_pool_key", defa
 KEEPALIVE_SECONDS = 2.0
 MAX_CONNECTIONS = 100  # per pool; each installation's calls are capped lower (PROVIDER_CONCURRENCY)
 POOLS_PER_LOOP = 256
+EVICTED_CLOSE_SECONDS = 120.0  # longer than any request's time limit
 
 
 class EgressRefused(httpx.ConnectError):
@@ -113,41 +121,38 @@ def check_url(url: str, *, allow_local: bool) -> str | None:
     return None
 
 
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves the host, refuses non-public addresses, connects to the address it checked.
-    TLS still verifies the certificate against the host name (httpcore passes it as SNI)."""
+DNS_SECONDS = 5.0
 
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
 
-    # The signatures are httpcore's interface, timeout parameter included.
-    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ASYNC109
+class _GuardedResolver(AbstractResolver):
+    """Resolves a host name for aiohttp's connector and refuses it unless every address is
+    public; the connector then connects to the addresses returned here, the ones checked.
+    TLS still verifies the certificate against the host name."""
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(DNS_SECONDS):
                 infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except TimeoutError:
-            raise httpcore.ConnectTimeout("the host name did not resolve in time") from None
-        except socket.gaierror as exc:
-            raise httpcore.ConnectError(f"cannot resolve the host name ({exc.strerror})") from None
+            raise OSError("the host name did not resolve in time") from None
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
         if not addresses or not all(is_public(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
             # All or nothing: a name with one private answer is not a provider's.
             raise EgressRefused("the address is not a public one; plugins may only call public addresses")
-        last: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        raise last  # type: ignore[misc]
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
 
-    async def connect_unix_socket(self, path, timeout=None, socket_options=None):  # noqa: ASYNC109
-        raise EgressRefused("plugins may not use unix sockets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    async def close(self) -> None:
+        pass
 
 
 @functools.cache
@@ -157,30 +162,55 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class EgressTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with the checks above, unless local providers are allowed."""
+def _sent_or_not(exc: httpx.TransportError) -> httpx.TransportError:
+    """The httpx error that says whether the request may have reached the provider, from
+    aiohttp's: only a connection never made (or a pool slot never given) proves it did not.
+    (httpx-aiohttp's own mapping calls a dropped connection a connect timeout, which would have
+    a send retried, and the customer could get the message twice.)"""
+    cause = exc.__cause__
+    if isinstance(cause, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(str(exc))
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(str(exc))
+    if isinstance(cause, aiohttp.ServerTimeoutError):
+        return httpx.ReadTimeout(str(exc))
+    if isinstance(cause, aiohttp.ClientError):
+        return httpx.RemoteProtocolError(str(exc))
+    return exc
+
+
+class EgressTransport(AiohttpTransport):
+    """httpx's interface over aiohttp's connections (a quarter of httpcore's CPU per request,
+    bench/README.md), with the checks above unless local providers are allowed."""
 
     def __init__(self, *, allow_local: bool | None = None) -> None:
-        limits = httpx.Limits(
-            max_connections=MAX_CONNECTIONS,
-            max_keepalive_connections=MAX_CONNECTIONS,
-            keepalive_expiry=KEEPALIVE_SECONDS,
-        )
-        super().__init__(verify=_ssl_context(), limits=limits)
         self.allow_local = local_allowed() if allow_local is None else allow_local
-        if not self.allow_local:
-            self._pool = httpcore.AsyncConnectionPool(
-                ssl_context=_ssl_context(),
-                network_backend=_GuardedBackend(),
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-            )
+        super().__init__(verify=_ssl_context(), client=self._session)
+
+    def _session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            ssl=_ssl_context(),
+            limit=MAX_CONNECTIONS,
+            keepalive_timeout=KEEPALIVE_SECONDS,
+            resolver=None if self.allow_local else _GuardedResolver(),
+        )
+        # No cookie jar: a pool serves many calls, and none may carry another's cookies.
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not self.allow_local and request.url.scheme != "https":
-            raise EgressRefused("plugins may only call https:// addresses", request=request)
-        return await super().handle_async_request(request)
+        if not self.allow_local:
+            if request.url.scheme != "https":
+                raise EgressRefused("plugins may only call https:// addresses", request=request)
+            try:  # aiohttp connects to an IP address as written, without asking the resolver
+                literal = ipaddress.ip_address(request.url.host)
+            except ValueError:
+                literal = None
+            if literal is not None and not is_public(literal):
+                raise EgressRefused("the address is not a public one; plugins may only call public addresses")
+        try:
+            return await super().handle_async_request(request)
+        except httpx.TransportError as exc:
+            raise _sent_or_not(exc) from exc.__cause__
 
 
 class _Lent(httpx.AsyncBaseTransport):
@@ -203,22 +233,25 @@ _closing: set[asyncio.Task] = set()  # evicted pools being closed (a task needs 
 
 def pooled(key: Hashable, *, allow_local: bool) -> httpx.AsyncBaseTransport:
     """The kept connections of ``key`` (an installation, a webhook endpoint) in this event loop,
-    for a client to use and close. Beyond ``POOLS_PER_LOOP`` keys the least recently used idle
-    pool is closed."""
+    for a client to use and close. Beyond ``POOLS_PER_LOOP`` keys the least recently used pool
+    is let go."""
     loop = asyncio.get_running_loop()
     pools = _kept.setdefault(loop, OrderedDict())
     kept = pools.get((key, allow_local))
     if kept is None:
         kept = pools[(key, allow_local)] = EgressTransport(allow_local=allow_local)
-        for old_key in list(pools)[: max(0, len(pools) - POOLS_PER_LOOP)]:
-            old = pools[old_key]
-            if not old._pool.connections or all(c.is_idle() for c in old._pool.connections):
-                del pools[old_key]
-                closing = loop.create_task(old.aclose())
-                _closing.add(closing)
-                closing.add_done_callback(_closing.discard)
+        while len(pools) > POOLS_PER_LOOP:
+            _, old = pools.popitem(last=False)
+            # Closed once any request it may still carry has timed out.
+            loop.call_later(EVICTED_CLOSE_SECONDS, _close, loop, old)
     pools.move_to_end((key, allow_local))
     return _Lent(kept)
+
+
+def _close(loop: asyncio.AbstractEventLoop, transport: EgressTransport) -> None:
+    closing = loop.create_task(transport.aclose())
+    _closing.add(closing)
+    closing.add_done_callback(_closing.discard)
 
 
 @contextlib.contextmanager
@@ -238,3 +271,10 @@ def call_transport() -> httpx.AsyncBaseTransport:
     if key is None:
         return EgressTransport()
     return pooled(key, allow_local=local_allowed())
+
+
+async def close_pools() -> None:
+    """Close this event loop's kept connections (a worker or the app shutting down)."""
+    pools = _kept.pop(asyncio.get_running_loop(), None) or {}
+    for transport in pools.values():
+        await transport.aclose()
