@@ -67,11 +67,14 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a partner's web server would
+
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("content-length", 0)))
                 with receiver.lock:
                     receiver.arrivals.append((time.time(), self.headers.get("webhook-id", "")))
                 self.send_response(204)
+                self.send_header("content-length", "0")
                 self.end_headers()
 
             def log_message(self, *args):
