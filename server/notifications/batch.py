@@ -37,7 +37,7 @@ from server.activities.models import Activity
 from server.clicks import service as clicks
 from server.clicks.models import TrackedLink
 from server.config import Settings
-from server.core import outbox
+from server.core import bulk, outbox
 from server.core.public_links import digest
 from server.i18n import N_, gettext, gettext_in
 from server.jobs.runner import backoff_seconds
@@ -241,12 +241,9 @@ async def _claim(ready: list[Ready], now: datetime) -> set[UUID]:
             n = r.notification
             n.state, n.attempts, n.updated_at = "sending", n.attempts + 1, now
             n.recipient, n.locale, n.text, n.installation_id = r.recipient, r.locale, r.stored, r.installation.id  # type: ignore[attr-defined]
-        if mine:
-            await Notification.bulk_update(
-                [r.notification for r in mine],
-                fields=["recipient", "locale", "text", "installation_id", "updated_at"],
-                using_db=connection,
-            )
+        await bulk.update_rows(
+            [r.notification for r in mine], ["recipient", "locale", "text", "installation_id", "updated_at"], connection
+        )
         links = [
             TrackedLink(
                 organization_id=r.notification.organization_id,  # type: ignore[attr-defined]
@@ -283,9 +280,7 @@ async def _finish_sent(sent: list[tuple[Ready, SentMessage]], now: datetime) -> 
         n.state, n.reason, n.provider_message_id, n.sent_at = "sent", "", result.provider_message_id, now
     notifications = [r.notification for r, _ in sent]
     async with in_transaction() as connection:
-        await Notification.bulk_update(
-            notifications, fields=["state", "reason", "provider_message_id", "sent_at"], using_db=connection
-        )
+        await bulk.update_rows(notifications, ["state", "reason", "provider_message_id", "sent_at"], connection)
         entries = [
             Activity(
                 organization_id=n.organization_id,  # type: ignore[attr-defined]
