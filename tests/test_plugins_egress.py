@@ -236,3 +236,32 @@ async def test_kept_connections_are_dropped_once_idle_longer_than_the_keepalive(
     await call(database, shop, "crm_messaging_send", message=message)
     first, again = (r.peer for r in sim.requests_to("/message/send.json"))
     assert first != again
+
+
+@pytest.mark.parametrize("host", ["127.1", "2130706433", "127.0.0.1."])
+async def test_an_address_written_as_an_odd_number_is_refused(sim, host):
+    # The socket layer reads "127.1" or "2130706433" as 127.0.0.1, and aiohttp would connect
+    # to such a host without asking the resolver: refused when saved and when connecting.
+    url = f"https://{host}:{sim.url.rsplit(':', 1)[1]}"
+    assert egress.check_url(url, allow_local=False) is not None
+    with egress.allowing_local(False):
+        async with ProviderClient("TurboSMS", base_url=url) as client:
+            with pytest.raises(PluginError) as exc:
+                await client.request("GET", "/user/balance.json")
+    assert exc.value.code == "ADDRESS_NOT_ALLOWED"
+    assert sim.requests == []
+
+
+async def test_a_pool_let_go_while_a_client_uses_it_closes_when_that_client_does(monkeypatch):
+    # Beyond POOLS_PER_LOOP keys the least recently used pool leaves the cache; a webhook batch
+    # still sending over it keeps it open until the batch's client closes.
+    monkeypatch.setattr(egress, "POOLS_PER_LOOP", 1)
+    busy = egress.pooled("busy", allow_local=True)
+    idle_lent = egress.pooled("idle", allow_local=True)  # lets "busy" go: still lent, stays open
+    await idle_lent.aclose()
+    assert busy.kept.let_go and not busy.kept.closed()
+    egress.pooled("third", allow_local=True)  # lets "idle" go: nobody holds it, closed now
+    await asyncio.sleep(0)
+    assert idle_lent.kept.closed()
+    await busy.aclose()
+    assert busy.kept.closed()

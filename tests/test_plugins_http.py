@@ -4,6 +4,8 @@ non-idempotent calls sent once, timeouts."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import email.utils
 import time
 
@@ -196,3 +198,51 @@ async def test_a_send_that_never_connected_may_be_tried_again_later():
         with pytest.raises(PluginError) as exc:
             await c.request("POST", "/messages")
     assert (exc.value.code, exc.value.retryable) == ("PROVIDER_UNREACHABLE", True)
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that reads one request and answers with ``reply`` bytes (then
+    closes): a provider that breaks the protocol after the request went out."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply, self.requests = reply, 0
+
+    async def __aenter__(self) -> str:
+        async def handle(reader, writer):
+            await reader.readuntil(b"\r\n\r\n")
+            self.requests += 1
+            writer.write(self.reply)
+            await writer.drain()
+            writer.close()
+
+        self.server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def __aexit__(self, *exc_info) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"",  # the connection closed with no answer
+        b"HTTP/1.1 abc\r\n\r\n",  # a status line that is not one
+        b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"id\":",  # the body cut short
+    ],
+    ids=["no answer", "malformed status line", "body cut short"],
+)
+async def test_a_send_whose_answer_breaks_off_is_outcome_unknown_and_never_retried(reply):
+    # The request went out: the provider may have the message, so it is not sent again.
+    async with RawServer(reply) as (url), ProviderClient("Acme", base_url=url) as c:
+        with pytest.raises(PluginError) as exc:
+            await c.request("POST", "/messages", json={"to": "+380671234567"})
+    assert (exc.value.code, exc.value.retryable) == ("OUTCOME_UNKNOWN", False)
+
+
+async def test_credentials_in_the_address_arrive_as_basic_auth(srv):
+    url = srv.url.replace("http://", "http://shop:s3cret@")
+    async with ProviderClient("Acme", base_url=url) as c:
+        response = await c.request("GET", "/ok")
+    assert response.status_code == 200
+    assert srv.requests[-1].headers["authorization"] == "Basic " + base64.b64encode(b"shop:s3cret").decode()

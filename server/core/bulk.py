@@ -8,6 +8,7 @@ statement itself (bench/README.md)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -18,7 +19,9 @@ def _column(model: type[Model], name: str) -> tuple[str, str]:
     """(column, PostgreSQL type) of ``name``, a field or a foreign key's ``<name>_id``."""
     meta = model._meta
     field = meta.fields_map[name]
-    return meta.fields_db_projection[name], field.get_for_dialect("postgres", "SQL_TYPE")
+    # Without its length: an explicit cast to varchar(n) cuts a longer value silently, while
+    # the assignment to the column refuses it, as the row-by-row update did.
+    return meta.fields_db_projection[name], re.sub(r"\(.*\)", "", field.get_for_dialect("postgres", "SQL_TYPE"))
 
 
 async def update_rows(objects: Sequence[Model], fields: Sequence[str], connection: BaseDBAsyncClient) -> None:

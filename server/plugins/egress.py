@@ -20,10 +20,11 @@ costs about a quarter of the CPU of httpx's own connection pool.
 Connections are kept alive between calls, in one pool per plugin installation (or webhook
 endpoint) and event loop (``pooled``): a burst of messages to one provider reuses a few
 connections instead of opening one per message, and one tenant's slow provider holds only its
-own pool, never another's. Kept connections are dropped after ``KEEPALIVE_SECONDS`` idle, well
-before servers usually close them (uvicorn after 5 s, nginx after 75 s), so a send is not
-written into a connection the provider is closing. The address checks apply when a connection
-is made; a kept one was checked then.
+own pool, never another's. Kept connections are dropped after ``KEEPALIVE_SECONDS`` idle, before
+servers usually close them (uvicorn after 5 s, nginx after 75 s), so a send is not written into
+a connection the provider is closing; a provider that drops idle connections sooner could see a
+send end as ``OUTCOME_UNKNOWN`` (a POST is never retried). The address checks apply when a
+connection is made (a pool keeps checked answers up to 10 s); a kept one was checked then.
 
 ``ALLOW_LOCAL_PROVIDERS`` (a setting) lifts both checks for the provider simulators of the tests
 and of ``crm serve --demo``, which listen on 127.0.0.1 without TLS. ``server.plugins.service.call``
@@ -38,9 +39,8 @@ import functools
 import ipaddress
 import socket
 import ssl
-import weakref
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import AsyncIterator, Hashable, Iterator
 from contextvars import ContextVar
 from urllib.parse import urlsplit
 
@@ -64,7 +64,6 @@ _pool_key: ContextVar[Hashable | None] = ContextVar("crm_plugins_pool_key", defa
 KEEPALIVE_SECONDS = 2.0
 MAX_CONNECTIONS = 100  # per pool; each installation's calls are capped lower (PROVIDER_CONCURRENCY)
 POOLS_PER_LOOP = 256
-EVICTED_CLOSE_SECONDS = 120.0  # longer than any request's time limit
 
 
 class EgressRefused(httpx.ConnectError):
@@ -113,7 +112,7 @@ def check_url(url: str, *, allow_local: bool) -> str | None:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        if host == LOCAL_NAMES[0] or host.endswith(LOCAL_NAMES[1:]) or "." not in host:
+        if host == LOCAL_NAMES[0] or host.endswith(LOCAL_NAMES[1:]) or "." not in host or _odd_number(host):
             return N_("must be a public address, not a local name")
         return None
     if not is_public(address):
@@ -122,6 +121,12 @@ def check_url(url: str, *, allow_local: bool) -> str | None:
 
 
 DNS_SECONDS = 5.0
+
+
+def _odd_number(host: str) -> bool:
+    """Digits and dots that are not a dotted quad (``127.1``, ``2130706433``): the socket layer
+    reads them as an IPv4 address (inet_aton), and aiohttp connects to them without resolving."""
+    return bool(host) and set(host) <= set("0123456789.")
 
 
 class _GuardedResolver(AbstractResolver):
@@ -185,7 +190,17 @@ class EgressTransport(AiohttpTransport):
 
     def __init__(self, *, allow_local: bool | None = None) -> None:
         self.allow_local = local_allowed() if allow_local is None else allow_local
+        self.lent = 0  # clients using it (``pooled``)
+        self.let_go = False  # out of the cache: closed when its last client closes
+        self._shut = False
         super().__init__(verify=_ssl_context(), client=self._session)
+
+    def closed(self) -> bool:
+        return (isinstance(self.client, aiohttp.ClientSession) and self.client.closed) or self._shut
+
+    async def aclose(self) -> None:
+        self._shut = True
+        await super().aclose()
 
     def _session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -201,33 +216,71 @@ class EgressTransport(AiohttpTransport):
         if not self.allow_local:
             if request.url.scheme != "https":
                 raise EgressRefused("plugins may only call https:// addresses", request=request)
+            host = request.url.host.rstrip(".")
             try:  # aiohttp connects to an IP address as written, without asking the resolver
-                literal = ipaddress.ip_address(request.url.host)
+                literal = ipaddress.ip_address(host)
             except ValueError:
                 literal = None
+                if _odd_number(host):
+                    raise EgressRefused("plugins may only call public addresses, written plainly") from None
             if literal is not None and not is_public(literal):
                 raise EgressRefused("the address is not a public one; plugins may only call public addresses")
+        if request.url.userinfo:
+            # httpx has turned them into the Authorization header; aiohttp refuses both at once.
+            request.url = request.url.copy_with(userinfo=b"")
         try:
-            return await super().handle_async_request(request)
+            response = await super().handle_async_request(request)
         except httpx.TransportError as exc:
             raise _sent_or_not(exc) from exc.__cause__
+        except (aiohttp.ClientError, ValueError, RuntimeError) as exc:
+            # A malformed answer (status line, headers) or a refused request: it may have left.
+            raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from exc
+        response.stream = _Body(response.stream)
+        return response
+
+
+class _Body(httpx.AsyncByteStream):
+    """An answer's body, whose read errors all say the request went out (httpx-aiohttp's own
+    mapping would call a connection dropped mid-body a connect timeout)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self.inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.inner:
+                yield chunk
+        except httpx.TimeoutException as exc:
+            raise httpx.ReadTimeout(str(exc)) from exc
+        except (httpx.TransportError, aiohttp.ClientError, ValueError, RuntimeError) as exc:
+            raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 class _Lent(httpx.AsyncBaseTransport):
-    """A kept pool lent to one client: closing the client leaves the pool to the next call."""
+    """A kept pool lent to one client: closing the client leaves the pool to the next call, or
+    closes it if it was let go meanwhile and this was its last client."""
 
     def __init__(self, kept: EgressTransport) -> None:
         self.kept = kept
+        self.open = True
+        kept.lent += 1
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self.kept.handle_async_request(request)
 
     async def aclose(self) -> None:
-        pass
+        if self.open:
+            self.open = False
+            self.kept.lent -= 1
+            if self.kept.let_go and not self.kept.lent:
+                await self.kept.aclose()
 
 
 # Per event loop (connections belong to one), least recently used last out.
-_kept: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OrderedDict] = weakref.WeakKeyDictionary()
+_kept: dict[asyncio.AbstractEventLoop, OrderedDict] = {}
 _closing: set[asyncio.Task] = set()  # evicted pools being closed (a task needs a reference)
 
 
@@ -236,22 +289,22 @@ def pooled(key: Hashable, *, allow_local: bool) -> httpx.AsyncBaseTransport:
     for a client to use and close. Beyond ``POOLS_PER_LOOP`` keys the least recently used pool
     is let go."""
     loop = asyncio.get_running_loop()
+    for ended in [other for other in _kept if other.is_closed()]:
+        del _kept[ended]  # its sessions hold it; nothing can use or close them any more
     pools = _kept.setdefault(loop, OrderedDict())
     kept = pools.get((key, allow_local))
     if kept is None:
         kept = pools[(key, allow_local)] = EgressTransport(allow_local=allow_local)
         while len(pools) > POOLS_PER_LOOP:
             _, old = pools.popitem(last=False)
-            # Closed once any request it may still carry has timed out.
-            loop.call_later(EVICTED_CLOSE_SECONDS, _close, loop, old)
+            if old.lent:
+                old.let_go = True  # its last client closes it
+            else:
+                closing = loop.create_task(old.aclose())
+                _closing.add(closing)
+                closing.add_done_callback(_closing.discard)
     pools.move_to_end((key, allow_local))
     return _Lent(kept)
-
-
-def _close(loop: asyncio.AbstractEventLoop, transport: EgressTransport) -> None:
-    closing = loop.create_task(transport.aclose())
-    _closing.add(closing)
-    closing.add_done_callback(_closing.discard)
 
 
 @contextlib.contextmanager

@@ -105,6 +105,9 @@ async def _post(
         return None, "", f"no answer within {settings.webhook_timeout_seconds:g} s"
     except httpx.HTTPError as exc:
         return None, "", f"{type(exc).__name__}: {exc}"[:300]
+    except Exception as exc:  # recorded as this try's failure: the batch's other tries stand
+        log.exception("webhook POST to endpoint failed unexpectedly")
+        return None, "", f"{type(exc).__name__}"
 
 
 async def try_once(settings: Settings, message: WebhookMessage, endpoint: WebhookEndpoint, *, trigger: str) -> bool:
