@@ -415,7 +415,10 @@ async def main() -> None:
         print(f"[bench] {r['workers']} worker(s): the status changes took {r['status_changes_seconds']:.1f} s")
         print(f"[bench] {r['workers']} worker(s): notifications by state at the end: {r['states']}")
     print("\nCPU ms per notification (and its webhook) during the measured phase, by process")
-    print("| workers | workers' processes | PostgreSQL | Redis | bench (simulator, receiver) | whole machine |")
+    print(
+        "| workers | workers' processes | PostgreSQL | Redis | bench (simulator, receiver; live: the changes too) "
+        "| whole machine |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         c = {k: v * 1000 / ORDERS for k, v in r["cpu"].items()}
