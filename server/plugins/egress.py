@@ -82,13 +82,17 @@ def local_allowed() -> bool:
 
 
 @contextlib.contextmanager
-def allowing_local(allow: bool) -> Iterator[None]:
-    """Apply the ``ALLOW_LOCAL_PROVIDERS`` setting to the requests made inside the block."""
-    token = _allow_local.set(allow)
+def _within(var: ContextVar, value: object) -> Iterator[None]:
+    token = var.set(value)
     try:
         yield
     finally:
-        _allow_local.reset(token)
+        var.reset(token)
+
+
+def allowing_local(allow: bool) -> contextlib.AbstractContextManager[None]:
+    """Apply the ``ALLOW_LOCAL_PROVIDERS`` setting to the requests made inside the block."""
+    return _within(_allow_local, allow)
 
 
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -307,14 +311,9 @@ def pooled(key: Hashable, *, allow_local: bool) -> httpx.AsyncBaseTransport:
     return _Lent(kept)
 
 
-@contextlib.contextmanager
-def pooling(key: Hashable) -> Iterator[None]:
+def pooling(key: Hashable) -> contextlib.AbstractContextManager[None]:
     """Provider clients made inside the block (``call_transport``) use ``key``'s kept connections."""
-    token = _pool_key.set(key)
-    try:
-        yield
-    finally:
-        _pool_key.reset(token)
+    return _within(_pool_key, key)
 
 
 def call_transport() -> httpx.AsyncBaseTransport:
