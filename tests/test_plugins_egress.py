@@ -195,6 +195,11 @@ async def test_a_private_address_written_in_the_url_is_refused(sim):
         ("::ffff:8.8.8.8", True),
         ("2002:7f00:1::", False),  # 6to4 around 127.0.0.1
         ("fe80::1", False),
+        ("64:ff9b::a00:1", False),  # NAT64 around 10.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 around the cloud metadata address
+        ("64:ff9b::808:808", True),  # NAT64 around 8.8.8.8
+        ("64:ff9b:1::808:808", False),  # local-use NAT64: its IPv4 side is the network's own
+        ("::7f00:1", False),  # deprecated IPv4-compatible 127.0.0.1
     ],
 )
 def test_what_counts_as_public(address, public):

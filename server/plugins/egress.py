@@ -95,11 +95,23 @@ def allowing_local(allow: bool) -> contextlib.AbstractContextManager[None]:
     return _within(_allow_local, allow)
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits, which a NAT64 gateway or the
+# kernel may turn into a connection to that IPv4 address (RFC 6052's well-known prefix), and
+# prefixes whose IPv4 side is anybody's guess (RFC 8215's local-use NAT64; the deprecated
+# IPv4-compatible ::/96), which are refused whatever they carry.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NOT_PUBLIC_V6 = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("::/96"))
+
+
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """A globally routable unicast address: not loopback, private, link-local (cloud metadata),
     shared (100.64/10), reserved or multicast. IPv4 written as IPv6 is judged as IPv4."""
     if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in NOT_PUBLIC_V6):
+            return False
         embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is None and address in NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             return is_public(embedded)
     return address.is_global and not address.is_multicast
