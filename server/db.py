@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
@@ -119,11 +120,24 @@ async def close_db() -> None:
     await Tortoise.close_connections()
 
 
-async def migrate(settings: Settings) -> None:
+def migration_names() -> list[str]:
+    """The migrations in server/migrations, in the order they apply (their names sort so)."""
+    folder = Path(__file__).resolve().parent / "migrations"
+    return sorted(p.stem for p in folder.glob("[0-9]*.py"))
+
+
+async def migrate(settings: Settings, *, snapshot: bool = True) -> None:
     """Apply every migration not yet applied (creates the schema on first run, upgrades an
-    existing database after that). Tortoise must be initialised (``init_db``)."""
+    existing database after that). Tortoise must be initialised (``init_db``). An empty
+    database first gets the schema snapshot of the migrations it covers
+    (server/schema_snapshot); ``snapshot=False`` replays every migration instead."""
+    connection = get_connection("default")
+    if snapshot:
+        from server import schema_snapshot  # it imports this module
+
+        await schema_snapshot.load(connection)
     apps = tortoise_config(settings)["apps"]
-    await MigrationExecutor(get_connection("default"), apps).migrate()
+    await MigrationExecutor(connection, apps).migrate()
 
 
 # For Tortoise's own CLI, e.g. after changing a model:
