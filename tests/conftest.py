@@ -22,6 +22,7 @@ from server.i18n import use_locale
 from server.jobs import load_job_modules
 from server.jobs.inprocess import DatabaseBackend
 from server.jobs.registry import set_backend
+from server.plugins import egress
 from tests.helpers import Client, TenantFactory
 
 
@@ -67,6 +68,7 @@ async def database(settings):
     load_job_modules()
     set_backend(DatabaseBackend())
     yield settings
+    await egress.close_pools()  # the provider connections kept by the session's sends
     await close_db()
 
 
