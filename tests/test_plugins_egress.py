@@ -200,6 +200,9 @@ async def test_a_private_address_written_in_the_url_is_refused(sim):
         ("64:ff9b::808:808", True),  # NAT64 around 8.8.8.8
         ("64:ff9b:1::808:808", False),  # local-use NAT64: its IPv4 side is the network's own
         ("::7f00:1", False),  # deprecated IPv4-compatible 127.0.0.1
+        ("::ffff:0:7f00:1", False),  # SIIT IPv4-translated 127.0.0.1
+        ("fec0::1", False),  # deprecated site-local
+        ("3fff::1", False),  # documentation
     ],
 )
 def test_what_counts_as_public(address, public):

@@ -128,3 +128,17 @@ async def test_a_snapshot_that_fails_halfway_leaves_the_database_empty_for_the_m
     # The broken one loaded nothing and left nothing behind; the real one then loaded.
     assert done.stdout.splitlines() == ["0 0", f"{len(migration_names())} True"]
     assert "the schema snapshot did not load" in done.stderr and "TRIGGERX" in done.stderr
+
+
+def test_a_snapshot_that_does_not_load_fails_the_check(tmp_path: Path):
+    # load() falls back to the migrations quietly; the check must not.
+    for file in schema_snapshot.HERE.glob("*.sql"):
+        (tmp_path / file.name).write_text(
+            file.read_text(encoding="utf-8") + "CREATE TRIGGERX oops;\n", encoding="utf-8"
+        )
+
+    done = _check("--folder", str(tmp_path))
+
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == ["sqlite: the snapshot did not load (the log above says why)"]
+    assert "TRIGGERX" in done.stderr

@@ -97,10 +97,14 @@ def allowing_local(allow: bool) -> contextlib.AbstractContextManager[None]:
 
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits, which a NAT64 gateway or the
 # kernel may turn into a connection to that IPv4 address (RFC 6052's well-known prefix), and
-# prefixes whose IPv4 side is anybody's guess (RFC 8215's local-use NAT64; the deprecated
-# IPv4-compatible ::/96), which are refused whatever they carry.
+# prefixes refused whatever they carry: those whose IPv4 side is anybody's guess (RFC 8215's
+# local-use NAT64, the deprecated IPv4-compatible ::/96, SIIT's IPv4-translated ::ffff:0:0:0/96)
+# and two that Python 3.11 still calls global (the deprecated site-local fec0::/10, RFC 9637's
+# documentation prefix 3fff::/20).
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
-NOT_PUBLIC_V6 = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("::/96"))
+NOT_PUBLIC_V6 = tuple(
+    ipaddress.ip_network(prefix) for prefix in ("64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96", "fec0::/10", "3fff::/20")
+)
 
 
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

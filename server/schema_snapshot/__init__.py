@@ -17,6 +17,7 @@ snapshot that fails to load (rolled back, logged). ``python -m server.schema_sna
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import UTC, datetime
@@ -72,9 +73,14 @@ async def load(connection: BaseDBAsyncClient, folder: Path = HERE) -> list[str]:
             return covered if await _load_sqlite(connection, covered, sql) else []
         return covered if await _load_postgres(connection, covered, sql) else []
     except Exception as exc:  # the migrations can still do it, only slower
-        log.warning(
-            "the schema snapshot did not load (%s: %s); applying the migrations instead", type(exc).__name__, exc
-        )
+        if dialect == "sqlite" and await _has_tables(connection):
+            # Another process created the schema meanwhile (SQLite has no lock to wait on
+            # before the check): the migrations find it complete.
+            log.debug("the schema snapshot did not load, another process made the schema: %s", exc)
+        else:
+            log.warning(
+                "the schema snapshot did not load (%s: %s); applying the migrations instead", type(exc).__name__, exc
+            )
         return []
 
 
@@ -83,9 +89,13 @@ def _applied_rows(covered: list[str]) -> list[tuple[str, str, datetime]]:
     return [(APP, name, now) for name in covered]
 
 
-async def _load_sqlite(connection: BaseDBAsyncClient, covered: list[str], sql: str) -> bool:
+async def _has_tables(connection: BaseDBAsyncClient) -> bool:
     tables = await connection.execute_query_dict("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'")
-    if tables[0]["n"]:
+    return bool(tables[0]["n"])
+
+
+async def _load_sqlite(connection: BaseDBAsyncClient, covered: list[str], sql: str) -> bool:
+    if await _has_tables(connection):
         return False
     # executescript commits whatever is open first, so the transaction is the script's own.
     inserts = "".join(
@@ -95,9 +105,10 @@ async def _load_sqlite(connection: BaseDBAsyncClient, covered: list[str], sql: s
     async with connection.acquire_connection() as raw:
         try:
             await raw.executescript(f"BEGIN IMMEDIATE;\n{sql}\n{inserts}COMMIT;\n")
-        except Exception:
+        except BaseException:
             # Not a ROLLBACK statement: executescript would commit the half-made schema first.
-            await raw.rollback()
+            # Shielded: a cancelled caller must not leave the process's only connection in it.
+            await asyncio.shield(raw.rollback())
             raise
     return True
 

@@ -34,15 +34,20 @@ from server.config import Settings
 from server.db import close_db, init_db, migrate, migration_names
 
 
-async def _migrate(url: str, *, snapshot: bool, folder: Path) -> None:
+async def _migrate(url: str, *, snapshot: bool, folder: Path) -> list[str]:
+    """Migrate a new database; the migrations the snapshot created (with ``snapshot``)."""
     settings = Settings(database_url=url)
     await init_db(settings)
     try:
+        loaded = []
         if snapshot:
             from tortoise.connection import get_connection
 
-            await schema_snapshot.load(get_connection("default"), folder)
+            loaded = await schema_snapshot.load(get_connection("default"), folder)
+            if not loaded:  # it did not load: nothing of it to compare
+                return loaded
         await migrate(settings, snapshot=False)  # whatever the snapshot did not cover
+        return loaded
     finally:
         await close_db()
 
@@ -100,19 +105,29 @@ def _sqlite_database() -> Iterator[tuple[str, Path]]:
 
 # -- PostgreSQL ---------------------------------------------------------------------------------
 
-_SET = re.compile(r"^SET (\w+) = ")
+_SET = re.compile(r"^SET (\w+) = .*;$")
+_SEARCH_PATH = "SELECT pg_catalog.set_config('search_path', '', false);"
+# Of the session settings pg_dump starts with, those that matter to the script; newer pg_dump
+# versions add others (transaction_timeout) that older servers refuse.
+_KEPT_SETTINGS = {"statement_timeout", "lock_timeout", "client_min_messages", "check_function_bodies"}
 
 
 def postgres_script(dump: str) -> str:
-    """``pg_dump``'s output as a script for one transaction on a pooled connection: its session
-    settings made local to the transaction, psql's commands, comments and the extension's
-    comment (only its owner may set it) left out."""
+    """``pg_dump``'s output as a script for one transaction on a pooled connection: its
+    one-line ``SET`` and ``search_path`` statements made local to the transaction, psql's
+    commands and the extension's comment (only its owner may set it) left out."""
     lines = []
+    preamble = True  # before the first CREATE
     for line in dump.splitlines():
-        if not line.strip() or line.startswith(("\\", "--", "COMMENT ON EXTENSION")):
+        preamble = preamble and not line.startswith("CREATE")
+        if line.startswith(("\\", "COMMENT ON EXTENSION")) or (preamble and line.startswith("-- Dumped")):
             continue
-        line = _SET.sub(r"SET LOCAL \1 = ", line)
-        line = line.replace("set_config('search_path', '', false)", "set_config('search_path', '', true)")
+        if setting := _SET.match(line):
+            if preamble and setting.group(1) not in _KEPT_SETTINGS:
+                continue
+            line = "SET LOCAL " + line.removeprefix("SET ")
+        elif line == _SEARCH_PATH:
+            line = _SEARCH_PATH.replace("false", "true")
         lines.append(line)
     return "\n".join(lines) + "\n"
 
@@ -178,12 +193,16 @@ def check(folder: Path, postgres: str | None) -> int:
                 "run: python -m server.schema_snapshot write --postgres <url>"
             )
             ok = False
-        results = []
-        for snapshot in (False, True):
-            with database() as (url, where):
-                asyncio.run(_migrate(url, snapshot=snapshot, folder=folder))
-                results.append((_applied(url), schema(where)))
-        (migrated, expected), (loaded, got) = results
+        with database() as (url, where):
+            made = asyncio.run(_migrate(url, snapshot=True, folder=folder))
+            loaded, got = _applied(url), schema(where)
+        if made != covered or not covered:
+            print(f"{dialect}: the snapshot did not load (the log above says why)")
+            failed = 1
+            continue
+        with database() as (url, where):
+            asyncio.run(_migrate(url, snapshot=False, folder=folder))
+            migrated, expected = _applied(url), schema(where)
         if loaded != migrated:
             print(f"{dialect}: recorded as applied {loaded}, the migrations record {migrated}")
             ok = False
