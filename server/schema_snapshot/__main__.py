@@ -195,11 +195,11 @@ def check(folder: Path, postgres: str | None) -> int:
             ok = False
         with database() as (url, where):
             made = asyncio.run(_migrate(url, snapshot=True, folder=folder))
+            if made != covered or not covered:
+                print(f"{dialect}: the snapshot did not load (the log above says why)")
+                failed = 1
+                continue
             loaded, got = _applied(url), schema(where)
-        if made != covered or not covered:
-            print(f"{dialect}: the snapshot did not load (the log above says why)")
-            failed = 1
-            continue
         with database() as (url, where):
             asyncio.run(_migrate(url, snapshot=False, folder=folder))
             migrated, expected = _applied(url), schema(where)
