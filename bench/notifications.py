@@ -29,6 +29,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,6 +55,9 @@ CHANGERS = int(os.environ.get("CHANGERS", "8"))  # status changes committed conc
 # BACKLOG=1: every change commits first, with no worker running; then the workers start and the
 # clock with them: what the pipeline itself can do, without sharing the CPU with the changes.
 BACKLOG = os.environ.get("BACKLOG", "") not in ("", "0")
+# PROFILE_SECONDS=N: py-spy (from PATH or this interpreter's folder) records each worker for N
+# seconds of the measured phase; raw stacks in bench/results/notify-profile-<workers>-<i>.txt.
+PROFILE_SECONDS = int(os.environ.get("PROFILE_SECONDS", "0"))
 # The simulator listens on 127.0.0.1 over http, which production settings refuse (docs/operations.md).
 BENCH_SETTINGS = {"ALLOW_LOCAL_PROVIDERS": "true", "SECRET_KEY": "bench-secret-key-" + "x" * 32}
 
@@ -304,6 +308,36 @@ def start_workers(procs: list[subprocess.Popen], env: dict, workers: int, phase:
     return counts
 
 
+def profile_workers(procs: list[subprocess.Popen]) -> list[subprocess.Popen]:
+    """py-spy on each worker for PROFILE_SECONDS (nothing when it is 0 or py-spy is missing)."""
+    pyspy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if not PROFILE_SECONDS or not pyspy:
+        return []
+    results = ROOT / "bench" / "results"
+    return [
+        subprocess.Popen(  # noqa: S603 - py-spy on our own worker
+            [
+                pyspy,
+                "record",
+                "--pid",
+                str(proc.pid),
+                "--duration",
+                str(PROFILE_SECONDS),
+                "--rate",
+                "97",
+                "--format",
+                "raw",
+                "--output",
+                str(results / f"notify-profile-{len(procs)}-{i}.txt"),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i, proc in enumerate(procs)
+    ]
+
+
 def stop_workers(procs: list[subprocess.Popen]) -> None:
     for proc in procs:
         proc.terminate()
@@ -355,10 +389,12 @@ async def run(workers: int) -> dict:
                 cpu = CpuSplit(procs)
                 t0 = time.time()
                 committed = dict.fromkeys(committed, t0)
+                profilers = profile_workers(procs)
             else:
                 statements_before = sql_statements(counts)
                 cpu = CpuSplit(procs)
                 t0 = time.time()
+                profilers = profile_workers(procs)
                 committed = await cancel_all(database_url, orders)
                 t_changes = time.time() - t0
             while len(sends(sim)) < ORDERS or len({w for _, w in receiver.arrivals}) < ORDERS:
@@ -367,6 +403,8 @@ async def run(workers: int) -> dict:
                     break
                 await asyncio.sleep(0.1)
             cpu_seconds = cpu.since_start()
+            for profiler in profilers:
+                profiler.wait(timeout=PROFILE_SECONDS + 30)
             await asyncio.sleep(2)  # anything doubled arrives by now; the counters catch up
             statements = sql_statements(counts) - statements_before
             phone_to_order = {f"38067{n:07d}": order_id for n, (order_id, _) in enumerate(orders)}
