@@ -30,15 +30,18 @@ import json
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +55,9 @@ ORDERS = int(os.environ.get("ORDERS", "400"))
 WORKERS = [int(n) for n in os.environ.get("WORKERS", "1 2").split()]
 TIMEOUT = float(os.environ.get("TIMEOUT", "600"))
 CHANGERS = int(os.environ.get("CHANGERS", "8"))  # status changes committed concurrently
-# BACKLOG=1: every change commits first, with no worker running; then the workers start and the
-# clock with them: what the pipeline itself can do, without sharing the CPU with the changes.
+# BACKLOG=1: every change commits first, with no worker running; then the workers start, and
+# once they answer healthy the backlog is handed to them and the clock starts: what the pipeline
+# itself can do, without sharing the CPU with the changes nor counting the processes' start.
 BACKLOG = os.environ.get("BACKLOG", "") not in ("", "0")
 # PROFILE_SECONDS=N: py-spy (from PATH or this interpreter's folder) records each worker for N
 # seconds of the measured phase; raw stacks in bench/results/notify-profile-<workers>-<i>.txt.
@@ -187,6 +191,49 @@ async def outbox_empty(database_url: str) -> bool:
         await connection.close()
 
 
+HELD = datetime(2999, 1, 1, tzinfo=UTC)  # the dispatch time of events held back from the relays
+
+
+async def hold_backlog(database_url: str, *, hold: bool) -> int:
+    """Hide the undispatched events from the relays (``hold``), or hand them back; how many."""
+    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        if hold:
+            sql = "update outbox_event set dispatched_at = $1 where dispatched_at is null"
+        else:
+            sql = "update outbox_event set dispatched_at = null where dispatched_at = $1"
+        done = await connection.execute(sql, HELD)
+        return int(done.split()[-1])
+    finally:
+        await connection.close()
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+async def wait_healthy(ports: list[int], deadline: float) -> None:
+    """Until every worker answers 200 on GET /health: imported, connected, its relay polling."""
+    async with aiohttp.ClientSession() as session:
+        for port in ports:
+            while True:
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/health") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                if time.time() > deadline:
+                    raise TimeoutError(f"the worker with health port {port} did not become healthy")
+                await asyncio.sleep(0.1)
+
+
 async def notification_states(database_url: str) -> dict[str, int]:
     """How many notifications ended in each state (a refused message arrives at the simulator
     but ends "failed": it is not counted as delivered)."""
@@ -288,8 +335,11 @@ def figures(arrivals: list[tuple[float, str]], committed: dict[str, float], t0: 
     }
 
 
-def start_workers(procs: list[subprocess.Popen], env: dict, workers: int, phase: str) -> list[Path]:
-    """``workers`` counting workers (added to ``procs``); their SQL counter files."""
+def start_workers(
+    procs: list[subprocess.Popen], env: dict, workers: int, phase: str, health_ports: list[int] | None = None
+) -> list[Path]:
+    """``workers`` counting workers (added to ``procs``), each answering GET /health on its
+    port of ``health_ports`` if given; their SQL counter files."""
     logs = ROOT / "bench" / "results"
     logs.mkdir(exist_ok=True)
     counts = [logs / f"notify-sql-{workers}-{i}-{phase}.count" for i in range(workers)]
@@ -298,7 +348,8 @@ def start_workers(procs: list[subprocess.Popen], env: dict, workers: int, phase:
         log = (logs / f"notify-worker-{workers}-{i}-{phase}.log").open("w")
         procs.append(
             subprocess.Popen(  # noqa: S603 - our own worker
-                [sys.executable, str(ROOT / "bench" / "counting_worker.py"), "worker"],
+                [sys.executable, str(ROOT / "bench" / "counting_worker.py"), "worker"]
+                + (["--health-port", str(health_ports[i])] if health_ports else []),
                 env={**env, "BENCH_SQL_COUNT_FILE": str(counts[i])},
                 cwd=ROOT,
                 stdout=log,
@@ -379,15 +430,21 @@ async def run(workers: int) -> dict:
             sim.clear_requests()
             receiver.clear()
             if BACKLOG:
-                # Every change commits while no worker runs; the clock starts with the workers.
+                # Every change commits while no worker runs, and its events are held back from
+                # the relays until the new workers are up (imported, connected, polling): the
+                # clock starts when they get the backlog, so a process's start is not counted.
                 stop_workers(procs)
                 t0 = time.time()
                 committed = await cancel_all(database_url, orders)
                 t_changes = time.time() - t0
-                counts = start_workers(procs, env, workers, "backlog")
-                statements_before = 0
+                await hold_backlog(database_url, hold=True)
+                ports = free_ports(workers)
+                counts = start_workers(procs, env, workers, "backlog", ports)
+                await wait_healthy(ports, deadline)
+                statements_before = sql_statements(counts)
                 cpu = CpuSplit(procs)
                 t0 = time.time()
+                await hold_backlog(database_url, hold=False)
                 committed = dict.fromkeys(committed, t0)
                 profilers = profile_workers(procs)
             else:
