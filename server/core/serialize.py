@@ -5,9 +5,13 @@ from decimal import Decimal
 from enum import Enum
 from uuid import UUID
 
+_PLAIN = frozenset({str, int, float, bool})
+
 
 def jsonable(value):
     """A JSON-safe copy for audit entries and event payloads: Decimal and dates as strings."""
+    if value is None or type(value) in _PLAIN:  # most columns: nothing to convert
+        return value
     if isinstance(value, Decimal | UUID):
         return str(value)
     if isinstance(value, datetime | date):
