@@ -54,6 +54,9 @@ def questions(kind: str) -> tuple[str, ...]:
 
 
 async def settings_of(organization_id: UUID) -> SurveySettings:
+    found = await SurveySettings.get_or_none(organization_id=organization_id)
+    if found is not None:  # the usual case: no write (every order status change asks)
+        return found
     await SurveySettings.bulk_create([SurveySettings(organization_id=organization_id)], ignore_conflicts=True)
     return await SurveySettings.get(organization_id=organization_id)
 

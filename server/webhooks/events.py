@@ -12,8 +12,8 @@ receiver orders and deduplicates by ``id`` + ``version`` and may skip a version 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime
+from functools import cache
 from uuid import UUID
 
 from tortoise.models import Model

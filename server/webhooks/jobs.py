@@ -90,9 +90,13 @@ async def fan_out_many(batch: list[Event], settings: Settings) -> int:
         return 0
     await WebhookMessage.bulk_create(rows, ignore_conflicts=True)
     enabled = list({e.id for _, chosen in wanted for e in chosen if e.enabled})
-    fresh = await WebhookMessage.filter(
-        event_id__in=list({r.event_id for r in rows}), endpoint_id__in=enabled, status="pending", attempt_count=0
-    ).order_by("created_at", "id")
+    fresh = (
+        await WebhookMessage.filter(
+            event_id__in=list({r.event_id for r in rows}), endpoint_id__in=enabled, status="pending", attempt_count=0
+        )
+        .order_by("created_at", "id")
+        .only("id", "endpoint_id", "attempt_count", "next_attempt_at")  # what scheduling needs, not the payloads
+    )
     await delivery.schedule_many(fresh, settings)
     return len(rows)
 
