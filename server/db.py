@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from tortoise import Tortoise
@@ -143,3 +145,39 @@ async def migrate(settings: Settings, *, snapshot: bool = True) -> None:
 # For Tortoise's own CLI, e.g. after changing a model:
 #   tortoise -c server.db.TORTOISE_ORM makemigrations
 TORTOISE_ORM = tortoise_config(Settings())
+
+
+async def _postgres_admin(url: str, statement: str) -> None:
+    import asyncpg  # only PostgreSQL tools need it
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def create_scratch_postgres_database(url: str, prefix: str = "crm_scratch") -> str:
+    """A new, empty PostgreSQL database on the server of ``url`` (which may name any database
+    there); its URL. ``drop_postgres_database`` removes it. For tests and the snapshot tool."""
+    admin_url = url.replace("asyncpg://", "postgresql://", 1).replace("postgres://", "postgresql://", 1)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    await _postgres_admin(admin_url, f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_postgres_database(url: str, via: str) -> None:
+    """Drop the database ``url`` names, whoever still holds connections to it, connected to
+    the database ``via`` names (the URL a scratch database was made from)."""
+    via = via.replace("asyncpg://", "postgresql://", 1).replace("postgres://", "postgresql://", 1)
+    await _postgres_admin(via, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres_database(url: str, prefix: str = "crm_scratch") -> AsyncIterator[str]:
+    """``create_scratch_postgres_database``, dropped on the way out."""
+    created = await create_scratch_postgres_database(url, prefix)
+    try:
+        yield created
+    finally:
+        await drop_postgres_database(created, via=url)

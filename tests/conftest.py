@@ -11,23 +11,18 @@ import uuid
 
 os.environ.setdefault("CRM_PROFILE", "test")
 
-import asyncpg
 import httpx
 import pytest
 
 from server.app import create_app
 from server.config import Settings
-from server.db import close_db, init_db, migrate
+from server.db import close_db, init_db, migrate, scratch_postgres_database
 from server.i18n import use_locale
 from server.jobs import load_job_modules
 from server.jobs.inprocess import DatabaseBackend
 from server.jobs.registry import set_backend
 from server.plugins import egress
 from tests.helpers import Client, TenantFactory
-
-
-def _pg_admin_dsn(url: str) -> str:
-    return url.replace("asyncpg://", "postgresql://", 1).replace("postgres://", "postgresql://", 1)
 
 
 @pytest.fixture(scope="session")
@@ -43,20 +38,12 @@ async def settings():
             "rate_limit_per_address": "10000000/minute",
         }
     )
-    temp_db = None
-    if settings.is_postgres:
-        # A throwaway database per run, so every run starts from the committed migrations.
-        base = _pg_admin_dsn(settings.database_url)
-        temp_db = f"crm_test_{uuid.uuid4().hex[:10]}"
-        conn = await asyncpg.connect(base)
-        await conn.execute(f'CREATE DATABASE "{temp_db}"')
-        await conn.close()
-        settings = settings.model_copy(update={"database_url": base.rsplit("/", 1)[0] + "/" + temp_db})
-    yield settings
-    if temp_db:
-        conn = await asyncpg.connect(base)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{temp_db}" WITH (FORCE)')
-        await conn.close()
+    if not settings.is_postgres:
+        yield settings
+        return
+    # A throwaway database per run, so every run starts from the committed migrations.
+    async with scratch_postgres_database(settings.database_url, "crm_test") as url:
+        yield settings.model_copy(update={"database_url": url})
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,10 @@ import asyncio
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import asyncpg
-
 from server import schema_snapshot
-from server.db import migration_names
+from server.db import migration_names, scratch_postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,15 +101,9 @@ async def test_a_snapshot_that_fails_halfway_leaves_the_database_empty_for_the_m
         (tmp_path / file.name).write_text(
             file.read_text(encoding="utf-8") + "CREATE TRIGGERX oops;\n", encoding="utf-8"
         )
-    if settings.is_postgres:
-        admin = await asyncpg.connect(settings.database_url)
-        name = f"crm_empty_{uuid.uuid4().hex[:8]}"
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = settings.database_url.rsplit("/", 1)[0] + "/" + name
-    else:
-        url = f"sqlite://{tmp_path / 'new.sqlite3'}"
-    try:
-        done = await asyncio.to_thread(
+
+    async def load_twice(url: str) -> subprocess.CompletedProcess:
+        return await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "-c", LOAD_TWICE, url, str(tmp_path)],
             cwd=ROOT,
@@ -120,10 +111,12 @@ async def test_a_snapshot_that_fails_halfway_leaves_the_database_empty_for_the_m
             text=True,
             timeout=120,
         )
-    finally:
-        if settings.is_postgres:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+
+    if settings.is_postgres:
+        async with scratch_postgres_database(settings.database_url, "crm_empty") as url:
+            done = await load_twice(url)
+    else:
+        done = await load_twice(f"sqlite://{tmp_path / 'new.sqlite3'}")
     assert done.returncode == 0, done.stderr
     # The broken one loaded nothing and left nothing behind; the real one then loaded.
     assert done.stdout.splitlines() == ["0 0", f"{len(migration_names())} True"]

@@ -64,6 +64,8 @@ async def load(connection: BaseDBAsyncClient, folder: Path = HERE) -> list[str]:
     dialect = connection.capabilities.dialect
     if dialect not in ("sqlite", "postgres"):
         return []
+    if await _has_tables(connection):  # every start of an existing install: the file is not read
+        return []
     found = read(dialect, folder)
     if found is None or not usable(found[0], migration_names()):
         return []
@@ -90,7 +92,13 @@ def _applied_rows(covered: list[str]) -> list[tuple[str, str, datetime]]:
 
 
 async def _has_tables(connection: BaseDBAsyncClient) -> bool:
-    tables = await connection.execute_query_dict("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'")
+    """Any table in the database (SQLite) or the current schema (PostgreSQL); the loaders ask
+    again inside their transaction, where it counts."""
+    if connection.capabilities.dialect == "sqlite":
+        sql = "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'"
+    else:
+        sql = "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema()"
+    tables = await connection.execute_query_dict(sql)
     return bool(tables[0]["n"])
 
 

@@ -31,7 +31,14 @@ import asyncpg
 
 from server import schema_snapshot
 from server.config import Settings
-from server.db import close_db, init_db, migrate, migration_names
+from server.db import (
+    close_db,
+    create_scratch_postgres_database,
+    drop_postgres_database,
+    init_db,
+    migrate,
+    migration_names,
+)
 
 
 async def _migrate(url: str, *, snapshot: bool, folder: Path) -> list[str]:
@@ -143,21 +150,11 @@ def postgres_schema(url: str) -> str:
 
 @contextmanager
 def _postgres_database(admin_url: str) -> Iterator[tuple[str, str]]:
-    name = f"crm_snapshot_{uuid.uuid4().hex[:10]}"
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(admin_url)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    url = asyncio.run(create_scratch_postgres_database(admin_url, "crm_snapshot"))
     try:
-        url = admin_url.rsplit("/", 1)[0] + "/" + name
         yield url, url
     finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_postgres_database(url, via=admin_url))
 
 
 # -- write and check ----------------------------------------------------------------------------
