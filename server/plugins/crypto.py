@@ -45,10 +45,14 @@ def _fernet(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hkdf.derive(secret.encode())))
 
 
+@lru_cache(maxsize=16)
+def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([_fernet(k) for k in keys])
+
+
 def cipher(settings) -> MultiFernet:
     settings.require_secret_key()  # never encrypt with the public placeholder
-    keys = secret_keys(settings)
-    return MultiFernet([_fernet(k) for k in keys])
+    return _multi_fernet(tuple(secret_keys(settings)))  # built once: every provider call decrypts
 
 
 def encrypt(settings, installation_id: str, secrets: dict) -> str:
