@@ -218,11 +218,13 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-async def wait_healthy(ports: list[int], deadline: float) -> None:
+async def wait_healthy(ports: list[int], procs: list[subprocess.Popen], deadline: float) -> None:
     """Until every worker answers 200 on GET /health: imported, connected, its relay polling."""
     async with aiohttp.ClientSession() as session:
-        for port in ports:
+        for port, proc in zip(ports, procs, strict=True):
             while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"a worker exited ({proc.returncode}): see bench/results/notify-worker-*.log")
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/health") as response:
                         if response.status == 200:
@@ -362,7 +364,10 @@ def start_workers(
 def profile_workers(procs: list[subprocess.Popen]) -> list[subprocess.Popen]:
     """py-spy on each worker for PROFILE_SECONDS (nothing when it is 0 or py-spy is missing)."""
     pyspy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
-    if not PROFILE_SECONDS or not pyspy:
+    if not PROFILE_SECONDS:
+        return []
+    if not pyspy:
+        print("[bench] PROFILE_SECONDS is set but py-spy is not installed: no profile", flush=True)
         return []
     results = ROOT / "bench" / "results"
     return [
@@ -437,14 +442,16 @@ async def run(workers: int) -> dict:
                 t0 = time.time()
                 committed = await cancel_all(database_url, orders)
                 t_changes = time.time() - t0
-                await hold_backlog(database_url, hold=True)
+                held = await hold_backlog(database_url, hold=True)
                 ports = free_ports(workers)
                 counts = start_workers(procs, env, workers, "backlog", ports)
-                await wait_healthy(ports, deadline)
+                await wait_healthy(ports, procs, deadline)
                 statements_before = sql_statements(counts)
                 cpu = CpuSplit(procs)
                 t0 = time.time()
-                await hold_backlog(database_url, hold=False)
+                released = await hold_backlog(database_url, hold=False)
+                if not held or released != held:
+                    raise RuntimeError(f"held {held} events back, handed {released} back")
                 committed = dict.fromkeys(committed, t0)
                 profilers = profile_workers(procs)
             else:
@@ -461,7 +468,11 @@ async def run(workers: int) -> dict:
                 await asyncio.sleep(0.1)
             cpu_seconds = cpu.since_start()
             for profiler in profilers:
-                profiler.wait(timeout=PROFILE_SECONDS + 30)
+                try:
+                    profiler.wait(timeout=PROFILE_SECONDS + 30)
+                except subprocess.TimeoutExpired:
+                    profiler.kill()
+                    print("[bench] py-spy did not finish: no profile", flush=True)
             await asyncio.sleep(2)  # anything doubled arrives by now; the counters catch up
             statements = sql_statements(counts) - statements_before
             phone_to_order = {f"38067{n:07d}": order_id for n, (order_id, _) in enumerate(orders)}
@@ -493,7 +504,7 @@ async def main() -> None:
     print(f"[bench] {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     rows = [await run(n) for n in WORKERS]
     if BACKLOG:
-        print(f"\n{ORDERS} status changes committed first; delays from the workers' start to each arrival")
+        print(f"\n{ORDERS} status changes committed first; delays from the backlog's release to each arrival")
     else:
         print(f"\n{ORDERS} status changes; delays from each change's commit to its arrival")
     print("| workers | what | arrived | lost | doubled | per second | p50 ms | p99 ms | SQL per notification |")

@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
@@ -157,20 +158,25 @@ async def _postgres_admin(url: str, statement: str) -> None:
         await connection.close()
 
 
+def _libpq_url(url: str) -> str:
+    return url.replace("asyncpg://", "postgresql://", 1).replace("postgres://", "postgresql://", 1)
+
+
 async def create_scratch_postgres_database(url: str, prefix: str = "crm_scratch") -> str:
     """A new, empty PostgreSQL database on the server of ``url`` (which may name any database
-    there); its URL. ``drop_postgres_database`` removes it. For tests and the snapshot tool."""
-    admin_url = url.replace("asyncpg://", "postgresql://", 1).replace("postgres://", "postgresql://", 1)
+    there; its query, e.g. ``?ssl=require``, is kept); its URL. ``drop_postgres_database``
+    removes it. For tests and the snapshot tool."""
+    admin = urlsplit(_libpq_url(url))
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    await _postgres_admin(admin_url, f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0] + "/" + name
+    await _postgres_admin(admin.geturl(), f'CREATE DATABASE "{name}"')
+    return admin._replace(path="/" + name).geturl()
 
 
 async def drop_postgres_database(url: str, via: str) -> None:
     """Drop the database ``url`` names, whoever still holds connections to it, connected to
     the database ``via`` names (the URL a scratch database was made from)."""
-    via = via.replace("asyncpg://", "postgresql://", 1).replace("postgres://", "postgresql://", 1)
-    await _postgres_admin(via, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    name = urlsplit(url).path.lstrip("/")
+    await _postgres_admin(_libpq_url(via), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.asynccontextmanager

@@ -234,9 +234,9 @@ def run(settings: Settings, *, health_file: Path | None, health_port: int, healt
 
 
 def event_loop_factory():
-    """uvloop's event loop where it is installed (as uvicorn picks it for ``crm serve``):
-    with Python's loop a worker draining a burst spent a tenth of its time in the loop's own
-    code, which uvloop does in C. Python's own otherwise (Windows)."""
+    """uvloop's event loop where it is installed, as uvicorn picks it for ``crm serve`` (with
+    Python's loop a worker draining a burst spent a tenth of its time in the loop's own code);
+    Python's own otherwise (Windows)."""
     try:
         import uvloop
     except ImportError:

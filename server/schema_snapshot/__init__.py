@@ -64,7 +64,11 @@ async def load(connection: BaseDBAsyncClient, folder: Path = HERE) -> list[str]:
     dialect = connection.capabilities.dialect
     if dialect not in ("sqlite", "postgres"):
         return []
-    if await _has_tables(connection):  # every start of an existing install: the file is not read
+    try:
+        if await _has_tables(connection):  # every start of an existing install: the file is not read
+            return []
+    except Exception as exc:  # the migrations will say what is wrong with the database
+        log.debug("the schema snapshot was not tried: %s", exc)
         return []
     found = read(dialect, folder)
     if found is None or not usable(found[0], migration_names()):
