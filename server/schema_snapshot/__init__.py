@@ -76,7 +76,8 @@ async def load(connection: BaseDBAsyncClient, folder: Path = HERE) -> list[str]:
     covered, sql = found
     try:
         if dialect == "sqlite":
-            return covered if await _load_sqlite(connection, covered, sql) else []
+            await _load_sqlite(connection, covered, sql)
+            return covered
         return covered if await _load_postgres(connection, covered, sql) else []
     except Exception as exc:  # the migrations can still do it, only slower
         if dialect == "sqlite" and await _has_tables(connection):
@@ -106,9 +107,9 @@ async def _has_tables(connection: BaseDBAsyncClient) -> bool:
     return bool(tables[0]["n"])
 
 
-async def _load_sqlite(connection: BaseDBAsyncClient, covered: list[str], sql: str) -> bool:
-    if await _has_tables(connection):
-        return False
+async def _load_sqlite(connection: BaseDBAsyncClient, covered: list[str], sql: str) -> None:
+    # Emptiness was checked by ``load``; a process that creates the schema meanwhile makes the
+    # script fail on its first CREATE, and ``load`` tells that case apart.
     # executescript commits whatever is open first, so the transaction is the script's own.
     inserts = "".join(
         f"INSERT INTO {RECORDER_TABLE} (app, name, applied_at) VALUES ('{app}', '{name}', '{moment}');\n"  # noqa: S608
@@ -122,7 +123,6 @@ async def _load_sqlite(connection: BaseDBAsyncClient, covered: list[str], sql: s
             # Shielded: a cancelled caller must not leave the process's only connection in it.
             await asyncio.shield(raw.rollback())
             raise
-    return True
 
 
 async def _load_postgres(connection: BaseDBAsyncClient, covered: list[str], sql: str) -> bool:
