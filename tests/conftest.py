@@ -6,7 +6,11 @@ product keeps tenants apart."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
+import threading
+import traceback
 import uuid
 
 os.environ.setdefault("CRM_PROFILE", "test")
@@ -82,6 +86,40 @@ async def _language(request):
         return
     with use_locale("en"):
         yield "en"
+
+
+@pytest.fixture(autouse=True)
+async def _tasks_shown_before_a_timeout(request):
+    """What a hung test waits for, printed a little before pytest-timeout (pyproject.toml) ends
+    its worker: the event loop's tasks (the main thread only shows the loop in select()) and
+    every thread's stack (the plugin's own dump is lost with an xdist worker's capture)."""
+    timeout = float(request.config.getini("timeout") or 0)
+    if timeout <= 30:
+        yield
+        return
+    loop, capture = asyncio.get_running_loop(), request.config.pluginmanager.getplugin("capturemanager")
+    timer = threading.Timer(timeout - 20, _print_tasks, (loop, capture, request.node.nodeid))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _print_tasks(loop: asyncio.AbstractEventLoop, capture, test: str) -> None:
+    # The test is stuck, so its output capture can be let go from here; otherwise this would
+    # go to the capture file that the ended worker never reports.
+    capture.suspend_global_capture(in_=True)
+    print(f"\n=== {test} is about to time out; the tasks of its event loop:", file=sys.stderr)
+    for task in asyncio.all_tasks(loop):  # from another thread: only read, and it retries while they change
+        task.print_stack(file=sys.stderr)
+    print(f"=== {test}: its threads", file=sys.stderr)
+    for ident, frame in sys._current_frames().items():
+        if ident != threading.get_ident():
+            print(f"--- thread {ident}", file=sys.stderr)
+            traceback.print_stack(frame, file=sys.stderr)
+    sys.stderr.flush()
 
 
 @pytest.fixture
