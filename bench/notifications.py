@@ -88,7 +88,12 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # socketserver's default backlog of 5 drops connections when two workers open
+            # theirs at once (nginx listens with 511): tries fail, and are sent again.
+            request_queue_size = 1024
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -243,6 +248,20 @@ async def notification_states(database_url: str) -> dict[str, int]:
     try:
         rows = await connection.fetch("select state, count(*) as n from notification group by state")
         return {row["state"]: row["n"] for row in rows}
+    finally:
+        await connection.close()
+
+
+async def failed_tries(database_url: str) -> dict[str, int]:
+    """Webhook tries that did not get a 2xx, by answer or error: each one is sent again, and a
+    receiver that got it already counts it twice."""
+    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        rows = await connection.fetch(
+            "select coalesce(status_code::text, error) as why, count(*) as n from webhook_attempt "
+            "where status_code is null or status_code not between 200 and 299 group by 1"
+        )
+        return {row["why"]: row["n"] for row in rows}
     finally:
         await connection.close()
 
@@ -492,6 +511,7 @@ async def run(workers: int) -> dict:
                 "statements_per_notification": statements / ORDERS,
                 "status_changes_seconds": t_changes,
                 "states": await notification_states(database_url),
+                "failed_tries": await failed_tries(database_url),
                 "cpu": cpu_seconds,
             }
     finally:
@@ -520,6 +540,8 @@ async def main() -> None:
     for r in rows:
         print(f"[bench] {r['workers']} worker(s): the status changes took {r['status_changes_seconds']:.1f} s")
         print(f"[bench] {r['workers']} worker(s): notifications by state at the end: {r['states']}")
+        if r["failed_tries"]:
+            print(f"[bench] {r['workers']} worker(s): webhook tries without a 2xx: {r['failed_tries']}")
     print("\nCPU ms per notification (and its webhook) during the measured phase, by process")
     print(
         "| workers | workers' processes | PostgreSQL | Redis | bench (simulator, receiver; live: the changes too) "
