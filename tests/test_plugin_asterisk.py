@@ -5,6 +5,7 @@ after the PBX drops it, and click-to-call sends Originate."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -209,3 +210,33 @@ async def test_a_pbx_on_a_private_address_is_refused_unless_local_providers_are_
             await asterisk_plugin.connect(config(sim), {"secret": SECRET})
     assert refused.value.code == "ADDRESS_NOT_ALLOWED"
     assert sim.actions == []  # nothing was sent: not even a connection
+
+
+async def test_a_worker_stopping_while_a_listener_winds_down_stops(database):
+    """`crm worker` and `crm serve` stop the listeners by cancelling ``run()``. When that comes
+    while ``run()`` waits for a dropped installation's listener to close its connection, the
+    cancellation must not be taken for the listener's own: ``run()`` would go on for ever and
+    the process would never stop."""
+    listeners = Listeners(database, refresh_seconds=0.05)
+    winding_down = asyncio.Event()
+
+    async def listener_closing_slowly():
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            winding_down.set()
+            await asyncio.sleep(0.5)  # saying goodbye to the PBX
+            raise
+
+    listener = asyncio.create_task(listener_closing_slowly())
+    listeners.tasks[uuid.uuid4()] = (1, listener)  # an installation no longer enabled: sync() drops it
+    running = asyncio.create_task(listeners.run())
+    await asyncio.wait_for(winding_down.wait(), 5)
+    running.cancel()  # the worker stops meanwhile
+
+    done, _ = await asyncio.wait({running}, timeout=5)
+    if not done:  # leave nothing running for the next tests
+        running.cancel()
+        await asyncio.wait({running}, timeout=5)
+    assert running in done and running.cancelled()
+    assert listener.done() and listeners.tasks == {}

@@ -22,7 +22,6 @@ Where it runs: in ``crm worker`` next to the arq worker when Redis is configured
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -90,10 +89,16 @@ class Listeners:
                 self.tasks[installation_id] = (row.version, task)
 
     async def _cancel(self, installation_id: UUID) -> None:
-        _version, task = self.tasks.pop(installation_id)
+        _version, task = self.tasks[installation_id]
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        # Not `await task` under suppress(CancelledError): that would also swallow the
+        # cancellation of the task running this (run() being stopped while a listener closes
+        # its connection), and run() would go on for ever. Forgotten only once it has ended:
+        # a stop() that interrupted this waits for it in turn.
+        await asyncio.wait({task})
+        self.tasks.pop(installation_id, None)
+        if not task.cancelled():
+            task.exception()  # _keep logs its own failures; retrieved so asyncio does not again
 
     async def stop(self) -> None:
         for installation_id in list(self.tasks):
