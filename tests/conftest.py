@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 import threading
+import time
 import traceback
 import uuid
 
@@ -88,17 +89,40 @@ async def _language(request):
         yield "en"
 
 
+_STARTED = pytest.StashKey[float]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item):
+    item.stash[_STARTED] = time.monotonic()  # where pytest-timeout's clock starts too
+
+
+def _timeout_of(request) -> float:
+    """The test's time limit as pytest-timeout reads it (marker, command line, ini); 0 without one."""
+    marker = request.node.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0] or 0)
+    option = request.config.getoption("timeout", None)
+    if option is not None:
+        return float(option)
+    try:
+        return float(request.config.getini("timeout") or 0)
+    except ValueError:  # pytest-timeout is not loaded
+        return 0.0
+
+
 @pytest.fixture(autouse=True)
 async def _tasks_shown_before_a_timeout(request):
     """What a hung test waits for, printed a little before pytest-timeout (pyproject.toml) ends
     its worker: the event loop's tasks (the main thread only shows the loop in select()) and
     every thread's stack (the plugin's own dump is lost with an xdist worker's capture)."""
-    timeout = float(request.config.getini("timeout") or 0)
+    timeout = _timeout_of(request)
     if timeout <= 30:
         yield
         return
+    elapsed = time.monotonic() - request.node.stash.get(_STARTED, time.monotonic())  # the setup so far
     loop, capture = asyncio.get_running_loop(), request.config.pluginmanager.getplugin("capturemanager")
-    timer = threading.Timer(timeout - 20, _print_tasks, (loop, capture, request.node.nodeid))
+    timer = threading.Timer(max(timeout - 20 - elapsed, 0), _print_tasks, (loop, capture, request.node.nodeid))
     timer.daemon = True
     timer.start()
     try:
@@ -108,6 +132,10 @@ async def _tasks_shown_before_a_timeout(request):
 
 
 def _print_tasks(loop: asyncio.AbstractEventLoop, capture, test: str) -> None:
+    from pytest_timeout import is_debugging
+
+    if is_debugging():  # someone sits in pdb: pytest-timeout leaves them alone, and so does this
+        return
     # The test is stuck, so its output capture can be let go from here; otherwise this would
     # go to the capture file that the ended worker never reports.
     capture.suspend_global_capture(in_=True)

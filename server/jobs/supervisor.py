@@ -229,8 +229,14 @@ def run(settings: Settings, *, health_file: Path | None, health_port: int, healt
                 server.close()
                 await server.wait_closed()
 
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        runner.run(main())
+    try:
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(main())
+    finally:
+        # uvloop leaves its handlers in place when the loop closes (Python's loop restores the
+        # defaults): a SIGTERM or Ctrl-C during the interpreter's exit must still end it.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def event_loop_factory():
