@@ -218,7 +218,7 @@ async def test_a_worker_stopping_while_a_listener_winds_down_stops(database):
     cancellation must not be taken for the listener's own: ``run()`` would go on for ever and
     the process would never stop."""
     listeners = Listeners(database, refresh_seconds=0.05)
-    winding_down = asyncio.Event()
+    winding_down, said_goodbye = asyncio.Event(), asyncio.Event()
 
     async def listener_closing_slowly():
         try:
@@ -226,6 +226,7 @@ async def test_a_worker_stopping_while_a_listener_winds_down_stops(database):
         except asyncio.CancelledError:
             winding_down.set()
             await asyncio.sleep(0.5)  # saying goodbye to the PBX
+            said_goodbye.set()
             raise
 
     listener = asyncio.create_task(listener_closing_slowly())
@@ -240,3 +241,4 @@ async def test_a_worker_stopping_while_a_listener_winds_down_stops(database):
         await asyncio.wait({running}, timeout=5)
     assert running in done and running.cancelled()
     assert listener.done() and listeners.tasks == {}
+    assert said_goodbye.is_set()  # stopping waited for it, and did not cut it short

@@ -90,7 +90,8 @@ class Listeners:
 
     async def _cancel(self, installation_id: UUID) -> None:
         _version, task = self.tasks[installation_id]
-        task.cancel()
+        if not task.cancelling():  # a second cancel would cut short its goodbye to the PBX
+            task.cancel()
         # Not `await task` under suppress(CancelledError): that would also swallow the
         # cancellation of the task running this (run() being stopped while a listener closes
         # its connection), and run() would go on for ever. Forgotten only once it has ended:
