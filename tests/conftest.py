@@ -89,26 +89,15 @@ async def _language(request):
         yield "en"
 
 
-_STARTED = pytest.StashKey[float]()
+_DEADLINE = pytest.StashKey[float]()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item):
-    item.stash[_STARTED] = time.monotonic()  # where pytest-timeout's clock starts too
-
-
-def _timeout_of(request) -> float:
-    """The test's time limit as pytest-timeout reads it (marker, command line, ini); 0 without one."""
-    marker = request.node.get_closest_marker("timeout")
-    if marker is not None and marker.args:
-        return float(marker.args[0] or 0)
-    option = request.config.getoption("timeout", None)
-    if option is not None:
-        return float(option)
-    try:
-        return float(request.config.getini("timeout") or 0)
-    except ValueError:  # pytest-timeout is not loaded
-        return 0.0
+@pytest.hookimpl(optionalhook=True)
+def pytest_timeout_set_timer(item, settings):
+    """pytest-timeout starting a test's clock, with the limit it settled on (marker, command
+    line, ini): noted for the fixture below; the plugin's own timer is set all the same."""
+    if settings.timeout:
+        item.stash[_DEADLINE] = time.monotonic() + settings.timeout
 
 
 @pytest.fixture(autouse=True)
@@ -116,13 +105,14 @@ async def _tasks_shown_before_a_timeout(request):
     """What a hung test waits for, printed a little before pytest-timeout (pyproject.toml) ends
     its worker: the event loop's tasks (the main thread only shows the loop in select()) and
     every thread's stack (the plugin's own dump is lost with an xdist worker's capture)."""
-    timeout = _timeout_of(request)
-    if timeout <= 30:
+    deadline = request.node.stash.get(_DEADLINE, None)
+    if deadline is None:  # no time limit, or pytest-timeout is not loaded
         yield
         return
-    elapsed = time.monotonic() - request.node.stash.get(_STARTED, time.monotonic())  # the setup so far
     loop, capture = asyncio.get_running_loop(), request.config.pluginmanager.getplugin("capturemanager")
-    timer = threading.Timer(max(timeout - 20 - elapsed, 0), _print_tasks, (loop, capture, request.node.nodeid))
+    timer = threading.Timer(
+        max(deadline - 20 - time.monotonic(), 0), _print_tasks, (loop, capture, request.node.nodeid)
+    )
     timer.daemon = True
     timer.start()
     try:

@@ -94,8 +94,8 @@ async def poll_statuses_of(*shops: Shop, now: datetime | None = None) -> int:
     check. How many jobs it queued for these shops."""
     await notification_jobs.poll_statuses(now=now)
     polls = JobRun.filter(name="notifications.poll_installation", state="queued")
-    ours = [f"notifications.poll_installation:{shop.installation_id}:" for shop in shops]
-    theirs = [job.id for job in await polls if not job.job_id.startswith(tuple(ours))]
+    ours = {str(shop.installation_id) for shop in shops}
+    theirs = [job.id for job in await polls if job.kwargs.get("installation_id") not in ours]
     await JobRun.filter(id__in=theirs).delete()
     return await polls.count()
 
@@ -420,6 +420,7 @@ async def test_a_gateway_that_hangs_does_not_hold_up_another_tenants_reports(api
         owner = (await tenants.create(("owner",))).owner
         config = {"sender": "MyShop", "viber_sender": "MyShop", "api_url": simulator.url, "viber_sms_fallback": False}
         installed = await install(owner, api, "turbosms", config, {"token": TEST_TOKEN})
+        assert installed["errors"] == []
         shop = Shop(owner, api, database, simulator, ids.decode(installed["installation"]["id"])[1])
         await shop.settings(quietStart="00:00", quietEnd="00:00", sendDelaySeconds=0, supportPhone="0800300545")
         return shop
