@@ -8,11 +8,13 @@ receiving the message, and -> the webhook fan-out -> a signed POST to a local re
     BACKLOG=1 ORDERS=3000 python bench/notifications.py   # the pipeline alone draining a backlog
 
 Needs PostgreSQL (PG_URL, default postgres://postgres@127.0.0.1:5432) and Redis (REDIS_URL,
-default redis://127.0.0.1:6379/13). Each run gets a fresh database and queue, dropped at the
-end; the workers are stopped whatever happens. Figures and the machine go in bench/README.md.
+default redis://127.0.0.1:6379/13). The shop and its ORDERS orders are made once per bench
+process (the "new" rule switched off so creating them sends nothing, their order.created events
+drained by a worker) in a template database; each run gets a copy of it and its own queue,
+dropped at the end, and the workers are stopped whatever happens. A number repeated in WORKERS
+("2 1 2 1") runs again on a fresh copy. Figures and the machine go in bench/README.md.
 
-For each run: ORDERS orders are created (the "new" rule switched off so creating them sends
-nothing), the workers are started and the backlog of order.created events drained; then every
+For each run: the workers are started on the copy and wait until its outbox is empty; then every
 order is cancelled, CHANGERS (8) changes at a time (the "cancelled" rule is on, Viber channel, no send delay, no
 quiet hours) and the clock runs until the simulator has received ORDERS messages and the
 receiver ORDERS webhooks (an endpoint subscribed to order.status_changed). Delay is per order:
@@ -424,105 +426,144 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
     procs.clear()
 
 
-async def run(workers: int) -> dict:
+async def drain_warm_up(database_url: str, env: dict, workers: int, procs: list[subprocess.Popen]) -> list[Path]:
+    """Start the workers and wait until the outbox is drained and nothing is queued (the
+    order.created backlog sends nothing); their SQL counter files."""
+    counts = start_workers(procs, env, workers, "warm-up")
+    deadline = time.time() + TIMEOUT
+    while not await outbox_empty(database_url):
+        if time.time() > deadline:
+            raise TimeoutError("the order.created backlog did not drain")
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1)  # the counters' files are current
+    return counts
+
+
+def worker_env(database_url: str, queue: str) -> dict:
+    return {
+        **os.environ,
+        **BENCH_SETTINGS,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "ARQ_QUEUE_NAME": queue,
+    }
+
+
+async def make_template(sim: TurboSMSSimulator, receiver: Receiver) -> tuple[str, list[tuple[str, int]]]:
+    """A database with the shop, its ORDERS orders and their order.created events drained by a
+    worker: made once, copied for every run (PostgreSQL's CREATE DATABASE ... TEMPLATE takes
+    seconds where making 30,000 orders takes minutes). The copies point at this ``sim`` and
+    ``receiver``, which therefore serve every run."""
+    name = f"crm_bench_notify_template_{uuid.uuid4().hex[:8]}"
+    database_url = f"{PG_URL}/{name}"
+    await admin(f'CREATE DATABASE "{name}"')
+    procs: list[subprocess.Popen] = []
+    try:
+        started = time.time()
+        orders, _ = await prepare(database_url, sim, receiver)
+        print(f"[bench] {ORDERS} orders ready in {time.time() - started:.1f} s", flush=True)
+        await drain_warm_up(database_url, worker_env(database_url, f"crm-bench:{name}"), 1, procs)
+    except BaseException:
+        stop_workers(procs)
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        raise
+    stop_workers(procs)
+    return name, orders
+
+
+async def run(
+    workers: int, template: str, orders: list[tuple[str, int]], sim: TurboSMSSimulator, receiver: Receiver
+) -> dict:
     name = f"crm_bench_notify_{uuid.uuid4().hex[:8]}"
     database_url = f"{PG_URL}/{name}"
     queue = f"crm-bench:{name}"
-    await admin(f'CREATE DATABASE "{name}"')
+    await admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     procs: list[subprocess.Popen] = []
-    receiver = Receiver()
     try:
-        with TurboSMSSimulator() as sim:
-            sim.set_balance(ORDERS * 10)  # the test account starts at 1,000: more would be refused (code 203)
-            started = time.time()
-            orders, _ = await prepare(database_url, sim, receiver)
-            print(f"[bench] {ORDERS} orders ready in {time.time() - started:.1f} s", flush=True)
-            env = {
-                **os.environ,
-                **BENCH_SETTINGS,
-                "DATABASE_URL": database_url,
-                "REDIS_URL": REDIS_URL,
-                "ARQ_QUEUE_NAME": queue,
-            }
-            counts = start_workers(procs, env, workers, "warm-up")
-            deadline = time.time() + TIMEOUT
-            while not await outbox_empty(database_url):  # the order.created backlog: nothing to send
-                if time.time() > deadline:
-                    raise TimeoutError("the order.created backlog did not drain")
-                await asyncio.sleep(0.5)
-            await asyncio.sleep(1)  # the counters' files are current
-            sim.clear_requests()
-            receiver.clear()
-            if BACKLOG:
-                # Every change commits while no worker runs, and its events are held back from
-                # the relays until the new workers are up (imported, connected, polling): the
-                # clock starts when they get the backlog, so a process's start is not counted.
-                stop_workers(procs)
-                t0 = time.time()
-                committed = await cancel_all(database_url, orders)
-                t_changes = time.time() - t0
-                held = await hold_backlog(database_url, hold=True)
-                ports = free_ports(workers)
-                counts = start_workers(procs, env, workers, "backlog", ports)
-                await wait_healthy(ports, procs, deadline)
-                statements_before = sql_statements(counts)
-                cpu = CpuSplit(procs)
-                t0 = time.time()
-                released = await hold_backlog(database_url, hold=False)
-                if not held or released != held:
-                    raise RuntimeError(f"held {held} events back, handed {released} back")
-                committed = dict.fromkeys(committed, t0)
-                profilers = profile_workers(procs)
-            else:
-                statements_before = sql_statements(counts)
-                cpu = CpuSplit(procs)
-                t0 = time.time()
-                profilers = profile_workers(procs)
-                committed = await cancel_all(database_url, orders)
-                t_changes = time.time() - t0
-            while len(sends(sim)) < ORDERS or len({w for _, w in receiver.arrivals}) < ORDERS:
-                if time.time() > deadline:
-                    print(f"[bench] timed out: {len(sends(sim))} messages, {len(receiver.arrivals)} webhooks")
-                    break
-                await asyncio.sleep(0.1)
-            cpu_seconds = cpu.since_start()
-            for profiler in profilers:
-                try:
-                    profiler.wait(timeout=PROFILE_SECONDS + 30)
-                except subprocess.TimeoutExpired:
-                    profiler.kill()
-                    print("[bench] py-spy did not finish: no profile", flush=True)
-            await asyncio.sleep(2)  # anything doubled arrives by now; the counters catch up
-            statements = sql_statements(counts) - statements_before
-            phone_to_order = {f"38067{n:07d}": order_id for n, (order_id, _) in enumerate(orders)}
-            messages = [
-                (request.at, phone_to_order[phone])
-                for request in sends(sim)
-                for phone in request.json().get("recipients", [])
-                if phone in phone_to_order
-            ]
-            hook_orders = await webhook_orders(database_url)
-            with receiver.lock:
-                hooks = [(at, hook_orders[w]) for at, w in receiver.arrivals if w in hook_orders]
-            return {
-                "workers": workers,
-                "sms": figures(messages, committed, t0),
-                "webhooks": figures(hooks, committed, t0),
-                "statements_per_notification": statements / ORDERS,
-                "status_changes_seconds": t_changes,
-                "states": await notification_states(database_url),
-                "failed_tries": await failed_tries(database_url),
-                "cpu": cpu_seconds,
-            }
+        sim.set_balance(ORDERS * 10)  # the test account starts at 1,000: more would be refused (code 203)
+        env = worker_env(database_url, queue)
+        counts = await drain_warm_up(database_url, env, workers, procs)
+        deadline = time.time() + TIMEOUT
+        sim.clear_requests()
+        receiver.clear()
+        if BACKLOG:
+            # Every change commits while no worker runs, and its events are held back from
+            # the relays until the new workers are up (imported, connected, polling): the
+            # clock starts when they get the backlog, so a process's start is not counted.
+            stop_workers(procs)
+            t0 = time.time()
+            committed = await cancel_all(database_url, orders)
+            t_changes = time.time() - t0
+            held = await hold_backlog(database_url, hold=True)
+            ports = free_ports(workers)
+            counts = start_workers(procs, env, workers, "backlog", ports)
+            await wait_healthy(ports, procs, deadline)
+            statements_before = sql_statements(counts)
+            cpu = CpuSplit(procs)
+            t0 = time.time()
+            released = await hold_backlog(database_url, hold=False)
+            if not held or released != held:
+                raise RuntimeError(f"held {held} events back, handed {released} back")
+            committed = dict.fromkeys(committed, t0)
+            profilers = profile_workers(procs)
+        else:
+            statements_before = sql_statements(counts)
+            cpu = CpuSplit(procs)
+            t0 = time.time()
+            profilers = profile_workers(procs)
+            committed = await cancel_all(database_url, orders)
+            t_changes = time.time() - t0
+        while len(sends(sim)) < ORDERS or len({w for _, w in receiver.arrivals}) < ORDERS:
+            if time.time() > deadline:
+                print(f"[bench] timed out: {len(sends(sim))} messages, {len(receiver.arrivals)} webhooks")
+                break
+            await asyncio.sleep(0.1)
+        cpu_seconds = cpu.since_start()
+        for profiler in profilers:
+            try:
+                profiler.wait(timeout=PROFILE_SECONDS + 30)
+            except subprocess.TimeoutExpired:
+                profiler.kill()
+                print("[bench] py-spy did not finish: no profile", flush=True)
+        await asyncio.sleep(2)  # anything doubled arrives by now; the counters catch up
+        statements = sql_statements(counts) - statements_before
+        phone_to_order = {f"38067{n:07d}": order_id for n, (order_id, _) in enumerate(orders)}
+        messages = [
+            (request.at, phone_to_order[phone])
+            for request in sends(sim)
+            for phone in request.json().get("recipients", [])
+            if phone in phone_to_order
+        ]
+        hook_orders = await webhook_orders(database_url)
+        with receiver.lock:
+            hooks = [(at, hook_orders[w]) for at, w in receiver.arrivals if w in hook_orders]
+        return {
+            "workers": workers,
+            "sms": figures(messages, committed, t0),
+            "webhooks": figures(hooks, committed, t0),
+            "statements_per_notification": statements / ORDERS,
+            "status_changes_seconds": t_changes,
+            "states": await notification_states(database_url),
+            "failed_tries": await failed_tries(database_url),
+            "cpu": cpu_seconds,
+        }
     finally:
-        receiver.close()
         stop_workers(procs)
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def main() -> None:
     print(f"[bench] {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    rows = [await run(n) for n in WORKERS]
+    receiver = Receiver()
+    try:
+        with TurboSMSSimulator() as sim:
+            template, orders = await make_template(sim, receiver)
+            try:
+                rows = [await run(n, template, orders, sim, receiver) for n in WORKERS]
+            finally:
+                await admin(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+    finally:
+        receiver.close()
     if BACKLOG:
         print(f"\n{ORDERS} status changes committed first; delays from the backlog's release to each arrival")
     else:
