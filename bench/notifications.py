@@ -463,11 +463,18 @@ async def make_template(sim: TurboSMSSimulator, receiver: Receiver) -> tuple[str
         orders, _ = await prepare(database_url, sim, receiver)
         print(f"[bench] {ORDERS} orders ready in {time.time() - started:.1f} s", flush=True)
         await drain_warm_up(database_url, worker_env(database_url, f"crm-bench:{name}"), 1, procs)
+        stop_workers(procs)
+        # Statistics as autovacuum keeps them in a shop that has been running: without them
+        # the planner takes the tables just filled for nearly empty, and the runs measure that.
+        connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+        try:
+            await connection.execute("ANALYZE")
+        finally:
+            await connection.close()
     except BaseException:
         stop_workers(procs)
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         raise
-    stop_workers(procs)
     return name, orders
 
 

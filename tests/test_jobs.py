@@ -124,9 +124,12 @@ async def test_housekeeping_keeps_recent_and_failed_records(owner, api, database
     assert (await housekeeping())["jobs"] >= 0
     assert await JobRun.filter(id=job.id).exists()  # a fresh one stays
     later = datetime.now(UTC) + timedelta(days=8)
+    waiting = await OutboxEvent.create(organization_id=event.organization_id, topic="test.waiting", payload={})
     failed_before = await JobRun.filter(state="failed").count()
     result = await housekeeping(now=later)
     assert result["jobs"] >= 1 and result["outbox"] >= 1
     assert not await JobRun.filter(id=job.id).exists()
     assert not await OutboxEvent.filter(id=event.id).exists()
+    assert await OutboxEvent.filter(id=waiting.id).exists()  # old but not relayed yet: it stays
+    await waiting.delete()  # no later test's relay gets it
     assert await JobRun.filter(state="failed").count() == failed_before  # failures stay for people to see

@@ -73,7 +73,7 @@ class OutboxEvent(Model):
     topic = fields.CharField(max_length=64, db_index=True)
     payload = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
-    dispatched_at = fields.DatetimeField(null=True, db_index=True)
+    dispatched_at = fields.DatetimeField(null=True)
     attempts = fields.IntField(default=0)
 
     class Meta:

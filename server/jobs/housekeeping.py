@@ -29,7 +29,11 @@ async def housekeeping(now: datetime | None = None) -> dict[str, int]:
     return {
         # "retried": a failure someone ran again with `crm jobs retry` (a new failure is a new row).
         "jobs": await JobRun.filter(state__in=("done", "retried"), finished_at__lt=now - KEEP_DONE_JOBS).delete(),
-        "outbox": await OutboxEvent.filter(dispatched_at__lt=now - KEEP_OUTBOX).delete(),
+        # created_at too: it is indexed (dispatched_at only where still NULL, for the relay),
+        # and an event is dispatched after it was created.
+        "outbox": await OutboxEvent.filter(
+            created_at__lt=now - KEEP_OUTBOX, dispatched_at__lt=now - KEEP_OUTBOX
+        ).delete(),
         "webhook_deliveries": await WebhookDelivery.filter(last_received_at__lt=now - KEEP_WEBHOOK_DELIVERIES).delete(),
         "oauth_tokens": await OAuthAccessToken.filter(expires_at__lt=now).delete(),  # useless once expired
         **await forget_oauth_rows(now),

@@ -1,4 +1,4 @@
--- crm schema snapshot of migrations: 0001_initial 0002_plugins_and_deal_index 0003_idempotency_request_hash 0004_marketplace 0005_shipments 0006_jobs 0007_notifications 0008_member_phone_extension 0009_oauth_clients 0010_surveys 0011_analytics_settings 0012_customer_figures 0013_persisted_queries 0014_api_keys 0015_oauth_authorization_code 0016_campaigns 0017_click_tracking 0018_partner_access_installations_and_audit_actors 0019_partner_webhooks 0020_webhook_endpoint_include_pii 0021_custom_roles 0022_imports 0023_email_channel 0024_exports 0025_duplicates_bulk 0026_search 0027_conversations 0028_webchat 0029_selfservice_bot 0030_attachments 0031_payments 0032_inbound_email 0033_custom_fields 0034_search_custom_fields 0035_channel_routes 0036_user_locale 0037_cash_on_delivery 0038_catalog 0039_fiscal_receipts 0040_shipment_registered 0041_price_history
+-- crm schema snapshot of migrations: 0001_initial 0002_plugins_and_deal_index 0003_idempotency_request_hash 0004_marketplace 0005_shipments 0006_jobs 0007_notifications 0008_member_phone_extension 0009_oauth_clients 0010_surveys 0011_analytics_settings 0012_customer_figures 0013_persisted_queries 0014_api_keys 0015_oauth_authorization_code 0016_campaigns 0017_click_tracking 0018_partner_access_installations_and_audit_actors 0019_partner_webhooks 0020_webhook_endpoint_include_pii 0021_custom_roles 0022_imports 0023_email_channel 0024_exports 0025_duplicates_bulk 0026_search 0027_conversations 0028_webchat 0029_selfservice_bot 0030_attachments 0031_payments 0032_inbound_email 0033_custom_fields 0034_search_custom_fields 0035_channel_routes 0036_user_locale 0037_cash_on_delivery 0038_catalog 0039_fiscal_receipts 0040_shipment_registered 0041_price_history 0042_outbox_undispatched_index
 --
 -- PostgreSQL database dump
 --
@@ -4944,13 +4944,6 @@ CREATE INDEX idx_outbox_even_created_6111d4 ON public.outbox_event USING btree (
 
 
 --
--- Name: idx_outbox_even_dispatc_dd6e58; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX idx_outbox_even_dispatc_dd6e58 ON public.outbox_event USING btree (dispatched_at);
-
-
---
 -- Name: idx_outbox_even_topic_af0b55; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -5424,6 +5417,13 @@ CREATE INDEX idx_webhook_mes_endpoin_6cfb00 ON public.webhook_message USING btre
 --
 
 CREATE INDEX idx_webhook_mes_status_78f018 ON public.webhook_message USING btree (status, next_attempt_at);
+
+
+--
+-- Name: outbox_event_undispatched; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbox_event_undispatched ON public.outbox_event USING btree (created_at, id) WHERE (dispatched_at IS NULL);
 
 
 --

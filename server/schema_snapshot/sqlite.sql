@@ -1,4 +1,4 @@
--- crm schema snapshot of migrations: 0001_initial 0002_plugins_and_deal_index 0003_idempotency_request_hash 0004_marketplace 0005_shipments 0006_jobs 0007_notifications 0008_member_phone_extension 0009_oauth_clients 0010_surveys 0011_analytics_settings 0012_customer_figures 0013_persisted_queries 0014_api_keys 0015_oauth_authorization_code 0016_campaigns 0017_click_tracking 0018_partner_access_installations_and_audit_actors 0019_partner_webhooks 0020_webhook_endpoint_include_pii 0021_custom_roles 0022_imports 0023_email_channel 0024_exports 0025_duplicates_bulk 0026_search 0027_conversations 0028_webchat 0029_selfservice_bot 0030_attachments 0031_payments 0032_inbound_email 0033_custom_fields 0034_search_custom_fields 0035_channel_routes 0036_user_locale 0037_cash_on_delivery 0038_catalog 0039_fiscal_receipts 0040_shipment_registered 0041_price_history
+-- crm schema snapshot of migrations: 0001_initial 0002_plugins_and_deal_index 0003_idempotency_request_hash 0004_marketplace 0005_shipments 0006_jobs 0007_notifications 0008_member_phone_extension 0009_oauth_clients 0010_surveys 0011_analytics_settings 0012_customer_figures 0013_persisted_queries 0014_api_keys 0015_oauth_authorization_code 0016_campaigns 0017_click_tracking 0018_partner_access_installations_and_audit_actors 0019_partner_webhooks 0020_webhook_endpoint_include_pii 0021_custom_roles 0022_imports 0023_email_channel 0024_exports 0025_duplicates_bulk 0026_search 0027_conversations 0028_webchat 0029_selfservice_bot 0030_attachments 0031_payments 0032_inbound_email 0033_custom_fields 0034_search_custom_fields 0035_channel_routes 0036_user_locale 0037_cash_on_delivery 0038_catalog 0039_fiscal_receipts 0040_shipment_registered 0041_price_history 0042_outbox_undispatched_index
 CREATE TABLE "account" (
     "id" CHAR(36) NOT NULL  PRIMARY KEY,
     "created_at" TIMESTAMP NOT NULL,
@@ -1426,7 +1426,6 @@ CREATE INDEX "idx_order_statu_order_i_186e9a" ON "order_status_change" ("order_i
 CREATE INDEX "idx_order_waybill_178d29" ON "order" ("waybill_number");
 CREATE INDEX "idx_organizatio_created_b87ef1" ON "organization" ("created_at");
 CREATE INDEX "idx_outbox_even_created_6111d4" ON "outbox_event" ("created_at");
-CREATE INDEX "idx_outbox_even_dispatc_dd6e58" ON "outbox_event" ("dispatched_at");
 CREATE INDEX "idx_outbox_even_topic_af0b55" ON "outbox_event" ("topic");
 CREATE INDEX "idx_payment_created_d56029" ON "payment" ("created_at");
 CREATE INDEX "idx_payment_install_9341a9" ON "payment" ("installation_id", "provider_payment_id");
@@ -1495,6 +1494,7 @@ CREATE INDEX "idx_webhook_end_created_2dc576" ON "webhook_endpoint" ("created_at
 CREATE INDEX "idx_webhook_mes_created_8a62a9" ON "webhook_message" ("created_at");
 CREATE INDEX "idx_webhook_mes_endpoin_6cfb00" ON "webhook_message" ("endpoint_id", "status", "created_at");
 CREATE INDEX "idx_webhook_mes_status_78f018" ON "webhook_message" ("status", "next_attempt_at");
+CREATE INDEX outbox_event_undispatched ON outbox_event (created_at, id) WHERE dispatched_at IS NULL;
 CREATE UNIQUE INDEX "uid_membership_organiz_b24131" ON "membership" ("organization_id", "phone_extension");
 CREATE UNIQUE INDEX "uid_notificatio_order_i_8969ab" ON "notification" ("order_id", "source_event_id", "position");
 CREATE UNIQUE INDEX "uid_notificatio_survey__dbbfc4" ON "notification" ("survey_id", "position");

@@ -90,14 +90,15 @@ async def fan_out_many(batch: list[Event], settings: Settings) -> int:
         return 0
     await WebhookMessage.bulk_create(rows, ignore_conflicts=True)
     enabled = list({e.id for _, chosen in wanted for e in chosen if e.enabled})
-    fresh = (
-        await WebhookMessage.filter(
-            event_id__in=list({r.event_id for r in rows}), endpoint_id__in=enabled, status="pending", attempt_count=0
-        )
+    # By the messages' unique key (endpoint, event) only, their state checked here: with the
+    # status in the query, a planner whose statistics predate a burst reads every pending
+    # message of the endpoint through its status index, for every batch.
+    found = (
+        await WebhookMessage.filter(event_id__in=list({r.event_id for r in rows}), endpoint_id__in=enabled)
         .order_by("created_at", "id")
-        .only("id", "endpoint_id", "attempt_count", "next_attempt_at")  # what scheduling needs, not the payloads
+        .only("id", "endpoint_id", "attempt_count", "next_attempt_at", "status")  # what scheduling needs
     )
-    await delivery.schedule_many(fresh, settings)
+    await delivery.schedule_many([m for m in found if m.status == "pending" and m.attempt_count == 0], settings)
     return len(rows)
 
 
