@@ -14,10 +14,11 @@ drained by a worker) in a template database; each run gets a copy of it and its 
 dropped at the end, and the workers are stopped whatever happens. A number repeated in WORKERS
 ("2 1 2 1") runs again on a fresh copy. Figures and the machine go in bench/README.md.
 
-For each run: the workers are started on the copy and wait until its outbox is empty; then every
-order is cancelled, CHANGERS (8) changes at a time (the "cancelled" rule is on, Viber channel, no send delay, no
-quiet hours) and the clock runs until the simulator has received ORDERS messages and the
-receiver ORDERS webhooks (an endpoint subscribed to order.status_changed). Delay is per order:
+For each run (live, without BACKLOG): the workers are started on the copy and the clock starts
+once each answers healthy; then every order is cancelled, CHANGERS (8) changes at a time (the
+"cancelled" rule is on, Viber channel, no send delay, no quiet hours) and the clock runs until
+the simulator has received ORDERS messages and the receiver ORDERS webhooks (an endpoint
+subscribed to order.status_changed). Delay is per order:
 arrival minus the moment its status change committed. Lost: orders whose message (webhook)
 never arrived; doubled: arrivals beyond the first per order. SQL statements per notification:
 every statement the workers sent during the measured phase (relay, notification, webhook and
@@ -427,10 +428,13 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
 
 
 async def drain_warm_up(database_url: str, env: dict, workers: int, procs: list[subprocess.Popen]) -> list[Path]:
-    """Start the workers and wait until the outbox is drained and nothing is queued (the
-    order.created backlog sends nothing); their SQL counter files."""
-    counts = start_workers(procs, env, workers, "warm-up")
+    """Start the workers, wait until each answers healthy (imported, connected, polling) and the
+    outbox is drained with nothing queued (the order.created backlog sends nothing); their SQL
+    counter files."""
+    ports = free_ports(workers)
+    counts = start_workers(procs, env, workers, "warm-up", ports)
     deadline = time.time() + TIMEOUT
+    await wait_healthy(ports, procs, deadline)
     while not await outbox_empty(database_url):
         if time.time() > deadline:
             raise TimeoutError("the order.created backlog did not drain")
@@ -464,11 +468,12 @@ async def make_template(sim: TurboSMSSimulator, receiver: Receiver) -> tuple[str
         print(f"[bench] {ORDERS} orders ready in {time.time() - started:.1f} s", flush=True)
         await drain_warm_up(database_url, worker_env(database_url, f"crm-bench:{name}"), 1, procs)
         stop_workers(procs)
-        # Statistics as autovacuum keeps them in a shop that has been running: without them
-        # the planner takes the tables just filled for nearly empty, and the runs measure that.
+        # Vacuumed and with statistics, as autovacuum keeps a shop that has been running:
+        # without them the planner takes the tables just filled for nearly empty, the drain's
+        # dead index entries stay, and the runs measure that.
         connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
         try:
-            await connection.execute("ANALYZE")
+            await connection.execute("VACUUM ANALYZE")
         finally:
             await connection.close()
     except BaseException:
@@ -489,7 +494,6 @@ async def run(
     try:
         sim.set_balance(ORDERS * 10)  # the test account starts at 1,000: more would be refused (code 203)
         env = worker_env(database_url, queue)
-        counts = await drain_warm_up(database_url, env, workers, procs)
         deadline = time.time() + TIMEOUT
         sim.clear_requests()
         receiver.clear()
@@ -497,7 +501,6 @@ async def run(
             # Every change commits while no worker runs, and its events are held back from
             # the relays until the new workers are up (imported, connected, polling): the
             # clock starts when they get the backlog, so a process's start is not counted.
-            stop_workers(procs)
             t0 = time.time()
             committed = await cancel_all(database_url, orders)
             t_changes = time.time() - t0
@@ -514,6 +517,7 @@ async def run(
             committed = dict.fromkeys(committed, t0)
             profilers = profile_workers(procs)
         else:
+            counts = await drain_warm_up(database_url, env, workers, procs)  # the copy's outbox is empty
             statements_before = sql_statements(counts)
             cpu = CpuSplit(procs)
             t0 = time.time()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tortoise.connection import get_connection
 
 from server.activities.models import Activity
 from server.core.models import OutboxEvent
@@ -126,10 +127,35 @@ async def test_housekeeping_keeps_recent_and_failed_records(owner, api, database
     later = datetime.now(UTC) + timedelta(days=8)
     waiting = await OutboxEvent.create(organization_id=event.organization_id, topic="test.waiting", payload={})
     failed_before = await JobRun.filter(state="failed").count()
-    result = await housekeeping(now=later)
+    try:
+        result = await housekeeping(now=later)
+        assert await OutboxEvent.filter(id=waiting.id).exists()  # old but not relayed yet: it stays
+    finally:
+        await OutboxEvent.filter(id=waiting.id).delete()  # no later test's relay gets it
     assert result["jobs"] >= 1 and result["outbox"] >= 1
     assert not await JobRun.filter(id=job.id).exists()
     assert not await OutboxEvent.filter(id=event.id).exists()
-    assert await OutboxEvent.filter(id=waiting.id).exists()  # old but not relayed yet: it stays
-    await waiting.delete()  # no later test's relay gets it
     assert await JobRun.filter(state="failed").count() == failed_before  # failures stay for people to see
+
+
+async def test_the_relay_reads_its_batch_through_the_index_of_waiting_events(database):
+    """Migration 0042's partial index, which no model declares: a later migration that rebuilds
+    outbox_event on SQLite would drop it silently, and the relay would sort the whole backlog
+    on every pass again (docs/jobs.md, "Reads that stay small in a surge")."""
+    client = get_connection("default")
+    if client.capabilities.dialect == "postgres":
+        rows = await client.execute_query_dict(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'outbox_event_undispatched'"
+        )
+        assert [r["indexdef"].split(" USING ")[1] for r in rows] == [
+            "btree (created_at, id) WHERE (dispatched_at IS NULL)"
+        ]
+        assert not await client.execute_query_dict(
+            "SELECT 1 FROM pg_indexes WHERE tablename = 'outbox_event' AND indexdef LIKE '%(dispatched_at)'"
+        )
+    else:
+        relay_query = (
+            OutboxEvent.filter(dispatched_at=None).order_by("created_at", "id").limit(200).sql(params_inline=True)
+        )
+        plan = " ".join(str(r["detail"]) for r in await client.execute_query_dict(f"EXPLAIN QUERY PLAN {relay_query}"))
+        assert "outbox_event_undispatched" in plan and "TEMP B-TREE" not in plan  # read in order, not sorted

@@ -73,6 +73,9 @@ class OutboxEvent(Model):
     topic = fields.CharField(max_length=64, db_index=True)
     payload = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    # No index of its own: migration 0042's partial index holds the undispatched events in the
+    # relay's order. No model declares it: a migration that rebuilds this table on SQLite
+    # must create it again (tests/test_jobs.py checks it is there).
     dispatched_at = fields.DatetimeField(null=True)
     attempts = fields.IntField(default=0)
 
