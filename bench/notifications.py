@@ -29,6 +29,7 @@ bench/counting_worker.py, which counts them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -40,6 +41,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -109,12 +111,18 @@ class Receiver:
         self.server.shutdown()
 
 
-async def admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_URL.replace("postgres://", "postgresql://", 1) + "/postgres")
+@contextlib.asynccontextmanager
+async def connected(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
     try:
-        await connection.execute(sql)
+        yield connection
     finally:
         await connection.close()
+
+
+async def admin(sql: str) -> None:
+    async with connected(PG_URL + "/postgres") as connection:
+        await connection.execute(sql)
 
 
 async def prepare(database_url: str, sim: TurboSMSSimulator, receiver: Receiver) -> tuple[list[tuple[str, int]], dict]:
@@ -190,13 +198,10 @@ async def cancel_all(database_url: str, orders: list[tuple[str, int]]) -> dict[s
 
 
 async def outbox_empty(database_url: str) -> bool:
-    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-    try:
+    async with connected(database_url) as connection:
         waiting = await connection.fetchval("select count(*) from outbox_event where dispatched_at is null")
         queued = await connection.fetchval("select count(*) from notification where state = 'queued'")
         return waiting == 0 and queued == 0
-    finally:
-        await connection.close()
 
 
 HELD = datetime(2999, 1, 1, tzinfo=UTC)  # the dispatch time of events held back from the relays
@@ -204,16 +209,13 @@ HELD = datetime(2999, 1, 1, tzinfo=UTC)  # the dispatch time of events held back
 
 async def hold_backlog(database_url: str, *, hold: bool) -> int:
     """Hide the undispatched events from the relays (``hold``), or hand them back; how many."""
-    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-    try:
+    async with connected(database_url) as connection:
         if hold:
             sql = "update outbox_event set dispatched_at = $1 where dispatched_at is null"
         else:
             sql = "update outbox_event set dispatched_at = null where dispatched_at = $1"
         done = await connection.execute(sql, HELD)
         return int(done.split()[-1])
-    finally:
-        await connection.close()
 
 
 def free_ports(count: int) -> list[int]:
@@ -247,26 +249,20 @@ async def wait_healthy(ports: list[int], procs: list[subprocess.Popen], deadline
 async def notification_states(database_url: str) -> dict[str, int]:
     """How many notifications ended in each state (a refused message arrives at the simulator
     but ends "failed": it is not counted as delivered)."""
-    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-    try:
+    async with connected(database_url) as connection:
         rows = await connection.fetch("select state, count(*) as n from notification group by state")
         return {row["state"]: row["n"] for row in rows}
-    finally:
-        await connection.close()
 
 
 async def failed_tries(database_url: str) -> dict[str, int]:
     """Webhook tries that did not get a 2xx, by answer or error: each one is sent again, and a
     receiver that got it already counts it twice."""
-    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-    try:
+    async with connected(database_url) as connection:
         rows = await connection.fetch(
             "select coalesce(status_code::text, error) as why, count(*) as n from webhook_attempt "
             "where status_code is null or status_code not between 200 and 299 group by 1"
         )
         return {row["why"]: row["n"] for row in rows}
-    finally:
-        await connection.close()
 
 
 class CpuSplit:
@@ -326,12 +322,9 @@ class CpuSplit:
 
 async def webhook_orders(database_url: str) -> dict[str, str]:
     """webhook-id (``msg_<event id>``) -> order id, for the status changes' events."""
-    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-    try:
+    async with connected(database_url) as connection:
         rows = await connection.fetch("select id, payload from outbox_event where topic = 'order.status_changed'")
         return {f"msg_{row['id'].hex}": json.loads(row["payload"])["order_id"] for row in rows}
-    finally:
-        await connection.close()
 
 
 def sends(sim: TurboSMSSimulator) -> list:
@@ -471,11 +464,8 @@ async def make_template(sim: TurboSMSSimulator, receiver: Receiver) -> tuple[str
         # Vacuumed and with statistics, as autovacuum keeps a shop that has been running:
         # without them the planner takes the tables just filled for nearly empty, the drain's
         # dead index entries stay, and the runs measure that.
-        connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-        try:
+        async with connected(database_url) as connection:
             await connection.execute("VACUUM ANALYZE")
-        finally:
-            await connection.close()
     except BaseException:
         stop_workers(procs)
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -90,13 +90,16 @@ async def _language(request):
 
 
 _DEADLINE = pytest.StashKey[float]()
+_PRINT_BEFORE = 20  # seconds before pytest-timeout ends the worker
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_timeout_set_timer(item, settings):
     """pytest-timeout starting a test's clock, with the limit it settled on (marker, command
-    line, ini): noted for the fixture below; the plugin's own timer is set all the same."""
-    if settings.timeout:
+    line, ini): noted for the fixture below; the plugin's own timer is set all the same. A
+    limit that leaves no room for the printer (a short ``--timeout``) gets none: it would print
+    every test's tasks at its start."""
+    if settings.timeout and settings.timeout > _PRINT_BEFORE + 10:
         item.stash[_DEADLINE] = time.monotonic() + settings.timeout
 
 
@@ -111,7 +114,7 @@ async def _tasks_shown_before_a_timeout(request):
         return
     loop, capture = asyncio.get_running_loop(), request.config.pluginmanager.getplugin("capturemanager")
     timer = threading.Timer(
-        max(deadline - 20 - time.monotonic(), 0), _print_tasks, (loop, capture, request.node.nodeid)
+        max(deadline - _PRINT_BEFORE - time.monotonic(), 0), _print_tasks, (loop, capture, request.node.nodeid)
     )
     timer.daemon = True
     timer.start()
